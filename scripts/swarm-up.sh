@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Make a Docker Engine in swarm mode reachable on this machine (Debian).
+# Installs docker.io if needed, starts dockerd in the background when no daemon answers,
+# and initialises a single-node swarm. Idempotent: safe to run again.
+set -euo pipefail
+
+log() { printf '[swarm-up] %s\n' "$*" >&2; }
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+if ! command -v dockerd >/dev/null 2>&1; then
+  log "installing docker.io and iptables from Debian's packages"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq docker.io iptables >/dev/null
+fi
+
+if ! docker info >/dev/null 2>&1; then
+  log "starting dockerd (log: /var/log/dockerd.log)"
+  $SUDO setsid dockerd >/var/log/dockerd.log 2>&1 < /dev/null &
+  for _ in $(seq 1 120); do
+    if [ -S /var/run/docker.sock ] && docker info >/dev/null 2>&1; then break; fi
+    sleep 0.5
+  done
+  docker info >/dev/null 2>&1 || { log "dockerd did not start; see /var/log/dockerd.log"; tail -20 /var/log/dockerd.log >&2; exit 1; }
+fi
+
+state=$(docker info --format '{{.Swarm.LocalNodeState}}')
+if [ "$state" != "active" ]; then
+  log "initialising a single-node swarm"
+  docker swarm init --advertise-addr 127.0.0.1 >/dev/null
+fi
+log "docker $(docker version --format '{{.Server.Version}}') in swarm mode ($(docker info --format '{{.Swarm.NodeID}}'))"

@@ -1,0 +1,125 @@
+// bzzzctl: verbs and flags are declared here (cheap); each verb's implementation is imported
+// only when it runs, so `bzzzctl validate` does not load libp2p and `bzzzctl agent run` does not
+// load the Docker client. Exit codes: 0 ok, 1 invalid input / differences found (diff), 2 error.
+import { Command, Option } from 'commander';
+
+export const EXIT_OK = 0;
+export const EXIT_INVALID = 1;
+export const EXIT_ERROR = 2;
+
+
+
+function run<A extends unknown[]>(load: () => Promise<(...args: A) => Promise<number | void>>) {
+  return async (...args: A): Promise<void> => {
+    const fn = await load();
+    const code = await fn(...args);
+    if (typeof code === 'number') process.exitCode = code;
+  };
+}
+
+const outputOption = () =>
+  new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'yaml']).default('text');
+
+export function buildProgram(): Command {
+  const program = new Command('bzzzctl')
+    .description('Run a BZZZ v2 cluster on Docker Swarm from one declarative BzzzCluster spec, and run BZZZ agents.')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ sortSubcommands: false });
+
+  program
+    .command('validate')
+    .description('Check a BzzzCluster spec (schema and semantic checks). Exit 0 when valid, 1 with every problem listed when not. Writes nothing.')
+    .requiredOption('-f, --filename <file>', 'spec file (YAML or JSON)')
+    .addOption(outputOption())
+    .action(run(() => import('./commands/validate.js').then((m) => m.validateCommand)));
+
+  program
+    .command('apply')
+    .description('Store the spec in the swarm as a new generation and converge the swarm to it. Waits for a running controller to observe it, or reconciles in-process when none runs.')
+    .requiredOption('-f, --filename <file>', 'spec file (YAML or JSON)')
+    .option('--timeout <duration>', 'how long to wait for convergence', '120s')
+    .option('--no-wait', 'return once the spec is stored (and written, when reconciling in-process) without waiting for tasks to run')
+    .addOption(outputOption())
+    .action(run(() => import('./commands/apply.js').then((m) => m.applyCommand)));
+
+  program
+    .command('diff')
+    .description('Show, per object and field, what apply would create, change or remove. Writes nothing. Exit 0: no changes, 1: changes, 2: error.')
+    .requiredOption('-f, --filename <file>', 'spec file (YAML or JSON)')
+    .addOption(outputOption())
+    .action(run(() => import('./commands/diff.js').then((m) => m.diffCommand)));
+
+  program
+    .command('status')
+    .description('Show generation, observedGeneration, conditions and each component\'s desired and running tasks.')
+    .argument('[name]', 'cluster name (all clusters when omitted)')
+    .addOption(outputOption())
+    .action(run(() => import('./commands/status.js').then((m) => m.statusCommand)));
+
+  program
+    .command('delete')
+    .description('Remove everything the cluster owns (services, secrets, configs, networks, stored spec) and nothing else.')
+    .argument('<name>', 'cluster name')
+    .option('--timeout <duration>', 'how long to wait for removal', '60s')
+    .action(run(() => import('./commands/delete.js').then((m) => m.deleteCommand)));
+
+  const controller = program.command('controller').description('The reconciling controller.');
+  controller
+    .command('run')
+    .description('Run the controller: watch Docker events, spec changes and a periodic resync; undo drift; serve /metrics and /healthz.')
+    .option('--listen <addr>', 'HTTP address for /metrics and /healthz', '0.0.0.0:9464')
+    .option('--resync <duration>', 'periodic full resync interval', '30s')
+    .option('--workers <n>', 'concurrent reconciles (different clusters)', '2')
+    .action(run(() => import('./commands/controller.js').then((m) => m.controllerRunCommand)));
+
+  const keys = program.command('keys').description('Role keys and the Shamir-split admin key.');
+  keys
+    .command('generate')
+    .description('Generate age X25519 key pairs for the four roles and a 3-of-5 Shamir split of the admin key, as files under DIR. Nothing secret is printed.')
+    .requiredOption('--out <dir>', 'directory to write the keys to (created with mode 0700)')
+    .option('--threshold <n>', 'shares needed to rebuild the admin key', '3')
+    .option('--shares <n>', 'number of shares', '5')
+    .option('--force', 'overwrite existing keys in DIR')
+    .action(run(() => import('../agent/cli/keys.js').then((m) => m.keysGenerateCommand)));
+
+  const agent = program.command('agent').description('The BZZZ agent runtime.');
+  agent
+    .command('run')
+    .description('Run a BZZZ agent: libp2p DHT + GossipSub, BLAKE3 content store, admin election, role crypto, HTTP API, health and metrics.')
+    .addOption(new Option('--data-dir <dir>', 'data directory (peer identity, content store)').env('BZZZ_DATA_DIR').default('./data'))
+    .addOption(new Option('--p2p-port <port>', 'libp2p TCP port').env('BZZZ_P2P_PORT').default('9000'))
+    .addOption(new Option('--api-port <port>', 'HTTP API port').env('BZZZ_API_PORT').default('8080'))
+    .addOption(new Option('--health-port <port>', 'health and metrics port').env('BZZZ_HEALTH_PORT').default('8081'))
+    .addOption(new Option('--host <addr>', 'address to listen on').env('BZZZ_HOST').default('0.0.0.0'))
+    .addOption(new Option('--bootstrap <peers>', 'bootstrap peers: multiaddrs or host:port, comma-separated').env('BZZZ_BOOTSTRAP_PEERS'))
+    .addOption(new Option('--cluster-size <n>', 'number of agents in the cluster (election quorum)').env('BZZZ_CLUSTER_SIZE').default('1'))
+    .addOption(new Option('--role <role>', 'role this agent acts with').env('BZZZ_ROLE').default('observer'))
+    .addOption(new Option('--keys-dir <dir>', 'directory with role keys (bzzzctl keys generate)').env('BZZZ_KEYS_DIR'))
+    .addOption(new Option('--share-file <file>', "this agent's Shamir share of the admin key").env('BZZZ_SHAMIR_SHARE'))
+    .addOption(new Option('--allow-peers <ids>', 'comma-separated peer IDs allowed in the cluster (others are refused)').env('BZZZ_ALLOWED_PEERS'))
+    .addOption(new Option('--heartbeat-ms <ms>', 'admin heartbeat interval').env('BZZZ_HEARTBEAT_MS').default('5000'))
+    .addOption(new Option('--election-timeout-ms <ms>', 'heartbeat silence that starts an election').env('BZZZ_ELECTION_TIMEOUT_MS').default('15000'))
+    .addOption(new Option('--replication-factor <n>', 'target replicas per blob').env('BZZZ_REPLICATION_FACTOR').default('3'))
+    .addOption(new Option('--grace-ms <ms>', 'shutdown grace period on SIGTERM').env('BZZZ_SHUTDOWN_GRACE_MS').default('10000'))
+    .action(run(() => import('../agent/cli/run.js').then((m) => m.agentRunCommand)));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number; message?: string };
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT_OK;
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) return EXIT_INVALID;
+    const { reportError } = await import('./report-error.js');
+    return reportError(err);
+  }
+}
+
+

@@ -1,0 +1,33 @@
+import { defineConfig } from 'vitest/config';
+
+// Three suites: fast pure-logic unit tests, integration tests against the real Docker Engine in
+// swarm mode (run one file at a time: they share one engine), and agent tests (many agents on
+// loopback with real libp2p).
+export default defineConfig({
+  test: {
+    setupFiles: ['./src/util/polyfill.ts'],
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'agent',
+          include: ['test/agent/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});

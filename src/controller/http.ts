@@ -1,0 +1,102 @@
+// The controller's HTTP endpoint: GET /metrics (Prometheus text), /healthz (liveness: 200 or
+// 503 with the failing checks as JSON), /readyz (200 once the first full list was queued).
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import { InvalidInputError, errorMessage } from '../util/errors.js';
+import { silentLogger, type Logger } from '../util/log.js';
+import type { HealthReport } from './types.js';
+
+export interface HttpOptions {
+  /** `host:port`, `:port` or `[v6]:port`; port 0 picks a free one (see the returned `port`). */
+  listen: string;
+  registry: Registry;
+  health: () => HealthReport;
+  /** Readiness; defaults to always ready. */
+  ready?: () => boolean;
+  log?: Logger;
+}
+
+export interface HttpEndpoint {
+  readonly port: number;
+  readonly host: string;
+  close(): Promise<void>;
+}
+
+export function parseListen(listen: string): { host: string | undefined; port: number } {
+  const at = listen.lastIndexOf(':');
+  const rawHost = at < 0 ? '' : listen.slice(0, at);
+  const rawPort = at < 0 ? listen : listen.slice(at + 1);
+  const port = Number(rawPort);
+  if (rawPort === '' || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new InvalidInputError(`--listen "${listen}": the port must be a number from 0 to 65535, as in "0.0.0.0:9464" or ":9464"`);
+  }
+  const host = rawHost.replace(/^\[(.*)\]$/, '$1');
+  return { host: host === '' ? undefined : host, port };
+}
+
+export async function startHttp(options: HttpOptions): Promise<HttpEndpoint> {
+  const { registry, health } = options;
+  const ready = options.ready ?? (() => true);
+  const log = options.log ?? silentLogger();
+  const { host, port } = parseListen(options.listen);
+
+  const routes: Record<string, (res: ServerResponse) => Promise<void> | void> = {
+    '/metrics': async (res) => {
+      const body = await registry.metrics();
+      res.writeHead(200, { 'content-type': registry.contentType }).end(body);
+    },
+    '/healthz': (res) => {
+      const report = health();
+      const failing = Object.entries(report.checks)
+        .filter(([, c]) => !c.ok)
+        .map(([name, c]) => `${name}: ${c.detail}`);
+      const body = report.ok ? report : { ...report, reason: failing.join('; ') || 'unhealthy' };
+      json(res, report.ok ? 200 : 503, body);
+    },
+    '/readyz': (res) => {
+      if (ready()) json(res, 200, { ready: true });
+      else json(res, 503, { ready: false, reason: 'the controller has not yet listed and queued the stored clusters' });
+    },
+  };
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const route = routes[path];
+    if (!route) return json(res, 404, { error: `no such path ${path}; try /metrics, /healthz or /readyz` });
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      return json(res, 405, { error: `${req.method} is not allowed on ${path}; use GET` });
+    }
+    Promise.resolve()
+      .then(() => route(res))
+      .catch((err: unknown) => {
+        log.error({ path, err: errorMessage(err) }, 'http handler failed');
+        if (!res.headersSent) json(res, 500, { error: `${path} failed: ${errorMessage(err)}` });
+        else res.destroy();
+      });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) =>
+      reject(new InvalidInputError(`--listen "${options.listen}": cannot listen there (${errorMessage(err)}); pick a free port`, { cause: err })),
+    );
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  log.info({ host: address.address, port: address.port }, 'serving /metrics, /healthz and /readyz');
+
+  return {
+    port: address.port,
+    host: address.address,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
+}

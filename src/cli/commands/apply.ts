@@ -1,0 +1,75 @@
+// bzzzctl apply -f FILE: validate → write file/env secret versions → store the spec as a new
+// generation (unless unchanged) → converge. When a controller holds a live lease it does the
+// work and apply waits for it to observe the generation; otherwise apply reconciles in-process.
+import { loadSpecFile, parseDurationMs } from '../../spec/index.js';
+import { DockerSwarmPort } from '../../swarm/docker-port.js';
+import { countingPort } from '../../swarm/port.js';
+import { requireSwarmManager } from '../../swarm/engine.js';
+import { ClusterStore, type ClusterStatus } from '../../swarm/state.js';
+import { leaseIsLive, readLease } from '../../swarm/lease.js';
+import { createClusterReconciler } from '../../reconcilers/cluster.js';
+import { condition, isReady } from '../../reconcilers/status.js';
+import { resolveApply, writeSecretVersions } from '../resolve-apply.js';
+import { printDocument, printLines, progress, type OutputFormat } from '../output.js';
+import { silentLogger } from '../../util/log.js';
+import { EXIT_ERROR, EXIT_OK } from '../main.js';
+import { formatStatusLine } from './status.js';
+
+export interface ApplyOptions { filename: string; timeout: string; wait: boolean; output: OutputFormat }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function applyCommand(opts: ApplyOptions): Promise<number> {
+  const timeoutMs = parseDurationMs(opts.timeout, '--timeout');
+  const loaded = await loadSpecFile(opts.filename);
+  const name = loaded.cluster.metadata.name;
+  const port = countingPort(new DockerSwarmPort());
+  await requireSwarmManager(port);
+
+  const resolved = await resolveApply(loaded);
+  await writeSecretVersions(port, resolved);
+  const store = new ClusterStore(port);
+  const { generation, changed } = await store.putSpec(resolved.doc);
+  const lease = await readLease(port);
+  const mode = leaseIsLive(lease, Date.now()) ? 'controller' : 'in-process';
+  const say = (line: string) => { if (opts.output === 'text') process.stderr.write(`${line}\n`); };
+  say(`${name}: ${changed ? `stored generation ${generation}` : `unchanged (generation ${generation})`}; ${mode === 'controller' ? `controller ${lease?.holder} reconciles it` : 'no controller running: reconciling in-process'}`);
+
+  const deadline = Date.now() + timeoutMs;
+  const bar = opts.output === 'text' ? progress() : { update() {}, done() {} };
+  let status: ClusterStatus | undefined;
+  if (mode === 'in-process') {
+    const reconciler = createClusterReconciler({ port, store, log: silentLogger() });
+    for (;;) {
+      const report = await reconciler.pass(name);
+      status = (await store.get(name))?.status;
+      bar.update(formatStatusLine(name, status));
+      if (!opts.wait || isReady(status, generation) || Date.now() > deadline) break;
+      await sleep(report?.problems.length ? 1000 : 300);
+    }
+  } else {
+    for (;;) {
+      status = (await store.get(name))?.status;
+      bar.update(formatStatusLine(name, status));
+      const observed = (status?.observedGeneration ?? 0) >= generation;
+      if ((!opts.wait && observed) || isReady(status, generation) || Date.now() > deadline) break;
+      await sleep(200);
+    }
+  }
+  bar.done();
+
+  const ready = isReady(status, generation);
+  const converged = ready || (!opts.wait && (status?.observedGeneration ?? 0) >= generation);
+  if (opts.output !== 'text') {
+    printDocument({ name, generation, changed, mode, ready, engineWrites: port.writeLog, status }, opts.output);
+  } else {
+    const lines = [`bzzzcluster/${name} ${changed ? 'configured' : 'unchanged'} (generation ${generation}, ${mode === 'controller' ? 'by the controller' : 'in-process'}${mode === 'in-process' ? `, ${port.writes} engine writes` : ''})`];
+    if (!converged) {
+      const c = condition(status, 'Degraded')?.status === 'True' ? condition(status, 'Degraded') : condition(status, 'Ready');
+      lines.push(`not converged after ${opts.timeout}: ${c?.reason ?? 'NotObserved'}: ${c?.message ?? 'the controller has not observed this generation yet'}`);
+      lines.push(`see: bzzzctl status ${name}`);
+    }
+    printLines(lines);
+  }
+  return converged ? EXIT_OK : EXIT_ERROR;
+}

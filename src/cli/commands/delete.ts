@@ -1,0 +1,64 @@
+// bzzzctl delete NAME: removes everything the cluster owns — selected by the ownership labels,
+// never by name alone, so a foreign object with a similar name survives.
+//   1. the stored state first, so a running controller stops driving the cluster
+//   2. services, then (once their tasks are gone) secrets, configs and networks
+import { parseDurationMs } from '../../spec/index.js';
+import { DockerSwarmPort } from '../../swarm/docker-port.js';
+import { requireSwarmManager } from '../../swarm/engine.js';
+import { ownedBy } from '../../swarm/labels.js';
+import { ClusterStore } from '../../swarm/state.js';
+import type { SwarmPort } from '../../swarm/port.js';
+import { printLines, progress } from '../output.js';
+import { NotFoundError, BzzzError } from '../../util/errors.js';
+import { EXIT_OK } from '../main.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface DeleteReport { services: number; secrets: number; configs: number; networks: number; state: number; leftovers: string[] }
+
+export async function deleteCluster(port: SwarmPort, name: string, timeoutMs: number, onProgress: (s: string) => void = () => {}): Promise<DeleteReport> {
+  const owned = { labels: ownedBy(name) };
+  const store = new ClusterStore(port);
+  const state = await store.remove(name);
+  const services = await port.listServices(owned);
+  await Promise.all(services.map((s) => port.removeService(s.ID).catch((e: unknown) => { if (!(e instanceof NotFoundError)) throw e; })));
+  const report: DeleteReport = { services: services.length, secrets: 0, configs: 0, networks: 0, state, leftovers: [] };
+  const deadline = Date.now() + timeoutMs;
+  // Secrets, configs and networks can only go once no task uses them: retry until the tasks are gone.
+  for (;;) {
+    const [secrets, configs, networks] = await Promise.all([port.listSecrets(owned), port.listConfigs(owned), port.listNetworks(owned)]);
+    const results = await Promise.allSettled([
+      ...secrets.map((s) => port.removeSecret(s.ID).then(() => report.secrets++)),
+      ...configs.map((c) => port.removeConfig(c.ID).then(() => report.configs++)),
+      ...networks.map((n) => port.removeNetwork(n.Id).then(() => report.networks++)),
+    ]);
+    const failed = results.filter((r) => r.status === 'rejected').length;
+    if (failed === 0) break;
+    onProgress(`${name}: waiting for ${failed} object(s) still in use by stopping tasks`);
+    if (Date.now() > deadline) {
+      const names = [...secrets.map((s) => `secret ${s.Spec.Name}`), ...configs.map((c) => `config ${c.Spec.Name}`), ...networks.map((n) => `network ${n.Name}`)];
+      report.leftovers = names;
+      break;
+    }
+    await sleep(500);
+  }
+  return report;
+}
+
+export async function deleteCommand(name: string, opts: { timeout: string }): Promise<number> {
+  const timeoutMs = parseDurationMs(opts.timeout, '--timeout');
+  const port = new DockerSwarmPort();
+  await requireSwarmManager(port);
+  const store = new ClusterStore(port);
+  const [rec, services] = await Promise.all([store.get(name), port.listServices({ labels: ownedBy(name) })]);
+  if (!rec && services.length === 0) {
+    const others = await store.listClusters();
+    throw new NotFoundError(`cluster ${name} not found${others.length ? ` (clusters here: ${others.join(', ')})` : ''}`);
+  }
+  const bar = progress();
+  const r = await deleteCluster(port, name, timeoutMs, (s) => bar.update(s));
+  bar.done();
+  printLines([`bzzzcluster/${name} deleted: ${r.services} services, ${r.secrets} secrets, ${r.configs} configs, ${r.networks} networks removed`]);
+  if (r.leftovers.length) throw new BzzzError(`cluster ${name}: still in use after ${opts.timeout}: ${r.leftovers.join(', ')}; run bzzzctl delete ${name} again once their tasks stopped`);
+  return EXIT_OK;
+}

@@ -1,0 +1,66 @@
+// bzzzctl status [NAME] [-o json|yaml]: what the swarm holds for each cluster — generation,
+// observedGeneration, conditions, and each component's desired and running tasks.
+import { DockerSwarmPort } from '../../swarm/docker-port.js';
+import { requireSwarmManager } from '../../swarm/engine.js';
+import { ClusterStore, type ClusterStatus } from '../../swarm/state.js';
+import { leaseIsLive, readLease } from '../../swarm/lease.js';
+import { printDocument, printLines, table, type OutputFormat } from '../output.js';
+import { NotFoundError } from '../../util/errors.js';
+import { EXIT_OK } from '../main.js';
+
+export interface ClusterStatusView {
+  name: string;
+  generation: number;
+  observedGeneration: number;
+  ready: boolean;
+  conditions: ClusterStatus['conditions'];
+  components: ClusterStatus['components'];
+}
+
+export function formatStatusLine(name: string, s: ClusterStatus | undefined): string {
+  if (!s) return `${name}: waiting for the first reconcile`;
+  const running = s.components.reduce((n, c) => n + Math.min(c.running, c.desired), 0);
+  const desired = s.components.reduce((n, c) => n + c.desired, 0);
+  const ready = s.conditions.find((c) => c.type === 'Ready');
+  const degraded = s.conditions.find((c) => c.type === 'Degraded' && c.status === 'True');
+  const what = ready?.status === 'True' ? 'Ready' : degraded ? `Degraded (${degraded.reason})` : `Progressing (${ready?.reason ?? '…'})`;
+  return `${name}: ${running}/${desired} tasks running, ${what}`;
+}
+
+export async function statusCommand(name: string | undefined, opts: { output: OutputFormat }): Promise<number> {
+  const port = new DockerSwarmPort();
+  await requireSwarmManager(port);
+  const store = new ClusterStore(port);
+  const names = name ? [name] : await store.listClusters();
+  const views: ClusterStatusView[] = [];
+  for (const n of names) {
+    const rec = await store.get(n);
+    if (!rec) throw new NotFoundError(`cluster ${n} not found: bzzzctl status lists the clusters stored in this swarm (apply one with bzzzctl apply -f FILE)`);
+    const s = rec.status;
+    views.push({
+      name: n,
+      generation: rec.generation,
+      observedGeneration: s?.observedGeneration ?? 0,
+      ready: !!s && s.observedGeneration >= rec.generation && s.conditions.some((c) => c.type === 'Ready' && c.status === 'True'),
+      conditions: s?.conditions ?? [],
+      components: s?.components ?? [],
+    });
+  }
+  const lease = await readLease(port);
+  const controller = leaseIsLive(lease, Date.now()) ? { running: true, holder: lease?.holder } : { running: false };
+  if (opts.output !== 'text') {
+    printDocument(name ? { ...views[0], controller } : { clusters: views, controller }, opts.output);
+    return EXIT_OK;
+  }
+  const lines: string[] = [];
+  if (!views.length) lines.push('no clusters: apply one with bzzzctl apply -f FILE');
+  for (const v of views) {
+    lines.push(`Cluster:     ${v.name}`, `Generation:  ${v.generation} (observed ${v.observedGeneration})`, `Controller:  ${controller.running ? `running (${controller.holder})` : 'not running'}`, 'Conditions:');
+    lines.push(...table(['  TYPE', 'STATUS', 'REASON', 'MESSAGE'], v.conditions.map((c) => [`  ${c.type}`, c.status, c.reason, c.message])));
+    lines.push('Components:');
+    lines.push(...table(['  SERVICE', 'COMPONENT', 'IMAGE', 'TASKS', 'UPDATE'], v.components.map((c) => [`  ${c.service}`, c.component, c.image, `${c.running}/${c.desired}`, c.update ? `${c.update}${c.updateMessage ? `: ${c.updateMessage}` : ''}` : ''])));
+    lines.push('');
+  }
+  printLines(lines);
+  return EXIT_OK;
+}

@@ -1,0 +1,50 @@
+// What `apply` stores and writes, resolved from the user's files and environment:
+// the StoredSpec document (no secret values: only their content versions) and the values of
+// file/env secrets, which only the CLI can read (the controller never sees the user's files).
+import type { LoadedSpec } from '../spec/index.js';
+import { readConfigValues, readSecretValues } from '../spec/index.js';
+import type { StoredSpec } from '../swarm/state.js';
+import type { SwarmPort } from '../swarm/port.js';
+import { ownedBy, secretHash8, stableHash, versionedName } from '../swarm/labels.js';
+import { secretLabels } from '../reconcilers/secrets.js';
+
+export interface ResolvedApply {
+  doc: Omit<StoredSpec, 'generation' | 'appliedAt'>;
+  /** Logical → value of file/env secrets. Kept in memory only, never logged. */
+  secretValues: Map<string, Buffer>;
+}
+
+export async function resolveApply(loaded: LoadedSpec, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedApply> {
+  const cluster = loaded.cluster;
+  const [secretValues, configValues] = await Promise.all([
+    readSecretValues(cluster, loaded.baseDir, env),
+    readConfigValues(cluster, loaded.baseDir, env),
+  ]);
+  const secretVersions: Record<string, string> = {};
+  for (const [logical, value] of [...secretValues].sort(([a], [b]) => a.localeCompare(b))) {
+    secretVersions[logical] = secretHash8(cluster.metadata.name, logical, value);
+  }
+  const configContents: Record<string, string> = {};
+  for (const [logical, value] of [...configValues].sort(([a], [b]) => a.localeCompare(b))) {
+    configContents[logical] = Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
+  }
+  const specHash = stableHash({ cluster, secretVersions, configContents });
+  return { doc: { cluster, secretVersions, configContents, specHash }, secretValues };
+}
+
+/** Writes the file/env secret versions that are not in the swarm yet. Returns the names written. */
+export async function writeSecretVersions(port: SwarmPort, r: ResolvedApply): Promise<string[]> {
+  const cluster = r.doc.cluster.metadata.name;
+  const existing = new Set((await port.listSecrets({ labels: ownedBy(cluster) })).map((s) => s.Spec.Name));
+  const spec = r.doc.cluster.spec.secrets ?? {};
+  const todo = [...r.secretValues].filter(([logical]) => !existing.has(versionedName(cluster, logical, r.doc.secretVersions[logical])));
+  await Promise.all(todo.map(([logical, value]) => {
+    const hash8 = r.doc.secretVersions[logical];
+    return port.createSecret({
+      Name: versionedName(cluster, logical, hash8),
+      Labels: secretLabels(cluster, logical, hash8, spec[logical]?.file ? 'file' : 'env'),
+      Data: value.toString('base64'),
+    });
+  }));
+  return todo.map(([logical]) => versionedName(cluster, logical, r.doc.secretVersions[logical]));
+}

@@ -1,0 +1,141 @@
+// The cluster reconciler: load by key → observe → plan → act in dependency order → report.
+//   1. load the cluster record and the stored spec of its generation (cached: generations are immutable)
+//   2. observe everything the cluster owns
+//   3. networks, configs and generated secrets (in parallel)
+//   4. services: create / update (version-checked) / remove
+//   5. prune secret and config versions and networks nothing uses any more
+//   6. rebuild status from what exists; write it only when it changed
+// An unchanged, converged cluster makes zero write calls.
+import type { Reconciler, ReconcileResult } from '../controller/types.js';
+import type { SwarmPort } from '../swarm/port.js';
+import { countingPort } from '../swarm/port.js';
+import type { ClusterStore, StoredSpec } from '../swarm/state.js';
+import { logger, type Logger } from '../util/log.js';
+import { BzzzError } from '../util/errors.js';
+import { idIndex, observe } from './observe.js';
+import { desiredServices, planObjects } from './plan.js';
+import { createNetworks, pruneNetworks } from './networks.js';
+import { createGeneratedSecrets, planSecretPrune } from './secrets.js';
+import { createConfigs, planConfigPrune } from './configs.js';
+import { applyServices, planServices, referencedByUntouched, removeServices } from './services.js';
+import { computeStatus } from './status.js';
+import type { Problem } from './types.js';
+import { failures } from './networks.js';
+
+/** The pass wrote what it could but something blocks convergence; status says what. Retried with backoff. */
+export class ClusterNotConvergedError extends BzzzError {
+  constructor(readonly cluster: string, readonly problems: Problem[]) {
+    super(`cluster ${cluster}: ${problems.map((p) => p.message).join('; ')}`);
+  }
+}
+
+export interface ClusterReconcilerOptions {
+  port: SwarmPort;
+  store: ClusterStore;
+  log?: Logger;
+  now?: () => Date;
+  /** Requeue delay while tasks start or a rolling update runs (no task events are watched). */
+  progressRequeueMs?: number;
+}
+
+export interface PassReport extends ReconcileResult {
+  generation: number;
+  ready: boolean;
+  problems: Problem[];
+  writeLog: readonly string[];
+}
+
+export function createClusterReconciler(opts: ClusterReconcilerOptions): Reconciler & { pass(cluster: string): Promise<PassReport | undefined> } {
+  const log = opts.log ?? logger('reconciler');
+  const now = opts.now ?? (() => new Date());
+  const specs = new Map<string, StoredSpec>();
+
+  async function storedSpec(cluster: string, generation: number): Promise<StoredSpec> {
+    const key = `${cluster}@${generation}`;
+    let s = specs.get(key);
+    if (!s) {
+      s = await opts.store.getSpec(cluster, generation);
+      specs.set(key, s);
+      if (specs.size > 64) specs.delete(specs.keys().next().value as string);
+    }
+    return s;
+  }
+
+  async function pass(cluster: string): Promise<PassReport | undefined> {
+    const rec = await opts.store.get(cluster);
+    if (!rec) return undefined; // deleted: nothing to drive
+    const spec = await storedSpec(cluster, rec.generation);
+    const port = countingPort(opts.port);
+    const observed = await observe(port, spec.cluster);
+    const ids = idIndex(observed);
+    const objects = planObjects(spec, observed);
+    const problems: Problem[] = [...objects.networks.problems, ...objects.secrets.problems, ...objects.configs.problems];
+
+    const phase1 = await Promise.all([
+      createNetworks(port, objects.networks),
+      createConfigs(port, cluster, objects.configs, ids),
+      createGeneratedSecrets(port, cluster, objects.secrets, ids),
+    ]);
+    problems.push(...phase1.flat());
+
+    const desired = desiredServices(spec, objects);
+    const services = planServices(desired, observed);
+    const applied = await applyServices(port, services, ids);
+    problems.push(...applied.problems, ...(await removeServices(port, services)));
+
+    const keep = referencedByUntouched(observed, services);
+    // A service whose write failed still uses its old versions: keep them.
+    for (const p of applied.problems) {
+      const svc = observed.services.find((s) => `service ${s.Spec.Name}` === p.object);
+      for (const r of svc?.Spec.TaskTemplate.ContainerSpec.Secrets ?? []) keep.secrets.add(r.SecretName);
+      for (const r of svc?.Spec.TaskTemplate.ContainerSpec.Configs ?? []) keep.configs.add(r.ConfigName);
+    }
+    const secretPrune = planSecretPrune(observed, objects.secrets, keep.secrets);
+    const configPrune = planConfigPrune(observed, objects.configs, keep.configs);
+    const pruneResults = await Promise.allSettled([
+      ...secretPrune.map((s) => port.removeSecret(s.id)),
+      ...configPrune.map((c) => port.removeConfig(c.id)),
+    ]);
+    // "in use" means a task of the old version is still shutting down: retried on a later pass.
+    problems.push(...failures(pruneResults, [...secretPrune, ...configPrune].map((x) => x.name), 'PruneFailed').filter((p) => !/in use/i.test(p.message)));
+    if (services.remove.length === 0) problems.push(...(await pruneNetworks(port, objects.networks)));
+
+    const serviceWrites = services.create.length + services.update.length + services.remove.length;
+    const after = port.writes > 0 ? await observe(opts.port, spec.cluster, { tasks: true }) : { ...observed, tasks: await opts.port.listTasks({ services: observed.services.map((s) => s.ID) }).catch(() => []) };
+    const status = computeStatus({
+      generation: rec.generation,
+      desired,
+      services: after.services,
+      tasks: observed.services.length || after.services.length ? after.tasks : [],
+      problems,
+      pendingChanges: applied.conflicts,
+      previous: rec.status,
+      now: now(),
+    });
+    const writesBeforeStatus = port.writes;
+    await opts.store.writeStatus(cluster, status);
+    const drift = rec.status?.observedGeneration === rec.generation ? serviceWrites : 0;
+    if (writesBeforeStatus > 0) log.info({ cluster, generation: rec.generation, writes: port.writeLog, drift }, 'reconciled');
+    const ready = status.conditions.some((c) => c.type === 'Ready' && c.status === 'True');
+    const progressing = status.conditions.some((c) => c.type === 'Progressing' && c.status === 'True');
+    return {
+      generation: rec.generation,
+      ready,
+      problems,
+      writeLog: port.writeLog,
+      writes: writesBeforeStatus,
+      driftCorrected: drift,
+      requeueAfterMs: applied.conflicts ? 0 : progressing ? (opts.progressRequeueMs ?? 1000) : undefined,
+    };
+  }
+
+  return {
+    pass,
+    async reconcile(cluster: string): Promise<ReconcileResult> {
+      const report = await pass(cluster);
+      if (!report) return {};
+      if (report.problems.length) throw new ClusterNotConvergedError(cluster, report.problems);
+      return { requeueAfterMs: report.requeueAfterMs, driftCorrected: report.driftCorrected, writes: report.writes };
+    },
+  };
+}

@@ -1,0 +1,102 @@
+// Report: the cluster's status rebuilt from what exists (kubebuilder: status is observed, not
+// remembered). Pure, so it is tested by value; conditions keep their transition time while
+// their status does not change, so an unchanged cluster writes no status.
+import type { Service, Task } from '../swarm/api-types.js';
+import type { DesiredService } from '../swarm/desired.js';
+import { stripDigest } from '../swarm/project.js';
+import type { ClusterStatus, ComponentStatus, Condition, ConditionType } from '../swarm/state.js';
+import type { Problem } from './types.js';
+
+export interface StatusInput {
+  generation: number;
+  desired: DesiredService[];
+  services: Service[];
+  tasks: Task[];
+  problems: Problem[];
+  /** Writes still planned (a pass that changed things is not converged yet). */
+  pendingChanges: number;
+  previous?: ClusterStatus;
+  now: Date;
+}
+
+const FAILED_UPDATE = new Set(['paused', 'rollback_started', 'rollback_paused', 'rollback_completed']);
+
+export function componentStatuses(desired: DesiredService[], services: Service[], tasks: Task[]): ComponentStatus[] {
+  const byName = new Map(services.map((s) => [s.Spec.Name, s]));
+  return desired.map((d) => {
+    const s = byName.get(d.spec.Name);
+    const running = s ? tasks.filter((t) => t.ServiceID === s.ID && t.DesiredState === 'running' && t.Status.State === 'running').length : 0;
+    const c: ComponentStatus = {
+      service: d.spec.Name,
+      component: d.component,
+      image: stripDigest(s?.Spec.TaskTemplate.ContainerSpec.Image ?? d.spec.TaskTemplate.ContainerSpec.Image),
+      desired: d.spec.Mode?.Replicated?.Replicas ?? 0,
+      running,
+    };
+    if (s?.UpdateStatus?.State && s.UpdateStatus.State !== 'completed') {
+      c.update = s.UpdateStatus.State;
+      if (s.UpdateStatus.Message) c.updateMessage = s.UpdateStatus.Message;
+    }
+    return c;
+  });
+}
+
+/** Latest task error of a service that is not running all its tasks (what `docker service ps` shows). */
+function taskErrors(components: ComponentStatus[], services: Service[], tasks: Task[]): string[] {
+  const out: string[] = [];
+  for (const c of components) {
+    if (c.running >= c.desired) continue;
+    const s = services.find((x) => x.Spec.Name === c.service);
+    const failed = tasks
+      .filter((t) => t.ServiceID === s?.ID && (t.Status.Err || t.Status.State === 'rejected' || t.Status.State === 'failed'))
+      .sort((a, b) => b.UpdatedAt.localeCompare(a.UpdatedAt))[0];
+    if (failed) out.push(`${c.service}: ${failed.Status.Err ?? failed.Status.State}`);
+  }
+  return out;
+}
+
+export function computeStatus(i: StatusInput): ClusterStatus {
+  const components = componentStatuses(i.desired, i.services, i.tasks);
+  const failedUpdates = components.filter((c) => c.update && FAILED_UPDATE.has(c.update));
+  const updating = components.filter((c) => c.update === 'updating');
+  const notRunning = components.filter((c) => c.running < c.desired);
+  const errors = taskErrors(components, i.services, i.tasks);
+
+  const degraded: [boolean, string, string] = i.problems.length
+    ? [true, i.problems[0].reason, i.problems.map((p) => p.message).join('; ')]
+    : failedUpdates.length
+      ? [true, 'UpdateFailed', failedUpdates.map((c) => `${c.service}: update ${c.update}${c.updateMessage ? ` (${c.updateMessage})` : ''}`).join('; ')]
+      : errors.length && notRunning.length
+        ? [true, 'TasksFailing', errors.join('; ')]
+        : [false, 'AsExpected', 'no problems'];
+  const progressing: [boolean, string, string] = i.pendingChanges > 0
+    ? [true, 'Applying', `${i.pendingChanges} change(s) being written`]
+    : updating.length
+      ? [true, 'RollingUpdate', `updating ${updating.map((c) => c.service).join(', ')}`]
+      : notRunning.length
+        ? [true, 'TasksStarting', notRunning.map((c) => `${c.service} ${c.running}/${c.desired}`).join(', ')]
+        : [false, 'Converged', 'every service runs its desired tasks'];
+  const ready: [boolean, string, string] = !degraded[0] && !progressing[0]
+    ? [true, 'Converged', `generation ${i.generation} is running`]
+    : [false, degraded[0] ? degraded[1] : progressing[1], degraded[0] ? degraded[2] : progressing[2]];
+
+  const cond = (type: ConditionType, [on, reason, message]: [boolean, string, string]): Condition => {
+    const status = on ? 'True' : 'False';
+    const prev = i.previous?.conditions.find((c) => c.type === type);
+    const lastTransitionTime = prev && prev.status === status ? prev.lastTransitionTime : i.now.toISOString();
+    return { type, status, reason, message, lastTransitionTime };
+  };
+  return {
+    observedGeneration: i.generation,
+    conditions: [cond('Ready', ready), cond('Progressing', progressing), cond('Degraded', degraded)],
+    components,
+  };
+}
+
+export function isReady(s: ClusterStatus | undefined, generation: number): boolean {
+  return !!s && s.observedGeneration >= generation && s.conditions.some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+export function condition(s: ClusterStatus | undefined, type: ConditionType): Condition | undefined {
+  return s?.conditions.find((c) => c.type === type);
+}

@@ -1,0 +1,38 @@
+// Shared shapes of a reconcile pass: what was observed, what is planned, what went wrong.
+import type { Config, Network, Secret, Service, Task } from '../swarm/api-types.js';
+import type { FieldChange } from '../swarm/project.js';
+
+export type ObjectKind = 'network' | 'secret' | 'config' | 'service';
+
+/** One planned write, as `bzzzctl diff` shows it and the act step performs it. */
+export interface Change {
+  action: 'create' | 'update' | 'remove';
+  kind: ObjectKind;
+  name: string;
+  fields?: FieldChange[];
+  /** Why, when not obvious (drift, pruned, content changed). */
+  reason?: string;
+}
+
+/** Something that blocks convergence: names the object, what is wrong and what to do. Never holds a secret value. */
+export interface Problem {
+  object: string;
+  reason: string;
+  message: string;
+}
+
+/** Everything the cluster owns (by label), plus the external objects its spec names. */
+export interface Observed {
+  networks: Network[];
+  secrets: Secret[];
+  configs: Config[];
+  services: Service[];
+  external: { networks: Network[]; secrets: Secret[]; configs: Config[] };
+  tasks: Task[];
+}
+
+/** Name → ID for secrets and configs, filled from observed objects and those created in this pass. */
+export interface IdIndex {
+  secrets: Map<string, string>;
+  configs: Map<string, string>;
+}

@@ -1,0 +1,201 @@
+// The operator's durable state, kept in the swarm's own replicated store (Raft) as Docker configs:
+//   <cluster>_bzzz-spec-g<N>  data: the stored spec of generation N (immutable, like the generation)
+//   <cluster>_bzzz-cluster    labels: current generation, observedGeneration, status (JSON)
+// Config data is immutable but labels can be updated with a version check, which makes the
+// cluster record a compare-and-swap register: two writers never overwrite each other blindly.
+// Nothing the controller needs lives only in its memory: a restarted controller resumes from here.
+import type { BzzzCluster } from '../spec/types.js';
+import type { Config, Labels } from './api-types.js';
+import type { SwarmPort } from './port.js';
+import { L, MANAGER, objectName, ownerLabels, stableStringify } from './labels.js';
+import { ConflictError, NotFoundError } from '../util/errors.js';
+
+export const SPECS_KEPT = 10;
+
+/** A spec as stored: the user's cluster (defaults applied) plus what `apply` resolved from files and env. Never holds secret values. */
+export interface StoredSpec {
+  generation: number;
+  cluster: BzzzCluster;
+  /** Logical secret → content version (hash8) of secrets whose value came from a file or env var. */
+  secretVersions: Record<string, string>;
+  /** Logical config → content, for configs from a file or inline content. */
+  configContents: Record<string, string>;
+  specHash: string;
+  appliedAt: string;
+}
+
+export type ConditionType = 'Ready' | 'Progressing' | 'Degraded';
+export interface Condition {
+  type: ConditionType;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+}
+
+export interface ComponentStatus {
+  /** Service name, e.g. bzzz-dev_agent-a1. */
+  service: string;
+  component: string;
+  image: string;
+  desired: number;
+  running: number;
+  /** Docker's rolling-update state (updating, paused, rollback_completed…) when there is one. */
+  update?: string;
+  updateMessage?: string;
+}
+
+export interface ClusterStatus {
+  observedGeneration: number;
+  conditions: Condition[];
+  components: ComponentStatus[];
+}
+
+export interface ClusterRecord {
+  name: string;
+  generation: number;
+  status?: ClusterStatus;
+  /** Docker config ID and version of the record (for compare-and-swap). */
+  id: string;
+  version: number;
+}
+
+const recordName = (cluster: string) => objectName(cluster, 'bzzz-cluster');
+const specName = (cluster: string, gen: number) => objectName(cluster, `bzzz-spec-g${gen}`);
+
+export class ClusterStore {
+  constructor(private readonly port: SwarmPort) {}
+
+  async listClusters(): Promise<string[]> {
+    const records = await this.port.listConfigs({ labels: [`${L.managedBy}=${MANAGER}`, `${L.kind}=cluster`] });
+    return records.map((c) => c.Spec.Labels?.[L.cluster]).filter((n): n is string => !!n).sort();
+  }
+
+  async get(cluster: string): Promise<ClusterRecord | undefined> {
+    const [c] = await this.port.listConfigs({ names: [recordName(cluster)], labels: [`${L.managedBy}=${MANAGER}`] });
+    return c ? toRecord(cluster, c) : undefined;
+  }
+
+  async getSpec(cluster: string, generation: number): Promise<StoredSpec> {
+    const [c] = await this.port.listConfigs({ names: [specName(cluster, generation)] });
+    if (!c) throw new NotFoundError(`cluster ${cluster}: stored spec of generation ${generation} is missing (config ${specName(cluster, generation)}); re-run bzzzctl apply -f FILE`);
+    const full = c.Spec.Data ? c : await this.port.inspectConfig(c.ID);
+    return JSON.parse(Buffer.from(full.Spec.Data ?? '', 'base64').toString('utf8')) as StoredSpec;
+  }
+
+  /**
+   * Stores a spec as a new generation unless it equals the current one (same specHash): an
+   * unchanged re-apply writes nothing and keeps the generation, like kubectl apply.
+   */
+  async putSpec(doc: Omit<StoredSpec, 'generation' | 'appliedAt'>, now = new Date()): Promise<{ generation: number; changed: boolean }> {
+    const cluster = doc.cluster.metadata.name;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const rec = await this.get(cluster);
+      if (rec) {
+        const current = await this.getSpec(cluster, rec.generation).catch(() => undefined);
+        if (current?.specHash === doc.specHash) return { generation: rec.generation, changed: false };
+      }
+      const generation = (rec?.generation ?? 0) + 1;
+      const stored: StoredSpec = { ...doc, generation, appliedAt: now.toISOString() };
+      try {
+        // The spec config's unique name is the first compare-and-swap: a concurrent apply of the
+        // same generation fails here with "already exists" and retries on fresh state.
+        await this.port.createConfig({
+          Name: specName(cluster, generation),
+          Labels: { ...ownerLabels(cluster, 'bzzz-spec'), [L.kind]: 'spec', [L.generation]: String(generation) },
+          Data: Buffer.from(stableStringify(stored)).toString('base64'),
+        });
+        if (rec) {
+          await this.writeLabels(rec, { [L.generation]: String(generation) });
+        } else {
+          await this.port.createConfig({
+            Name: recordName(cluster),
+            Labels: { ...ownerLabels(cluster, 'bzzz-cluster'), [L.kind]: 'cluster', [L.generation]: String(generation) },
+            Data: Buffer.from(JSON.stringify({ apiVersion: doc.cluster.apiVersion, kind: doc.cluster.kind, name: cluster })).toString('base64'),
+          });
+        }
+        await this.pruneSpecs(cluster, generation);
+        return { generation, changed: true };
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        await this.adoptOrClearOrphan(cluster, generation, doc.specHash, now);
+      }
+    }
+    throw new ConflictError(`cluster ${cluster}: another apply keeps changing the stored spec; retry`);
+  }
+
+  /**
+   * A spec config of generation N+1 exists but the record still says N: an apply died between its
+   * two writes, or another apply is between them right now. The same content is adopted (the
+   * record is moved on); a different one is cleared once it is old enough to be an orphan.
+   */
+  private async adoptOrClearOrphan(cluster: string, generation: number, specHash: string, now: Date): Promise<void> {
+    const rec = await this.get(cluster);
+    if (!rec || rec.generation >= generation) return;
+    const orphan = await this.getSpec(cluster, generation).catch(() => undefined);
+    if (!orphan) return;
+    if (orphan.specHash === specHash) {
+      await this.writeLabels(rec, { [L.generation]: String(generation) }).catch(() => undefined);
+    } else if (now.getTime() - Date.parse(orphan.appliedAt) > 30_000) {
+      const [c] = await this.port.listConfigs({ names: [specName(cluster, generation)] });
+      if (c) await this.port.removeConfig(c.ID).catch(() => undefined);
+    }
+  }
+
+  /** Writes status when it differs from the stored one. Returns whether a write happened. */
+  async writeStatus(cluster: string, status: ClusterStatus): Promise<boolean> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const rec = await this.get(cluster);
+      if (!rec) return false;
+      if (rec.status && stableStringify(rec.status) === stableStringify(status)) return false;
+      try {
+        await this.writeLabels(rec, { [L.observedGeneration]: String(status.observedGeneration), [L.status]: JSON.stringify(status) });
+        return true;
+      } catch (err) {
+        if (isConflict(err)) continue;
+        throw err;
+      }
+    }
+    throw new ConflictError(`cluster ${cluster}: status changed concurrently too many times`);
+  }
+
+  private async writeLabels(rec: ClusterRecord, labels: Labels): Promise<void> {
+    const [c] = await this.port.listConfigs({ names: [recordName(rec.name)] });
+    if (!c) throw new NotFoundError(`cluster ${rec.name} was deleted`);
+    await this.port.updateConfig(rec.id, rec.version, { Name: c.Spec.Name, Labels: { ...(c.Spec.Labels ?? {}), ...labels }, Data: c.Spec.Data });
+  }
+
+  private async pruneSpecs(cluster: string, latest: number): Promise<void> {
+    const specs = await this.port.listConfigs({ labels: [...ownedLabelsOf(cluster), `${L.kind}=spec`] });
+    for (const s of specs) {
+      const gen = Number(s.Spec.Labels?.[L.generation] ?? 0);
+      if (gen <= latest - SPECS_KEPT) await this.port.removeConfig(s.ID).catch(() => undefined);
+    }
+  }
+
+  /** Removes the stored specs and the cluster record (the last step of delete). */
+  async remove(cluster: string): Promise<number> {
+    const state = await this.port.listConfigs({ labels: [...ownedLabelsOf(cluster), L.kind] });
+    await Promise.all(state.map((c) => this.port.removeConfig(c.ID)));
+    return state.length;
+  }
+}
+
+function ownedLabelsOf(cluster: string): string[] {
+  return [`${L.managedBy}=${MANAGER}`, `${L.cluster}=${cluster}`];
+}
+
+function toRecord(cluster: string, c: Config): ClusterRecord {
+  const labels = c.Spec.Labels ?? {};
+  let status: ClusterStatus | undefined;
+  try {
+    status = labels[L.status] ? (JSON.parse(labels[L.status]) as ClusterStatus) : undefined;
+  } catch {
+    status = undefined;
+  }
+  return { name: cluster, generation: Number(labels[L.generation] ?? 0), status, id: c.ID, version: c.Version.Index };
+}
+
+function isConflict(err: unknown): boolean {
+  return err instanceof ConflictError || /already exists|name conflicts/i.test((err as Error)?.message ?? '');
+}

@@ -64,10 +64,12 @@ export async function splitAdminKey(identity: AgeIdentity, threshold: number, sh
 export async function combineAdminKey(shares: readonly AdminKeyShare[], adminRecipient: string): Promise<AgeIdentity> {
   assertAgeRecipient(adminRecipient, 'admin public key');
   const distinct = distinctShares(shares, adminRecipient);
-  const threshold = distinct[0]?.threshold ?? 0;
-  if (distinct.length === 0 || distinct.length < threshold) {
-    const need = threshold || 'the threshold of';
-    throw new InsufficientSharesError(`admin key ${adminRecipient}: ${distinct.length} distinct share(s), ${need} needed; gather shares from more holders`);
+  const threshold = distinct[0]?.threshold;
+  if (threshold === undefined) {
+    throw new InsufficientSharesError(`admin key ${adminRecipient}: no shares given; gather shares from the share holders`);
+  }
+  if (distinct.length < threshold) {
+    throw new InsufficientSharesError(`admin key ${adminRecipient}: ${distinct.length} distinct share(s), ${threshold} needed; gather shares from more holders`);
   }
   const bytes = await combine(distinct.map((s) => s.share));
   let identity: AgeIdentity;

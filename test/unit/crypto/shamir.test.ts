@@ -73,6 +73,10 @@ describe('Shamir split of the admin key (3-of-5)', () => {
     await expect(combineAdminKey(forged, admin.recipient)).rejects.toBeInstanceOf(ShareMismatchError);
   });
 
+  it('refuses an empty list of shares', async () => {
+    await expect(combineAdminKey([], admin.recipient)).rejects.toThrow(/no shares given/);
+  });
+
   it('counts a repeated share once', async () => {
     const [a, b] = shares;
     await expect(combineAdminKey([a!, a!, b!], admin.recipient)).rejects.toBeInstanceOf(InsufficientSharesError);

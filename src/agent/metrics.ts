@@ -1,0 +1,107 @@
+// The agent's Prometheus metrics, in a registry of its own (so several agents in one process —
+// the cluster tests — never mix their numbers). Names are BZZZ's `bzzz_*`. Gauges that mirror
+// live state (peers, health, election, store) are filled by collect callbacks at scrape time,
+// so a scrape never shows a stale value.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const ELECTION_STATE_VALUES = { follower: 0, candidate: 1, admin: 2 } as const;
+
+export interface AgentMetrics {
+  readonly registry: Registry;
+  readonly connectedPeers: Gauge;
+  readonly systemHealthScore: Gauge;
+  readonly componentHealthScore: Gauge<'component'>;
+  /** 0 follower, 1 candidate, 2 admin. */
+  readonly electionState: Gauge;
+  readonly electionTerm: Gauge;
+  readonly errorsTotal: Counter<'component'>;
+  /** Lowest number of live holders (providers that are connected, or this agent) over the local blobs. */
+  readonly replicationFactor: Gauge;
+  /** Average live holders over the local blobs. */
+  readonly replicationFactorAvg: Gauge;
+  /** Provider records this agent announces (one per local blob). */
+  readonly providerRecords: Gauge;
+  readonly dhtOperationSeconds: Histogram<'op' | 'outcome'>;
+  /** Publish-to-delivery time of messages on the agent's topics, measured by the receiver. */
+  readonly pubsubPropagationSeconds: Histogram<'topic'>;
+  readonly pubsubMessagesTotal: Counter<'topic' | 'direction'>;
+  readonly blobTransfersTotal: Counter<'direction' | 'outcome'>;
+  readonly blobRepairsTotal: Counter<'outcome'>;
+  readonly httpRequestSeconds: Histogram<'route' | 'method' | 'status'>;
+  /** Set before each scrape: live state that is cheaper to read than to track. */
+  onCollect(fn: () => void | Promise<void>): void;
+}
+
+export function createAgentMetrics(options: { defaultMetrics?: boolean } = {}): AgentMetrics {
+  const registry = new Registry();
+  const collectors: Array<() => void | Promise<void>> = [];
+  // One collect hook runs every callback once per scrape, before the values are read.
+  const connectedPeers = new Gauge({
+    name: 'bzzz_p2p_connected_peers',
+    help: 'Peers this agent has an open libp2p connection to.',
+    registers: [registry],
+    async collect() {
+      for (const fn of collectors) {
+        try {
+          await fn();
+        } catch {
+          // a failing collector leaves its gauges at the previous value; the scrape still works
+        }
+      }
+    },
+  });
+  const m: AgentMetrics = {
+    registry,
+    connectedPeers,
+    systemHealthScore: new Gauge({ name: 'bzzz_system_health_score', help: 'Overall health score of the agent, 0 (down) to 1 (healthy).', registers: [registry] }),
+    componentHealthScore: new Gauge({ name: 'bzzz_component_health_score', help: 'Health score per component, 0 to 1.', labelNames: ['component'], registers: [registry] }),
+    electionState: new Gauge({ name: 'bzzz_election_state', help: 'Election state of this agent: 0 follower, 1 candidate, 2 admin.', registers: [registry] }),
+    electionTerm: new Gauge({ name: 'bzzz_election_term', help: 'Current election term seen by this agent.', registers: [registry] }),
+    errorsTotal: new Counter({ name: 'bzzz_errors_total', help: 'Errors by component.', labelNames: ['component'], registers: [registry] }),
+    replicationFactor: new Gauge({ name: 'bzzz_dht_replication_factor', help: 'Lowest observed number of live holders (connected providers plus this agent) over the blobs this agent holds.', registers: [registry] }),
+    replicationFactorAvg: new Gauge({ name: 'bzzz_dht_replication_factor_avg', help: 'Average observed number of live holders over the blobs this agent holds.', registers: [registry] }),
+    providerRecords: new Gauge({ name: 'bzzz_dht_provider_records', help: 'Provider records this agent announces on the DHT (one per blob it holds).', registers: [registry] }),
+    dhtOperationSeconds: new Histogram({
+      name: 'bzzz_dht_operation_duration_seconds',
+      help: 'Duration of DHT operations (provide, find_providers, put, get) and blob fetches.',
+      labelNames: ['op', 'outcome'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    pubsubPropagationSeconds: new Histogram({
+      name: 'bzzz_pubsub_propagation_seconds',
+      help: 'Time from publish (sender clock) to delivery (receiver clock) of GossipSub messages.',
+      labelNames: ['topic'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+      registers: [registry],
+    }),
+    pubsubMessagesTotal: new Counter({ name: 'bzzz_pubsub_messages_total', help: 'GossipSub messages by topic and direction.', labelNames: ['topic', 'direction'], registers: [registry] }),
+    blobTransfersTotal: new Counter({ name: 'bzzz_blob_transfers_total', help: 'Blob transfers over the /bzzz/blob protocol.', labelNames: ['direction', 'outcome'], registers: [registry] }),
+    blobRepairsTotal: new Counter({ name: 'bzzz_blob_repairs_total', help: 'Corrupted blobs fetched again from a peer.', labelNames: ['outcome'], registers: [registry] }),
+    httpRequestSeconds: new Histogram({
+      name: 'bzzz_http_request_duration_seconds',
+      help: 'HTTP API and health requests.',
+      labelNames: ['route', 'method', 'status'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers: [registry],
+    }),
+    onCollect(fn) {
+      collectors.push(fn);
+    },
+  };
+  if (options.defaultMetrics === true) collectDefaultMetrics({ register: registry, prefix: 'bzzz_' });
+  return m;
+}
+
+/** Times an async operation into a histogram with an `outcome` label. */
+export async function timed<T>(h: Histogram<'op' | 'outcome'>, op: string, fn: () => Promise<T>): Promise<T> {
+  const end = h.startTimer({ op });
+  try {
+    const r = await fn();
+    end({ outcome: 'ok' });
+    return r;
+  } catch (err) {
+    end({ outcome: 'error' });
+    throw err;
+  }
+}

@@ -1,0 +1,743 @@
+// The admin election: the election half of Raft (terms, RequestVote, one durable vote per term,
+// a majority of the KNOWN cluster size to win), with Raft's pre-vote and leader stickiness, a
+// majority lease for the admin, TimeoutNow-style hand-off, and candidate scores used only where
+// they cannot hurt safety.
+//
+// Safety — at most one admin per term, and at most one admin ACTING at any instant:
+//  * A vote is written to disk ({term, votedFor}) before it is sent; a node votes once per term,
+//    and a win needs floor(clusterSize/2)+1 votes, counted against the configured cluster size,
+//    not the peers in sight. Two majorities intersect, so a term has at most one admin, and a
+//    minority partition (2 of 5) never elects.
+//  * Stickiness: a voter that accepted a heartbeat or granted a vote less than stickyMs ago
+//    ignores vote requests (it does not even adopt their term). The admin acts (isAdmin) only
+//    until stickyMs after sending a heartbeat that a majority acked. A later admin needs votes from
+//    a majority, which shares a voter with that ack-majority; that voter could vote only stickyMs
+//    after it received the heartbeat, i.e. after the old admin's lease ran out. So an old admin on
+//    the far side of a partition stops acting before a new one can be elected (quorum loss), and
+//    on a timer that fires late, isAdmin() still reads the lease against the clock.
+//  * A resign message from the admin releases stickiness at once (the admin voids its lease before
+//    sending it), which is what lets a hand-off finish in milliseconds instead of a timeout.
+//  * A restarted node is sticky for stickyMs from boot: it may have acked an admin just before it
+//    went down and has forgotten when.
+//
+// Liveness — an election completes whenever a majority is up and connected:
+//  * Election timeouts are random in [timeoutMs, 2·timeoutMs) (split votes resolve), longer than
+//    stickyMs (voters have let go of the old admin when a candidate asks).
+//  * Pre-vote: a candidate first asks "would you vote for me in term+1?"; only with a majority of
+//    yes does it raise its term. A node cut off in a minority never inflates the term, so when the
+//    partition heals it does not depose the working admin.
+//  * Candidate requests are re-sent every heartbeatMs (message loss), and the hand-off target's
+//    request that outruns the resign message is kept and answered when the resign arrives.
+//
+// Scores (score.ts) steer who wins without touching the rules above:
+//  * A better score shortens the election timeout: score 1 draws from [1, 1.5)·timeoutMs,
+//    score 0 from [1.5, 2)·timeoutMs.
+//  * Early in a leaderless period (the first 2·timeoutMs) a voter refuses a PRE-vote to a candidate
+//    when it knows a live node (heard within 2·timeoutMs, not the admin it lost, not resigned —
+//    itself included) scoring at least PREFERENCE_MARGIN more: that node's timeout fires within
+//    this window. Real votes never look at scores, and after the window anyone goes, so a dead
+//    "better" node delays an election by at most the window.
+//  * Step-down hands off to the best-scored follower that acked a heartbeat within timeoutMs.
+//  * Followers with no admin in sight announce themselves (and their score) every heartbeatMs, so
+//    voters know who is live and how good they are.
+import { EventEmitter } from 'node:events';
+import { InvalidInputError } from '../../util/errors.js';
+import { logger, type Logger } from '../../util/log.js';
+import { monotonicClock } from './clock.js';
+import type { ElectionMessage, HeartbeatAckMessage, HeartbeatMessage, ResignMessage, VoteMessage, VoteRequestMessage } from './messages.js';
+import { computeScore, DEFAULT_SCORE_SETTINGS, systemScoreProvider, type ScoreProvider, type ScoreSettings } from './score.js';
+import { electionTimeoutMs, PREFERENCE_MARGIN, preferenceWindowMs, stickyMs, validateTiming } from './timing.js';
+import type {
+  AdminChangedEvent, ElectionClock, ElectionEvents, ElectionState, ElectionStatus, ElectionTransport,
+  PeerView, StateChangedEvent, StepDownOptions, StepDownResult,
+} from './types.js';
+import { fileVoteStore, type VoteStore } from './vote-store.js';
+
+export interface ElectionInit {
+  readonly transport: ElectionTransport;
+  /** This node's peer id; must equal transport.selfId. */
+  readonly selfId: string;
+  /** Agents in the cluster: floor(clusterSize/2)+1 votes win an election. */
+  readonly clusterSize: number;
+  readonly heartbeatMs?: number;
+  readonly timeoutMs?: number;
+  /** Where `{term, votedFor}` is kept (election-vote.json). One of dataDir or store is required. */
+  readonly dataDir?: string;
+  readonly store?: VoteStore;
+  /** This node's score inputs; by default uptime, os memory/load and the transport's peer count. */
+  readonly scoreProvider?: ScoreProvider;
+  readonly scoreSettings?: ScoreSettings;
+  /** When given, messages from other peer ids are ignored (the p2p allowlist should already drop them). */
+  readonly members?: readonly string[];
+  readonly clock?: ElectionClock;
+  /** Uniform in [0, 1); injected so simulations are reproducible. */
+  readonly random?: () => number;
+  readonly log?: Logger;
+}
+
+export interface Election {
+  readonly selfId: string;
+  readonly clusterSize: number;
+  start(): Promise<void>;
+  /** Stops taking part. An admin that wants a clean hand-off calls stepDown() first. */
+  stop(): Promise<void>;
+  status(): ElectionStatus;
+  /** Without an argument or with selfId: this node is the admin and holds its majority lease now.
+   * With another id: that peer is the admin this node recognises now. */
+  isAdmin(peerId?: string): boolean;
+  /** For the `bzzz_election_state` gauge: 0 follower, 1 candidate, 2 admin. */
+  stateAsNumber(): number;
+  /** Manual trigger. On the admin: step down and hand off to the best-scored follower. Elsewhere:
+   * campaign now instead of waiting for the timeout; voters that still hear a live admin refuse,
+   * so a manual trigger never deposes a working admin from outside. */
+  triggerElection(): Promise<void>;
+  /** Stop acting as admin and hand off (see StepDownOptions); resolves when the successor is heard
+   * or after waitMs. A no-op on a non-admin. */
+  stepDown(opts?: StepDownOptions): Promise<StepDownResult>;
+  on<E extends keyof ElectionEvents>(event: E, listener: (e: ElectionEvents[E]) => void): () => void;
+}
+
+/** Mapping of `bzzz_election_state`. */
+export const ELECTION_STATE_NUMBER: Readonly<Record<ElectionState, number>> = { follower: 0, candidate: 1, admin: 2 };
+
+export function createElection(init: ElectionInit): Election {
+  return new ElectionNode(init);
+}
+
+interface PeerRecord {
+  score: number;
+  lastSeenAt: number;
+  lastAckAt: number | null;
+  resignedAt: number | null;
+}
+
+interface Campaign {
+  phase: 'pre' | 'real';
+  electionTerm: number;
+  grants: Set<string>;
+  startedAt: number;
+  nextRetransmitAt: number;
+  reason: string;
+}
+
+interface SentHeartbeat {
+  at: number;
+  acks: Set<string>;
+}
+
+type Outgoing = { to: string | null; msg: ElectionMessage };
+
+class ElectionNode implements Election {
+  readonly selfId: string;
+  readonly clusterSize: number;
+  private readonly transport: ElectionTransport;
+  private readonly timing: { heartbeatMs: number; timeoutMs: number };
+  private readonly sticky: number;
+  private readonly majority: number;
+  private readonly store: VoteStore;
+  private readonly clock: ElectionClock;
+  private readonly random: () => number;
+  private readonly log: Logger;
+  private readonly scoreProvider: ScoreProvider;
+  private readonly scoreSettings: ScoreSettings;
+  private readonly members: ReadonlySet<string> | null;
+  private readonly events = new EventEmitter();
+
+  // Durable.
+  private term: number;
+  private votedFor: string | null;
+
+  // Volatile.
+  private state: ElectionState = 'follower';
+  private running = false;
+  private startedAt = 0;
+  private campaign: Campaign | null = null;
+  /** The admin of the current term, once its heartbeat was accepted. */
+  private adminId: string | null = null;
+  /** The admin this node last followed (kept across terms): excluded from "live better candidates". */
+  private lastAdminId: string | null = null;
+  /** Last heartbeat accepted or vote granted; −∞ once the admin resigned. Drives stickiness. */
+  private contactAt = -Infinity;
+  /** Start of the current leaderless period (for the preference window). */
+  private quietSince = 0;
+  private lastHeartbeatAt: number | null = null;
+  private electionDeadline = Infinity;
+  private nextAnnounceAt = 0;
+  private readonly peers = new Map<string, PeerRecord>();
+  private selfResignedAt: number | null = null;
+  /** Real vote requests ignored while sticky: the hand-off target's may arrive before the resign. */
+  private readonly earlyRequests = new Map<string, VoteRequestMessage>();
+
+  // Admin.
+  private adminSince = 0;
+  private leaseUntil = -Infinity;
+  private heartbeatSeq = 0;
+  private nextHeartbeatAt = Infinity;
+  private readonly sentHeartbeats = new Map<number, SentHeartbeat>();
+
+  private timer: unknown = null;
+  private visibleAdmin: string | null = null;
+  private outbox: Outgoing[] = [];
+  private unsubscribe: (() => void) | null = null;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(init: ElectionInit) {
+    if (init.selfId !== init.transport.selfId) {
+      throw new InvalidInputError(`election selfId ${init.selfId} differs from the transport's ${init.transport.selfId}: give the election the id of the node whose transport it uses`);
+    }
+    if (!Number.isSafeInteger(init.clusterSize) || init.clusterSize < 1) {
+      throw new InvalidInputError(`election clusterSize ${init.clusterSize} must be a whole number of agents, at least 1 (the quorum is a majority of it)`);
+    }
+    this.timing = { heartbeatMs: init.heartbeatMs ?? 5000, timeoutMs: init.timeoutMs ?? 15000 };
+    validateTiming(this.timing);
+    if (init.store === undefined && init.dataDir === undefined) {
+      throw new InvalidInputError('election needs dataDir (or a store) to keep its vote across restarts: without it a restarted agent could vote twice in one term');
+    }
+    this.selfId = init.selfId;
+    this.clusterSize = init.clusterSize;
+    this.transport = init.transport;
+    this.sticky = stickyMs(this.timing);
+    this.majority = Math.floor(init.clusterSize / 2) + 1;
+    this.store = init.store ?? fileVoteStore(init.dataDir as string);
+    this.clock = init.clock ?? monotonicClock;
+    this.random = init.random ?? Math.random;
+    this.log = init.log ?? logger('election');
+    this.scoreSettings = init.scoreSettings ?? DEFAULT_SCORE_SETTINGS;
+    this.scoreProvider = init.scoreProvider ?? systemScoreProvider({
+      startedAt: this.clock.now(),
+      now: () => this.clock.now(),
+      connectedPeers: () => this.transport.peers().length,
+    });
+    this.members = init.members === undefined ? null : new Set(init.members);
+    const persisted = this.store.load();
+    this.term = persisted.term;
+    this.votedFor = persisted.votedFor;
+  }
+
+  // ---------------------------------------------------------------- lifecycle and queries
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    const now = this.clock.now();
+    this.startedAt = now;
+    // We may have acked an admin just before going down: stay sticky for a full period.
+    this.contactAt = now;
+    this.quietSince = now;
+    this.nextAnnounceAt = now;
+    this.electionDeadline = now + this.drawTimeout();
+    this.unsubscribe = this.transport.onMessage((from, msg) => this.receive(from, msg));
+    this.log.info({ self: this.selfId, term: this.term, clusterSize: this.clusterSize, ...this.timing }, 'election started');
+    this.run(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+    const wasAdmin = this.state === 'admin';
+    this.leaseUntil = -Infinity;
+    this.campaign = null;
+    this.setState('follower', 'stopped');
+    this.adminId = null;
+    this.emitAdminChange(this.clock.now());
+    for (const w of [...this.waiters]) w();
+    this.log.info({ self: this.selfId, term: this.term, wasAdmin }, 'election stopped');
+  }
+
+  status(): ElectionStatus {
+    this.run(() => undefined);
+    const now = this.clock.now();
+    const connected = new Set(this.transport.peers());
+    const ids = new Set<string>([...connected, ...this.peers.keys()]);
+    ids.delete(this.selfId);
+    const peers: PeerView[] = [...ids].sort().map((id) => {
+      const p = this.peers.get(id);
+      return { id, score: p?.score ?? null, lastSeenAt: p?.lastSeenAt ?? null, connected: connected.has(id) };
+    });
+    return {
+      self: this.selfId,
+      admin: this.currentAdmin(now),
+      term: this.term,
+      state: this.state,
+      votedFor: this.votedFor,
+      lastHeartbeatAt: this.lastHeartbeatAt,
+      score: this.score(),
+      clusterSize: this.clusterSize,
+      peers,
+    };
+  }
+
+  isAdmin(peerId: string = this.selfId): boolean {
+    const now = this.clock.now();
+    return this.running && this.currentAdmin(now) === peerId;
+  }
+
+  stateAsNumber(): number {
+    return ELECTION_STATE_NUMBER[this.state];
+  }
+
+  async triggerElection(): Promise<void> {
+    if (!this.running) return;
+    if (this.state === 'admin') {
+      await this.stepDown();
+      return;
+    }
+    this.run((now) => this.startPreVote(now, 'manual'));
+  }
+
+  async stepDown(opts: StepDownOptions = {}): Promise<StepDownResult> {
+    const now = this.clock.now();
+    if (!this.running || this.state !== 'admin') return { handedOffTo: null, newAdmin: this.running ? this.currentAdmin(now) : null };
+    const target = this.chooseSuccessor(now, opts.handoffTo);
+    const waitMs = opts.waitMs ?? this.timing.timeoutMs;
+    const result = new Promise<StepDownResult>((resolve) => {
+      let handle: unknown = null;
+      const done = (): void => {
+        off();
+        if (handle !== null) this.clock.clearTimeout(handle);
+        this.waiters.delete(done);
+        resolve({ handedOffTo: target, newAdmin: this.running ? this.currentAdmin(this.clock.now()) : null });
+      };
+      const off = this.on('admin-changed', (e) => {
+        if (e.admin !== null && e.admin !== this.selfId) done();
+      });
+      handle = this.clock.setTimeout(done, waitMs);
+      this.waiters.add(done);
+    });
+    this.run((t) => this.resign(t, target, 'step-down'));
+    return result;
+  }
+
+  on<E extends keyof ElectionEvents>(event: E, listener: (e: ElectionEvents[E]) => void): () => void {
+    this.events.on(event, listener);
+    return () => this.events.off(event, listener);
+  }
+
+  // ---------------------------------------------------------------- the run loop
+
+  /**
+   * Every entry point (timer, message, API call) runs here: first the time-driven transitions due
+   * now, then the action, then events; messages queued meanwhile are sent only at the end, after
+   * the vote they may carry is on disk. If writing the vote fails, nothing is sent.
+   */
+  private run(action: (now: number) => void): void {
+    if (!this.running) return;
+    const now = this.clock.now();
+    try {
+      this.expire(now);
+      action(now);
+      this.expire(now);
+    } catch (err) {
+      this.outbox = [];
+      this.log.error({ err, self: this.selfId, term: this.term }, 'election step failed; nothing sent');
+    }
+    const out = this.outbox;
+    this.outbox = [];
+    for (const { to, msg } of out) this.transmit(to, msg);
+    this.emitAdminChange(now);
+    this.arm(now);
+  }
+
+  private expire(now: number): void {
+    if (this.state === 'admin') {
+      // Quorum loss: no majority ack for stickyMs (and no longer inside the first stickyMs after
+      // winning, when the first heartbeat's acks may still be on the way).
+      if (now >= this.leaseUntil && now >= this.adminSince + this.sticky) {
+        this.log.warn({ self: this.selfId, term: this.term }, 'admin lost its majority; stepping down');
+        this.dropAdmin();
+        this.quietSince = now;
+        this.electionDeadline = now + this.drawTimeout();
+        this.setState('follower', 'quorum-loss');
+        return;
+      }
+      if (now >= this.nextHeartbeatAt) this.sendHeartbeat(now);
+      return;
+    }
+    if (this.campaign !== null && now >= this.campaign.nextRetransmitAt && now < this.electionDeadline) {
+      this.campaign.nextRetransmitAt = now + this.timing.heartbeatMs;
+      this.queue(null, this.voteRequest(this.campaign));
+    }
+    if (now >= this.electionDeadline) {
+      this.startPreVote(now, 'timeout');
+      return;
+    }
+    if (this.state === 'follower' && this.currentAdmin(now) === null && now >= this.nextAnnounceAt) {
+      this.nextAnnounceAt = now + this.timing.heartbeatMs;
+      this.queue(null, { type: 'announce', term: this.term, score: this.score() });
+    }
+  }
+
+  private arm(now: number): void {
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+    if (!this.running) return;
+    const due: number[] = [];
+    if (this.state === 'admin') {
+      due.push(this.nextHeartbeatAt, Math.max(this.leaseUntil, this.adminSince + this.sticky));
+      if (this.leaseUntil > now) due.push(this.leaseUntil);
+    } else {
+      due.push(this.electionDeadline);
+      if (this.campaign !== null) due.push(this.campaign.nextRetransmitAt);
+      if (this.lastHeartbeatAt !== null && this.adminId !== null) {
+        const hidden = this.lastHeartbeatAt + this.timing.timeoutMs;
+        if (hidden > now) due.push(hidden);
+      }
+      if (this.state === 'follower' && this.currentAdmin(now) === null) due.push(this.nextAnnounceAt);
+    }
+    const next = Math.min(...due.filter((t) => Number.isFinite(t)));
+    if (!Number.isFinite(next)) return;
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = null;
+      this.run(() => undefined);
+    }, Math.max(0, next - now));
+  }
+
+  // ---------------------------------------------------------------- receiving
+
+  private receive(from: string, msg: ElectionMessage): void {
+    if (!this.running || from === this.selfId) return;
+    if (this.members !== null && !this.members.has(from)) {
+      this.log.debug({ from, type: msg.type }, 'election message from a non-member ignored');
+      return;
+    }
+    this.run((now) => {
+      const peer = this.peers.get(from);
+      if (peer === undefined) this.peers.set(from, { score: msg.score, lastSeenAt: now, lastAckAt: null, resignedAt: null });
+      else {
+        peer.score = msg.score;
+        peer.lastSeenAt = now;
+      }
+      switch (msg.type) {
+        case 'heartbeat':
+          return this.onHeartbeat(from, msg, now);
+        case 'heartbeat-ack':
+          return this.onAck(from, msg, now);
+        case 'vote-request':
+          return this.onVoteRequest(from, msg, now);
+        case 'vote':
+          return this.onVote(from, msg, now);
+        case 'resign':
+          return this.onResign(from, msg, now);
+        case 'announce':
+          return undefined;
+      }
+    });
+  }
+
+  private onHeartbeat(from: string, m: HeartbeatMessage, now: number): void {
+    if (m.term < this.term) {
+      // A stale admin: our higher term tells it to step down.
+      this.queue(from, { type: 'heartbeat-ack', term: this.term, score: this.score(), to: from, seq: m.seq, ok: false });
+      return;
+    }
+    if (m.term > this.term) this.adoptTerm(m.term, now, 'higher-term');
+    if (this.state === 'admin' || (this.adminId !== null && this.adminId !== from)) {
+      // Two admins in one term would need two majorities of votes: this is a bug, never obey it.
+      this.log.error({ self: this.selfId, term: this.term, from, admin: this.state === 'admin' ? this.selfId : this.adminId }, 'second admin heartbeat in one term ignored');
+      return;
+    }
+    this.adminId = from;
+    this.lastAdminId = from;
+    this.campaign = null;
+    this.setState('follower', 'heartbeat');
+    this.contactAt = now;
+    this.quietSince = now;
+    this.lastHeartbeatAt = now;
+    this.electionDeadline = now + this.drawTimeout();
+    this.queue(from, { type: 'heartbeat-ack', term: this.term, score: this.score(), to: from, seq: m.seq, ok: true });
+  }
+
+  private onAck(from: string, m: HeartbeatAckMessage, now: number): void {
+    if (m.to !== this.selfId) return;
+    if (m.term > this.term) {
+      this.adoptTerm(m.term, now, 'higher-term');
+      return;
+    }
+    if (this.state !== 'admin' || m.term !== this.term || !m.ok) return;
+    const peer = this.peers.get(from);
+    if (peer !== undefined) peer.lastAckAt = now;
+    const sent = this.sentHeartbeats.get(m.seq);
+    if (sent === undefined) return;
+    sent.acks.add(from);
+    if (sent.acks.size + 1 >= this.majority) this.leaseUntil = Math.max(this.leaseUntil, sent.at + this.sticky);
+  }
+
+  private onVoteRequest(from: string, m: VoteRequestMessage, now: number): void {
+    if (m.prevote) {
+      const granted = this.wouldVote(from, m, now);
+      this.queue(from, { type: 'vote', term: this.term, score: this.score(), to: from, electionTerm: m.electionTerm, prevote: true, granted });
+      return;
+    }
+    if (this.isSticky(now)) {
+      // Raft §4.2.3: a live admin is in sight, so this request is ignored (term not adopted).
+      if (m.term > this.term) this.earlyRequests.set(from, m);
+      return;
+    }
+    if (m.term < this.term) {
+      this.queue(from, { type: 'vote', term: this.term, score: this.score(), to: from, electionTerm: m.electionTerm, prevote: false, granted: false });
+      return;
+    }
+    if (m.term > this.term) this.adoptTerm(m.term, now, 'higher-term');
+    const granted = this.votedFor === null || this.votedFor === from;
+    if (granted) {
+      if (this.votedFor !== from) {
+        this.votedFor = from;
+        this.persist();
+      }
+      this.contactAt = now;
+      this.electionDeadline = now + this.drawTimeout();
+    }
+    this.queue(from, { type: 'vote', term: this.term, score: this.score(), to: from, electionTerm: m.electionTerm, prevote: false, granted });
+  }
+
+  private onVote(from: string, m: VoteMessage, now: number): void {
+    if (m.to !== this.selfId) return;
+    if (m.term > this.term && !(m.prevote && m.granted)) {
+      this.adoptTerm(m.term, now, 'higher-term');
+      return;
+    }
+    const c = this.campaign;
+    if (c === null || !m.granted || c.phase !== (m.prevote ? 'pre' : 'real') || c.electionTerm !== m.electionTerm) return;
+    c.grants.add(from);
+    this.checkCampaign(now);
+  }
+
+  private onResign(from: string, m: ResignMessage, now: number): void {
+    if (m.term < this.term) return;
+    if (m.term > this.term) this.adoptTerm(m.term, now, 'higher-term');
+    const peer = this.peers.get(from);
+    if (peer !== undefined) peer.resignedAt = now;
+    if (this.state === 'admin' || (this.adminId !== null && this.adminId !== from)) return;
+    this.log.info({ self: this.selfId, term: this.term, from, handoffTo: m.handoffTo }, 'admin resigned');
+    this.adminId = null;
+    this.contactAt = -Infinity;
+    this.quietSince = now;
+    if (m.handoffTo === this.selfId) {
+      this.startRealCampaign(now, 'handoff');
+      return;
+    }
+    if (this.campaign === null) this.electionDeadline = now + this.drawTimeout();
+    const early = m.handoffTo === null ? undefined : this.earlyRequests.get(m.handoffTo);
+    if (early !== undefined && m.handoffTo !== null) {
+      this.earlyRequests.delete(m.handoffTo);
+      this.onVoteRequest(m.handoffTo, early, now);
+    }
+  }
+
+  // ---------------------------------------------------------------- decisions
+
+  /** Sticky: a live admin (or our own lease, or a vote we just granted) is in sight. */
+  private isSticky(now: number): boolean {
+    if (this.state === 'admin') return now < this.leaseUntil || now < this.adminSince + this.sticky;
+    return now - this.contactAt < this.sticky;
+  }
+
+  /** The pre-vote answer: would a real request for m.electionTerm get our vote now? */
+  private wouldVote(from: string, m: VoteRequestMessage, now: number): boolean {
+    if (this.isSticky(now)) return false;
+    if (m.electionTerm < this.term) return false;
+    if (m.electionTerm === this.term && this.votedFor !== null && this.votedFor !== from) return false;
+    return !this.prefersAnother(from, m.score, now);
+  }
+
+  /** Early in a leaderless period, is a clearly better live node (maybe this one) about to run? */
+  private prefersAnother(candidate: string, candidateScore: number, now: number): boolean {
+    const window = preferenceWindowMs(this.timing);
+    if (now - this.quietSince >= window) return false;
+    const bar = candidateScore + PREFERENCE_MARGIN;
+    const selfEligible = this.selfResignedAt === null || this.selfResignedAt < this.quietSince - window;
+    if (selfEligible && this.score() > bar) return true;
+    for (const [id, p] of this.peers) {
+      if (id === candidate || id === this.lastAdminId || p.score <= bar) continue;
+      if (now - p.lastSeenAt >= window) continue;
+      if (p.resignedAt !== null && p.resignedAt >= this.quietSince - window) continue;
+      return true;
+    }
+    return false;
+  }
+
+  private chooseSuccessor(now: number, requested: string | undefined): string | null {
+    const upToDate = [...this.peers.entries()]
+      .filter(([, p]) => p.lastAckAt !== null && now - p.lastAckAt < this.timing.timeoutMs)
+      .sort(([aId, a], [bId, b]) => b.score - a.score || (aId < bId ? -1 : 1));
+    if (requested !== undefined) {
+      if (!upToDate.some(([id]) => id === requested)) {
+        const known = upToDate.map(([id]) => id);
+        throw new InvalidInputError(`stepDown handoffTo ${requested} has not acked a heartbeat in the last ${this.timing.timeoutMs} ms: pick one of [${known.join(', ')}] or leave handoffTo out`);
+      }
+      return requested;
+    }
+    return upToDate[0]?.[0] ?? null;
+  }
+
+  // ---------------------------------------------------------------- transitions
+
+  private startPreVote(now: number, reason: string): void {
+    this.campaign = {
+      phase: 'pre',
+      electionTerm: this.term + 1,
+      grants: new Set([this.selfId]),
+      startedAt: now,
+      nextRetransmitAt: now + this.timing.heartbeatMs,
+      reason,
+    };
+    this.setState('candidate', reason);
+    this.electionDeadline = now + this.drawTimeout();
+    this.queue(null, this.voteRequest(this.campaign));
+    this.checkCampaign(now);
+  }
+
+  private startRealCampaign(now: number, reason: string): void {
+    this.term += 1;
+    this.votedFor = this.selfId;
+    this.persist();
+    this.adminId = null;
+    this.earlyRequests.clear();
+    this.contactAt = now;
+    this.campaign = {
+      phase: 'real',
+      electionTerm: this.term,
+      grants: new Set([this.selfId]),
+      startedAt: now,
+      nextRetransmitAt: now + this.timing.heartbeatMs,
+      reason,
+    };
+    this.setState('candidate', reason);
+    this.electionDeadline = now + this.drawTimeout();
+    this.log.info({ self: this.selfId, term: this.term, reason }, 'campaigning');
+    this.queue(null, this.voteRequest(this.campaign));
+    this.checkCampaign(now);
+  }
+
+  private checkCampaign(now: number): void {
+    const c = this.campaign;
+    if (c === null || c.grants.size < this.majority) return;
+    if (c.phase === 'pre') this.startRealCampaign(now, c.reason);
+    else this.becomeAdmin(now, c);
+  }
+
+  private becomeAdmin(now: number, c: Campaign): void {
+    this.campaign = null;
+    this.adminId = this.selfId;
+    this.lastAdminId = this.selfId;
+    this.adminSince = now;
+    // Every voter granted after our first request went out, and stays sticky stickyMs from then.
+    this.leaseUntil = c.startedAt + this.sticky;
+    this.selfResignedAt = null;
+    this.heartbeatSeq = 0;
+    this.sentHeartbeats.clear();
+    this.setState('admin', 'elected');
+    this.log.info({ self: this.selfId, term: this.term, votes: [...c.grants].sort() }, 'elected admin');
+    this.sendHeartbeat(now);
+  }
+
+  private sendHeartbeat(now: number): void {
+    this.heartbeatSeq += 1;
+    this.sentHeartbeats.set(this.heartbeatSeq, { at: now, acks: new Set() });
+    for (const [seq, s] of this.sentHeartbeats) if (s.at + this.sticky <= now) this.sentHeartbeats.delete(seq);
+    if (this.majority <= 1) this.leaseUntil = Math.max(this.leaseUntil, now + this.sticky);
+    this.nextHeartbeatAt = now + this.timing.heartbeatMs;
+    this.queue(null, { type: 'heartbeat', term: this.term, score: this.score(), seq: this.heartbeatSeq });
+  }
+
+  private resign(now: number, target: string | null, reason: string): void {
+    if (this.state !== 'admin') return;
+    this.log.info({ self: this.selfId, term: this.term, handoffTo: target, reason }, 'admin stepping down');
+    // Stop acting before anyone can hear that we resigned.
+    this.dropAdmin();
+    this.contactAt = -Infinity;
+    this.quietSince = now;
+    this.selfResignedAt = now;
+    this.electionDeadline = now + this.drawTimeout();
+    this.setState('follower', reason);
+    this.queue(null, { type: 'resign', term: this.term, score: this.score(), handoffTo: target });
+  }
+
+  private dropAdmin(): void {
+    this.leaseUntil = -Infinity;
+    this.adminId = null;
+    this.nextHeartbeatAt = Infinity;
+    this.sentHeartbeats.clear();
+  }
+
+  private adoptTerm(term: number, now: number, reason: string): void {
+    const wasAdmin = this.state === 'admin';
+    if (wasAdmin && now < this.leaseUntil) {
+      this.log.warn({ self: this.selfId, term: this.term, newTerm: term }, 'admin saw a higher term while holding its lease; stepping down');
+    }
+    this.term = term;
+    this.votedFor = null;
+    this.persist();
+    this.campaign = null;
+    this.adminId = null;
+    for (const [id, r] of this.earlyRequests) if (r.term <= term) this.earlyRequests.delete(id);
+    if (wasAdmin) {
+      this.dropAdmin();
+      this.quietSince = now;
+      this.electionDeadline = now + this.drawTimeout();
+    }
+    this.setState('follower', reason);
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private currentAdmin(now: number): string | null {
+    if (!this.running) return null;
+    if (this.state === 'admin') return now < this.leaseUntil ? this.selfId : null;
+    if (this.adminId !== null && this.lastHeartbeatAt !== null && now - this.lastHeartbeatAt < this.timing.timeoutMs) return this.adminId;
+    return null;
+  }
+
+  private emitAdminChange(now: number): void {
+    const admin = this.currentAdmin(now);
+    if (admin === this.visibleAdmin) return;
+    const previous = this.visibleAdmin;
+    this.visibleAdmin = admin;
+    const e: AdminChangedEvent = { admin, previous, term: this.term, isSelf: admin === this.selfId || previous === this.selfId };
+    this.log.info({ self: this.selfId, ...e }, 'admin changed');
+    this.events.emit('admin-changed', e);
+  }
+
+  private setState(state: ElectionState, reason: string): void {
+    if (state === this.state) return;
+    const e: StateChangedEvent = { state, previous: this.state, term: this.term, reason };
+    this.state = state;
+    this.events.emit('state-changed', e);
+  }
+
+  private voteRequest(c: Campaign): VoteRequestMessage {
+    return { type: 'vote-request', term: this.term, score: this.score(), electionTerm: c.electionTerm, prevote: c.phase === 'pre' };
+  }
+
+  private drawTimeout(): number {
+    return electionTimeoutMs(this.timing, this.score(), this.random());
+  }
+
+  private score(): number {
+    try {
+      return computeScore(this.scoreProvider(), this.clusterSize, this.scoreSettings);
+    } catch (err) {
+      this.log.warn({ err }, 'score provider failed; using 0');
+      return 0;
+    }
+  }
+
+  private persist(): void {
+    this.store.save({ term: this.term, votedFor: this.votedFor });
+  }
+
+  private queue(to: string | null, msg: ElectionMessage): void {
+    this.outbox.push({ to, msg });
+  }
+
+  private transmit(to: string | null, msg: ElectionMessage): void {
+    const send = to !== null && this.transport.send !== undefined
+      ? this.transport.send(to, msg)
+      : this.transport.broadcast(msg);
+    send.catch((err: unknown) => this.log.debug({ err, type: msg.type, to }, 'election message not sent'));
+  }
+}

@@ -1,0 +1,134 @@
+// The election's wire messages and their strict parser. The sender of a message is never read from
+// the payload: the transport hands it over authenticated (GossipSub with strict signing: the peer
+// that signed it). Fields named `to` only say whom an answer is meant for.
+//
+// Every message carries the sender's current term (`term`) and its candidate score (`score`), so
+// each node keeps an up-to-date view of the others' scores for hand-off and vote preference.
+
+/** The GossipSub topic of the election (one per protocol version). */
+export const ELECTION_TOPIC = 'bzzz/election/v1';
+
+interface Common {
+  /** The sender's current term. */
+  readonly term: number;
+  /** The sender's candidate score, 0..1 (see score.ts). */
+  readonly score: number;
+}
+
+/** The admin's periodic heartbeat. `seq` numbers the heartbeats of one term. */
+export interface HeartbeatMessage extends Common {
+  readonly type: 'heartbeat';
+  readonly seq: number;
+}
+
+/** A follower's answer to a heartbeat. `ok: false` with a higher term tells a stale admin to step down. */
+export interface HeartbeatAckMessage extends Common {
+  readonly type: 'heartbeat-ack';
+  readonly to: string;
+  readonly seq: number;
+  readonly ok: boolean;
+}
+
+/**
+ * A candidate asks for votes in `electionTerm`. A pre-vote (`prevote: true`) asks "would you vote
+ * for me in term+1?" without anyone changing term; only a real request has electionTerm === term.
+ */
+export interface VoteRequestMessage extends Common {
+  readonly type: 'vote-request';
+  readonly electionTerm: number;
+  readonly prevote: boolean;
+}
+
+/** A voter's answer for `electionTerm`; `term` is the voter's own term. */
+export interface VoteMessage extends Common {
+  readonly type: 'vote';
+  readonly to: string;
+  readonly electionTerm: number;
+  readonly prevote: boolean;
+  readonly granted: boolean;
+}
+
+/**
+ * The admin of `term` has stopped acting as admin (step-down, SIGTERM, manual re-election). Voters
+ * no longer wait out its heartbeat timeout, and `handoffTo` (TimeoutNow in Raft's terms) starts
+ * its election at once.
+ */
+export interface ResignMessage extends Common {
+  readonly type: 'resign';
+  readonly handoffTo: string | null;
+}
+
+/** A follower with no admin in sight says it is alive (and how good a candidate it is). */
+export interface AnnounceMessage extends Common {
+  readonly type: 'announce';
+}
+
+export type ElectionMessage = HeartbeatMessage | HeartbeatAckMessage | VoteRequestMessage | VoteMessage | ResignMessage | AnnounceMessage;
+export type ElectionMessageType = ElectionMessage['type'];
+
+const MAX_ID_LENGTH = 256;
+/** A bound on wire size: the largest message is well under 1 KiB. */
+export const MAX_MESSAGE_BYTES = 4096;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export function encodeElectionMessage(msg: ElectionMessage): Uint8Array {
+  return encoder.encode(JSON.stringify(msg));
+}
+
+/** Decodes and validates bytes from the wire; null when they are not a well-formed message. */
+export function decodeElectionMessage(bytes: Uint8Array): ElectionMessage | null {
+  if (bytes.byteLength > MAX_MESSAGE_BYTES) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(decoder.decode(bytes));
+  } catch {
+    return null;
+  }
+  return parseElectionMessage(value);
+}
+
+/**
+ * Checks the shape of a decoded value and returns a clean copy holding only the known fields, or
+ * null. Strict on purpose: a malformed message is dropped (and, on GossipSub, not forwarded).
+ */
+export function parseElectionMessage(value: unknown): ElectionMessage | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const v = value as Record<string, unknown>;
+  if (!isTerm(v.term) || !isScore(v.score)) return null;
+  const common = { term: v.term, score: v.score };
+  switch (v.type) {
+    case 'heartbeat':
+      return isTerm(v.seq) ? { type: 'heartbeat', ...common, seq: v.seq } : null;
+    case 'heartbeat-ack':
+      return isId(v.to) && isTerm(v.seq) && typeof v.ok === 'boolean' ? { type: 'heartbeat-ack', ...common, to: v.to, seq: v.seq, ok: v.ok } : null;
+    case 'vote-request':
+      if (!isTerm(v.electionTerm) || typeof v.prevote !== 'boolean') return null;
+      // A real request is for the sender's own term, a pre-vote for the one after it.
+      if (v.electionTerm !== v.term + (v.prevote ? 1 : 0)) return null;
+      return { type: 'vote-request', ...common, electionTerm: v.electionTerm, prevote: v.prevote };
+    case 'vote':
+      if (!isId(v.to) || !isTerm(v.electionTerm) || typeof v.prevote !== 'boolean' || typeof v.granted !== 'boolean') return null;
+      return { type: 'vote', ...common, to: v.to, electionTerm: v.electionTerm, prevote: v.prevote, granted: v.granted };
+    case 'resign':
+      if (v.handoffTo !== null && !isId(v.handoffTo)) return null;
+      return { type: 'resign', ...common, handoffTo: v.handoffTo };
+    case 'announce':
+      return { type: 'announce', ...common };
+    default:
+      return null;
+  }
+}
+
+function isTerm(x: unknown): x is number {
+  return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+}
+
+function isScore(x: unknown): x is number {
+  return typeof x === 'number' && Number.isFinite(x) && x >= 0 && x <= 1;
+}
+
+function isId(x: unknown): x is string {
+  return typeof x === 'string' && x.length > 0 && x.length <= MAX_ID_LENGTH;
+}

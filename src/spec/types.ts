@@ -1,6 +1,6 @@
 // The BzzzCluster resource: what a user writes in cluster.yaml (apiVersion bzzz.io/v2).
 // schemas/bzzzcluster.schema.json is the schema of this shape; keep the two in step.
-// After `applyDefaults` every optional field that has a default is filled in (`ResolvedCluster`).
+// After `withDefaults` (src/spec/defaults.ts) every optional field that has a default is filled in.
 
 export const API_VERSION = 'bzzz.io/v2';
 export const KIND = 'BzzzCluster';
@@ -219,8 +219,11 @@ export interface AgentInstance {
   name: string;
   /** A name from spec.nodes: pins the instance to that node. */
   node?: string;
-  /** Published ports of this instance (container ports are agent.ports). */
-  publish?: { p2p?: number; api?: number; health?: number };
+  /**
+   * Published ports of this instance (container ports are agent.agentPorts). `mode` defaults to
+   * host: the port is opened only on the node the instance runs on (pin it with `node`).
+   */
+  publish?: { p2p?: number; api?: number; health?: number; mode?: 'host' | 'ingress' };
 }
 
 export interface AgentSpec extends ComponentSpec {

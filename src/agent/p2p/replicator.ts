@@ -58,8 +58,8 @@ export interface Replicator {
   runRound(signal?: AbortSignal): Promise<{ blobs: number; min: number; avg: number }>;
   /** Last round's result. */
   lastRound(): { at: number; blobs: number; min: number; avg: number; error?: string } | undefined;
-  /** Corrupted blobs fetched again, and those that could not be. */
-  repairs(): { repaired: number; failed: number; pending: number };
+  /** Corrupted blobs fetched again; failed attempts; fetches running; blobs still without a good copy. */
+  repairs(): { repaired: number; failed: number; pending: number; unrepaired: number };
 }
 
 export function createReplicator(c: ReplicatorComponents, init: ReplicatorInit): Replicator {
@@ -72,6 +72,8 @@ export function createReplicator(c: ReplicatorComponents, init: ReplicatorInit):
   let last: ReturnType<Replicator['lastRound']>;
   const provided = new Set<string>();
   const repairing = new Set<string>();
+  // Quarantined blobs no fetch has replaced yet: retried every round.
+  const unrepaired = new Set<BlobAddress>();
   const repairStats = { repaired: 0, failed: 0 };
   let unsubscribe: (() => void) | undefined;
 
@@ -112,6 +114,10 @@ export function createReplicator(c: ReplicatorComponents, init: ReplicatorInit):
   }
 
   async function runRound(signal?: AbortSignal): Promise<{ blobs: number; min: number; avg: number }> {
+    for (const a of [...unrepaired]) {
+      if (await c.store.has(a)) unrepaired.delete(a);
+      else await repair(a);
+    }
     const counts: number[] = [];
     const queue: BlobAddress[] = [];
     for await (const a of c.store.list()) queue.push(a);
@@ -171,11 +177,13 @@ export function createReplicator(c: ReplicatorComponents, init: ReplicatorInit):
     try {
       const r = await c.fetcher.fetch(address, controller.signal);
       repairStats.repaired++;
+      unrepaired.delete(address);
       metrics.blobRepairsTotal.inc({ outcome: 'ok' });
       log.info({ address: r.address }, 'corrupted blob fetched again from a peer');
       await provide(r.address, controller.signal);
     } catch (err) {
       repairStats.failed++;
+      unrepaired.add(address);
       metrics.blobRepairsTotal.inc({ outcome: 'error' });
       metrics.errorsTotal.inc({ component: 'store' });
       log.error({ address, err: errorMessage(err) }, 'corrupted blob could not be fetched again: no reachable agent holds a good copy');
@@ -210,6 +218,6 @@ export function createReplicator(c: ReplicatorComponents, init: ReplicatorInit):
     ensure,
     runRound,
     lastRound: () => last,
-    repairs: () => ({ ...repairStats, pending: repairing.size }),
+    repairs: () => ({ ...repairStats, pending: repairing.size, unrepaired: unrepaired.size }),
   };
 }

@@ -1,0 +1,241 @@
+// A cluster of real agents on loopback for the agent tests and benchmarks: in-process agents built
+// by the composition (createAgent) from the same flag strings `bzzzctl agent run` takes, and
+// optionally agents run as child processes (`node bin/bzzzctl.js agent run …`). Random free
+// ports, a temp directory per agent, role keys and a 3-of-5 admin key split from crypto's
+// generateKeys. Every agent knows every other as a host:port bootstrap peer and allowlists the
+// cluster's peer IDs (learnt up front: the identities are created before the agents start).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createAgent, type Agent, type AgentOptions } from '../../src/agent/agent.js';
+import { parseAgentConfig } from '../../src/agent/config.js';
+import { generateKeys, sharePath, type Role } from '../../src/agent/crypto/index.js';
+import { loadOrCreatePeerKey } from '../../src/agent/p2p/index.js';
+import { logger, silentLogger } from '../../src/util/log.js';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+export interface MemberSpec {
+  role: Role;
+  /** Run as `node bin/bzzzctl.js agent run` in a child process. */
+  child?: boolean;
+}
+
+export interface Member {
+  index: number;
+  role: Role;
+  peerId: string;
+  dataDir: string;
+  p2pPort: number;
+  apiPort: number;
+  healthPort: number;
+  apiUrl: string;
+  healthUrl: string;
+  /** Flag strings as commander would hand them over. */
+  flags: Record<string, string>;
+  /** Set while an in-process agent runs. */
+  agent?: Agent;
+  /** Set while a child-process agent runs. */
+  child?: ChildAgent;
+}
+
+export interface ChildAgent {
+  process: ChildProcess;
+  stdout: string[];
+  stderr: string[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export interface ClusterInit {
+  members: MemberSpec[];
+  heartbeatMs: number;
+  electionTimeoutMs: number;
+  replicationFactor?: number;
+  graceMs?: number;
+  options?: AgentOptions;
+}
+
+export interface Cluster {
+  root: string;
+  keysDir: string;
+  members: Member[];
+  startMember(m: Member): Promise<void>;
+  /** Graceful stop of an in-process member (hand-off included). */
+  stopMember(m: Member, graceMs?: number): Promise<void>;
+  stopAll(): Promise<void>;
+}
+
+export async function createCluster(init: ClusterInit): Promise<Cluster> {
+  const root = await mkdtemp(join(tmpdir(), 'bzzz-cluster-'));
+  const keysDir = join(root, 'keys');
+  const n = init.members.length;
+  await generateKeys({ outDir: keysDir, threshold: 3, shares: Math.max(5, n) });
+
+  const members: Member[] = [];
+  for (let i = 0; i < n; i++) {
+    const dataDir = join(root, `agent-${i}`);
+    const { privateKey } = await loadOrCreatePeerKey(dataDir);
+    const [p2pPort, apiPort, healthPort] = [await freePort(), await freePort(), await freePort()];
+    members.push({
+      index: i,
+      role: init.members[i].role,
+      peerId: peerIdFromPrivateKey(privateKey).toString(),
+      dataDir,
+      p2pPort,
+      apiPort,
+      healthPort,
+      apiUrl: `http://127.0.0.1:${apiPort}`,
+      healthUrl: `http://127.0.0.1:${healthPort}`,
+      flags: {},
+    });
+  }
+  const allIds = members.map((m) => m.peerId).join(',');
+  for (const m of members) {
+    m.flags = {
+      dataDir: m.dataDir,
+      host: '127.0.0.1',
+      p2pPort: String(m.p2pPort),
+      apiPort: String(m.apiPort),
+      healthPort: String(m.healthPort),
+      // host:port (as DHT_BOOTSTRAP_NODES), own entry included: the agent must skip itself.
+      bootstrap: members.map((o) => `127.0.0.1:${o.p2pPort}`).join(','),
+      clusterSize: String(n),
+      role: m.role,
+      keysDir,
+      shareFile: sharePath(keysDir, m.index + 1),
+      allowPeers: allIds,
+      heartbeatMs: String(init.heartbeatMs),
+      electionTimeoutMs: String(init.electionTimeoutMs),
+      replicationFactor: String(init.replicationFactor ?? 3),
+      graceMs: String(init.graceMs ?? 5000),
+    };
+  }
+
+  const specs = new Map(members.map((m) => [m, init.members[m.index]]));
+  const cluster: Cluster = {
+    root,
+    keysDir,
+    members,
+    async startMember(m) {
+      if (specs.get(m)?.child === true) {
+        m.child = await spawnChildAgent(m.flags);
+        return;
+      }
+      const log = process.env.BZZZ_TEST_LOG ? logger('agent', { agent: m.index }) : silentLogger();
+      const agent = await createAgent(parseAgentConfig(m.flags), {
+        log,
+        bootstrapBackoffMs: { min: 100, max: 1000 },
+        replicationIntervalMs: 2_000,
+        processMetrics: false,
+        scrubIntervalMs: 0,
+        ...init.options,
+      });
+      await agent.start();
+      m.agent = agent;
+    },
+    async stopMember(m, graceMs) {
+      if (m.agent) {
+        await m.agent.stop({ graceMs });
+        m.agent = undefined;
+      }
+      if (m.child) {
+        m.child.process.kill('SIGTERM');
+        await m.child.exited;
+        m.child = undefined;
+      }
+    },
+    async stopAll() {
+      await Promise.all(
+        members.map(async (m) => {
+          if (m.child) {
+            m.child.process.kill('SIGKILL');
+            await m.child.exited;
+            m.child = undefined;
+          }
+          if (m.agent) {
+            await m.agent.stop({ graceMs: 0 }).catch(() => undefined);
+            m.agent = undefined;
+          }
+        }),
+      );
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+  return cluster;
+}
+
+const FLAG_NAMES: Record<string, string> = {
+  dataDir: '--data-dir', host: '--host', p2pPort: '--p2p-port', apiPort: '--api-port', healthPort: '--health-port',
+  bootstrap: '--bootstrap', clusterSize: '--cluster-size', role: '--role', keysDir: '--keys-dir', shareFile: '--share-file',
+  allowPeers: '--allow-peers', heartbeatMs: '--heartbeat-ms', electionTimeoutMs: '--election-timeout-ms',
+  replicationFactor: '--replication-factor', graceMs: '--grace-ms',
+};
+
+/** Starts `node bin/bzzzctl.js agent run` with these flags; resolves once it printed its peer ID line. */
+export async function spawnChildAgent(flags: Record<string, string>, env: NodeJS.ProcessEnv = {}): Promise<ChildAgent> {
+  const args = ['bin/bzzzctl.js', 'agent', 'run'];
+  for (const [k, v] of Object.entries(flags)) args.push(FLAG_NAMES[k], v);
+  const proc = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, BZZZ_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildAgent = {
+    process: proc,
+    stdout: [],
+    stderr: [],
+    exited: new Promise((res) => proc.once('exit', (code, signal) => res({ code, signal }))),
+  };
+  const lines = (sink: string[]) => {
+    let buf = '';
+    return (chunk: Buffer) => {
+      buf += chunk.toString('utf8');
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        sink.push(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+      }
+    };
+  };
+  proc.stdout!.on('data', lines(child.stdout));
+  proc.stderr!.on('data', lines(child.stderr));
+  const deadline = Date.now() + 30_000;
+  while (child.stdout.length === 0) {
+    const state = await Promise.race([child.exited, new Promise<null>((r) => setTimeout(() => r(null), 50))]);
+    if (state !== null) throw new Error(`child agent exited before it started (${JSON.stringify(state)}): ${child.stderr.slice(-10).join('\n')}`);
+    if (Date.now() > deadline) throw new Error(`child agent printed nothing in 30 s: ${child.stderr.slice(-10).join('\n')}`);
+  }
+  return child;
+}
+
+/** Polls `probe` every `everyMs` until it returns a value other than undefined, or throws after `timeoutMs`. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export async function getJson<T = unknown>(url: string, init?: RequestInit): Promise<{ status: number; body: T }> {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+}

@@ -16,6 +16,7 @@ import { realClock } from '../controller/clock.js';
 import type { ControllerMetrics } from '../controller/metrics.js';
 import type { Clock, ClusterEventSource, ClusterSink, WatchStatus } from '../controller/types.js';
 import { errorMessage } from '../util/errors.js';
+import { L } from './labels.js';
 import { silentLogger, type Logger } from '../util/log.js';
 
 /** The two engine calls the watch needs (a real Dockerode satisfies it). */
@@ -33,13 +34,14 @@ export interface DockerEvent {
   time?: number;
 }
 
-export const CLUSTER_LABEL = 'io.bzzz.cluster';
-export const STACK_LABEL = 'com.docker.stack.namespace';
-export const KIND_LABEL = 'io.bzzz.kind';
+const CLUSTER_LABEL = L.cluster;
+const STACK_LABEL = L.stackNamespace;
 /** io.bzzz.kind values of the operator's own state configs (stored spec generations, cluster record). */
-export const STATE_KINDS: ReadonlySet<string> = new Set(['spec', 'cluster']);
-/** State configs are named `<cluster>_bzzz-...`. */
+const STATE_KINDS: ReadonlySet<string> = new Set(['spec', 'cluster']);
+/** State configs are named `<cluster>_bzzz-...` (src/swarm/state.ts). */
 const STATE_NAME_MARK = '_bzzz-';
+/** The cluster record `<cluster>_bzzz-cluster`: its labels hold the generation and the status. */
+const RECORD_SUFFIX = '_bzzz-cluster';
 const SERVICE_NAME_ATTR = 'com.docker.swarm.service.name';
 
 /** Server-side filter: the object types and actions that can change what a cluster should do. */
@@ -52,6 +54,7 @@ export const EVENT_FILTERS = {
 /** What an event means for the queue. */
 export type EventTarget =
   | { kind: 'cluster'; cluster: string }
+  | { kind: 'record-update'; cluster: string; id: string }
   | { kind: 'all-known' }
   | { kind: 'inspect-config'; id: string }
   | { kind: 'none' };
@@ -60,10 +63,13 @@ export type EventTarget =
  * Map one event to a cluster (pure). `known` are the clusters the controller knows of.
  * - labels on the event (containers carry theirs) win;
  * - a state config `<cluster>_bzzz-...` names its cluster even if not yet known (a new cluster);
+ *   an update of the cluster record is checked for a new generation first: the controller's own
+ *   status writes update it too, and need no reconcile (controller-runtime's
+ *   GenerationChangedPredicate);
  * - otherwise the longest known cluster whose `<cluster>_` prefixes the object's name;
  * - a node change may move tasks of any cluster: all known clusters;
- * - an unmatched config being created or updated may be a state config named otherwise: inspect
- *   its labels (the object is gone on remove, so not then).
+ * - an unmatched config being created may be a state config named otherwise: inspect its labels
+ *   (not on update: the controller lease is renewed every few seconds; not on remove: it is gone).
  */
 export function mapDockerEvent(ev: DockerEvent, known: readonly string[]): EventTarget {
   const attrs = ev.Actor?.Attributes ?? {};
@@ -85,10 +91,15 @@ export function mapDockerEvent(ev: DockerEvent, known: readonly string[]): Event
       const name = attrs.name ?? '';
       if (ev.Type === 'config') {
         const mark = name.lastIndexOf(STATE_NAME_MARK);
-        if (mark > 0) return { kind: 'cluster', cluster: name.slice(0, mark) };
+        if (mark > 0) {
+          const cluster = name.slice(0, mark);
+          const isRecord = name.length === mark + RECORD_SUFFIX.length && name.endsWith(RECORD_SUFFIX);
+          if (isRecord && ev.Action === 'update' && ev.Actor?.ID) return { kind: 'record-update', cluster, id: ev.Actor.ID };
+          return { kind: 'cluster', cluster };
+        }
       }
       const target = byPrefix(name, known);
-      if (target.kind === 'none' && ev.Type === 'config' && ev.Action !== 'remove' && ev.Actor?.ID) {
+      if (target.kind === 'none' && ev.Type === 'config' && ev.Action === 'create' && ev.Actor?.ID) {
         return { kind: 'inspect-config', id: ev.Actor.ID };
       }
       return target;
@@ -229,6 +240,14 @@ export function createDockerEventSource(options: DockerEventSourceOptions): Clus
     stream.on('error', (err: unknown) => finish(err));
   }
 
+  /** Last generation seen on each cluster record, to tell an apply from a status write. */
+  const generations = new Map<string, string>();
+
+  async function inspectLabels(id: string): Promise<Record<string, string>> {
+    const info = await docker.getConfig(id).inspect();
+    return info.Spec?.Labels ?? {};
+  }
+
   function handleLine(line: string, sink: ClusterSink): void {
     let ev: DockerEvent;
     try {
@@ -248,14 +267,23 @@ export function createDockerEventSource(options: DockerEventSourceOptions): Clus
       case 'all-known':
         for (const cluster of sink.knownClusters()) sink.enqueue(cluster, what);
         break;
+      case 'record-update':
+        // Enqueue only when the generation moved (an apply); a status write leaves it as it was.
+        // When the record cannot be read, enqueue: a spare reconcile is cheap, a missed one is not.
+        inspectLabels(target.id)
+          .then((labels) => {
+            const generation = labels[L.generation];
+            if (generation !== undefined && generations.get(target.cluster) === generation) return;
+            if (generation !== undefined) generations.set(target.cluster, generation);
+            sink.enqueue(target.cluster, `${what} (generation ${generation ?? 'unknown'})`);
+          })
+          .catch(() => sink.enqueue(target.cluster, what));
+        break;
       case 'inspect-config':
-        docker
-          .getConfig(target.id)
-          .inspect()
-          .then((info) => {
-            const labels = info.Spec?.Labels ?? {};
+        inspectLabels(target.id)
+          .then((labels) => {
             const cluster = labels[CLUSTER_LABEL];
-            if (cluster && STATE_KINDS.has(labels[KIND_LABEL] ?? '')) sink.enqueue(cluster, what);
+            if (cluster && STATE_KINDS.has(labels[L.kind] ?? '')) sink.enqueue(cluster, what);
           })
           .catch((err: unknown) => log.debug({ id: target.id, err: errorMessage(err) }, 'could not inspect config from event'));
         break;

@@ -176,12 +176,17 @@ function agentWithDefaults(agent: AgentSpec, ctx: Ctx): AgentSpec {
   const base = componentWithDefaults(agent, ctx, bzzzImage(AGENT_IMAGE, ctx.registry), true);
   return {
     ...base,
-    instances: agent.instances.map((i) => (i.publish ? { ...i, publish: { ...i.publish, mode: i.publish.mode ?? 'host' } } : { ...i })),
+    instances: agent.instances.map((i) => (i.publish ? { ...i, publish: { ...i.publish, mode: i.publish.mode ?? defaultPublishMode(i) } } : { ...i })),
     agentPorts: { ...DEFAULT_AGENT_PORTS, ...agent.agentPorts },
     role: agent.role ?? DEFAULT_ROLE,
     election: { ...DEFAULT_ELECTION, ...agent.election },
     replicationFactor: agent.replicationFactor ?? DEFAULT_REPLICATION_FACTOR,
   };
+}
+
+/** Host mode for an instance pinned to a node (a stable address on it), ingress otherwise. */
+export function defaultPublishMode(instance: { node?: string }): 'host' | 'ingress' {
+  return instance.node !== undefined ? 'host' : 'ingress';
 }
 
 function companionsWithDefaults(services: CompanionServices, ctx: Ctx): CompanionServices {

@@ -11,6 +11,7 @@ import { formatPath } from './problems.js';
 import type { ProblemReporter } from './report.js';
 import { enabledComponents } from './components.js';
 import type { BzzzCluster } from './types.js';
+import { defaultPublishMode } from './defaults.js';
 
 interface PortUse {
   /** Who publishes it, for people: "agent instance a", "mcpServer". */
@@ -99,7 +100,7 @@ function collectPortUses(cluster: BzzzCluster): PortUse[] {
         for (const kind of ['p2p', 'api', 'health'] as const) {
           const port = pub[kind];
           if (typeof port !== 'number') continue;
-          uses.push({ owner, service, path: ['spec', 'agent', 'instances', idx, 'publish', kind], port, protocol: 'tcp', mode: pub.mode ?? 'host', ...(nodes ? { nodes } : {}) });
+          uses.push({ owner, service, path: ['spec', 'agent', 'instances', idx, 'publish', kind], port, protocol: 'tcp', mode: pub.mode ?? defaultPublishMode(inst), ...(nodes ? { nodes } : {}) });
         }
       });
       continue;

@@ -70,7 +70,7 @@ function explain(err: SchemaError, segments: PathSegment[], data: unknown, sourc
     case 'type': {
       const expected = describeType(p.type);
       const found = describeValue(value, segments);
-      return make(segments, found, expected, `wrong type: ${expected} is needed here${typeAdvice(value, String(p.type), source.sourceText(segments))}`);
+      return make(segments, found, expected, `wrong type: ${expected} is needed here${typeAdvice(value, String(p.type), isSensitive(segments) ? undefined : source.sourceText(segments))}`);
     }
     case 'const':
       return make(segments, describeValue(value, segments), JSON.stringify(p.allowedValue), `this must be exactly ${JSON.stringify(p.allowedValue)}; this file may be for another tool or version`);
@@ -127,7 +127,7 @@ function sourceProblem(
 function typeAdvice(value: unknown, type: string, written: string | undefined): string {
   if (value === null) return '; give it a value or remove the key';
   if (typeof value === 'string' && (type === 'integer' || type === 'number') && value.trim() !== '' && !Number.isNaN(Number(value))) return '; remove the quotes';
-  if ((typeof value === 'number' || typeof value === 'boolean') && type === 'string') return `; quote it: "${written ?? String(value)}"`;
+  if ((typeof value === 'number' || typeof value === 'boolean') && type === 'string') return written === undefined ? '; quote it' : `; quote it: "${written}"`;
   if (typeof value === 'number' && type === 'integer') return '; use a whole number';
   if (type === 'array' && value !== null && typeof value !== 'object') return '; write it as a list (`- item`)';
   return '';
@@ -135,9 +135,13 @@ function typeAdvice(value: unknown, type: string, written: string | undefined): 
 
 // ---- values ----
 
+/** Environment values and config content may hold credentials: only their kind is shown. */
+function isSensitive(segments: readonly PathSegment[]): boolean {
+  return segments.includes('env') || segments.at(-1) === 'content';
+}
+
 function describeValue(value: unknown, segments: readonly PathSegment[]): string {
-  // Environment values and config content may hold credentials: show their kind only.
-  const sensitive = segments.includes('env') || segments.at(-1) === 'content';
+  const sensitive = isSensitive(segments);
   if (value === null || value === undefined) return 'nothing (an empty value)';
   if (Array.isArray(value)) return `a list of ${value.length} item${value.length === 1 ? '' : 's'}`;
   if (typeof value === 'object') return 'a mapping';

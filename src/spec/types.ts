@@ -221,7 +221,7 @@ export interface AgentInstance {
   node?: string;
   /**
    * Published ports of this instance (container ports are agent.agentPorts). `mode` defaults to
-   * host: the port is opened only on the node the instance runs on (pin it with `node`).
+   * host when the instance is pinned with `node` (the port opens on that node only), else ingress.
    */
   publish?: { p2p?: number; api?: number; health?: number; mode?: 'host' | 'ingress' };
 }

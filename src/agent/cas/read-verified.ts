@@ -25,21 +25,28 @@ export async function* readChecked(
   onMissing: () => Error,
 ): AsyncGenerator<Uint8Array, void, undefined> {
   const handle = await openForRead(path, onMissing);
+  let next: Promise<Uint8Array | undefined> | undefined;
   try {
     const { ino } = await handle.stat();
     const hasher = createHasher();
     let held: Uint8Array | undefined;
+    // The next read runs on libuv's thread pool while this chunk is hashed and handed on.
+    next = readChunk(handle, chunkBytes);
     for (;;) {
-      const chunk = await readChunk(handle, chunkBytes);
+      const chunk = await next;
       if (chunk === undefined) break;
+      next = readChunk(handle, chunkBytes);
       hasher.update(chunk);
       if (held !== undefined) yield held;
       held = chunk;
     }
-    await handle.close().catch(() => undefined);
+    next = undefined;
+    await handle.close();
     await check({ hex: hasher.digestHex(), size: hasher.bytes, ino });
     if (held !== undefined) yield held;
   } finally {
+    // A consumer that stops early leaves one read in flight: let it settle before closing.
+    await next?.catch(() => undefined);
     await handle.close().catch(() => undefined);
   }
 }

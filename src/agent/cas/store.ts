@@ -221,7 +221,9 @@ export async function createContentStore(init: ContentStoreInit): Promise<Conten
         result[outcome.result === 'ok' ? 'ok' : outcome.result]++;
       }
       result.aborted = signal.aborted;
-      log.info({ ...result }, 'content store scrub finished');
+      // Scrubs run on a timer for the health check: quiet unless they found something.
+      if (result.corrupted > 0) log.warn({ ...result }, 'content store scrub quarantined corrupted blobs');
+      else log.debug({ ...result }, 'content store scrub finished');
       return result;
     } finally {
       scrubs.delete(own);

@@ -305,6 +305,26 @@ describe('crashes and concurrency', () => {
   });
 });
 
+describe('readers', () => {
+  const openFds = async (): Promise<number> => (await readdir('/proc/self/fd')).length;
+
+  it('a reader that stops early, or never starts, leaves no file open', async () => {
+    t = await tempStore({ readChunkBytes: 4096 });
+    const { address } = await t.store.put(randomBytes(100_000));
+    const before = await openFds();
+    const unread = await t.store.get(address);
+    expect(unread.size).toBe(100_000);
+    const partial = await t.store.get(address);
+    for await (const chunk of partial.stream) {
+      expect(chunk.length).toBe(4096);
+      break;
+    }
+    expect(await openFds()).toBe(before);
+    // The blob is still served whole afterwards.
+    expect((await collect((await t.store.get(address)).stream)).length).toBe(100_000);
+  });
+});
+
 describe('listing, stat, delete, close', () => {
   it('lists, stats and deletes blobs and keeps the counters right', async () => {
     t = await tempStore();

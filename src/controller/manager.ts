@@ -169,7 +169,13 @@ export function createManager(options: ManagerOptions): Manager {
 
   const sink: ClusterSink = {
     enqueue,
-    resync: (reason) => void resync(reason),
+    // List again to find the clusters created meanwhile; if the engine cannot list yet (it may be
+    // still coming back), queue the known ones anyway: their reconciles retry with backoff.
+    resync: (reason) => {
+      void resync(reason).then((ok) => {
+        if (!ok && state === 'running') for (const cluster of [...known]) enqueue(cluster, `${reason} (list failed)`);
+      });
+    },
     knownClusters: () => [...known],
   };
 

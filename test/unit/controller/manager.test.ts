@@ -306,6 +306,16 @@ describe('controller manager', () => {
     expect([...events.sink().knownClusters()].sort()).toEqual(['alpha', 'beta', 'gamma']);
   });
 
+  it('a resync asked for while the engine cannot list still queues the known clusters', async () => {
+    const { manager, reconciler, lister, events } = setup(['alpha', 'beta']);
+    void manager.start();
+    await flush();
+    lister.fail = true;
+    events.sink().resync('docker events watch reconnected');
+    await flush();
+    expect([...reconciler.calls].sort()).toEqual(['alpha', 'alpha', 'beta', 'beta']);
+  });
+
   it('is not ready while the first list fails, and retries it', async () => {
     const { manager, reconciler, lister, clock } = setup(['alpha']);
     lister.fail = true;

@@ -65,7 +65,8 @@ function explain(err: SchemaError, segments: PathSegment[], data: unknown, sourc
       const key = String(p.missingProperty);
       const propSchema = (schema?.properties as Record<string, Schema> | undefined)?.[key];
       const desc = propSchema ? describeProperty(propSchema) : '';
-      return make(segments, `no \`${key}\``, `\`${key}\`${desc ? `: ${desc}` : ''}`, `\`${key}\` is missing from ${where || 'the top level'}; add it`);
+      // The path names the missing key; its position is its parent's (the nearest in the file).
+      return make([...segments, key], `no \`${key}\``, `\`${key}\`${desc ? `: ${desc}` : ''}`, `\`${key}\` is missing from ${where || 'the top level'}; add it`);
     }
     case 'type': {
       const expected = describeType(p.type);

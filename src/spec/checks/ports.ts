@@ -6,12 +6,12 @@
 // same port and protocol. Two host-mode uses collide when they are certain to land on the same
 // node: both pinned to the same node, or the spec names exactly one node. (Unpinned host-mode
 // tasks are spread by the scheduler, which knows which host ports are free.)
-import type { PathSegment } from './problems.js';
-import { formatPath } from './problems.js';
-import type { ProblemReporter } from './report.js';
-import { enabledComponents } from './components.js';
-import type { BzzzCluster } from './types.js';
-import { defaultPublishMode } from './defaults.js';
+import type { PathSegment } from '../problems.js';
+import { formatPath } from '../problems.js';
+import type { ProblemReporter } from '../report.js';
+import { enabledComponents } from '../components.js';
+import type { BzzzCluster } from '../types.js';
+import { defaultPublishMode } from '../defaults.js';
 
 interface PortUse {
   /** Who publishes it, for people: "agent instance a", "mcpServer". */

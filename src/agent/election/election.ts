@@ -178,6 +178,7 @@ class ElectionNode implements Election {
   private timer: unknown = null;
   private visibleAdmin: string | null = null;
   private outbox: Outgoing[] = [];
+  private inRun = false;
   private unsubscribe: (() => void) | null = null;
   private readonly waiters = new Set<() => void>();
 
@@ -249,7 +250,6 @@ class ElectionNode implements Election {
   }
 
   status(): ElectionStatus {
-    this.run(() => undefined);
     const now = this.clock.now();
     const connected = new Set(this.transport.peers());
     const ids = new Set<string>([...connected, ...this.peers.keys()]);
@@ -327,6 +327,12 @@ class ElectionNode implements Election {
   private run(action: (now: number) => void): void {
     if (!this.running) return;
     const now = this.clock.now();
+    if (this.inRun) {
+      // Called from an event listener inside a run: the outer run sends and re-arms.
+      action(now);
+      return;
+    }
+    this.inRun = true;
     try {
       this.expire(now);
       action(now);
@@ -334,6 +340,8 @@ class ElectionNode implements Election {
     } catch (err) {
       this.outbox = [];
       this.log.error({ err, self: this.selfId, term: this.term }, 'election step failed; nothing sent');
+    } finally {
+      this.inRun = false;
     }
     const out = this.outbox;
     this.outbox = [];

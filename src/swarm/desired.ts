@@ -2,10 +2,11 @@
 // undefined), so an unchanged spec always yields the same objects and the same spec-hash.
 // Secret/config references use names; IDs are filled in by the act step from observed objects.
 import type {
-  AgentInstance, BzzzCluster, ComponentSpec, ConfigMount, HealthcheckSpec, PortSpec, ReplicatedComponentSpec,
+  AgentInstance, BzzzCluster, CompanionName, ComponentSpec, ConfigMount, HealthcheckSpec, PortSpec, ReplicatedComponentSpec,
   ResourceAmounts, SecretMount, UpdatePolicy,
 } from '../spec/types.js';
 import { cpusToNano, parseDurationNs, parseMemoryBytes } from '../spec/units.js';
+import { COMPANION_COMPONENT, COMPANION_NAMES, DEFAULT_AGENT_PORTS, defaultPublishMode } from '../spec/defaults.js';
 import type {
   ConfigReference, HealthConfig, Labels, Mount, NetworkAttachment, NetworkCreate, PortConfig, ResourceObject,
   SecretReference, ServiceSpec, UpdateConfig,
@@ -29,15 +30,6 @@ export interface DesiredService {
   spec: ServiceSpec;
 }
 
-export const COMPANION_NAMES = {
-  mcpServer: 'mcp-server',
-  openaiProxy: 'openai-proxy',
-  contentResolver: 'content-resolver',
-  postgres: 'postgres',
-  redis: 'redis',
-} as const;
-
-const AGENT_DEFAULT_PORTS = { p2p: 9000, api: 8080, health: 8081 };
 
 export function buildNetworks(cluster: BzzzCluster): DesiredNetwork[] {
   const name = cluster.metadata.name;
@@ -63,14 +55,6 @@ export function buildNetworks(cluster: BzzzCluster): DesiredNetwork[] {
 export function defaultNetworkRefs(cluster: BzzzCluster): (logical: string) => string {
   const nets = new Map(buildNetworks(cluster).map((n) => [n.logical, n.name]));
   return (logical) => nets.get(logical) ?? objectName(cluster.metadata.name, logical);
-}
-
-/** Image reference with the release tag when the spec gives none. */
-export function resolveImage(image: string, version: string): string {
-  if (image.includes('@')) return image;
-  const lastSlash = image.lastIndexOf('/');
-  const hasTag = image.slice(lastSlash + 1).includes(':');
-  return hasTag ? image : `${image}:v${version}`;
 }
 
 function durationNs(d: string | undefined): number | undefined {
@@ -217,7 +201,8 @@ function buildService(a: BuildArgs): DesiredService {
     },
     TaskTemplate: clean({
       ContainerSpec: clean({
-        Image: resolveImage(c.image ?? '', cluster.spec.version),
+        // withDefaults already gave every image its tag.
+        Image: c.image ?? '',
         Labels: { [L.stackNamespace]: name },
         Command: c.command,
         Args: c.args,
@@ -254,10 +239,10 @@ function placement(cluster: BzzzCluster, c: ComponentSpec, pinnedNode?: string):
 
 function agentService(cluster: BzzzCluster, refs: ObjectRefs, inst: AgentInstance): DesiredService {
   const agent = cluster.spec.agent;
-  const p = { ...AGENT_DEFAULT_PORTS, ...(agent.agentPorts ?? {}) };
+  const p = { ...DEFAULT_AGENT_PORTS, ...(agent.agentPorts ?? {}) };
   const others = agent.instances.filter((i) => i.name !== inst.name);
   const bootstrap = agent.bootstrap ?? others.map((o) => `agent-${o.name}:${p.p2p}`);
-  const mode = inst.node ? 'host' : 'ingress';
+  const mode = inst.publish?.mode ?? defaultPublishMode(inst);
   const published: PortSpec[] = [];
   if (inst.publish?.p2p) published.push({ target: p.p2p, published: inst.publish.p2p, mode });
   if (inst.publish?.api) published.push({ target: p.api, published: inst.publish.api, mode });
@@ -291,10 +276,10 @@ function agentService(cluster: BzzzCluster, refs: ObjectRefs, inst: AgentInstanc
   });
 }
 
-function companionExtras(cluster: BzzzCluster, key: keyof typeof COMPANION_NAMES): Pick<BuildArgs, 'extraEnv' | 'extraSecrets'> {
+function companionExtras(cluster: BzzzCluster, key: CompanionName): Pick<BuildArgs, 'extraEnv' | 'extraSecrets'> {
   const s = cluster.spec.services ?? {};
   const firstAgent = cluster.spec.agent.instances[0]?.name;
-  const apiPort = cluster.spec.agent.agentPorts?.api ?? AGENT_DEFAULT_PORTS.api;
+  const apiPort = cluster.spec.agent.agentPorts?.api ?? DEFAULT_AGENT_PORTS.api;
   const agentUrl: Record<string, string> = firstAgent ? { BZZZ_ENDPOINT: `http://agent-${firstAgent}:${apiPort}` } : {};
   switch (key) {
     case 'mcpServer':
@@ -330,10 +315,10 @@ function companionExtras(cluster: BzzzCluster, key: keyof typeof COMPANION_NAMES
 export function buildServices(cluster: BzzzCluster, refs: ObjectRefs): DesiredService[] {
   const out: DesiredService[] = cluster.spec.agent.instances.map((i) => agentService(cluster, refs, i));
   const services = cluster.spec.services ?? {};
-  for (const key of Object.keys(COMPANION_NAMES) as Array<keyof typeof COMPANION_NAMES>) {
+  for (const key of COMPANION_NAMES) {
     const c = services[key] as ReplicatedComponentSpec | undefined;
     if (!c || c.enabled === false) continue;
-    const component = COMPANION_NAMES[key];
+    const component = COMPANION_COMPONENT[key];
     out.push(buildService({ cluster, refs, component, shortName: component, c, replicas: c.replicas ?? 1, ...companionExtras(cluster, key) }));
   }
   return out.sort((a, b) => a.spec.Name.localeCompare(b.spec.Name));

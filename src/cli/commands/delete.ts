@@ -14,6 +14,16 @@ import { EXIT_OK } from '../main.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Counts a removal once; an object already gone (removed concurrently or earlier) is not an error. */
+async function removed(p: Promise<void>, count: () => void): Promise<void> {
+  try {
+    await p;
+    count();
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+  }
+}
+
 export interface DeleteReport { services: number; secrets: number; configs: number; networks: number; state: number; leftovers: string[] }
 
 export async function deleteCluster(port: SwarmPort, name: string, timeoutMs: number, onProgress: (s: string) => void = () => {}): Promise<DeleteReport> {
@@ -24,23 +34,23 @@ export async function deleteCluster(port: SwarmPort, name: string, timeoutMs: nu
   await Promise.all(services.map((s) => port.removeService(s.ID).catch((e: unknown) => { if (!(e instanceof NotFoundError)) throw e; })));
   const report: DeleteReport = { services: services.length, secrets: 0, configs: 0, networks: 0, state, leftovers: [] };
   const deadline = Date.now() + timeoutMs;
-  // Secrets, configs and networks can only go once no task uses them: retry until the tasks are gone.
+  // Secrets, configs and networks can only go once no task uses them, and the swarm removes
+  // networks asynchronously: retry until nothing of the cluster is listed any more.
   for (;;) {
     const [secrets, configs, networks] = await Promise.all([port.listSecrets(owned), port.listConfigs(owned), port.listNetworks(owned)]);
+    if (secrets.length + configs.length + networks.length === 0) break;
     const results = await Promise.allSettled([
-      ...secrets.map((s) => port.removeSecret(s.ID).then(() => report.secrets++)),
-      ...configs.map((c) => port.removeConfig(c.ID).then(() => report.configs++)),
-      ...networks.map((n) => port.removeNetwork(n.Id).then(() => report.networks++)),
+      ...secrets.map((s) => removed(port.removeSecret(s.ID), () => report.secrets++)),
+      ...configs.map((c) => removed(port.removeConfig(c.ID), () => report.configs++)),
+      ...networks.map((n) => removed(port.removeNetwork(n.Id), () => report.networks++)),
     ]);
     const failed = results.filter((r) => r.status === 'rejected').length;
-    if (failed === 0) break;
-    onProgress(`${name}: waiting for ${failed} object(s) still in use by stopping tasks`);
+    if (failed) onProgress(`${name}: waiting for ${failed} object(s) still in use by stopping tasks`);
     if (Date.now() > deadline) {
-      const names = [...secrets.map((s) => `secret ${s.Spec.Name}`), ...configs.map((c) => `config ${c.Spec.Name}`), ...networks.map((n) => `network ${n.Name}`)];
-      report.leftovers = names;
+      report.leftovers = [...secrets.map((s) => `secret ${s.Spec.Name}`), ...configs.map((c) => `config ${c.Spec.Name}`), ...networks.map((n) => `network ${n.Name}`)];
       break;
     }
-    await sleep(500);
+    await sleep(failed ? 500 : 100);
   }
   return report;
 }

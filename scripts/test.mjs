@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// `npm test`: everything the suite needs, then the whole suite.
+//   1. a Docker Engine in swarm mode (installs and starts one on Debian when missing)
+//   2. the small offline test images
+//   3. a fresh build of the CLI (integration tests run `node bin/bzzzctl.js` as a user would)
+//   4. type-check, then vitest: unit, integration (real swarm), agent (real libp2p on loopback)
+// Extra arguments go to vitest, e.g. `npm test -- --project unit`.
+import { spawnSync } from 'node:child_process';
+
+function step(title, cmd, args) {
+  process.stderr.write(`\n== ${title}\n`);
+  const r = spawnSync(cmd, args, { stdio: 'inherit' });
+  if (r.status !== 0) {
+    process.stderr.write(`\n${title} failed (exit ${r.status ?? r.signal})\n`);
+    process.exit(r.status ?? 1);
+  }
+}
+
+const extra = process.argv.slice(2);
+const unitOnly = extra.join(' ').includes('--project unit');
+if (!unitOnly) {
+  step('Docker Engine in swarm mode', 'bash', ['scripts/swarm-up.sh']);
+  step('test images', 'bash', ['scripts/build-test-images.sh']);
+}
+step('build', process.execPath, ['scripts/build.mjs']);
+step('type-check', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
+step('tests', 'npx', ['vitest', 'run', ...extra]);

@@ -1,0 +1,156 @@
+// `bzzzctl controller run` as a real process against the real swarm: apply hands over to it,
+// hand-made drift is undone, a blocked apply reports Degraded and converges once unblocked,
+// /metrics and /healthz answer, SIGTERM stops it cleanly.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, ROOT, cleanup, cli, docker, specDir, uniqueName, waitFor, writeSpec } from './harness.js';
+
+function spec(name: string, publish: number): string {
+  return `apiVersion: bzzz.io/v2
+kind: BzzzCluster
+metadata:
+  name: ${name}
+spec:
+  version: "2.0.0"
+  configs:
+    settings:
+      content: "x=1"
+  updatePolicy: { parallelism: 2, delay: 0s, monitor: 1s }
+  agent:
+    image: bzzz-test/busybox:1
+    instances: [{ name: a1 }]
+    configs: [{ source: settings }]
+    stopGracePeriod: 1s
+  services:
+    mcpServer:
+      image: bzzz-test/busybox:1
+      replicas: 2
+      ports: [{ target: 8080, published: ${publish} }]
+      stopGracePeriod: 1s
+    openaiProxy: { enabled: false }
+    contentResolver: { enabled: false }
+    postgres: { enabled: false }
+    redis: { enabled: false }
+`;
+}
+
+interface Controller { proc: ChildProcessWithoutNullStreams; port: number; logs: string[] }
+
+async function startController(): Promise<Controller> {
+  const proc = spawn(process.execPath, [BIN, 'controller', 'run', '--listen', '127.0.0.1:0', '--resync', '5s'], { cwd: ROOT, env: { ...process.env, BZZZ_LOG_LEVEL: 'debug' } });
+  const logs: string[] = [];
+  let buf = '';
+  proc.stderr.on('data', (d) => {
+    buf += d;
+    const lines = buf.split('\n');
+    buf = lines.pop() ?? '';
+    logs.push(...lines);
+  });
+  const port = await waitFor('controller listening', async () => {
+    for (const l of logs) {
+      try {
+        const j = JSON.parse(l) as { msg?: string; listen?: string };
+        if (j.msg === 'controller started' && j.listen) return Number(j.listen.split(':').pop());
+      } catch { /* not JSON */ }
+    }
+    return undefined;
+  }, 20_000, 100);
+  return { proc, port, logs };
+}
+
+const metric = (text: string, name: string, labels = ''): number => {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}` : ''}`) && !l.startsWith('#'));
+  return line ? Number(line.split(' ').pop()) : 0;
+};
+
+describe('the running controller', () => {
+  const name = uniqueName('it-ctl');
+  const blocker = `${name}-foreign`;
+  const publish = 21000 + Math.floor(Math.random() * 9000);
+  const dir = specDir();
+  let file: string;
+  let ctl: Controller;
+
+  beforeAll(async () => {
+    file = writeSpec(dir, spec(name, publish));
+    ctl = await startController();
+  });
+  afterAll(async () => {
+    if (ctl && ctl.proc.exitCode === null) ctl.proc.kill('SIGKILL');
+    await cleanup(name, [blocker]);
+  });
+
+  it('serves /healthz and /metrics', async () => {
+    const h = await fetch(`http://127.0.0.1:${ctl.port}/healthz`);
+    expect(h.status).toBe(200);
+    const m = await (await fetch(`http://127.0.0.1:${ctl.port}/metrics`)).text();
+    expect(m).toContain('bzzz_operator_workqueue_depth');
+    expect(m).toContain('bzzz_operator_reconcile_total');
+  });
+
+  it('apply hands the spec to the controller and waits for it to converge', async () => {
+    const r = await cli(['apply', '-f', file, '--timeout', '90s']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.stdout).toContain('by the controller');
+    expect(r.stderr).toContain('reconciles it');
+    const services = (await docker('stack', 'services', name, '--format', '{{.Name}} {{.Replicas}}')).trim().split('\n').sort();
+    expect(services).toEqual([`${name}_agent-a1 1/1`, `${name}_mcp-server 2/2`]);
+  });
+
+  it('undoes `docker service scale` within seconds', async () => {
+    await docker('service', 'scale', '--detach', `${name}_mcp-server=4`);
+    await waitFor('replicas back to 2', async () => {
+      const r = JSON.parse(await docker('service', 'inspect', `${name}_mcp-server`))[0];
+      return r.Spec.Mode.Replicated.Replicas === 2;
+    }, 15_000);
+  });
+
+  it('undoes `docker service update --image` within seconds', async () => {
+    await docker('service', 'update', '--detach', '--image', 'bzzz-test/busybox:2', `${name}_agent-a1`);
+    await waitFor('image back to :1', async () => {
+      const r = JSON.parse(await docker('service', 'inspect', `${name}_agent-a1`))[0];
+      return r.Spec.TaskTemplate.ContainerSpec.Image.startsWith('bzzz-test/busybox:1');
+    }, 15_000);
+  });
+
+  it('recreates a removed service within seconds', async () => {
+    await docker('service', 'rm', `${name}_agent-a1`);
+    await waitFor('service recreated', async () => (await docker('service', 'ls', '--filter', `name=${name}_agent-a1`, '--format', '{{.Name}}')).trim() === `${name}_agent-a1`, 15_000);
+  });
+
+  it('counts the drift it corrected in /metrics', async () => {
+    const m = await (await fetch(`http://127.0.0.1:${ctl.port}/metrics`)).text();
+    expect(metric(m, 'bzzz_operator_drift_corrections_total', `cluster="${name}"`)).toBeGreaterThanOrEqual(3);
+  });
+
+  it('a port taken by a foreign service makes the cluster Degraded with the reason; it converges once the port is free', async () => {
+    const port2 = publish + 1;
+    await docker('service', 'create', '--detach', '--name', blocker, '--publish', `${port2}:8080`, 'bzzz-test/busybox:1');
+    const next = writeSpec(dir, spec(name, publish).replace(`replicas: 2\n      ports: [{ target: 8080, published: ${publish} }]`, `replicas: 2\n      ports: [{ target: 8080, published: ${publish} }, { target: 8081, published: ${port2} }]`), 'next.yaml');
+    const r = await cli(['apply', '-f', next, '--timeout', '8s', '-o', 'json']);
+    expect(r.code).toBe(2);
+    const doc = JSON.parse(r.stdout);
+    const degraded = doc.status.conditions.find((c: { type: string }) => c.type === 'Degraded');
+    expect(degraded.status).toBe('True');
+    expect(degraded.message).toContain(`${name}_mcp-server`);
+    expect(degraded.message).toMatch(new RegExp(`${port2}`));
+    const st = await cli(['status', name]);
+    expect(st.stdout).toContain('Degraded');
+
+    await docker('service', 'rm', blocker);
+    await waitFor('Ready after the port is freed', async () => {
+      const s = JSON.parse((await cli(['status', name, '-o', 'json'])).stdout);
+      return s.ready && s.generation === 2;
+    }, 60_000, 500);
+    const ports = JSON.parse(await docker('service', 'inspect', `${name}_mcp-server`))[0].Spec.EndpointSpec.Ports.map((p: { PublishedPort: number }) => p.PublishedPort).sort();
+    expect(ports).toEqual([publish, port2]);
+  });
+
+  it('stops cleanly on SIGTERM and releases its lease', async () => {
+    const exited = new Promise<number | null>((res) => ctl.proc.on('exit', (code) => res(code)));
+    ctl.proc.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const st = JSON.parse((await cli(['status', name, '-o', 'json'])).stdout);
+    expect(st.controller.running).toBe(false);
+  });
+});

@@ -235,7 +235,12 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 }
 
 export async function getJson<T = unknown>(url: string, init?: RequestInit): Promise<{ status: number; body: T }> {
-  const res = await fetch(url, init);
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(15_000), ...init });
+  } catch (err) {
+    throw new Error(`${init?.method ?? 'GET'} ${url}: ${(err as Error).message}`, { cause: err });
+  }
   const text = await res.text();
   return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
 }

@@ -1,8 +1,8 @@
 // Blob transfer between agents over libp2p, protocol /bzzz/blob/1.0.0. One request per stream:
 //
-//   request   length-prefixed JSON {op: "get" | "has" | "replicate", address}
-//   response  length-prefixed JSON header, then for a successful get the blob's raw bytes until
-//             the sender closes its side:
+//   request   frame: JSON {op: "get" | "has" | "replicate", address}
+//   response  frame: JSON header, then for a successful get the blob's raw bytes until the sender
+//             closes its side (a frame is a 4-byte big-endian length and that many bytes):
 //     get       {ok: true, size} + bytes   | {ok: false, reason: "not-found" | "bad-request" | "busy", message}
 //     has       {ok: true, has: boolean}
 //     replicate {ok: true, stored: boolean} (after the receiver fetched the blob from the asker and
@@ -11,7 +11,7 @@
 // The receiver of bytes always puts them with `expected`, so a peer that sends the wrong bytes
 // (or a truncated stream) gets nothing stored: the content store refuses the mismatch.
 import type { Connection, Stream } from '@libp2p/interface';
-import { lpStream } from '@libp2p/utils';
+import { byteStream, type ByteStream } from '@libp2p/utils';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { BzzzError, NotFoundError, errorMessage } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
@@ -63,16 +63,19 @@ export interface BlobTransfer {
 export function createBlobTransfer(c: BlobTransferComponents, init: BlobTransferInit): BlobTransfer {
   const timeoutMs = init.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxReplications = init.maxConcurrentReplications ?? 4;
-  let replicating = 0;
+  // Replicate requests being served, by address: a second request for the same blob waits for the first.
+  const replicating = new Map<string, Promise<PutResult>>();
   const transfers = c.metrics.blobTransfersTotal;
 
   async function open(peerId: string, op: Op, address: string, signal?: AbortSignal) {
     const s = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])]);
     const stream = await c.libp2p.dialProtocol(peerIdFromString(peerId), BLOB_PROTOCOL, { signal: s });
-    const lp = lpStream(stream, { maxDataLength: MAX_HEADER_BYTES });
-    await lp.write(new TextEncoder().encode(JSON.stringify({ op, address })), { signal: s });
-    const header = parseHeader((await lp.read({ signal: s })).subarray());
-    return { stream, lp, header, signal: s };
+    // One byte reader for the header and the body: unwrapping a reader and iterating the stream
+    // hangs when the peer's end-of-stream arrived before the unwrap (libp2p 3, tried here).
+    const bytes = byteStream(stream);
+    await bytes.write(frame({ op, address }), { signal: s });
+    const header = parseHeader(await readFrame(bytes, s));
+    return { stream, bytes, header, signal: s };
   }
 
   function refusal(peerId: string, op: Op, address: string, h: Extract<Header, { ok: false }>): Error {
@@ -82,16 +85,15 @@ export function createBlobTransfer(c: BlobTransferComponents, init: BlobTransfer
 
   async function fetchFrom(peerId: string, address: string, signal?: AbortSignal): Promise<PutResult> {
     const canonical = parseAddress(address);
-    const { stream, lp, header, signal: s } = await open(peerId, 'get', canonical, signal);
+    const { stream, bytes, header, signal: s } = await open(peerId, 'get', canonical, signal);
     try {
       if (!header.ok) throw refusal(peerId, 'get', canonical, header);
       if (typeof header.size !== 'number' || header.size > init.maxBlobBytes) {
         throw new BlobTransferError(`peer ${peerId} offers ${canonical} with ${String(header.size)} bytes, more than the ${init.maxBlobBytes} accepted`);
       }
-      const body = lp.unwrap();
-      const result = await c.store.put(bytesOf(body), { expected: canonical, maxBytes: init.maxBlobBytes, signal: s });
+      const result = await c.store.put(rest(bytes, s), { expected: canonical, maxBytes: init.maxBlobBytes, signal: s });
       transfers.inc({ direction: 'in', outcome: 'ok' });
-      await body.close({ signal: s }).catch(() => undefined);
+      await stream.close({ signal: s }).catch(() => undefined);
       return result;
     } catch (err) {
       transfers.inc({ direction: 'in', outcome: 'error' });
@@ -111,9 +113,9 @@ export function createBlobTransfer(c: BlobTransferComponents, init: BlobTransfer
   async function serve(stream: Stream, connection: Connection): Promise<void> {
     const remote = connection.remotePeer.toString();
     const signal = AbortSignal.timeout(timeoutMs);
-    const lp = lpStream(stream, { maxDataLength: MAX_HEADER_BYTES });
-    const reply = (h: Header) => lp.write(new TextEncoder().encode(JSON.stringify(h)), { signal });
-    const req = parseRequest((await lp.read({ signal })).subarray());
+    const bytes = byteStream(stream);
+    const reply = (h: Header) => bytes.write(frame(h), { signal });
+    const req = parseRequest(await readFrame(bytes, signal));
     if (req === undefined) {
       await reply({ ok: false, reason: 'bad-request', message: 'expected {op: "get"|"has"|"replicate", address: "blake3:<hex>"}' });
       await stream.close({ signal });
@@ -133,11 +135,8 @@ export function createBlobTransfer(c: BlobTransferComponents, init: BlobTransfer
         return;
       }
       await reply({ ok: true, size: reader.size });
-      const raw = lp.unwrap();
       try {
-        for await (const chunk of reader.stream) {
-          if (!raw.send(chunk)) await raw.onDrain({ signal });
-        }
+        for await (const chunk of reader.stream) await bytes.write(chunk, { signal });
         transfers.inc({ direction: 'out', outcome: 'ok' });
       } catch (err) {
         // A blob found corrupted while streaming: the store quarantines it (and repair starts);
@@ -146,21 +145,28 @@ export function createBlobTransfer(c: BlobTransferComponents, init: BlobTransfer
         throw err;
       }
     } else {
-      if (await c.store.has(address)) {
+      const running = replicating.get(address);
+      if (running === undefined && (await c.store.has(address))) {
         await reply({ ok: true, stored: false });
-      } else if (replicating >= maxReplications) {
-        await reply({ ok: false, reason: 'busy', message: `already fetching ${replicating} blobs for peers; ask again later` });
+      } else if (running === undefined && replicating.size >= maxReplications) {
+        await reply({ ok: false, reason: 'busy', message: `already fetching ${replicating.size} blobs for peers; ask again later` });
       } else {
-        replicating++;
+        let job = running;
+        if (job === undefined) {
+          job = fetchFrom(remote, address, signal).then(async (r) => {
+            await c.onReplicated(r.address);
+            c.log.info({ address, from: remote }, 'replicated a blob on a peer\'s request');
+            return r;
+          });
+          const settled = job.finally(() => replicating.delete(address));
+          settled.catch(() => undefined);
+          replicating.set(address, job);
+        }
         try {
-          const r = await fetchFrom(remote, address, signal);
-          await c.onReplicated(r.address);
-          await reply({ ok: true, stored: r.created });
-          c.log.info({ address, from: remote }, 'replicated a blob on a peer\'s request');
+          const r = await job;
+          await reply({ ok: true, stored: running === undefined && r.created });
         } catch (err) {
           await reply({ ok: false, reason: 'failed', message: errorMessage(err).slice(0, 300) });
-        } finally {
-          replicating--;
         }
       }
     }
@@ -193,8 +199,29 @@ export function createBlobTransfer(c: BlobTransferComponents, init: BlobTransfer
   };
 }
 
-async function* bytesOf(stream: Stream): AsyncGenerator<Uint8Array> {
-  for await (const chunk of stream) yield chunk.subarray();
+function frame(message: unknown): Uint8Array {
+  const body = new TextEncoder().encode(JSON.stringify(message));
+  const out = new Uint8Array(4 + body.byteLength);
+  new DataView(out.buffer).setUint32(0, body.byteLength);
+  out.set(body, 4);
+  return out;
+}
+
+async function readFrame(bytes: ByteStream<Stream>, signal: AbortSignal): Promise<Uint8Array> {
+  const head = (await bytes.read({ bytes: 4, signal })).subarray();
+  // (A Node Buffer may be a view into a shared pool: read through its own offset.)
+  const len = new DataView(head.buffer, head.byteOffset, 4).getUint32(0);
+  if (len > MAX_HEADER_BYTES) throw new BlobTransferError(`peer sent a /bzzz/blob message of ${len} bytes, more than ${MAX_HEADER_BYTES}`);
+  return (await bytes.read({ bytes: len, signal })).subarray();
+}
+
+/** Everything after the header, until the peer closes its side. */
+async function* rest(bytes: ByteStream<Stream>, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  for (;;) {
+    const chunk = await bytes.read({ signal });
+    if (chunk === null) return;
+    yield chunk.subarray();
+  }
 }
 
 function parseRequest(bytes: Uint8Array): { op: Op; address: string } | undefined {

@@ -88,7 +88,18 @@ export function createReplicator(c: ReplicatorComponents, init: ReplicatorInit):
     metrics.providerRecords.set(provided.size);
   }
 
-  async function ensure(address: string, signal?: AbortSignal): Promise<ReplicaCount> {
+  // One count-and-replicate per blob at a time: a put, a round and a read may all ask at once.
+  const ensuring = new Map<string, Promise<ReplicaCount>>();
+  function ensure(address: string, signal?: AbortSignal): Promise<ReplicaCount> {
+    let p = ensuring.get(address);
+    if (p === undefined) {
+      p = ensureOnce(address, signal).finally(() => ensuring.delete(address));
+      ensuring.set(address, p);
+    }
+    return p;
+  }
+
+  async function ensureOnce(address: string, signal?: AbortSignal): Promise<ReplicaCount> {
     const providers = await c.routing.findProviders(address, { signal });
     const holders = [c.selfPeerId, ...providers.filter((p) => c.isConnected(p))];
     let added = 0;

@@ -252,6 +252,27 @@ ${COMPANIONS_OFF}`),
     message: /did you mean `rollback`\?/,
   },
   {
+    name: 'election timeout not above the heartbeat',
+    text: spec(`  agent:
+    instances: [{ name: a }]
+    election:
+      heartbeatMs: 5000
+      timeoutMs: 4000 # <--
+${COMPANIONS_OFF}`),
+    path: 'spec.agent.election.timeoutMs',
+    message: /must exceed the heartbeat interval.*about 3 × heartbeatMs \(15000\)/,
+  },
+  {
+    name: 'health check without CMD/CMD-SHELL/NONE',
+    text: spec(`  agent:
+    instances: [{ name: a }]
+    healthcheck:
+      test: [wget, -qO-, "http://localhost:8081/health/live"] # <--
+${COMPANIONS_OFF}`),
+    path: 'spec.agent.healthcheck.test[0]',
+    message: /starts with CMD .*CMD-SHELL .*or NONE/,
+  },
+  {
     name: 'YAML syntax error',
     text: spec(`${AGENT}  services:
     redis: { enabled: false # <--

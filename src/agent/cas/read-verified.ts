@@ -79,13 +79,24 @@ export async function hashFile(path: string, chunkBytes: number, onMissing: () =
   try {
     const { ino } = await handle.stat();
     const hasher = createHasher();
-    // One buffer reused: nothing here escapes to a caller.
-    const buf = Buffer.allocUnsafe(chunkBytes);
-    for (;;) {
-      signal?.throwIfAborted();
-      const { bytesRead } = await handle.read(buf, 0, chunkBytes, null);
-      if (bytesRead === 0) break;
-      hasher.update(buf.subarray(0, bytesRead));
+    // Two buffers reused in turn (nothing here escapes to a caller): one is read into by the
+    // thread pool while the other is hashed.
+    const bufs = [Buffer.allocUnsafe(chunkBytes), Buffer.allocUnsafe(chunkBytes)];
+    let turn = 0;
+    let next: Promise<{ bytesRead: number }> | undefined = handle.read(bufs[0], 0, chunkBytes, null);
+    try {
+      for (;;) {
+        const { bytesRead } = await next;
+        next = undefined;
+        if (bytesRead === 0) break;
+        const filled = bufs[turn];
+        turn ^= 1;
+        signal?.throwIfAborted();
+        next = handle.read(bufs[turn], 0, chunkBytes, null);
+        hasher.update(filled.subarray(0, bytesRead));
+      }
+    } finally {
+      await next?.catch(() => undefined);
     }
     return { hex: hasher.digestHex(), size: hasher.bytes, ino };
   } finally {

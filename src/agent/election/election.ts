@@ -38,8 +38,8 @@
 //    this window. Real votes never look at scores, and after the window anyone goes, so a dead
 //    "better" node delays an election by at most the window.
 //  * Step-down hands off to the best-scored follower that acked a heartbeat within timeoutMs.
-//  * Followers with no admin in sight announce themselves (and their score) every heartbeatMs, so
-//    voters know who is live and how good they are.
+//  * Followers with no admin in sight announce themselves (and their score) every
+//    max(heartbeatMs, timeoutMs/3), so voters know who is live and how good they are.
 import { EventEmitter } from 'node:events';
 import { InvalidInputError } from '../../util/errors.js';
 import { logger, type Logger } from '../../util/log.js';
@@ -374,7 +374,9 @@ class ElectionNode implements Election {
       return;
     }
     if (this.state === 'follower' && this.currentAdmin(now) === null && now >= this.nextAnnounceAt) {
-      this.nextAnnounceAt = now + this.timing.heartbeatMs;
+      // Often enough for voters to know who is live before anyone's timeout, rare enough not to
+      // flood a leaderless cluster.
+      this.nextAnnounceAt = now + Math.max(this.timing.heartbeatMs, this.timing.timeoutMs / 3);
       this.queue(null, { type: 'announce', term: this.term, score: this.score() });
     }
   }

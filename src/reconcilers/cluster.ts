@@ -13,7 +13,8 @@ import type { ClusterStore, StoredSpec } from '../swarm/state.js';
 import { logger, type Logger } from '../util/log.js';
 import { BzzzError } from '../util/errors.js';
 import { idIndex, observe } from './observe.js';
-import { desiredServices, planObjects } from './plan.js';
+import { desiredServices, planObjects, wantedNames } from './plan.js';
+import { createKeys } from './keys.js';
 import { createNetworks, pruneNetworks } from './networks.js';
 import { createGeneratedSecrets, planSecretPrune } from './secrets.js';
 import { createConfigs, planConfigPrune } from './configs.js';
@@ -75,6 +76,7 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Reconci
       createNetworks(port, objects.networks),
       createConfigs(port, cluster, objects.configs, ids),
       createGeneratedSecrets(port, cluster, objects.secrets, ids),
+      createKeys(port, cluster, objects.keys, ids),
     ]);
     problems.push(...phase1.flat());
 
@@ -90,8 +92,9 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Reconci
       for (const r of svc?.Spec.TaskTemplate.ContainerSpec.Secrets ?? []) keep.secrets.add(r.SecretName);
       for (const r of svc?.Spec.TaskTemplate.ContainerSpec.Configs ?? []) keep.configs.add(r.ConfigName);
     }
-    const secretPrune = planSecretPrune(observed, objects.secrets, keep.secrets);
-    const configPrune = planConfigPrune(observed, objects.configs, keep.configs);
+    const wanted = wantedNames(objects);
+    const secretPrune = planSecretPrune(observed, wanted.secrets, keep.secrets);
+    const configPrune = planConfigPrune(observed, wanted.configs, keep.configs);
     const pruneResults = await Promise.allSettled([
       ...secretPrune.map((s) => port.removeSecret(s.id)),
       ...configPrune.map((c) => port.removeConfig(c.id)),

@@ -58,8 +58,7 @@ export async function createConfigs(port: SwarmPort, cluster: string, plan: Conf
   return failures(results, plan.create.map((c) => `config ${c.name}`), 'ConfigCreateFailed');
 }
 
-export function planConfigPrune(observed: Observed, plan: ConfigPlan, stillReferenced: Set<string>): Array<{ id: string; name: string; change: Change }> {
-  const wanted = new Set(plan.names.values());
+export function planConfigPrune(observed: Observed, wanted: Set<string>, stillReferenced: Set<string>): Array<{ id: string; name: string; change: Change }> {
   return observed.configs
     .filter((c) => !wanted.has(c.Spec.Name) && !stillReferenced.has(c.Spec.Name))
     .map((c) => ({ id: c.ID, name: c.Spec.Name, change: { action: 'remove', kind: 'config', name: c.Spec.Name, reason: 'old version, no longer used' } as Change }));

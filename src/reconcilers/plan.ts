@@ -5,6 +5,7 @@ import { planNetworks, type NetworkPlan } from './networks.js';
 import { planSecrets, type SecretPlan } from './secrets.js';
 import { planConfigs, type ConfigPlan } from './configs.js';
 import { planServices, type ServicePlan } from './services.js';
+import { planKeys, type KeysPlan } from './keys.js';
 import type { Change, Observed, Problem } from './types.js';
 
 export type SpecInput = Pick<StoredSpec, 'cluster' | 'secretVersions' | 'configContents'>;
@@ -13,6 +14,15 @@ export interface ObjectsPlan {
   networks: NetworkPlan;
   secrets: SecretPlan;
   configs: ConfigPlan;
+  keys: KeysPlan;
+}
+
+/** Every secret and config name the cluster uses now (everything else it owns is an old version). */
+export function wantedNames(objects: ObjectsPlan): { secrets: Set<string>; configs: Set<string> } {
+  return {
+    secrets: new Set([...objects.secrets.names.values(), ...objects.keys.secretNames.values()]),
+    configs: new Set([...objects.configs.names.values(), ...objects.keys.configNames.values()]),
+  };
 }
 
 export function planObjects(spec: SpecInput, observed: Observed): ObjectsPlan {
@@ -20,6 +30,7 @@ export function planObjects(spec: SpecInput, observed: Observed): ObjectsPlan {
     networks: planNetworks(spec.cluster, observed),
     secrets: planSecrets(spec.cluster, spec.secretVersions, observed),
     configs: planConfigs(spec.cluster, spec.configContents, observed),
+    keys: planKeys(spec.cluster, observed),
   };
 }
 
@@ -28,8 +39,8 @@ export function desiredServices(spec: SpecInput, objects: ObjectsPlan): DesiredS
   const networkName = defaultNetworkRefs(spec.cluster);
   const name = spec.cluster.metadata.name;
   return buildServices(spec.cluster, {
-    secretName: (l) => objects.secrets.names.get(l) ?? `${name}_${l}-?`,
-    configName: (l) => objects.configs.names.get(l) ?? `${name}_${l}-?`,
+    secretName: (l) => objects.secrets.names.get(l) ?? objects.keys.secretNames.get(l) ?? `${name}_${l}-?`,
+    configName: (l) => objects.configs.names.get(l) ?? objects.keys.configNames.get(l) ?? `${name}_${l}-?`,
     networkName,
   });
 }
@@ -51,13 +62,13 @@ export function planCluster(spec: SpecInput, observed: Observed): ClusterPlan {
     ...objects.networks.changes,
     ...objects.secrets.changes,
     ...objects.configs.changes,
+    ...objects.keys.changes,
     ...services.changes,
     ...objects.networks.pruneChanges,
   ];
-  const usedSecrets = new Set(objects.secrets.names.values());
-  const usedConfigs = new Set(objects.configs.names.values());
-  for (const s of observed.secrets) if (!usedSecrets.has(s.Spec.Name)) changes.push({ action: 'remove', kind: 'secret', name: s.Spec.Name, reason: 'old version, no longer used' });
-  for (const c of observed.configs) if (!usedConfigs.has(c.Spec.Name)) changes.push({ action: 'remove', kind: 'config', name: c.Spec.Name, reason: 'old version, no longer used' });
+  const used = wantedNames(objects);
+  for (const s of observed.secrets) if (!used.secrets.has(s.Spec.Name)) changes.push({ action: 'remove', kind: 'secret', name: s.Spec.Name, reason: 'old version, no longer used' });
+  for (const c of observed.configs) if (!used.configs.has(c.Spec.Name)) changes.push({ action: 'remove', kind: 'config', name: c.Spec.Name, reason: 'old version, no longer used' });
   return {
     objects,
     desired,

@@ -96,8 +96,7 @@ export async function createGeneratedSecrets(port: SwarmPort, cluster: string, p
 }
 
 /** Owned secret versions that no desired or remaining service refers to. */
-export function planSecretPrune(observed: Observed, plan: SecretPlan, stillReferenced: Set<string>): Array<{ id: string; name: string; change: Change }> {
-  const wanted = new Set(plan.names.values());
+export function planSecretPrune(observed: Observed, wanted: Set<string>, stillReferenced: Set<string>): Array<{ id: string; name: string; change: Change }> {
   return observed.secrets
     .filter((s) => !wanted.has(s.Spec.Name) && !stillReferenced.has(s.Spec.Name))
     .map((s) => ({ id: s.ID, name: s.Spec.Name, change: { action: 'remove', kind: 'secret', name: s.Spec.Name, reason: 'old version, no longer used' } as Change }));

@@ -4,7 +4,7 @@
 // problem names the path the user can change; every check runs, none stops the others.
 import { ProblemReporter, type Locate } from './report.js';
 import type { BzzzCluster } from './types.js';
-import { checkIngress, checkInstances, checkNetworks, checkNodes, checkSecretsAndConfigs } from './checks/references.js';
+import { checkIngress, checkInstances, checkNetworks, checkNodes, checkPublishedPortsReachable, checkSecretsAndConfigs } from './checks/references.js';
 import { checkDockerNames, checkImages, checkReservedLabels, checkVolumeMounts } from './checks/docker-rules.js';
 import { checkDurationsAndSizes, checkElection, checkPolicies, checkReserved } from './checks/values.js';
 import { checkPortCollisions } from './checks/ports.js';
@@ -26,6 +26,7 @@ export const SEMANTIC_CHECKS: readonly SemanticCheck[] = [
   checkIngress,
   checkReserved,
   checkPortCollisions,
+  checkPublishedPortsReachable,
 ];
 
 /**

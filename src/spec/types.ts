@@ -270,6 +270,8 @@ export interface BackupsSpec {
   [k: string]: unknown;
 }
 export interface KeysSpec {
+  /** Make role keys and the Shamir-split admin key on first apply and deliver them to the agents as Docker secrets. Default true. */
+  generate?: boolean;
   rotation?: { schedule?: string; roles?: string[] };
   shamir?: { threshold?: number; shares?: number };
   [k: string]: unknown;

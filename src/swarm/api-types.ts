@@ -10,7 +10,14 @@ export interface FileTarget { Name: string; UID: string; GID: string; Mode: numb
 export interface SecretReference { File: FileTarget; SecretID: string; SecretName: string }
 export interface ConfigReference { File: FileTarget; ConfigID: string; ConfigName: string }
 
-export interface Mount { Type: 'volume' | 'bind' | 'tmpfs'; Source?: string; Target: string; ReadOnly?: boolean }
+export interface Mount {
+  Type: 'volume' | 'bind' | 'tmpfs';
+  Source?: string;
+  Target: string;
+  ReadOnly?: boolean;
+  /** Labels the engine puts on a volume it creates for this mount (ownership, so delete finds it). */
+  VolumeOptions?: { Labels?: Labels };
+}
 
 export interface HealthConfig { Test: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number }
 
@@ -149,3 +156,5 @@ export interface EngineInfo {
   isManager: boolean;
   nodeId: string;
 }
+
+export interface Volume { Name: string; Driver: string; Labels?: Labels | null; Scope?: string }

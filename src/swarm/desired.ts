@@ -12,6 +12,8 @@ import type {
   SecretReference, ServiceSpec, UpdateConfig,
 } from './api-types.js';
 import { L, objectName, ownerLabels, stableHash } from './labels.js';
+import { KEYS_DIR, keyLogical, keySettings } from './keys-layout.js';
+import { ROLES } from '../agent/crypto/roles.js';
 
 /** How the builder names the versioned secrets/configs and the networks it refers to. */
 export interface ObjectRefs {
@@ -166,6 +168,7 @@ interface BuildArgs {
   replicas: number;
   extraEnv?: Record<string, string>;
   extraSecrets?: SecretMount[];
+  extraConfigs?: ConfigMount[];
   extraPorts?: PortSpec[];
   extraMounts?: Mount[];
   extraLabels?: Labels;
@@ -183,6 +186,7 @@ function buildService(a: BuildArgs): DesiredService {
       Source: m.type === 'volume' && m.source ? objectName(name, m.source) : m.source,
       Target: m.target,
       ReadOnly: m.readOnly,
+      VolumeOptions: m.type === 'volume' ? { Labels: ownerLabels(name, a.component) } : undefined,
     }) as Mount),
     ...(a.extraMounts ?? []),
   ].sort((x, y) => x.Target.localeCompare(y.Target));
@@ -211,7 +215,7 @@ function buildService(a: BuildArgs): DesiredService {
         StopGracePeriod: durationNs(c.stopGracePeriod),
         Healthcheck: healthcheck(c.healthcheck),
         Secrets: nonEmpty(secretRefs([...(a.extraSecrets ?? []), ...(c.secrets ?? [])], refs)),
-        Configs: nonEmpty(configRefs(c.configs ?? [], refs)),
+        Configs: nonEmpty(configRefs([...(a.extraConfigs ?? []), ...(c.configs ?? [])], refs)),
       }),
       Resources: c.resources ? clean({ Limits: resources(c.resources.limits), Reservations: resources(c.resources.reservations) }) : undefined,
       Placement: placement(cluster, c, a.pinnedNode),
@@ -248,6 +252,9 @@ function agentService(cluster: BzzzCluster, refs: ObjectRefs, inst: AgentInstanc
   if (inst.publish?.api) published.push({ target: p.api, published: inst.publish.api, mode });
   if (inst.publish?.health) published.push({ target: p.health, published: inst.publish.health, mode });
   const shortName = `agent-${inst.name}`;
+  const keys = agentKeyMounts(cluster, inst);
+  // Each instance keeps its peer identity and content store across task restarts.
+  const data: Mount = { Type: 'volume', Source: objectName(cluster.metadata.name, `${shortName}-data`), Target: '/data', VolumeOptions: { Labels: ownerLabels(cluster.metadata.name, 'agent') } };
   return buildService({
     cluster,
     refs,
@@ -257,8 +264,12 @@ function agentService(cluster: BzzzCluster, refs: ObjectRefs, inst: AgentInstanc
     replicas: 1,
     pinnedNode: inst.node,
     extraPorts: published,
+    extraMounts: agent.mounts?.some((m) => m.target === '/data') ? [] : [data],
     extraLabels: { 'io.bzzz.instance': inst.name },
+    extraSecrets: keys.secrets,
+    extraConfigs: keys.configs,
     extraEnv: {
+      ...keys.env,
       BZZZ_CLUSTER: cluster.metadata.name,
       BZZZ_INSTANCE: inst.name,
       BZZZ_VERSION: cluster.spec.version,
@@ -274,6 +285,26 @@ function agentService(cluster: BzzzCluster, refs: ObjectRefs, inst: AgentInstanc
       ...(agent.replicationFactor ? { BZZZ_REPLICATION_FACTOR: String(agent.replicationFactor) } : {}),
     },
   });
+}
+
+/**
+ * The keys an agent instance gets: every role's public key, its own role's identity (never the
+ * admin's: that one is rebuilt from shares by the elected admin) and only its own admin-key share.
+ */
+function agentKeyMounts(cluster: BzzzCluster, inst: AgentInstance): { secrets: SecretMount[]; configs: ConfigMount[]; env: Record<string, string> } {
+  const settings = keySettings(cluster);
+  if (!settings) return { secrets: [], configs: [], env: {} };
+  const role = cluster.spec.agent.role ?? 'observer';
+  const index = cluster.spec.agent.instances.findIndex((i) => i.name === inst.name) + 1;
+  const secrets: SecretMount[] = [];
+  const env: Record<string, string> = { BZZZ_KEYS_DIR: KEYS_DIR };
+  if (role !== 'admin') secrets.push({ source: keyLogical.key(role), target: `${KEYS_DIR}/${role}.key`, mode: '0400' });
+  if (index >= 1 && index <= settings.shares) {
+    secrets.push({ source: keyLogical.share(index), target: `${KEYS_DIR}/share.json`, mode: '0400' });
+    env.BZZZ_SHAMIR_SHARE = `${KEYS_DIR}/share.json`;
+  }
+  const configs = ROLES.map((r): ConfigMount => ({ source: keyLogical.pub(r), target: `${KEYS_DIR}/${r}.pub`, mode: '0444' }));
+  return { secrets, configs, env };
 }
 
 function companionExtras(cluster: BzzzCluster, key: CompanionName): Pick<BuildArgs, 'extraEnv' | 'extraSecrets'> {

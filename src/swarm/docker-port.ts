@@ -1,7 +1,7 @@
 // SwarmPort over dockerode: the only code that calls the Docker Engine API (with events.ts).
 import Docker from 'dockerode';
 import type {
-  Config, ConfigSpec, EngineInfo, Network, NetworkCreate, Secret, SecretSpec, Service, ServiceSpec, SwarmNode, Task,
+  Config, ConfigSpec, EngineInfo, Network, NetworkCreate, Secret, SecretSpec, Service, ServiceSpec, SwarmNode, Task, Volume,
 } from './api-types.js';
 import type { LabelFilter, SwarmPort } from './port.js';
 import { BzzzError, ConflictError, EngineUnavailableError, NotFoundError } from '../util/errors.js';
@@ -136,6 +136,16 @@ export class DockerSwarmPort implements SwarmPort {
 
   async removeNetwork(id: string): Promise<void> {
     await this.call('remove network', id, () => this.docker.getNetwork(id).remove());
+  }
+
+  async listVolumes(f?: LabelFilter): Promise<Volume[]> {
+    const res: unknown = await this.call('list volumes', '', () => this.docker.listVolumes({ filters: filters(f) } as Docker.VolumeListOptions) as Promise<unknown>);
+    return exactNames(((res as { Volumes?: Volume[] | null }).Volumes ?? []), f, (v) => v.Name);
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    const volume = this.docker.getVolume(name);
+    await this.call('remove volume', name, () => volume.remove() as unknown as Promise<unknown>);
   }
 }
 

@@ -2,7 +2,7 @@
 // reconcilers can be unit-tested against a recording fake while integration tests use the
 // dockerode-backed implementation. Writes carry the object's version where the API allows it.
 import type {
-  Config, ConfigSpec, EngineInfo, Network, NetworkCreate, Secret, SecretSpec, Service, ServiceSpec, SwarmNode, Task,
+  Config, ConfigSpec, EngineInfo, Network, NetworkCreate, Secret, SecretSpec, Service, ServiceSpec, SwarmNode, Task, Volume,
 } from './api-types.js';
 
 export interface LabelFilter {
@@ -39,6 +39,10 @@ export interface SwarmPort {
   listNetworks(filter?: LabelFilter): Promise<Network[]>;
   createNetwork(spec: NetworkCreate): Promise<string>;
   removeNetwork(id: string): Promise<void>;
+
+  /** Volumes of this node (volumes are node-local; the engine creates them for service mounts). */
+  listVolumes(filter?: LabelFilter): Promise<Volume[]>;
+  removeVolume(name: string): Promise<void>;
 }
 
 /** Counts the write calls that went through a port (tests and metrics: a no-op reconcile makes none). */
@@ -49,7 +53,7 @@ export interface WriteCounter {
 
 const WRITE_METHODS = new Set<string>([
   'createService', 'updateService', 'removeService', 'createSecret', 'removeSecret',
-  'createConfig', 'updateConfig', 'removeConfig', 'createNetwork', 'removeNetwork',
+  'createConfig', 'updateConfig', 'removeConfig', 'createNetwork', 'removeNetwork', 'removeVolume',
 ]);
 
 /** Wraps a port so every write is counted and named (`createService <name>`); reads pass through. */

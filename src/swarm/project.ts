@@ -30,7 +30,7 @@ export function projectService(spec: ServiceSpec, ctx: ProjectionContext = {}): 
     env: [...(c.Env ?? [])].sort(),
     containerLabels: c.Labels ?? {},
     mounts: (c.Mounts ?? [])
-      .map((m) => ({ type: m.Type, source: m.Source, target: m.Target, readOnly: m.ReadOnly }))
+      .map((m) => ({ type: m.Type, source: m.Source, target: m.Target, readOnly: m.ReadOnly, volumeLabels: m.VolumeOptions?.Labels }))
       .sort((a, b) => a.target.localeCompare(b.target)),
     stopGracePeriod: c.StopGracePeriod,
     healthcheck: c.Healthcheck,

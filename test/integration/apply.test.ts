@@ -1,6 +1,9 @@
 // apply / diff / status / delete against the real engine in swarm mode, through the real CLI.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { cleanup, cli, docker, engineWritesDuring, port, specDir, uniqueName, waitFor, writeSpec } from './harness.js';
+
+const execDocker = { sync: (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }) };
 import { ownedBy } from '../../src/swarm/labels.js';
 
 interface SpecOpts { image?: string; replicas?: number; config?: string; secretFile?: boolean; mcp?: boolean; port?: number; redisReplicas?: number }
@@ -96,10 +99,29 @@ describe('bzzzctl apply on a real swarm', () => {
     expect(svc.Spec.TaskTemplate.ContainerSpec.Env).toContain(`BZZZ_BOOTSTRAP_PEERS=agent-a2:9000`);
     expect(svc.Spec.UpdateConfig).toMatchObject({ Parallelism: 1, FailureAction: 'rollback', Delay: 1e9, Monitor: 1e9 });
 
-    const secrets = (await docker('secret', 'ls', '--filter', `label=io.bzzz.cluster=${name}`, '--format', '{{.Name}}')).trim().split('\n').sort();
+    const all = (await docker('secret', 'ls', '--filter', `label=io.bzzz.cluster=${name}`, '--format', '{{.Name}}')).trim().split('\n').sort();
+    const secrets = all.filter((n) => !n.startsWith(`${name}_bzzz-`));
     expect(secrets).toHaveLength(2);
     expect(secrets[0]).toMatch(new RegExp(`^${name}_api_key-[0-9a-f]{8}$`));
     expect(secrets[1]).toMatch(new RegExp(`^${name}_token-[0-9a-f]{8}$`));
+    // Role keys (three private roles) and five admin-key shares, made by the operator.
+    expect(all.filter((n) => n.startsWith(`${name}_bzzz-key-`))).toHaveLength(3);
+    expect(all.filter((n) => n.startsWith(`${name}_bzzz-share-`))).toHaveLength(5);
+    // Each agent gets every role's public key, its role's identity and only its own share.
+    const mounts = (svcName: string) => {
+      const s = JSON.parse(execDocker.sync('service', 'inspect', svcName))[0].Spec.TaskTemplate.ContainerSpec;
+      return [...s.Secrets.map((x: { SecretName: string; File: { Name: string } }) => `${x.File.Name}<-${x.SecretName.replace(/-[0-9a-f]{8}$/, '')}`), ...s.Configs.map((x: { ConfigName: string; File: { Name: string } }) => `${x.File.Name}<-${x.ConfigName.replace(/-[0-9a-f]{8}$/, '')}`)].sort();
+    };
+    expect(mounts(`${name}_agent-a2`)).toEqual([
+      '/etc/bzzz/settings<-' + `${name}_settings`,
+      `/run/bzzz-keys/admin.pub<-${name}_bzzz-pub-admin`,
+      `/run/bzzz-keys/backend_developer.pub<-${name}_bzzz-pub-backend_developer`,
+      `/run/bzzz-keys/observer.key<-${name}_bzzz-key-observer`,
+      `/run/bzzz-keys/observer.pub<-${name}_bzzz-pub-observer`,
+      `/run/bzzz-keys/senior_software_architect.pub<-${name}_bzzz-pub-senior_software_architect`,
+      `/run/bzzz-keys/share.json<-${name}_bzzz-share-2`,
+      `token<-${name}_token`,
+    ]);
     const configs = (await docker('config', 'ls', '--filter', `label=io.bzzz.cluster=${name}`, '--format', '{{.Name}}')).trim().split('\n');
     expect(configs.filter((c) => c.includes('_settings-'))).toHaveLength(1);
     const nets = (await docker('network', 'ls', '--filter', `label=io.bzzz.cluster=${name}`, '--format', '{{.Name}}')).trim().split('\n').sort();
@@ -175,7 +197,7 @@ describe('bzzzctl apply on a real swarm', () => {
       return list.length === 1 && list[0] !== before ? list[0] : undefined;
     }, 30_000);
     const svc = JSON.parse(await docker('service', 'inspect', `${name}_agent-a2`))[0];
-    expect(svc.Spec.TaskTemplate.ContainerSpec.Configs.map((c: { ConfigName: string }) => c.ConfigName)).toEqual([after]);
+    expect(svc.Spec.TaskTemplate.ContainerSpec.Configs.map((c: { ConfigName: string }) => c.ConfigName).filter((n: string) => n.includes('_settings-'))).toEqual([after]);
     const content = await docker('config', 'inspect', after, '--format', '{{printf "%s" .Spec.Data}}');
     expect(content.trim()).toBe('level=2');
     file = next;

@@ -37,20 +37,24 @@ export function createBlobFetcher(c: BlobFetcherComponents, init: BlobFetcherIni
     const tried = new Map<string, string>();
     const tryPeer = async (peer: string): Promise<PutResult | undefined> => {
       if (tried.has(peer)) return undefined;
+      const started = Date.now();
       try {
         const r = await c.transfer.fetchFrom(peer, address, signal);
+        c.log.debug({ address, peer, ms: Date.now() - started }, 'fetched from peer');
         return r;
       } catch (err) {
         tried.set(peer, errorMessage(err));
-        c.log.debug({ address, peer, err: errorMessage(err) }, 'fetch from peer failed; trying the next');
+        c.log.debug({ address, peer, ms: Date.now() - started, err: errorMessage(err) }, 'fetch from peer failed; trying the next');
         return undefined;
       }
     };
 
     const findSignal = AbortSignal.any([AbortSignal.timeout(findTimeoutMs), ...(signal ? [signal] : [])]);
     let providers: string[] = [];
+    const findStarted = Date.now();
     try {
       providers = await c.routing.findProviders(address, { signal: findSignal, max: init.maxProviders ?? 3 });
+      c.log.debug({ address, providers, ms: Date.now() - findStarted }, 'providers found');
     } catch (err) {
       signal?.throwIfAborted();
       c.log.debug({ address, err: errorMessage(err) }, 'provider lookup failed; asking connected agents directly');

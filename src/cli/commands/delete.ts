@@ -24,7 +24,7 @@ async function removed(p: Promise<void>, count: () => void): Promise<void> {
   }
 }
 
-export interface DeleteReport { services: number; secrets: number; configs: number; networks: number; state: number; leftovers: string[] }
+export interface DeleteReport { services: number; secrets: number; configs: number; networks: number; volumes: number; state: number; leftovers: string[] }
 
 export async function deleteCluster(port: SwarmPort, name: string, timeoutMs: number, onProgress: (s: string) => void = () => {}): Promise<DeleteReport> {
   const owned = { labels: ownedBy(name) };
@@ -32,7 +32,7 @@ export async function deleteCluster(port: SwarmPort, name: string, timeoutMs: nu
   const state = await store.remove(name);
   const services = await port.listServices(owned);
   await Promise.all(services.map((s) => port.removeService(s.ID).catch((e: unknown) => { if (!(e instanceof NotFoundError)) throw e; })));
-  const report: DeleteReport = { services: services.length, secrets: 0, configs: 0, networks: 0, state, leftovers: [] };
+  const report: DeleteReport = { services: services.length, secrets: 0, configs: 0, networks: 0, volumes: 0, state, leftovers: [] };
   const deadline = Date.now() + timeoutMs;
   // Secrets, configs and networks can only go once no task uses them, and the swarm removes
   // networks asynchronously: retry until nothing of the cluster is listed any more.
@@ -52,6 +52,18 @@ export async function deleteCluster(port: SwarmPort, name: string, timeoutMs: nu
     }
     await sleep(failed ? 500 : 100);
   }
+  // Volumes the engine made for the cluster's mounts (node-local; this node's), once no container uses them.
+  for (;;) {
+    const volumes = await port.listVolumes(owned);
+    if (volumes.length === 0) break;
+    const results = await Promise.allSettled(volumes.map((v) => removed(port.removeVolume(v.Name), () => report.volumes++)));
+    if (results.every((r) => r.status === 'fulfilled')) continue;
+    if (Date.now() > deadline) {
+      report.leftovers.push(...volumes.map((v) => `volume ${v.Name}`));
+      break;
+    }
+    await sleep(500);
+  }
   return report;
 }
 
@@ -68,7 +80,7 @@ export async function deleteCommand(name: string, opts: { timeout: string }): Pr
   const bar = progress();
   const r = await deleteCluster(port, name, timeoutMs, (s) => bar.update(s));
   bar.done();
-  printLines([`bzzzcluster/${name} deleted: ${r.services} services, ${r.secrets} secrets, ${r.configs} configs, ${r.networks} networks removed`]);
+  printLines([`bzzzcluster/${name} deleted: ${r.services} services, ${r.secrets} secrets, ${r.configs} configs, ${r.networks} networks, ${r.volumes} volumes removed`]);
   if (r.leftovers.length) throw new BzzzError(`cluster ${name}: still in use after ${opts.timeout}: ${r.leftovers.join(', ')}; run bzzzctl delete ${name} again once their tasks stopped`);
   return EXIT_OK;
 }

@@ -5,6 +5,7 @@ import { formatPath } from '../problems.js';
 import type { ProblemReporter } from '../report.js';
 import { agentServiceName, enabledComponents, type ComponentRef } from '../components.js';
 import type { BzzzCluster } from '../types.js';
+import { defaultPublishMode } from '../defaults.js';
 
 // ---- nodes and instances ----
 
@@ -147,5 +148,29 @@ export function checkIngress(cluster: BzzzCluster, report: ProblemReporter): voi
     if (first !== undefined) {
       report.add([...c.path, 'ingress', 'host'], `route ${route} again`, 'one service per host and path', `${c.key} and ${first} both claim the Traefik route ${route}; give one another host or path`);
     } else routes.set(route, c.key);
+  }
+}
+
+/**
+ * A task only on `internal: true` overlays gets no gateway bridge, so a port it publishes in
+ * host mode never reaches it: the service runs and the port answers nothing (seen on Docker
+ * 20.10). Ingress-mode ports go through the ingress network the engine attaches, so they are
+ * not checked here.
+ */
+export function checkPublishedPortsReachable(cluster: BzzzCluster, report: ProblemReporter): void {
+  const networks = cluster.spec.networks ?? {};
+  const onlyInternal = (list: string[]) => list.length > 0 && list.every((n) => networks[n] && networks[n].external !== true && networks[n].internal === true);
+  for (const c of enabledComponents(cluster)) {
+    const hostPorts = (c.spec.ports ?? []).some((p) => typeof p?.published === 'number' && p.mode === 'host')
+      || (c.key === 'agent' && (cluster.spec.agent.instances ?? []).some((i) => i.publish && (i.publish.mode ?? defaultPublishMode(i)) === 'host' && (i.publish.p2p || i.publish.api || i.publish.health)));
+    const list = c.spec.networks ?? [];
+    if (!hostPorts || !onlyInternal(list)) continue;
+    const routable = Object.entries(networks).filter(([, n]) => n.external === true || n.internal !== true).map(([k]) => k);
+    report.add(
+      [...c.path, 'networks'],
+      `only internal networks [${list.join(', ')}] for ${c.key}, which publishes host-mode ports`,
+      'at least one network that is not internal',
+      `${c.key} publishes ports in host mode but is attached only to internal networks (${list.join(', ')}), which give its tasks no route to the host, so those ports would answer nothing; add ${routable.length ? `\`${routable[0]}\`` : 'a network without internal: true'} to ${formatPath([...c.path, 'networks'])}`,
+    );
   }
 }

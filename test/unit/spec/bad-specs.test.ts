@@ -47,6 +47,14 @@ interface Case {
 
 const cases: Case[] = [
   {
+    name: 'host-mode port on a component attached only to internal networks',
+    text: spec(`${AGENT}${COMPANIONS_OFF.replace('redis: { enabled: false }', `redis:
+      networks: [internal] # <--
+      ports: [{ target: 6379, published: 6379, mode: host }]`)}`),
+    path: 'spec.services.redis.networks',
+    message: /publishes ports in host mode but is attached only to internal networks.*add `external`/,
+  },
+  {
     name: 'unknown key, with a suggestion',
     text: spec(`${AGENT}  services:
     redis:
@@ -333,7 +341,7 @@ ${COMPANIONS_OFF}`);
   });
 
   it('formats problems as file:line:col  path  message (found, expected)', () => {
-    const problems = problemsOf(cases[0].text);
+    const problems = problemsOf(cases.find((c) => c.path === 'spec.services.redis.replica')!.text);
     expect(formatProblems(problems, 'bad.yaml')).toMatch(
       /^bad\.yaml:12:7 {2}spec\.services\.redis\.replica {2}unknown key `replica` in spec\.services\.redis: did you mean `replicas`\? \(found the unknown key `replica`, expected one of enabled, replicas, /m,
     );

@@ -1,0 +1,22 @@
+// Where the operator puts each agent's keys: names of the key secrets/configs and the files in
+// the container. Shared by the desired-service builder and the keys reconciler.
+import type { BzzzCluster } from '../spec/types.js';
+
+export const KEYSET_LABEL = 'io.bzzz.keyset';
+export const KEYS_DIR = '/run/bzzz-keys';
+
+export const keyLogical = {
+  pub: (role: string) => `bzzz-pub-${role}`,
+  key: (role: string) => `bzzz-key-${role}`,
+  share: (index: number) => `bzzz-share-${index}`,
+};
+
+export interface ShamirSettings { threshold: number; shares: number }
+
+/** Whether the operator makes keys for this cluster, and the split it uses. */
+export function keySettings(cluster: BzzzCluster): ShamirSettings | undefined {
+  const keys = cluster.spec.keys;
+  if (keys?.generate === false || cluster.spec.agent.instances.length === 0) return undefined;
+  return { threshold: keys?.shamir?.threshold ?? 3, shares: keys?.shamir?.shares ?? 5 };
+}
+

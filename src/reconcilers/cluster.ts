@@ -21,6 +21,7 @@ import { createConfigs, planConfigPrune } from './configs.js';
 import { applyServices, planServices, referencedByUntouched, removeServices } from './services.js';
 import { computeStatus } from './status.js';
 import type { Problem } from './types.js';
+import type { AgentProber } from './agents.js';
 import { failures } from './networks.js';
 
 /** The pass wrote what it could but something blocks convergence; status says what. Retried with backoff. */
@@ -37,6 +38,10 @@ export interface ClusterReconcilerOptions {
   now?: () => Date;
   /** Requeue delay while tasks start or a rolling update runs (no task events are watched). */
   progressRequeueMs?: number;
+  /** Asks the agents how they are (only a controller on the cluster network can reach them). */
+  probeAgents?: AgentProber;
+  /** How often agent reports are refreshed while the cluster has agents. Default 10 s. */
+  agentRefreshMs?: number;
 }
 
 export interface PassReport extends ReconcileResult {
@@ -115,6 +120,9 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Reconci
       previous: rec.status,
       now: now(),
     });
+    if (opts.probeAgents && status.components.some((c) => c.component === 'agent' && c.running > 0)) {
+      status.agents = await opts.probeAgents(spec.cluster);
+    }
     const writesBeforeStatus = port.writes;
     await opts.store.writeStatus(cluster, status);
     const drift = rec.status?.observedGeneration === rec.generation ? serviceWrites : 0;
@@ -128,7 +136,7 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Reconci
       writeLog: port.writeLog,
       writes: writesBeforeStatus,
       driftCorrected: drift,
-      requeueAfterMs: applied.conflicts ? 0 : progressing ? (opts.progressRequeueMs ?? 1000) : undefined,
+      requeueAfterMs: applied.conflicts ? 0 : progressing ? (opts.progressRequeueMs ?? 1000) : status.agents ? (opts.agentRefreshMs ?? 10_000) : undefined,
     };
   }
 

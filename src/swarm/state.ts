@@ -45,10 +45,33 @@ export interface ComponentStatus {
   updateMessage?: string;
 }
 
+/** What an agent instance reports about itself (probed by the controller over the cluster network). */
+export interface AgentStatus {
+  /** Instance name (spec.agent.instances[].name). */
+  name: string;
+  service: string;
+  healthy: boolean;
+  /** Connected libp2p peers. */
+  peers: number;
+  /** This agent is the elected admin (its election status names itself). */
+  admin: boolean;
+  peerId?: string;
+  /** The admin this agent follows (peer ID), and the election term. */
+  adminPeer?: string | null;
+  term?: number;
+  /** Overall health score 0..1, one decimal. */
+  score?: number;
+  /** Observed CAS replication factor. */
+  replicationFactor?: number;
+  error?: string;
+}
+
 export interface ClusterStatus {
   observedGeneration: number;
   conditions: Condition[];
   components: ComponentStatus[];
+  /** Present when a controller inside the swarm probed the agents. */
+  agents?: AgentStatus[];
 }
 
 export interface ClusterRecord {

@@ -15,6 +15,8 @@ export interface ClusterStatusView {
   ready: boolean;
   conditions: ClusterStatus['conditions'];
   components: ClusterStatus['components'];
+  /** What the agents report (present once a controller on the cluster network has asked them). */
+  agents: NonNullable<ClusterStatus['agents']>;
 }
 
 export function formatStatusLine(name: string, s: ClusterStatus | undefined): string {
@@ -44,6 +46,7 @@ export async function statusCommand(name: string | undefined, opts: { output: Ou
       ready: !!s && s.observedGeneration >= rec.generation && s.conditions.some((c) => c.type === 'Ready' && c.status === 'True'),
       conditions: s?.conditions ?? [],
       components: s?.components ?? [],
+      agents: s?.agents ?? [],
     });
   }
   const lease = await readLease(port);
@@ -59,6 +62,13 @@ export async function statusCommand(name: string | undefined, opts: { output: Ou
     lines.push(...table(['  TYPE', 'STATUS', 'REASON', 'MESSAGE'], v.conditions.map((c) => [`  ${c.type}`, c.status, c.reason, c.message])));
     lines.push('Components:');
     lines.push(...table(['  SERVICE', 'COMPONENT', 'IMAGE', 'TASKS', 'UPDATE'], v.components.map((c) => [`  ${c.service}`, c.component, c.image, `${c.running}/${c.desired}`, c.update ? `${c.update}${c.updateMessage ? `: ${c.updateMessage}` : ''}` : ''])));
+    if (v.agents.length) {
+      lines.push('Agents:');
+      lines.push(...table(['  AGENT', 'HEALTHY', 'PEERS', 'ADMIN', 'TERM', 'SCORE', 'REPLICATION'], v.agents.map((a) => [
+        `  ${a.name}`, a.healthy ? 'yes' : `no${a.error ? ` (${a.error})` : ''}`, String(a.peers), a.admin ? 'admin' : '', a.term === undefined ? '' : String(a.term),
+        a.score === undefined ? '' : String(a.score), a.replicationFactor === undefined ? '' : String(a.replicationFactor),
+      ])));
+    }
     lines.push('');
   }
   printLines(lines);

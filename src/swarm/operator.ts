@@ -1,0 +1,86 @@
+// The controller itself as a swarm service (what `bzzzctl up` deploys): one replica on a manager
+// node with the Docker socket mounted, attached to the clusters' networks so it can ask the
+// agents how they are, /metrics and /healthz on 9464. Listed by `docker stack services bzzz-operator`.
+import type { Labels, ServiceSpec } from './api-types.js';
+import type { SwarmPort } from './port.js';
+import { L, MANAGER } from './labels.js';
+import { diffProjections, projectService } from './project.js';
+import { stableHash } from './labels.js';
+
+export const OPERATOR_STACK = 'bzzz-operator';
+export const OPERATOR_SERVICE = `${OPERATOR_STACK}_controller`;
+export const OPERATOR_METRICS_PORT = 9464;
+
+export interface OperatorServiceOptions {
+  image: string;
+  /** Docker network names to attach to (the clusters' overlays). */
+  networks: string[];
+  /** Publish /metrics and /healthz on this host port (host mode), or none. */
+  publishPort?: number;
+  logLevel?: string;
+  resync?: string;
+}
+
+function labels(): Labels {
+  return { [L.managedBy]: MANAGER, [L.component]: 'controller', [L.stackNamespace]: OPERATOR_STACK };
+}
+
+export function operatorServiceSpec(o: OperatorServiceOptions): ServiceSpec {
+  const spec: ServiceSpec = {
+    Name: OPERATOR_SERVICE,
+    Labels: labels(),
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: o.image,
+        Labels: { [L.stackNamespace]: OPERATOR_STACK },
+        Args: ['controller', 'run', '--listen', `0.0.0.0:${OPERATOR_METRICS_PORT}`, ...(o.resync ? ['--resync', o.resync] : [])],
+        Env: [`BZZZ_LOG_LEVEL=${o.logLevel ?? 'info'}`],
+        Mounts: [{ Type: 'bind', Source: '/var/run/docker.sock', Target: '/var/run/docker.sock' }],
+        // The controller finishes in-flight reconciles within 8 s of SIGTERM.
+        StopGracePeriod: 15e9,
+        Healthcheck: {
+          Test: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${OPERATOR_METRICS_PORT}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`],
+          Interval: 10e9,
+          Timeout: 5e9,
+          Retries: 3,
+          StartPeriod: 10e9,
+        },
+      },
+      Placement: { Constraints: ['node.role == manager'] },
+      Networks: [...new Set(o.networks)].sort().map((n) => ({ Target: n })),
+      RestartPolicy: { Condition: 'any', Delay: 2e9 },
+    },
+    Mode: { Replicated: { Replicas: 1 } },
+    // One controller at a time: the old one stops (and releases its lease) before the new starts.
+    UpdateConfig: { Parallelism: 1, Order: 'stop-first', FailureAction: 'rollback', Monitor: 10e9 },
+    EndpointSpec: {
+      Mode: 'vip',
+      Ports: o.publishPort ? [{ Protocol: 'tcp', TargetPort: OPERATOR_METRICS_PORT, PublishedPort: o.publishPort, PublishMode: 'host' }] : [],
+    },
+  };
+  spec.Labels = { ...spec.Labels, [L.specHash]: stableHash(spec) };
+  return spec;
+}
+
+/** Creates or updates the controller service; an unchanged one is not written. Returns what was done. */
+export async function ensureOperatorService(port: SwarmPort, o: OperatorServiceOptions): Promise<'created' | 'updated' | 'unchanged'> {
+  const desired = operatorServiceSpec(o);
+  const [current] = await port.listServices({ names: [OPERATOR_SERVICE] });
+  if (!current) {
+    await port.createService(desired);
+    return 'created';
+  }
+  const nets = await port.listNetworks();
+  const byId = new Map(nets.map((n) => [n.Id, n.Name]));
+  const changes = diffProjections(projectService(current.Spec, { networkName: (x) => byId.get(x) ?? x }), projectService(desired));
+  if (!changes.length) return 'unchanged';
+  await port.updateService(current.ID, current.Version.Index, desired);
+  return 'updated';
+}
+
+export async function removeOperatorService(port: SwarmPort): Promise<boolean> {
+  const [current] = await port.listServices({ names: [OPERATOR_SERVICE] });
+  if (!current) return false;
+  await port.removeService(current.ID);
+  return true;
+}

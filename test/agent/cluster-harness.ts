@@ -237,7 +237,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 export async function getJson<T = unknown>(url: string, init?: RequestInit): Promise<{ status: number; body: T }> {
   let res: Response;
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(15_000), ...init });
+    res = await fetch(url, { signal: AbortSignal.timeout(30_000), ...init });
   } catch (err) {
     throw new Error(`${init?.method ?? 'GET'} ${url}: ${(err as Error).message}`, { cause: err });
   }

@@ -55,7 +55,7 @@ describe('agent HTTP server', () => {
     expect((await post('a=1', 'text/plain')).status).toBe(415);
     const bad = await post('{oops');
     expect(bad.status).toBe(400);
-    expect((await bad.json()).message).toMatch(/test body is not valid JSON/);
+    expect(((await bad.json()) as { message: string }).message).toMatch(/test body is not valid JSON/);
   });
 
   it('GIVEN drain WHEN new requests arrive THEN they get 503, except routes marked whileDraining', async () => {
@@ -67,7 +67,7 @@ describe('agent HTTP server', () => {
     server!.drain();
     const r = await fetch(`${url}/work`);
     expect(r.status).toBe(503);
-    expect((await r.json()).error).toBe('shutting_down');
+    expect(((await r.json()) as { error: string }).error).toBe('shutting_down');
     expect((await fetch(`${url}/live`)).status).toBe(200);
   });
 

@@ -343,7 +343,9 @@ export async function createAgent(config: AgentConfig, options: AgentOptions = {
         healthServer.drain();
         if (started && election.isAdmin()) {
           try {
-            const r = await election.stepDown({ waitMs: Math.max(0, Math.min(graceMs / 2, config.electionTimeoutMs)) });
+            // Wait for the successor to be heard (at most half the grace period); alone, nobody can be.
+            const waitMs = libp2p.getPeers().length === 0 ? 0 : Math.max(0, Math.min(graceMs / 2, config.electionTimeoutMs));
+            const r = await election.stepDown({ waitMs });
             log.info({ handedOffTo: r.handedOffTo, newAdmin: r.newAdmin }, 'admin role handed off');
           } catch (err) {
             log.warn({ err: errorMessage(err) }, 'admin hand-off failed; the cluster elects a new admin by timeout');

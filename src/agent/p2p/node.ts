@@ -83,7 +83,8 @@ export async function createP2PNode(init: P2PNodeInit, components: P2PNodeCompon
     connectionGater: allowlist.gater,
     services: {
       identify: identify(),
-      ping: ping(),
+      // The connection monitor pings too: room for a caller's ping beside it.
+      ping: ping({ maxOutboundStreams: 4, maxInboundStreams: 4 }),
       dht: kadDHT({
         protocol: DHT_PROTOCOL,
         // Inside the cluster every agent serves the DHT; libp2p would otherwise wait for a public

@@ -4,6 +4,8 @@
 // so a scrape never shows a stale value.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+export const ERROR_COMPONENTS = ['dht', 'replication', 'store', 'http', 'pubsub', 'election'] as const;
+
 export const ELECTION_STATE_VALUES = { follower: 0, candidate: 1, admin: 2 } as const;
 
 export interface AgentMetrics {
@@ -89,6 +91,8 @@ export function createAgentMetrics(options: { defaultMetrics?: boolean } = {}): 
       collectors.push(fn);
     },
   };
+  // Known components start at 0, so rate() and alerts see the series before the first error.
+  for (const component of ERROR_COMPONENTS) m.errorsTotal.inc({ component }, 0);
   if (options.defaultMetrics === true) collectDefaultMetrics({ register: registry, prefix: 'bzzz_' });
   return m;
 }

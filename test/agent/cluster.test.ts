@@ -261,6 +261,28 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
     off();
   });
 
+  it('reports health per check and bzzz_* metrics on every agent', async () => {
+    for (const x of m) {
+      const checks = await getJson<{ status: string; score: number; checks: Array<{ name: string; status: string; score: number }> }>(`${x.healthUrl}/health/checks`);
+      expect(checks.status).toBe(200);
+      expect(checks.body.checks.map((c) => c.name).sort()).toEqual(['dht', 'disk', 'election', 'memory', 'peers', 'pubsub', 'store']);
+      expect(checks.body.score).toBeGreaterThan(0);
+      expect(checks.body.score).toBeLessThanOrEqual(1);
+      expect(checks.body.checks.find((c) => c.name === 'peers')).toMatchObject({ status: 'pass', score: 1 });
+      expect((await getJson<{ status: string; peerId: string }>(`${x.healthUrl}/health`)).body.peerId).toBe(x.peerId);
+      expect((await getJson(`${x.healthUrl}/health/ready`)).status).toBe(200);
+      expect((await getJson(`${x.healthUrl}/health/live`)).status).toBe(200);
+      const text = await (await fetch(`${x.healthUrl}/metrics`)).text();
+      for (const name of [
+        'bzzz_p2p_connected_peers 4', 'bzzz_system_health_score', 'bzzz_component_health_score{component="store"}', 'bzzz_election_state',
+        'bzzz_errors_total{component="dht"}', 'bzzz_dht_replication_factor', 'bzzz_dht_provider_records', 'bzzz_dht_operation_duration_seconds_bucket',
+        'bzzz_pubsub_propagation_seconds_bucket',
+      ]) expect(text, name).toContain(name);
+    }
+    // The child runs with Node.js process metrics too.
+    expect(await metric(m[CHILD], 'bzzz_process_resident_memory_bytes')).toBeGreaterThan(0);
+  });
+
   it('enforces role access: observers cannot read architect content, the admin reads all', async () => {
     // Make an observer the admin: it reads architect content only through the rebuilt admin key.
     const observerAdmin = m[2];

@@ -10,6 +10,8 @@ export interface BootstrapDialerComponents {
   /** Dials a multiaddr; resolves with the remote peer ID proved by the handshake. */
   dial(address: string, signal: AbortSignal): Promise<string>;
   isConnected(peerId: string): boolean;
+  /** The allowlist: a bootstrap peer known to be refused is not dialled (until the list changes). */
+  isAllowed?(peerId: string): boolean;
   clock: Clock;
   log: Logger;
   random?: () => number;
@@ -113,7 +115,7 @@ export class BootstrapDialer {
 
   private async attempt(e: Entry): Promise<void> {
     if (!this.running) return;
-    if (e.peerId !== undefined && this.components.isConnected(e.peerId)) {
+    if (e.peerId !== undefined && (this.components.isConnected(e.peerId) || this.components.isAllowed?.(e.peerId) === false)) {
       e.failures = 0;
       this.schedule(e, this.checkIntervalMs);
       return;

@@ -1,5 +1,66 @@
 #!/usr/bin/env node
-// Entry point: the bundled CLI lives in dist/ (built by `npm ci` through the prepare script).
+// Entry point. The CLI is bundled into dist/ by scripts/build.mjs (`npm ci` runs it through the
+// prepare script). Short commands are mostly start-up, so:
+//   - `bzzzctl agent …` and `bzzzctl keys …` run the ES module build (dist/cli.js): libp2p and the
+//     agent's other packages are ES modules only;
+//   - every other command runs dist/core.cjs, compiled with a V8 code cache per command kept in
+//     dist/code-cache/ (written after the first successful run, rejected by V8 and rewritten
+//     when the bundle or Node changes). Node 20 has no compile cache for ES modules; this saves
+//     most of the parse and compile time of yaml, dockerode, commander, pino and the validator.
 import '../dist/polyfill.js';
-import { main } from '../dist/cli.js';
-main(process.argv).then((code) => { process.exitCode = code; });
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import vm from 'node:vm';
+
+const dist = fileURLToPath(new URL('../dist/', import.meta.url));
+const command = process.argv.slice(2).find((a) => !a.startsWith('-')) ?? '';
+
+if (command === 'agent' || command === 'keys') {
+  const { main } = await import('../dist/cli.js');
+  process.exitCode = await main(process.argv);
+} else {
+  const core = loadCore(join(dist, 'core.cjs'), join(dist, 'code-cache', `${/^[a-z-]+$/.test(command) ? command : 'other'}.bin`));
+  const code = await core.exports.main(process.argv);
+  if (code === 0) core.saveCache?.();
+  process.exitCode = code;
+}
+
+/** Runs core.cjs as CommonJS, compiled with the code cache when there is a usable one. */
+function loadCore(file, cacheFile) {
+  let cachedData;
+  try {
+    cachedData = readFileSync(cacheFile);
+  } catch {
+    cachedData = undefined;
+  }
+  const source = readFileSync(file, 'utf8');
+  // Node's CommonJS wrapper, on the first line so that line numbers in stack traces stay right,
+  // plus __bzzzImport: core.cjs imports the agent's ES modules through it (a vm script's own
+  // import() needs an experimental loader).
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __bzzzImport) {${source}\n})`, {
+    filename: file,
+    cachedData,
+  });
+  const module = { exports: {}, filename: file, id: file, loaded: false };
+  const importFromDist = (specifier) => import(new URL(specifier, pathToFileURL(dist)).href);
+  script.runInThisContext()(module.exports, createRequire(file), module, file, dist, importFromDist);
+  module.loaded = true;
+  const fresh = cachedData === undefined || script.cachedDataRejected === true;
+  return {
+    exports: module.exports,
+    // After a run, the cache holds every function that run compiled. Best effort: a read-only
+    // install simply runs without one. Written to a temporary name first: runs may race.
+    saveCache: fresh ? () => {
+      try {
+        mkdirSync(join(dist, 'code-cache'), { recursive: true });
+        const tmp = `${cacheFile}.${process.pid}`;
+        writeFileSync(tmp, script.createCachedData());
+        renameSync(tmp, cacheFile);
+      } catch {
+        // not writable: no cache
+      }
+    } : undefined,
+  };
+}

@@ -1,20 +1,172 @@
-// Bundles the CLI with esbuild: one ESM entry with lazily loaded chunks per command, so a
-// short command such as `bzzzctl validate` loads only what it uses (start-up time matters:
-// see BENCHMARKS.md). npm packages stay external and load from node_modules.
+// Builds the CLI into dist/ with esbuild. Start-up time matters: `bzzzctl apply` is compared with
+// `docker stack deploy` (~0.08 s, about a bare `node -e ''`), see test/bench/apply-vs-stack.mjs.
+//
+//   dist/core.cjs  every command except the agent runtime's (validate, apply, diff, status,
+//                  delete, controller, up, down), as one CommonJS file: bin/bzzzctl.js compiles it
+//                  with a V8 code cache kept in dist/code-cache/, which Node 20 cannot do for ES
+//                  modules (its module compile cache arrives in Node 22).
+//   dist/cli.js    the same CLI as ES modules with lazily loaded chunks: `bzzzctl agent` and
+//                  `bzzzctl keys` run from it (libp2p and its friends are ES modules only), and
+//                  dist/agent-*.js are the agent modules core.cjs imports lazily (role keys).
+//   dist/polyfill.js  Promise.withResolvers for libp2p on Node 20 (bin/bzzzctl.js loads it first).
+//
+// What goes into the bundles, and why:
+//   - The packages of the controller-side commands (BUNDLED below) and everything they pull in.
+//     From node_modules they cost ~300 CommonJS files to resolve and read at every start
+//     (dockerode alone ~210); bundled they are part of one file.
+//   - dockerode's dependencies that no bzzzctl command uses are replaced by stubs (UNUSED):
+//     ssh2 (ssh:// DOCKER_HOST), @grpc/grpc-js + @grpc/proto-loader + protobufjs (BuildKit
+//     sessions of `buildImage`), tar-fs (image build contexts). A stub loads for free and throws
+//     a clear error if it is ever called. readable-stream (docker-modem's hijacked streams) is
+//     Node's own stream module under another name.
+//   - Everything else (libp2p and the agent runtime's packages, prom-client, ...) stays external
+//     and loads from node_modules, only on the commands that use it.
+// The build goes to a fresh directory that then replaces dist/ at once, so a `bzzzctl` started
+// while another build runs never sees a half-written dist/.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 
-rmSync('dist', { recursive: true, force: true });
-await build({
-  entryPoints: { cli: 'src/cli/main.ts', polyfill: 'src/util/polyfill.ts' },
-  outdir: 'dist',
+const BUNDLED = new Set(['commander', 'yaml', 'dockerode', 'pino']);
+
+const UNUSED = {
+  ssh2: 'ssh:// Docker hosts',
+  '@grpc/grpc-js': 'BuildKit sessions of image builds',
+  '@grpc/proto-loader': 'BuildKit sessions of image builds',
+  protobufjs: 'BuildKit sessions of image builds',
+  'tar-fs': 'image build contexts',
+};
+
+/** Agent modules core.cjs may import lazily (dynamic import()), served as ES modules from dist/. */
+const AGENT_ENTRIES = {
+  'agent-crypto': 'src/agent/crypto/index.ts',
+  'agent-run': 'src/agent/cli/run.ts',
+  'agent-keys': 'src/agent/cli/keys.ts',
+};
+
+const packageName = (spec) => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
+const nodeModules = `${sep}node_modules${sep}`;
+
+/** A module whose every property is another such module and which throws when called or constructed. */
+function stubSource(name, why) {
+  return `const message = (path) => ${JSON.stringify(name)} + ' is not included in the bzzzctl bundle (used only for ${why}; called: ' + path + '). ' +
+  'bzzzctl talks to the Docker engine over a unix socket or a tcp:// DOCKER_HOST: set DOCKER_HOST to one of those ' +
+  '(a remote engine over SSH: ssh -NL /tmp/docker.sock:/var/run/docker.sock HOST, then DOCKER_HOST=unix:///tmp/docker.sock).';
+function unavailable(path) {
+  const fail = () => { throw new Error(message(path)); };
+  return new Proxy(function unavailableModule() {}, {
+    get: (target, prop) => (typeof prop === 'symbol' || prop === 'then' || prop === '__esModule' ? undefined : unavailable(path + '.' + prop)),
+    apply: fail,
+    construct: fail,
+  });
+}
+module.exports = unavailable(${JSON.stringify(name)});
+`;
+}
+
+/** Bundles BUNDLED packages (and, transitively, what they import), stubs UNUSED, leaves the rest external. */
+const dependencyPolicy = {
+  name: 'bzzzctl-dependencies',
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (isAbsolute(args.path) || args.path.startsWith('node:')) return undefined;
+      const name = packageName(args.path);
+      if (UNUSED[name]) return { path: name, namespace: 'unused-stub' };
+      const fromDependency = args.importer.includes(nodeModules);
+      if (fromDependency || BUNDLED.has(name)) return undefined; // bundled: esbuild resolves it
+      return { path: args.path, external: true };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'unused-stub' }, (args) => ({ contents: stubSource(args.path, UNUSED[args.path]), loader: 'js' }));
+  },
+};
+
+/** In core.cjs, a lazy import of an agent module loads its ES module build (AGENT_ENTRIES) instead. */
+const agentModulesFromEsm = {
+  name: 'agent-modules-from-esm',
+  setup(b) {
+    const entryOf = new Map(Object.entries(AGENT_ENTRIES).map(([entry, src]) => [resolve(src), entry]));
+    b.onResolve({ filter: /^\./ }, (args) => {
+      if (args.kind !== 'dynamic-import') return undefined;
+      const target = resolve(args.resolveDir, args.path).replace(/\.js$/, '.ts');
+      if (!target.startsWith(resolve('src/agent') + sep)) return undefined;
+      const entry = entryOf.get(target);
+      if (!entry) {
+        return { errors: [{ text: `${relative('.', args.importer)} imports ${relative('.', target)} lazily: add it to AGENT_ENTRIES in scripts/build.mjs (agent modules load as ES modules)` }] };
+      }
+      return { path: `./${entry}.js`, external: true };
+    });
+  },
+};
+
+/**
+ * core.cjs runs inside a vm script (for the code cache), where import() would need an
+ * experimental loader: its lazy imports of the agent's ES modules go through __bzzzImport, which
+ * bin/bzzzctl.js passes in. Its other external packages must load with require().
+ */
+function checkCore(file) {
+  const source = readFileSync(file, 'utf8');
+  const rewritten = source.replace(/\bimport\("(\.\/agent-[a-z-]+\.js)"\)/g, '__bzzzImport("$1")');
+  const left = rewritten.match(/\bimport\(\s*["'`][^"'`]*["'`]\s*\)/g);
+  if (left) throw new Error(`core.cjs: dynamic import left that cannot run in the code-cached core: ${left.join(', ')}`);
+  writeFileSync(file, rewritten);
+  const req = createRequire(import.meta.url);
+  for (const m of source.matchAll(/\brequire\("([^"]+)"\)/g)) {
+    const spec = m[1];
+    if (spec.startsWith('node:') || spec.startsWith('.') || req('node:module').isBuiltin(spec)) continue;
+    try {
+      req.resolve(spec);
+    } catch (err) {
+      throw new Error(`core.cjs requires ${spec}, which cannot be loaded with require() (${err.code}): bundle it (BUNDLED in scripts/build.mjs) or import it lazily from an agent module`);
+    }
+  }
+}
+
+const common = {
   bundle: true,
-  splitting: true,
-  format: 'esm',
   platform: 'node',
   target: 'node20',
-  packages: 'external',
+  alias: { 'readable-stream': 'node:stream' },
   sourcemap: true,
   logLevel: 'warning',
-  chunkNames: 'chunks/[name]-[hash]',
-});
+};
+
+const out = resolve('dist');
+const staging = resolve(`.dist-build-${process.pid}`);
+rmSync(staging, { recursive: true, force: true });
+try {
+  await build({
+    ...common,
+    entryPoints: { cli: 'src/cli/main.ts', polyfill: 'src/util/polyfill.ts', ...AGENT_ENTRIES },
+    outdir: staging,
+    splitting: true,
+    format: 'esm',
+    plugins: [dependencyPolicy],
+    // CommonJS packages inside an ESM bundle: `require` of Node built-ins needs a real require.
+    banner: { js: "import { createRequire as __bzzzCreateRequire } from 'node:module'; const require = __bzzzCreateRequire(import.meta.url);" },
+    chunkNames: 'chunks/[name]-[hash]',
+  });
+  await build({
+    ...common,
+    entryPoints: { core: 'src/cli/main.ts' },
+    outdir: staging,
+    format: 'cjs',
+    outExtension: { '.js': '.cjs' },
+    plugins: [agentModulesFromEsm, dependencyPolicy],
+    // Modules that locate the package from their own file keep working from core.cjs.
+    define: { 'import.meta.url': '__bzzzImportMetaUrl' },
+    banner: { js: "var __bzzzImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  });
+  checkCore(resolve(staging, 'core.cjs'));
+  mkdirSync(resolve(staging, 'code-cache'));
+  const old = resolve(`.dist-old-${process.pid}`);
+  try {
+    renameSync(out, old);
+  } catch (err) {
+    if (err.code !== 'ENOENT') throw err;
+  }
+  renameSync(staging, out);
+  rmSync(old, { recursive: true, force: true });
+} finally {
+  rmSync(staging, { recursive: true, force: true });
+}

@@ -123,7 +123,7 @@ export class ImageBuilder {
       this.init.progress(`${image.ref}: importing the root filesystem into Docker`);
       return await this.step(image.ref, 'import', () => this.init.port.importRootfs({
         tarFile: tar,
-        labels: { [ROOTFS_HASH_LABEL]: rootfsHash, 'io.bzzz.rootfs-of': image.ref },
+        labels: { [ROOTFS_HASH_LABEL]: rootfsHash },
         message: `mmdebstrap ${what}`,
       }));
     } finally {

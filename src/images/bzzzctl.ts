@@ -2,14 +2,20 @@
 // the staging directory `docker build` gets as context.
 import { createHash } from 'node:crypto';
 import { cp, mkdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { hashTree, hashValue } from './hash.js';
+import { join, relative, sep } from 'node:path';
+import { hashTree, hashValue, isExcluded } from './hash.js';
 import { copyProductionModules, productionPackages, type ProductionPackage } from './production-modules.js';
 
 export const BZZZCTL_REPO = 'bzzz/bzzzctl';
 export const BZZZCTL_DOCKERFILE = 'stacks/images/bzzzctl/Dockerfile';
 /** The project's files that go into the image, relative to the project root (and the staging dir). */
 export const APP_PATHS = ['bin', 'dist', 'package.json', 'package-lock.json'];
+/**
+ * Not part of the image: dist/code-cache/ is V8 code cache the CLI writes next to its bundle as it
+ * runs (different on every machine; in the image /app is read-only to the bzzz user, so the CLI
+ * runs without one), dist/bench/ holds benchmark bundles.
+ */
+export const APP_EXCLUDED = ['dist/code-cache', 'dist/bench'];
 
 export interface BzzzctlInputs {
   version: string;
@@ -46,7 +52,7 @@ export async function readInputs(root: string): Promise<BzzzctlInputs> {
 export async function buildHash(dir: string, inputs: BzzzctlInputs, baseImageId: string): Promise<string> {
   return hashValue({
     image: BZZZCTL_REPO,
-    app: await hashTree(dir, APP_PATHS),
+    app: await hashTree(dir, APP_PATHS, APP_EXCLUDED),
     dockerfile: createHash('sha256').update(inputs.dockerfile).digest('hex'),
     packages: inputs.packages.map((p) => `${p.path}@${p.version}`),
     base: baseImageId,
@@ -67,7 +73,8 @@ export function versionForTag(tag: string, version: string): string {
 /** Copies the app files, the Dockerfile and the production node_modules into `dir`. */
 export async function stage(root: string, inputs: BzzzctlInputs, dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
-  for (const p of APP_PATHS) await cp(join(root, p), join(dir, p), { recursive: true, verbatimSymlinks: true });
+  const keep = (src: string) => !isExcluded(relative(root, src).split(sep).join('/'), APP_EXCLUDED);
+  for (const p of APP_PATHS) await cp(join(root, p), join(dir, p), { recursive: true, verbatimSymlinks: true, filter: keep });
   await cp(join(root, BZZZCTL_DOCKERFILE), join(dir, 'Dockerfile'));
   await copyProductionModules(root, inputs.packages, dir);
 }

@@ -26,8 +26,13 @@ export function hashValue(value: unknown): string {
   return createHash('sha256').update(canonical(value)).digest('hex');
 }
 
-/** Every regular file under `path` (or `path` itself), as paths relative to `root`, sorted. */
-export async function listFiles(root: string, path: string): Promise<string[]> {
+/** True when `file` (relative, `/`-separated) is one of `excluded` or inside one of them. */
+export function isExcluded(file: string, excluded: readonly string[]): boolean {
+  return excluded.some((x) => file === x || file.startsWith(`${x}/`));
+}
+
+/** Every regular file under `path` (or `path` itself) but `excluded`, as paths relative to `root`, sorted. */
+export async function listFiles(root: string, path: string, excluded: readonly string[] = []): Promise<string[]> {
   const abs = join(root, path);
   const st = await stat(abs);
   if (!st.isDirectory()) return [path];
@@ -35,6 +40,7 @@ export async function listFiles(root: string, path: string): Promise<string[]> {
   return entries
     .filter((e) => e.isFile())
     .map((e) => relative(root, join(e.parentPath, e.name)).split(sep).join('/'))
+    .filter((f) => !isExcluded(f, excluded))
     .sort();
 }
 
@@ -43,12 +49,12 @@ async function updateWithFile(h: Hash, file: string): Promise<void> {
 }
 
 /**
- * Hash of the files and directories `paths` (relative to `root`) by content. Missing paths are
+ * Hash of the files and directories `paths` (relative to `root`, minus `excluded`) by content. Missing paths are
  * an error: the caller checks for them first and explains what to do.
  */
-export async function hashTree(root: string, paths: string[]): Promise<string> {
+export async function hashTree(root: string, paths: readonly string[], excluded: readonly string[] = []): Promise<string> {
   const h = createHash('sha256');
-  const files = (await Promise.all(paths.map((p) => listFiles(root, p)))).flat().sort();
+  const files = (await Promise.all(paths.map((p) => listFiles(root, p, excluded)))).flat().sort();
   for (const f of files) {
     const st = await stat(join(root, f));
     h.update(`${f}\0${st.mode & 0o111 ? 'x' : '-'}\0${st.size}\0`);

@@ -21,8 +21,9 @@
 //    went down and has forgotten when.
 //
 // Liveness — an election completes whenever a majority is up and connected:
-//  * Election timeouts are random in [timeoutMs, 2·timeoutMs) (split votes resolve), longer than
-//    stickyMs (voters have let go of the old admin when a candidate asks).
+//  * Election timeouts are random in [timeoutMs, 2·timeoutMs), or staggered by score rank in
+//    [timeoutMs, 1.5·timeoutMs) (timing.ts), so split votes resolve; always longer than stickyMs
+//    (voters have let go of the old admin when a candidate asks).
 //  * Pre-vote: a candidate first asks "would you vote for me in term+1?"; only with a majority of
 //    yes does it raise its term. A node cut off in a minority never inflates the term, so when the
 //    partition heals it does not depose the working admin.
@@ -30,21 +31,26 @@
 //    request that outruns the resign message is kept and answered when the resign arrives.
 //
 // Scores (score.ts) steer who wins without touching the rules above:
-//  * A better score shortens the election timeout: score 1 draws from [1, 1.5)·timeoutMs,
-//    score 0 from [1.5, 2)·timeoutMs.
+//  * Staggered timeouts: among the live candidates a node knows (itself included; not the admin it
+//    follows or lost), the k-th best of n draws its timeout from the k-th of n slices of
+//    [timeoutMs, 1.5·timeoutMs) (timing.ts). The best survivor goes first and usually alone.
 //  * Early in a leaderless period (the first 2·timeoutMs) a voter refuses a PRE-vote to a candidate
 //    when it knows a live node (heard within 2·timeoutMs, not the admin it lost, not resigned —
 //    itself included) scoring at least PREFERENCE_MARGIN more: that node's timeout fires within
 //    this window. Real votes never look at scores, and after the window anyone goes, so a dead
 //    "better" node delays an election by at most the window.
 //  * Step-down hands off to the best-scored follower that acked a heartbeat within timeoutMs.
-//  * Followers with no admin in sight announce themselves (and their score) every
-//    max(heartbeatMs, timeoutMs/3), so voters know who is live and how good they are.
+//  * Who is live and how good: every message carries its sender's score; the admin's heartbeat
+//    carries the roster of followers that acked recently (followers answer only the admin); and
+//    followers with no admin in sight announce themselves every max(heartbeatMs, timeoutMs/3).
 import { EventEmitter } from 'node:events';
 import { InvalidInputError } from '../../util/errors.js';
 import { logger, type Logger } from '../../util/log.js';
 import { monotonicClock } from './clock.js';
-import type { ElectionMessage, HeartbeatAckMessage, HeartbeatMessage, ResignMessage, VoteMessage, VoteRequestMessage } from './messages.js';
+import {
+  MAX_ROSTER,
+  type ElectionMessage, type HeartbeatAckMessage, type HeartbeatMessage, type ResignMessage, type VoteMessage, type VoteRequestMessage,
+} from './messages.js';
 import { computeScore, DEFAULT_SCORE_SETTINGS, systemScoreProvider, type ScoreProvider, type ScoreSettings } from './score.js';
 import { electionTimeoutMs, PREFERENCE_MARGIN, preferenceWindowMs, stickyMs, validateTiming } from './timing.js';
 import type {
@@ -254,6 +260,7 @@ class ElectionNode implements Election {
     const connected = new Set(this.transport.peers());
     const ids = new Set<string>([...connected, ...this.peers.keys()]);
     ids.delete(this.selfId);
+    if (this.members !== null) for (const id of ids) if (!this.members.has(id)) ids.delete(id);
     const peers: PeerView[] = [...ids].sort().map((id) => {
       const p = this.peers.get(id);
       return { id, score: p?.score ?? null, lastSeenAt: p?.lastSeenAt ?? null, connected: connected.has(id) };
@@ -452,6 +459,15 @@ class ElectionNode implements Election {
     }
     this.adminId = from;
     this.lastAdminId = from;
+    for (const e of m.roster) {
+      if (e.id === this.selfId || e.id === from || (this.members !== null && !this.members.has(e.id))) continue;
+      const p = this.peers.get(e.id);
+      if (p === undefined) this.peers.set(e.id, { score: e.score, lastSeenAt: now, lastAckAt: null, resignedAt: null });
+      else {
+        p.score = e.score;
+        p.lastSeenAt = Math.max(p.lastSeenAt, now);
+      }
+    }
     this.campaign = null;
     this.setState('follower', 'heartbeat');
     this.contactAt = now;
@@ -559,29 +575,30 @@ class ElectionNode implements Election {
     const window = preferenceWindowMs(this.timing);
     if (now - this.quietSince >= window) return false;
     const bar = candidateScore + PREFERENCE_MARGIN;
-    const selfEligible = this.selfResignedAt === null || this.selfResignedAt < this.quietSince - window;
+    const selfEligible = this.selfResignedAt === null || now - this.selfResignedAt >= window;
     if (selfEligible && this.score() > bar) return true;
-    for (const [id, p] of this.peers) {
-      if (id === candidate || id === this.lastAdminId || p.score <= bar) continue;
-      if (now - p.lastSeenAt >= window) continue;
-      if (p.resignedAt !== null && p.resignedAt >= this.quietSince - window) continue;
-      return true;
-    }
+    for (const [id, p] of this.liveCandidates(now)) if (id !== candidate && p.score > bar) return true;
     return false;
   }
 
+  /**
+   * The hand-off target: the best-scored follower that acked a heartbeat within timeoutMs; if none
+   * has yet (a step-down right after winning), the best-scored peer heard from within timeoutMs.
+   * There is no log to be up to date with: any reachable member can take over safely.
+   */
   private chooseSuccessor(now: number, requested: string | undefined): string | null {
-    const upToDate = [...this.peers.entries()]
-      .filter(([, p]) => p.lastAckAt !== null && now - p.lastAckAt < this.timing.timeoutMs)
-      .sort(([aId, a], [bId, b]) => b.score - a.score || (aId < bId ? -1 : 1));
+    const t = this.timing.timeoutMs;
+    const acked = (p: PeerRecord): boolean => p.lastAckAt !== null && now - p.lastAckAt < t;
+    const eligible = [...this.peers.entries()]
+      .filter(([id, p]) => (this.members === null || this.members.has(id)) && (acked(p) || now - p.lastSeenAt < t))
+      .sort(([aId, a], [bId, b]) => Number(acked(b)) - Number(acked(a)) || b.score - a.score || (aId < bId ? -1 : 1));
     if (requested !== undefined) {
-      if (!upToDate.some(([id]) => id === requested)) {
-        const known = upToDate.map(([id]) => id);
-        throw new InvalidInputError(`stepDown handoffTo ${requested} has not acked a heartbeat in the last ${this.timing.timeoutMs} ms: pick one of [${known.join(', ')}] or leave handoffTo out`);
+      if (!eligible.some(([id]) => id === requested)) {
+        throw new InvalidInputError(`stepDown handoffTo ${requested} has not been heard from in the last ${t} ms: pick one of [${eligible.map(([id]) => id).join(', ')}] or leave handoffTo out`);
       }
       return requested;
     }
-    return upToDate[0]?.[0] ?? null;
+    return eligible[0]?.[0] ?? null;
   }
 
   // ---------------------------------------------------------------- transitions
@@ -651,7 +668,13 @@ class ElectionNode implements Election {
     for (const [seq, s] of this.sentHeartbeats) if (s.at + this.sticky <= now) this.sentHeartbeats.delete(seq);
     if (this.majority <= 1) this.leaseUntil = Math.max(this.leaseUntil, now + this.sticky);
     this.nextHeartbeatAt = now + this.timing.heartbeatMs;
-    this.queue(null, { type: 'heartbeat', term: this.term, score: this.score(), seq: this.heartbeatSeq });
+    const recent = Math.min(3 * this.timing.heartbeatMs, this.timing.timeoutMs);
+    const roster = [...this.peers.entries()]
+      .filter(([, p]) => p.lastAckAt !== null && now - p.lastAckAt < recent)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .slice(0, MAX_ROSTER)
+      .map(([id, p]) => ({ id, score: p.score }));
+    this.queue(null, { type: 'heartbeat', term: this.term, score: this.score(), seq: this.heartbeatSeq, roster });
   }
 
   private resign(now: number, target: string | null, reason: string): void {
@@ -723,8 +746,29 @@ class ElectionNode implements Election {
     return { type: 'vote-request', term: this.term, score: this.score(), electionTerm: c.electionTerm, prevote: c.phase === 'pre' };
   }
 
+  /** This node's election timeout, staggered by its rank among the live candidates it knows. */
   private drawTimeout(): number {
-    return electionTimeoutMs(this.timing, this.score(), this.random());
+    const now = this.clock.now();
+    const mine = this.score();
+    let rivals = 0;
+    let better = 0;
+    for (const [id, p] of this.liveCandidates(now)) {
+      rivals += 1;
+      if (p.score > mine || (p.score === mine && id < this.selfId)) better += 1;
+    }
+    return electionTimeoutMs(this.timing, better, rivals + 1, this.random());
+  }
+
+  /** Peers that could run now: heard within the preference window, not the admin we follow or
+   * lost, not resigned recently. */
+  private *liveCandidates(now: number): Generator<[string, PeerRecord]> {
+    const window = preferenceWindowMs(this.timing);
+    for (const [id, p] of this.peers) {
+      if (id === this.adminId || id === this.lastAdminId) continue;
+      if (now - p.lastSeenAt >= window) continue;
+      if (p.resignedAt !== null && now - p.resignedAt < window) continue;
+      yield [id, p];
+    }
   }
 
   private score(): number {

@@ -7,15 +7,13 @@
 //
 // GossipSub can only broadcast, and in a full mesh one publish costs about N² transmissions
 // (flood-publish plus forwarding). Answers meant for one peer (heartbeat acks, votes) carry `to`;
-// when the transport is also given the libp2p node, they go over a direct stream protocol
-// (/bzzz/election/1.0.0, one message per stream) instead, where the sender is the connection's
-// remote peer, proven by the Noise handshake. If a direct send fails, the answer is broadcast.
+// when the transport is also given the libp2p node they go over the direct channel
+// (direct-channel.ts) instead, and are broadcast only if that fails.
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub';
-import { peerIdFromString } from '@libp2p/peer-id';
-import type { Libp2p } from 'libp2p';
 import { InvalidInputError } from '../../util/errors.js';
 import { logger, type Logger } from '../../util/log.js';
-import { decodeElectionMessage, ELECTION_TOPIC, encodeElectionMessage, MAX_MESSAGE_BYTES, type ElectionMessage } from './messages.js';
+import { createDirectChannel, type ElectionDirectNode } from './direct-channel.js';
+import { decodeElectionMessage, ELECTION_TOPIC, encodeElectionMessage, type ElectionMessage } from './messages.js';
 import type { ElectionTransport } from './types.js';
 
 /** The part of GossipSub the transport uses (its implementation's publish takes per-call options). */
@@ -23,17 +21,11 @@ export type ElectionPubSub = Pick<GossipSub, 'subscribe' | 'unsubscribe' | 'getS
   publish(topic: string, data: Uint8Array, opts?: { allowPublishToZeroTopicPeers?: boolean }): Promise<unknown>;
 };
 
-/** The stream protocol for answers meant for one peer. */
-export const ELECTION_PROTOCOL = '/bzzz/election/1.0.0';
-
-/** The part of the libp2p node the direct channel uses. */
-export type ElectionDirectNode = Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol'>;
-
 export interface GossipsubElectionTransportInit {
   pubsub: ElectionPubSub;
   /** Give the node to send one-peer answers directly (recommended: far less traffic than broadcast). */
   libp2p?: ElectionDirectNode;
-  /** Bound on one direct send, dial included (default 5 s). */
+  /** Bound on opening a direct stream, dial included (default 5 s). */
   directTimeoutMs?: number;
   /** This node's peer id (libp2p.peerId.toString()). */
   selfId: string;
@@ -86,46 +78,18 @@ export function createGossipsubElectionTransport(init: GossipsubElectionTranspor
     }
   };
 
-  const direct = init.libp2p;
-  const directTimeoutMs = init.directTimeoutMs ?? 5_000;
-  type Stream = Awaited<ReturnType<ElectionDirectNode['dialProtocol']>>;
-  const readDirect = async (stream: Stream, from: string): Promise<void> => {
-    const chunks: Uint8Array[] = [];
-    let length = 0;
-    const timer = setTimeout(() => stream.abort(new Error('election message not finished in time')), directTimeoutMs);
-    try {
-      for await (const chunk of stream) {
-        const bytes = chunk.subarray();
-        length += bytes.byteLength;
-        if (length > MAX_MESSAGE_BYTES) throw new Error(`election message larger than ${MAX_MESSAGE_BYTES} bytes`);
-        chunks.push(bytes);
-      }
-    } finally {
-      clearTimeout(timer);
-    }
-    const msg = decodeElectionMessage(Buffer.concat(chunks));
-    if (msg === null) {
-      log.debug({ from }, 'malformed direct election message ignored');
-      return;
-    }
-    await stream.close().catch(() => undefined);
-    dispatch(from, msg);
-  };
+  const direct = init.libp2p === undefined
+    ? undefined
+    : createDirectChannel({ libp2p: init.libp2p, timeoutMs: init.directTimeoutMs ?? 5_000, onMessage: dispatch, log });
 
   const attach = (): void => {
     pubsub.topicValidators.set(topic, validator);
     pubsub.addEventListener('message', onPubsubMessage);
     pubsub.subscribe(topic);
-    direct?.handle(ELECTION_PROTOCOL, (stream, connection) => {
-      const from = connection.remotePeer.toString();
-      readDirect(stream, from).catch((err: unknown) => {
-        log.debug({ err, from }, 'direct election message failed');
-        stream.abort(err instanceof Error ? err : new Error(String(err)));
-      });
-    }, { maxInboundStreams: 64 }).catch((err: unknown) => log.warn({ err }, 'election direct protocol not registered; answers go by broadcast'));
+    direct?.start();
   };
   const detach = (): void => {
-    direct?.unhandle(ELECTION_PROTOCOL).catch(() => undefined);
+    direct?.stop();
     pubsub.removeEventListener('message', onPubsubMessage);
     if (pubsub.topicValidators.get(topic) === validator) pubsub.topicValidators.delete(topic);
     try {
@@ -150,10 +114,7 @@ export function createGossipsubElectionTransport(init: GossipsubElectionTranspor
   const send = async (to: string, msg: ElectionMessage): Promise<void> => {
     if (direct === undefined) return broadcast(msg);
     try {
-      const signal = AbortSignal.timeout(directTimeoutMs);
-      const stream = await direct.dialProtocol(peerIdFromString(to), ELECTION_PROTOCOL, { signal });
-      if (!stream.send(encodeElectionMessage(msg))) await stream.onDrain({ signal });
-      await stream.close({ signal });
+      await direct.send(to, msg);
     } catch (err) {
       log.debug({ err, to, type: msg.type }, 'direct election message failed; broadcasting it');
       await broadcast(msg);

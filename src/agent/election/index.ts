@@ -12,4 +12,5 @@ export { computeScore, DEFAULT_SCORE_SETTINGS, systemScoreProvider, type ScoreIn
 export { failoverBoundMs, stickyMs, electionTimeoutMs, type ElectionTimingSettings } from './timing.js';
 export { ElectionStateError, fileVoteStore, memoryVoteStore, VOTE_FILE, type PersistedVote, type VoteStore } from './vote-store.js';
 export { monotonicClock } from './clock.js';
-export { createGossipsubElectionTransport, ELECTION_PROTOCOL, type ElectionDirectNode, type ElectionPubSub, type GossipsubElectionTransport, type GossipsubElectionTransportInit } from './gossipsub-transport.js';
+export { ELECTION_PROTOCOL, type ElectionDirectNode } from './direct-channel.js';
+export { createGossipsubElectionTransport, type ElectionPubSub, type GossipsubElectionTransport, type GossipsubElectionTransportInit } from './gossipsub-transport.js';

@@ -15,10 +15,21 @@ interface Common {
   readonly score: number;
 }
 
-/** The admin's periodic heartbeat. `seq` numbers the heartbeats of one term. */
+/** A follower the admin heard from recently, with the score it reported. */
+export interface RosterEntry {
+  readonly id: string;
+  readonly score: number;
+}
+
+/**
+ * The admin's periodic heartbeat. `seq` numbers the heartbeats of one term. `roster` lists the
+ * followers that acked recently: followers answer only the admin, so this is how they learn who
+ * else is live and how good a candidate each is (for staggered timeouts and vote preference).
+ */
 export interface HeartbeatMessage extends Common {
   readonly type: 'heartbeat';
   readonly seq: number;
+  readonly roster: readonly RosterEntry[];
 }
 
 /** A follower's answer to a heartbeat. `ok: false` with a higher term tells a stale admin to step down. */
@@ -67,8 +78,10 @@ export type ElectionMessage = HeartbeatMessage | HeartbeatAckMessage | VoteReque
 export type ElectionMessageType = ElectionMessage['type'];
 
 const MAX_ID_LENGTH = 256;
-/** A bound on wire size: the largest message is well under 1 KiB. */
-export const MAX_MESSAGE_BYTES = 4096;
+/** Roster entries a heartbeat may carry (clusters are a handful of agents). */
+export const MAX_ROSTER = 128;
+/** A bound on wire size: a heartbeat with a full roster stays under it. */
+export const MAX_MESSAGE_BYTES = 48 * 1024;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -99,8 +112,16 @@ export function parseElectionMessage(value: unknown): ElectionMessage | null {
   if (!isTerm(v.term) || !isScore(v.score)) return null;
   const common = { term: v.term, score: v.score };
   switch (v.type) {
-    case 'heartbeat':
-      return isTerm(v.seq) ? { type: 'heartbeat', ...common, seq: v.seq } : null;
+    case 'heartbeat': {
+      if (!isTerm(v.seq) || !Array.isArray(v.roster) || v.roster.length > MAX_ROSTER) return null;
+      const roster: RosterEntry[] = [];
+      for (const e of v.roster as unknown[]) {
+        const r = e as Record<string, unknown> | null;
+        if (typeof r !== 'object' || r === null || !isId(r.id) || !isScore(r.score)) return null;
+        roster.push({ id: r.id, score: r.score });
+      }
+      return { type: 'heartbeat', ...common, seq: v.seq, roster };
+    }
     case 'heartbeat-ack':
       return isId(v.to) && isTerm(v.seq) && typeof v.ok === 'boolean' ? { type: 'heartbeat-ack', ...common, to: v.to, seq: v.seq, ok: v.ok } : null;
     case 'vote-request':

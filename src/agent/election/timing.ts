@@ -28,14 +28,20 @@ export function stickyMs(t: ElectionTimingSettings): number {
 }
 
 /**
- * A follower's election timeout: in [timeoutMs, 2·timeoutMs). The score takes the lower half of the
- * spread away from bad candidates (score 1: [1, 1.5)·timeout, score 0: [1.5, 2)·timeout), the random
- * half keeps similar nodes from splitting the vote.
+ * A follower's election timeout, staggered by rank. Alone (it knows no other live candidate, e.g.
+ * at boot) a node draws from Raft's [timeoutMs, 2·timeoutMs). Otherwise, among the `candidates`
+ * live nodes it knows (itself included), the `rank`-th best (0 = best score) draws from the
+ * rank-th of `candidates` equal slices of [timeoutMs, 1.5·timeoutMs): the best live node times out
+ * first and usually wins alone, so the range can be half Raft's without split votes (two
+ * survivors: [1, 1.25)·timeoutMs for the better one). Nodes that disagree on ranks fall back to
+ * plain randomness within a slice; pre-vote keeps a collision from raising the term.
  */
-export function electionTimeoutMs(t: ElectionTimingSettings, score: number, random: number): number {
-  const s = Math.min(1, Math.max(0, score));
+export function electionTimeoutMs(t: ElectionTimingSettings, rank: number, candidates: number, random: number): number {
+  const n = Math.max(1, Math.floor(candidates));
+  const k = Math.min(n - 1, Math.max(0, Math.floor(rank)));
   const r = Math.min(0.999999, Math.max(0, random));
-  return t.timeoutMs * (1 + 0.5 * (1 - s) + 0.5 * r);
+  const spread = n === 1 ? 1 : 0.5;
+  return t.timeoutMs * (1 + (spread * (k + r)) / n);
 }
 
 /** A voter prefers better candidates only this long into a leaderless period (then anyone goes). */

@@ -242,7 +242,7 @@ describe('manual trigger and step-down', () => {
     const { admin } = c.waitForAgreedAdmin(bound)!;
     c.clock.runFor(500);
     const target = c.ids.find((id) => id !== admin)!;
-    await expect(c.member(admin).election.stepDown({ handoffTo: 'nobody' })).rejects.toThrow(/handoffTo nobody has not acked/);
+    await expect(c.member(admin).election.stepDown({ handoffTo: 'nobody' })).rejects.toThrow(/handoffTo nobody has not been heard from/);
     const p = c.member(admin).election.stepDown({ handoffTo: target });
     expect(c.waitForAgreedAdmin(timing.timeoutMs)?.admin).toBe(target);
     c.clock.runFor(1);

@@ -5,7 +5,8 @@ import {
 } from '../../../src/agent/election/index.js';
 
 const valid: ElectionMessage[] = [
-  { type: 'heartbeat', term: 3, score: 0.5, seq: 7 },
+  { type: 'heartbeat', term: 3, score: 0.5, seq: 7, roster: [] },
+  { type: 'heartbeat', term: 3, score: 0.5, seq: 8, roster: [{ id: 'peer-a', score: 0.25 }, { id: 'peer-b', score: 1 }] },
   { type: 'heartbeat-ack', term: 3, score: 1, to: 'peer-a', seq: 7, ok: true },
   { type: 'vote-request', term: 3, score: 0, electionTerm: 4, prevote: true },
   { type: 'vote-request', term: 4, score: 0.2, electionTerm: 4, prevote: false },
@@ -21,8 +22,8 @@ describe('election wire messages', () => {
   });
 
   it('keep only known fields: a sender id written in the payload is dropped', () => {
-    const parsed = parseElectionMessage({ type: 'heartbeat', term: 1, score: 0.5, seq: 1, from: 'someone-else' });
-    expect(parsed).toEqual({ type: 'heartbeat', term: 1, score: 0.5, seq: 1 });
+    const parsed = parseElectionMessage({ type: 'heartbeat', term: 1, score: 0.5, seq: 1, roster: [], from: 'someone-else' });
+    expect(parsed).toEqual({ type: 'heartbeat', term: 1, score: 0.5, seq: 1, roster: [] });
   });
 
   it.each([
@@ -31,7 +32,10 @@ describe('election wire messages', () => {
     ['negative term', { type: 'heartbeat', term: -1, score: 0, seq: 1 }],
     ['fractional term', { type: 'heartbeat', term: 1.5, score: 0, seq: 1 }],
     ['score above 1', { type: 'announce', term: 1, score: 2 }],
-    ['missing seq', { type: 'heartbeat', term: 1, score: 0 }],
+    ['missing seq', { type: 'heartbeat', term: 1, score: 0, roster: [] }],
+    ['missing roster', { type: 'heartbeat', term: 1, score: 0, seq: 1 }],
+    ['roster entry without score', { type: 'heartbeat', term: 1, score: 0, seq: 1, roster: [{ id: 'a' }] }],
+    ['roster too long', { type: 'heartbeat', term: 1, score: 0, seq: 1, roster: Array.from({ length: 129 }, (_, i) => ({ id: `p${i}`, score: 0 })) }],
     ['empty to', { type: 'heartbeat-ack', term: 1, score: 0, to: '', seq: 1, ok: true }],
     ['pre-vote for the same term', { type: 'vote-request', term: 1, score: 0, electionTerm: 1, prevote: true }],
     ['real request for another term', { type: 'vote-request', term: 1, score: 0, electionTerm: 2, prevote: false }],

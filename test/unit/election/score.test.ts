@@ -38,10 +38,27 @@ describe('candidate score', () => {
 
 describe('election timeout', () => {
   const t = { heartbeatMs: 5000, timeoutMs: 15000 };
-  it('stays in [timeout, 2·timeout) and better scores draw earlier', () => {
-    expect(electionTimeoutMs(t, 1, 0)).toBe(15000);
-    expect(electionTimeoutMs(t, 0, 0.9999999)).toBeLessThan(30000);
-    expect(electionTimeoutMs(t, 1, 0.9999)).toBeLessThan(electionTimeoutMs(t, 0, 0));
-    expect(electionTimeoutMs(t, 0.9, 0.5)).toBeLessThan(electionTimeoutMs(t, 0.3, 0.5));
+  it('stays in [timeout, 2·timeout) whatever the rank', () => {
+    for (const [rank, n] of [[0, 1], [0, 4], [3, 4], [9, 4], [-1, 0]]) {
+      for (const r of [0, 0.5, 0.9999999, 2]) {
+        const e = electionTimeoutMs(t, rank, n, r);
+        expect(e).toBeGreaterThanOrEqual(15000);
+        expect(e).toBeLessThan(30000);
+      }
+    }
+  });
+
+  it('staggers by rank: the best of n always draws before the second best', () => {
+    for (const n of [2, 3, 5]) {
+      for (let rank = 0; rank < n - 1; rank++) {
+        expect(electionTimeoutMs(t, rank, n, 0.9999)).toBeLessThan(electionTimeoutMs(t, rank + 1, n, 0));
+      }
+    }
+    // Two candidates: the better one draws from [1, 1.25)·timeout, the other from [1.25, 1.5).
+    expect(electionTimeoutMs(t, 0, 2, 0)).toBe(15000);
+    expect(electionTimeoutMs(t, 0, 2, 0.9999)).toBeLessThan(18750);
+    expect(electionTimeoutMs(t, 1, 2, 0.9999)).toBeLessThan(22500);
+    // Alone (nothing known of others): plain Raft randomness over the whole range.
+    expect(electionTimeoutMs(t, 0, 1, 0.5)).toBe(22500);
   });
 });

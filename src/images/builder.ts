@@ -27,6 +27,8 @@ export interface BuilderInit {
   log: Logger;
   /** Clock for the durations in progress messages. */
   now?: () => number;
+  /** Runs mmdebstrap (tests substitute a recorder). */
+  runMmdebstrap?: typeof runMmdebstrap;
 }
 
 /** mmdebstrap's phases, warnings and errors (its other lines go to the debug log). */
@@ -116,7 +118,8 @@ export class ImageBuilder {
     const dir = await mkdtemp(join(tmpdir(), 'bzzz-rootfs-'));
     try {
       const tar = join(dir, 'rootfs.tar');
-      await this.step(image.ref, 'mmdebstrap', () => runMmdebstrap(mmdebstrapArgs(rootfs, tar, this.init.aptSources), (line) => {
+      const mmdebstrap = this.init.runMmdebstrap ?? runMmdebstrap;
+      await this.step(image.ref, 'mmdebstrap', () => mmdebstrap(mmdebstrapArgs(rootfs, tar, this.init.aptSources), (line) => {
         this.init.log.debug({ image: image.ref, line }, 'mmdebstrap');
         if (MMDEBSTRAP_PHASE.test(line)) this.init.progress(`${image.ref}: mmdebstrap: ${line.slice(3)}`);
       }));

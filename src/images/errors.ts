@@ -1,7 +1,7 @@
 import { BzzzError } from '../util/errors.js';
 
 /** The step of an image build that failed (named in the message so the user knows where to look). */
-export type BuildStep = 'prepare' | 'mmdebstrap' | 'import' | 'stage' | 'build' | 'inspect';
+export type BuildStep = 'prepare' | 'mmdebstrap' | 'import' | 'stage' | 'build';
 
 /**
  * Building one image failed. The message names the image, the step, what went wrong and what to

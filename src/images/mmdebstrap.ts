@@ -19,7 +19,7 @@ export function shellQuote(s: string): string {
 export function mmdebstrapArgs(rootfs: DebianRootfs, outFile: string, sources: string[]): string[] {
   return [
     `--variant=${rootfs.variant}`,
-    `--include=${rootfs.packages.join(',')}`,
+    ...(rootfs.packages.length ? [`--include=${rootfs.packages.join(',')}`] : []),
     '--format=tar',
     // Bookworm's merged /usr, set up by mmdebstrap itself: without this hook apt pulls in the
     // `usrmerge` package and with it all of perl (~50 MB) just to convert the layout.

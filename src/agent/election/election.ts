@@ -46,75 +46,26 @@
 import { EventEmitter } from 'node:events';
 import { InvalidInputError } from '../../util/errors.js';
 import { logger, type Logger } from '../../util/log.js';
+import { AdminLease } from './admin-lease.js';
 import { monotonicClock } from './clock.js';
 import {
   MAX_ROSTER,
   type ElectionMessage, type HeartbeatAckMessage, type HeartbeatMessage, type ResignMessage, type VoteMessage, type VoteRequestMessage,
 } from './messages.js';
+import { PeerTable } from './peer-table.js';
 import { computeScore, DEFAULT_SCORE_SETTINGS, systemScoreProvider, type ScoreProvider, type ScoreSettings } from './score.js';
 import { electionTimeoutMs, PREFERENCE_MARGIN, preferenceWindowMs, stickyMs, validateTiming } from './timing.js';
 import type {
-  AdminChangedEvent, ElectionClock, ElectionEvents, ElectionState, ElectionStatus, ElectionTransport,
+  AdminChangedEvent, Election, ElectionClock, ElectionEvents, ElectionInit, ElectionState, ElectionStatus, ElectionTransport,
   PeerView, StateChangedEvent, StepDownOptions, StepDownResult,
 } from './types.js';
 import { fileVoteStore, type VoteStore } from './vote-store.js';
-
-export interface ElectionInit {
-  readonly transport: ElectionTransport;
-  /** This node's peer id; must equal transport.selfId. */
-  readonly selfId: string;
-  /** Agents in the cluster: floor(clusterSize/2)+1 votes win an election. */
-  readonly clusterSize: number;
-  readonly heartbeatMs?: number;
-  readonly timeoutMs?: number;
-  /** Where `{term, votedFor}` is kept (election-vote.json). One of dataDir or store is required. */
-  readonly dataDir?: string;
-  readonly store?: VoteStore;
-  /** This node's score inputs; by default uptime, os memory/load and the transport's peer count. */
-  readonly scoreProvider?: ScoreProvider;
-  readonly scoreSettings?: ScoreSettings;
-  /** When given, messages from other peer ids are ignored (the p2p allowlist should already drop them). */
-  readonly members?: readonly string[];
-  readonly clock?: ElectionClock;
-  /** Uniform in [0, 1); injected so simulations are reproducible. */
-  readonly random?: () => number;
-  readonly log?: Logger;
-}
-
-export interface Election {
-  readonly selfId: string;
-  readonly clusterSize: number;
-  start(): Promise<void>;
-  /** Stops taking part. An admin that wants a clean hand-off calls stepDown() first. */
-  stop(): Promise<void>;
-  status(): ElectionStatus;
-  /** Without an argument or with selfId: this node is the admin and holds its majority lease now.
-   * With another id: that peer is the admin this node recognises now. */
-  isAdmin(peerId?: string): boolean;
-  /** For the `bzzz_election_state` gauge: 0 follower, 1 candidate, 2 admin. */
-  stateAsNumber(): number;
-  /** Manual trigger. On the admin: step down and hand off to the best-scored follower. Elsewhere:
-   * campaign now instead of waiting for the timeout; voters that still hear a live admin refuse,
-   * so a manual trigger never deposes a working admin from outside. */
-  triggerElection(): Promise<void>;
-  /** Stop acting as admin and hand off (see StepDownOptions); resolves when the successor is heard
-   * or after waitMs. A no-op on a non-admin. */
-  stepDown(opts?: StepDownOptions): Promise<StepDownResult>;
-  on<E extends keyof ElectionEvents>(event: E, listener: (e: ElectionEvents[E]) => void): () => void;
-}
 
 /** Mapping of `bzzz_election_state`. */
 export const ELECTION_STATE_NUMBER: Readonly<Record<ElectionState, number>> = { follower: 0, candidate: 1, admin: 2 };
 
 export function createElection(init: ElectionInit): Election {
   return new ElectionNode(init);
-}
-
-interface PeerRecord {
-  score: number;
-  lastSeenAt: number;
-  lastAckAt: number | null;
-  resignedAt: number | null;
 }
 
 interface Campaign {
@@ -124,11 +75,6 @@ interface Campaign {
   startedAt: number;
   nextRetransmitAt: number;
   reason: string;
-}
-
-interface SentHeartbeat {
-  at: number;
-  acks: Set<string>;
 }
 
 type Outgoing = { to: string | null; msg: ElectionMessage };
@@ -156,7 +102,6 @@ class ElectionNode implements Election {
   // Volatile.
   private state: ElectionState = 'follower';
   private running = false;
-  private startedAt = 0;
   private campaign: Campaign | null = null;
   /** The admin of the current term, once its heartbeat was accepted. */
   private adminId: string | null = null;
@@ -169,17 +114,14 @@ class ElectionNode implements Election {
   private lastHeartbeatAt: number | null = null;
   private electionDeadline = Infinity;
   private nextAnnounceAt = 0;
-  private readonly peers = new Map<string, PeerRecord>();
+  private readonly peers: PeerTable;
   private selfResignedAt: number | null = null;
   /** Real vote requests ignored while sticky: the hand-off target's may arrive before the resign. */
   private readonly earlyRequests = new Map<string, VoteRequestMessage>();
 
   // Admin.
-  private adminSince = 0;
-  private leaseUntil = -Infinity;
-  private heartbeatSeq = 0;
+  private readonly lease: AdminLease;
   private nextHeartbeatAt = Infinity;
-  private readonly sentHeartbeats = new Map<number, SentHeartbeat>();
 
   private timer: unknown = null;
   private visibleAdmin: string | null = null;
@@ -216,6 +158,8 @@ class ElectionNode implements Election {
       connectedPeers: () => this.transport.peers().length,
     });
     this.members = init.members === undefined ? null : new Set(init.members);
+    this.peers = new PeerTable(this.members);
+    this.lease = new AdminLease(this.sticky, this.majority);
     const persisted = this.store.load();
     this.term = persisted.term;
     this.votedFor = persisted.votedFor;
@@ -227,7 +171,6 @@ class ElectionNode implements Election {
     if (this.running) return;
     this.running = true;
     const now = this.clock.now();
-    this.startedAt = now;
     // We may have acked an admin just before going down: stay sticky for a full period.
     this.contactAt = now;
     this.quietSince = now;
@@ -246,7 +189,7 @@ class ElectionNode implements Election {
     if (this.timer !== null) this.clock.clearTimeout(this.timer);
     this.timer = null;
     const wasAdmin = this.state === 'admin';
-    this.leaseUntil = -Infinity;
+    this.lease.end();
     this.campaign = null;
     this.setState('follower', 'stopped');
     this.adminId = null;
@@ -258,7 +201,7 @@ class ElectionNode implements Election {
   status(): ElectionStatus {
     const now = this.clock.now();
     const connected = new Set(this.transport.peers());
-    const ids = new Set<string>([...connected, ...this.peers.keys()]);
+    const ids = new Set<string>([...connected, ...this.peers.ids()]);
     ids.delete(this.selfId);
     if (this.members !== null) for (const id of ids) if (!this.members.has(id)) ids.delete(id);
     const peers: PeerView[] = [...ids].sort().map((id) => {
@@ -299,7 +242,7 @@ class ElectionNode implements Election {
   async stepDown(opts: StepDownOptions = {}): Promise<StepDownResult> {
     const now = this.clock.now();
     if (!this.running || this.state !== 'admin') return { handedOffTo: null, newAdmin: this.running ? this.currentAdmin(now) : null };
-    const target = this.chooseSuccessor(now, opts.handoffTo);
+    const target = this.peers.successor(now, this.timing.timeoutMs, opts.handoffTo);
     const waitMs = opts.waitMs ?? this.timing.timeoutMs;
     const result = new Promise<StepDownResult>((resolve) => {
       let handle: unknown = null;
@@ -361,7 +304,7 @@ class ElectionNode implements Election {
     if (this.state === 'admin') {
       // Quorum loss: no majority ack for stickyMs (and no longer inside the first stickyMs after
       // winning, when the first heartbeat's acks may still be on the way).
-      if (now >= this.leaseUntil && now >= this.adminSince + this.sticky) {
+      if (this.lease.lost(now)) {
         this.log.warn({ self: this.selfId, term: this.term }, 'admin lost its majority; stepping down');
         this.dropAdmin();
         this.quietSince = now;
@@ -394,8 +337,7 @@ class ElectionNode implements Election {
     if (!this.running) return;
     const due: number[] = [];
     if (this.state === 'admin') {
-      due.push(this.nextHeartbeatAt, Math.max(this.leaseUntil, this.adminSince + this.sticky));
-      if (this.leaseUntil > now) due.push(this.leaseUntil);
+      due.push(this.nextHeartbeatAt, this.lease.nextChangeAt(now));
     } else {
       due.push(this.electionDeadline);
       if (this.campaign !== null) due.push(this.campaign.nextRetransmitAt);
@@ -422,12 +364,7 @@ class ElectionNode implements Election {
       return;
     }
     this.run((now) => {
-      const peer = this.peers.get(from);
-      if (peer === undefined) this.peers.set(from, { score: msg.score, lastSeenAt: now, lastAckAt: null, resignedAt: null });
-      else {
-        peer.score = msg.score;
-        peer.lastSeenAt = now;
-      }
+      this.peers.heard(from, msg.score, now);
       switch (msg.type) {
         case 'heartbeat':
           return this.onHeartbeat(from, msg, now);
@@ -459,15 +396,7 @@ class ElectionNode implements Election {
     }
     this.adminId = from;
     this.lastAdminId = from;
-    for (const e of m.roster) {
-      if (e.id === this.selfId || e.id === from || (this.members !== null && !this.members.has(e.id))) continue;
-      const p = this.peers.get(e.id);
-      if (p === undefined) this.peers.set(e.id, { score: e.score, lastSeenAt: now, lastAckAt: null, resignedAt: null });
-      else {
-        p.score = e.score;
-        p.lastSeenAt = Math.max(p.lastSeenAt, now);
-      }
-    }
+    for (const e of m.roster) if (e.id !== this.selfId && e.id !== from) this.peers.mentioned(e.id, e.score, now);
     this.campaign = null;
     this.setState('follower', 'heartbeat');
     this.contactAt = now;
@@ -484,12 +413,8 @@ class ElectionNode implements Election {
       return;
     }
     if (this.state !== 'admin' || m.term !== this.term || !m.ok) return;
-    const peer = this.peers.get(from);
-    if (peer !== undefined) peer.lastAckAt = now;
-    const sent = this.sentHeartbeats.get(m.seq);
-    if (sent === undefined) return;
-    sent.acks.add(from);
-    if (sent.acks.size + 1 >= this.majority) this.leaseUntil = Math.max(this.leaseUntil, sent.at + this.sticky);
+    this.peers.acked(from, now);
+    this.lease.ack(m.seq, from);
   }
 
   private onVoteRequest(from: string, m: VoteRequestMessage, now: number): void {
@@ -535,8 +460,7 @@ class ElectionNode implements Election {
   private onResign(from: string, m: ResignMessage, now: number): void {
     if (m.term < this.term) return;
     if (m.term > this.term) this.adoptTerm(m.term, now, 'higher-term');
-    const peer = this.peers.get(from);
-    if (peer !== undefined) peer.resignedAt = now;
+    this.peers.resigned(from, now);
     if (this.state === 'admin' || (this.adminId !== null && this.adminId !== from)) return;
     this.log.info({ self: this.selfId, term: this.term, from, handoffTo: m.handoffTo }, 'admin resigned');
     this.adminId = null;
@@ -558,7 +482,7 @@ class ElectionNode implements Election {
 
   /** Sticky: a live admin (or our own lease, or a vote we just granted) is in sight. */
   private isSticky(now: number): boolean {
-    if (this.state === 'admin') return now < this.leaseUntil || now < this.adminSince + this.sticky;
+    if (this.state === 'admin') return this.lease.protects(now);
     return now - this.contactAt < this.sticky;
   }
 
@@ -577,28 +501,8 @@ class ElectionNode implements Election {
     const bar = candidateScore + PREFERENCE_MARGIN;
     const selfEligible = this.selfResignedAt === null || now - this.selfResignedAt >= window;
     if (selfEligible && this.score() > bar) return true;
-    for (const [id, p] of this.liveCandidates(now)) if (id !== candidate && p.score > bar) return true;
+    for (const [id, p] of this.peers.liveCandidates(now, window, this.notCandidates())) if (id !== candidate && p.score > bar) return true;
     return false;
-  }
-
-  /**
-   * The hand-off target: the best-scored follower that acked a heartbeat within timeoutMs; if none
-   * has yet (a step-down right after winning), the best-scored peer heard from within timeoutMs.
-   * There is no log to be up to date with: any reachable member can take over safely.
-   */
-  private chooseSuccessor(now: number, requested: string | undefined): string | null {
-    const t = this.timing.timeoutMs;
-    const acked = (p: PeerRecord): boolean => p.lastAckAt !== null && now - p.lastAckAt < t;
-    const eligible = [...this.peers.entries()]
-      .filter(([id, p]) => (this.members === null || this.members.has(id)) && (acked(p) || now - p.lastSeenAt < t))
-      .sort(([aId, a], [bId, b]) => Number(acked(b)) - Number(acked(a)) || b.score - a.score || (aId < bId ? -1 : 1));
-    if (requested !== undefined) {
-      if (!eligible.some(([id]) => id === requested)) {
-        throw new InvalidInputError(`stepDown handoffTo ${requested} has not been heard from in the last ${t} ms: pick one of [${eligible.map(([id]) => id).join(', ')}] or leave handoffTo out`);
-      }
-      return requested;
-    }
-    return eligible[0]?.[0] ?? null;
   }
 
   // ---------------------------------------------------------------- transitions
@@ -651,30 +555,18 @@ class ElectionNode implements Election {
     this.campaign = null;
     this.adminId = this.selfId;
     this.lastAdminId = this.selfId;
-    this.adminSince = now;
-    // Every voter granted after our first request went out, and stays sticky stickyMs from then.
-    this.leaseUntil = c.startedAt + this.sticky;
+    this.lease.begin(now, c.startedAt);
     this.selfResignedAt = null;
-    this.heartbeatSeq = 0;
-    this.sentHeartbeats.clear();
     this.setState('admin', 'elected');
     this.log.info({ self: this.selfId, term: this.term, votes: [...c.grants].sort() }, 'elected admin');
     this.sendHeartbeat(now);
   }
 
   private sendHeartbeat(now: number): void {
-    this.heartbeatSeq += 1;
-    this.sentHeartbeats.set(this.heartbeatSeq, { at: now, acks: new Set() });
-    for (const [seq, s] of this.sentHeartbeats) if (s.at + this.sticky <= now) this.sentHeartbeats.delete(seq);
-    if (this.majority <= 1) this.leaseUntil = Math.max(this.leaseUntil, now + this.sticky);
+    const seq = this.lease.heartbeat(now);
     this.nextHeartbeatAt = now + this.timing.heartbeatMs;
-    const recent = Math.min(3 * this.timing.heartbeatMs, this.timing.timeoutMs);
-    const roster = [...this.peers.entries()]
-      .filter(([, p]) => p.lastAckAt !== null && now - p.lastAckAt < recent)
-      .sort(([a], [b]) => (a < b ? -1 : 1))
-      .slice(0, MAX_ROSTER)
-      .map(([id, p]) => ({ id, score: p.score }));
-    this.queue(null, { type: 'heartbeat', term: this.term, score: this.score(), seq: this.heartbeatSeq, roster });
+    const roster = this.peers.roster(now, Math.min(3 * this.timing.heartbeatMs, this.timing.timeoutMs), MAX_ROSTER);
+    this.queue(null, { type: 'heartbeat', term: this.term, score: this.score(), seq, roster });
   }
 
   private resign(now: number, target: string | null, reason: string): void {
@@ -691,15 +583,14 @@ class ElectionNode implements Election {
   }
 
   private dropAdmin(): void {
-    this.leaseUntil = -Infinity;
+    this.lease.end();
     this.adminId = null;
     this.nextHeartbeatAt = Infinity;
-    this.sentHeartbeats.clear();
   }
 
   private adoptTerm(term: number, now: number, reason: string): void {
     const wasAdmin = this.state === 'admin';
-    if (wasAdmin && now < this.leaseUntil) {
+    if (wasAdmin && this.lease.holds(now)) {
       this.log.warn({ self: this.selfId, term: this.term, newTerm: term }, 'admin saw a higher term while holding its lease; stepping down');
     }
     this.term = term;
@@ -720,7 +611,7 @@ class ElectionNode implements Election {
 
   private currentAdmin(now: number): string | null {
     if (!this.running) return null;
-    if (this.state === 'admin') return now < this.leaseUntil ? this.selfId : null;
+    if (this.state === 'admin') return this.lease.holds(now) ? this.selfId : null;
     if (this.adminId !== null && this.lastHeartbeatAt !== null && now - this.lastHeartbeatAt < this.timing.timeoutMs) return this.adminId;
     return null;
   }
@@ -749,26 +640,13 @@ class ElectionNode implements Election {
   /** This node's election timeout, staggered by its rank among the live candidates it knows. */
   private drawTimeout(): number {
     const now = this.clock.now();
-    const mine = this.score();
-    let rivals = 0;
-    let better = 0;
-    for (const [id, p] of this.liveCandidates(now)) {
-      rivals += 1;
-      if (p.score > mine || (p.score === mine && id < this.selfId)) better += 1;
-    }
-    return electionTimeoutMs(this.timing, better, rivals + 1, this.random());
+    const { rank, candidates } = this.peers.rank(this.selfId, this.score(), now, preferenceWindowMs(this.timing), this.notCandidates());
+    return electionTimeoutMs(this.timing, rank, candidates, this.random());
   }
 
-  /** Peers that could run now: heard within the preference window, not the admin we follow or
-   * lost, not resigned recently. */
-  private *liveCandidates(now: number): Generator<[string, PeerRecord]> {
-    const window = preferenceWindowMs(this.timing);
-    for (const [id, p] of this.peers) {
-      if (id === this.adminId || id === this.lastAdminId) continue;
-      if (now - p.lastSeenAt >= window) continue;
-      if (p.resignedAt !== null && now - p.resignedAt < window) continue;
-      yield [id, p];
-    }
+  /** The admin we follow or lost is not a candidate (a dead admin would otherwise outrank everyone). */
+  private notCandidates(): (string | null)[] {
+    return [this.adminId, this.lastAdminId];
   }
 
   private score(): number {

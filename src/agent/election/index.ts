@@ -1,7 +1,7 @@
 // The agent's admin election: public API. See election.ts for the protocol and its guarantees.
-export { createElection, ELECTION_STATE_NUMBER, type Election, type ElectionInit } from './election.js';
+export { createElection, ELECTION_STATE_NUMBER } from './election.js';
 export type {
-  AdminChangedEvent, ElectionClock, ElectionEvents, ElectionState, ElectionStatus, ElectionTransport,
+  AdminChangedEvent, Election, ElectionInit, ElectionClock, ElectionEvents, ElectionState, ElectionStatus, ElectionTransport,
   PeerView, StateChangedEvent, StepDownOptions, StepDownResult,
 } from './types.js';
 export {

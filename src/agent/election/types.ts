@@ -1,5 +1,9 @@
-// The election's public types: the narrow transport it needs, its clock, its status and events.
+// The election's public types: the election itself and its settings, the narrow transport it
+// needs, its clock, its status and events.
+import type { Logger } from '../../util/log.js';
 import type { ElectionMessage } from './messages.js';
+import type { ScoreProvider, ScoreSettings } from './score.js';
+import type { VoteStore } from './vote-store.js';
 
 export type ElectionState = 'follower' | 'candidate' | 'admin';
 
@@ -89,4 +93,50 @@ export interface StepDownResult {
   readonly handedOffTo: string | null;
   /** The admin heard before the wait ended, null if none yet. */
   readonly newAdmin: string | null;
+}
+
+export interface ElectionInit {
+  readonly transport: ElectionTransport;
+  /** This node's peer id; must equal transport.selfId. */
+  readonly selfId: string;
+  /** Agents in the cluster: floor(clusterSize/2)+1 votes win an election. */
+  readonly clusterSize: number;
+  /** Default 5000 (BZZZ's). */
+  readonly heartbeatMs?: number;
+  /** Default 15000 (BZZZ's); must be more than 2 × heartbeatMs. */
+  readonly timeoutMs?: number;
+  /** Where `{term, votedFor}` is kept (election-vote.json). One of dataDir or store is required. */
+  readonly dataDir?: string;
+  readonly store?: VoteStore;
+  /** This node's score inputs; by default uptime, os memory/load and the transport's peer count. */
+  readonly scoreProvider?: ScoreProvider;
+  readonly scoreSettings?: ScoreSettings;
+  /** When given, messages from other peer ids are ignored (the p2p allowlist should already drop them). */
+  readonly members?: readonly string[];
+  readonly clock?: ElectionClock;
+  /** Uniform in [0, 1); injected so simulations are reproducible. */
+  readonly random?: () => number;
+  readonly log?: Logger;
+}
+
+export interface Election {
+  readonly selfId: string;
+  readonly clusterSize: number;
+  start(): Promise<void>;
+  /** Stops taking part. An admin that wants a clean hand-off calls stepDown() first. */
+  stop(): Promise<void>;
+  status(): ElectionStatus;
+  /** Without an argument or with selfId: this node is the admin and holds its majority lease now.
+   * With another id: that peer is the admin this node recognises now. */
+  isAdmin(peerId?: string): boolean;
+  /** For the `bzzz_election_state` gauge: 0 follower, 1 candidate, 2 admin (ELECTION_STATE_NUMBER). */
+  stateAsNumber(): number;
+  /** Manual trigger. On the admin: step down and hand off to the best-scored follower. Elsewhere:
+   * campaign now instead of waiting for the timeout; voters that still hear a live admin refuse,
+   * so a manual trigger never deposes a working admin from outside. */
+  triggerElection(): Promise<void>;
+  /** Stop acting as admin and hand off (see StepDownOptions); resolves when the successor is heard
+   * or after waitMs. A no-op on a non-admin. */
+  stepDown(opts?: StepDownOptions): Promise<StepDownResult>;
+  on<E extends keyof ElectionEvents>(event: E, listener: (e: ElectionEvents[E]) => void): () => void;
 }

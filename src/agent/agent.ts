@@ -133,7 +133,8 @@ export async function createAgent(config: AgentConfig, options: AgentOptions = {
     { factor: config.replicationFactor, intervalMs: options.replicationIntervalMs ?? 30_000 },
   );
   const startedAt = now();
-  const transport = createGossipsubElectionTransport({ pubsub: libp2p.services.pubsub, selfId: peerId, log: log.child({ part: 'election-transport' }) });
+  // With the node, one-peer answers (acks, votes) go over a direct stream instead of GossipSub.
+  const transport = createGossipsubElectionTransport({ pubsub: libp2p.services.pubsub, libp2p, selfId: peerId, log: log.child({ part: 'election-transport' }) });
   const election = createElection({
     transport,
     selfId: peerId,

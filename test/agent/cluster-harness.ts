@@ -18,7 +18,20 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 
+const handedOut = new Set<number>();
+
+/** A TCP port free on 127.0.0.1 now, never the same one twice in this process. */
 export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await anyFreePort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+function anyFreePort(): Promise<number> {
   return new Promise((res, rej) => {
     const s = createServer();
     s.once('error', rej);
@@ -41,8 +54,7 @@ export interface Member {
   peerId: string;
   dataDir: string;
   p2pPort: number;
-  apiPort: number;
-  healthPort: number;
+  /** Known once the member runs (its API and health servers take free ports when they start). */
   apiUrl: string;
   healthUrl: string;
   /** Flag strings as commander would hand them over. */
@@ -89,17 +101,15 @@ export async function createCluster(init: ClusterInit): Promise<Cluster> {
   for (let i = 0; i < n; i++) {
     const dataDir = join(root, `agent-${i}`);
     const { privateKey } = await loadOrCreatePeerKey(dataDir);
-    const [p2pPort, apiPort, healthPort] = [await freePort(), await freePort(), await freePort()];
+    // Only the P2P ports are chosen up front (every agent's bootstrap list names them).
     members.push({
       index: i,
       role: init.members[i].role,
       peerId: peerIdFromPrivateKey(privateKey).toString(),
       dataDir,
-      p2pPort,
-      apiPort,
-      healthPort,
-      apiUrl: `http://127.0.0.1:${apiPort}`,
-      healthUrl: `http://127.0.0.1:${healthPort}`,
+      p2pPort: await freePort(),
+      apiUrl: '',
+      healthUrl: '',
       flags: {},
     });
   }
@@ -109,8 +119,8 @@ export async function createCluster(init: ClusterInit): Promise<Cluster> {
       dataDir: m.dataDir,
       host: '127.0.0.1',
       p2pPort: String(m.p2pPort),
-      apiPort: String(m.apiPort),
-      healthPort: String(m.healthPort),
+      apiPort: '0',
+      healthPort: '0',
       // host:port (as DHT_BOOTSTRAP_NODES), own entry included: the agent must skip itself.
       bootstrap: members.map((o) => `127.0.0.1:${o.p2pPort}`).join(','),
       clusterSize: String(n),
@@ -133,6 +143,9 @@ export async function createCluster(init: ClusterInit): Promise<Cluster> {
     async startMember(m) {
       if (specs.get(m)?.child === true) {
         m.child = await spawnChildAgent(m.flags);
+        const started = JSON.parse(m.child.stdout[0]) as { api: string; health: string };
+        m.apiUrl = started.api;
+        m.healthUrl = started.health;
         return;
       }
       const log = process.env.BZZZ_TEST_LOG ? logger('agent', { agent: m.index }) : silentLogger();
@@ -146,6 +159,8 @@ export async function createCluster(init: ClusterInit): Promise<Cluster> {
       });
       await agent.start();
       m.agent = agent;
+      m.apiUrl = agent.apiUrl();
+      m.healthUrl = agent.healthUrl();
     },
     async stopMember(m, graceMs) {
       if (m.agent) {

@@ -13,7 +13,7 @@ import { failoverBoundMs, stickyMs } from '../../src/agent/election/index.js';
 import { COORDINATION_TOPIC, META_DISCUSSION_TOPIC, loadOrCreatePeerKey, recordKey, type AgentMessage } from '../../src/agent/p2p/index.js';
 import { encodeRecord } from '../../src/agent/p2p/records.js';
 import { peerIdFromString } from '@libp2p/peer-id';
-import { createCluster, getJson, REPO_ROOT, spawnChildAgent, waitFor, type Cluster, type Member } from './cluster-harness.js';
+import { createCluster, getJson, REPO_ROOT, waitFor, type Cluster, type Member } from './cluster-harness.js';
 
 // Small enough that failover takes seconds, large enough that a loaded 2-core machine (several
 // test suites at once) does not miss heartbeats.
@@ -143,7 +143,7 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
     }
     // Every agent published its own record at start: the child's is found too.
     const childRecord = await m[1].agent!.parts.routing.getRecord(m[CHILD].peerId, 'agent');
-    expect(JSON.parse(new TextDecoder().decode(childRecord))).toMatchObject({ role: 'backend_developer', apiPort: m[CHILD].apiPort });
+    expect(JSON.parse(new TextDecoder().decode(childRecord))).toMatchObject({ role: 'backend_developer', apiPort: Number(new URL(m[CHILD].apiUrl).port) });
 
     // Agent 3 writes under agent 2's name with its own key: the validators refuse it everywhere.
     const key = recordKey(m[2].peerId, 'forged');
@@ -246,8 +246,10 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
       }),
     );
     const before = (await metric(m[CHILD], 'bzzz_pubsub_messages_total', `topic="${COORDINATION_TOPIC}",direction="in"`)) ?? 0;
+    const gs = m[0].agent!.parts.node.libp2p.services.pubsub;
+    const diag = () => JSON.stringify({ subscribers: gs.getSubscribers(COORDINATION_TOPIC).length, gossipPeers: gs.getPeers().length, connected: m[0].agent!.parts.node.connectedPeers().length });
     const sent = await m[0].agent!.parts.pubsub.publish(COORDINATION_TOPIC, 'test-ping', { nonce });
-    expect(sent).toBeGreaterThanOrEqual(1);
+    expect(sent, diag()).toBeGreaterThanOrEqual(1);
     await waitFor('delivery to the in-process agents', () => (got.size === 3 ? true : undefined));
     for (const msg of got.values()) expect(msg).toMatchObject({ from: m[0].peerId, kind: 'test-ping', topic: COORDINATION_TOPIC });
     await waitFor('delivery to the child agent', async () => ((await metric(m[CHILD], 'bzzz_pubsub_messages_total', `topic="${COORDINATION_TOPIC}",direction="in"`)) ?? 0) > before || undefined);
@@ -359,8 +361,8 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
     expect(elapsed).toBeLessThanOrEqual(BOUND_MS);
 
     // The child comes back with the same identity (peer.key in its data dir) and follows.
-    child.child = await spawnChildAgent(child.flags);
-    expect(JSON.parse(child.child.stdout[0]).peerId).toBe(child.peerId);
+    await cluster.startMember(child);
+    expect(JSON.parse(child.child!.stdout[0]).peerId).toBe(child.peerId);
     await waitFor('child rejoined and agrees', async () => ((await agreedAdmin(m))?.admin === after.admin ? true : undefined));
     for (const [term, admins] of adminsByTerm) expect([term, [...admins]]).toEqual([term, [...admins].slice(0, 1)]);
   });

@@ -16,7 +16,18 @@ const AGENTS = Number(process.env.BENCH_AGENTS ?? 3);
 const root = resolve(import.meta.dirname, '../..');
 const MiB = 1024 * 1024;
 
-function freePort() {
+const handedOut = new Set();
+async function freePort() {
+  for (;;) {
+    const port = await anyFreePort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+function anyFreePort() {
   return new Promise((res, rej) => {
     const s = createServer();
     s.once('error', rej);

@@ -14,8 +14,8 @@
 // SIGTERM); time until both others name the successor.
 //
 // Run:  npx esbuild test/bench/election-failover.ts --bundle --platform=node --format=esm \
-//         --packages=external --outfile=dist/bench/election-failover.mjs --log-level=warning \
-//       && node dist/bench/election-failover.mjs [--rounds 20] [--handoff-rounds 5] \
+//         --packages=external --outfile=.build/bench/election-failover.mjs --log-level=warning \
+//       && node .build/bench/election-failover.mjs [--rounds 20] [--handoff-rounds 5] \
 //            [--heartbeat-ms 200] [--timeout-ms 1000] [--etcd /usr/bin/etcd]
 import '../../src/util/polyfill.js';
 import { spawn, type ChildProcess } from 'node:child_process';

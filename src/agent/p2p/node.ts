@@ -104,6 +104,12 @@ export async function createP2PNode(init: P2PNodeInit, components: P2PNodeCompon
         // A lone agent (or one whose peers are restarting) still publishes; GossipSub would throw.
         allowPublishToZeroTopicPeers: true,
         emitSelf: false,
+        // Peer scoring guards open networks against spam; here every peer passed the allowlist and
+        // signs what it sends. Its behaviour penalty (e.g. IWANT answers late on a busy machine)
+        // can push an agent below the publish/graylist thresholds and cut it off from the election
+        // and coordination topics; IP colocation penalises agents sharing an address (loopback,
+        // NAT). Both weights are off.
+        scoreParams: { behaviourPenaltyWeight: 0, IPColocationFactorWeight: 0 },
       }),
     },
   });

@@ -201,6 +201,14 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
       expect(r.headers.get('x-bzzz-address')).toBe(blobAddress);
       expect(Buffer.from(await r.arrayBuffer()).equals(blobBytes)).toBe(true);
     }
+    // A blob above the verify-first size streams both ways (HTTP in, libp2p across, HTTP out).
+    const big = randomBytes(20 * 1024 * 1024);
+    const bigPut = await getJson<{ address: string; size: number }>(`${m[3].apiUrl}/api/blobs`, { method: 'POST', body: big });
+    expect(bigPut.body.size).toBe(big.byteLength);
+    const bigGet = await fetch(`${m[0].apiUrl}/api/blobs/${bigPut.body.address}`);
+    expect(bigGet.status).toBe(200);
+    expect(Buffer.from(await bigGet.arrayBuffer()).equals(big)).toBe(true);
+
     const missing = await getJson<{ error: string; message: string }>(`${m[2].apiUrl}/api/blobs/blake3:${'ab'.repeat(32)}`);
     expect(missing.status).toBe(404);
     expect(missing.body.message).toMatch(/not held by any reachable agent/);

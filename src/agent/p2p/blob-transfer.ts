@@ -47,7 +47,12 @@ export interface BlobTransferInit {
   maxBlobBytes: number;
   /** Replicate requests served at once; more are answered "busy". */
   maxConcurrentReplications?: number;
+  /** Dial, request and answer header (a get's bytes are bounded by idleMs instead). Default 30 s. */
   timeoutMs?: number;
+  /** Longest silence while blob bytes flow, either direction. Default 30 s. */
+  idleMs?: number;
+  /** How long a replicate request may take (the peer fetches the whole blob first). Default 10 min. */
+  replicateTimeoutMs?: number;
 }
 
 export interface BlobTransfer {
@@ -62,13 +67,17 @@ export interface BlobTransfer {
 
 export function createBlobTransfer(c: BlobTransferComponents, init: BlobTransferInit): BlobTransfer {
   const timeoutMs = init.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const idleMs = init.idleMs ?? DEFAULT_TIMEOUT_MS;
+  const replicateTimeoutMs = init.replicateTimeoutMs ?? 10 * 60_000;
+  // A large blob takes as long as it takes; a stalled peer is cut off after idleMs of silence.
+  const idle = (outer?: AbortSignal): (() => AbortSignal) => () => AbortSignal.any([AbortSignal.timeout(idleMs), ...(outer ? [outer] : [])]);
   const maxReplications = init.maxConcurrentReplications ?? 4;
   // Replicate requests being served, by address: a second request for the same blob waits for the first.
   const replicating = new Map<string, Promise<PutResult>>();
   const transfers = c.metrics.blobTransfersTotal;
 
-  async function open(peerId: string, op: Op, address: string, signal?: AbortSignal) {
-    const s = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])]);
+  async function open(peerId: string, op: Op, address: string, signal?: AbortSignal, headerTimeoutMs = timeoutMs) {
+    const s = AbortSignal.any([AbortSignal.timeout(headerTimeoutMs), ...(signal ? [signal] : [])]);
     const stream = await c.libp2p.dialProtocol(peerIdFromString(peerId), BLOB_PROTOCOL, { signal: s });
     // One byte reader for the header and the body: unwrapping a reader and iterating the stream
     // hangs when the peer's end-of-stream arrived before the unwrap (libp2p 3, tried here).
@@ -85,15 +94,15 @@ export function createBlobTransfer(c: BlobTransferComponents, init: BlobTransfer
 
   async function fetchFrom(peerId: string, address: string, signal?: AbortSignal): Promise<PutResult> {
     const canonical = parseAddress(address);
-    const { stream, bytes, header, signal: s } = await open(peerId, 'get', canonical, signal);
+    const { stream, bytes, header } = await open(peerId, 'get', canonical, signal);
     try {
       if (!header.ok) throw refusal(peerId, 'get', canonical, header);
       if (typeof header.size !== 'number' || header.size > init.maxBlobBytes) {
         throw new BlobTransferError(`peer ${peerId} offers ${canonical} with ${String(header.size)} bytes, more than the ${init.maxBlobBytes} accepted`);
       }
-      const result = await c.store.put(rest(bytes, s), { expected: canonical, maxBytes: init.maxBlobBytes, signal: s });
+      const result = await c.store.put(rest(bytes, idle(signal)), { expected: canonical, maxBytes: init.maxBlobBytes, signal });
       transfers.inc({ direction: 'in', outcome: 'ok' });
-      await stream.close({ signal: s }).catch(() => undefined);
+      await stream.close({ signal: idle(signal)() }).catch(() => undefined);
       return result;
     } catch (err) {
       transfers.inc({ direction: 'in', outcome: 'error' });
@@ -104,7 +113,7 @@ export function createBlobTransfer(c: BlobTransferComponents, init: BlobTransfer
 
   async function request(peerId: string, op: 'has' | 'replicate', address: string, signal?: AbortSignal): Promise<Header & { ok: true }> {
     const canonical = parseAddress(address);
-    const { stream, header, signal: s } = await open(peerId, op, canonical, signal);
+    const { stream, header, signal: s } = await open(peerId, op, canonical, signal, op === 'replicate' ? replicateTimeoutMs : timeoutMs);
     await stream.close({ signal: s }).catch(() => undefined);
     if (!header.ok) throw refusal(peerId, op, canonical, header);
     return header;
@@ -112,13 +121,15 @@ export function createBlobTransfer(c: BlobTransferComponents, init: BlobTransfer
 
   async function serve(stream: Stream, connection: Connection): Promise<void> {
     const remote = connection.remotePeer.toString();
-    const signal = AbortSignal.timeout(timeoutMs);
+    // Each step gets its own bound: a long replicate fetch or blob stream must not use up the
+    // time of the reply that follows it.
+    const step = () => AbortSignal.timeout(timeoutMs);
     const bytes = byteStream(stream);
-    const reply = (h: Header) => bytes.write(frame(h), { signal });
-    const req = parseRequest(await readFrame(bytes, signal));
+    const reply = (h: Header) => bytes.write(frame(h), { signal: step() });
+    const req = parseRequest(await readFrame(bytes, step()));
     if (req === undefined) {
       await reply({ ok: false, reason: 'bad-request', message: 'expected {op: "get"|"has"|"replicate", address: "blake3:<hex>"}' });
-      await stream.close({ signal });
+      await stream.close({ signal: step() });
       return;
     }
     const { op, address } = req;
@@ -131,12 +142,13 @@ export function createBlobTransfer(c: BlobTransferComponents, init: BlobTransfer
       } catch (err) {
         if (!(err instanceof BlobNotFoundError)) throw err;
         await reply({ ok: false, reason: 'not-found', message: 'this agent does not hold it' });
-        await stream.close({ signal });
+        await stream.close({ signal: step() });
         return;
       }
       await reply({ ok: true, size: reader.size });
       try {
-        for await (const chunk of reader.stream) await bytes.write(chunk, { signal });
+        const next = idle();
+        for await (const chunk of reader.stream) await bytes.write(chunk, { signal: next() });
         transfers.inc({ direction: 'out', outcome: 'ok' });
       } catch (err) {
         // A blob found corrupted while streaming: the store quarantines it (and repair starts);
@@ -153,7 +165,7 @@ export function createBlobTransfer(c: BlobTransferComponents, init: BlobTransfer
       } else {
         let job = running;
         if (job === undefined) {
-          job = fetchFrom(remote, address, signal).then(async (r) => {
+          job = fetchFrom(remote, address).then(async (r) => {
             await c.onReplicated(r.address);
             c.log.info({ address, from: remote }, 'replicated a blob on a peer\'s request');
             return r;
@@ -170,7 +182,7 @@ export function createBlobTransfer(c: BlobTransferComponents, init: BlobTransfer
         }
       }
     }
-    await stream.close({ signal });
+    await stream.close({ signal: step() });
   }
 
   return {
@@ -216,9 +228,9 @@ async function readFrame(bytes: ByteStream<Stream>, signal: AbortSignal): Promis
 }
 
 /** Everything after the header, until the peer closes its side. */
-async function* rest(bytes: ByteStream<Stream>, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+async function* rest(bytes: ByteStream<Stream>, nextSignal: () => AbortSignal): AsyncGenerator<Uint8Array> {
   for (;;) {
-    const chunk = await bytes.read({ signal });
+    const chunk = await bytes.read({ signal: nextSignal() });
     if (chunk === null) return;
     yield chunk.subarray();
   }

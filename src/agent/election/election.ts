@@ -19,6 +19,8 @@
 //    sending it), which is what lets a hand-off finish in milliseconds instead of a timeout.
 //  * A restarted node is sticky for stickyMs from boot: it may have acked an admin just before it
 //    went down and has forgotten when.
+//  * Only durations are compared, each on its own node's monotonic clock: the lease argument
+//    assumes clocks tick at (nearly) the same rate, not that they agree on the time.
 //
 // Liveness — an election completes whenever a majority is up and connected:
 //  * Election timeouts are random in [timeoutMs, 2·timeoutMs), or staggered by score rank in
@@ -39,7 +41,8 @@
 //    itself included) scoring at least PREFERENCE_MARGIN more: that node's timeout fires within
 //    this window. Real votes never look at scores, and after the window anyone goes, so a dead
 //    "better" node delays an election by at most the window.
-//  * Step-down hands off to the best-scored follower that acked a heartbeat within timeoutMs.
+//  * Step-down hands off to the best-scored follower that acked a heartbeat within timeoutMs (right
+//    after winning, before any ack: the best-scored member heard from within timeoutMs).
 //  * Who is live and how good: every message carries its sender's score; the admin's heartbeat
 //    carries the roster of followers that acked recently (followers answer only the admin); and
 //    followers with no admin in sight announce themselves every max(heartbeatMs, timeoutMs/3).

@@ -2,6 +2,7 @@
 // only when it runs, so `bzzzctl validate` does not load libp2p and `bzzzctl agent run` does not
 // load the Docker client. Exit codes: 0 ok, 1 invalid input / differences found (diff), 2 error.
 import { Command, Option } from 'commander';
+import { VERSION } from '../version.js';
 
 export const EXIT_OK = 0;
 export const EXIT_INVALID = 1;
@@ -23,7 +24,7 @@ const outputOption = () =>
 export function buildProgram(): Command {
   const program = new Command('bzzzctl')
     .description('Run a BZZZ v2 cluster on Docker Swarm from one declarative BzzzCluster spec, and run BZZZ agents.')
-    .version('0.1.0')
+    .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: false });
 
@@ -64,6 +65,23 @@ export function buildProgram(): Command {
     .option('--timeout <duration>', 'how long to wait for removal', '60s')
     .action(run(() => import('./commands/delete.js').then((m) => m.deleteCommand)));
 
+  program
+    .command('up')
+    .description('Start a BZZZ cluster on this swarm: check the engine, build the images offline if missing, store and reconcile the spec, deploy the controller as a swarm service, and show progress until every agent is healthy with an elected admin. Running it again changes nothing.')
+    .option('-f, --filename <file>', 'spec file (default: stacks/examples/dev.yaml of this package)')
+    .option('--install', 'install and start a Docker engine in swarm mode on Debian when none is reachable')
+    .option('--timeout <duration>', 'how long to wait for the cluster to be ready', '300s')
+    .option('--metrics-port <port>', 'host port for the controller\'s /metrics and /healthz (0: none)', '9464')
+    .addOption(outputOption())
+    .action(run(() => import('./commands/up.js').then((m) => m.upCommand)));
+
+  program
+    .command('down')
+    .description('Remove what up made: the cluster (everything it owns) and, when no other cluster is left, the controller service. Images stay.')
+    .option('-f, --filename <file>', 'spec file (default: stacks/examples/dev.yaml of this package)')
+    .option('--timeout <duration>', 'how long to wait for removal', '120s')
+    .action(run(() => import('./commands/down.js').then((m) => m.downCommand)));
+
   const controller = program.command('controller').description('The reconciling controller.');
   controller
     .command('run')
@@ -71,6 +89,7 @@ export function buildProgram(): Command {
     .option('--listen <addr>', 'HTTP address for /metrics and /healthz', '0.0.0.0:9464')
     .option('--resync <duration>', 'periodic full resync interval', '30s')
     .option('--workers <n>', 'concurrent reconciles (different clusters)', '2')
+    .option('--no-probe-agents', 'do not ask the agents for their health (when the controller is not on the clusters\' networks)')
     .action(run(() => import('./commands/controller.js').then((m) => m.controllerRunCommand)));
 
   const keys = program.command('keys').description('Role keys and the Shamir-split admin key.');

@@ -23,6 +23,8 @@ export interface HealthConfig { Test: string[]; Interval?: number; Timeout?: num
 
 export interface ContainerSpec {
   Image: string;
+  /** user[:group] the container runs as (overrides the image's USER). */
+  User?: string;
   Labels?: Labels;
   Command?: string[];
   Args?: string[];

@@ -12,7 +12,7 @@ import type {
   SecretReference, ServiceSpec, UpdateConfig,
 } from './api-types.js';
 import { L, objectName, ownerLabels, stableHash } from './labels.js';
-import { KEYS_DIR, keyLogical, keySettings } from './keys-layout.js';
+import { AGENT_UID, KEYS_DIR, keyLogical, keySettings } from './keys-layout.js';
 import { ROLES } from '../agent/crypto/roles.js';
 
 /** How the builder names the versioned secrets/configs and the networks it refers to. */
@@ -173,6 +173,7 @@ interface BuildArgs {
   extraMounts?: Mount[];
   extraLabels?: Labels;
   pinnedNode?: string;
+  endpointMode?: 'vip' | 'dnsrr';
 }
 
 function buildService(a: BuildArgs): DesiredService {
@@ -224,7 +225,7 @@ function buildService(a: BuildArgs): DesiredService {
     Mode: { Replicated: { Replicas: a.replicas } },
     UpdateConfig: updateConfig(cluster.spec.updatePolicy, c.update),
     RollbackConfig: updateConfig(cluster.spec.rollbackPolicy, c.rollback),
-    EndpointSpec: { Mode: 'vip', Ports: ports([...(a.extraPorts ?? []), ...(c.ports ?? [])]) },
+    EndpointSpec: { Mode: a.endpointMode ?? 'vip', Ports: ports([...(a.extraPorts ?? []), ...(c.ports ?? [])]) },
   });
   spec.Labels = { ...spec.Labels, [L.specHash]: stableHash(spec) };
   return { component: a.component, shortName: a.shortName, spec };
@@ -266,6 +267,9 @@ function agentService(cluster: BzzzCluster, refs: ObjectRefs, inst: AgentInstanc
     extraPorts: published,
     extraMounts: agent.mounts?.some((m) => m.target === '/data') ? [] : [data],
     extraLabels: { 'io.bzzz.instance': inst.name },
+    // One task per instance, dialled by name by its peers: DNS names the task itself (no virtual
+    // IP in between, which also works where IPVS does not). Ingress-published ports need a VIP.
+    endpointMode: published.some((p) => p.mode === 'ingress') ? 'vip' : 'dnsrr',
     extraSecrets: keys.secrets,
     extraConfigs: keys.configs,
     extraEnv: {
@@ -298,9 +302,10 @@ function agentKeyMounts(cluster: BzzzCluster, inst: AgentInstance): { secrets: S
   const index = cluster.spec.agent.instances.findIndex((i) => i.name === inst.name) + 1;
   const secrets: SecretMount[] = [];
   const env: Record<string, string> = { BZZZ_KEYS_DIR: KEYS_DIR };
-  if (role !== 'admin') secrets.push({ source: keyLogical.key(role), target: `${KEYS_DIR}/${role}.key`, mode: '0400' });
+  const owner = { uid: AGENT_UID, gid: AGENT_UID, mode: '0400' };
+  if (role !== 'admin') secrets.push({ source: keyLogical.key(role), target: `${KEYS_DIR}/${role}.key`, ...owner });
   if (index >= 1 && index <= settings.shares) {
-    secrets.push({ source: keyLogical.share(index), target: `${KEYS_DIR}/share.json`, mode: '0400' });
+    secrets.push({ source: keyLogical.share(index), target: `${KEYS_DIR}/share.json`, ...owner });
     env.BZZZ_SHAMIR_SHARE = `${KEYS_DIR}/share.json`;
   }
   const configs = ROLES.map((r): ConfigMount => ({ source: keyLogical.pub(r), target: `${KEYS_DIR}/${r}.pub`, mode: '0444' }));

@@ -152,7 +152,10 @@ export class DockerSwarmPort implements SwarmPort {
 function translate(call: string, target: string, err: unknown): Error {
   const e = err as ModemError;
   const engineMsg = e.json?.message ?? e.reason ?? e.message ?? String(err);
-  if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'EACCES') {
+  if (e.code === 'EACCES') {
+    return new EngineUnavailableError('permission denied on the Docker socket: run bzzzctl as root or as a member of the docker group (in a container: run it as root with /var/run/docker.sock mounted)', { cause: err });
+  }
+  if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') {
     return new EngineUnavailableError(
       `cannot reach the Docker engine (${e.code}): start dockerd and make sure DOCKER_HOST or /var/run/docker.sock points at it — \`npm run swarm:up\` installs and starts one on Debian`,
       { cause: err },

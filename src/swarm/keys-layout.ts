@@ -4,6 +4,11 @@ import type { BzzzCluster } from '../spec/types.js';
 
 export const KEYSET_LABEL = 'io.bzzz.keyset';
 export const KEYS_DIR = '/run/bzzz-keys';
+/**
+ * The user the bzzzctl image runs agents as (stacks/images/Dockerfile: uid/gid 10001). Private
+ * key files are mounted 0400 and owned by it, so no other user in the container can read them.
+ */
+export const AGENT_UID = '10001';
 
 export const keyLogical = {
   pub: (role: string) => `bzzz-pub-${role}`,

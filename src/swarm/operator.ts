@@ -32,6 +32,9 @@ export function operatorServiceSpec(o: OperatorServiceOptions): ServiceSpec {
     TaskTemplate: {
       ContainerSpec: {
         Image: o.image,
+        // The image runs as an unprivileged user; the controller needs the Docker socket, which
+        // is root's (whoever holds it is root on the node anyway).
+        User: 'root',
         Labels: { [L.stackNamespace]: OPERATOR_STACK },
         Args: ['controller', 'run', '--listen', `0.0.0.0:${OPERATOR_METRICS_PORT}`, ...(o.resync ? ['--resync', o.resync] : [])],
         Env: [`BZZZ_LOG_LEVEL=${o.logLevel ?? 'info'}`],

@@ -25,6 +25,7 @@ export function projectService(spec: ServiceSpec, ctx: ProjectionContext = {}): 
   const p: Projection = {
     labels: spec.Labels ?? {},
     image: stripDigest(c.Image),
+    user: c.User,
     command: c.Command,
     args: c.Args,
     env: [...(c.Env ?? [])].sort(),

@@ -11,6 +11,7 @@ import { ClusterStore } from '../../swarm/state.js';
 import { acquireLease, releaseLease } from '../../swarm/lease.js';
 import type { SwarmPort } from '../../swarm/port.js';
 import { createClusterReconciler } from '../../reconcilers/cluster.js';
+import { httpAgentProber } from '../../reconcilers/agents.js';
 import { createManager, type Manager } from '../../controller/manager.js';
 import { createControllerMetrics } from '../../controller/metrics.js';
 import { startHttp } from '../../controller/http.js';
@@ -19,7 +20,7 @@ import { InvalidInputError } from '../../util/errors.js';
 import { logger, type Logger } from '../../util/log.js';
 import { EXIT_OK } from '../main.js';
 
-export interface ControllerOptions { listen: string; resync: string; workers: string }
+export interface ControllerOptions { listen: string; resync: string; workers: string; probeAgents: boolean }
 
 const LEASE_TTL_MS = 15_000;
 const LEASE_RENEW_MS = 5_000;
@@ -47,14 +48,20 @@ function leaseRunnable(port: SwarmPort, holder: string, log: Logger): Runnable {
 export interface RunningController { manager: Manager; port: number; stop(): Promise<void> }
 
 /** Starts a controller in this process (the CLI command and the integration tests use it). */
-export async function startController(opts: { listen: string; resyncMs: number; workers: number; log?: Logger; progressRequeueMs?: number }): Promise<RunningController> {
+export async function startController(opts: { listen: string; resyncMs: number; workers: number; log?: Logger; progressRequeueMs?: number; probeAgents?: boolean }): Promise<RunningController> {
   const log = opts.log ?? logger('controller');
   const docker = createDockerClient();
   const port = new DockerSwarmPort(docker);
   await requireSwarmManager(port);
   const store = new ClusterStore(port);
   const metrics = createControllerMetrics();
-  const reconciler = createClusterReconciler({ port, store, log: log.child({ component: 'reconciler' }), progressRequeueMs: opts.progressRequeueMs });
+  const reconciler = createClusterReconciler({
+    port,
+    store,
+    log: log.child({ component: 'reconciler' }),
+    progressRequeueMs: opts.progressRequeueMs,
+    probeAgents: opts.probeAgents === false ? undefined : httpAgentProber(),
+  });
   const events = createDockerEventSource({ docker, log: log.child({ component: 'events' }), metrics });
   const holder = `${hostname()}/${process.pid}`;
   const manager = createManager({
@@ -86,7 +93,7 @@ export async function controllerRunCommand(opts: ControllerOptions): Promise<num
   const workers = Number(opts.workers);
   if (!Number.isInteger(workers) || workers < 1) throw new InvalidInputError(`--workers ${opts.workers}: expected a whole number ≥ 1`);
   const log = logger('controller');
-  const c = await startController({ listen: opts.listen, resyncMs: parseDurationMs(opts.resync, '--resync'), workers, log });
+  const c = await startController({ listen: opts.listen, resyncMs: parseDurationMs(opts.resync, '--resync'), workers, log, probeAgents: opts.probeAgents });
   await new Promise<void>((resolve) => {
     const onSignal = (sig: string) => {
       log.info({ signal: sig }, 'stopping');

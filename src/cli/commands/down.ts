@@ -1,0 +1,39 @@
+// bzzzctl down [-f FILE]: removes what `up` made — the cluster (everything it owns) and, when no
+// other cluster is left, the controller service and its lease. Images stay.
+import { join } from 'node:path';
+import { loadSpecFile, parseDurationMs } from '../../spec/index.js';
+import { DockerSwarmPort } from '../../swarm/docker-port.js';
+import { requireSwarmManager } from '../../swarm/engine.js';
+import { ClusterStore } from '../../swarm/state.js';
+import { LEASE_NAME } from '../../swarm/lease.js';
+import { OPERATOR_SERVICE, removeOperatorService } from '../../swarm/operator.js';
+import { deleteCluster } from './delete.js';
+import { printLines, progress } from '../output.js';
+import { packageRoot } from '../../util/paths.js';
+import { BzzzError } from '../../util/errors.js';
+import { EXIT_OK } from '../main.js';
+import { DEFAULT_SPEC } from './up.js';
+
+export async function downCommand(opts: { filename?: string; timeout: string }): Promise<number> {
+  const timeoutMs = parseDurationMs(opts.timeout, '--timeout');
+  const loaded = await loadSpecFile(opts.filename ?? join(packageRoot(), DEFAULT_SPEC));
+  const name = loaded.cluster.metadata.name;
+  const port = new DockerSwarmPort();
+  await requireSwarmManager(port);
+  const bar = progress();
+  const lines: string[] = [];
+  const r = await deleteCluster(port, name, timeoutMs, (s) => bar.update(s));
+  lines.push(`bzzzcluster/${name} removed: ${r.services} services, ${r.secrets} secrets, ${r.configs} configs, ${r.networks} networks, ${r.volumes} volumes`);
+  const others = await new ClusterStore(port).listClusters();
+  if (others.length === 0) {
+    if (await removeOperatorService(port)) lines.push(`controller service ${OPERATOR_SERVICE} removed`);
+    const [lease] = await port.listConfigs({ names: [LEASE_NAME] });
+    if (lease) await port.removeConfig(lease.ID).catch(() => undefined);
+  } else {
+    lines.push(`controller kept: it still runs ${others.join(', ')}`);
+  }
+  bar.done();
+  printLines(lines);
+  if (r.leftovers.length) throw new BzzzError(`still in use after ${opts.timeout}: ${r.leftovers.join(', ')}; run bzzzctl down again once their tasks stopped`);
+  return EXIT_OK;
+}

@@ -67,14 +67,16 @@ export function operatorServiceSpec(o: OperatorServiceOptions): ServiceSpec {
 
 /** Creates or updates the controller service; an unchanged one is not written. Returns what was done. */
 export async function ensureOperatorService(port: SwarmPort, o: OperatorServiceOptions): Promise<'created' | 'updated' | 'unchanged'> {
-  const desired = operatorServiceSpec(o);
   const [current] = await port.listServices({ names: [OPERATOR_SERVICE] });
   if (!current) {
-    await port.createService(desired);
+    await port.createService(operatorServiceSpec(o));
     return 'created';
   }
   const nets = await port.listNetworks();
   const byId = new Map(nets.map((n) => [n.Id, n.Name]));
+  // One controller serves every cluster: keep the networks of the clusters it already serves.
+  const attached = (current.Spec.TaskTemplate.Networks ?? []).map((n) => byId.get(n.Target)).filter((n): n is string => !!n);
+  const desired = operatorServiceSpec({ ...o, networks: [...attached, ...o.networks] });
   const changes = diffProjections(projectService(current.Spec, { networkName: (x) => byId.get(x) ?? x }), projectService(desired));
   if (!changes.length) return 'unchanged';
   await port.updateService(current.ID, current.Version.Index, desired);
@@ -85,5 +87,17 @@ export async function removeOperatorService(port: SwarmPort): Promise<boolean> {
   const [current] = await port.listServices({ names: [OPERATOR_SERVICE] });
   if (!current) return false;
   await port.removeService(current.ID);
+  return true;
+}
+
+/** Detaches the controller from a cluster's networks (before the cluster is removed while the controller stays for others). */
+export async function detachOperatorFrom(port: SwarmPort, cluster: string): Promise<boolean> {
+  const [current] = await port.listServices({ names: [OPERATOR_SERVICE] });
+  if (!current) return false;
+  const byId = new Map((await port.listNetworks()).map((n) => [n.Id, n.Name]));
+  const nets = current.Spec.TaskTemplate.Networks ?? [];
+  const keep = nets.filter((n) => !(byId.get(n.Target) ?? n.Target).startsWith(`${cluster}_`));
+  if (keep.length === nets.length) return false;
+  await port.updateService(current.ID, current.Version.Index, { ...current.Spec, TaskTemplate: { ...current.Spec.TaskTemplate, Networks: keep } });
   return true;
 }

@@ -6,7 +6,7 @@ import { DockerSwarmPort } from '../../swarm/docker-port.js';
 import { requireSwarmManager } from '../../swarm/engine.js';
 import { ClusterStore } from '../../swarm/state.js';
 import { LEASE_NAME } from '../../swarm/lease.js';
-import { OPERATOR_SERVICE, removeOperatorService } from '../../swarm/operator.js';
+import { detachOperatorFrom, OPERATOR_SERVICE, removeOperatorService } from '../../swarm/operator.js';
 import { deleteCluster } from './delete.js';
 import { printLines, progress } from '../output.js';
 import { packageRoot } from '../../util/paths.js';
@@ -22,16 +22,18 @@ export async function downCommand(opts: { filename?: string; timeout: string }):
   await requireSwarmManager(port);
   const bar = progress();
   const lines: string[] = [];
-  const r = await deleteCluster(port, name, timeoutMs, (s) => bar.update(s));
-  lines.push(`bzzzcluster/${name} removed: ${r.services} services, ${r.secrets} secrets, ${r.configs} configs, ${r.networks} networks, ${r.volumes} volumes`);
-  const others = await new ClusterStore(port).listClusters();
+  // The controller is attached to this cluster's networks: when it serves no other cluster it
+  // goes first, so the networks can be removed once its task has stopped.
+  const others = (await new ClusterStore(port).listClusters()).filter((c) => c !== name);
   if (others.length === 0) {
     if (await removeOperatorService(port)) lines.push(`controller service ${OPERATOR_SERVICE} removed`);
     const [lease] = await port.listConfigs({ names: [LEASE_NAME] });
     if (lease) await port.removeConfig(lease.ID).catch(() => undefined);
-  } else {
-    lines.push(`controller kept: it still runs ${others.join(', ')}`);
+  } else if (await detachOperatorFrom(port, name)) {
+    lines.push(`controller detached from ${name}'s networks (it still runs ${others.join(', ')})`);
   }
+  const r = await deleteCluster(port, name, timeoutMs, (s) => bar.update(s));
+  lines.push(`bzzzcluster/${name} removed: ${r.services} services, ${r.secrets} secrets, ${r.configs} configs, ${r.networks} networks, ${r.volumes} volumes`);
   bar.done();
   printLines(lines);
   if (r.leftovers.length) throw new BzzzError(`still in use after ${opts.timeout}: ${r.leftovers.join(', ')}; run bzzzctl down again once their tasks stopped`);

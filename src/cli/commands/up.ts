@@ -91,6 +91,16 @@ export async function upCommand(opts: UpOptions): Promise<number> {
   say(`${name}: ${changed ? `stored generation ${generation}` : `unchanged (generation ${generation})`}`);
   if (!leaseIsLive(await readLease(port), Date.now())) {
     await createClusterReconciler({ port, store, log: silentLogger() }).pass(name);
+  } else {
+    // A controller runs already: its first pass of this generation creates the networks the
+    // controller service is attached to.
+    const until = Date.now() + timeoutMs;
+    while (((await store.get(name))?.status?.observedGeneration ?? 0) < generation) {
+      if (Date.now() > until) throw new BzzzError(`the running controller did not observe generation ${generation} of ${name} within ${opts.timeout}; see docker service logs ${OPERATOR_SERVICE}`);
+      bar.update(`${name}: waiting for the running controller to observe generation ${generation}`);
+      await sleep(200);
+    }
+    bar.done();
   }
   const networks = buildNetworks(loaded.cluster).filter((n) => !n.external).map((n) => n.name);
   const op = await ensureOperatorService(port, { image: OPERATOR_IMAGE, networks, publishPort: Number(opts.metricsPort) || undefined });

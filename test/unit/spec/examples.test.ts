@@ -14,7 +14,7 @@ describe('example specs', () => {
     expect(loaded.raw.kind).toBe('BzzzCluster');
   });
 
-  it('dev.yaml: three agents on one node, postgres and redis only, nothing published', async () => {
+  it('dev.yaml: three agents on one node publishing their API and health ports in host mode, postgres and redis only', async () => {
     const { cluster } = await loadSpecFile('stacks/examples/dev.yaml');
     expect(cluster.spec.nodes ?? []).toHaveLength(0);
     expect(cluster.spec.agent.instances.map((i) => i.name)).toEqual(['a', 'b', 'c']);
@@ -25,7 +25,10 @@ describe('example specs', () => {
     expect(s.redis).toMatchObject({ enabled: true, image: 'bzzz/redis:7' });
     expect(Object.values(cluster.spec.secrets ?? {}).some((x) => x.generate)).toBe(true);
     expect(Object.keys(cluster.spec.configs ?? {})).not.toHaveLength(0);
-    expect(cluster.spec.agent.instances.every((i) => i.publish === undefined)).toBe(true);
+    expect(cluster.spec.agent.instances.map((i) => [i.publish?.api, i.publish?.health, i.publish?.mode])).toEqual([
+      [18080, 18180, 'host'], [18081, 18181, 'host'], [18082, 18182, 'host'],
+    ]);
+    expect(cluster.spec.agent.networks).toEqual(['internal', 'external']);
   });
 
   it('production.yaml: walnut, ironwood and acacia each run one pinned agent with host-mode ports', async () => {

@@ -4,11 +4,12 @@
 //   - `bzzzctl agent …` and `bzzzctl keys …` run the ES module build (dist/cli.js): libp2p and the
 //     agent's other packages are ES modules only;
 //   - every other command runs dist/core.cjs, compiled with a V8 code cache per command kept in
-//     dist/code-cache/ (written after the first successful run, rejected by V8 and rewritten
-//     when the bundle or Node changes). Node 20 has no compile cache for ES modules; this saves
-//     most of the parse and compile time of yaml, dockerode, commander, pino and the validator.
+//     dist/code-cache/ (written after the first successful run; a new bundle gets new cache
+//     files, and V8 rejects one made by another Node or with other flags, which is then
+//     rewritten). Node 20 has no compile cache for ES modules; this saves most of the parse and
+//     compile time of yaml, dockerode, commander, pino and the validator.
 import '../dist/polyfill.js';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -21,7 +22,12 @@ if (command === 'agent' || command === 'keys') {
   const { main } = await import('../dist/cli.js');
   process.exitCode = await main(process.argv);
 } else {
-  const core = loadCore(join(dist, 'core.cjs'), join(dist, 'code-cache', `${/^[a-z-]+$/.test(command) ? command : 'other'}.bin`));
+  const file = join(dist, 'core.cjs');
+  // V8 checks a cache against the source's length, not its content: the name carries the
+  // bundle's size and mtime, so a core.cjs replaced in place never runs with an old cache.
+  const { size, mtimeMs } = statSync(file);
+  const key = `${/^[a-z-]+$/.test(command) ? command : 'other'}-${size}-${Math.floor(mtimeMs)}`;
+  const core = loadCore(file, join(dist, 'code-cache', `${key}.bin`));
   const code = await core.exports.main(process.argv);
   if (code === 0) core.saveCache?.();
   process.exitCode = code;

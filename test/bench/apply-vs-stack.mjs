@@ -10,12 +10,15 @@
 //       own write span (first → last object event in `docker events`)
 //   (b) converged: from the start of that process until every task runs (polled the same way)
 //   (c) a no-op re-apply: the whole process, and the write calls the engine saw (`docker events`)
-//   (d) drift: with `bzzzctl controller run` running, `docker service scale X=5` and the time until
-//       the spec's replica count is back. docker stack has no peer (it never undoes drift).
+//   (d) drift: with `bzzzctl controller run --no-probe-agents` running (on the host it cannot
+//       reach agents anyway), `docker service scale X=5` and the time until the spec's replica
+//       count is back. docker stack has no peer (it never undoes drift).
 //   (e) the reconciler inside a warm process, as in a running controller: the pass that writes
 //       every object of a new spec, and a no-op pass over a converged cluster (targets: < 50 ms,
 //       zero writes) — apply-vs-stack.reconcile.ts, bundled with esbuild
 //   (f) remove: `bzzzctl delete` / `docker stack rm` until nothing of it is listed
+//   (g) start-up, with hyperfine when it is installed: a bare `node -e ''`, `bzzzctl --version`,
+//       `bzzzctl validate -f FILE` — how much of (a) and (c) is the Node process itself
 //
 //   npm run build && node test/bench/apply-vs-stack.mjs              # 5 rounds
 //   node test/bench/apply-vs-stack.mjs --rounds 10 --json out.json
@@ -46,6 +49,7 @@ const { values: opts } = parseArgs({
     json: { type: 'string' },
     'skip-drift': { type: 'boolean', default: false },
     'skip-reconcile': { type: 'boolean', default: false },
+    'skip-startup': { type: 'boolean', default: false },
   },
 });
 const ROUNDS = Number(opts.rounds);
@@ -293,7 +297,7 @@ async function main() {
     deploy: { bzzzctl: [], stack: [] }, span: { bzzzctl: [], stack: [] }, deployWrites: { bzzzctl: [], stack: [] },
     converge: { bzzzctl: [], stack: [] }, noop: { bzzzctl: [], stack: [] },
     noopWritesFirst: { bzzzctl: [], stack: [] }, noopWrites: { bzzzctl: [], stack: [] },
-    remove: { bzzzctl: [], stack: [] }, drift: [], driftPoll: [], reconcile: [],
+    remove: { bzzzctl: [], stack: [] }, drift: [], driftPoll: [], reconcile: [], startup: [],
   };
   let shapes;
 
@@ -361,6 +365,7 @@ async function main() {
 
     if (!opts['skip-drift']) await driftPhase(ev, render, specTemplate, dir, r, made);
     if (!opts['skip-reconcile']) r.reconcile = await reconcilePhase(dir);
+    if (!opts['skip-startup']) r.startup = await startupPhase(render, specTemplate);
   } finally {
     ev.stop();
     for (const name of made.stack) await run('docker', ['stack', 'rm', name]).then(() => removeVolumes(name)).catch(() => undefined);
@@ -385,7 +390,12 @@ async function driftPhase(ev, render, specTemplate, dir, r, made) {
   const name = `bzd${runId}`;
   const target = `${name}_redis`;
   process.stderr.write(`drift: starting bzzzctl controller run, cluster ${name}\n`);
-  const ctl = spawn(process.execPath, [BIN, 'controller', 'run', '--listen', '127.0.0.1:0', '--resync', '30s'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  // This controller runs on the host, off the clusters' overlay networks: it cannot reach the
+  // agents by their service names (here the busybox stand-ins do not answer anyway), and each
+  // probe would wait for its timeout inside the reconcile pass.
+  const help = await bzzzctl(['controller', 'run', '--help']);
+  const noProbe = help.stdout.includes('--no-probe-agents') ? ['--no-probe-agents'] : [];
+  const ctl = spawn(process.execPath, [BIN, 'controller', 'run', '--listen', '127.0.0.1:0', '--resync', '30s', ...noProbe], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let logs = '';
   ctl.stderr.on('data', (d) => (logs += d));
   const exited = new Promise((res) => ctl.on('exit', res));
@@ -414,6 +424,20 @@ async function driftPhase(ev, render, specTemplate, dir, r, made) {
   }
   await must(process.execPath, [BIN, 'delete', name]);
   made.bzzzctl.delete(name);
+}
+
+async function startupPhase(render, specTemplate) {
+  if ((await run('hyperfine', ['--version'])).code !== 0) {
+    process.stderr.write('start-up: hyperfine is not installed (apt-get install hyperfine): skipped\n');
+    return [];
+  }
+  const spec = render(specTemplate, 'bzstartup', 'cluster-startup.yaml');
+  const json = join(ROOT, '.build/bench-apply/startup.json');
+  const cases = [['node -e \'\'', `node -e ''`], ['bzzzctl --version', `node ${BIN} --version`], ['bzzzctl validate -f FILE', `node ${BIN} validate -f ${spec}`]];
+  const args = ['-N', '--warmup', '3', '--runs', String(Math.max(20, ROUNDS * 4)), '--style', 'none', '--export-json', json];
+  for (const [n, c] of cases) args.push('-n', n, c);
+  await must('hyperfine', args);
+  return JSON.parse(readFileSync(json, 'utf8')).results.map((x) => ({ name: x.command, times: x.times.map((t) => t * 1000), user: x.user * 1000, system: x.system * 1000 }));
 }
 
 async function reconcilePhase(dir) {
@@ -457,6 +481,13 @@ function report(r, shapes, load) {
   console.log(`objects per deploy: ${c.services} services (${Object.values(shapes.stack.services).reduce((n, s) => n + s.replicas, 0)} tasks), ${c.secrets} secrets, ${c.configs} configs, ${c.networks} networks — the same for both (checked per service), plus bzzzctl's ${shapes.bzzzctl.stateConfigs} state configs (stored spec, cluster record)`);
   console.log(`load average (1 min) at start / end: ${load.map((x) => x.toFixed(2)).join(' / ')} on ${availableParallelism()} CPUs`);
   console.log(table(rows));
+  if (r.startup.length) {
+    const bare = median(r.startup[0].times);
+    console.log(`\nstart-up, whole process (hyperfine, ${r.startup[0].times.length} runs each)`);
+    for (const x of r.startup) {
+      console.log(`  ${x.name.padEnd(26)} median ${cell(x.times, 'ms').med.padStart(7)}  p90 ${cell(x.times, 'ms').p90.padStart(7)}  CPU ${(x.user + x.system).toFixed(0).padStart(4)} ms  ×${(median(x.times) / bare).toFixed(2)} bare node`);
+    }
+  }
   if (opts.json) writeFileSync(opts.json, JSON.stringify({ rounds: ROUNDS, shapes, load, results: r }, null, 2));
 }
 

@@ -2,9 +2,12 @@
 // in a running controller (modules loaded, code warmed up by earlier passes). For each round a
 // fresh cluster's spec is stored the way `bzzzctl apply` stores it (not timed: that is the CLI's
 // part), then timed:
-//   first pass   create every object of the spec (16 here), then observe and write status
-//   no-op pass   the same spec again: must write nothing
-// Prints one JSON line per round on stdout; the parent script aggregates them.
+//   first pass   create every object of the spec (16 here), then observe and write status;
+//                `allWrittenMs` is when the last of those objects was written
+//   no-op pass   five passes over the same spec once its tasks run (untimed wait): they must
+//                write nothing, the status record included
+// Round 0 is a warm-up and is not reported. Prints one JSON line per round on stdout; the parent
+// script aggregates them. Each cluster is removed with `bzzzctl delete` (BZZZCTL_BIN).
 //
 //   (bundled and run by apply-vs-stack.mjs) node .build/bench-apply/reconcile.mjs TEMPLATE DIR ROUNDS PREFIX
 import { spawnSync } from 'node:child_process';
@@ -61,7 +64,6 @@ async function main(): Promise<void> {
   const store = new ClusterStore(timed.port);
   const reconciler = createClusterReconciler({ port: timed.port, store, log: silentLogger() });
 
-  // Round 0 is a warm-up (a controller has run passes before): not reported.
   for (let round = 0; round <= rounds; round++) {
     const name = `${prefix}${round}`;
     const file = join(dir, `cluster-${name}.yaml`);

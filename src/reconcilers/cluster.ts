@@ -22,6 +22,7 @@ import { applyServices, planServices, referencedByUntouched, removeServices } fr
 import { computeStatus } from './status.js';
 import type { Problem } from './types.js';
 import type { AgentProber } from './agents.js';
+import { gateAgentUpdates } from './rollout.js';
 import { failures } from './networks.js';
 
 /** The pass wrote what it could but something blocks convergence; status says what. Retried with backoff. */
@@ -86,7 +87,7 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Reconci
     problems.push(...phase1.flat());
 
     const desired = desiredServices(spec, objects);
-    const services = planServices(desired, observed);
+    const { plan: services, deferred } = gateAgentUpdates(spec.cluster, planServices(desired, observed), observed, now().getTime());
     const applied = await applyServices(port, services, ids);
     problems.push(...applied.problems, ...(await removeServices(port, services)));
 
@@ -117,6 +118,7 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Reconci
       tasks: observed.services.length || after.services.length ? after.tasks : [],
       problems,
       pendingChanges: applied.conflicts,
+      deferred,
       previous: rec.status,
       now: now(),
     });

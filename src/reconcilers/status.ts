@@ -15,6 +15,8 @@ export interface StatusInput {
   problems: Problem[];
   /** Writes still planned (a pass that changed things is not converged yet). */
   pendingChanges: number;
+  /** Agent instances waiting for their turn in the operator's rolling update. */
+  deferred?: string[];
   previous?: ClusterStatus;
   now: Date;
 }
@@ -69,7 +71,9 @@ export function computeStatus(i: StatusInput): ClusterStatus {
       : errors.length && notRunning.length
         ? [true, 'TasksFailing', errors.join('; ')]
         : [false, 'AsExpected', 'no problems'];
-  const progressing: [boolean, string, string] = i.pendingChanges > 0
+  const progressing: [boolean, string, string] = i.deferred?.length
+    ? [true, 'RollingUpdate', `updating agent instances one batch at a time; waiting: ${i.deferred.join(', ')}`]
+    : i.pendingChanges > 0
     ? [true, 'Applying', `${i.pendingChanges} change(s) being written`]
     : updating.length
       ? [true, 'RollingUpdate', `updating ${updating.map((c) => c.service).join(', ')}`]

@@ -71,7 +71,11 @@ describe('bzzzctl up on a bare swarm', () => {
 
   it('content published through one agent is read through another', async () => {
     const decision = { title: 'adopt BLAKE3 addressing', rationale: 'e2e', at: Date.now() };
-    const post = await fetch(`http://127.0.0.1:${API.a}/api/decisions/architecture`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(decision) });
+    // dev.yaml's agents act as backend_developer: BZZZ's access matrix lets them publish code
+    // decisions, not architecture ones.
+    const refused = await fetch(`http://127.0.0.1:${API.a}/api/decisions/architecture`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(decision) });
+    expect(refused.status).toBe(403);
+    const post = await fetch(`http://127.0.0.1:${API.a}/api/decisions/code`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(decision) });
     expect(post.status, await post.clone().text()).toBeLessThan(300);
     const { address } = (await post.json()) as { address: string };
     expect(address).toMatch(/^blake3:[0-9a-f]{64}$/);

@@ -74,8 +74,19 @@ export class ImageBuilder {
     return p;
   }
 
-  private cachedAs(existing: ImageInfo | undefined, hash: string): boolean {
-    return !this.init.force && existing?.labels[BUILD_HASH_LABEL] === hash;
+  /**
+   * Whether the image under `ref` can be used as it is: it carries the current build hash, or it
+   * carries none at all — then it was pulled from a registry or built from the production
+   * Dockerfile by the user, and an offline build must not replace it (unless forced).
+   */
+  private usable(ref: string, existing: ImageInfo | undefined, hash: string): existing is ImageInfo {
+    if (!existing || this.init.force) return false;
+    const label = existing.labels[BUILD_HASH_LABEL];
+    if (label === undefined) {
+      this.init.progress(`${ref}: present without a bzzz build hash (pulled or built elsewhere): used as it is — force a build to replace it`);
+      return true;
+    }
+    return label === hash;
   }
 
   private async debian(image: DebianImage): Promise<string> {
@@ -83,7 +94,7 @@ export class ImageBuilder {
     const rootfsHash = hashValue({ rootfs: image.rootfs, extra: image.rootfsExtra });
     const hash = hashValue({ image: image.ref, rootfs: rootfsHash, dockerfile: await hashTree(root, [image.dockerfileDir]) });
     const existing = await port.inspectImage(image.ref);
-    if (this.cachedAs(existing, hash)) return this.record(image.ref, 'cached', existing!.id);
+    if (this.usable(image.ref, existing, hash)) return this.record(image.ref, 'cached', existing.id);
 
     const started = this.now();
     const rootfsId = (!this.init.force && (await this.findRootfs(rootfsHash))) || (await this.makeRootfs(image, rootfsHash));
@@ -145,7 +156,7 @@ export class ImageBuilder {
     const tags = tagsFor(tag, inputs.version);
     const hash = await this.step(ref, 'prepare', () => buildHash(root, inputs, baseId));
     const existing = await port.inspectImage(ref);
-    if (this.cachedAs(existing, hash)) return this.record(ref, 'cached', existing!.id);
+    if (this.usable(ref, existing, hash)) return this.record(ref, 'cached', existing.id);
 
     const started = this.now();
     if (tag !== `v${inputs.version}` && tag !== 'latest') {

@@ -138,3 +138,31 @@ describe('ImageBuilder with Debian images', () => {
     expect((err as Error).message).toMatch(/^cannot build bzzz\/redis:7: mmdebstrap failed: \/nonexistent\/mmdebstrap is not installed\n→ run `apt-get install -y mmdebstrap`/);
   });
 });
+
+describe('ImageBuilder with an image it did not build', () => {
+  it('uses an image without a bzzz build hash as it is (pulled or built elsewhere), and replaces it only when forced', async () => {
+    const port = new RecordingPort();
+    port.images.set('sha256:pulled', { id: 'sha256:pulled', parentId: '', repoTags: ['bzzz/redis:7'], labels: { 'org.opencontainers.image.title': 'redis' }, sizeBytes: 1, created: '' });
+    port.tags.set('bzzz/redis:7', 'sha256:pulled');
+    const { b, progress, mmdebstrapRuns } = builder(port);
+    expect(await b.ensureDebian(redisImage())).toBe('sha256:pulled');
+    expect(b.outcomes.get('bzzz/redis:7')).toBe('cached');
+    expect(mmdebstrapRuns).toEqual([]);
+    expect(progress).toEqual(['bzzz/redis:7: present without a bzzz build hash (pulled or built elsewhere): used as it is — force a build to replace it']);
+
+    const forced = builder(port, { force: true });
+    await forced.b.ensureDebian(redisImage());
+    expect(forced.b.outcomes.get('bzzz/redis:7')).toBe('built');
+    expect(port.tags.get('bzzz/redis:7')).not.toBe('sha256:pulled');
+  });
+
+  it('rebuilds an image of its own whose build hash is out of date', async () => {
+    const port = new RecordingPort();
+    port.images.set('sha256:old', { id: 'sha256:old', parentId: 'sha256:x', repoTags: ['bzzz/redis:7'], labels: { 'io.bzzz.build-hash': 'f'.repeat(64) }, sizeBytes: 1, created: '' });
+    port.tags.set('bzzz/redis:7', 'sha256:old');
+    const { b } = builder(port);
+    await b.ensureDebian(redisImage());
+    expect(b.outcomes.get('bzzz/redis:7')).toBe('built');
+    expect(port.calls).toContain('remove sha256:old');
+  });
+});

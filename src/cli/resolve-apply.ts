@@ -7,6 +7,7 @@ import type { StoredSpec } from '../swarm/state.js';
 import type { SwarmPort } from '../swarm/port.js';
 import { ownedBy, secretHash8, stableHash, versionedName } from '../swarm/labels.js';
 import { secretLabels } from '../reconcilers/secrets.js';
+import { compareStrings } from '../util/compare.js';
 
 export interface ResolvedApply {
   doc: Omit<StoredSpec, 'generation' | 'appliedAt'>;
@@ -21,11 +22,11 @@ export async function resolveApply(loaded: LoadedSpec, env: NodeJS.ProcessEnv = 
     readConfigValues(cluster, loaded.baseDir, env),
   ]);
   const secretVersions: Record<string, string> = {};
-  for (const [logical, value] of [...secretValues].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [logical, value] of [...secretValues].sort(([a], [b]) => compareStrings(a, b))) {
     secretVersions[logical] = secretHash8(cluster.metadata.name, logical, value);
   }
   const configContents: Record<string, string> = {};
-  for (const [logical, value] of [...configValues].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [logical, value] of [...configValues].sort(([a], [b]) => compareStrings(a, b))) {
     configContents[logical] = Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
   }
   const specHash = stableHash({ cluster, secretVersions, configContents });

@@ -21,7 +21,8 @@ import { createConfigs, planConfigPrune } from './configs.js';
 import { applyServices, planServices, referencedByUntouched, removeServices } from './services.js';
 import { computeStatus } from './status.js';
 import type { Problem } from './types.js';
-import type { AgentProber } from './agents.js';
+import type { AgentStatus } from '../swarm/state.js';
+import type { BzzzCluster } from '../spec/types.js';
 import { gateAgentUpdates } from './rollout.js';
 import { failures } from './networks.js';
 
@@ -39,10 +40,8 @@ export interface ClusterReconcilerOptions {
   now?: () => Date;
   /** Requeue delay while tasks start or a rolling update runs (no task events are watched). */
   progressRequeueMs?: number;
-  /** Asks the agents how they are (only a controller on the cluster network can reach them). */
-  probeAgents?: AgentProber;
-  /** How often agent reports are refreshed while the cluster has agents. Default 10 s. */
-  agentRefreshMs?: number;
+  /** What the agents last reported (a controller on the cluster network probes them in the background). */
+  agents?: { latest(cluster: string): AgentStatus[] | undefined; track(cluster: BzzzCluster): void; forget(cluster: string): void };
 }
 
 export interface PassReport extends ReconcileResult {
@@ -70,7 +69,10 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Reconci
 
   async function pass(cluster: string): Promise<PassReport | undefined> {
     const rec = await opts.store.get(cluster);
-    if (!rec) return undefined; // deleted: nothing to drive
+    if (!rec) {
+      opts.agents?.forget(cluster);
+      return undefined; // deleted: nothing to drive
+    }
     const spec = await storedSpec(cluster, rec.generation);
     const port = countingPort(opts.port);
     const observed = await observe(port, spec.cluster);
@@ -122,8 +124,10 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Reconci
       previous: rec.status,
       now: now(),
     });
-    if (opts.probeAgents && status.components.some((c) => c.component === 'agent' && c.running > 0)) {
-      status.agents = await opts.probeAgents(spec.cluster);
+    if (opts.agents) {
+      opts.agents.track(spec.cluster);
+      const reports = opts.agents.latest(cluster);
+      if (reports && status.components.some((c) => c.component === 'agent' && c.running > 0)) status.agents = reports;
     }
     const writesBeforeStatus = port.writes;
     await opts.store.writeStatus(cluster, status);
@@ -138,7 +142,7 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Reconci
       writeLog: port.writeLog,
       writes: writesBeforeStatus,
       driftCorrected: drift,
-      requeueAfterMs: applied.conflicts ? 0 : progressing ? (opts.progressRequeueMs ?? 1000) : status.agents ? (opts.agentRefreshMs ?? 10_000) : undefined,
+      requeueAfterMs: applied.conflicts ? 0 : progressing ? (opts.progressRequeueMs ?? 1000) : undefined,
     };
   }
 

@@ -6,6 +6,7 @@ import type { SwarmPort } from '../swarm/port.js';
 import { configHash8, L, ownerLabels, versionedName } from '../swarm/labels.js';
 import type { Change, IdIndex, Observed, Problem } from './types.js';
 import { failures } from './networks.js';
+import { compareStrings } from '../util/compare.js';
 
 export interface ConfigPlan {
   names: Map<string, string>;
@@ -22,7 +23,7 @@ export function planConfigs(cluster: BzzzCluster, contents: Record<string, strin
   const problems: Problem[] = [];
   const owned = new Set(observed.configs.map((c) => c.Spec.Name));
   const external = new Set(observed.external.configs.map((c) => c.Spec.Name));
-  for (const [logical, c] of Object.entries(cluster.spec.configs ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [logical, c] of Object.entries(cluster.spec.configs ?? {}).sort(([a], [b]) => compareStrings(a, b))) {
     if (c.external) {
       names.set(logical, c.external);
       if (!external.has(c.external)) {

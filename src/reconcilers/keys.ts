@@ -14,6 +14,7 @@ import { ROLES } from '../agent/crypto/roles.js';
 import type { Change, IdIndex, Observed, Problem } from './types.js';
 import { KEYSET_LABEL, keyLogical, keySettings, type ShamirSettings } from '../swarm/keys-layout.js';
 import { failures } from './networks.js';
+import { compareStrings } from '../util/compare.js';
 
 const PRIVATE_ROLES = ROLES.filter((r) => r !== 'admin');
 
@@ -49,7 +50,7 @@ export function planKeys(cluster: BzzzCluster, observed: Observed): KeysPlan {
     .filter((e) => PRIVATE_ROLES.every((r) => e.secrets.has(keyLogical.key(r)))
       && ROLES.every((r) => e.configs.has(keyLogical.pub(r)))
       && Array.from({ length: settings.shares }, (_, i) => keyLogical.share(i + 1)).every((l) => e.secrets.has(l)))
-    .sort((a, b) => b.created.localeCompare(a.created))[0];
+    .sort((a, b) => compareStrings(b.created, a.created))[0];
   if (complete) {
     plan.secretNames = complete.secrets;
     plan.configNames = complete.configs;

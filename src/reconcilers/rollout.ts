@@ -8,6 +8,7 @@ import { parseDurationMs } from '../spec/units.js';
 import type { Service } from '../swarm/api-types.js';
 import type { ServicePlan } from './services.js';
 import type { Observed } from './types.js';
+import { compareStrings } from '../util/compare.js';
 
 const BUSY = new Set(['updating', 'rollback_started']);
 
@@ -18,7 +19,7 @@ function isAgent(s: Service): boolean {
 }
 
 export function gateAgentUpdates(cluster: BzzzCluster, plan: ServicePlan, observed: Observed, now: number): GatedPlan {
-  const agentUpdates = plan.update.filter((u) => isAgent(u.observed)).sort((a, b) => a.observed.Spec.Name.localeCompare(b.observed.Spec.Name));
+  const agentUpdates = plan.update.filter((u) => isAgent(u.observed)).sort((a, b) => compareStrings(a.observed.Spec.Name, b.observed.Spec.Name));
   if (agentUpdates.length === 0) return { plan, deferred: [] };
   const policy = cluster.spec.agent.update ?? {};
   const parallelism = policy.parallelism ?? 1;

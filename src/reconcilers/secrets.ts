@@ -9,6 +9,7 @@ import type { SwarmPort } from '../swarm/port.js';
 import { L, ownerLabels, secretHash8, versionedName } from '../swarm/labels.js';
 import type { Change, IdIndex, Observed, Problem } from './types.js';
 import { failures } from './networks.js';
+import { compareStrings } from '../util/compare.js';
 
 export interface GeneratedSecret { logical: string; spec: NonNullable<SecretSpec['generate']> }
 
@@ -35,7 +36,7 @@ export function planSecrets(cluster: BzzzCluster, versions: Record<string, strin
   const problems: Problem[] = [];
   const owned = new Set(observed.secrets.map((s) => s.Spec.Name));
   const external = new Set(observed.external.secrets.map((s) => s.Spec.Name));
-  for (const [logical, s] of Object.entries(cluster.spec.secrets ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [logical, s] of Object.entries(cluster.spec.secrets ?? {}).sort(([a], [b]) => compareStrings(a, b))) {
     if (s.external) {
       names.set(logical, s.external);
       if (!external.has(s.external)) {
@@ -63,7 +64,7 @@ export function planSecrets(cluster: BzzzCluster, versions: Record<string, strin
 }
 
 function newest(list: Secret[]): Secret | undefined {
-  return [...list].sort((a, b) => b.CreatedAt.localeCompare(a.CreatedAt))[0];
+  return [...list].sort((a, b) => compareStrings(b.CreatedAt, a.CreatedAt))[0];
 }
 
 export function generateValue(g: NonNullable<SecretSpec['generate']>): string {

@@ -6,6 +6,7 @@ import type { DesiredService } from '../swarm/desired.js';
 import { stripDigest } from '../swarm/project.js';
 import type { ClusterStatus, ComponentStatus, Condition, ConditionType } from '../swarm/state.js';
 import type { Problem } from './types.js';
+import { compareStrings } from '../util/compare.js';
 
 export interface StatusInput {
   generation: number;
@@ -51,7 +52,7 @@ function taskErrors(components: ComponentStatus[], services: Service[], tasks: T
     const s = services.find((x) => x.Spec.Name === c.service);
     const failed = tasks
       .filter((t) => t.ServiceID === s?.ID && (t.Status.Err || t.Status.State === 'rejected' || t.Status.State === 'failed'))
-      .sort((a, b) => b.UpdatedAt.localeCompare(a.UpdatedAt))[0];
+      .sort((a, b) => compareStrings(b.UpdatedAt, a.UpdatedAt))[0];
     if (failed) out.push(`${c.service}: ${failed.Status.Err ?? failed.Status.State}`);
   }
   return out;

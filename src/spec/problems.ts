@@ -1,6 +1,7 @@
 // A problem found in a spec, and how problems are shown to people: cdk8s style, every problem
 // collected with its path, then reported once.
 import { InvalidInputError } from '../util/errors.js';
+import { compareStrings } from '../util/compare.js';
 
 export interface SpecProblem {
   /** Where, e.g. `spec.agent.instances[1].node` ("" for the whole file). */
@@ -52,7 +53,7 @@ export function sortProblems(problems: readonly SpecProblem[]): SpecProblem[] {
     return true;
   });
   return unique.sort(
-    (a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0) || a.path.localeCompare(b.path),
+    (a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0) || compareStrings(a.path, b.path),
   );
 }
 

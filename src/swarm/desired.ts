@@ -14,6 +14,7 @@ import type {
 import { L, objectName, ownerLabels, stableHash } from './labels.js';
 import { AGENT_UID, KEYS_DIR, keyLogical, keySettings } from './keys-layout.js';
 import { ROLES } from '../agent/crypto/roles.js';
+import { compareStrings } from '../util/compare.js';
 
 /** How the builder names the versioned secrets/configs and the networks it refers to. */
 export interface ObjectRefs {
@@ -36,7 +37,7 @@ export interface DesiredService {
 export function buildNetworks(cluster: BzzzCluster): DesiredNetwork[] {
   const name = cluster.metadata.name;
   return Object.entries(cluster.spec.networks ?? {})
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => compareStrings(a, b))
     .map(([logical, n]) => {
       if (n.external) return { logical, name: n.name ?? logical, external: true };
       const options: Labels = {};
@@ -107,7 +108,7 @@ function secretRefs(mounts: SecretMount[], refs: ObjectRefs): SecretReference[] 
       SecretID: '',
       SecretName: refs.secretName(m.source),
     }))
-    .sort((a, b) => a.File.Name.localeCompare(b.File.Name));
+    .sort((a, b) => compareStrings(a.File.Name, b.File.Name));
 }
 
 function configRefs(mounts: ConfigMount[], refs: ObjectRefs): ConfigReference[] {
@@ -117,13 +118,13 @@ function configRefs(mounts: ConfigMount[], refs: ObjectRefs): ConfigReference[] 
       ConfigID: '',
       ConfigName: refs.configName(m.source),
     }))
-    .sort((a, b) => a.File.Name.localeCompare(b.File.Name));
+    .sort((a, b) => compareStrings(a.File.Name, b.File.Name));
 }
 
 function ports(list: PortSpec[]): PortConfig[] {
   return list
     .map((p) => ({ Protocol: p.protocol ?? 'tcp', TargetPort: p.target, PublishedPort: p.published, PublishMode: p.mode ?? 'ingress' }) as PortConfig)
-    .sort((a, b) => (a.PublishedPort ?? 0) - (b.PublishedPort ?? 0) || a.Protocol.localeCompare(b.Protocol));
+    .sort((a, b) => (a.PublishedPort ?? 0) - (b.PublishedPort ?? 0) || compareStrings(a.Protocol, b.Protocol));
 }
 
 function env(vars: Record<string, string>): string[] {
@@ -190,11 +191,11 @@ function buildService(a: BuildArgs): DesiredService {
       VolumeOptions: m.type === 'volume' ? { Labels: ownerLabels(name, a.component) } : undefined,
     }) as Mount),
     ...(a.extraMounts ?? []),
-  ].sort((x, y) => x.Target.localeCompare(y.Target));
+  ].sort((x, y) => compareStrings(x.Target, y.Target));
 
   const networks: NetworkAttachment[] = [...new Set(c.networks ?? [])]
     .map((n) => ({ Target: refs.networkName(n), Aliases: [a.shortName] }))
-    .sort((x, y) => x.Target.localeCompare(y.Target));
+    .sort((x, y) => compareStrings(x.Target, y.Target));
 
   const spec: ServiceSpec = clean({
     Name: objectName(name, a.shortName),
@@ -357,7 +358,7 @@ export function buildServices(cluster: BzzzCluster, refs: ObjectRefs): DesiredSe
     const component = COMPANION_COMPONENT[key];
     out.push(buildService({ cluster, refs, component, shortName: component, c, replicas: c.replicas ?? 1, ...companionExtras(cluster, key) }));
   }
-  return out.sort((a, b) => a.spec.Name.localeCompare(b.spec.Name));
+  return out.sort((a, b) => compareStrings(a.spec.Name, b.spec.Name));
 }
 
 // ---- small helpers ----

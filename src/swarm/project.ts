@@ -4,6 +4,7 @@
 // omits them. Two specs that mean the same project to the same value.
 import type { ServiceSpec } from './api-types.js';
 import { stableStringify } from './labels.js';
+import { compareStrings } from '../util/compare.js';
 
 export type Projection = Record<string, unknown>;
 
@@ -32,22 +33,22 @@ export function projectService(spec: ServiceSpec, ctx: ProjectionContext = {}): 
     containerLabels: c.Labels ?? {},
     mounts: (c.Mounts ?? [])
       .map((m) => ({ type: m.Type, source: m.Source, target: m.Target, readOnly: m.ReadOnly, volumeLabels: m.VolumeOptions?.Labels }))
-      .sort((a, b) => a.target.localeCompare(b.target)),
+      .sort((a, b) => compareStrings(a.target, b.target)),
     stopGracePeriod: c.StopGracePeriod,
     healthcheck: c.Healthcheck,
     secrets: (c.Secrets ?? [])
       .map((s) => ({ name: s.SecretName, file: s.File.Name, uid: s.File.UID, gid: s.File.GID, mode: s.File.Mode }))
-      .sort((a, b) => a.file.localeCompare(b.file)),
+      .sort((a, b) => compareStrings(a.file, b.file)),
     configs: (c.Configs ?? [])
       .map((s) => ({ name: s.ConfigName, file: s.File?.Name, uid: s.File?.UID, gid: s.File?.GID, mode: s.File?.Mode }))
-      .sort((a, b) => String(a.file).localeCompare(String(b.file))),
+      .sort((a, b) => compareStrings(String(a.file), String(b.file))),
     resources: t.Resources,
     constraints: [...(t.Placement?.Constraints ?? [])].sort(),
     preferences: t.Placement?.Preferences,
     maxReplicasPerNode: t.Placement?.MaxReplicas,
     networks: (t.Networks ?? [])
       .map((n) => ({ name: netName(n.Target), aliases: [...(n.Aliases ?? [])].sort() }))
-      .sort((a, b) => a.name.localeCompare(b.name)),
+      .sort((a, b) => compareStrings(a.name, b.name)),
     replicas: spec.Mode?.Replicated ? spec.Mode.Replicated.Replicas : 'global',
     update: spec.UpdateConfig,
     rollback: spec.RollbackConfig,

@@ -12,6 +12,7 @@ import { acquireLease, releaseLease } from '../../swarm/lease.js';
 import type { SwarmPort } from '../../swarm/port.js';
 import { createClusterReconciler } from '../../reconcilers/cluster.js';
 import { httpAgentProber } from '../../reconcilers/agents.js';
+import { createAgentMonitor } from '../../controller/agent-monitor.js';
 import { createManager, type Manager } from '../../controller/manager.js';
 import { createControllerMetrics } from '../../controller/metrics.js';
 import { startHttp } from '../../controller/http.js';
@@ -55,12 +56,15 @@ export async function startController(opts: { listen: string; resyncMs: number; 
   await requireSwarmManager(port);
   const store = new ClusterStore(port);
   const metrics = createControllerMetrics();
+  // The manager is made below; the monitor queues a cluster when its agents' reports change.
+  let enqueue: (cluster: string) => void = () => {};
+  const agents = opts.probeAgents === false ? undefined : createAgentMonitor({ prober: httpAgentProber(), onChange: (c) => enqueue(c), log: log.child({ component: 'agents' }) });
   const reconciler = createClusterReconciler({
     port,
     store,
     log: log.child({ component: 'reconciler' }),
     progressRequeueMs: opts.progressRequeueMs,
-    probeAgents: opts.probeAgents === false ? undefined : httpAgentProber(),
+    agents,
   });
   const events = createDockerEventSource({ docker, log: log.child({ component: 'events' }), metrics });
   const holder = `${hostname()}/${process.pid}`;
@@ -72,8 +76,9 @@ export async function startController(opts: { listen: string; resyncMs: number; 
     log,
     workers: opts.workers,
     resyncMs: opts.resyncMs,
-    runnables: [leaseRunnable(port, holder, log)],
+    runnables: [leaseRunnable(port, holder, log), ...(agents ? [agents] : [])],
   });
+  enqueue = (c) => manager.enqueue(c, 'agent reports changed');
   const http = await startHttp({ listen: opts.listen, registry: metrics.registry, health: () => manager.healthy(), ready: () => manager.ready, log });
   const abort = new AbortController();
   const done = manager.start(abort.signal);

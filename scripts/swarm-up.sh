@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make a Docker Engine in swarm mode reachable on this machine (Debian).
-# Installs docker.io if needed, starts dockerd in the background when no daemon answers,
+# Installs docker.io (and mmdebstrap, for the offline image builds) if needed, starts dockerd in the background when no daemon answers,
 # and initialises a single-node swarm. Idempotent: safe to run again.
 set -euo pipefail
 
@@ -8,10 +8,14 @@ log() { printf '[swarm-up] %s\n' "$*" >&2; }
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
-if ! command -v dockerd >/dev/null 2>&1; then
-  log "installing docker.io and iptables from Debian's packages"
+# dockerd for the engine; mmdebstrap to build the images offline (bzzzctl up).
+missing=()
+command -v dockerd >/dev/null 2>&1 || missing+=(docker.io iptables)
+command -v mmdebstrap >/dev/null 2>&1 || missing+=(mmdebstrap)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]} from Debian's packages"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq docker.io iptables >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 if ! docker info >/dev/null 2>&1; then

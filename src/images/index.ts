@@ -54,18 +54,8 @@ export interface EnsureImagesResult {
   missing: string[];
 }
 
-/** The directory above this module holding bzzz-operator's package.json (src/images and dist/chunks both sit two levels down). */
-export function findProjectRoot(from = dirname(fileURLToPath(import.meta.url))): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string };
-      if (pkg.name === 'bzzz-operator') return dir;
-    } catch {
-      // no package.json here: keep walking up
-    }
-    if (dirname(dir) === dir) throw new Error(`cannot find the bzzz-operator project (its package.json) above ${from}: pass \`root\``);
-  }
-}
+export { findProjectRoot } from '../util/paths.js';
+import { findProjectRoot } from '../util/paths.js';
 
 export async function describeNodeBinary(path: string): Promise<NodeBinary> {
   const st = await stat(path);

@@ -1,19 +1,26 @@
-// Where the installed project lives (for its scripts and example specs), found from this module:
-// the bundler moves code into dist/ and dist/chunks/, so walk up to the package.json.
-import { existsSync } from 'node:fs';
+// Where the installed project lives (for its scripts, example specs and image build inputs),
+// found from this module: the bundler moves code into dist/ and dist/chunks/, so walk up to the
+// package.json that names bzzz-operator.
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+export function findProjectRoot(from = dirname(fileURLToPath(import.meta.url))): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string };
+      if (pkg.name === 'bzzz-operator') return dir;
+    } catch {
+      // no package.json here: keep walking up
+    }
+    if (dirname(dir) === dir) throw new Error(`cannot find the bzzz-operator project (its package.json) above ${from}`);
+  }
+}
+
 let cached: string | undefined;
 
+/** The project root of the running CLI (cached). */
 export function packageRoot(): string {
-  if (cached) return cached;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the bzzz-operator package root (no package.json above the CLI)');
-    dir = up;
-  }
-  cached = dir;
-  return dir;
+  cached ??= findProjectRoot();
+  return cached;
 }

@@ -22,7 +22,8 @@ export function createHasher(): IncrementalHasher {
     update(chunk) {
       // An empty update is a no-op for BLAKE3; skip the native call.
       if (chunk.byteLength === 0) return;
-      native.update(chunk);
+      // A Buffer view over the same memory (no copy): the binding's typings take Buffer.
+      native.update(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       bytes += chunk.byteLength;
     },
     digestHex: () => native.digest('hex'),

@@ -24,7 +24,7 @@ import type { Problem } from './types.js';
 import type { AgentStatus } from '../swarm/state.js';
 import type { BzzzCluster } from '../spec/types.js';
 import { gateAgentUpdates } from './rollout.js';
-import { failures } from './networks.js';
+import { failures } from './problems.js';
 
 /** The pass wrote what it could but something blocks convergence; status says what. Retried with backoff. */
 export class ClusterNotConvergedError extends BzzzError {

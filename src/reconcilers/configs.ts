@@ -5,7 +5,7 @@ import type { BzzzCluster } from '../spec/types.js';
 import type { SwarmPort } from '../swarm/port.js';
 import { configHash8, L, ownerLabels, versionedName } from '../swarm/labels.js';
 import type { Change, IdIndex, Observed, Problem } from './types.js';
-import { failures } from './networks.js';
+import { failures } from './problems.js';
 import { compareStrings } from '../util/compare.js';
 
 export interface ConfigPlan {

@@ -13,7 +13,7 @@ import { configHash8, L, ownerLabels, secretHash8, versionedName } from '../swar
 import { ROLES } from '../agent/crypto/roles.js';
 import type { Change, IdIndex, Observed, Problem } from './types.js';
 import { KEYSET_LABEL, keyLogical, keySettings, type ShamirSettings } from '../swarm/keys-layout.js';
-import { failures } from './networks.js';
+import { failures } from './problems.js';
 import { compareStrings } from '../util/compare.js';
 
 const PRIVATE_ROLES = ROLES.filter((r) => r !== 'admin');

@@ -4,6 +4,7 @@ import type { BzzzCluster } from '../spec/types.js';
 import type { SwarmPort } from '../swarm/port.js';
 import { buildNetworks, type DesiredNetwork } from '../swarm/desired.js';
 import type { Change, Observed, Problem } from './types.js';
+import { failures } from './problems.js';
 
 export interface NetworkPlan {
   desired: DesiredNetwork[];
@@ -52,12 +53,4 @@ export async function pruneNetworks(port: SwarmPort, plan: NetworkPlan): Promise
   const results = await Promise.allSettled(plan.prune.map((n) => port.removeNetwork(n.id)));
   // A network still attached to a task being removed is retried on a later pass, not an error.
   return failures(results, plan.prune.map((n) => `network ${n.name}`), 'NetworkRemoveFailed').filter((p) => !/in use|active endpoints/i.test(p.message));
-}
-
-export function failures(results: PromiseSettledResult<unknown>[], objects: string[], reason: string): Problem[] {
-  const out: Problem[] = [];
-  results.forEach((r, i) => {
-    if (r.status === 'rejected') out.push({ object: objects[i], reason, message: (r.reason as Error)?.message ?? String(r.reason) });
-  });
-  return out;
 }

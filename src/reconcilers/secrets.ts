@@ -8,7 +8,7 @@ import type { Secret } from '../swarm/api-types.js';
 import type { SwarmPort } from '../swarm/port.js';
 import { L, ownerLabels, secretHash8, versionedName } from '../swarm/labels.js';
 import type { Change, IdIndex, Observed, Problem } from './types.js';
-import { failures } from './networks.js';
+import { failures } from './problems.js';
 import { compareStrings } from '../util/compare.js';
 
 export interface GeneratedSecret { logical: string; spec: NonNullable<SecretSpec['generate']> }

@@ -6,7 +6,7 @@ import type { SwarmPort } from '../swarm/port.js';
 import type { DesiredService } from '../swarm/desired.js';
 import { diffProjections, projectService, stripDigest } from '../swarm/project.js';
 import type { Change, IdIndex, Observed, Problem } from './types.js';
-import { failures } from './networks.js';
+import { failures } from './problems.js';
 import { ConflictError } from '../util/errors.js';
 
 export interface ServicePlan {

@@ -153,6 +153,24 @@ describe('bzzzctl apply on a real swarm', () => {
     expect(d.code).toBe(0);
   });
 
+  it('never shows a secret value: not in apply, diff or status output, nor in the stored spec', async () => {
+    const value = 'sk-test-not-a-real-key';
+    const outputs = await Promise.all([
+      cli(['apply', '-f', file, '-o', 'json']),
+      cli(['apply', '-f', file]),
+      cli(['diff', '-f', file, '-o', 'json']),
+      cli(['status', name, '-o', 'yaml']),
+      cli(['status', name]),
+    ]);
+    for (const r of outputs) expect(r.stdout + r.stderr).not.toContain(value);
+    const stored = (await docker('config', 'ls', '--filter', `label=io.bzzz.cluster=${name}`, '--filter', 'label=io.bzzz.kind=spec', '--format', '{{.Name}}')).trim().split('\n');
+    for (const c of stored) {
+      const data = Buffer.from((await docker('config', 'inspect', c, '--format', '{{json .Spec.Data}}')).trim().replace(/"/g, ''), 'base64').toString();
+      expect(data).toContain('api_key');
+      expect(data).not.toContain(value);
+    }
+  });
+
   it('status shows generation, conditions and tasks per component', async () => {
     const r = await cli(['status', name, '-o', 'json']);
     expect(r.code, r.stderr).toBe(0);

@@ -510,18 +510,18 @@ class ElectionNode implements Election {
 
   // ---------------------------------------------------------------- transitions
 
-  private startPreVote(now: number, reason: string): void {
-    this.campaign = {
-      phase: 'pre',
-      electionTerm: this.term + 1,
-      grants: new Set([this.selfId]),
-      startedAt: now,
-      nextRetransmitAt: now + this.timing.heartbeatMs,
-      reason,
-    };
+  /** Becomes a candidate for `electionTerm`: our own grant counted, the election deadline drawn. */
+  private beginCampaign(phase: 'pre' | 'real', electionTerm: number, now: number, reason: string): Campaign {
+    const campaign: Campaign = { phase, electionTerm, grants: new Set([this.selfId]), startedAt: now, nextRetransmitAt: now + this.timing.heartbeatMs, reason };
+    this.campaign = campaign;
     this.setState('candidate', reason);
     this.electionDeadline = now + this.drawTimeout();
-    this.queue(null, this.voteRequest(this.campaign));
+    return campaign;
+  }
+
+  private startPreVote(now: number, reason: string): void {
+    const campaign = this.beginCampaign('pre', this.term + 1, now, reason);
+    this.queue(null, this.voteRequest(campaign));
     this.checkCampaign(now);
   }
 
@@ -532,18 +532,9 @@ class ElectionNode implements Election {
     this.adminId = null;
     this.earlyRequests.clear();
     this.contactAt = now;
-    this.campaign = {
-      phase: 'real',
-      electionTerm: this.term,
-      grants: new Set([this.selfId]),
-      startedAt: now,
-      nextRetransmitAt: now + this.timing.heartbeatMs,
-      reason,
-    };
-    this.setState('candidate', reason);
-    this.electionDeadline = now + this.drawTimeout();
+    const campaign = this.beginCampaign('real', this.term, now, reason);
     this.log.info({ self: this.selfId, term: this.term, reason }, 'campaigning');
-    this.queue(null, this.voteRequest(this.campaign));
+    this.queue(null, this.voteRequest(campaign));
     this.checkCampaign(now);
   }
 

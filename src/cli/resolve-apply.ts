@@ -3,7 +3,7 @@
 // file/env secrets, which only the CLI can read (the controller never sees the user's files).
 import type { LoadedSpec } from '../spec/index.js';
 import { readConfigValues, readSecretValues } from '../spec/index.js';
-import type { StoredSpec } from '../swarm/state.js';
+import type { ClusterStore, StoredSpec } from '../swarm/state.js';
 import type { SwarmPort } from '../swarm/port.js';
 import { ownedBy, secretHash8, stableHash, versionedName } from '../swarm/labels.js';
 import { secretLabels } from '../reconcilers/secrets.js';
@@ -34,7 +34,7 @@ export async function resolveApply(loaded: LoadedSpec, env: NodeJS.ProcessEnv = 
 }
 
 /** Writes the file/env secret versions that are not in the swarm yet. Returns the names written. */
-export async function writeSecretVersions(port: SwarmPort, r: ResolvedApply): Promise<string[]> {
+async function writeSecretVersions(port: SwarmPort, r: ResolvedApply): Promise<string[]> {
   const cluster = r.doc.cluster.metadata.name;
   const existing = new Set((await port.listSecrets({ labels: ownedBy(cluster) })).map((s) => s.Spec.Name));
   const spec = r.doc.cluster.spec.secrets ?? {};
@@ -48,4 +48,14 @@ export async function writeSecretVersions(port: SwarmPort, r: ResolvedApply): Pr
     });
   }));
   return todo.map(([logical]) => versionedName(cluster, logical, r.doc.secretVersions[logical]));
+}
+
+/**
+ * What apply and up store: the file/env secret versions the swarm does not have yet, then the
+ * spec as a new generation (the current one when nothing changed). `summary` is for people.
+ */
+export async function storeSpec(port: SwarmPort, store: ClusterStore, r: ResolvedApply): Promise<{ generation: number; changed: boolean; summary: string }> {
+  await writeSecretVersions(port, r);
+  const { generation, changed } = await store.putSpec(r.doc);
+  return { generation, changed, summary: `${r.doc.cluster.metadata.name}: ${changed ? `stored generation ${generation}` : `unchanged (generation ${generation})`}` };
 }

@@ -9,6 +9,7 @@
 import type { Reconciler, ReconcileResult } from '../controller/types.js';
 import type { SwarmPort } from '../swarm/port.js';
 import { countingPort } from '../swarm/port.js';
+import { ownedBy } from '../swarm/labels.js';
 import type { ClusterStore, StoredSpec } from '../swarm/state.js';
 import { logger, type Logger } from '../util/log.js';
 import { BzzzError } from '../util/errors.js';
@@ -112,12 +113,14 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Reconci
     if (services.remove.length === 0) problems.push(...(await pruneNetworks(port, objects.networks)));
 
     const serviceWrites = services.create.length + services.update.length + services.remove.length;
-    const after = port.writes > 0 ? await observe(opts.port, spec.cluster, { tasks: true }) : { ...observed, tasks: await opts.port.listTasks({ services: observed.services.map((s) => s.ID) }).catch(() => []) };
+    // Status needs only services (re-listed when this pass wrote) and their tasks.
+    const servicesNow = port.writes > 0 ? await opts.port.listServices({ labels: ownedBy(cluster) }) : observed.services;
+    const tasks = servicesNow.length ? await opts.port.listTasks({ services: servicesNow.map((s) => s.ID) }).catch(() => []) : [];
     const status = computeStatus({
       generation: rec.generation,
       desired,
-      services: after.services,
-      tasks: observed.services.length || after.services.length ? after.tasks : [],
+      services: servicesNow,
+      tasks,
       problems,
       pendingChanges: applied.conflicts,
       deferred,

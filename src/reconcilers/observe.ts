@@ -4,7 +4,7 @@ import type { SwarmPort } from '../swarm/port.js';
 import { L, ownedBy } from '../swarm/labels.js';
 import type { IdIndex, Observed } from './types.js';
 
-export async function observe(port: SwarmPort, cluster: BzzzCluster, opts: { tasks?: boolean } = {}): Promise<Observed> {
+export async function observe(port: SwarmPort, cluster: BzzzCluster): Promise<Observed> {
   const name = cluster.metadata.name;
   const owned = { labels: ownedBy(name) };
   const spec = cluster.spec;
@@ -20,7 +20,6 @@ export async function observe(port: SwarmPort, cluster: BzzzCluster, opts: { tas
     extSecrets.length ? port.listSecrets({ names: extSecrets }) : [],
     extConfigs.length ? port.listConfigs({ names: extConfigs }) : [],
   ]);
-  const tasks = opts.tasks && services.length ? await port.listTasks({ services: services.map((s) => s.ID) }) : [];
   return {
     networks,
     secrets,
@@ -28,7 +27,6 @@ export async function observe(port: SwarmPort, cluster: BzzzCluster, opts: { tas
     configs: configs.filter((c) => !c.Spec.Labels?.[L.kind]),
     services,
     external: { networks: eNets, secrets: eSecrets, configs: eConfigs },
-    tasks,
   };
 }
 

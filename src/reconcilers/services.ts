@@ -4,7 +4,7 @@
 import type { Service, ServiceSpec } from '../swarm/api-types.js';
 import type { SwarmPort } from '../swarm/port.js';
 import type { DesiredService } from '../swarm/desired.js';
-import { diffProjections, projectService, stripDigest } from '../swarm/project.js';
+import { diffProjections, networkNamer, projectService, stripDigest } from '../swarm/project.js';
 import type { Change, IdIndex, Observed, Problem } from './types.js';
 import { failures } from './problems.js';
 import { ConflictError } from '../util/errors.js';
@@ -18,7 +18,7 @@ export interface ServicePlan {
 
 export function planServices(desired: DesiredService[], observed: Observed): ServicePlan {
   const byName = new Map(observed.services.map((s) => [s.Spec.Name, s]));
-  const netName = networkNamer(observed);
+  const netName = networkNamer([...observed.networks, ...observed.external.networks]);
   const plan: ServicePlan = { create: [], update: [], remove: [], changes: [] };
   for (const d of desired) {
     const o = byName.get(d.spec.Name);
@@ -41,13 +41,6 @@ export function planServices(desired: DesiredService[], observed: Observed): Ser
     }
   }
   return plan;
-}
-
-/** Network ID → name over everything observed (the engine reports attachments by ID). */
-export function networkNamer(observed: Observed): (idOrName: string) => string {
-  const m = new Map<string, string>();
-  for (const n of [...observed.networks, ...observed.external.networks]) m.set(n.Id, n.Name);
-  return (x) => m.get(x) ?? x;
 }
 
 /** The spec to send: IDs filled in for secret/config references; the engine's pinned digest kept. */

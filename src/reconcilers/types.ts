@@ -1,5 +1,5 @@
 // Shared shapes of a reconcile pass: what was observed, what is planned, what went wrong.
-import type { Config, Network, Secret, Service, Task } from '../swarm/api-types.js';
+import type { Config, Network, Secret, Service } from '../swarm/api-types.js';
 import type { FieldChange } from '../swarm/project.js';
 
 export type ObjectKind = 'network' | 'secret' | 'config' | 'service';
@@ -28,7 +28,6 @@ export interface Observed {
   configs: Config[];
   services: Service[];
   external: { networks: Network[]; secrets: Secret[]; configs: Config[] };
-  tasks: Task[];
 }
 
 /** Name → ID for secrets and configs, filled from observed objects and those created in this pass. */

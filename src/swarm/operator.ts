@@ -4,7 +4,7 @@
 import type { Labels, ServiceSpec } from './api-types.js';
 import type { SwarmPort } from './port.js';
 import { L, MANAGER } from './labels.js';
-import { diffProjections, projectService } from './project.js';
+import { diffProjections, networkNamer, projectService } from './project.js';
 import { stableHash } from './labels.js';
 
 export const OPERATOR_STACK = 'bzzz-operator';
@@ -72,12 +72,13 @@ export async function ensureOperatorService(port: SwarmPort, o: OperatorServiceO
     await port.createService(operatorServiceSpec(o));
     return 'created';
   }
-  const nets = await port.listNetworks();
-  const byId = new Map(nets.map((n) => [n.Id, n.Name]));
-  // One controller serves every cluster: keep the networks of the clusters it already serves.
-  const attached = (current.Spec.TaskTemplate.Networks ?? []).map((n) => byId.get(n.Target)).filter((n): n is string => !!n);
+  const networks = await port.listNetworks();
+  const nameOf = networkNamer(networks);
+  const existing = new Set(networks.map((n) => n.Id));
+  // One controller serves every cluster: keep the networks (still there) of the clusters it already serves.
+  const attached = (current.Spec.TaskTemplate.Networks ?? []).filter((n) => existing.has(n.Target)).map((n) => nameOf(n.Target));
   const desired = operatorServiceSpec({ ...o, networks: [...attached, ...o.networks] });
-  const changes = diffProjections(projectService(current.Spec, { networkName: (x) => byId.get(x) ?? x }), projectService(desired));
+  const changes = diffProjections(projectService(current.Spec, { networkName: nameOf }), projectService(desired));
   if (!changes.length) return 'unchanged';
   await port.updateService(current.ID, current.Version.Index, desired);
   return 'updated';
@@ -94,9 +95,9 @@ export async function removeOperatorService(port: SwarmPort): Promise<boolean> {
 export async function detachOperatorFrom(port: SwarmPort, cluster: string): Promise<boolean> {
   const [current] = await port.listServices({ names: [OPERATOR_SERVICE] });
   if (!current) return false;
-  const byId = new Map((await port.listNetworks()).map((n) => [n.Id, n.Name]));
+  const nameOf = networkNamer(await port.listNetworks());
   const nets = current.Spec.TaskTemplate.Networks ?? [];
-  const keep = nets.filter((n) => !(byId.get(n.Target) ?? n.Target).startsWith(`${cluster}_`));
+  const keep = nets.filter((n) => !nameOf(n.Target).startsWith(`${cluster}_`));
   if (keep.length === nets.length) return false;
   await port.updateService(current.ID, current.Version.Index, { ...current.Spec, TaskTemplate: { ...current.Spec.TaskTemplate, Networks: keep } });
   return true;

@@ -2,7 +2,7 @@
 // projected onto the fields the operator owns, in a canonical form — lists sorted, references
 // by name (not ID), the engine's pinned image digest dropped, zero values omitted as the engine
 // omits them. Two specs that mean the same project to the same value.
-import type { ServiceSpec } from './api-types.js';
+import type { Network, ServiceSpec } from './api-types.js';
 import { stableStringify } from './labels.js';
 import { compareStrings } from '../util/compare.js';
 
@@ -17,6 +17,12 @@ export interface ProjectionContext {
 export function stripDigest(image: string): string {
   const at = image.indexOf('@');
   return at === -1 ? image : image.slice(0, at);
+}
+
+/** Network ID → name (the engine reports service attachments by ID); unknown IDs stay as they are. */
+export function networkNamer(networks: Network[]): (idOrName: string) => string {
+  const m = new Map(networks.map((n) => [n.Id, n.Name]));
+  return (x) => m.get(x) ?? x;
 }
 
 export function projectService(spec: ServiceSpec, ctx: ProjectionContext = {}): Projection {

@@ -9,7 +9,7 @@ import { ClusterStore, type ClusterStatus } from '../../swarm/state.js';
 import { leaseIsLive, readLease } from '../../swarm/lease.js';
 import { createClusterReconciler } from '../../reconcilers/cluster.js';
 import { condition, isReady } from '../../reconcilers/status.js';
-import { resolveApply, writeSecretVersions } from '../resolve-apply.js';
+import { resolveApply, storeSpec } from '../resolve-apply.js';
 import { printDocument, printLines, progress, type OutputFormat } from '../output.js';
 import { silentLogger } from '../../util/log.js';
 import { EXIT_ERROR, EXIT_OK } from '../main.js';
@@ -26,14 +26,12 @@ export async function applyCommand(opts: ApplyOptions): Promise<number> {
   const port = countingPort(new DockerSwarmPort());
   await requireSwarmManager(port);
 
-  const resolved = await resolveApply(loaded);
-  await writeSecretVersions(port, resolved);
   const store = new ClusterStore(port);
-  const { generation, changed } = await store.putSpec(resolved.doc);
+  const { generation, changed, summary } = await storeSpec(port, store, await resolveApply(loaded));
   const lease = await readLease(port);
   const mode = leaseIsLive(lease, Date.now()) ? 'controller' : 'in-process';
   const say = (line: string) => { if (opts.output === 'text') process.stderr.write(`${line}\n`); };
-  say(`${name}: ${changed ? `stored generation ${generation}` : `unchanged (generation ${generation})`}; ${mode === 'controller' ? `controller ${lease?.holder} reconciles it` : 'no controller running: reconciling in-process'}`);
+  say(`${summary}; ${mode === 'controller' ? `controller ${lease?.holder} reconciles it` : 'no controller running: reconciling in-process'}`);
 
   const deadline = Date.now() + timeoutMs;
   const bar = opts.output === 'text' ? progress() : { update() {}, done() {} };

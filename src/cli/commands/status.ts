@@ -6,6 +6,7 @@ import { ClusterStore, type ClusterStatus } from '../../swarm/state.js';
 import { leaseIsLive, readLease } from '../../swarm/lease.js';
 import { printDocument, printLines, table, type OutputFormat } from '../output.js';
 import { NotFoundError } from '../../util/errors.js';
+import { isReady } from '../../reconcilers/status.js';
 import { EXIT_OK } from '../main.js';
 
 export interface ClusterStatusView {
@@ -43,7 +44,7 @@ export async function statusCommand(name: string | undefined, opts: { output: Ou
       name: n,
       generation: rec.generation,
       observedGeneration: s?.observedGeneration ?? 0,
-      ready: !!s && s.observedGeneration >= rec.generation && s.conditions.some((c) => c.type === 'Ready' && c.status === 'True'),
+      ready: isReady(s, rec.generation),
       conditions: s?.conditions ?? [],
       components: s?.components ?? [],
       agents: s?.agents ?? [],

@@ -21,7 +21,7 @@ import { createClusterReconciler } from '../../reconcilers/cluster.js';
 import { desiredServices, planObjects } from '../../reconcilers/plan.js';
 import { observe } from '../../reconcilers/observe.js';
 import { isReady } from '../../reconcilers/status.js';
-import { resolveApply, writeSecretVersions } from '../resolve-apply.js';
+import { resolveApply, storeSpec } from '../resolve-apply.js';
 import { printDocument, printLines, progress, table, type OutputFormat } from '../output.js';
 import { formatStatusLine } from './status.js';
 import { OPERATOR_IMAGE } from '../../version.js';
@@ -86,9 +86,8 @@ export async function upCommand(opts: UpOptions): Promise<number> {
   if (built.built.length) say(`built images: ${built.built.join(', ')}`);
 
   // The spec, stored; reconciled once here when no controller runs yet (so the networks exist).
-  await writeSecretVersions(port, resolved);
-  const { generation, changed } = await store.putSpec(resolved.doc);
-  say(`${name}: ${changed ? `stored generation ${generation}` : `unchanged (generation ${generation})`}`);
+  const { generation, changed, summary } = await storeSpec(port, store, resolved);
+  say(summary);
   if (!leaseIsLive(await readLease(port), Date.now())) {
     await createClusterReconciler({ port, store, log: silentLogger() }).pass(name);
   } else {

@@ -19,7 +19,7 @@ import { DockerSwarmPort } from '../../src/swarm/docker-port.js';
 import type { SwarmPort } from '../../src/swarm/port.js';
 import { ClusterStore } from '../../src/swarm/state.js';
 import { createClusterReconciler } from '../../src/reconcilers/cluster.js';
-import { resolveApply, storeSpec } from '../../src/cli/resolve-apply.js';
+import { resolveApply, storeSpec as storeResolved } from '../../src/cli/resolve-apply.js';
 import { silentLogger } from '../../src/util/log.js';
 
 const BIN = process.env.BZZZCTL_BIN ?? 'bin/bzzzctl.js';
@@ -50,7 +50,7 @@ function timingPort(inner: SwarmPort): { port: SwarmPort; mark(): void; writes: 
 
 async function storeSpec(port: SwarmPort, store: ClusterStore, file: string): Promise<string> {
   const loaded = await loadSpecFile(file);
-  await storeSpec(port, store, await resolveApply(loaded));
+  await storeResolved(port, store, await resolveApply(loaded));
   return loaded.cluster.metadata.name;
 }
 

@@ -10,7 +10,7 @@ import type { Reconciler, ReconcileResult } from '../controller/types.js';
 import type { SwarmPort } from '../swarm/port.js';
 import { countingPort } from '../swarm/port.js';
 import { ownedBy } from '../swarm/labels.js';
-import type { ClusterStore, StoredSpec } from '../swarm/state.js';
+import type { ClusterStatus, ClusterStore, StoredSpec } from '../swarm/state.js';
 import { logger, type Logger } from '../util/log.js';
 import { BzzzError } from '../util/errors.js';
 import { idIndex, observe } from './observe.js';
@@ -47,6 +47,8 @@ export interface ClusterReconcilerOptions {
 
 export interface PassReport extends ReconcileResult {
   generation: number;
+  /** The status this pass computed (and wrote, when it changed). */
+  status: ClusterStatus;
   ready: boolean;
   problems: Problem[];
   writeLog: readonly string[];
@@ -140,6 +142,7 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Reconci
     const progressing = status.conditions.some((c) => c.type === 'Progressing' && c.status === 'True');
     return {
       generation: rec.generation,
+      status,
       ready,
       problems,
       writeLog: port.writeLog,

@@ -40,7 +40,7 @@ export async function applyCommand(opts: ApplyOptions): Promise<number> {
     const reconciler = createClusterReconciler({ port, store, log: silentLogger() });
     for (;;) {
       const report = await reconciler.pass(name);
-      status = (await store.get(name))?.status;
+      status = report?.status;
       bar.update(formatStatusLine(name, status));
       if (!opts.wait || isReady(status, generation) || Date.now() > deadline) break;
       await sleep(report?.problems.length ? 1000 : 300);

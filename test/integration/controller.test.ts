@@ -119,8 +119,14 @@ describe('the running controller', () => {
   });
 
   it('counts the drift it corrected in /metrics', async () => {
-    const m = await (await fetch(`http://127.0.0.1:${ctl.port}/metrics`)).text();
-    expect(metric(m, 'bzzz_operator_drift_corrections_total', `cluster="${name}"`)).toBeGreaterThanOrEqual(3);
+    // The counter moves when the pass ends (after its status write), which can be a few ms after
+    // the recreated service is already listed: wait for it rather than read once.
+    const corrected = await waitFor('three drift corrections counted', async () => {
+      const m = await (await fetch(`http://127.0.0.1:${ctl.port}/metrics`)).text();
+      const n = metric(m, 'bzzz_operator_drift_corrections_total', `cluster="${name}"`);
+      return n >= 3 ? n : undefined;
+    }, 10_000, 100);
+    expect(corrected).toBeGreaterThanOrEqual(3);
   });
 
   it('a port taken by a foreign service makes the cluster Degraded with the reason; it converges once the port is free', async () => {

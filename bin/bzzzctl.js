@@ -7,21 +7,24 @@
 //     dist/code-cache/ (written after the first successful run; a new bundle gets new cache
 //     files, and V8 rejects one made by another Node or with other flags, which is then
 //     rewritten). Node 20 has no compile cache for ES modules; this saves most of the parse and
-//     compile time of yaml, dockerode, commander, pino and the validator.
-import '../dist/polyfill.js';
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import vm from 'node:vm';
+//     compile time of yaml, dockerode, commander and the validator.
+// This file is CommonJS (bin/package.json says so): Node starts an ES module entry ~4 ms slower.
+'use strict';
+require('../dist/polyfill.cjs');
+const { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
+const { createRequire } = require('node:module');
+const { join } = require('node:path');
+const { pathToFileURL } = require('node:url');
+const vm = require('node:vm');
 
-const dist = fileURLToPath(new URL('../dist/', import.meta.url));
+const dist = join(__dirname, '..', 'dist');
 const command = process.argv.slice(2).find((a) => !a.startsWith('-')) ?? '';
 
-if (command === 'agent' || command === 'keys') {
-  const { main } = await import('../dist/cli.js');
-  process.exitCode = await main(process.argv);
-} else {
+async function run() {
+  if (command === 'agent' || command === 'keys') {
+    const { main } = await import(pathToFileURL(join(dist, 'cli.js')).href);
+    return main(process.argv);
+  }
   const file = join(dist, 'core.cjs');
   // V8 checks a cache against the source's length, not its content: the name carries the
   // bundle's size and mtime, so a core.cjs replaced in place never runs with an old cache.
@@ -30,8 +33,15 @@ if (command === 'agent' || command === 'keys') {
   const core = loadCore(file, join(dist, 'code-cache', `${key}.bin`));
   const code = await core.exports.main(process.argv);
   if (code === 0) core.saveCache?.();
-  process.exitCode = code;
+  return code;
 }
+
+run().then((code) => {
+  process.exitCode = code;
+}, (err) => {
+  process.stderr.write(`bzzzctl: ${err?.stack ?? err}\n`);
+  process.exitCode = 1;
+});
 
 /** Runs core.cjs as CommonJS, compiled with the code cache when there is a usable one. */
 function loadCore(file, cacheFile) {
@@ -50,7 +60,7 @@ function loadCore(file, cacheFile) {
     cachedData,
   });
   const module = { exports: {}, filename: file, id: file, loaded: false };
-  const importFromDist = (specifier) => import(new URL(specifier, pathToFileURL(dist)).href);
+  const importFromDist = (specifier) => import(new URL(specifier, pathToFileURL(`${dist}/`)).href);
   script.runInThisContext()(module.exports, createRequire(file), module, file, dist, importFromDist);
   module.loaded = true;
   const fresh = cachedData === undefined || script.cachedDataRejected === true;

@@ -3,7 +3,9 @@
 // file/env secrets, which only the CLI can read (the controller never sees the user's files).
 import type { LoadedSpec } from '../spec/index.js';
 import { readConfigValues, readSecretValues } from '../spec/index.js';
-import type { ClusterStore, StoredSpec } from '../swarm/state.js';
+import { stateFromConfigs, type ClusterStore, type StoredSpec } from '../swarm/state.js';
+import type { Secret } from '../swarm/api-types.js';
+import type { Observed } from '../reconcilers/types.js';
 import type { SwarmPort } from '../swarm/port.js';
 import { ownedBy, secretHash8, stableHash, versionedName } from '../swarm/labels.js';
 import { secretLabels } from '../reconcilers/secrets.js';
@@ -33,10 +35,10 @@ export async function resolveApply(loaded: LoadedSpec, env: NodeJS.ProcessEnv = 
   return { doc: { cluster, secretVersions, configContents, specHash }, secretValues };
 }
 
-/** Writes the file/env secret versions that are not in the swarm yet. Returns the names written. */
-async function writeSecretVersions(port: SwarmPort, r: ResolvedApply): Promise<string[]> {
+/** Writes the file/env secret versions that are not in the swarm yet (`owned`: the cluster's secrets, when just listed). Returns the names written. */
+async function writeSecretVersions(port: SwarmPort, r: ResolvedApply, owned?: Secret[]): Promise<string[]> {
   const cluster = r.doc.cluster.metadata.name;
-  const existing = new Set((await port.listSecrets({ labels: ownedBy(cluster) })).map((s) => s.Spec.Name));
+  const existing = new Set((owned ?? await port.listSecrets({ labels: ownedBy(cluster) })).map((s) => s.Spec.Name));
   const spec = r.doc.cluster.spec.secrets ?? {};
   const todo = [...r.secretValues].filter(([logical]) => !existing.has(versionedName(cluster, logical, r.doc.secretVersions[logical])));
   await Promise.all(todo.map(([logical, value]) => {
@@ -53,9 +55,12 @@ async function writeSecretVersions(port: SwarmPort, r: ResolvedApply): Promise<s
 /**
  * What apply and up store: the file/env secret versions the swarm does not have yet, then the
  * spec as a new generation (the current one when nothing changed). `summary` is for people.
+ * `observed`: the cluster as the caller just read it (its secrets, record and stored specs),
+ * which saves reading them again.
  */
-export async function storeSpec(port: SwarmPort, store: ClusterStore, r: ResolvedApply): Promise<{ generation: number; changed: boolean; summary: string }> {
-  await writeSecretVersions(port, r);
-  const { generation, changed } = await store.putSpec(r.doc);
-  return { generation, changed, summary: `${r.doc.cluster.metadata.name}: ${changed ? `stored generation ${generation}` : `unchanged (generation ${generation})`}` };
+export async function storeSpec(port: SwarmPort, store: ClusterStore, r: ResolvedApply, observed?: Pick<Observed, 'secrets' | 'state'>): Promise<{ generation: number; changed: boolean; summary: string }> {
+  const name = r.doc.cluster.metadata.name;
+  await writeSecretVersions(port, r, observed?.secrets);
+  const { generation, changed } = await store.putSpec(r.doc, new Date(), observed && stateFromConfigs(name, observed.state));
+  return { generation, changed, summary: `${name}: ${changed ? `stored generation ${generation}` : `unchanged (generation ${generation})`}` };
 }

@@ -1,6 +1,7 @@
 // The cluster reconciler: load by key → observe → plan → act in dependency order → report.
-//   1. load the cluster record and the stored spec of its generation (cached: generations are immutable)
-//   2. observe everything the cluster owns
+//   1. observe everything the cluster owns, its record among it; the stored spec of the record's
+//      generation (cached: generations are immutable); the external objects that spec names
+//   2. (a caller that has just observed, like apply, hands its observation in instead)
 //   3. networks, configs and generated secrets (in parallel)
 //   4. services: create / update (version-checked) / remove
 //   5. prune secret and config versions and networks nothing uses any more
@@ -10,10 +11,11 @@ import type { Reconciler, ReconcileResult } from '../controller/types.js';
 import type { SwarmPort } from '../swarm/port.js';
 import { countingPort } from '../swarm/port.js';
 import { ownedBy } from '../swarm/labels.js';
-import type { ClusterStatus, ClusterStore, StoredSpec } from '../swarm/state.js';
+import { stateFromConfigs, type ClusterStatus, type ClusterStore, type StoredSpec } from '../swarm/state.js';
 import { logger, type Logger } from '../util/log.js';
 import { BzzzError } from '../util/errors.js';
-import { idIndex, observe } from './observe.js';
+import { idIndex, observeExternal, observeOwned } from './observe.js';
+import type { Observed } from './types.js';
 import { desiredServices, planObjects, wantedNames } from './plan.js';
 import { createKeys } from './keys.js';
 import { createNetworks, pruneNetworks } from './networks.js';
@@ -54,31 +56,41 @@ export interface PassReport extends ReconcileResult {
   writeLog: readonly string[];
 }
 
-export function createClusterReconciler(opts: ClusterReconcilerOptions): Reconciler & { pass(cluster: string): Promise<PassReport | undefined> } {
+export interface ClusterReconciler extends Reconciler {
+  /**
+   * One pass. `observed`: what the caller read of this cluster just before, with no write since
+   * (apply hands over the observation it stored the spec with); without it the pass reads.
+   */
+  pass(cluster: string, observed?: Observed): Promise<PassReport | undefined>;
+}
+
+export function createClusterReconciler(opts: ClusterReconcilerOptions): ClusterReconciler {
   const log = opts.log ?? logger('reconciler');
   const now = opts.now ?? (() => new Date());
   const specs = new Map<string, StoredSpec>();
 
-  async function storedSpec(cluster: string, generation: number): Promise<StoredSpec> {
+  async function storedSpec(cluster: string, generation: number, listed: (generation: number) => StoredSpec | undefined): Promise<StoredSpec> {
     const key = `${cluster}@${generation}`;
     let s = specs.get(key);
     if (!s) {
-      s = await opts.store.getSpec(cluster, generation);
+      s = listed(generation) ?? await opts.store.getSpec(cluster, generation);
       specs.set(key, s);
       if (specs.size > 64) specs.delete(specs.keys().next().value as string);
     }
     return s;
   }
 
-  async function pass(cluster: string): Promise<PassReport | undefined> {
-    const rec = await opts.store.get(cluster);
+  async function pass(cluster: string, prior?: Observed): Promise<PassReport | undefined> {
+    const port = countingPort(opts.port);
+    const owned = prior ?? await observeOwned(port, cluster);
+    const state = stateFromConfigs(cluster, owned.state);
+    const rec = state.record;
     if (!rec) {
       opts.agents?.forget(cluster);
       return undefined; // deleted: nothing to drive
     }
-    const spec = await storedSpec(cluster, rec.generation);
-    const port = countingPort(opts.port);
-    const observed = await observe(port, spec.cluster);
+    const spec = await storedSpec(cluster, rec.generation, state.spec);
+    const observed: Observed = { ...owned, external: prior?.external ?? await observeExternal(port, spec.cluster) };
     const ids = idIndex(observed);
     const objects = planObjects(spec, observed);
     const problems: Problem[] = [...objects.networks.problems, ...objects.secrets.problems, ...objects.configs.problems];
@@ -135,7 +147,7 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Reconci
       if (reports && status.components.some((c) => c.component === 'agent' && c.running > 0)) status.agents = reports;
     }
     const writesBeforeStatus = port.writes;
-    await opts.store.writeStatus(cluster, status);
+    await opts.store.writeStatus(cluster, status, rec);
     const drift = rec.status?.observedGeneration === rec.generation ? serviceWrites : 0;
     if (writesBeforeStatus > 0) log.info({ cluster, generation: rec.generation, writes: port.writeLog, drift }, 'reconciled');
     const ready = status.conditions.some((c) => c.type === 'Ready' && c.status === 'True');

@@ -4,30 +4,44 @@ import type { SwarmPort } from '../swarm/port.js';
 import { L, ownedBy } from '../swarm/labels.js';
 import type { IdIndex, Observed } from './types.js';
 
-export async function observe(port: SwarmPort, cluster: BzzzCluster): Promise<Observed> {
-  const name = cluster.metadata.name;
+/** Everything the cluster owns, found by its labels: one parallel read of each kind. */
+export async function observeOwned(port: SwarmPort, name: string): Promise<Omit<Observed, 'external'>> {
   const owned = { labels: ownedBy(name) };
-  const spec = cluster.spec;
-  const extNets = Object.entries(spec.networks ?? {}).filter(([, n]) => n.external).map(([l, n]) => n.name ?? l);
-  const extSecrets = Object.values(spec.secrets ?? {}).map((s) => s.external).filter((x): x is string => !!x);
-  const extConfigs = Object.values(spec.configs ?? {}).map((c) => c.external).filter((x): x is string => !!x);
-  const [networks, secrets, configs, services, eNets, eSecrets, eConfigs] = await Promise.all([
+  const [networks, secrets, configs, services] = await Promise.all([
     port.listNetworks(owned),
     port.listSecrets(owned),
     port.listConfigs(owned),
     port.listServices(owned),
-    extNets.length ? port.listNetworks({ names: extNets }) : [],
-    extSecrets.length ? port.listSecrets({ names: extSecrets }) : [],
-    extConfigs.length ? port.listConfigs({ names: extConfigs }) : [],
   ]);
   return {
     networks,
     secrets,
-    // The operator's own state (stored specs, cluster record) is not a config of the cluster's services.
+    // The operator's own state (stored specs, cluster record) is not a config of the cluster's
+    // services; it is kept apart so that a pass reads its record from the same list.
     configs: configs.filter((c) => !c.Spec.Labels?.[L.kind]),
+    state: configs.filter((c) => c.Spec.Labels?.[L.kind]),
     services,
-    external: { networks: eNets, secrets: eSecrets, configs: eConfigs },
   };
+}
+
+/** The external networks, secrets and configs the spec names (none read when it names none). */
+export async function observeExternal(port: SwarmPort, cluster: BzzzCluster): Promise<Observed['external']> {
+  const spec = cluster.spec;
+  const extNets = Object.entries(spec.networks ?? {}).filter(([, n]) => n.external).map(([l, n]) => n.name ?? l);
+  const extSecrets = Object.values(spec.secrets ?? {}).map((s) => s.external).filter((x): x is string => !!x);
+  const extConfigs = Object.values(spec.configs ?? {}).map((c) => c.external).filter((x): x is string => !!x);
+  const [networks, secrets, configs] = await Promise.all([
+    extNets.length ? port.listNetworks({ names: extNets }) : [],
+    extSecrets.length ? port.listSecrets({ names: extSecrets }) : [],
+    extConfigs.length ? port.listConfigs({ names: extConfigs }) : [],
+  ]);
+  return { networks, secrets, configs };
+}
+
+/** One read of everything the cluster owns plus the external objects its spec names. */
+export async function observe(port: SwarmPort, cluster: BzzzCluster): Promise<Observed> {
+  const [owned, external] = await Promise.all([observeOwned(port, cluster.metadata.name), observeExternal(port, cluster)]);
+  return { ...owned, external };
 }
 
 export function idIndex(observed: Observed): IdIndex {

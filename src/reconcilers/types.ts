@@ -26,6 +26,8 @@ export interface Observed {
   networks: Network[];
   secrets: Secret[];
   configs: Config[];
+  /** The operator's own state configs of the cluster (its record and stored specs). */
+  state: Config[];
   services: Service[];
   external: { networks: Network[]; secrets: Secret[]; configs: Config[] };
 }

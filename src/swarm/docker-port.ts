@@ -1,5 +1,6 @@
 // SwarmPort over dockerode: the only code that calls the Docker Engine API (with events.ts).
 import Docker from 'dockerode';
+import { Agent, type AgentOptions } from 'node:http';
 import type {
   Config, ConfigSpec, EngineInfo, Network, NetworkCreate, Secret, SecretSpec, Service, ServiceSpec, SwarmNode, Task, Volume,
 } from './api-types.js';
@@ -17,7 +18,14 @@ interface ModemError { statusCode?: number; json?: { message?: string } | null; 
 
 /** Creates the dockerode client from DOCKER_HOST or the default socket. */
 export function createDockerClient(): Docker {
-  return new Docker();
+  const host = process.env.DOCKER_HOST;
+  if (host && !host.startsWith('unix://')) return new Docker();
+  // Over the unix socket: an agent whose requests carry an empty TLS server name. Without one,
+  // Node works out a server name for every request with net.isIP(), whose first call compiles
+  // an IPv6 pattern for 3–5 ms of a short command's start-up. (Plain HTTP: no TLS is involved.)
+  // (docker-modem takes `agent` and http.Agent passes `servername` on; neither is in the typings.)
+  const agent = new Agent({ servername: '' } as AgentOptions);
+  return new Docker({ agent } as Docker.DockerOptions);
 }
 
 function filters(f: LabelFilter | undefined): string | undefined {
@@ -149,7 +157,8 @@ export class DockerSwarmPort implements SwarmPort {
   }
 }
 
-function translate(call: string, target: string, err: unknown): Error {
+/** An engine call's failure as the error a user can act on (exported for its unit test). */
+export function translate(call: string, target: string, err: unknown): Error {
   const e = err as ModemError;
   const engineMsg = e.json?.message ?? e.reason ?? e.message ?? String(err);
   if (e.code === 'EACCES') {
@@ -166,7 +175,14 @@ function translate(call: string, target: string, err: unknown): Error {
   }
   if (e.statusCode === 404) return new NotFoundError(`${call} ${target}: ${engineMsg}`, { cause: err });
   if (/This node is not a swarm manager/i.test(engineMsg)) {
-    return new EngineUnavailableError(`${call} ${target}: the engine is not a swarm manager — run \`docker swarm init\` (or \`npm run swarm:up\`)`, { cause: err });
+    // The engine's 503 says which: a worker, or not in a swarm at all. Every command meets it on
+    // its first read, so this is the preflight message too.
+    return new EngineUnavailableError(
+      /worker/i.test(engineMsg)
+        ? 'this Docker engine is a swarm worker: run bzzzctl against a manager node (set DOCKER_HOST to one), or promote this node with `docker node promote`'
+        : 'the Docker engine is not in swarm mode: run `docker swarm init` (or `npm run swarm:up`)',
+      { cause: err },
+    );
   }
   return new EngineCallError(call, target, e.statusCode, engineMsg, err);
 }

@@ -5,7 +5,7 @@
 // cluster record a compare-and-swap register: two writers never overwrite each other blindly.
 // Nothing the controller needs lives only in its memory: a restarted controller resumes from here.
 import type { BzzzCluster } from '../spec/types.js';
-import type { Config, Labels } from './api-types.js';
+import type { Config, ConfigSpec, Labels } from './api-types.js';
 import type { SwarmPort } from './port.js';
 import { L, MANAGER, objectName, ownerLabels, stableStringify } from './labels.js';
 import { ConflictError, NotFoundError } from '../util/errors.js';
@@ -81,6 +81,29 @@ export interface ClusterRecord {
   /** Docker config ID and version of the record (for compare-and-swap). */
   id: string;
   version: number;
+  /** The record config as read: what a compare-and-swap write sends back with new labels. */
+  config: ConfigSpec;
+}
+
+/**
+ * The record and stored specs of one cluster, taken from configs already listed (observe lists
+ * every config the cluster owns, these included): callers that hold such a list skip the reads.
+ */
+export interface StateSnapshot {
+  record?: ClusterRecord;
+  /** The stored spec of a generation, when the list held it with its data. */
+  spec(generation: number): StoredSpec | undefined;
+}
+
+export function stateFromConfigs(cluster: string, configs: readonly Config[]): StateSnapshot {
+  const record = configs.find((c) => c.Spec.Name === recordName(cluster) && c.Spec.Labels?.[L.managedBy] === MANAGER);
+  return {
+    record: record ? toRecord(cluster, record) : undefined,
+    spec(generation) {
+      const c = configs.find((x) => x.Spec.Name === specName(cluster, generation));
+      return c?.Spec.Data ? parseSpec(c) : undefined;
+    },
+  };
 }
 
 const recordName = (cluster: string) => objectName(cluster, 'bzzz-cluster');
@@ -102,20 +125,22 @@ export class ClusterStore {
   async getSpec(cluster: string, generation: number): Promise<StoredSpec> {
     const [c] = await this.port.listConfigs({ names: [specName(cluster, generation)] });
     if (!c) throw new NotFoundError(`cluster ${cluster}: stored spec of generation ${generation} is missing (config ${specName(cluster, generation)}); re-run bzzzctl apply -f FILE`);
-    const full = c.Spec.Data ? c : await this.port.inspectConfig(c.ID);
-    return JSON.parse(Buffer.from(full.Spec.Data ?? '', 'base64').toString('utf8')) as StoredSpec;
+    return parseSpec(c.Spec.Data ? c : await this.port.inspectConfig(c.ID));
   }
 
   /**
    * Stores a spec as a new generation unless it equals the current one (same specHash): an
-   * unchanged re-apply writes nothing and keeps the generation, like kubectl apply.
+   * unchanged re-apply writes nothing and keeps the generation, like kubectl apply. `known` is
+   * state the caller just listed: the first attempt starts from it instead of reading again
+   * (a stale one only costs a retry: every write is a compare-and-swap).
    */
-  async putSpec(doc: Omit<StoredSpec, 'generation' | 'appliedAt'>, now = new Date()): Promise<{ generation: number; changed: boolean }> {
+  async putSpec(doc: Omit<StoredSpec, 'generation' | 'appliedAt'>, now = new Date(), known?: StateSnapshot): Promise<{ generation: number; changed: boolean }> {
     const cluster = doc.cluster.metadata.name;
     for (let attempt = 0; attempt < 5; attempt++) {
-      const rec = await this.get(cluster);
+      const fromKnown = attempt === 0 && known !== undefined;
+      const rec = fromKnown ? known.record : await this.get(cluster);
       if (rec) {
-        const current = await this.getSpec(cluster, rec.generation).catch(() => undefined);
+        const current = (fromKnown ? known.spec(rec.generation) : undefined) ?? await this.getSpec(cluster, rec.generation).catch(() => undefined);
         if (current?.specHash === doc.specHash) return { generation: rec.generation, changed: false };
       }
       const generation = (rec?.generation ?? 0) + 1;
@@ -165,10 +190,14 @@ export class ClusterStore {
     }
   }
 
-  /** Writes status when it differs from the stored one. Returns whether a write happened. */
-  async writeStatus(cluster: string, status: ClusterStatus): Promise<boolean> {
+  /**
+   * Writes status when it differs from the stored one. Returns whether a write happened. `known`
+   * is the record as the caller read it this pass: compared (and written) without reading again;
+   * a concurrent change makes the write conflict and the next attempt read afresh.
+   */
+  async writeStatus(cluster: string, status: ClusterStatus, known?: ClusterRecord): Promise<boolean> {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const rec = await this.get(cluster);
+      const rec = attempt === 0 && known ? known : await this.get(cluster);
       if (!rec) return false;
       if (rec.status && stableStringify(rec.status) === stableStringify(status)) return false;
       try {
@@ -182,10 +211,15 @@ export class ClusterStore {
     throw new ConflictError(`cluster ${cluster}: status changed concurrently too many times`);
   }
 
+  // The record's other labels and data go back as they were read: rec.version makes the engine
+  // refuse the write (a conflict, retried on fresh state) if anything changed since.
   private async writeLabels(rec: ClusterRecord, labels: Labels): Promise<void> {
-    const [c] = await this.port.listConfigs({ names: [recordName(rec.name)] });
-    if (!c) throw new NotFoundError(`cluster ${rec.name} was deleted`);
-    await this.port.updateConfig(rec.id, rec.version, { Name: c.Spec.Name, Labels: { ...(c.Spec.Labels ?? {}), ...labels }, Data: c.Spec.Data });
+    try {
+      await this.port.updateConfig(rec.id, rec.version, { ...rec.config, Labels: { ...(rec.config.Labels ?? {}), ...labels } });
+    } catch (err) {
+      if (err instanceof NotFoundError) throw new NotFoundError(`cluster ${rec.name} was deleted`, { cause: err });
+      throw err;
+    }
   }
 
   private async pruneSpecs(cluster: string, latest: number): Promise<void> {
@@ -216,7 +250,18 @@ function toRecord(cluster: string, c: Config): ClusterRecord {
   } catch {
     status = undefined;
   }
-  return { name: cluster, generation: Number(labels[L.generation] ?? 0), status, id: c.ID, version: c.Version.Index };
+  return {
+    name: cluster,
+    generation: Number(labels[L.generation] ?? 0),
+    status,
+    id: c.ID,
+    version: c.Version.Index,
+    config: { Name: c.Spec.Name, Labels: labels, Data: c.Spec.Data },
+  };
+}
+
+function parseSpec(c: Config): StoredSpec {
+  return JSON.parse(Buffer.from(c.Spec.Data ?? '', 'base64').toString('utf8')) as StoredSpec;
 }
 
 function isConflict(err: unknown): boolean {

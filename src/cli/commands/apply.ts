@@ -4,10 +4,10 @@
 import { loadSpecFile, parseDurationMs } from '../../spec/index.js';
 import { DockerSwarmPort } from '../../swarm/docker-port.js';
 import { countingPort } from '../../swarm/port.js';
-import { requireSwarmManager } from '../../swarm/engine.js';
 import { ClusterStore, type ClusterStatus } from '../../swarm/state.js';
 import { leaseIsLive, readLease } from '../../swarm/lease.js';
 import { createClusterReconciler } from '../../reconcilers/cluster.js';
+import { observe } from '../../reconcilers/observe.js';
 import { condition, isReady } from '../../reconcilers/status.js';
 import { resolveApply, storeSpec } from '../resolve-apply.js';
 import { printDocument, printLines, progress, type OutputFormat } from '../output.js';
@@ -24,11 +24,13 @@ export async function applyCommand(opts: ApplyOptions): Promise<number> {
   const loaded = await loadSpecFile(opts.filename);
   const name = loaded.cluster.metadata.name;
   const port = countingPort(new DockerSwarmPort());
-  await requireSwarmManager(port);
-
+  // No separate preflight: the first reads fail with the engine's own reason (not reachable, not
+  // in swarm mode, a worker), translated with the fix by the port. All of them go out at once.
+  const [resolved, observed, lease] = await Promise.all([resolveApply(loaded), observe(port, loaded.cluster), readLease(port)]);
   const store = new ClusterStore(port);
-  const { generation, changed, summary } = await storeSpec(port, store, await resolveApply(loaded));
-  const lease = await readLease(port);
+  const { generation, changed, summary } = await storeSpec(port, store, resolved, observed);
+  // With nothing written since, the first pass starts from this observation instead of reading again.
+  let fresh = port.writes === 0 ? observed : undefined;
   const mode = leaseIsLive(lease, Date.now()) ? 'controller' : 'in-process';
   const say = (line: string) => { if (opts.output === 'text') process.stderr.write(`${line}\n`); };
   say(`${summary}; ${mode === 'controller' ? `controller ${lease?.holder} reconciles it` : 'no controller running: reconciling in-process'}`);
@@ -39,7 +41,8 @@ export async function applyCommand(opts: ApplyOptions): Promise<number> {
   if (mode === 'in-process') {
     const reconciler = createClusterReconciler({ port, store, log: silentLogger() });
     for (;;) {
-      const report = await reconciler.pass(name);
+      const report = await reconciler.pass(name, fresh);
+      fresh = undefined;
       status = report?.status;
       bar.update(formatStatusLine(name, status));
       if (!opts.wait || isReady(status, generation) || Date.now() > deadline) break;

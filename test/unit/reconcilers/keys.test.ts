@@ -8,7 +8,7 @@ const cluster = (keys?: BzzzCluster['spec']['keys']): BzzzCluster => ({
   apiVersion: 'bzzz.io/v2', kind: 'BzzzCluster', metadata: { name: 'c' },
   spec: { version: '1', agent: { instances: [{ name: 'a' }] }, keys },
 });
-const empty: Observed = { networks: [], secrets: [], configs: [], services: [], external: { networks: [], secrets: [], configs: [] } };
+const empty: Observed = { networks: [], secrets: [], configs: [], state: [], services: [], external: { networks: [], secrets: [], configs: [] } };
 const labels = (logical: string, keyset: string) => ({ 'io.bzzz.logical': logical, 'io.bzzz.keyset': keyset });
 const secret = (logical: string, keyset: string, at = '2026-01-01'): Secret => ({ ID: `${keyset}-${logical}`, Version: { Index: 1 }, CreatedAt: at, Spec: { Name: `c_${logical}-${keyset}`, Labels: labels(logical, keyset) } });
 const config = (logical: string, keyset: string, at = '2026-01-01'): Config => ({ ID: `${keyset}-${logical}`, Version: { Index: 1 }, CreatedAt: at, Spec: { Name: `c_${logical}-${keyset}`, Labels: labels(logical, keyset) } });

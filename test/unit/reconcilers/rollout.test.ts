@@ -13,7 +13,7 @@ const svc = (name: string, component: string, update?: UpdateStatus): Service =>
   ID: name, Version: { Index: 1 }, CreatedAt: '', UpdatedAt: '', UpdateStatus: update,
   Spec: { Name: name, Labels: { 'io.bzzz.component': component }, TaskTemplate: { ContainerSpec: { Image: 'x' } } },
 });
-const observed = (services: Service[]): Observed => ({ networks: [], secrets: [], configs: [], services, external: { networks: [], secrets: [], configs: [] } });
+const observed = (services: Service[]): Observed => ({ networks: [], secrets: [], configs: [], state: [], services, external: { networks: [], secrets: [], configs: [] } });
 const planOf = (services: Service[]): ServicePlan => ({
   create: [], remove: [],
   update: services.map((o) => ({ observed: o, desired: { component: 'agent', shortName: o.Spec.Name, spec: o.Spec } })),

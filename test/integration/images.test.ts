@@ -96,7 +96,7 @@ describe('ensureImages', () => {
 
     expect((await ensure()).built).toEqual([]);
 
-    writeFileSync(join(root, 'dist', 'polyfill.js'), `${readFileSync(join(root, 'dist', 'polyfill.js'), 'utf8')}\n// changed\n`);
+    writeFileSync(join(root, 'dist', 'polyfill.cjs'), `${readFileSync(join(root, 'dist', 'polyfill.cjs'), 'utf8')}\n// changed\n`);
     const rebuilt = await ensure();
     expect(rebuilt.built).toEqual([ref]);
     const secondId = (await docker('image', 'inspect', '-f', '{{.Id}}', ref)).trim();
@@ -137,7 +137,7 @@ describe('bzzz/bzzzctl', () => {
     const devOnly = Object.entries(lock.packages).filter(([p, v]) => v.dev && p.startsWith('node_modules/')).map(([p]) => p);
     expect(devOnly).toEqual(expect.arrayContaining(['node_modules/typescript', 'node_modules/vitest', 'node_modules/esbuild']));
     const js = [
-      "await import('/app/dist/polyfill.js');",
+      "await import('/app/dist/polyfill.cjs');",
       "const fs = await import('node:fs');",
       "const pkg = JSON.parse(fs.readFileSync('/app/package.json', 'utf8'));",
       'for (const d of Object.keys(pkg.dependencies)) await import(d);',

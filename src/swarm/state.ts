@@ -223,6 +223,7 @@ export class ClusterStore {
   }
 
   private async pruneSpecs(cluster: string, latest: number): Promise<void> {
+    if (latest <= SPECS_KEPT) return; // nothing old enough yet: skip the read
     const specs = await this.port.listConfigs({ labels: [...ownedLabelsOf(cluster), `${L.kind}=spec`] });
     for (const s of specs) {
       const gen = Number(s.Spec.Labels?.[L.generation] ?? 0);

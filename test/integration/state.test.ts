@@ -1,0 +1,67 @@
+// The operator's durable state in the real swarm: stored spec generations and the cluster record
+// (src/swarm/state.ts), read and written the way apply and the controller do.
+import { afterAll, describe, expect, it } from 'vitest';
+import { ClusterStore, SPECS_KEPT, stateFromConfigs } from '../../src/swarm/state.js';
+import { L, ownedBy } from '../../src/swarm/labels.js';
+import { validateSpecText } from '../../src/spec/index.js';
+import { countingPort } from '../../src/swarm/port.js';
+import { cleanup, port, uniqueName } from './harness.js';
+
+const name = uniqueName('it-state');
+const parsed = validateSpecText(`apiVersion: bzzz.io/v2
+kind: BzzzCluster
+metadata: { name: ${name} }
+spec:
+  version: "2.0.0"
+  agent: { image: bzzz-test/busybox:1, instances: [{ name: a1 }] }
+  services:
+    mcpServer: { enabled: false }
+    openaiProxy: { enabled: false }
+    contentResolver: { enabled: false }
+    postgres: { enabled: false }
+    redis: { enabled: false }
+`, 'state.yaml');
+if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+const cluster = parsed.cluster;
+const doc = (n: number) => ({ cluster, secretVersions: {}, configContents: { n: String(n) }, specHash: `hash-${n}` });
+const specGenerations = async () => (await port.listConfigs({ labels: [...ownedBy(name), `${L.kind}=spec`] }))
+  .map((c) => Number(c.Spec.Labels?.[L.generation])).sort((a, b) => a - b);
+
+describe('the cluster store', () => {
+  const store = new ClusterStore(port);
+  afterAll(() => cleanup(name));
+
+  it(`keeps the last ${SPECS_KEPT} spec generations, and an unchanged spec makes none`, async () => {
+    for (let n = 1; n <= SPECS_KEPT + 2; n++) {
+      expect(await store.putSpec(doc(n))).toEqual({ generation: n, changed: true });
+    }
+    expect(await store.putSpec(doc(SPECS_KEPT + 2))).toEqual({ generation: SPECS_KEPT + 2, changed: false });
+    expect(await specGenerations()).toEqual(Array.from({ length: SPECS_KEPT }, (_, i) => i + 3));
+    expect((await store.get(name))?.generation).toBe(SPECS_KEPT + 2);
+    expect((await store.getSpec(name, SPECS_KEPT + 2)).configContents).toEqual({ n: String(SPECS_KEPT + 2) });
+  });
+
+  it('finds the record and the stored specs in a list of the configs the cluster owns', async () => {
+    const listed = await port.listConfigs({ labels: ownedBy(name) });
+    const state = stateFromConfigs(name, listed);
+    expect(state.record?.generation).toBe(SPECS_KEPT + 2);
+    expect(state.spec(SPECS_KEPT + 2)?.specHash).toBe(`hash-${SPECS_KEPT + 2}`);
+    expect(state.spec(1)).toBeUndefined(); // pruned
+  });
+
+  it('a status write from a stale record conflicts instead of overwriting, then succeeds on fresh state', async () => {
+    const stale = (await store.get(name))!;
+    const status = (g: number, reason: string) => ({ observedGeneration: g, conditions: [{ type: 'Ready' as const, status: 'False' as const, reason, message: '', lastTransitionTime: new Date(0).toISOString() }], components: [] });
+    expect(await store.writeStatus(name, status(SPECS_KEPT + 2, 'First'), stale)).toBe(true);
+    // `stale` still carries the version before that write: the engine must refuse it, and the
+    // store retries from a fresh read rather than overwrite blindly: two update calls.
+    const counted = countingPort(port);
+    expect(await new ClusterStore(counted).writeStatus(name, status(SPECS_KEPT + 2, 'Second'), stale)).toBe(true);
+    expect(counted.writeLog).toEqual([`updateConfig ${name}_bzzz-cluster`, `updateConfig ${name}_bzzz-cluster`]);
+    expect((await store.get(name))?.status?.conditions[0]?.reason).toBe('Second');
+    // An equal status writes nothing, whether compared with a record passed in or one read.
+    const now = (await store.get(name))!;
+    expect(await store.writeStatus(name, status(SPECS_KEPT + 2, 'Second'), now)).toBe(false);
+    expect(await store.writeStatus(name, status(SPECS_KEPT + 2, 'Second'))).toBe(false);
+  });
+});

@@ -1,6 +1,5 @@
 // SwarmPort over dockerode: the only code that calls the Docker Engine API (with events.ts).
 import Docker from 'dockerode';
-import { Agent, type AgentOptions } from 'node:http';
 import type {
   Config, ConfigSpec, EngineInfo, Network, NetworkCreate, Secret, SecretSpec, Service, ServiceSpec, SwarmNode, Task, Volume,
 } from './api-types.js';
@@ -18,14 +17,7 @@ interface ModemError { statusCode?: number; json?: { message?: string } | null; 
 
 /** Creates the dockerode client from DOCKER_HOST or the default socket. */
 export function createDockerClient(): Docker {
-  const host = process.env.DOCKER_HOST;
-  if (host && !host.startsWith('unix://')) return new Docker();
-  // Over the unix socket: an agent whose requests carry an empty TLS server name. Without one,
-  // Node works out a server name for every request with net.isIP(), whose first call compiles
-  // an IPv6 pattern for 3–5 ms of a short command's start-up. (Plain HTTP: no TLS is involved.)
-  // (docker-modem takes `agent` and http.Agent passes `servername` on; neither is in the typings.)
-  const agent = new Agent({ servername: '' } as AgentOptions);
-  return new Docker({ agent } as Docker.DockerOptions);
+  return new Docker();
 }
 
 function filters(f: LabelFilter | undefined): string | undefined {

@@ -136,12 +136,16 @@ export class ClusterStore {
    */
   async putSpec(doc: Omit<StoredSpec, 'generation' | 'appliedAt'>, now = new Date(), known?: StateSnapshot): Promise<{ generation: number; changed: boolean }> {
     const cluster = doc.cluster.metadata.name;
+    // The generation whose spec config this call created: when the record write then conflicts
+    // (a controller writing status meanwhile) and a retry finds that generation current, this
+    // call did store it.
+    let created: number | undefined;
     for (let attempt = 0; attempt < 5; attempt++) {
       const fromKnown = attempt === 0 && known !== undefined;
       const rec = fromKnown ? known.record : await this.get(cluster);
       if (rec) {
         const current = (fromKnown ? known.spec(rec.generation) : undefined) ?? await this.getSpec(cluster, rec.generation).catch(() => undefined);
-        if (current?.specHash === doc.specHash) return { generation: rec.generation, changed: false };
+        if (current?.specHash === doc.specHash) return { generation: rec.generation, changed: rec.generation === created };
       }
       const generation = (rec?.generation ?? 0) + 1;
       const stored: StoredSpec = { ...doc, generation, appliedAt: now.toISOString() };
@@ -153,6 +157,7 @@ export class ClusterStore {
           Labels: { ...ownerLabels(cluster, 'bzzz-spec'), [L.kind]: 'spec', [L.generation]: String(generation) },
           Data: Buffer.from(stableStringify(stored)).toString('base64'),
         });
+        created = generation;
         if (rec) {
           await this.writeLabels(rec, { [L.generation]: String(generation) });
         } else {

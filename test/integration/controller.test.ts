@@ -3,7 +3,8 @@
 // /metrics and /healthz answer, SIGTERM stops it cleanly.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, ROOT, cleanup, cli, docker, specDir, uniqueName, waitFor, writeSpec } from './harness.js';
+import { BIN, ROOT, cleanup, cli, docker, port, specDir, uniqueName, waitFor, writeSpec } from './harness.js';
+import { leaseIsLive, readLease } from '../../src/swarm/lease.js';
 
 function spec(name: string, publish: number): string {
   return `apiVersion: bzzz.io/v2
@@ -72,6 +73,11 @@ describe('the running controller', () => {
   let ctl: Controller;
 
   beforeAll(async () => {
+    // Drift undone by another controller would be counted there, not here: say so plainly.
+    const lease = await readLease(port);
+    if (leaseIsLive(lease, Date.now())) {
+      throw new Error(`another controller (${lease?.holder}) holds the lease; this test runs its own: stop that one first (e.g. docker service rm bzzz-operator_controller)`);
+    }
     file = writeSpec(dir, spec(name, publish));
     ctl = await startController();
   });

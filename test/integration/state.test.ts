@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ClusterStore, SPECS_KEPT, stateFromConfigs } from '../../src/swarm/state.js';
 import { L, ownedBy } from '../../src/swarm/labels.js';
 import { validateSpecText } from '../../src/spec/index.js';
-import { countingPort } from '../../src/swarm/port.js';
+import { countingPort, type SwarmPort } from '../../src/swarm/port.js';
 import { cleanup, port, uniqueName } from './harness.js';
 
 const name = uniqueName('it-state');
@@ -24,6 +24,7 @@ spec:
 if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
 const cluster = parsed.cluster;
 const doc = (n: number) => ({ cluster, secretVersions: {}, configContents: { n: String(n) }, specHash: `hash-${n}` });
+const status = (g: number, reason: string) => ({ observedGeneration: g, conditions: [{ type: 'Ready' as const, status: 'False' as const, reason, message: '', lastTransitionTime: new Date(0).toISOString() }], components: [] });
 const specGenerations = async () => (await port.listConfigs({ labels: [...ownedBy(name), `${L.kind}=spec`] }))
   .map((c) => Number(c.Spec.Labels?.[L.generation])).sort((a, b) => a - b);
 
@@ -51,7 +52,6 @@ describe('the cluster store', () => {
 
   it('a status write from a stale record conflicts instead of overwriting, then succeeds on fresh state', async () => {
     const stale = (await store.get(name))!;
-    const status = (g: number, reason: string) => ({ observedGeneration: g, conditions: [{ type: 'Ready' as const, status: 'False' as const, reason, message: '', lastTransitionTime: new Date(0).toISOString() }], components: [] });
     expect(await store.writeStatus(name, status(SPECS_KEPT + 2, 'First'), stale)).toBe(true);
     // `stale` still carries the version before that write: the engine must refuse it, and the
     // store retries from a fresh read rather than overwrite blindly: two update calls.
@@ -63,5 +63,33 @@ describe('the cluster store', () => {
     const now = (await store.get(name))!;
     expect(await store.writeStatus(name, status(SPECS_KEPT + 2, 'Second'), now)).toBe(false);
     expect(await store.writeStatus(name, status(SPECS_KEPT + 2, 'Second'))).toBe(false);
+  });
+
+  it('a spec stored while a controller writes status is reported as a new generation, and neither write is lost', async () => {
+    // The engine refuses apply's record update because a controller's status write came between
+    // apply's read and its write: made to happen here, every time, by writing status right
+    // before the record update goes out.
+    let raced = false;
+    const racing = new Proxy(port, {
+      get(target, prop) {
+        if (prop === 'updateConfig') {
+          return async (...args: Parameters<SwarmPort['updateConfig']>) => {
+            if (!raced && args[2].Name === `${name}_bzzz-cluster`) {
+              raced = true;
+              await new ClusterStore(port).writeStatus(name, status(SPECS_KEPT + 2, 'Controller'));
+            }
+            return target.updateConfig(...args);
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const before = (await store.get(name))!.generation;
+    expect(await new ClusterStore(racing).putSpec(doc(100))).toEqual({ generation: before + 1, changed: true });
+    expect(raced).toBe(true);
+    const rec = (await store.get(name))!;
+    expect(rec.generation).toBe(before + 1);
+    expect(rec.status?.conditions[0]?.reason).toBe('Controller');
   });
 });

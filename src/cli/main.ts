@@ -85,11 +85,12 @@ export function buildProgram(): Command {
   const controller = program.command('controller').description('The reconciling controller.');
   controller
     .command('run')
-    .description('Run the controller: watch Docker events, spec changes and a periodic resync; undo drift; serve /metrics and /healthz.')
+    .description('Run the controller: watch Docker events, spec changes and a periodic resync; undo drift; serve /metrics and /healthz. Only the holder of the controller lease reconciles; a second controller stands by and takes over when the first stops renewing it.')
     .option('--listen <addr>', 'HTTP address for /metrics and /healthz', '0.0.0.0:9464')
     .option('--resync <duration>', 'periodic full resync interval', '30s')
     .option('--workers <n>', 'concurrent reconciles (different clusters)', '2')
     .option('--no-probe-agents', 'do not ask the agents for their health (when the controller is not on the clusters\' networks)')
+    .option('--lease-ttl <duration>', 'leader election: a controller that has not renewed the lease for this long is replaced by a standby one (renewed every third of it)', '15s')
     .action(run(() => import('./commands/controller.js').then((m) => m.controllerRunCommand)));
 
   const keys = program.command('keys').description('Role keys and the Shamir-split admin key.');

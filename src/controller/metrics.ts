@@ -14,6 +14,8 @@ export interface ControllerMetrics {
   engineWrites(cluster: string, count: number): void;
   dockerEvent(type: string, action: string): void;
   watchReconnected(): void;
+  /** This controller holds the lease and reconciles (true), or stands by (false). */
+  leader(holding: boolean): void;
 }
 
 export interface ControllerMetricsOptions {
@@ -79,6 +81,11 @@ export function createControllerMetrics(options: ControllerMetricsOptions = {}):
     help: 'Times the Docker events watch was re-established after its stream ended or failed.',
     registers,
   });
+  const leader = new Gauge({
+    name: `${PREFIX}leader`,
+    help: '1 while this controller holds the controller lease and reconciles; 0 while it stands by.',
+    registers,
+  });
   const writes = new Counter({
     name: `${PREFIX}engine_writes_total`,
     help: 'Docker Engine write calls made by reconciles.',
@@ -109,6 +116,7 @@ export function createControllerMetrics(options: ControllerMetricsOptions = {}):
       events.inc({ type, action });
     },
     watchReconnected: () => reconnects.inc(),
+    leader: (holding) => leader.set(holding ? 1 : 0),
   };
 }
 

@@ -24,26 +24,62 @@ export function leaseIsLive(lease: LeaseInfo | undefined, now: number): boolean 
   return !!lease && now - lease.renewedAt < lease.ttlMs;
 }
 
+/** What a candidate last saw of the lease: its version, and when that version first appeared by the candidate's own clock. */
+export interface LeaseSighting { version: number; holder: string; seenAt: number }
+
 /**
- * Takes or renews the lease for `holder`. Returns true when `holder` holds it after the call;
- * false when another live holder has it or a concurrent writer won the race.
+ * May `holder` take the lease now? When nobody holds it, when it is already its own, or when
+ * the version held by another has not moved for a whole TTL as measured by the candidate's own
+ * clock since it first saw that version (as Kubernetes' leader election does): the renewal
+ * timestamps other hosts write are never compared with this host's clock.
  */
-export async function acquireLease(port: SwarmPort, holder: string, ttlMs: number, now: number): Promise<boolean> {
-  const [c] = await port.listConfigs({ names: [LEASE_NAME] });
-  const labels = { [L.managedBy]: MANAGER, [L.kind]: 'controller', [HOLDER]: holder, [RENEWED]: String(now), [TTL]: String(ttlMs) };
-  try {
-    if (!c) {
-      await port.createConfig({ Name: LEASE_NAME, Labels: labels, Data: Buffer.from('bzzz-operator controller lease').toString('base64') });
-      return true;
-    }
-    const cur = c.Spec.Labels ?? {};
-    const live = now - Number(cur[RENEWED] ?? 0) < Number(cur[TTL] ?? ttlMs);
-    if (live && cur[HOLDER] && cur[HOLDER] !== holder) return false;
-    await port.updateConfig(c.ID, c.Version.Index, { Name: c.Spec.Name, Labels: labels, Data: c.Spec.Data });
-    return true;
-  } catch {
-    return false;
-  }
+export function mayTakeLease(current: { holder: string; version: number; ttlMs: number }, holder: string, seen: LeaseSighting | undefined, now: number): boolean {
+  if (!current.holder || current.holder === holder) return true;
+  return seen !== undefined && seen.version === current.version && seen.holder === current.holder && now - seen.seenAt >= current.ttlMs;
+}
+
+/** Campaigns for the controller lease on behalf of one holder; keeps what it has seen between rounds. */
+export interface LeaseElector {
+  /** One round: take or renew the lease when allowed. True when this holder holds it afterwards. */
+  tryAcquire(now: number): Promise<boolean>;
+  /** Who held the lease at the last round (this holder, another, or '' for nobody). */
+  readonly lastHolder: string;
+}
+
+export function createLeaseElector(port: SwarmPort, holder: string, ttlMs: number): LeaseElector {
+  let seen: LeaseSighting | undefined;
+  let lastHolder = '';
+  return {
+    get lastHolder() {
+      return lastHolder;
+    },
+    async tryAcquire(now) {
+      const [c] = await port.listConfigs({ names: [LEASE_NAME] });
+      const labels = { [L.managedBy]: MANAGER, [L.kind]: 'controller', [HOLDER]: holder, [RENEWED]: String(now), [TTL]: String(ttlMs) };
+      if (!c) {
+        try {
+          await port.createConfig({ Name: LEASE_NAME, Labels: labels, Data: Buffer.from('bzzz-operator controller lease').toString('base64') });
+          lastHolder = holder;
+          return true;
+        } catch {
+          return false; // another candidate created it first: seen next round
+        }
+      }
+      const cur = c.Spec.Labels ?? {};
+      const current = { holder: cur[HOLDER] ?? '', version: c.Version.Index, ttlMs: Number(cur[TTL] ?? ttlMs) };
+      if (seen?.version !== current.version || seen.holder !== current.holder) seen = { version: current.version, holder: current.holder, seenAt: now };
+      lastHolder = current.holder;
+      if (!mayTakeLease(current, holder, seen, now)) return false;
+      try {
+        // Version-checked: of two candidates taking an expired lease at once, one wins.
+        await port.updateConfig(c.ID, c.Version.Index, { Name: c.Spec.Name, Labels: labels, Data: c.Spec.Data });
+        lastHolder = holder;
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
 }
 
 /** Gives the lease up on clean shutdown so the next apply does not wait for a controller that is gone. */

@@ -1,9 +1,8 @@
 // `bzzzctl controller run` as a real process against the real swarm: apply hands over to it,
 // hand-made drift is undone, a blocked apply reports Degraded and converges once unblocked,
 // /metrics and /healthz answer, SIGTERM stops it cleanly.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, ROOT, cleanup, cli, docker, port, specDir, uniqueName, waitFor, writeSpec } from './harness.js';
+import { cleanup, cli, docker, metricValue, port, spawnController, specDir, uniqueName, waitFor, writeSpec, type Controller } from './harness.js';
 import { leaseIsLive, readLease } from '../../src/swarm/lease.js';
 
 function spec(name: string, publish: number): string {
@@ -35,35 +34,6 @@ spec:
 `;
 }
 
-interface Controller { proc: ChildProcessWithoutNullStreams; port: number; logs: string[] }
-
-async function startController(): Promise<Controller> {
-  const proc = spawn(process.execPath, [BIN, 'controller', 'run', '--listen', '127.0.0.1:0', '--resync', '5s'], { cwd: ROOT, env: { ...process.env, BZZZ_LOG_LEVEL: 'debug' } });
-  const logs: string[] = [];
-  let buf = '';
-  proc.stderr.on('data', (d) => {
-    buf += d;
-    const lines = buf.split('\n');
-    buf = lines.pop() ?? '';
-    logs.push(...lines);
-  });
-  const port = await waitFor('controller listening', async () => {
-    for (const l of logs) {
-      try {
-        const j = JSON.parse(l) as { msg?: string; listen?: string };
-        if (j.msg === 'controller started' && j.listen) return Number(j.listen.split(':').pop());
-      } catch { /* not JSON */ }
-    }
-    return undefined;
-  }, 20_000, 100);
-  return { proc, port, logs };
-}
-
-const metric = (text: string, name: string, labels = ''): number => {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}` : ''}`) && !l.startsWith('#'));
-  return line ? Number(line.split(' ').pop()) : 0;
-};
-
 describe('the running controller', () => {
   const name = uniqueName('it-ctl');
   const blocker = `${name}-foreign`;
@@ -79,7 +49,7 @@ describe('the running controller', () => {
       throw new Error(`another controller (${lease?.holder}) holds the lease; this test runs its own: stop that one first (e.g. docker service rm bzzz-operator_controller)`);
     }
     file = writeSpec(dir, spec(name, publish));
-    ctl = await startController();
+    ctl = await spawnController(['--resync', '5s']);
   });
   afterAll(async () => {
     if (ctl && ctl.proc.exitCode === null) ctl.proc.kill('SIGKILL');
@@ -129,7 +99,7 @@ describe('the running controller', () => {
     // the recreated service is already listed: wait for it rather than read once.
     const corrected = await waitFor('three drift corrections counted', async () => {
       const m = await (await fetch(`http://127.0.0.1:${ctl.port}/metrics`)).text();
-      const n = metric(m, 'bzzz_operator_drift_corrections_total', `cluster="${name}"`);
+      const n = metricValue(m, 'bzzz_operator_drift_corrections_total', `cluster="${name}"`);
       return n >= 3 ? n : undefined;
     }, 10_000, 100);
     expect(corrected).toBeGreaterThanOrEqual(3);

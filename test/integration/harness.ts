@@ -1,7 +1,7 @@
 // Shared helpers of the integration tests: the real engine, the real CLI as a user runs it
 // (`node bin/bzzzctl.js`, built by `npm run build`), unique cluster names, and cleanup of
 // everything a test made (by the ownership label, and by name for foreign objects).
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -79,4 +79,52 @@ export async function engineWritesDuring(prefix: string, fn: () => Promise<unkno
   const out = await docker('events', '--since', String(since), '--until', String(until), '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}',
     '--filter', 'type=service', '--filter', 'type=secret', '--filter', 'type=config', '--filter', 'type=network');
   return out.split('\n').filter((l) => l.split(' ')[2]?.startsWith(prefix));
+}
+
+export interface Controller {
+  proc: ChildProcessWithoutNullStreams;
+  port: number;
+  /** Its log lines so far (JSON). */
+  logs: string[];
+  /** The value of one of its metrics now (0 when absent). */
+  metric(name: string, labels?: string): Promise<number>;
+  /** Whether a log line with this message has been written. */
+  logged(msg: string): boolean;
+}
+
+/** Starts `bzzzctl controller run` as a real process on a free port; resolves once it serves. */
+export async function spawnController(args: string[] = []): Promise<Controller> {
+  const proc = spawn(process.execPath, [BIN, 'controller', 'run', '--listen', '127.0.0.1:0', ...args], { cwd: ROOT, env: { ...process.env, BZZZ_LOG_LEVEL: 'debug' } });
+  const logs: string[] = [];
+  let buf = '';
+  proc.stderr.on('data', (d) => {
+    buf += d;
+    const lines = buf.split('\n');
+    buf = lines.pop() ?? '';
+    logs.push(...lines);
+  });
+  const messages = () => logs.flatMap((l) => {
+    try {
+      return [JSON.parse(l) as { msg?: string; listen?: string }];
+    } catch {
+      return []; // not JSON
+    }
+  });
+  const port = await waitFor('controller listening', async () => {
+    const started = messages().find((j) => j.msg === 'controller started' && j.listen);
+    return started ? Number(started.listen!.split(':').pop()) : undefined;
+  }, 20_000, 100);
+  return {
+    proc,
+    port,
+    logs,
+    metric: async (name, labels) => metricValue(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(), name, labels),
+    logged: (msg) => messages().some((j) => j.msg === msg),
+  };
+}
+
+/** One sample of a Prometheus text exposition (0 when absent). */
+export function metricValue(text: string, name: string, labels = ''): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}` : ''}`) && !l.startsWith('#'));
+  return line ? Number(line.split(' ').pop()) : 0;
 }

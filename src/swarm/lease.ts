@@ -5,6 +5,7 @@
 // leader election when several controllers run.
 import type { SwarmPort } from './port.js';
 import { L, MANAGER } from './labels.js';
+import { ConflictError } from '../util/errors.js';
 
 export const LEASE_NAME = 'bzzz-operator_controller-lease';
 const HOLDER = 'io.bzzz.lease.holder';
@@ -75,8 +76,11 @@ export function createLeaseElector(port: SwarmPort, holder: string, ttlMs: numbe
         await port.updateConfig(c.ID, c.Version.Index, { Name: c.Spec.Name, Labels: labels, Data: c.Spec.Data });
         lastHolder = holder;
         return true;
-      } catch {
-        return false;
+      } catch (err) {
+        // Lost the race to another writer: not held. Anything else (the engine restarting) is
+        // the caller's to retry; it says nothing about who holds the lease.
+        if (err instanceof ConflictError) return false;
+        throw err;
       }
     },
   };

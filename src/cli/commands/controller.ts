@@ -40,11 +40,14 @@ function campaign(elector: LeaseElector, opts: { renewMs: number; signal: AbortS
   let lead: () => void = () => {};
   let abandon: (reason: unknown) => void = () => {};
   const leading = new Promise<void>((resolve, reject) => { lead = resolve; abandon = reject; });
+  let busy = false;
   const round = async () => {
+    if (busy) return; // a slow engine: the try in flight is this round's
+    busy = true;
     const ok = await elector.tryAcquire(Date.now()).catch((err: unknown) => {
       opts.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'controller lease: could not read or renew it; retrying');
       return held; // an engine hiccup is not a lost lease: a rival can only take it after a whole TTL
-    });
+    }).finally(() => { busy = false; });
     if (opts.signal.aborted) return;
     if (ok && !held) {
       held = true;

@@ -1,4 +1,7 @@
-// Preflight: the engine is reachable, in swarm mode, and this node is a manager.
+// Preflight: the engine is reachable, in swarm mode, and this node is a manager. Only for what
+// must know before it starts (`up` decides whether to install an engine; the controller refuses
+// to start without one): the other commands learn it from their first read, whose failure the
+// port translates into the same advice (docker-port.ts, translate).
 import type { EngineInfo } from './api-types.js';
 import type { SwarmPort } from './port.js';
 import { EngineUnavailableError } from '../util/errors.js';

@@ -4,7 +4,6 @@
 //   2. services, then (once their tasks are gone) secrets, configs and networks
 import { parseDurationMs } from '../../spec/index.js';
 import { DockerSwarmPort } from '../../swarm/docker-port.js';
-import { requireSwarmManager } from '../../swarm/engine.js';
 import { ownedBy } from '../../swarm/labels.js';
 import { ClusterStore } from '../../swarm/state.js';
 import type { SwarmPort } from '../../swarm/port.js';
@@ -70,7 +69,6 @@ export async function deleteCluster(port: SwarmPort, name: string, timeoutMs: nu
 export async function deleteCommand(name: string, opts: { timeout: string }): Promise<number> {
   const timeoutMs = parseDurationMs(opts.timeout, '--timeout');
   const port = new DockerSwarmPort();
-  await requireSwarmManager(port);
   const store = new ClusterStore(port);
   const [rec, services] = await Promise.all([store.get(name), port.listServices({ labels: ownedBy(name) })]);
   if (!rec && services.length === 0) {

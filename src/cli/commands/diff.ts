@@ -2,7 +2,6 @@
 // Writes nothing. Exit 0: no changes; 1: changes; 2: error (kubectl diff's convention).
 import { loadSpecFile } from '../../spec/index.js';
 import { DockerSwarmPort } from '../../swarm/docker-port.js';
-import { requireSwarmManager } from '../../swarm/engine.js';
 import { versionedName } from '../../swarm/labels.js';
 import { observe } from '../../reconcilers/observe.js';
 import { planCluster } from '../../reconcilers/plan.js';
@@ -30,9 +29,8 @@ export function formatChanges(changes: Change[]): string[] {
 export async function diffCommand(opts: { filename: string; output: OutputFormat }): Promise<number> {
   const loaded = await loadSpecFile(opts.filename);
   const port = new DockerSwarmPort();
-  await requireSwarmManager(port);
-  const resolved = await resolveApply(loaded);
-  const observed = await observe(port, loaded.cluster);
+  // No separate preflight (as in apply): the engine's own refusal reaches the user translated.
+  const [resolved, observed] = await Promise.all([resolveApply(loaded), observe(port, loaded.cluster)]);
   const plan = planCluster(resolved.doc, observed);
 
   // Secret versions from files and env vars are written by apply itself, not by the controller.

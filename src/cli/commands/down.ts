@@ -3,7 +3,6 @@
 import { join } from 'node:path';
 import { loadSpecFile, parseDurationMs } from '../../spec/index.js';
 import { DockerSwarmPort } from '../../swarm/docker-port.js';
-import { requireSwarmManager } from '../../swarm/engine.js';
 import { ClusterStore } from '../../swarm/state.js';
 import { LEASE_NAME } from '../../swarm/lease.js';
 import { detachOperatorFrom, OPERATOR_SERVICE, removeOperatorService } from '../../swarm/operator.js';
@@ -19,7 +18,6 @@ export async function downCommand(opts: { filename?: string; timeout: string }):
   const loaded = await loadSpecFile(opts.filename ?? join(packageRoot(), DEFAULT_SPEC));
   const name = loaded.cluster.metadata.name;
   const port = new DockerSwarmPort();
-  await requireSwarmManager(port);
   const bar = progress();
   const lines: string[] = [];
   // The controller is attached to this cluster's networks: when it serves no other cluster it

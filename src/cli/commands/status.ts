@@ -1,7 +1,6 @@
 // bzzzctl status [NAME] [-o json|yaml]: what the swarm holds for each cluster — generation,
 // observedGeneration, conditions, and each component's desired and running tasks.
 import { DockerSwarmPort } from '../../swarm/docker-port.js';
-import { requireSwarmManager } from '../../swarm/engine.js';
 import { ClusterStore, type ClusterStatus } from '../../swarm/state.js';
 import { leaseIsLive, readLease } from '../../swarm/lease.js';
 import { printDocument, printLines, table, type OutputFormat } from '../output.js';
@@ -32,7 +31,6 @@ export function formatStatusLine(name: string, s: ClusterStatus | undefined): st
 
 export async function statusCommand(name: string | undefined, opts: { output: OutputFormat }): Promise<number> {
   const port = new DockerSwarmPort();
-  await requireSwarmManager(port);
   const store = new ClusterStore(port);
   const names = name ? [name] : await store.listClusters();
   const views: ClusterStatusView[] = [];

@@ -38,9 +38,9 @@ const UNUSED = {
   'tar-fs': 'image build contexts',
 };
 
-/** Agent modules core.cjs may import lazily (dynamic import()), served as ES modules from dist/. */
+/** Agent and crypto modules core.cjs may import lazily (dynamic import()), served as ES modules from dist/. */
 const AGENT_ENTRIES = {
-  'agent-crypto': 'src/agent/crypto/index.ts',
+  'esm-crypto': 'src/crypto/index.ts',
   'agent-run': 'src/agent/cli/run.ts',
   'agent-keys': 'src/agent/cli/keys.ts',
 };
@@ -137,7 +137,7 @@ const agentModulesFromEsm = {
     b.onResolve({ filter: /^\./ }, (args) => {
       if (args.kind !== 'dynamic-import') return undefined;
       const target = resolve(args.resolveDir, args.path).replace(/\.js$/, '.ts');
-      if (!target.startsWith(resolve('src/agent') + sep)) return undefined;
+      if (![resolve('src/agent'), resolve('src/crypto')].some((dir) => target.startsWith(dir + sep))) return undefined;
       const entry = entryOf.get(target);
       if (!entry) {
         return { errors: [{ text: `${relative('.', args.importer)} imports ${relative('.', target)} lazily: add it to AGENT_ENTRIES in scripts/build.mjs (agent modules load as ES modules)` }] };
@@ -154,7 +154,7 @@ const agentModulesFromEsm = {
  */
 function checkCore(file) {
   const source = readFileSync(file, 'utf8');
-  const rewritten = source.replace(/\bimport\("(\.\/agent-[a-z-]+\.js)"\)/g, '__bzzzImport("$1")');
+  const rewritten = source.replace(/\bimport\("(\.\/(?:agent|esm)-[a-z-]+\.js)"\)/g, '__bzzzImport("$1")');
   const left = rewritten.match(/\bimport\(\s*["'`][^"'`]*["'`]\s*\)/g);
   if (left) throw new Error(`core.cjs: dynamic import left that cannot run in the code-cached core: ${left.join(', ')}`);
   writeFileSync(file, rewritten);

@@ -13,9 +13,8 @@ import { createAdminKeyHolder, type AdminKeyHolder } from './admin-key.js';
 import { createContentStore, type ContentStore } from './cas/index.js';
 import { systemClock, type Clock } from './clock.js';
 import type { AgentConfig } from './config.js';
-import {
-  createAdminShareService, loadRoleKeys, loadShare, type AdminKeyShare, type AdminShareService, type AgeIdentity, type LoadedRoleKeys,
-} from './crypto/index.js';
+import { loadRoleKeys, loadShare, type AdminKeyShare, type AgeIdentity, type LoadedRoleKeys } from '../crypto/index.js';
+import { createAdminShareService, type AdminShareService } from './share-exchange.js';
 import { createDecisionService, type DecisionService } from './decisions.js';
 import { createElection, createGossipsubElectionTransport, systemScoreProvider, type Election } from './election/index.js';
 import { createHealthMonitor, type HealthMonitor } from './health/monitor.js';

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { multiaddr } from '@multiformats/multiaddr';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { InvalidInputError } from '../util/errors.js';
-import { ROLES, isRole, type Role } from './crypto/roles.js';
+import { ROLES, isRole, type Role } from '../crypto/roles.js';
 
 /** A peer to dial at start-up and keep connected to. */
 export interface BootstrapPeer {

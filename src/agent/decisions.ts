@@ -8,7 +8,7 @@
 // architectural decisions need the senior_software_architect role or admin.
 import { InvalidInputError } from '../util/errors.js';
 import type { ContentStore } from './cas/index.js';
-import { AccessDeniedError, decryptWithRole, encryptForRole, type AgeIdentity, type Role, type RolePublicKeys } from './crypto/index.js';
+import { AccessDeniedError, decryptWithRole, encryptForRole, type AgeIdentity, type Role, type RolePublicKeys } from '../crypto/index.js';
 import { ForbiddenError, UnavailableError } from './http/errors.js';
 import type { BlobFetcher } from './p2p/blob-fetcher.js';
 

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { BzzzCluster } from '../spec/types.js';
 import type { SwarmPort } from '../swarm/port.js';
 import { configHash8, L, ownerLabels, secretHash8, versionedName } from '../swarm/labels.js';
-import { ROLES } from '../agent/crypto/roles.js';
+import { ROLES } from '../crypto/roles.js';
 import type { Change, IdIndex, Observed, Problem } from './types.js';
 import { KEYSET_LABEL, keyLogical, keySettings, type ShamirSettings } from '../swarm/keys-layout.js';
 import { failures } from './problems.js';
@@ -69,7 +69,7 @@ export function planKeys(cluster: BzzzCluster, observed: Observed): KeysPlan {
 export async function createKeys(port: SwarmPort, cluster: string, plan: KeysPlan, ids: IdIndex): Promise<Problem[]> {
   if (!plan.generate || !plan.settings) return [];
   // Loaded only when keys are made: the crypto libraries are not needed on other passes.
-  const { AgeIdentity, splitAdminKey, serializeShare } = await import('../agent/crypto/index.js');
+  const { AgeIdentity, splitAdminKey, serializeShare } = await import('../crypto/index.js');
   const keyset = randomBytes(6).toString('hex');
   const identities = new Map<string, Awaited<ReturnType<typeof AgeIdentity.generate>>>();
   for (const r of ROLES) identities.set(r, await AgeIdentity.generate());

@@ -13,7 +13,7 @@ import type {
 } from './api-types.js';
 import { L, objectName, ownerLabels, stableHash } from './labels.js';
 import { AGENT_UID, KEYS_DIR, keyLogical, keySettings } from './keys-layout.js';
-import { ROLES } from '../agent/crypto/roles.js';
+import { ROLES } from '../crypto/roles.js';
 import { compareStrings } from '../util/compare.js';
 
 /** How the builder names the versioned secrets/configs and the networks it refers to. */

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createAgent, type Agent, type AgentOptions } from '../../src/agent/agent.js';
 import { parseAgentConfig } from '../../src/agent/config.js';
-import { generateKeys, sharePath, type Role } from '../../src/agent/crypto/index.js';
+import { generateKeys, sharePath, type Role } from '../../src/crypto/index.js';
 import { loadOrCreatePeerKey } from '../../src/agent/p2p/index.js';
 import { logger, silentLogger } from '../../src/util/log.js';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';

@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { EXIT_ERROR, EXIT_INVALID, EXIT_OK } from '../../cli/main.js';
 import { BzzzError, InvalidInputError, errorMessage } from '../../util/errors.js';
-import { generateKeys, ROLES, validateSplitParameters } from '../crypto/index.js';
+import { generateKeys, ROLES, validateSplitParameters } from '../../crypto/index.js';
 
 export interface KeysGenerateOptions {
   out: string;

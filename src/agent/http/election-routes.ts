@@ -2,7 +2,7 @@
 //      answers the same admin.
 // POST /api/election/trigger → manual election (BZZZ's matrix: admin only). On the admin it steps
 //      down and hands off; on an agent run with --role admin it campaigns now.
-import type { Role } from '../crypto/index.js';
+import type { Role } from '../../crypto/index.js';
 import type { Election } from '../election/index.js';
 import { ForbiddenError } from './errors.js';
 import { sendJson, type Route } from './server.js';

@@ -2,7 +2,7 @@
 // each route only throws. Bodies are `{error, message}`; 5xx messages are generic (details go to
 // the log), 4xx messages say what was wrong and what to do.
 import { BzzzError, InvalidInputError, NotFoundError } from '../../util/errors.js';
-import { AccessDeniedError, CorruptCiphertextError } from '../crypto/index.js';
+import { AccessDeniedError, CorruptCiphertextError } from '../../crypto/index.js';
 
 /** An answer with a status of its own (413, 415, 503 …). */
 export class HttpError extends BzzzError {

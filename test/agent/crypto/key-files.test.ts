@@ -14,7 +14,7 @@ import {
   loadRoleKeys,
   loadShare,
   ROLES,
-} from '../../../src/agent/crypto/index.js';
+} from '../../../src/crypto/index.js';
 import { NotFoundError } from '../../../src/util/errors.js';
 
 let base: string;

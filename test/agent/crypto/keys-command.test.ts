@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { keysGenerateCommand } from '../../../src/agent/cli/keys.js';
-import { combineAdminKey, loadRoleKeys, loadShare } from '../../../src/agent/crypto/index.js';
+import { combineAdminKey, loadRoleKeys, loadShare } from '../../../src/crypto/index.js';
 
 let base: string;
 let out: string;

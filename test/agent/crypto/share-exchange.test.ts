@@ -6,23 +6,8 @@ import { identify } from '@libp2p/identify';
 import { tcp } from '@libp2p/tcp';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ADMIN_SHARE_PROTOCOL,
-  AdminKeyCollectionError,
-  AgeIdentity,
-  collectAdminKey,
-  createAdminShareService,
-  decryptWithRole,
-  encryptForRole,
-  InsufficientSharesError,
-  requestShare,
-  serializeShare,
-  ShareRequestRefusedError,
-  splitAdminKey,
-  type AdminKeyShare,
-  type AdminShareService,
-  type RolePublicKeys,
-} from '../../../src/agent/crypto/index.js';
+import { AdminKeyCollectionError, AgeIdentity, decryptWithRole, encryptForRole, InsufficientSharesError, serializeShare, ShareRequestRefusedError, splitAdminKey, type AdminKeyShare, type RolePublicKeys } from '../../../src/crypto/index.js';
+import { ADMIN_SHARE_PROTOCOL, collectAdminKey, createAdminShareService, requestShare, type AdminShareService } from '../../../src/agent/share-exchange.js';
 import { silentLogger } from '../../../src/util/log.js';
 
 async function node(): Promise<Libp2p> {

@@ -4,7 +4,7 @@ import { readJsonBody } from '../../../src/agent/http/body.js';
 import { ForbiddenError } from '../../../src/agent/http/errors.js';
 import { createAgentMetrics } from '../../../src/agent/metrics.js';
 import { InvalidInputError, NotFoundError } from '../../../src/util/errors.js';
-import { AccessDeniedError } from '../../../src/agent/crypto/index.js';
+import { AccessDeniedError } from '../../../src/crypto/index.js';
 import { silentLogger } from '../../../src/util/log.js';
 
 let server: HttpServer | undefined;

@@ -11,7 +11,7 @@ import {
   ROLES,
   type Role,
   type RolePublicKeys,
-} from '../../../src/agent/crypto/index.js';
+} from '../../../src/crypto/index.js';
 
 let identities: Record<Role, AgeIdentity>;
 let publicKeys: RolePublicKeys;

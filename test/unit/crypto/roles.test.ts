@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canRead, isRole, ROLES, rolesReadableBy, rolesThatCanRead } from '../../../src/agent/crypto/roles.js';
+import { canRead, isRole, ROLES, rolesReadableBy, rolesThatCanRead } from '../../../src/crypto/roles.js';
 
 describe('role hierarchy', () => {
   it('orders the four BZZZ roles from observer up to admin', () => {

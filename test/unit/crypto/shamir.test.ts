@@ -14,7 +14,7 @@ import {
   splitAdminKey,
   type AdminKeyShare,
   type RolePublicKeys,
-} from '../../../src/agent/crypto/index.js';
+} from '../../../src/crypto/index.js';
 import { InvalidInputError } from '../../../src/util/errors.js';
 
 let admin: AgeIdentity;

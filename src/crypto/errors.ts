@@ -1,6 +1,6 @@
 // One named error class per condition of the crypto module. Messages never contain key
 // material: they name the role, file or peer, what was wrong and what to do.
-import { BzzzError, InvalidInputError } from '../../util/errors.js';
+import { BzzzError, InvalidInputError } from '../util/errors.js';
 
 /** The identity given is not among the ciphertext's recipients: its role may not read it. */
 export class AccessDeniedError extends BzzzError {}

@@ -1,5 +1,6 @@
-// The agent's crypto: age role keys with the BZZZ hierarchy, the Shamir-split admin key, key
-// files, and the admin share exchange over libp2p.
+// Role crypto shared by the agent and the operator: age role keys with the BZZZ hierarchy, the
+// Shamir-split admin key, key files. No I/O beyond key files; no libp2p (the share exchange
+// protocol lives in the agent).
 export { ROLES, isRole, canRead, rolesThatCanRead, rolesReadableBy, type Role } from './roles.js';
 export { AgeIdentity, isAgeRecipient } from './age-identity.js';
 export { encryptForRole, encryptToRecipient, decryptWithRole, type RolePublicKeys } from './role-crypto.js';
@@ -25,18 +26,6 @@ export {
   type LoadedRoleKeys,
   type WrittenKeyFile,
 } from './key-files.js';
-export {
-  ADMIN_SHARE_PROTOCOL,
-  createAdminShareService,
-  requestShare,
-  collectAdminKey,
-  type AdminShareService,
-  type AdminShareServiceComponents,
-  type AdminShareServiceInit,
-  type CollectAdminKeyOptions,
-  type RequestShareOptions,
-  type SharePeer,
-} from './share-exchange.js';
 export {
   AccessDeniedError,
   CorruptCiphertextError,

@@ -12,7 +12,7 @@ import { constants } from 'node:fs';
 import { chmod, lstat, mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { NotFoundError } from '../../util/errors.js';
+import { NotFoundError } from '../util/errors.js';
 import { AgeIdentity, assertAgeRecipient } from './age-identity.js';
 import { InvalidKeyError, KeyFilesExistError } from './errors.js';
 import type { RolePublicKeys } from './role-crypto.js';

@@ -5,7 +5,7 @@
 // never a wrong key. Pure apart from randomness; no I/O.
 import { randomBytes } from 'node:crypto';
 import { combine, split } from 'shamir-secret-sharing';
-import { InvalidInputError } from '../../util/errors.js';
+import { InvalidInputError } from '../util/errors.js';
 import { AgeIdentity, assertAgeRecipient, isAgeRecipient } from './age-identity.js';
 import { InsufficientSharesError, InvalidKeyError, ShareMismatchError } from './errors.js';
 

@@ -14,12 +14,12 @@
 // admin, decided by the election module — and seals the share to the requester's ephemeral key
 // as well, so a share is never in the clear in any buffer between the two processes.
 import type { Libp2p } from 'libp2p';
-import { errorMessage } from '../../util/errors.js';
-import type { Logger } from '../../util/log.js';
-import { AgeIdentity, isAgeRecipient } from './age-identity.js';
-import { AdminKeyCollectionError, ShareRequestRefusedError, type ShareOutcome } from './errors.js';
-import { decryptWithRole, encryptToRecipient } from './role-crypto.js';
-import { findAdminKey, parseShare, serializeShare, type AdminKeyShare } from './shamir.js';
+import { errorMessage } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import { AgeIdentity, isAgeRecipient } from '../crypto/age-identity.js';
+import { AdminKeyCollectionError, ShareRequestRefusedError, type ShareOutcome } from '../crypto/errors.js';
+import { decryptWithRole, encryptToRecipient } from '../crypto/role-crypto.js';
+import { findAdminKey, parseShare, serializeShare, type AdminKeyShare } from '../crypto/shamir.js';
 
 export const ADMIN_SHARE_PROTOCOL = '/bzzz/admin-share/1.0.0';
 const MESSAGE_VERSION = 1;

@@ -36,12 +36,15 @@ async function run() {
   return code;
 }
 
-run().then((code) => {
-  process.exitCode = code;
-}, (err) => {
-  process.stderr.write(`bzzzctl: ${err?.stack ?? err}\n`);
-  process.exitCode = 1;
-});
+run().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`bzzzctl: ${err?.stack ?? err}\n`);
+    process.exitCode = 1;
+  },
+);
 
 /** Runs core.cjs as CommonJS, compiled with the code cache when there is a usable one. */
 function loadCore(file, cacheFile) {
@@ -68,15 +71,17 @@ function loadCore(file, cacheFile) {
     exports: module.exports,
     // After a run, the cache holds every function that run compiled. Best effort: a read-only
     // install simply runs without one. Written to a temporary name first: runs may race.
-    saveCache: fresh ? () => {
-      try {
-        mkdirSync(join(dist, 'code-cache'), { recursive: true });
-        const tmp = `${cacheFile}.${process.pid}`;
-        writeFileSync(tmp, script.createCachedData());
-        renameSync(tmp, cacheFile);
-      } catch {
-        // not writable: no cache
-      }
-    } : undefined,
+    saveCache: fresh
+      ? () => {
+          try {
+            mkdirSync(join(dist, 'code-cache'), { recursive: true });
+            const tmp = `${cacheFile}.${process.pid}`;
+            writeFileSync(tmp, script.createCachedData());
+            renameSync(tmp, cacheFile);
+          } catch {
+            // not writable: no cache
+          }
+        }
+      : undefined,
   };
 }

@@ -16,7 +16,9 @@ try {
     log: silentLogger(),
     onProgress: (msg) => process.stderr.write(`[images] ${msg}\n`),
   });
-  process.stdout.write(`built:   ${r.built.join(' ') || '-'}\ncached:  ${r.cached.join(' ') || '-'}\nmissing: ${r.missing.join(' ') || '-'}\n`);
+  process.stdout.write(
+    `built:   ${r.built.join(' ') || '-'}\ncached:  ${r.cached.join(' ') || '-'}\nmissing: ${r.missing.join(' ') || '-'}\n`,
+  );
   process.stderr.write(`[images] done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   process.exitCode = r.missing.length ? 1 : 0;
 } catch (err) {

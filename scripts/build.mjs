@@ -45,7 +45,11 @@ const AGENT_ENTRIES = {
   'agent-keys': 'src/agent/cli/keys.ts',
 };
 
-const packageName = (spec) => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
+const packageName = (spec) =>
+  spec
+    .split('/')
+    .slice(0, spec.startsWith('@') ? 2 : 1)
+    .join('/');
 const nodeModules = `${sep}node_modules${sep}`;
 
 /** A module whose every property is another such module and which throws when called or constructed. */
@@ -122,7 +126,13 @@ const quietModem = {
       const source = readFileSync(args.path, 'utf8');
       const call = "debug('Sending: %s', util.inspect(options, {";
       if (!source.includes(call)) {
-        return { errors: [{ text: `${args.path}: the debug line quiet-docker-modem guards is gone (docker-modem changed): check whether it still formats every request, then update or drop this plugin in scripts/build.mjs` }] };
+        return {
+          errors: [
+            {
+              text: `${args.path}: the debug line quiet-docker-modem guards is gone (docker-modem changed): check whether it still formats every request, then update or drop this plugin in scripts/build.mjs`,
+            },
+          ],
+        };
       }
       return { contents: source.replace(call, `if (debug.enabled) ${call}`), loader: 'js' };
     });
@@ -140,7 +150,13 @@ const agentModulesFromEsm = {
       if (![resolve('src/agent'), resolve('src/crypto')].some((dir) => target.startsWith(dir + sep))) return undefined;
       const entry = entryOf.get(target);
       if (!entry) {
-        return { errors: [{ text: `${relative('.', args.importer)} imports ${relative('.', target)} lazily: add it to AGENT_ENTRIES in scripts/build.mjs (agent modules load as ES modules)` }] };
+        return {
+          errors: [
+            {
+              text: `${relative('.', args.importer)} imports ${relative('.', target)} lazily: add it to AGENT_ENTRIES in scripts/build.mjs (agent modules load as ES modules)`,
+            },
+          ],
+        };
       }
       return { path: `./${entry}.js`, external: true };
     });
@@ -165,7 +181,9 @@ function checkCore(file) {
     try {
       req.resolve(spec);
     } catch (err) {
-      throw new Error(`core.cjs requires ${spec}, which cannot be loaded with require() (${err.code}): bundle it (BUNDLED in scripts/build.mjs) or import it lazily from an agent module`);
+      throw new Error(
+        `core.cjs requires ${spec}, which cannot be loaded with require() (${err.code}): bundle it (BUNDLED in scripts/build.mjs) or import it lazily from an agent module`,
+      );
     }
   }
 }
@@ -191,11 +209,19 @@ try {
     format: 'esm',
     plugins: [lazyBuiltins, dependencyPolicy, quietModem],
     // CommonJS packages inside an ESM bundle: `require` of Node built-ins needs a real require.
-    banner: { js: "import { createRequire as __bzzzCreateRequire } from 'node:module'; const require = __bzzzCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __bzzzCreateRequire } from 'node:module'; const require = __bzzzCreateRequire(import.meta.url);",
+    },
     chunkNames: 'chunks/[name]-[hash]',
   });
   // bin/bzzzctl.js is CommonJS (bin/package.json): an ES module entry costs Node ~4 ms more to start.
-  await build({ ...common, entryPoints: { polyfill: 'src/util/polyfill.ts' }, outdir: staging, format: 'cjs', outExtension: { '.js': '.cjs' } });
+  await build({
+    ...common,
+    entryPoints: { polyfill: 'src/util/polyfill.ts' },
+    outdir: staging,
+    format: 'cjs',
+    outExtension: { '.js': '.cjs' },
+  });
   await build({
     ...common,
     entryPoints: { core: 'src/cli/main.ts' },

@@ -65,7 +65,11 @@ const UCS2LENGTH = `function ucs2length(str) {
 function withoutDescriptions(value) {
   if (Array.isArray(value)) return value.map(withoutDescriptions);
   if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value).filter(([k]) => k !== 'description' && k !== 'title').map(([k, v]) => [k, withoutDescriptions(v)]));
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([k]) => k !== 'description' && k !== 'title')
+      .map(([k, v]) => [k, withoutDescriptions(v)]),
+  );
 }
 
 /** Renders both generated files from the schema text; pure apart from reading nothing. */
@@ -90,8 +94,10 @@ export async function renderValidator(schemaText) {
   );
   const leftover = code.match(/require\([^)]*\)/g);
   if (leftover) {
-    throw new Error(`ajv standalone code needs runtime helpers (${leftover.join(', ')}); ` +
-      'it would not load as ESM. Avoid the schema keyword that needs them (object enums/const, uniqueItems on objects).');
+    throw new Error(
+      `ajv standalone code needs runtime helpers (${leftover.join(', ')}); ` +
+        'it would not load as ESM. Avoid the schema keyword that needs them (object enums/const, uniqueItems on objects).',
+    );
   }
   code = code.replace(/^"use strict";/, '');
   code += `\nexport const schema = ${JSON.stringify(schema)};\n`;
@@ -103,12 +109,21 @@ async function main() {
   const check = process.argv.includes('--check');
   const { js, dts } = await renderValidator(readFileSync(schemaFile, 'utf8'));
   if (check) {
-    const stale = [[jsFile, js], [dtsFile, dts]].filter(([file, want]) => {
-      try { return readFileSync(file, 'utf8') !== want; } catch { return true; }
+    const stale = [
+      [jsFile, js],
+      [dtsFile, dts],
+    ].filter(([file, want]) => {
+      try {
+        return readFileSync(file, 'utf8') !== want;
+      } catch {
+        return true;
+      }
     });
     if (stale.length > 0) {
-      process.stderr.write(`stale generated validator: ${stale.map(([f]) => f).join(', ')}\n` +
-        'schemas/bzzzcluster.schema.json changed: run `node scripts/gen-validator.mjs` and commit the result.\n');
+      process.stderr.write(
+        `stale generated validator: ${stale.map(([f]) => f).join(', ')}\n` +
+          'schemas/bzzzcluster.schema.json changed: run `node scripts/gen-validator.mjs` and commit the result.\n',
+      );
       process.exitCode = 1;
     }
     return;

@@ -7,7 +7,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import type { Clock, TimerHandle } from './clock.js';
-import { type AdminKeyShare, type AgeIdentity } from '../crypto/index.js';
+import type { AdminKeyShare, AgeIdentity } from '../crypto/index.js';
 import { collectAdminKey } from './share-exchange.js';
 import type { AgentLibp2p } from './p2p/node.js';
 

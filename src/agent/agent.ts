@@ -26,8 +26,20 @@ import { electionRoutes } from './http/election-routes.js';
 import { createHttpServer, type HttpServer } from './http/server.js';
 import { createAgentMetrics, type AgentMetrics } from './metrics.js';
 import {
-  COORDINATION_TOPIC, createAgentPubSub, createBlobFetcher, createBlobTransfer, createContentRouting, createP2PNode, createReplicator,
-  loadOrCreatePeerKey, type AgentPubSub, type BlobFetcher, type BlobTransfer, type ContentRouting, type P2PNode, type Replicator,
+  COORDINATION_TOPIC,
+  createAgentPubSub,
+  createBlobFetcher,
+  createBlobTransfer,
+  createContentRouting,
+  createP2PNode,
+  createReplicator,
+  loadOrCreatePeerKey,
+  type AgentPubSub,
+  type BlobFetcher,
+  type BlobTransfer,
+  type ContentRouting,
+  type P2PNode,
+  type Replicator,
 } from './p2p/index.js';
 
 export const AGENT_VERSION = '0.1.0';
@@ -93,7 +105,14 @@ export async function createAgent(config: AgentConfig, options: AgentOptions = {
   const metrics = createAgentMetrics({ defaultMetrics: options.processMetrics ?? true });
 
   const node = await createP2PNode(
-    { privateKey, host: config.host, port: config.p2pPort, bootstrap: config.bootstrap, allowPeers: config.allowPeers, bootstrapBackoffMs: options.bootstrapBackoffMs },
+    {
+      privateKey,
+      host: config.host,
+      port: config.p2pPort,
+      bootstrap: config.bootstrap,
+      allowPeers: config.allowPeers,
+      bootstrapBackoffMs: options.bootstrapBackoffMs,
+    },
     { clock, log: log.child({ part: 'p2p' }) },
   );
   const peerId = node.peerId;
@@ -123,17 +142,46 @@ export async function createAgent(config: AgentConfig, options: AgentOptions = {
   });
   const pubsub = createAgentPubSub({ pubsub: libp2p.services.pubsub, metrics, log: log.child({ part: 'pubsub' }), now });
   const transfer = createBlobTransfer(
-    { libp2p, store, metrics, log: log.child({ part: 'blob' }), onReplicated: (address) => routing.provide(address).catch(() => undefined) },
+    {
+      libp2p,
+      store,
+      metrics,
+      log: log.child({ part: 'blob' }),
+      onReplicated: (address) => routing.provide(address).catch(() => undefined),
+    },
     { maxBlobBytes },
   );
-  const fetcher = createBlobFetcher({ store, routing, transfer, connectedPeers: () => node.connectedPeers(), metrics, log: log.child({ part: 'fetch' }) });
+  const fetcher = createBlobFetcher({
+    store,
+    routing,
+    transfer,
+    connectedPeers: () => node.connectedPeers(),
+    metrics,
+    log: log.child({ part: 'fetch' }),
+  });
   const replicator = createReplicator(
-    { store, routing, transfer, fetcher, selfPeerId: peerId, connectedPeers: () => node.connectedPeers(), isConnected: (p) => node.isConnected(p), metrics, clock, log: log.child({ part: 'replication' }) },
+    {
+      store,
+      routing,
+      transfer,
+      fetcher,
+      selfPeerId: peerId,
+      connectedPeers: () => node.connectedPeers(),
+      isConnected: (p) => node.isConnected(p),
+      metrics,
+      clock,
+      log: log.child({ part: 'replication' }),
+    },
     { factor: config.replicationFactor, intervalMs: options.replicationIntervalMs ?? 30_000 },
   );
   const startedAt = now();
   // With the node, one-peer answers (acks, votes) go over a direct stream instead of GossipSub.
-  const transport = createGossipsubElectionTransport({ pubsub: libp2p.services.pubsub, libp2p, selfId: peerId, log: log.child({ part: 'election-transport' }) });
+  const transport = createGossipsubElectionTransport({
+    pubsub: libp2p.services.pubsub,
+    libp2p,
+    selfId: peerId,
+    log: log.child({ part: 'election-transport' }),
+  });
   const election = createElection({
     transport,
     selfId: peerId,
@@ -166,14 +214,23 @@ export async function createAgent(config: AgentConfig, options: AgentOptions = {
           },
         );
   const shareService: AdminShareService | undefined =
-    share === undefined ? undefined : createAdminShareService({ libp2p, share, isAuthorizedRequester: (p) => election.isAdmin(p), log: log.child({ part: 'admin-share' }) });
+    share === undefined
+      ? undefined
+      : createAdminShareService({
+          libp2p,
+          share,
+          isAuthorizedRequester: (p) => election.isAdmin(p),
+          log: log.child({ part: 'admin-share' }),
+        });
 
   const announce = async (address: string): Promise<void> => {
     await routing.provide(address).catch((err: unknown) => {
       metrics.errorsTotal.inc({ component: 'dht' });
       log.debug({ address, err: errorMessage(err) }, 'provide failed; the replication round tries again');
     });
-    replicator.ensure(address, lifecycle.signal).catch((err: unknown) => log.debug({ address, err: errorMessage(err) }, 'replication after put failed; the next round tries again'));
+    replicator
+      .ensure(address, lifecycle.signal)
+      .catch((err: unknown) => log.debug({ address, err: errorMessage(err) }, 'replication after put failed; the next round tries again'));
   };
   const decisions = createDecisionService({
     store,
@@ -201,8 +258,18 @@ export async function createAgent(config: AgentConfig, options: AgentOptions = {
     {
       checks: [
         peersCheck({ connected: () => libp2p.getPeers().length, expected: expectedPeers }),
-        pubsubCheck({ topic: COORDINATION_TOPIC, subscribers: () => pubsub.topicPeers(COORDINATION_TOPIC).length, expected: expectedPeers, received: () => pubsub.received()[COORDINATION_TOPIC] ?? 0 }),
-        dhtCheck({ routingTableSize: () => node.dhtRoutingTableSize(), expected: expectedPeers, lastRound: () => replicator.lastRound(), factor: config.replicationFactor }),
+        pubsubCheck({
+          topic: COORDINATION_TOPIC,
+          subscribers: () => pubsub.topicPeers(COORDINATION_TOPIC).length,
+          expected: expectedPeers,
+          received: () => pubsub.received()[COORDINATION_TOPIC] ?? 0,
+        }),
+        dhtCheck({
+          routingTableSize: () => node.dhtRoutingTableSize(),
+          expected: expectedPeers,
+          lastRound: () => replicator.lastRound(),
+          factor: config.replicationFactor,
+        }),
         electionCheck({ status: () => election.status() }),
         storeCheck({ stats: () => store.stats(), repairs: () => replicator.repairs() }),
         diskCheck({ dir: config.dataDir }),
@@ -244,7 +311,8 @@ export async function createAgent(config: AgentConfig, options: AgentOptions = {
         peerId,
         startedAt,
         now,
-        ready: () => (stopping ? { ready: false, reason: 'shutting down' } : started ? { ready: true } : { ready: false, reason: 'starting' }),
+        ready: () =>
+          stopping ? { ready: false, reason: 'shutting down' } : started ? { ready: true } : { ready: false, reason: 'starting' },
       }),
     },
   );
@@ -254,14 +322,24 @@ export async function createAgent(config: AgentConfig, options: AgentOptions = {
     if (e.admin === peerId) adminKey?.becameAdmin();
     else if (e.previous === peerId) adminKey?.lostAdmin();
   });
-  const offState = election.on('state-changed', (e) => metrics.electionState.set(e.state === 'admin' ? 2 : e.state === 'candidate' ? 1 : 0));
+  const offState = election.on('state-changed', (e) =>
+    metrics.electionState.set(e.state === 'admin' ? 2 : e.state === 'candidate' ? 1 : 0),
+  );
 
   // Agents publish who they are under /bzzz/<peer id>/agent once the DHT has someone to store it.
   let recordPublished = false;
   const publishRecord = (): void => {
     if (recordPublished || !started) return;
     recordPublished = true;
-    const value = new TextEncoder().encode(JSON.stringify({ role: config.role, version: AGENT_VERSION, apiPort: api.port(), healthPort: healthServer.port(), startedAt: new Date(startedAt).toISOString() }));
+    const value = new TextEncoder().encode(
+      JSON.stringify({
+        role: config.role,
+        version: AGENT_VERSION,
+        apiPort: api.port(),
+        healthPort: healthServer.port(),
+        startedAt: new Date(startedAt).toISOString(),
+      }),
+    );
     routing.putRecord('agent', value, lifecycle.signal).catch((err: unknown) => {
       recordPublished = false;
       log.debug({ err: errorMessage(err) }, 'agent record not stored yet; retried on the next connection');

@@ -99,7 +99,11 @@ export function parseAgentConfig(input: AgentOptionsInput): AgentConfig {
   const p2pPort = int('p2pPort', 0, 65535, 'a TCP port');
   const apiPort = int('apiPort', 0, 65535, 'a TCP port');
   const healthPort = int('healthPort', 0, 65535, 'a TCP port');
-  const ports: Array<[Field, number]> = [['p2pPort', p2pPort], ['apiPort', apiPort], ['healthPort', healthPort]];
+  const ports: Array<[Field, number]> = [
+    ['p2pPort', p2pPort],
+    ['apiPort', apiPort],
+    ['healthPort', healthPort],
+  ];
   for (let i = 0; i < ports.length; i++) {
     for (let j = i + 1; j < ports.length; j++) {
       if (ports[i][1] !== 0 && ports[i][1] === ports[j][1]) {
@@ -118,7 +122,10 @@ export function parseAgentConfig(input: AgentOptionsInput): AgentConfig {
   const heartbeatMs = int('heartbeatMs', 10, 3_600_000, 'a heartbeat interval in milliseconds');
   const electionTimeoutMs = int('electionTimeoutMs', 20, 3_600_000, 'an election timeout in milliseconds');
   if (electionTimeoutMs <= heartbeatMs * 2) {
-    fail('electionTimeoutMs', `${electionTimeoutMs} ms must be more than twice the heartbeat interval (${heartbeatMs} ms), or one late heartbeat starts an election; BZZZ used 5000 / 15000`);
+    fail(
+      'electionTimeoutMs',
+      `${electionTimeoutMs} ms must be more than twice the heartbeat interval (${heartbeatMs} ms), or one late heartbeat starts an election; BZZZ used 5000 / 15000`,
+    );
   }
 
   const bootstrap: BootstrapPeer[] = [];
@@ -178,7 +185,9 @@ export function parseBootstrapPeer(entry: string): BootstrapPeer {
     try {
       ma = multiaddr(entry);
     } catch (err) {
-      throw new Error(`${JSON.stringify(entry)} is not a valid multiaddr (${err instanceof Error ? err.message : String(err)}): write e.g. /ip4/10.0.0.2/tcp/9000/p2p/<peer id> or host:port`);
+      throw new Error(
+        `${JSON.stringify(entry)} is not a valid multiaddr (${err instanceof Error ? err.message : String(err)}): write e.g. /ip4/10.0.0.2/tcp/9000/p2p/<peer id> or host:port`,
+      );
     }
     const parts = ma.getComponents();
     if (!parts.some((c) => c.name === 'tcp')) {
@@ -190,7 +199,9 @@ export function parseBootstrapPeer(entry: string): BootstrapPeer {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s/]+)):(\d{1,5})$/.exec(entry);
   const port = m === null ? NaN : Number(m[3]);
   if (m === null || port < 1 || port > 65535) {
-    throw new Error(`${JSON.stringify(entry)} is neither a multiaddr nor host:port: write e.g. walnut:9000, 10.0.0.2:9000 or /ip4/10.0.0.2/tcp/9000`);
+    throw new Error(
+      `${JSON.stringify(entry)} is neither a multiaddr nor host:port: write e.g. walnut:9000, 10.0.0.2:9000 or /ip4/10.0.0.2/tcp/9000`,
+    );
   }
   const host = m[1] ?? m[2];
   const proto = isIP(host) === 4 ? 'ip4' : isIP(host) === 6 ? 'ip6' : 'dns4';
@@ -199,7 +210,10 @@ export function parseBootstrapPeer(entry: string): BootstrapPeer {
 }
 
 function splitList(text: string | undefined): string[] {
-  return (text ?? '').split(/[,\s]+/).map((s) => s.trim()).filter((s) => s !== '');
+  return (text ?? '')
+    .split(/[,\s]+/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 function optionalPath(p: string | undefined): string | undefined {

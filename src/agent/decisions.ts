@@ -64,22 +64,36 @@ export function mayPublish(role: Role, type: string): boolean {
 export function createDecisionService(c: DecisionServiceComponents): DecisionService {
   const needKeys = (): DecisionKeys => {
     const k = c.keys();
-    if (k === undefined) throw new UnavailableError('this agent runs without role keys: start it with --keys-dir (BZZZ_KEYS_DIR) pointing at the output of `bzzzctl keys generate`');
+    if (k === undefined)
+      throw new UnavailableError(
+        'this agent runs without role keys: start it with --keys-dir (BZZZ_KEYS_DIR) pointing at the output of `bzzzctl keys generate`',
+      );
     return k;
   };
   return {
     async publish(type, content) {
       if (!TYPE.test(type)) {
-        throw new InvalidInputError(`decision type ${JSON.stringify(type.slice(0, 80))} is not valid: use 1-64 of a-z 0-9 _ - starting with a letter (e.g. architectural, code)`);
+        throw new InvalidInputError(
+          `decision type ${JSON.stringify(type.slice(0, 80))} is not valid: use 1-64 of a-z 0-9 _ - starting with a letter (e.g. architectural, code)`,
+        );
       }
       if (typeof content !== 'object' || content === null || Array.isArray(content)) {
         throw new InvalidInputError('decision body must be a JSON object, e.g. {"decision": "…", "rationale": "…"}');
       }
       if (!mayPublish(c.role, type)) {
-        throw new ForbiddenError(`role ${c.role} may not publish ${type} decisions (BZZZ access matrix): send it to an agent with a role that may`);
+        throw new ForbiddenError(
+          `role ${c.role} may not publish ${type} decisions (BZZZ access matrix): send it to an agent with a role that may`,
+        );
       }
       const keys = needKeys();
-      const decision: Decision = { v: DECISION_FORMAT_VERSION, type, role: c.role, author: c.selfPeerId, createdAt: new Date(c.now()).toISOString(), content };
+      const decision: Decision = {
+        v: DECISION_FORMAT_VERSION,
+        type,
+        role: c.role,
+        author: c.selfPeerId,
+        createdAt: new Date(c.now()).toISOString(),
+        content,
+      };
       const ciphertext = await encryptForRole(JSON.stringify(decision), c.role, keys.publicKeys);
       const { address } = await c.store.put(ciphertext);
       await c.announce(address);

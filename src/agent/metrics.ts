@@ -55,14 +55,39 @@ export function createAgentMetrics(options: { defaultMetrics?: boolean } = {}): 
   const m: AgentMetrics = {
     registry,
     connectedPeers,
-    systemHealthScore: new Gauge({ name: 'bzzz_system_health_score', help: 'Overall health score of the agent, 0 (down) to 1 (healthy).', registers: [registry] }),
-    componentHealthScore: new Gauge({ name: 'bzzz_component_health_score', help: 'Health score per component, 0 to 1.', labelNames: ['component'], registers: [registry] }),
-    electionState: new Gauge({ name: 'bzzz_election_state', help: 'Election state of this agent: 0 follower, 1 candidate, 2 admin.', registers: [registry] }),
+    systemHealthScore: new Gauge({
+      name: 'bzzz_system_health_score',
+      help: 'Overall health score of the agent, 0 (down) to 1 (healthy).',
+      registers: [registry],
+    }),
+    componentHealthScore: new Gauge({
+      name: 'bzzz_component_health_score',
+      help: 'Health score per component, 0 to 1.',
+      labelNames: ['component'],
+      registers: [registry],
+    }),
+    electionState: new Gauge({
+      name: 'bzzz_election_state',
+      help: 'Election state of this agent: 0 follower, 1 candidate, 2 admin.',
+      registers: [registry],
+    }),
     electionTerm: new Gauge({ name: 'bzzz_election_term', help: 'Current election term seen by this agent.', registers: [registry] }),
     errorsTotal: new Counter({ name: 'bzzz_errors_total', help: 'Errors by component.', labelNames: ['component'], registers: [registry] }),
-    replicationFactor: new Gauge({ name: 'bzzz_dht_replication_factor', help: 'Lowest observed number of live holders (connected providers plus this agent) over the blobs this agent holds.', registers: [registry] }),
-    replicationFactorAvg: new Gauge({ name: 'bzzz_dht_replication_factor_avg', help: 'Average observed number of live holders over the blobs this agent holds.', registers: [registry] }),
-    providerRecords: new Gauge({ name: 'bzzz_dht_provider_records', help: 'Provider records this agent announces on the DHT (one per blob it holds).', registers: [registry] }),
+    replicationFactor: new Gauge({
+      name: 'bzzz_dht_replication_factor',
+      help: 'Lowest observed number of live holders (connected providers plus this agent) over the blobs this agent holds.',
+      registers: [registry],
+    }),
+    replicationFactorAvg: new Gauge({
+      name: 'bzzz_dht_replication_factor_avg',
+      help: 'Average observed number of live holders over the blobs this agent holds.',
+      registers: [registry],
+    }),
+    providerRecords: new Gauge({
+      name: 'bzzz_dht_provider_records',
+      help: 'Provider records this agent announces on the DHT (one per blob it holds).',
+      registers: [registry],
+    }),
     dhtOperationSeconds: new Histogram({
       name: 'bzzz_dht_operation_duration_seconds',
       help: 'Duration of DHT operations (provide, find_providers, put, get) and blob fetches.',
@@ -77,9 +102,24 @@ export function createAgentMetrics(options: { defaultMetrics?: boolean } = {}): 
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
       registers: [registry],
     }),
-    pubsubMessagesTotal: new Counter({ name: 'bzzz_pubsub_messages_total', help: 'GossipSub messages by topic and direction.', labelNames: ['topic', 'direction'], registers: [registry] }),
-    blobTransfersTotal: new Counter({ name: 'bzzz_blob_transfers_total', help: 'Blob transfers over the /bzzz/blob protocol.', labelNames: ['direction', 'outcome'], registers: [registry] }),
-    blobRepairsTotal: new Counter({ name: 'bzzz_blob_repairs_total', help: 'Corrupted blobs fetched again from a peer.', labelNames: ['outcome'], registers: [registry] }),
+    pubsubMessagesTotal: new Counter({
+      name: 'bzzz_pubsub_messages_total',
+      help: 'GossipSub messages by topic and direction.',
+      labelNames: ['topic', 'direction'],
+      registers: [registry],
+    }),
+    blobTransfersTotal: new Counter({
+      name: 'bzzz_blob_transfers_total',
+      help: 'Blob transfers over the /bzzz/blob protocol.',
+      labelNames: ['direction', 'outcome'],
+      registers: [registry],
+    }),
+    blobRepairsTotal: new Counter({
+      name: 'bzzz_blob_repairs_total',
+      help: 'Corrupted blobs fetched again from a peer.',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
     httpRequestSeconds: new Histogram({
       name: 'bzzz_http_request_duration_seconds',
       help: 'HTTP API and health requests.',

@@ -78,7 +78,7 @@ export function createAdminShareService(components: AdminShareServiceComponents,
     } else {
       const sealed = await encryptToRecipient(serializeShare(share), request.replyTo);
       response = { v: MESSAGE_VERSION, ok: true, sealedShare: Buffer.from(sealed).toString('base64') };
-      log.info({ peer: remotePeer, index: share.index }, 'sent this agent\'s admin key share, sealed to the requester\'s key');
+      log.info({ peer: remotePeer, index: share.index }, "sent this agent's admin key share, sealed to the requester's key");
     }
     await writeMessage(stream, response, signal);
   }
@@ -130,7 +130,8 @@ export async function requestShare(
     await writeMessage(stream, request, signal);
     const response = parseResponse(await readMessage(stream, MAX_RESPONSE_BYTES, signal));
     if (!response) throw new ShareRequestRefusedError(`peer ${name}: sent an unreadable answer to the admin share request`);
-    if (!response.ok) throw new ShareRequestRefusedError(`peer ${name} refused its admin key share (${response.reason}): ${response.message}`);
+    if (!response.ok)
+      throw new ShareRequestRefusedError(`peer ${name} refused its admin key share (${response.reason}): ${response.message}`);
     const plain = await decryptWithRole(new Uint8Array(Buffer.from(response.sealedShare, 'base64')), opts.replyTo);
     try {
       return parseShare(new TextDecoder().decode(plain), `share from peer ${name}`);

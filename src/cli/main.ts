@@ -8,9 +8,7 @@ export const EXIT_OK = 0;
 export const EXIT_INVALID = 1;
 export const EXIT_ERROR = 2;
 
-
-
-function run<A extends unknown[]>(load: () => Promise<(...args: A) => Promise<number | void>>) {
+function run<A extends unknown[]>(load: () => Promise<(...args: A) => Promise<number | undefined>>) {
   return async (...args: A): Promise<void> => {
     const fn = await load();
     const code = await fn(...args);
@@ -18,8 +16,7 @@ function run<A extends unknown[]>(load: () => Promise<(...args: A) => Promise<nu
   };
 }
 
-const outputOption = () =>
-  new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'yaml']).default('text');
+const outputOption = () => new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'yaml']).default('text');
 
 export function buildProgram(): Command {
   const program = new Command('bzzzctl')
@@ -30,14 +27,18 @@ export function buildProgram(): Command {
 
   program
     .command('validate')
-    .description('Check a BzzzCluster spec (schema and semantic checks). Exit 0 when valid, 1 with every problem listed when not. Writes nothing.')
+    .description(
+      'Check a BzzzCluster spec (schema and semantic checks). Exit 0 when valid, 1 with every problem listed when not. Writes nothing.',
+    )
     .requiredOption('-f, --filename <file>', 'spec file (YAML or JSON)')
     .addOption(outputOption())
     .action(run(() => import('./commands/validate.js').then((m) => m.validateCommand)));
 
   program
     .command('apply')
-    .description('Store the spec in the swarm as a new generation and converge the swarm to it. Waits for a running controller to observe it, or reconciles in-process when none runs.')
+    .description(
+      'Store the spec in the swarm as a new generation and converge the swarm to it. Waits for a running controller to observe it, or reconciles in-process when none runs.',
+    )
     .requiredOption('-f, --filename <file>', 'spec file (YAML or JSON)')
     .option('--timeout <duration>', 'how long to wait for convergence', '120s')
     .option('--no-wait', 'return once the spec is stored (and written, when reconciling in-process) without waiting for tasks to run')
@@ -46,14 +47,16 @@ export function buildProgram(): Command {
 
   program
     .command('diff')
-    .description('Show, per object and field, what apply would create, change or remove. Writes nothing. Exit 0: no changes, 1: changes, 2: error.')
+    .description(
+      'Show, per object and field, what apply would create, change or remove. Writes nothing. Exit 0: no changes, 1: changes, 2: error.',
+    )
     .requiredOption('-f, --filename <file>', 'spec file (YAML or JSON)')
     .addOption(outputOption())
     .action(run(() => import('./commands/diff.js').then((m) => m.diffCommand)));
 
   program
     .command('status')
-    .description('Show generation, observedGeneration, conditions and each component\'s desired and running tasks.')
+    .description("Show generation, observedGeneration, conditions and each component's desired and running tasks.")
     .argument('[name]', 'cluster name (all clusters when omitted)')
     .addOption(outputOption())
     .action(run(() => import('./commands/status.js').then((m) => m.statusCommand)));
@@ -67,17 +70,21 @@ export function buildProgram(): Command {
 
   program
     .command('up')
-    .description('Start a BZZZ cluster on this swarm: check the engine, build the images offline if missing, store and reconcile the spec, deploy the controller as a swarm service, and show progress until every agent is healthy with an elected admin. Running it again changes nothing.')
+    .description(
+      'Start a BZZZ cluster on this swarm: check the engine, build the images offline if missing, store and reconcile the spec, deploy the controller as a swarm service, and show progress until every agent is healthy with an elected admin. Running it again changes nothing.',
+    )
     .option('-f, --filename <file>', 'spec file (default: stacks/examples/dev.yaml of this package)')
     .option('--install', 'install and start a Docker engine in swarm mode on Debian when none is reachable')
     .option('--timeout <duration>', 'how long to wait for the cluster to be ready', '300s')
-    .option('--metrics-port <port>', 'host port for the controller\'s /metrics and /healthz (0: none)', '9464')
+    .option('--metrics-port <port>', "host port for the controller's /metrics and /healthz (0: none)", '9464')
     .addOption(outputOption())
     .action(run(() => import('./commands/up.js').then((m) => m.upCommand)));
 
   program
     .command('down')
-    .description('Remove what up made: the cluster (everything it owns) and, when no other cluster is left, the controller service. Images stay.')
+    .description(
+      'Remove what up made: the cluster (everything it owns) and, when no other cluster is left, the controller service. Images stay.',
+    )
     .option('-f, --filename <file>', 'spec file (default: stacks/examples/dev.yaml of this package)')
     .option('--timeout <duration>', 'how long to wait for removal', '120s')
     .action(run(() => import('./commands/down.js').then((m) => m.downCommand)));
@@ -85,18 +92,26 @@ export function buildProgram(): Command {
   const controller = program.command('controller').description('The reconciling controller.');
   controller
     .command('run')
-    .description('Run the controller: watch Docker events, spec changes and a periodic resync; undo drift; serve /metrics and /healthz. Only the holder of the controller lease reconciles; a second controller stands by and takes over when the first stops renewing it.')
+    .description(
+      'Run the controller: watch Docker events, spec changes and a periodic resync; undo drift; serve /metrics and /healthz. Only the holder of the controller lease reconciles; a second controller stands by and takes over when the first stops renewing it.',
+    )
     .option('--listen <addr>', 'HTTP address for /metrics and /healthz', '0.0.0.0:9464')
     .option('--resync <duration>', 'periodic full resync interval', '30s')
     .option('--workers <n>', 'concurrent reconciles (different clusters)', '2')
-    .option('--no-probe-agents', 'do not ask the agents for their health (when the controller is not on the clusters\' networks)')
-    .option('--lease-ttl <duration>', 'leader election: a controller that has not renewed the lease for this long is replaced by a standby one (renewed every third of it)', '15s')
+    .option('--no-probe-agents', "do not ask the agents for their health (when the controller is not on the clusters' networks)")
+    .option(
+      '--lease-ttl <duration>',
+      'leader election: a controller that has not renewed the lease for this long is replaced by a standby one (renewed every third of it)',
+      '15s',
+    )
     .action(run(() => import('./commands/controller.js').then((m) => m.controllerRunCommand)));
 
   const keys = program.command('keys').description('Role keys and the Shamir-split admin key.');
   keys
     .command('generate')
-    .description('Generate age X25519 key pairs for the four roles and a 3-of-5 Shamir split of the admin key, as files under DIR. Nothing secret is printed.')
+    .description(
+      'Generate age X25519 key pairs for the four roles and a 3-of-5 Shamir split of the admin key, as files under DIR. Nothing secret is printed.',
+    )
     .requiredOption('--out <dir>', 'directory to write the keys to (created with mode 0700)')
     .option('--threshold <n>', 'shares needed to rebuild the admin key', '3')
     .option('--shares <n>', 'number of shares', '5')
@@ -106,7 +121,9 @@ export function buildProgram(): Command {
   const agent = program.command('agent').description('The BZZZ agent runtime.');
   agent
     .command('run')
-    .description('Run a BZZZ agent: libp2p DHT + GossipSub, BLAKE3 content store, admin election, role crypto, HTTP API, health and metrics.')
+    .description(
+      'Run a BZZZ agent: libp2p DHT + GossipSub, BLAKE3 content store, admin election, role crypto, HTTP API, health and metrics.',
+    )
     .addOption(new Option('--data-dir <dir>', 'data directory (peer identity, content store)').env('BZZZ_DATA_DIR').default('./data'))
     .addOption(new Option('--p2p-port <port>', 'libp2p TCP port').env('BZZZ_P2P_PORT').default('9000'))
     .addOption(new Option('--api-port <port>', 'HTTP API port').env('BZZZ_API_PORT').default('8080'))
@@ -117,9 +134,15 @@ export function buildProgram(): Command {
     .addOption(new Option('--role <role>', 'role this agent acts with').env('BZZZ_ROLE').default('observer'))
     .addOption(new Option('--keys-dir <dir>', 'directory with role keys (bzzzctl keys generate)').env('BZZZ_KEYS_DIR'))
     .addOption(new Option('--share-file <file>', "this agent's Shamir share of the admin key").env('BZZZ_SHAMIR_SHARE'))
-    .addOption(new Option('--allow-peers <ids>', 'comma-separated peer IDs allowed in the cluster (others are refused)').env('BZZZ_ALLOWED_PEERS'))
+    .addOption(
+      new Option('--allow-peers <ids>', 'comma-separated peer IDs allowed in the cluster (others are refused)').env('BZZZ_ALLOWED_PEERS'),
+    )
     .addOption(new Option('--heartbeat-ms <ms>', 'admin heartbeat interval').env('BZZZ_HEARTBEAT_MS').default('5000'))
-    .addOption(new Option('--election-timeout-ms <ms>', 'heartbeat silence that starts an election').env('BZZZ_ELECTION_TIMEOUT_MS').default('15000'))
+    .addOption(
+      new Option('--election-timeout-ms <ms>', 'heartbeat silence that starts an election')
+        .env('BZZZ_ELECTION_TIMEOUT_MS')
+        .default('15000'),
+    )
     .addOption(new Option('--replication-factor <n>', 'target replicas per blob').env('BZZZ_REPLICATION_FACTOR').default('3'))
     .addOption(new Option('--grace-ms <ms>', 'shutdown grace period on SIGTERM').env('BZZZ_SHUTDOWN_GRACE_MS').default('10000'))
     .action(run(() => import('../agent/cli/run.js').then((m) => m.agentRunCommand)));
@@ -141,5 +164,3 @@ export async function main(argv: string[]): Promise<number> {
     return reportError(err);
   }
 }
-
-

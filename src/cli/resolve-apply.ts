@@ -38,17 +38,19 @@ export async function resolveApply(loaded: LoadedSpec, env: NodeJS.ProcessEnv = 
 /** Writes the file/env secret versions that are not in the swarm yet (`owned`: the cluster's secrets, when just listed). Returns the names written. */
 async function writeSecretVersions(port: SwarmPort, r: ResolvedApply, owned?: Secret[]): Promise<string[]> {
   const cluster = r.doc.cluster.metadata.name;
-  const existing = new Set((owned ?? await port.listSecrets({ labels: ownedBy(cluster) })).map((s) => s.Spec.Name));
+  const existing = new Set((owned ?? (await port.listSecrets({ labels: ownedBy(cluster) }))).map((s) => s.Spec.Name));
   const spec = r.doc.cluster.spec.secrets ?? {};
   const todo = [...r.secretValues].filter(([logical]) => !existing.has(versionedName(cluster, logical, r.doc.secretVersions[logical])));
-  await Promise.all(todo.map(([logical, value]) => {
-    const hash8 = r.doc.secretVersions[logical];
-    return port.createSecret({
-      Name: versionedName(cluster, logical, hash8),
-      Labels: secretLabels(cluster, logical, hash8, spec[logical]?.file ? 'file' : 'env'),
-      Data: value.toString('base64'),
-    });
-  }));
+  await Promise.all(
+    todo.map(([logical, value]) => {
+      const hash8 = r.doc.secretVersions[logical];
+      return port.createSecret({
+        Name: versionedName(cluster, logical, hash8),
+        Labels: secretLabels(cluster, logical, hash8, spec[logical]?.file ? 'file' : 'env'),
+        Data: value.toString('base64'),
+      });
+    }),
+  );
   return todo.map(([logical]) => versionedName(cluster, logical, r.doc.secretVersions[logical]));
 }
 
@@ -58,9 +60,18 @@ async function writeSecretVersions(port: SwarmPort, r: ResolvedApply, owned?: Se
  * `observed`: the cluster as the caller just read it (its secrets, record and stored specs),
  * which saves reading them again.
  */
-export async function storeSpec(port: SwarmPort, store: ClusterStore, r: ResolvedApply, observed?: Pick<Observed, 'secrets' | 'state'>): Promise<{ generation: number; changed: boolean; summary: string }> {
+export async function storeSpec(
+  port: SwarmPort,
+  store: ClusterStore,
+  r: ResolvedApply,
+  observed?: Pick<Observed, 'secrets' | 'state'>,
+): Promise<{ generation: number; changed: boolean; summary: string }> {
   const name = r.doc.cluster.metadata.name;
   await writeSecretVersions(port, r, observed?.secrets);
   const { generation, changed } = await store.putSpec(r.doc, new Date(), observed && stateFromConfigs(name, observed.state));
-  return { generation, changed, summary: `${name}: ${changed ? `stored generation ${generation}` : `unchanged (generation ${generation})`}` };
+  return {
+    generation,
+    changed,
+    summary: `${name}: ${changed ? `stored generation ${generation}` : `unchanged (generation ${generation})`}`,
+  };
 }

@@ -16,7 +16,12 @@ export interface AgentMonitor extends Runnable {
   forget(cluster: string): void;
 }
 
-export function createAgentMonitor(opts: { prober: AgentProber; intervalMs?: number; onChange: (cluster: string) => void; log?: Logger }): AgentMonitor {
+export function createAgentMonitor(opts: {
+  prober: AgentProber;
+  intervalMs?: number;
+  onChange: (cluster: string) => void;
+  log?: Logger;
+}): AgentMonitor {
   const intervalMs = opts.intervalMs ?? 5000;
   const specs = new Map<string, BzzzCluster>();
   const reports = new Map<string, AgentStatus[]>();
@@ -52,7 +57,9 @@ export function createAgentMonitor(opts: { prober: AgentProber; intervalMs?: num
       reports.delete(name);
     },
     start(signal) {
-      timer = setInterval(() => { for (const name of specs.keys()) void probe(name); }, intervalMs);
+      timer = setInterval(() => {
+        for (const name of specs.keys()) void probe(name);
+      }, intervalMs);
       signal.addEventListener('abort', () => clearInterval(timer), { once: true });
     },
     async stop() {

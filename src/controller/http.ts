@@ -79,7 +79,9 @@ export async function startHttp(options: HttpOptions): Promise<HttpEndpoint> {
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) =>
-      reject(new InvalidInputError(`--listen "${options.listen}": cannot listen there (${errorMessage(err)}); pick a free port`, { cause: err })),
+      reject(
+        new InvalidInputError(`--listen "${options.listen}": cannot listen there (${errorMessage(err)}); pick a free port`, { cause: err }),
+      ),
     );
     server.listen(port, host, () => resolve());
   });

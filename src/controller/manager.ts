@@ -184,8 +184,7 @@ export function createManager(options: ManagerOptions): Manager {
     let outcome: ReconcileOutcome;
     try {
       // The .then() turns a synchronous throw into a rejection.
-      const result: ReconcileResult =
-        (await Promise.resolve().then(() => reconciler.reconcile(cluster, reconcileAbort.signal))) ?? {};
+      const result: ReconcileResult = (await Promise.resolve().then(() => reconciler.reconcile(cluster, reconcileAbort.signal))) ?? {};
       metrics?.driftCorrected(cluster, result.driftCorrected ?? 0);
       metrics?.engineWrites(cluster, result.writes ?? 0);
       queue.forget(cluster);
@@ -279,7 +278,10 @@ export function createManager(options: ManagerOptions): Manager {
     const finished = await Promise.race([drained, bound.promise]);
     boundTimer.cancel();
     if (!finished) {
-      log.warn({ inFlight: [...busy.values()].map((b) => b.cluster), shutdownTimeoutMs }, 'in-flight reconciles outlived the shutdown bound; aborting them');
+      log.warn(
+        { inFlight: [...busy.values()].map((b) => b.cluster), shutdownTimeoutMs },
+        'in-flight reconciles outlived the shutdown bound; aborting them',
+      );
       reconcileAbort.abort(new BzzzError('controller stopping: reconcile aborted after the shutdown grace period'));
     }
     await Promise.all(
@@ -307,7 +309,10 @@ export function createManager(options: ManagerOptions): Manager {
     const now = clock.now();
     for (const b of busy.values()) {
       if (now - b.since > hungReconcileMs) {
-        return { ok: false, detail: `reconcile of cluster "${b.cluster}" has run for ${Math.round((now - b.since) / 1000)} s (limit ${hungReconcileMs / 1000} s)` };
+        return {
+          ok: false,
+          detail: `reconcile of cluster "${b.cluster}" has run for ${Math.round((now - b.since) / 1000)} s (limit ${hungReconcileMs / 1000} s)`,
+        };
       }
     }
     return { ok: true, detail: `${workers} workers alive, ${busy.size} reconciling, queue depth ${queue.depth}` };
@@ -320,7 +325,10 @@ export function createManager(options: ManagerOptions): Manager {
     const why = st.lastError ? `: ${st.lastError}` : '';
     return downMs <= watchGraceMs
       ? { ok: true, detail: `docker events stream reconnecting for ${Math.round(downMs / 1000)} s${why}` }
-      : { ok: false, detail: `docker events stream down for ${Math.round(downMs / 1000)} s (limit ${watchGraceMs / 1000} s)${why}; is the Docker engine running?` };
+      : {
+          ok: false,
+          detail: `docker events stream down for ${Math.round(downMs / 1000)} s (limit ${watchGraceMs / 1000} s)${why}; is the Docker engine running?`,
+        };
   }
 
   return {
@@ -349,7 +357,9 @@ export function createManager(options: ManagerOptions): Manager {
 function asError(thrown: unknown, cluster: string): Error {
   if (thrown instanceof Error) return thrown;
   const shown = String(thrown).slice(0, 200);
-  return new BzzzError(`reconcile of cluster "${cluster}" threw a non-Error value (${typeof thrown}: ${shown}); treated as a failure and retried with backoff`);
+  return new BzzzError(
+    `reconcile of cluster "${cluster}" threw a non-Error value (${typeof thrown}: ${shown}); treated as a failure and retried with backoff`,
+  );
 }
 
 function positiveInt(n: number, field: string): number {

@@ -32,13 +32,17 @@ export class AgeIdentity {
   static async parse(secret: string, what = 'age identity'): Promise<AgeIdentity> {
     const s = secret.trim();
     if (!s.startsWith(IDENTITY_PREFIX)) {
-      throw new InvalidKeyError(`${what}: not an age X25519 identity (expected a line starting with ${IDENTITY_PREFIX}); generate keys with 'bzzzctl keys generate'`);
+      throw new InvalidKeyError(
+        `${what}: not an age X25519 identity (expected a line starting with ${IDENTITY_PREFIX}); generate keys with 'bzzzctl keys generate'`,
+      );
     }
     let recipient: string;
     try {
       recipient = await identityToRecipient(s);
     } catch {
-      throw new InvalidKeyError(`${what}: the age identity is malformed (bad length or checksum); restore the file from the generated keys`);
+      throw new InvalidKeyError(
+        `${what}: the age identity is malformed (bad length or checksum); restore the file from the generated keys`,
+      );
     }
     return new AgeIdentity(s, recipient);
   }
@@ -74,6 +78,8 @@ export function isAgeRecipient(s: unknown): s is string {
 
 export function assertAgeRecipient(s: unknown, what: string): asserts s is string {
   if (!isAgeRecipient(s)) {
-    throw new InvalidKeyError(`${what}: not an age X25519 recipient (expected age1… of 62 characters, as 'bzzzctl keys generate' writes to roles/*.pub)`);
+    throw new InvalidKeyError(
+      `${what}: not an age X25519 recipient (expected age1… of 62 characters, as 'bzzzctl keys generate' writes to roles/*.pub)`,
+    );
   }
 }

@@ -69,9 +69,14 @@ export async function generateKeys(opts: GenerateKeysOptions): Promise<Generated
   for (let i = 1; i <= shares; i++) planned.push({ path: sharePath(outDir, i), kind: 'share', index: i });
   const staleShares = await existingShareFiles(outDir);
   if (!force) {
-    const existing = [...(await existingPaths(planned.map((p) => p.path))), ...staleShares.filter((p) => !planned.some((q) => q.path === p))];
+    const existing = [
+      ...(await existingPaths(planned.map((p) => p.path))),
+      ...staleShares.filter((p) => !planned.some((q) => q.path === p)),
+    ];
     if (existing.length > 0) {
-      throw new KeyFilesExistError(`${existing[0]} already exists${existing.length > 1 ? ` (and ${existing.length - 1} more key file(s))` : ''}: refusing to overwrite keys; pass --force to replace them, or choose another --out directory`);
+      throw new KeyFilesExistError(
+        `${existing[0]} already exists${existing.length > 1 ? ` (and ${existing.length - 1} more key file(s))` : ''}: refusing to overwrite keys; pass --force to replace them, or choose another --out directory`,
+      );
     }
   }
 
@@ -139,7 +144,9 @@ export async function loadRoleKeys(dir: string, role?: Role): Promise<LoadedRole
   }
   const identity = await AgeIdentity.parse(firstKeyLine(text) ?? '', keyFile);
   if (identity.recipient !== publicKeys[role]) {
-    throw new InvalidKeyError(`${keyFile}: this identity's public key is ${identity.recipient}, but ${role}.pub says ${publicKeys[role]}; use files from the same 'bzzzctl keys generate' run`);
+    throw new InvalidKeyError(
+      `${keyFile}: this identity's public key is ${identity.recipient}, but ${role}.pub says ${publicKeys[role]}; use files from the same 'bzzzctl keys generate' run`,
+    );
   }
   return { publicKeys, identity };
 }
@@ -153,7 +160,9 @@ async function readKeyFile(file: string, what: string): Promise<string> {
     return await readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new NotFoundError(`${file}: ${what} not found; generate keys with 'bzzzctl keys generate --out DIR' and point --keys-dir / --share-file at them`);
+      throw new NotFoundError(
+        `${file}: ${what} not found; generate keys with 'bzzzctl keys generate --out DIR' and point --keys-dir / --share-file at them`,
+      );
     }
     throw err;
   }
@@ -161,7 +170,10 @@ async function readKeyFile(file: string, what: string): Promise<string> {
 
 /** The first line that is not blank or a `#` comment (the age key file convention). */
 function firstKeyLine(text: string): string | undefined {
-  return text.split(/\r?\n/).map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('#'));
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .find((l) => l !== '' && !l.startsWith('#'));
 }
 
 async function writeFileAtomic(path: string, text: string, mode: number): Promise<number> {
@@ -212,7 +224,10 @@ async function existingPaths(paths: string[]): Promise<string[]> {
 async function existingShareFiles(dir: string): Promise<string[]> {
   try {
     const names = await readdir(join(dir, 'shares'));
-    return names.filter((n) => /^share-\d+\.json$/.test(n)).map((n) => join(dir, 'shares', n)).sort();
+    return names
+      .filter((n) => /^share-\d+\.json$/.test(n))
+      .map((n) => join(dir, 'shares', n))
+      .sort();
   } catch {
     return [];
   }

@@ -3,7 +3,7 @@
 // identity to read everything it may read, and the ciphertext is a plain binary age file that
 // `age -d -i roles/<role>.key` also decrypts.
 import { Decrypter, Encrypter } from 'age-encryption';
-import { AgeIdentity, assertAgeRecipient } from './age-identity.js';
+import { type AgeIdentity, assertAgeRecipient } from './age-identity.js';
 import { AccessDeniedError, CorruptCiphertextError } from './errors.js';
 import { rolesThatCanRead, type Role } from './roles.js';
 
@@ -14,11 +14,7 @@ export type RolePublicKeys = Record<Role, string>;
 // access-matrix test pins this against the installed version.
 const NO_MATCH = /no identity matched/i;
 
-export async function encryptForRole(
-  plaintext: Uint8Array | string,
-  contentRole: Role,
-  recipients: RolePublicKeys,
-): Promise<Uint8Array> {
+export async function encryptForRole(plaintext: Uint8Array | string, contentRole: Role, recipients: RolePublicKeys): Promise<Uint8Array> {
   const e = new Encrypter();
   for (const role of rolesThatCanRead(contentRole)) {
     const r = recipients[role];
@@ -51,6 +47,8 @@ export async function decryptWithRole(ciphertext: Uint8Array, identity: AgeIdent
     if (NO_MATCH.test(msg)) {
       throw new AccessDeniedError(`content is not encrypted to ${identity.recipient}: this role may not read it`);
     }
-    throw new CorruptCiphertextError(`ciphertext of ${ciphertext.byteLength} bytes is not an intact age file (${msg}); fetch it again from a peer`);
+    throw new CorruptCiphertextError(
+      `ciphertext of ${ciphertext.byteLength} bytes is not an intact age file (${msg}); fetch it again from a peer`,
+    );
   }
 }

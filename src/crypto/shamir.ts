@@ -69,19 +69,25 @@ export async function combineAdminKey(shares: readonly AdminKeyShare[], adminRec
     throw new InsufficientSharesError(`admin key ${adminRecipient}: no shares given; gather shares from the share holders`);
   }
   if (distinct.length < threshold) {
-    throw new InsufficientSharesError(`admin key ${adminRecipient}: ${distinct.length} distinct share(s), ${threshold} needed; gather shares from more holders`);
+    throw new InsufficientSharesError(
+      `admin key ${adminRecipient}: ${distinct.length} distinct share(s), ${threshold} needed; gather shares from more holders`,
+    );
   }
   const bytes = await combine(distinct.map((s) => s.share));
   let identity: AgeIdentity;
   try {
     identity = await AgeIdentity.parse(new TextDecoder().decode(bytes), 'rebuilt admin key');
   } catch {
-    throw new ShareMismatchError(`admin key ${adminRecipient}: shares ${indexList(distinct)} do not rebuild a valid key; at least one of them is corrupt or forged — use shares from other holders`);
+    throw new ShareMismatchError(
+      `admin key ${adminRecipient}: shares ${indexList(distinct)} do not rebuild a valid key; at least one of them is corrupt or forged — use shares from other holders`,
+    );
   } finally {
     bytes.fill(0);
   }
   if (identity.recipient !== adminRecipient) {
-    throw new ShareMismatchError(`admin key ${adminRecipient}: shares ${indexList(distinct)} rebuild a different key; at least one of them is corrupt or forged — use shares from other holders`);
+    throw new ShareMismatchError(
+      `admin key ${adminRecipient}: shares ${indexList(distinct)} rebuild a different key; at least one of them is corrupt or forged — use shares from other holders`,
+    );
   }
   return identity;
 }
@@ -124,21 +130,31 @@ function distinctShares(shares: readonly AdminKeyShare[], adminRecipient: string
   const first = shares[0];
   for (const s of shares) {
     if (s.version !== SHARE_FORMAT_VERSION) {
-      throw new ShareMismatchError(`share ${s.index}: format version ${String(s.version)}, this agent reads version ${SHARE_FORMAT_VERSION}`);
+      throw new ShareMismatchError(
+        `share ${s.index}: format version ${String(s.version)}, this agent reads version ${SHARE_FORMAT_VERSION}`,
+      );
     }
     if (s.adminRecipient !== adminRecipient) {
-      throw new ShareMismatchError(`share ${s.index}: belongs to admin key ${s.adminRecipient}, not ${adminRecipient}; use the shares of the current split`);
+      throw new ShareMismatchError(
+        `share ${s.index}: belongs to admin key ${s.adminRecipient}, not ${adminRecipient}; use the shares of the current split`,
+      );
     }
     if (first && (s.splitId !== first.splitId || s.threshold !== first.threshold || s.shares !== first.shares)) {
-      throw new ShareMismatchError(`share ${s.index}: from split ${s.splitId} (${s.threshold}-of-${s.shares}), share ${first.index} from split ${first.splitId} (${first.threshold}-of-${first.shares}); shares of different splits never combine`);
+      throw new ShareMismatchError(
+        `share ${s.index}: from split ${s.splitId} (${s.threshold}-of-${s.shares}), share ${first.index} from split ${first.splitId} (${first.threshold}-of-${first.shares}); shares of different splits never combine`,
+      );
     }
     const same = out.find((o) => o.index === s.index || xCoordinate(o) === xCoordinate(s));
     if (same) {
       if (same.index === s.index && sameBytes(same.share, s.share)) continue;
-      throw new ShareMismatchError(`share ${s.index}: two different shares claim the same position in split ${s.splitId}; one of them is corrupt or forged`);
+      throw new ShareMismatchError(
+        `share ${s.index}: two different shares claim the same position in split ${s.splitId}; one of them is corrupt or forged`,
+      );
     }
     if (first && s.share.byteLength !== first.share.byteLength) {
-      throw new ShareMismatchError(`share ${s.index}: ${s.share.byteLength} bytes, share ${first.index} has ${first.share.byteLength}; one of them is corrupt`);
+      throw new ShareMismatchError(
+        `share ${s.index}: ${s.share.byteLength} bytes, share ${first.index} has ${first.share.byteLength}; one of them is corrupt`,
+      );
     }
     out.push(s);
   }
@@ -154,7 +170,10 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 function indexList(shares: readonly AdminKeyShare[]): string {
-  return shares.map((s) => s.index).sort((a, b) => a - b).join(', ');
+  return shares
+    .map((s) => s.index)
+    .sort((a, b) => a - b)
+    .join(', ');
 }
 
 function* subsets<T>(items: readonly T[], size: number, mustInclude?: T): Generator<T[]> {

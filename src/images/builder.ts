@@ -32,7 +32,8 @@ export interface BuilderInit {
 }
 
 /** mmdebstrap's phases, warnings and errors (its other lines go to the debug log). */
-const MMDEBSTRAP_PHASE = /^(I: (running apt-get update|downloading packages|extracting archives|installing|creating tarball|success in)|[WE]: )/;
+const MMDEBSTRAP_PHASE =
+  /^(I: (running apt-get update|downloading packages|extracting archives|installing|creating tarball|success in)|[WE]: )/;
 /** Build steps that do work (the metadata steps are instant). */
 const BUILD_STEP = /^Step \d+\/\d+ : (FROM|COPY|RUN) /;
 
@@ -83,7 +84,9 @@ export class ImageBuilder {
     if (!existing || this.init.force) return false;
     const label = existing.labels[BUILD_HASH_LABEL];
     if (label === undefined) {
-      this.init.progress(`${ref}: present without a bzzz build hash (pulled or built elsewhere): used as it is — force a build to replace it`);
+      this.init.progress(
+        `${ref}: present without a bzzz build hash (pulled or built elsewhere): used as it is — force a build to replace it`,
+      );
       return true;
     }
     return label === hash;
@@ -99,20 +102,22 @@ export class ImageBuilder {
     const started = this.now();
     const rootfsId = (!this.init.force && (await this.findRootfs(rootfsHash))) || (await this.makeRootfs(image, rootfsHash));
     progress(`${image.ref}: docker build ${image.dockerfileDir} on the root filesystem`);
-    const id = await this.step(image.ref, 'build', () => port.buildImage({
-      contextDir: join(root, image.dockerfileDir),
-      tags: [image.ref],
-      buildArgs: { ROOTFS: rootfsId },
-      labels: {
-        'org.opencontainers.image.title': image.title,
-        'org.opencontainers.image.description': image.description,
-        'org.opencontainers.image.version': image.version,
-        'org.opencontainers.image.created': new Date(this.now()).toISOString(),
-        'org.opencontainers.image.base.name': `debian:${image.rootfs.suite} (mmdebstrap ${image.rootfs.variant})`,
-        [BUILD_HASH_LABEL]: hash,
-      },
-      onLine: (line) => this.buildLine(image.ref, line),
-    }));
+    const id = await this.step(image.ref, 'build', () =>
+      port.buildImage({
+        contextDir: join(root, image.dockerfileDir),
+        tags: [image.ref],
+        buildArgs: { ROOTFS: rootfsId },
+        labels: {
+          'org.opencontainers.image.title': image.title,
+          'org.opencontainers.image.description': image.description,
+          'org.opencontainers.image.version': image.version,
+          'org.opencontainers.image.created': new Date(this.now()).toISOString(),
+          'org.opencontainers.image.base.name': `debian:${image.rootfs.suite} (mmdebstrap ${image.rootfs.variant})`,
+          [BUILD_HASH_LABEL]: hash,
+        },
+        onLine: (line) => this.buildLine(image.ref, line),
+      }),
+    );
     await this.finish(image.ref, id, existing, started);
     return id;
   }
@@ -130,16 +135,20 @@ export class ImageBuilder {
     try {
       const tar = join(dir, 'rootfs.tar');
       const mmdebstrap = this.init.runMmdebstrap ?? runMmdebstrap;
-      await this.step(image.ref, 'mmdebstrap', () => mmdebstrap(mmdebstrapArgs(rootfs, tar, this.init.aptSources), (line) => {
-        this.init.log.debug({ image: image.ref, line }, 'mmdebstrap');
-        if (MMDEBSTRAP_PHASE.test(line)) this.init.progress(`${image.ref}: mmdebstrap: ${line.slice(3)}`);
-      }));
+      await this.step(image.ref, 'mmdebstrap', () =>
+        mmdebstrap(mmdebstrapArgs(rootfs, tar, this.init.aptSources), (line) => {
+          this.init.log.debug({ image: image.ref, line }, 'mmdebstrap');
+          if (MMDEBSTRAP_PHASE.test(line)) this.init.progress(`${image.ref}: mmdebstrap: ${line.slice(3)}`);
+        }),
+      );
       this.init.progress(`${image.ref}: importing the root filesystem into Docker`);
-      return await this.step(image.ref, 'import', () => this.init.port.importRootfs({
-        tarFile: tar,
-        labels: { [ROOTFS_HASH_LABEL]: rootfsHash },
-        message: `mmdebstrap ${what}`,
-      }));
+      return await this.step(image.ref, 'import', () =>
+        this.init.port.importRootfs({
+          tarFile: tar,
+          labels: { [ROOTFS_HASH_LABEL]: rootfsHash },
+          message: `mmdebstrap ${what}`,
+        }),
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -169,21 +178,24 @@ export class ImageBuilder {
       // Hash what was staged: the tree may have changed since the check above.
       const stagedHash = await buildHash(dir, inputs, baseId);
       progress(`${ref}: docker build (FROM ${base.ref})`);
-      const id = await this.step(ref, 'build', () => port.buildImage({
-        contextDir: dir,
-        tags,
-        buildArgs: { BASE_IMAGE: baseId },
-        labels: {
-          'org.opencontainers.image.title': 'bzzzctl',
-          'org.opencontainers.image.description': 'BZZZ v2 on Docker Swarm: the bzzz-operator controller (controller run) and the BZZZ agent runtime (agent run)',
-          'org.opencontainers.image.version': versionForTag(tag, inputs.version),
-          'org.opencontainers.image.created': new Date(this.now()).toISOString(),
-          'org.opencontainers.image.licenses': 'Apache-2.0',
-          'org.opencontainers.image.base.name': base.ref,
-          [BUILD_HASH_LABEL]: stagedHash,
-        },
-        onLine: (line) => this.buildLine(ref, line),
-      }));
+      const id = await this.step(ref, 'build', () =>
+        port.buildImage({
+          contextDir: dir,
+          tags,
+          buildArgs: { BASE_IMAGE: baseId },
+          labels: {
+            'org.opencontainers.image.title': 'bzzzctl',
+            'org.opencontainers.image.description':
+              'BZZZ v2 on Docker Swarm: the bzzz-operator controller (controller run) and the BZZZ agent runtime (agent run)',
+            'org.opencontainers.image.version': versionForTag(tag, inputs.version),
+            'org.opencontainers.image.created': new Date(this.now()).toISOString(),
+            'org.opencontainers.image.licenses': 'Apache-2.0',
+            'org.opencontainers.image.base.name': base.ref,
+            [BUILD_HASH_LABEL]: stagedHash,
+          },
+          onLine: (line) => this.buildLine(ref, line),
+        }),
+      );
       await this.finish(ref, id, existing, started);
       for (const t of tags) if (t !== ref) this.outcomes.set(t, 'built');
       return id;
@@ -199,11 +211,14 @@ export class ImageBuilder {
     if (missing.some((p) => p.startsWith('dist'))) {
       progress(`${ref}: dist/ is missing: building it (node scripts/build.mjs)`);
       await runNode(root, ['scripts/build.mjs']).catch((err: Error) => {
-        throw new Error(`dist/ is missing in ${root} and \`npm run build\` failed: ${err.message} — run \`npm ci\` (it installs esbuild and builds dist/)`);
+        throw new Error(
+          `dist/ is missing in ${root} and \`npm run build\` failed: ${err.message} — run \`npm ci\` (it installs esbuild and builds dist/)`,
+        );
       });
       missing = await missingAppPaths(root);
     }
-    if (missing.length) throw new Error(`${missing.join(', ')} missing in ${root}: run bzzzctl from a checkout of the project with \`npm ci\` done`);
+    if (missing.length)
+      throw new Error(`${missing.join(', ')} missing in ${root}: run bzzzctl from a checkout of the project with \`npm ci\` done`);
   }
 
   private buildLine(ref: string, line: string): void {
@@ -245,7 +260,9 @@ function runNode(cwd: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`exit ${code}: ${stderr.trim().slice(-2000)}`))));
   });

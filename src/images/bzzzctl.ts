@@ -31,7 +31,16 @@ export async function readPackageVersion(root: string): Promise<string> {
 
 /** Paths of APP_PATHS that do not exist under `root`. */
 export async function missingAppPaths(root: string): Promise<string[]> {
-  const checks = await Promise.all([...APP_PATHS, 'dist/cli.js'].map(async (p) => ((await stat(join(root, p)).then(() => true, () => false)) ? undefined : p)));
+  const checks = await Promise.all(
+    [...APP_PATHS, 'dist/cli.js'].map(async (p) =>
+      (await stat(join(root, p)).then(
+        () => true,
+        () => false,
+      ))
+        ? undefined
+        : p,
+    ),
+  );
   return checks.filter((p): p is string => !!p);
 }
 

@@ -8,7 +8,12 @@ export type BuildStep = 'prepare' | 'mmdebstrap' | 'import' | 'stage' | 'build';
  * do about it; `cause` keeps the underlying error.
  */
 export class ImageBuildError extends BzzzError {
-  constructor(readonly image: string, readonly step: BuildStep, detail: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly image: string,
+    readonly step: BuildStep,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
     super(`cannot build ${image}: ${step} failed: ${detail}`, options);
   }
 }

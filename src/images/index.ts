@@ -9,17 +9,22 @@
 // image is reported `cached` when present and `missing` when not: the caller tells the user to
 // pull or build it.
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
 import { logger, type Logger } from '../util/log.js';
 import { imagePortFrom, type ImagePort } from '../swarm/images.js';
 import { ImageBuilder } from './builder.js';
 import { DEFAULT_APT_SOURCES } from './mmdebstrap.js';
-import { nodeBaseImage, nodeBaseRef, postgresImage, redisImage, type DebianImage, type DebianImageName, type NodeBinary } from './recipes.js';
+import {
+  nodeBaseImage,
+  nodeBaseRef,
+  postgresImage,
+  redisImage,
+  type DebianImage,
+  type DebianImageName,
+  type NodeBinary,
+} from './recipes.js';
 import { classify } from './refs.js';
 
 export { ImageBuildError, type BuildStep } from './errors.js';
@@ -65,7 +70,12 @@ export async function describeNodeBinary(path: string): Promise<NodeBinary> {
 
 function aptSourcesFromEnv(): string[] | undefined {
   const v = process.env.BZZZ_APT_SOURCES?.trim();
-  return v ? v.split('|').map((s) => s.trim()).filter(Boolean) : undefined;
+  return v
+    ? v
+        .split('|')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
 }
 
 export async function ensureImages(opts: EnsureImagesOptions): Promise<EnsureImagesResult> {

@@ -40,7 +40,11 @@ export function mmdebstrapArgs(rootfs: DebianRootfs, outFile: string, sources: s
 }
 
 export class MmdebstrapError extends Error {
-  constructor(message: string, readonly hint: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly hint: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'MmdebstrapError';
   }
@@ -49,7 +53,10 @@ export class MmdebstrapError extends Error {
 /** Runs mmdebstrap; resolves when the tar is complete. */
 export function runMmdebstrap(args: string[], onLine: (line: string) => void, binary = 'mmdebstrap'): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C.UTF-8' } });
+    const child = spawn(binary, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C.UTF-8' },
+    });
     const tail: string[] = [];
     let partial = '';
     const take = (b: Buffer) => {
@@ -67,7 +74,13 @@ export function runMmdebstrap(args: string[], onLine: (line: string) => void, bi
     child.stderr.on('data', take);
     child.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') {
-        reject(new MmdebstrapError(`${binary} is not installed`, 'run `apt-get install -y mmdebstrap` (Debian/Ubuntu), or build the images on a machine that has it and `docker load` them here', { cause: err }));
+        reject(
+          new MmdebstrapError(
+            `${binary} is not installed`,
+            'run `apt-get install -y mmdebstrap` (Debian/Ubuntu), or build the images on a machine that has it and `docker load` them here',
+            { cause: err },
+          ),
+        );
       } else {
         reject(new MmdebstrapError(`cannot run ${binary}: ${err.message}`, 'check that it is executable', { cause: err }));
       }
@@ -79,7 +92,7 @@ export function runMmdebstrap(args: string[], onLine: (line: string) => void, bi
         ? 'run it as root, or enable unprivileged user namespaces (mmdebstrap --mode=unshare needs them and the uidmap package)'
         : /Could not resolve|Failed to fetch|Temporary failure|Connection (timed out|refused)|404\s+Not Found/i.test(out)
           ? 'check that the Debian mirror is reachable (set BZZZ_APT_SOURCES to use another mirror, `|`-separated sources lines)'
-          : 'see mmdebstrap\'s output above';
+          : "see mmdebstrap's output above";
       reject(new MmdebstrapError(`${binary} exited ${code ?? signal}:\n${out}`, hint));
     });
   });

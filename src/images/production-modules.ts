@@ -6,8 +6,17 @@
 import { cp, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
-interface LockPackage { dev?: boolean; optional?: boolean; devOptional?: boolean; link?: boolean; version?: string }
-interface Lockfile { lockfileVersion?: number; packages?: Record<string, LockPackage> }
+interface LockPackage {
+  dev?: boolean;
+  optional?: boolean;
+  devOptional?: boolean;
+  link?: boolean;
+  version?: string;
+}
+interface Lockfile {
+  lockfileVersion?: number;
+  packages?: Record<string, LockPackage>;
+}
 
 export interface ProductionPackage {
   /** `node_modules/...` path, as in the lockfile. */
@@ -23,17 +32,26 @@ export interface ProductionPackage {
 export async function productionPackages(root: string): Promise<{ installed: ProductionPackage[]; absent: string[] }> {
   const lock = JSON.parse(await readFile(join(root, 'package-lock.json'), 'utf8')) as Lockfile;
   if (!lock.packages || (lock.lockfileVersion ?? 0) < 2) {
-    throw new Error(`package-lock.json in ${root} has lockfileVersion ${lock.lockfileVersion ?? 'none'}: regenerate it with npm 7 or later (\`npm install\`)`);
+    throw new Error(
+      `package-lock.json in ${root} has lockfileVersion ${lock.lockfileVersion ?? 'none'}: regenerate it with npm 7 or later (\`npm install\`)`,
+    );
   }
   const installed: ProductionPackage[] = [];
   const absent: string[] = [];
   for (const [path, pkg] of Object.entries(lock.packages)) {
     if (!path.startsWith('node_modules/') || pkg.dev) continue;
-    if (pkg.link) throw new Error(`${path} is a linked package (npm link / workspace): the image cannot hold it — install it from the registry first`);
-    const exists = await stat(join(root, path)).then((s) => s.isDirectory(), () => false);
+    if (pkg.link)
+      throw new Error(`${path} is a linked package (npm link / workspace): the image cannot hold it — install it from the registry first`);
+    const exists = await stat(join(root, path)).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
     if (exists) installed.push({ path, version: pkg.version ?? '' });
     else if (pkg.optional || pkg.devOptional) absent.push(path);
-    else throw new Error(`${path} (${pkg.version ?? 'no version'}) is in package-lock.json but not installed in ${root}: run \`npm ci\` first`);
+    else
+      throw new Error(
+        `${path} (${pkg.version ?? 'no version'}) is in package-lock.json but not installed in ${root}: run \`npm ci\` first`,
+      );
   }
   return { installed: installed.sort((a, b) => (a.path < b.path ? -1 : 1)), absent };
 }

@@ -64,11 +64,7 @@ export function nodeBaseImage(node: NodeBinary): DebianImage {
       suite: 'bookworm',
       variant: 'minbase',
       packages: ['ca-certificates', 'libstdc++6', 'tini'],
-      customize: [
-        `cp ${shellQuote(node.path)} "$1/usr/local/bin/node"`,
-        'chmod 0755 "$1/usr/local/bin/node"',
-        check,
-      ],
+      customize: [`cp ${shellQuote(node.path)} "$1/usr/local/bin/node"`, 'chmod 0755 "$1/usr/local/bin/node"', check],
     },
     rootfsExtra: { node: { version: node.version, size: node.size, mtimeMs: node.mtimeMs } },
     title: 'bzzz node-base',
@@ -96,7 +92,8 @@ export function postgresImage(): DebianImage {
     },
     rootfsExtra: {},
     title: 'bzzz postgres',
-    description: "PostgreSQL 15 from Debian bookworm's postgresql-15, built offline with mmdebstrap; honours POSTGRES_DB, POSTGRES_USER[_FILE], POSTGRES_PASSWORD[_FILE]",
+    description:
+      "PostgreSQL 15 from Debian bookworm's postgresql-15, built offline with mmdebstrap; honours POSTGRES_DB, POSTGRES_USER[_FILE], POSTGRES_PASSWORD[_FILE]",
     version: '15',
     expect: 'about 30–90 s',
   };

@@ -10,8 +10,16 @@ export type { AgentStatus };
 
 export type AgentProber = (cluster: BzzzCluster) => Promise<AgentStatus[]>;
 
-interface ElectionStatus { self?: string; admin?: string | null; term?: number }
-interface HealthSummary { status?: string; score?: number; peerId?: string }
+interface ElectionStatus {
+  self?: string;
+  admin?: string | null;
+  term?: number;
+}
+interface HealthSummary {
+  status?: string;
+  score?: number;
+  peerId?: string;
+}
 
 /** Value of a gauge in Prometheus text (first sample without labels, or the only one). */
 export function gaugeValue(metrics: string, name: string): number | undefined {
@@ -41,31 +49,39 @@ export function httpAgentProber(opts: { timeoutMs?: number; host?: (instance: st
   const host = opts.host ?? ((i: string) => `agent-${i}`);
   return async (cluster) => {
     const ports = { ...DEFAULT_AGENT_PORTS, ...(cluster.spec.agent.agentPorts ?? {}) };
-    return Promise.all(cluster.spec.agent.instances.map(async (inst): Promise<AgentStatus> => {
-      const base: AgentStatus = { name: inst.name, service: `${cluster.metadata.name}_agent-${inst.name}`, healthy: false, peers: 0, admin: false };
-      const h = host(inst.name);
-      try {
-        const [health, election, metrics] = await Promise.all([
-          getJson<HealthSummary>(`http://${h}:${ports.health}/health`, timeoutMs),
-          getJson<ElectionStatus>(`http://${h}:${ports.api}/api/election/status`, timeoutMs),
-          getText(`http://${h}:${ports.health}/metrics`, timeoutMs),
-        ]);
-        const e = election.body;
-        return {
-          ...base,
-          healthy: health.status === 200 && health.body.status !== 'unhealthy',
-          peers: gaugeValue(metrics, 'bzzz_p2p_connected_peers') ?? 0,
-          admin: !!e.self && e.admin === e.self,
-          peerId: e.self ?? health.body.peerId,
-          adminPeer: e.admin ?? null,
-          term: e.term,
-          score: typeof health.body.score === 'number' ? Math.round(health.body.score * 10) / 10 : undefined,
-          replicationFactor: gaugeValue(metrics, 'bzzz_dht_replication_factor'),
+    return Promise.all(
+      cluster.spec.agent.instances.map(async (inst): Promise<AgentStatus> => {
+        const base: AgentStatus = {
+          name: inst.name,
+          service: `${cluster.metadata.name}_agent-${inst.name}`,
+          healthy: false,
+          peers: 0,
+          admin: false,
         };
-      } catch (err) {
-        const cause = (err as { cause?: { code?: string } }).cause?.code;
-        return { ...base, error: `not answering on ${h}:${ports.health}/${ports.api}${cause ? ` (${cause})` : ''}` };
-      }
-    }));
+        const h = host(inst.name);
+        try {
+          const [health, election, metrics] = await Promise.all([
+            getJson<HealthSummary>(`http://${h}:${ports.health}/health`, timeoutMs),
+            getJson<ElectionStatus>(`http://${h}:${ports.api}/api/election/status`, timeoutMs),
+            getText(`http://${h}:${ports.health}/metrics`, timeoutMs),
+          ]);
+          const e = election.body;
+          return {
+            ...base,
+            healthy: health.status === 200 && health.body.status !== 'unhealthy',
+            peers: gaugeValue(metrics, 'bzzz_p2p_connected_peers') ?? 0,
+            admin: !!e.self && e.admin === e.self,
+            peerId: e.self ?? health.body.peerId,
+            adminPeer: e.admin ?? null,
+            term: e.term,
+            score: typeof health.body.score === 'number' ? Math.round(health.body.score * 10) / 10 : undefined,
+            replicationFactor: gaugeValue(metrics, 'bzzz_dht_replication_factor'),
+          };
+        } catch (err) {
+          const cause = (err as { cause?: { code?: string } }).cause?.code;
+          return { ...base, error: `not answering on ${h}:${ports.health}/${ports.api}${cause ? ` (${cause})` : ''}` };
+        }
+      }),
+    );
   };
 }

@@ -31,7 +31,10 @@ import { failures } from './problems.js';
 
 /** The pass wrote what it could but something blocks convergence; status says what. Retried with backoff. */
 export class ClusterNotConvergedError extends BzzzError {
-  constructor(readonly cluster: string, readonly problems: Problem[]) {
+  constructor(
+    readonly cluster: string,
+    readonly problems: Problem[],
+  ) {
     super(`cluster ${cluster}: ${problems.map((p) => p.message).join('; ')}`);
   }
 }
@@ -69,11 +72,15 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
   const now = opts.now ?? (() => new Date());
   const specs = new Map<string, StoredSpec>();
 
-  async function storedSpec(cluster: string, generation: number, listed: (generation: number) => StoredSpec | undefined): Promise<StoredSpec> {
+  async function storedSpec(
+    cluster: string,
+    generation: number,
+    listed: (generation: number) => StoredSpec | undefined,
+  ): Promise<StoredSpec> {
     const key = `${cluster}@${generation}`;
     let s = specs.get(key);
     if (!s) {
-      s = listed(generation) ?? await opts.store.getSpec(cluster, generation);
+      s = listed(generation) ?? (await opts.store.getSpec(cluster, generation));
       specs.set(key, s);
       if (specs.size > 64) specs.delete(specs.keys().next().value as string);
     }
@@ -82,7 +89,7 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
 
   async function pass(cluster: string, prior?: Observed): Promise<PassReport | undefined> {
     const port = countingPort(opts.port);
-    const owned = prior ?? await observeOwned(port, cluster);
+    const owned = prior ?? (await observeOwned(port, cluster));
     const state = stateFromConfigs(cluster, owned.state);
     const rec = state.record;
     if (!rec) {
@@ -90,7 +97,7 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
       return undefined; // deleted: nothing to drive
     }
     const spec = await storedSpec(cluster, rec.generation, state.spec);
-    const observed: Observed = { ...owned, external: prior?.external ?? await observeExternal(port, spec.cluster) };
+    const observed: Observed = { ...owned, external: prior?.external ?? (await observeExternal(port, spec.cluster)) };
     const ids = idIndex(observed);
     const objects = planObjects(spec, observed);
     const problems: Problem[] = [...objects.networks.problems, ...objects.secrets.problems, ...objects.configs.problems];
@@ -123,7 +130,13 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
       ...configPrune.map((c) => port.removeConfig(c.id)),
     ]);
     // "in use" means a task of the old version is still shutting down: retried on a later pass.
-    problems.push(...failures(pruneResults, [...secretPrune, ...configPrune].map((x) => x.name), 'PruneFailed').filter((p) => !/in use/i.test(p.message)));
+    problems.push(
+      ...failures(
+        pruneResults,
+        [...secretPrune, ...configPrune].map((x) => x.name),
+        'PruneFailed',
+      ).filter((p) => !/in use/i.test(p.message)),
+    );
     if (services.remove.length === 0) problems.push(...(await pruneNetworks(port, objects.networks)));
 
     const serviceWrites = services.create.length + services.update.length + services.remove.length;

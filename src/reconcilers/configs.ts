@@ -27,13 +27,21 @@ export function planConfigs(cluster: BzzzCluster, contents: Record<string, strin
     if (c.external) {
       names.set(logical, c.external);
       if (!external.has(c.external)) {
-        problems.push({ object: `config ${c.external}`, reason: 'ExternalConfigMissing', message: `config ${c.external} (spec.configs.${logical}.external) does not exist: create it with docker config create ${c.external} FILE` });
+        problems.push({
+          object: `config ${c.external}`,
+          reason: 'ExternalConfigMissing',
+          message: `config ${c.external} (spec.configs.${logical}.external) does not exist: create it with docker config create ${c.external} FILE`,
+        });
       }
       continue;
     }
     const content = contents[logical];
     if (content === undefined) {
-      problems.push({ object: `config ${logical}`, reason: 'ConfigContentMissing', message: `config ${logical}: the stored spec has no content for it; re-run bzzzctl apply -f FILE` });
+      problems.push({
+        object: `config ${logical}`,
+        reason: 'ConfigContentMissing',
+        message: `config ${logical}: the stored spec has no content for it; re-run bzzzctl apply -f FILE`,
+      });
       continue;
     }
     const hash8 = configHash8(content);
@@ -48,19 +56,33 @@ export function planConfigs(cluster: BzzzCluster, contents: Record<string, strin
 }
 
 export async function createConfigs(port: SwarmPort, cluster: string, plan: ConfigPlan, ids: IdIndex): Promise<Problem[]> {
-  const results = await Promise.allSettled(plan.create.map(async (c) => {
-    const id = await port.createConfig({
-      Name: c.name,
-      Labels: { ...ownerLabels(cluster, `config-${c.logical}`), [L.logical]: c.logical, [L.contentHash]: c.hash8 },
-      Data: Buffer.from(c.content).toString('base64'),
-    });
-    ids.configs.set(c.name, id);
-  }));
-  return failures(results, plan.create.map((c) => `config ${c.name}`), 'ConfigCreateFailed');
+  const results = await Promise.allSettled(
+    plan.create.map(async (c) => {
+      const id = await port.createConfig({
+        Name: c.name,
+        Labels: { ...ownerLabels(cluster, `config-${c.logical}`), [L.logical]: c.logical, [L.contentHash]: c.hash8 },
+        Data: Buffer.from(c.content).toString('base64'),
+      });
+      ids.configs.set(c.name, id);
+    }),
+  );
+  return failures(
+    results,
+    plan.create.map((c) => `config ${c.name}`),
+    'ConfigCreateFailed',
+  );
 }
 
-export function planConfigPrune(observed: Observed, wanted: Set<string>, stillReferenced: Set<string>): Array<{ id: string; name: string; change: Change }> {
+export function planConfigPrune(
+  observed: Observed,
+  wanted: Set<string>,
+  stillReferenced: Set<string>,
+): Array<{ id: string; name: string; change: Change }> {
   return observed.configs
     .filter((c) => !wanted.has(c.Spec.Name) && !stillReferenced.has(c.Spec.Name))
-    .map((c) => ({ id: c.ID, name: c.Spec.Name, change: { action: 'remove', kind: 'config', name: c.Spec.Name, reason: 'old version, no longer used' } as Change }));
+    .map((c) => ({
+      id: c.ID,
+      name: c.Spec.Name,
+      change: { action: 'remove', kind: 'config', name: c.Spec.Name, reason: 'old version, no longer used' } as Change,
+    }));
 }

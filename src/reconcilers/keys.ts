@@ -47,9 +47,12 @@ export function planKeys(cluster: BzzzCluster, observed: Observed): KeysPlan {
     if (id) entry(id, c.CreatedAt).configs.set(c.Spec.Labels?.[L.logical] ?? '', c.Spec.Name);
   }
   const complete = [...sets.values()]
-    .filter((e) => PRIVATE_ROLES.every((r) => e.secrets.has(keyLogical.key(r)))
-      && ROLES.every((r) => e.configs.has(keyLogical.pub(r)))
-      && Array.from({ length: settings.shares }, (_, i) => keyLogical.share(i + 1)).every((l) => e.secrets.has(l)))
+    .filter(
+      (e) =>
+        PRIVATE_ROLES.every((r) => e.secrets.has(keyLogical.key(r))) &&
+        ROLES.every((r) => e.configs.has(keyLogical.pub(r))) &&
+        Array.from({ length: settings.shares }, (_, i) => keyLogical.share(i + 1)).every((l) => e.secrets.has(l)),
+    )
     .sort((a, b) => compareStrings(b.created, a.created))[0];
   if (complete) {
     plan.secretNames = complete.secrets;
@@ -61,7 +64,12 @@ export function planKeys(cluster: BzzzCluster, observed: Observed): KeysPlan {
   for (const r of PRIVATE_ROLES) plan.secretNames.set(keyLogical.key(r), `${name}_${keyLogical.key(r)}-(generated)`);
   for (let i = 1; i <= settings.shares; i++) plan.secretNames.set(keyLogical.share(i), `${name}_${keyLogical.share(i)}-(generated)`);
   for (const r of ROLES) plan.configNames.set(keyLogical.pub(r), `${name}_${keyLogical.pub(r)}-(generated)`);
-  plan.changes.push({ action: 'create', kind: 'secret', name: `${name}_bzzz-key-*`, reason: `role keys and a ${settings.threshold}-of-${settings.shares} split of the admin key, generated` });
+  plan.changes.push({
+    action: 'create',
+    kind: 'secret',
+    name: `${name}_bzzz-key-*`,
+    reason: `role keys and a ${settings.threshold}-of-${settings.shares} split of the admin key, generated`,
+  });
   return plan;
 }
 
@@ -75,7 +83,12 @@ export async function createKeys(port: SwarmPort, cluster: string, plan: KeysPla
   for (const r of ROLES) identities.set(r, await AgeIdentity.generate());
   const shares = await splitAdminKey(identities.get('admin')!, plan.settings.threshold, plan.settings.shares);
   const labels = (logical: string, hash8: string, kind: string) => ({
-    ...ownerLabels(cluster, 'keys'), [L.logical]: logical, [L.contentHash]: hash8, [L.source]: 'generated', [KEYSET_LABEL]: keyset, 'io.bzzz.key-kind': kind,
+    ...ownerLabels(cluster, 'keys'),
+    [L.logical]: logical,
+    [L.contentHash]: hash8,
+    [L.source]: 'generated',
+    [KEYSET_LABEL]: keyset,
+    'io.bzzz.key-kind': kind,
   });
   const secretWrites = [
     ...PRIVATE_ROLES.map((r) => ({ logical: keyLogical.key(r), value: `${identities.get(r)!.exposeSecret()}\n`, kind: 'role-identity' })),
@@ -86,15 +99,29 @@ export async function createKeys(port: SwarmPort, cluster: string, plan: KeysPla
     ...secretWrites.map(async (w) => {
       const hash8 = secretHash8(cluster, w.logical, w.value);
       const name = versionedName(cluster, w.logical, `${keyset.slice(0, 4)}${hash8.slice(0, 4)}`);
-      ids.secrets.set(name, await port.createSecret({ Name: name, Labels: labels(w.logical, hash8, w.kind), Data: Buffer.from(w.value).toString('base64') }));
+      ids.secrets.set(
+        name,
+        await port.createSecret({ Name: name, Labels: labels(w.logical, hash8, w.kind), Data: Buffer.from(w.value).toString('base64') }),
+      );
       plan.secretNames.set(w.logical, name);
     }),
     ...configWrites.map(async (w) => {
       const hash8 = configHash8(w.value);
       const name = versionedName(cluster, w.logical, hash8);
-      ids.configs.set(name, await port.createConfig({ Name: name, Labels: labels(w.logical, hash8, 'role-public-key'), Data: Buffer.from(w.value).toString('base64') }));
+      ids.configs.set(
+        name,
+        await port.createConfig({
+          Name: name,
+          Labels: labels(w.logical, hash8, 'role-public-key'),
+          Data: Buffer.from(w.value).toString('base64'),
+        }),
+      );
       plan.configNames.set(w.logical, name);
     }),
   ]);
-  return failures(results, [...secretWrites.map((w) => `secret ${cluster}_${w.logical}`), ...configWrites.map((w) => `config ${cluster}_${w.logical}`)], 'KeyCreateFailed');
+  return failures(
+    results,
+    [...secretWrites.map((w) => `secret ${cluster}_${w.logical}`), ...configWrites.map((w) => `config ${cluster}_${w.logical}`)],
+    'KeyCreateFailed',
+  );
 }

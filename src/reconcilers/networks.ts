@@ -25,7 +25,11 @@ export function planNetworks(cluster: BzzzCluster, observed: Observed): NetworkP
   for (const n of desired) {
     if (n.external) {
       if (!external.has(n.name)) {
-        problems.push({ object: `network ${n.name}`, reason: 'ExternalNetworkMissing', message: `network ${n.name} (spec.networks.${n.logical}, external: true) does not exist: create it (docker network create -d overlay --attachable ${n.name}) or drop external` });
+        problems.push({
+          object: `network ${n.name}`,
+          reason: 'ExternalNetworkMissing',
+          message: `network ${n.name} (spec.networks.${n.logical}, external: true) does not exist: create it (docker network create -d overlay --attachable ${n.name}) or drop external`,
+        });
       }
       continue;
     }
@@ -35,7 +39,11 @@ export function planNetworks(cluster: BzzzCluster, observed: Observed): NetworkP
       changes.push({ action: 'create', kind: 'network', name: n.name });
     } else if (n.create && (have.Internal !== (n.create.Internal ?? false) || have.Attachable !== (n.create.Attachable ?? false))) {
       // Networks cannot be updated in place; recreating one means stopping every service on it.
-      problems.push({ object: `network ${n.name}`, reason: 'NetworkDiffers', message: `network ${n.name} exists with internal=${have.Internal} attachable=${have.Attachable}, the spec asks otherwise: networks cannot change in place — run bzzzctl delete ${cluster.metadata.name} and apply again, or revert spec.networks.${n.logical}` });
+      problems.push({
+        object: `network ${n.name}`,
+        reason: 'NetworkDiffers',
+        message: `network ${n.name} exists with internal=${have.Internal} attachable=${have.Attachable}, the spec asks otherwise: networks cannot change in place — run bzzzctl delete ${cluster.metadata.name} and apply again, or revert spec.networks.${n.logical}`,
+      });
     }
   }
   const wanted = new Set(desired.map((n) => n.name));
@@ -46,11 +54,19 @@ export function planNetworks(cluster: BzzzCluster, observed: Observed): NetworkP
 
 export async function createNetworks(port: SwarmPort, plan: NetworkPlan): Promise<Problem[]> {
   const results = await Promise.allSettled(plan.create.map((n) => port.createNetwork(n.create!)));
-  return failures(results, plan.create.map((n) => `network ${n.name}`), 'NetworkCreateFailed');
+  return failures(
+    results,
+    plan.create.map((n) => `network ${n.name}`),
+    'NetworkCreateFailed',
+  );
 }
 
 export async function pruneNetworks(port: SwarmPort, plan: NetworkPlan): Promise<Problem[]> {
   const results = await Promise.allSettled(plan.prune.map((n) => port.removeNetwork(n.id)));
   // A network still attached to a task being removed is retried on a later pass, not an error.
-  return failures(results, plan.prune.map((n) => `network ${n.name}`), 'NetworkRemoveFailed').filter((p) => !/in use|active endpoints/i.test(p.message));
+  return failures(
+    results,
+    plan.prune.map((n) => `network ${n.name}`),
+    'NetworkRemoveFailed',
+  ).filter((p) => !/in use|active endpoints/i.test(p.message));
 }

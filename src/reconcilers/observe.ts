@@ -27,9 +27,15 @@ export async function observeOwned(port: SwarmPort, name: string): Promise<Omit<
 /** The external networks, secrets and configs the spec names (none read when it names none). */
 export async function observeExternal(port: SwarmPort, cluster: BzzzCluster): Promise<Observed['external']> {
   const spec = cluster.spec;
-  const extNets = Object.entries(spec.networks ?? {}).filter(([, n]) => n.external).map(([l, n]) => n.name ?? l);
-  const extSecrets = Object.values(spec.secrets ?? {}).map((s) => s.external).filter((x): x is string => !!x);
-  const extConfigs = Object.values(spec.configs ?? {}).map((c) => c.external).filter((x): x is string => !!x);
+  const extNets = Object.entries(spec.networks ?? {})
+    .filter(([, n]) => n.external)
+    .map(([l, n]) => n.name ?? l);
+  const extSecrets = Object.values(spec.secrets ?? {})
+    .map((s) => s.external)
+    .filter((x): x is string => !!x);
+  const extConfigs = Object.values(spec.configs ?? {})
+    .map((c) => c.external)
+    .filter((x): x is string => !!x);
   const [networks, secrets, configs] = await Promise.all([
     extNets.length ? port.listNetworks({ names: extNets }) : [],
     extSecrets.length ? port.listSecrets({ names: extSecrets }) : [],

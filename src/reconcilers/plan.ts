@@ -67,8 +67,12 @@ export function planCluster(spec: SpecInput, observed: Observed): ClusterPlan {
     ...objects.networks.pruneChanges,
   ];
   const used = wantedNames(objects);
-  for (const s of observed.secrets) if (!used.secrets.has(s.Spec.Name)) changes.push({ action: 'remove', kind: 'secret', name: s.Spec.Name, reason: 'old version, no longer used' });
-  for (const c of observed.configs) if (!used.configs.has(c.Spec.Name)) changes.push({ action: 'remove', kind: 'config', name: c.Spec.Name, reason: 'old version, no longer used' });
+  for (const s of observed.secrets)
+    if (!used.secrets.has(s.Spec.Name))
+      changes.push({ action: 'remove', kind: 'secret', name: s.Spec.Name, reason: 'old version, no longer used' });
+  for (const c of observed.configs)
+    if (!used.configs.has(c.Spec.Name))
+      changes.push({ action: 'remove', kind: 'config', name: c.Spec.Name, reason: 'old version, no longer used' });
   return {
     objects,
     desired,

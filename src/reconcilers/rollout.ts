@@ -12,14 +12,19 @@ import { compareStrings } from '../util/compare.js';
 
 const BUSY = new Set(['updating', 'rollback_started']);
 
-export interface GatedPlan { plan: ServicePlan; deferred: string[] }
+export interface GatedPlan {
+  plan: ServicePlan;
+  deferred: string[];
+}
 
 function isAgent(s: Service): boolean {
   return s.Spec.Labels?.['io.bzzz.component'] === 'agent';
 }
 
 export function gateAgentUpdates(cluster: BzzzCluster, plan: ServicePlan, observed: Observed, now: number): GatedPlan {
-  const agentUpdates = plan.update.filter((u) => isAgent(u.observed)).sort((a, b) => compareStrings(a.observed.Spec.Name, b.observed.Spec.Name));
+  const agentUpdates = plan.update
+    .filter((u) => isAgent(u.observed))
+    .sort((a, b) => compareStrings(a.observed.Spec.Name, b.observed.Spec.Name));
   if (agentUpdates.length === 0) return { plan, deferred: [] };
   const policy = cluster.spec.agent.update ?? {};
   const parallelism = policy.parallelism ?? 1;

@@ -11,7 +11,10 @@ import type { Change, IdIndex, Observed, Problem } from './types.js';
 import { failures } from './problems.js';
 import { compareStrings } from '../util/compare.js';
 
-export interface GeneratedSecret { logical: string; spec: NonNullable<SecretSpec['generate']> }
+export interface GeneratedSecret {
+  logical: string;
+  spec: NonNullable<SecretSpec['generate']>;
+}
 
 export interface SecretPlan {
   /** Logical → Docker secret name services should mount (pending generated ones get a placeholder). */
@@ -24,7 +27,12 @@ export interface SecretPlan {
 export const PENDING = '(generated)';
 
 /** Labels of a secret version the operator writes (by apply for file/env, by the controller for generated). */
-export function secretLabels(cluster: string, logical: string, hash8: string, source: 'file' | 'env' | 'generated'): Record<string, string> {
+export function secretLabels(
+  cluster: string,
+  logical: string,
+  hash8: string,
+  source: 'file' | 'env' | 'generated',
+): Record<string, string> {
   return { ...ownerLabels(cluster, `secret-${logical}`), [L.logical]: logical, [L.contentHash]: hash8, [L.source]: source };
 }
 
@@ -40,10 +48,16 @@ export function planSecrets(cluster: BzzzCluster, versions: Record<string, strin
     if (s.external) {
       names.set(logical, s.external);
       if (!external.has(s.external)) {
-        problems.push({ object: `secret ${s.external}`, reason: 'ExternalSecretMissing', message: `secret ${s.external} (spec.secrets.${logical}.external) does not exist: create it with docker secret create ${s.external} FILE` });
+        problems.push({
+          object: `secret ${s.external}`,
+          reason: 'ExternalSecretMissing',
+          message: `secret ${s.external} (spec.secrets.${logical}.external) does not exist: create it with docker secret create ${s.external} FILE`,
+        });
       }
     } else if (s.generate) {
-      const existing = newest(observed.secrets.filter((x) => x.Spec.Labels?.[L.logical] === logical && x.Spec.Labels?.[L.source] === 'generated'));
+      const existing = newest(
+        observed.secrets.filter((x) => x.Spec.Labels?.[L.logical] === logical && x.Spec.Labels?.[L.source] === 'generated'),
+      );
       if (existing) names.set(logical, existing.Spec.Name);
       else {
         names.set(logical, `${name}_${logical}-${PENDING}`);
@@ -56,7 +70,11 @@ export function planSecrets(cluster: BzzzCluster, versions: Record<string, strin
       names.set(logical, n);
       if (!hash8 || !owned.has(n)) {
         const from = s.file ? `file ${s.file}` : `env var ${s.env}`;
-        problems.push({ object: `secret ${n}`, reason: 'SecretMissing', message: `secret ${logical} (value from ${from}) is not in the swarm (removed by hand?): re-run bzzzctl apply -f FILE to write it again` });
+        problems.push({
+          object: `secret ${n}`,
+          reason: 'SecretMissing',
+          message: `secret ${logical} (value from ${from}) is not in the swarm (removed by hand?): re-run bzzzctl apply -f FILE to write it again`,
+        });
       }
     }
   }
@@ -71,9 +89,13 @@ export function generateValue(g: NonNullable<SecretSpec['generate']>): string {
   const length = g.length ?? 32;
   switch (g.encoding ?? 'alphanumeric') {
     case 'hex':
-      return randomBytes(Math.ceil(length / 2)).toString('hex').slice(0, length);
+      return randomBytes(Math.ceil(length / 2))
+        .toString('hex')
+        .slice(0, length);
     case 'base64':
-      return randomBytes(Math.ceil((length * 3) / 4)).toString('base64').slice(0, length);
+      return randomBytes(Math.ceil((length * 3) / 4))
+        .toString('base64')
+        .slice(0, length);
     default: {
       const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
       let out = '';
@@ -85,20 +107,38 @@ export function generateValue(g: NonNullable<SecretSpec['generate']>): string {
 
 /** Creates the generated secrets of the plan; records their names and IDs. */
 export async function createGeneratedSecrets(port: SwarmPort, cluster: string, plan: SecretPlan, ids: IdIndex): Promise<Problem[]> {
-  const results = await Promise.allSettled(plan.generate.map(async (g) => {
-    const value = generateValue(g.spec);
-    const hash8 = secretHash8(cluster, g.logical, value);
-    const secretName = versionedName(cluster, g.logical, hash8);
-    const id = await port.createSecret({ Name: secretName, Labels: secretLabels(cluster, g.logical, hash8, 'generated'), Data: Buffer.from(value).toString('base64') });
-    plan.names.set(g.logical, secretName);
-    ids.secrets.set(secretName, id);
-  }));
-  return failures(results, plan.generate.map((g) => `secret ${cluster}_${g.logical}`), 'SecretCreateFailed');
+  const results = await Promise.allSettled(
+    plan.generate.map(async (g) => {
+      const value = generateValue(g.spec);
+      const hash8 = secretHash8(cluster, g.logical, value);
+      const secretName = versionedName(cluster, g.logical, hash8);
+      const id = await port.createSecret({
+        Name: secretName,
+        Labels: secretLabels(cluster, g.logical, hash8, 'generated'),
+        Data: Buffer.from(value).toString('base64'),
+      });
+      plan.names.set(g.logical, secretName);
+      ids.secrets.set(secretName, id);
+    }),
+  );
+  return failures(
+    results,
+    plan.generate.map((g) => `secret ${cluster}_${g.logical}`),
+    'SecretCreateFailed',
+  );
 }
 
 /** Owned secret versions that no desired or remaining service refers to. */
-export function planSecretPrune(observed: Observed, wanted: Set<string>, stillReferenced: Set<string>): Array<{ id: string; name: string; change: Change }> {
+export function planSecretPrune(
+  observed: Observed,
+  wanted: Set<string>,
+  stillReferenced: Set<string>,
+): Array<{ id: string; name: string; change: Change }> {
   return observed.secrets
     .filter((s) => !wanted.has(s.Spec.Name) && !stillReferenced.has(s.Spec.Name))
-    .map((s) => ({ id: s.ID, name: s.Spec.Name, change: { action: 'remove', kind: 'secret', name: s.Spec.Name, reason: 'old version, no longer used' } as Change }));
+    .map((s) => ({
+      id: s.ID,
+      name: s.Spec.Name,
+      change: { action: 'remove', kind: 'secret', name: s.Spec.Name, reason: 'old version, no longer used' } as Change,
+    }));
 }

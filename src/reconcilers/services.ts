@@ -46,7 +46,10 @@ export function planServices(desired: DesiredService[], observed: Observed): Ser
 /** The spec to send: IDs filled in for secret/config references; the engine's pinned digest kept. */
 export function withIds(spec: ServiceSpec, ids: IdIndex, observed?: Service): ServiceSpec {
   const c = spec.TaskTemplate.ContainerSpec;
-  const image = observed && stripDigest(observed.Spec.TaskTemplate.ContainerSpec.Image) === c.Image ? observed.Spec.TaskTemplate.ContainerSpec.Image : c.Image;
+  const image =
+    observed && stripDigest(observed.Spec.TaskTemplate.ContainerSpec.Image) === c.Image
+      ? observed.Spec.TaskTemplate.ContainerSpec.Image
+      : c.Image;
   return {
     ...spec,
     TaskTemplate: {
@@ -74,7 +77,12 @@ export async function applyServices(port: SwarmPort, plan: ServicePlan, ids: IdI
   const problems: Problem[] = [];
   const ready = (d: DesiredService) => {
     const missing = missingRefs(d.spec, ids);
-    if (missing.length) problems.push({ object: `service ${d.spec.Name}`, reason: 'WaitingForReferences', message: `service ${d.spec.Name} needs ${missing.join(', ')}, which is not in the swarm yet` });
+    if (missing.length)
+      problems.push({
+        object: `service ${d.spec.Name}`,
+        reason: 'WaitingForReferences',
+        message: `service ${d.spec.Name} needs ${missing.join(', ')}, which is not in the swarm yet`,
+      });
     return missing.length === 0;
   };
   const creates = plan.create.filter(ready);
@@ -91,7 +99,11 @@ export async function applyServices(port: SwarmPort, plan: ServicePlan, ids: IdI
 
 export async function removeServices(port: SwarmPort, plan: ServicePlan): Promise<Problem[]> {
   const results = await Promise.allSettled(plan.remove.map((s) => port.removeService(s.ID)));
-  return failures(results, plan.remove.map((s) => `service ${s.Spec.Name}`), 'ServiceRemoveFailed');
+  return failures(
+    results,
+    plan.remove.map((s) => `service ${s.Spec.Name}`),
+    'ServiceRemoveFailed',
+  );
 }
 
 /** Secret and config names still referenced by services that stay as observed (not updated, not removed). */

@@ -28,7 +28,9 @@ export function componentStatuses(desired: DesiredService[], services: Service[]
   const byName = new Map(services.map((s) => [s.Spec.Name, s]));
   return desired.map((d) => {
     const s = byName.get(d.spec.Name);
-    const running = s ? tasks.filter((t) => t.ServiceID === s.ID && t.DesiredState === 'running' && t.Status.State === 'running').length : 0;
+    const running = s
+      ? tasks.filter((t) => t.ServiceID === s.ID && t.DesiredState === 'running' && t.Status.State === 'running').length
+      : 0;
     const c: ComponentStatus = {
       service: d.spec.Name,
       component: d.component,
@@ -68,22 +70,27 @@ export function computeStatus(i: StatusInput): ClusterStatus {
   const degraded: [boolean, string, string] = i.problems.length
     ? [true, i.problems[0].reason, i.problems.map((p) => p.message).join('; ')]
     : failedUpdates.length
-      ? [true, 'UpdateFailed', failedUpdates.map((c) => `${c.service}: update ${c.update}${c.updateMessage ? ` (${c.updateMessage})` : ''}`).join('; ')]
+      ? [
+          true,
+          'UpdateFailed',
+          failedUpdates.map((c) => `${c.service}: update ${c.update}${c.updateMessage ? ` (${c.updateMessage})` : ''}`).join('; '),
+        ]
       : errors.length && notRunning.length
         ? [true, 'TasksFailing', errors.join('; ')]
         : [false, 'AsExpected', 'no problems'];
   const progressing: [boolean, string, string] = i.deferred?.length
     ? [true, 'RollingUpdate', `updating agent instances one batch at a time; waiting: ${i.deferred.join(', ')}`]
     : i.pendingChanges > 0
-    ? [true, 'Applying', `${i.pendingChanges} change(s) being written`]
-    : updating.length
-      ? [true, 'RollingUpdate', `updating ${updating.map((c) => c.service).join(', ')}`]
-      : notRunning.length
-        ? [true, 'TasksStarting', notRunning.map((c) => `${c.service} ${c.running}/${c.desired}`).join(', ')]
-        : [false, 'Converged', 'every service runs its desired tasks'];
-  const ready: [boolean, string, string] = !degraded[0] && !progressing[0]
-    ? [true, 'Converged', `generation ${i.generation} is running`]
-    : [false, degraded[0] ? degraded[1] : progressing[1], degraded[0] ? degraded[2] : progressing[2]];
+      ? [true, 'Applying', `${i.pendingChanges} change(s) being written`]
+      : updating.length
+        ? [true, 'RollingUpdate', `updating ${updating.map((c) => c.service).join(', ')}`]
+        : notRunning.length
+          ? [true, 'TasksStarting', notRunning.map((c) => `${c.service} ${c.running}/${c.desired}`).join(', ')]
+          : [false, 'Converged', 'every service runs its desired tasks'];
+  const ready: [boolean, string, string] =
+    !degraded[0] && !progressing[0]
+      ? [true, 'Converged', `generation ${i.generation} is running`]
+      : [false, degraded[0] ? degraded[1] : progressing[1], degraded[0] ? degraded[2] : progressing[2]];
 
   const cond = (type: ConditionType, [on, reason, message]: [boolean, string, string]): Condition => {
     const status = on ? 'True' : 'False';

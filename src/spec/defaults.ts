@@ -176,7 +176,9 @@ function agentWithDefaults(agent: AgentSpec, ctx: Ctx): AgentSpec {
   const base = componentWithDefaults(agent, ctx, bzzzImage(AGENT_IMAGE, ctx.registry), true);
   return {
     ...base,
-    instances: agent.instances.map((i) => (i.publish ? { ...i, publish: { ...i.publish, mode: i.publish.mode ?? defaultPublishMode(i) } } : { ...i })),
+    instances: agent.instances.map((i) =>
+      i.publish ? { ...i, publish: { ...i.publish, mode: i.publish.mode ?? defaultPublishMode(i) } } : { ...i },
+    ),
     agentPorts: { ...DEFAULT_AGENT_PORTS, ...agent.agentPorts },
     role: agent.role ?? DEFAULT_ROLE,
     election: { ...DEFAULT_ELECTION, ...agent.election },

@@ -30,8 +30,7 @@ export function parseSpecText(text: string): ParsedText {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
   };
-  const locate = (path: readonly PathSegment[], atKey = false): Position | undefined =>
-    at(offsetOf(doc, path, atKey));
+  const locate = (path: readonly PathSegment[], atKey = false): Position | undefined => at(offsetOf(doc, path, atKey));
   const sourceText = (path: readonly PathSegment[]): string | undefined => {
     const node = doc.getIn(path as PathSegment[], true) as Node | undefined;
     return isScalar(node) && node.range ? text.slice(node.range[0], node.range[1]) : undefined;
@@ -54,14 +53,16 @@ export function parseSpecText(text: string): ParsedText {
   if (value === null || value === undefined) {
     return {
       value: undefined,
-      problems: [{
-        path: '',
-        line: 1,
-        column: 1,
-        found: 'an empty document',
-        expected: 'a BzzzCluster (apiVersion, kind, metadata, spec)',
-        message: 'the file holds no spec; start from stacks/examples/dev.yaml',
-      }],
+      problems: [
+        {
+          path: '',
+          line: 1,
+          column: 1,
+          found: 'an empty document',
+          expected: 'a BzzzCluster (apiVersion, kind, metadata, spec)',
+          message: 'the file holds no spec; start from stacks/examples/dev.yaml',
+        },
+      ],
       locate,
       sourceText,
     };
@@ -70,7 +71,10 @@ export function parseSpecText(text: string): ParsedText {
 }
 
 function firstLine(message: string): string {
-  return message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '').trim();
+  return message
+    .split('\n')[0]
+    .replace(/ at line \d+, column \d+:?$/, '')
+    .trim();
 }
 
 /** Walks the document along `path`; returns the start offset of the deepest node found. */

@@ -63,7 +63,9 @@ export class SpecInvalidError extends InvalidInputError {
   readonly file: string;
   constructor(file: string, problems: readonly SpecProblem[]) {
     const n = problems.length;
-    super(`${file} is not a valid BzzzCluster spec (${n} problem${n === 1 ? '' : 's'}); fix ${n === 1 ? 'it' : 'them'} and retry:\n${formatProblems(problems, file)}`);
+    super(
+      `${file} is not a valid BzzzCluster spec (${n} problem${n === 1 ? '' : 's'}); fix ${n === 1 ? 'it' : 'them'} and retry:\n${formatProblems(problems, file)}`,
+    );
     this.problems = problems;
     this.file = file;
   }

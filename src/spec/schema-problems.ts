@@ -46,7 +46,13 @@ function explain(err: SchemaError, segments: PathSegment[], data: unknown, sourc
     const key = err.propertyName;
     const keySchema = deref((schema?.propertyNames as Schema | undefined) ?? {});
     const expected = describeSchema(keySchema);
-    return make([...segments, key], `the key ${JSON.stringify(key)}`, expected, `the name ${JSON.stringify(key)} is not allowed here; rename it`, true);
+    return make(
+      [...segments, key],
+      `the key ${JSON.stringify(key)}`,
+      expected,
+      `the name ${JSON.stringify(key)} is not allowed here; rename it`,
+      true,
+    );
   }
 
   switch (err.keyword) {
@@ -55,45 +61,83 @@ function explain(err: SchemaError, segments: PathSegment[], data: unknown, sourc
       const known = Object.keys((schema?.properties as Schema | undefined) ?? {});
       const parent = String(segments.filter((s) => typeof s === 'string').at(-1) ?? '');
       const guess = closest(key, known);
-      const hints = Object.keys(MISPLACED_HINTS).filter((h) => h.startsWith(`${parent}.`)).map((h) => h.slice(parent.length + 1));
+      const hints = Object.keys(MISPLACED_HINTS)
+        .filter((h) => h.startsWith(`${parent}.`))
+        .map((h) => h.slice(parent.length + 1));
       const hintKey = hints.includes(key) ? key : guess ? undefined : closest(key, hints);
       const hint = hintKey !== undefined ? MISPLACED_HINTS[`${parent}.${hintKey}`] : undefined;
       const advice = hint ?? (guess ? `did you mean \`${guess}\`?` : 'remove it or check its spelling');
-      return make([...segments, key], `the unknown key \`${key}\``, known.length ? `one of ${known.join(', ')}` : 'no keys', `unknown key \`${key}\` in ${where || 'the top level'}: ${advice}`, true);
+      return make(
+        [...segments, key],
+        `the unknown key \`${key}\``,
+        known.length ? `one of ${known.join(', ')}` : 'no keys',
+        `unknown key \`${key}\` in ${where || 'the top level'}: ${advice}`,
+        true,
+      );
     }
     case 'required': {
       const key = String(p.missingProperty);
       const propSchema = (schema?.properties as Record<string, Schema> | undefined)?.[key];
       const desc = propSchema ? describeProperty(propSchema) : '';
       // The path names the missing key; its position is its parent's (the nearest in the file).
-      return make([...segments, key], `no \`${key}\``, `\`${key}\`${desc ? `: ${desc}` : ''}`, `\`${key}\` is missing from ${where || 'the top level'}; add it`);
+      return make(
+        [...segments, key],
+        `no \`${key}\``,
+        `\`${key}\`${desc ? `: ${desc}` : ''}`,
+        `\`${key}\` is missing from ${where || 'the top level'}; add it`,
+      );
     }
     case 'type': {
       const expected = describeType(p.type);
       const found = describeValue(value, segments);
-      return make(segments, found, expected, `wrong type: ${expected} is needed here${typeAdvice(value, String(p.type), isSensitive(segments) ? undefined : source.sourceText(segments))}`);
+      return make(
+        segments,
+        found,
+        expected,
+        `wrong type: ${expected} is needed here${typeAdvice(value, String(p.type), isSensitive(segments) ? undefined : source.sourceText(segments))}`,
+      );
     }
     case 'const':
-      return make(segments, describeValue(value, segments), JSON.stringify(p.allowedValue), `this must be exactly ${JSON.stringify(p.allowedValue)}; this file may be for another tool or version`);
+      return make(
+        segments,
+        describeValue(value, segments),
+        JSON.stringify(p.allowedValue),
+        `this must be exactly ${JSON.stringify(p.allowedValue)}; this file may be for another tool or version`,
+      );
     case 'enum': {
       const allowed = (p.allowedValues as unknown[]).map(String);
       const guess = typeof value === 'string' ? closest(value, allowed) : undefined;
-      return make(segments, describeValue(value, segments), `one of ${allowed.join(', ')}`, `not an accepted value${guess ? `; did you mean \`${guess}\`?` : `; use one of ${allowed.join(', ')}`}`);
+      return make(
+        segments,
+        describeValue(value, segments),
+        `one of ${allowed.join(', ')}`,
+        `not an accepted value${guess ? `; did you mean \`${guess}\`?` : `; use one of ${allowed.join(', ')}`}`,
+      );
     }
-    case 'minimum': case 'maximum': case 'exclusiveMinimum': case 'exclusiveMaximum': {
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum': {
       const range = describeRange(schema ?? {});
       return make(segments, describeValue(value, segments), range, `${String(value)} is out of range; use a value ${range}`);
     }
-    case 'minLength': case 'maxLength': {
+    case 'minLength':
+    case 'maxLength': {
       const expected = describeSchema(schema ?? {});
       const len = typeof value === 'string' ? value.length : 0;
-      return make(segments, `${describeValue(value, segments)} (${len} characters)`, expected, `too ${err.keyword === 'minLength' ? 'short' : 'long'}; ${err.keyword === 'minLength' ? 'lengthen' : 'shorten'} it`);
+      return make(
+        segments,
+        `${describeValue(value, segments)} (${len} characters)`,
+        expected,
+        `too ${err.keyword === 'minLength' ? 'short' : 'long'}; ${err.keyword === 'minLength' ? 'lengthen' : 'shorten'} it`,
+      );
     }
     case 'pattern': {
       const expected = describeSchema(schema ?? {});
       return make(segments, describeValue(value, segments), expected, 'not in the accepted format; rewrite it as expected');
     }
-    case 'minItems': case 'maxItems': {
+    case 'minItems':
+    case 'maxItems': {
       const n = Array.isArray(value) ? value.length : 0;
       const limit = Number(p.limit);
       const expected = err.keyword === 'minItems' ? `at least ${limit} item${limit === 1 ? '' : 's'}` : `at most ${limit} items`;
@@ -122,13 +166,20 @@ function sourceProblem(
   if (present.length === 0) {
     return make(segments, 'no source', expected, `${kind} \`${name}\` has no source: set ${expected}`);
   }
-  return make(segments, `${present.length} sources (${present.join(', ')})`, expected, `${kind} \`${name}\` has ${present.length} sources (${present.join(' and ')}): keep exactly one`);
+  return make(
+    segments,
+    `${present.length} sources (${present.join(', ')})`,
+    expected,
+    `${kind} \`${name}\` has ${present.length} sources (${present.join(' and ')}): keep exactly one`,
+  );
 }
 
 function typeAdvice(value: unknown, type: string, written: string | undefined): string {
   if (value === null) return '; give it a value or remove the key';
-  if (typeof value === 'string' && (type === 'integer' || type === 'number') && value.trim() !== '' && !Number.isNaN(Number(value))) return '; remove the quotes';
-  if ((typeof value === 'number' || typeof value === 'boolean') && type === 'string') return written === undefined ? '; quote it' : `; quote it: "${written}"`;
+  if (typeof value === 'string' && (type === 'integer' || type === 'number') && value.trim() !== '' && !Number.isNaN(Number(value)))
+    return '; remove the quotes';
+  if ((typeof value === 'number' || typeof value === 'boolean') && type === 'string')
+    return written === undefined ? '; quote it' : `; quote it: "${written}"`;
   if (typeof value === 'number' && type === 'integer') return '; use a whole number';
   if (type === 'array' && value !== null && typeof value !== 'object') return '; write it as a list (`- item`)';
   return '';
@@ -169,7 +220,8 @@ function describeRange(s: Schema): string {
   const lo = s.minimum ?? s.exclusiveMinimum;
   const hi = s.maximum ?? s.exclusiveMaximum;
   const loText = lo === undefined ? '' : s.exclusiveMinimum !== undefined ? `greater than ${String(lo)}` : `${String(lo)}`;
-  if (lo !== undefined && hi !== undefined && s.exclusiveMinimum === undefined && s.exclusiveMaximum === undefined) return `from ${String(lo)} to ${String(hi)}`;
+  if (lo !== undefined && hi !== undefined && s.exclusiveMinimum === undefined && s.exclusiveMaximum === undefined)
+    return `from ${String(lo)} to ${String(hi)}`;
   if (lo !== undefined && hi !== undefined) return `${loText} and at most ${String(hi)}`;
   if (lo !== undefined) return s.exclusiveMinimum !== undefined ? loText : `at least ${loText}`;
   return `at most ${String(hi)}`;

@@ -4,7 +4,14 @@
 // problem names the path the user can change; every check runs, none stops the others.
 import { ProblemReporter, type Locate } from './report.js';
 import type { BzzzCluster } from './types.js';
-import { checkIngress, checkInstances, checkNetworks, checkNodes, checkPublishedPortsReachable, checkSecretsAndConfigs } from './checks/references.js';
+import {
+  checkIngress,
+  checkInstances,
+  checkNetworks,
+  checkNodes,
+  checkPublishedPortsReachable,
+  checkSecretsAndConfigs,
+} from './checks/references.js';
 import { checkDockerNames, checkImages, checkReservedLabels, checkVolumeMounts } from './checks/docker-rules.js';
 import { checkDurationsAndSizes, checkElection, checkPolicies, checkReserved } from './checks/values.js';
 import { checkPortCollisions } from './checks/ports.js';

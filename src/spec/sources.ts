@@ -48,13 +48,27 @@ export async function readConfigValues(cluster: BzzzCluster, baseDir: string, en
   return out;
 }
 
-async function readSourceFile(kind: string, name: string, file: string, field: string, baseDir: string, problems: string[]): Promise<Buffer | undefined> {
+async function readSourceFile(
+  kind: string,
+  name: string,
+  file: string,
+  field: string,
+  baseDir: string,
+  problems: string[],
+): Promise<Buffer | undefined> {
   const path = resolve(baseDir, file);
   try {
     return await readFile(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable (permission denied)' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${errorMessage(err)})`;
+    const why =
+      code === 'ENOENT'
+        ? 'does not exist'
+        : code === 'EACCES'
+          ? 'is not readable (permission denied)'
+          : code === 'EISDIR'
+            ? 'is a directory'
+            : `cannot be read (${errorMessage(err)})`;
     problems.push(`${kind} \`${name}\`: file ${path} (${field}, relative to the spec file) ${why}; create it or fix the path`);
     return undefined;
   }
@@ -75,7 +89,9 @@ function checkSize(kind: string, name: string, value: Buffer, max: number, probl
     return false;
   }
   if (value.length >= max) {
-    problems.push(`${kind} \`${name}\` is ${value.length} bytes; Docker's limit is ${max - 1} bytes: store less, or mount a volume instead`);
+    problems.push(
+      `${kind} \`${name}\` is ${value.length} bytes; Docker's limit is ${max - 1} bytes: store less, or mount a volume instead`,
+    );
     return false;
   }
   return true;

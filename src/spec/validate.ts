@@ -9,7 +9,7 @@ import { sortProblems, type SpecProblem } from './problems.js';
 import type { BzzzCluster } from './types.js';
 
 export type ValidationResult =
-  | { ok: true; /** Defaults applied. */ cluster: BzzzCluster; /** As written. */ raw: BzzzCluster }
+  | { ok: true /** Defaults applied. */; cluster: BzzzCluster /** As written. */; raw: BzzzCluster }
   | { ok: false; problems: SpecProblem[] };
 
 /** Validates a spec's text; `filename` only tells YAML from JSON in messages. */
@@ -28,7 +28,9 @@ export function validateSpecText(text: string, filename: string): ValidationResu
     const semantic = semanticProblems(resolved, value, parsed.locate, schemaValid).problems;
     // A part the schema refused is reported once, by the schema.
     const refused = problems.map((p) => p.path);
-    problems.push(...semantic.filter((s) => !refused.some((r) => s.path === r || s.path.startsWith(`${r}.`) || s.path.startsWith(`${r}[`))));
+    problems.push(
+      ...semantic.filter((s) => !refused.some((r) => s.path === r || s.path.startsWith(`${r}.`) || s.path.startsWith(`${r}[`))),
+    );
   }
   if (problems.length > 0) return { ok: false, problems: sortProblems(problems) };
   return { ok: true, cluster: resolved!, raw: value as BzzzCluster };
@@ -37,7 +39,8 @@ export function validateSpecText(text: string, filename: string): ValidationResu
 /** Defaults of a spec the schema refused: only when its skeleton is there, else nothing to check. */
 function tryDefaults(value: unknown): BzzzCluster | undefined {
   const v = value as Partial<BzzzCluster> | null;
-  if (!v || typeof v !== 'object' || typeof v.metadata?.name !== 'string' || typeof v.spec !== 'object' || v.spec === null) return undefined;
+  if (!v || typeof v !== 'object' || typeof v.metadata?.name !== 'string' || typeof v.spec !== 'object' || v.spec === null)
+    return undefined;
   if (!v.spec.agent || typeof v.spec.agent !== 'object' || !Array.isArray(v.spec.agent.instances)) return undefined;
   try {
     return withDefaults(v as BzzzCluster);

@@ -3,12 +3,27 @@
 
 export type Labels = Record<string, string>;
 
-export interface Version { Index: number }
+export interface Version {
+  Index: number;
+}
 
-export interface FileTarget { Name: string; UID: string; GID: string; Mode: number }
+export interface FileTarget {
+  Name: string;
+  UID: string;
+  GID: string;
+  Mode: number;
+}
 
-export interface SecretReference { File: FileTarget; SecretID: string; SecretName: string }
-export interface ConfigReference { File: FileTarget; ConfigID: string; ConfigName: string }
+export interface SecretReference {
+  File: FileTarget;
+  SecretID: string;
+  SecretName: string;
+}
+export interface ConfigReference {
+  File: FileTarget;
+  ConfigID: string;
+  ConfigName: string;
+}
 
 export interface Mount {
   Type: 'volume' | 'bind' | 'tmpfs';
@@ -19,7 +34,13 @@ export interface Mount {
   VolumeOptions?: { Labels?: Labels };
 }
 
-export interface HealthConfig { Test: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number }
+export interface HealthConfig {
+  Test: string[];
+  Interval?: number;
+  Timeout?: number;
+  Retries?: number;
+  StartPeriod?: number;
+}
 
 export interface ContainerSpec {
   Image: string;
@@ -37,7 +58,10 @@ export interface ContainerSpec {
   Isolation?: string;
 }
 
-export interface ResourceObject { NanoCPUs?: number; MemoryBytes?: number }
+export interface ResourceObject {
+  NanoCPUs?: number;
+  MemoryBytes?: number;
+}
 
 export interface Placement {
   Constraints?: string[];
@@ -46,7 +70,10 @@ export interface Placement {
   Platforms?: unknown[];
 }
 
-export interface NetworkAttachment { Target: string; Aliases?: string[] }
+export interface NetworkAttachment {
+  Target: string;
+  Aliases?: string[];
+}
 
 export interface UpdateConfig {
   Parallelism: number;
@@ -101,11 +128,30 @@ export interface Service {
   Endpoint?: { Ports?: PortConfig[] };
 }
 
-export interface SecretSpec { Name: string; Labels?: Labels; Data?: string }
-export interface Secret { ID: string; Version: Version; CreatedAt: string; Spec: SecretSpec }
+export interface SecretSpec {
+  Name: string;
+  Labels?: Labels;
+  Data?: string;
+}
+export interface Secret {
+  ID: string;
+  Version: Version;
+  CreatedAt: string;
+  Spec: SecretSpec;
+}
 
-export interface ConfigSpec { Name: string; Labels?: Labels; Data?: string }
-export interface Config { ID: string; Version: Version; CreatedAt: string; UpdatedAt?: string; Spec: ConfigSpec }
+export interface ConfigSpec {
+  Name: string;
+  Labels?: Labels;
+  Data?: string;
+}
+export interface Config {
+  ID: string;
+  Version: Version;
+  CreatedAt: string;
+  UpdatedAt?: string;
+  Spec: ConfigSpec;
+}
 
 export interface NetworkCreate {
   Name: string;
@@ -129,8 +175,21 @@ export interface Network {
 }
 
 export type TaskState =
-  | 'new' | 'allocated' | 'pending' | 'assigned' | 'accepted' | 'preparing' | 'ready' | 'starting'
-  | 'running' | 'complete' | 'shutdown' | 'failed' | 'rejected' | 'remove' | 'orphaned';
+  | 'new'
+  | 'allocated'
+  | 'pending'
+  | 'assigned'
+  | 'accepted'
+  | 'preparing'
+  | 'ready'
+  | 'starting'
+  | 'running'
+  | 'complete'
+  | 'shutdown'
+  | 'failed'
+  | 'rejected'
+  | 'remove'
+  | 'orphaned';
 
 export interface Task {
   ID: string;
@@ -159,4 +218,9 @@ export interface EngineInfo {
   nodeId: string;
 }
 
-export interface Volume { Name: string; Driver: string; Labels?: Labels | null; Scope?: string }
+export interface Volume {
+  Name: string;
+  Driver: string;
+  Labels?: Labels | null;
+  Scope?: string;
+}

@@ -2,14 +2,32 @@
 // undefined), so an unchanged spec always yields the same objects and the same spec-hash.
 // Secret/config references use names; IDs are filled in by the act step from observed objects.
 import type {
-  AgentInstance, BzzzCluster, CompanionName, ComponentSpec, ConfigMount, HealthcheckSpec, PortSpec, ReplicatedComponentSpec,
-  ResourceAmounts, SecretMount, UpdatePolicy,
+  AgentInstance,
+  BzzzCluster,
+  CompanionName,
+  ComponentSpec,
+  ConfigMount,
+  HealthcheckSpec,
+  PortSpec,
+  ReplicatedComponentSpec,
+  ResourceAmounts,
+  SecretMount,
+  UpdatePolicy,
 } from '../spec/types.js';
 import { cpusToNano, parseDurationNs, parseMemoryBytes } from '../spec/units.js';
 import { COMPANION_COMPONENT, COMPANION_NAMES, DEFAULT_AGENT_PORTS, defaultPublishMode } from '../spec/defaults.js';
 import type {
-  ConfigReference, HealthConfig, Labels, Mount, NetworkAttachment, NetworkCreate, PortConfig, ResourceObject,
-  SecretReference, ServiceSpec, UpdateConfig,
+  ConfigReference,
+  HealthConfig,
+  Labels,
+  Mount,
+  NetworkAttachment,
+  NetworkCreate,
+  PortConfig,
+  ResourceObject,
+  SecretReference,
+  ServiceSpec,
+  UpdateConfig,
 } from './api-types.js';
 import { L, objectName, ownerLabels, stableHash } from './labels.js';
 import { AGENT_UID, KEYS_DIR, keyLogical, keySettings } from './keys-layout.js';
@@ -23,7 +41,12 @@ export interface ObjectRefs {
   networkName(logical: string): string;
 }
 
-export interface DesiredNetwork { logical: string; name: string; external: boolean; create?: NetworkCreate }
+export interface DesiredNetwork {
+  logical: string;
+  name: string;
+  external: boolean;
+  create?: NetworkCreate;
+}
 
 export interface DesiredService {
   /** Component label value: agent, mcp-server, openai-proxy, content-resolver, postgres, redis. */
@@ -32,7 +55,6 @@ export interface DesiredService {
   shortName: string;
   spec: ServiceSpec;
 }
-
 
 export function buildNetworks(cluster: BzzzCluster): DesiredNetwork[] {
   const name = cluster.metadata.name;
@@ -123,12 +145,22 @@ function configRefs(mounts: ConfigMount[], refs: ObjectRefs): ConfigReference[] 
 
 function ports(list: PortSpec[]): PortConfig[] {
   return list
-    .map((p) => ({ Protocol: p.protocol ?? 'tcp', TargetPort: p.target, PublishedPort: p.published, PublishMode: p.mode ?? 'ingress' }) as PortConfig)
+    .map(
+      (p) =>
+        ({
+          Protocol: p.protocol ?? 'tcp',
+          TargetPort: p.target,
+          PublishedPort: p.published,
+          PublishMode: p.mode ?? 'ingress',
+        }) as PortConfig,
+    )
     .sort((a, b) => (a.PublishedPort ?? 0) - (b.PublishedPort ?? 0) || compareStrings(a.Protocol, b.Protocol));
 }
 
 function env(vars: Record<string, string>): string[] {
-  return Object.keys(vars).sort().map((k) => `${k}=${vars[k]}`);
+  return Object.keys(vars)
+    .sort()
+    .map((k) => `${k}=${vars[k]}`);
 }
 
 /** Placement constraints: `placement.nodes` becomes hostname constraints (swarm constraints are ANDed, so several allowed nodes are expressed as "not any other known node"). */
@@ -136,7 +168,7 @@ function constraints(cluster: BzzzCluster, c: ComponentSpec, pinnedNode?: string
   const nodes = cluster.spec.nodes ?? [];
   const hostname = (n: string) => nodes.find((x) => x.name === n)?.hostname ?? n;
   const out = new Set(c.placement?.constraints ?? []);
-  const allowed = pinnedNode ? [pinnedNode] : c.placement?.nodes ?? [];
+  const allowed = pinnedNode ? [pinnedNode] : (c.placement?.nodes ?? []);
   if (allowed.length === 1) out.add(`node.hostname == ${hostname(allowed[0])}`);
   else if (allowed.length > 1) {
     for (const n of nodes) if (!allowed.includes(n.name)) out.add(`node.hostname != ${hostname(n.name)}`);
@@ -182,14 +214,17 @@ function buildService(a: BuildArgs): DesiredService {
   const name = cluster.metadata.name;
   const owner = ownerLabels(name, a.component);
   const mounts: Mount[] = [
-    ...(c.mounts ?? []).map((m) => clean({
-      Type: m.type,
-      // Named volumes belong to the cluster: prefix them like docker stack does.
-      Source: m.type === 'volume' && m.source ? objectName(name, m.source) : m.source,
-      Target: m.target,
-      ReadOnly: m.readOnly,
-      VolumeOptions: m.type === 'volume' ? { Labels: ownerLabels(name, a.component) } : undefined,
-    }) as Mount),
+    ...(c.mounts ?? []).map(
+      (m) =>
+        clean({
+          Type: m.type,
+          // Named volumes belong to the cluster: prefix them like docker stack does.
+          Source: m.type === 'volume' && m.source ? objectName(name, m.source) : m.source,
+          Target: m.target,
+          ReadOnly: m.readOnly,
+          VolumeOptions: m.type === 'volume' ? { Labels: ownerLabels(name, a.component) } : undefined,
+        }) as Mount,
+    ),
     ...(a.extraMounts ?? []),
   ].sort((x, y) => compareStrings(x.Target, y.Target));
 
@@ -219,7 +254,9 @@ function buildService(a: BuildArgs): DesiredService {
         Secrets: nonEmpty(secretRefs([...(a.extraSecrets ?? []), ...(c.secrets ?? [])], refs)),
         Configs: nonEmpty(configRefs([...(a.extraConfigs ?? []), ...(c.configs ?? [])], refs)),
       }),
-      Resources: c.resources ? clean({ Limits: resources(c.resources.limits), Reservations: resources(c.resources.reservations) }) : undefined,
+      Resources: c.resources
+        ? clean({ Limits: resources(c.resources.limits), Reservations: resources(c.resources.reservations) })
+        : undefined,
       Placement: placement(cluster, c, a.pinnedNode),
       Networks: nonEmpty(networks),
     }),
@@ -256,7 +293,12 @@ function agentService(cluster: BzzzCluster, refs: ObjectRefs, inst: AgentInstanc
   const shortName = `agent-${inst.name}`;
   const keys = agentKeyMounts(cluster, inst);
   // Each instance keeps its peer identity and content store across task restarts.
-  const data: Mount = { Type: 'volume', Source: objectName(cluster.metadata.name, `${shortName}-data`), Target: '/data', VolumeOptions: { Labels: ownerLabels(cluster.metadata.name, 'agent') } };
+  const data: Mount = {
+    Type: 'volume',
+    Source: objectName(cluster.metadata.name, `${shortName}-data`),
+    Target: '/data',
+    VolumeOptions: { Labels: ownerLabels(cluster.metadata.name, 'agent') },
+  };
   return buildService({
     cluster,
     refs,
@@ -296,7 +338,10 @@ function agentService(cluster: BzzzCluster, refs: ObjectRefs, inst: AgentInstanc
  * The keys an agent instance gets: every role's public key, its own role's identity (never the
  * admin's: that one is rebuilt from shares by the elected admin) and only its own admin-key share.
  */
-function agentKeyMounts(cluster: BzzzCluster, inst: AgentInstance): { secrets: SecretMount[]; configs: ConfigMount[]; env: Record<string, string> } {
+function agentKeyMounts(
+  cluster: BzzzCluster,
+  inst: AgentInstance,
+): { secrets: SecretMount[]; configs: ConfigMount[]; env: Record<string, string> } {
   const settings = keySettings(cluster);
   if (!settings) return { secrets: [], configs: [], env: {} };
   const role = cluster.spec.agent.role ?? 'observer';
@@ -339,8 +384,14 @@ function companionExtras(cluster: BzzzCluster, key: CompanionName): Pick<BuildAr
       const secrets: SecretMount[] = [];
       const e: Record<string, string> = {};
       if (p.database) e.POSTGRES_DB = p.database;
-      if (p.userSecret) { secrets.push({ source: p.userSecret }); e.POSTGRES_USER_FILE = `/run/secrets/${p.userSecret}`; }
-      if (p.passwordSecret) { secrets.push({ source: p.passwordSecret }); e.POSTGRES_PASSWORD_FILE = `/run/secrets/${p.passwordSecret}`; }
+      if (p.userSecret) {
+        secrets.push({ source: p.userSecret });
+        e.POSTGRES_USER_FILE = `/run/secrets/${p.userSecret}`;
+      }
+      if (p.passwordSecret) {
+        secrets.push({ source: p.passwordSecret });
+        e.POSTGRES_PASSWORD_FILE = `/run/secrets/${p.passwordSecret}`;
+      }
       return { extraEnv: e, extraSecrets: secrets };
     }
     case 'redis':
@@ -356,7 +407,9 @@ export function buildServices(cluster: BzzzCluster, refs: ObjectRefs): DesiredSe
     const c = services[key] as ReplicatedComponentSpec | undefined;
     if (!c || c.enabled === false) continue;
     const component = COMPANION_COMPONENT[key];
-    out.push(buildService({ cluster, refs, component, shortName: component, c, replicas: c.replicas ?? 1, ...companionExtras(cluster, key) }));
+    out.push(
+      buildService({ cluster, refs, component, shortName: component, c, replicas: c.replicas ?? 1, ...companionExtras(cluster, key) }),
+    );
   }
   return out.sort((a, b) => compareStrings(a.spec.Name, b.spec.Name));
 }

@@ -1,19 +1,42 @@
 // SwarmPort over dockerode: the only code that calls the Docker Engine API (with events.ts).
 import Docker from 'dockerode';
 import type {
-  Config, ConfigSpec, EngineInfo, Network, NetworkCreate, Secret, SecretSpec, Service, ServiceSpec, SwarmNode, Task, Volume,
+  Config,
+  ConfigSpec,
+  EngineInfo,
+  Network,
+  NetworkCreate,
+  Secret,
+  SecretSpec,
+  Service,
+  ServiceSpec,
+  SwarmNode,
+  Task,
+  Volume,
 } from './api-types.js';
 import type { LabelFilter, SwarmPort } from './port.js';
 import { BzzzError, ConflictError, EngineUnavailableError, NotFoundError } from '../util/errors.js';
 
 /** A Docker API call failed: names the call and the object; keeps the engine's message. */
 export class EngineCallError extends BzzzError {
-  constructor(readonly call: string, readonly target: string, readonly statusCode: number | undefined, message: string, cause: unknown) {
+  constructor(
+    readonly call: string,
+    readonly target: string,
+    readonly statusCode: number | undefined,
+    message: string,
+    cause: unknown,
+  ) {
     super(`${call} ${target}: ${message}`, { cause });
   }
 }
 
-interface ModemError { statusCode?: number; json?: { message?: string } | null; reason?: string; message?: string; code?: string }
+interface ModemError {
+  statusCode?: number;
+  json?: { message?: string } | null;
+  reason?: string;
+  message?: string;
+  code?: string;
+}
 
 /** Creates the dockerode client from DOCKER_HOST or the default socket. */
 export function createDockerClient(): Docker {
@@ -46,7 +69,10 @@ export class DockerSwarmPort implements SwarmPort {
 
   async info(): Promise<EngineInfo> {
     const [info, version] = await this.call('info', 'engine', () =>
-      Promise.all([this.docker.info() as Promise<{ Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean; NodeID?: string } }>, this.docker.version()]),
+      Promise.all([
+        this.docker.info() as Promise<{ Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean; NodeID?: string } }>,
+        this.docker.version(),
+      ]),
     );
     return {
       serverVersion: version.Version,
@@ -63,7 +89,9 @@ export class DockerSwarmPort implements SwarmPort {
   }
 
   async createService(spec: ServiceSpec): Promise<string> {
-    const res = await this.call('create service', spec.Name, () => this.docker.createService(spec as unknown as Docker.CreateServiceOptions));
+    const res = await this.call('create service', spec.Name, () =>
+      this.docker.createService(spec as unknown as Docker.CreateServiceOptions),
+    );
     return (res as unknown as { id?: string; ID?: string }).id ?? (res as unknown as { ID: string }).ID;
   }
 
@@ -117,7 +145,11 @@ export class DockerSwarmPort implements SwarmPort {
 
   async updateConfig(id: string, version: number, spec: ConfigSpec): Promise<void> {
     const config = this.docker.getConfig(id);
-    await this.call('update config', spec.Name, () => config.update({ _query: { version }, _body: spec } as never) as unknown as Promise<unknown>);
+    await this.call(
+      'update config',
+      spec.Name,
+      () => config.update({ _query: { version }, _body: spec } as never) as unknown as Promise<unknown>,
+    );
   }
 
   async removeConfig(id: string): Promise<void> {
@@ -139,8 +171,12 @@ export class DockerSwarmPort implements SwarmPort {
   }
 
   async listVolumes(f?: LabelFilter): Promise<Volume[]> {
-    const res: unknown = await this.call('list volumes', '', () => this.docker.listVolumes({ filters: filters(f) } as Docker.VolumeListOptions) as Promise<unknown>);
-    return exactNames(((res as { Volumes?: Volume[] | null }).Volumes ?? []), f, (v) => v.Name);
+    const res: unknown = await this.call(
+      'list volumes',
+      '',
+      () => this.docker.listVolumes({ filters: filters(f) } as Docker.VolumeListOptions) as Promise<unknown>,
+    );
+    return exactNames((res as { Volumes?: Volume[] | null }).Volumes ?? [], f, (v) => v.Name);
   }
 
   async removeVolume(name: string): Promise<void> {
@@ -154,7 +190,10 @@ export function translate(call: string, target: string, err: unknown): Error {
   const e = err as ModemError;
   const engineMsg = e.json?.message ?? e.reason ?? e.message ?? String(err);
   if (e.code === 'EACCES') {
-    return new EngineUnavailableError('permission denied on the Docker socket: run bzzzctl as root or as a member of the docker group (in a container: run it as root with /var/run/docker.sock mounted)', { cause: err });
+    return new EngineUnavailableError(
+      'permission denied on the Docker socket: run bzzzctl as root or as a member of the docker group (in a container: run it as root with /var/run/docker.sock mounted)',
+      { cause: err },
+    );
   }
   if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') {
     return new EngineUnavailableError(
@@ -162,7 +201,7 @@ export function translate(call: string, target: string, err: unknown): Error {
       { cause: err },
     );
   }
-  if (/out of sequence|version mismatch|update conflict/i.test(engineMsg) || e.statusCode === 409 && /version/i.test(engineMsg)) {
+  if (/out of sequence|version mismatch|update conflict/i.test(engineMsg) || (e.statusCode === 409 && /version/i.test(engineMsg))) {
     return new ConflictError(`${call} ${target}: the object changed since it was read (${engineMsg}); re-read and retry`, { cause: err });
   }
   if (e.statusCode === 404) return new NotFoundError(`${call} ${target}: ${engineMsg}`, { cause: err });

@@ -9,7 +9,9 @@ import { EngineUnavailableError } from '../util/errors.js';
 export async function requireSwarmManager(port: SwarmPort): Promise<EngineInfo> {
   const info = await port.info();
   if (!info.swarmActive) {
-    throw new EngineUnavailableError(`the Docker engine (${info.serverVersion}) is not in swarm mode: run \`docker swarm init\` (or \`npm run swarm:up\`)`);
+    throw new EngineUnavailableError(
+      `the Docker engine (${info.serverVersion}) is not in swarm mode: run \`docker swarm init\` (or \`npm run swarm:up\`)`,
+    );
   }
   if (!info.isManager) {
     throw new EngineUnavailableError('this Docker engine is a swarm worker: run bzzzctl against a manager node (set DOCKER_HOST to one)');

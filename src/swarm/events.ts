@@ -46,7 +46,9 @@ const SERVICE_NAME_ATTR = 'com.docker.swarm.service.name';
 
 /** Server-side filter: the object types and actions that can change what a cluster should do. */
 export const EVENT_FILTERS = {
-  type: ['service', 'secret', 'config', 'network', 'node', 'container'] as Array<'service' | 'secret' | 'config' | 'network' | 'node' | 'container'>,
+  type: ['service', 'secret', 'config', 'network', 'node', 'container'] as Array<
+    'service' | 'secret' | 'config' | 'network' | 'node' | 'container'
+  >,
   // `event` narrows every type; containers then arrive for create and die, and only die is kept.
   event: ['create', 'update', 'remove', 'die'],
 };
@@ -197,7 +199,10 @@ export function createDockerEventSource(options: DockerEventSourceOptions): Clus
       status = { connected: true, since: connectedAt, reconnects: status.reconnects + (isReconnect ? 1 : 0), lastError: status.lastError };
       if (isReconnect) {
         metrics?.watchReconnected();
-        log.info({ reconnects: status.reconnects }, 'docker events stream reconnected; resyncing every cluster (events may have been missed)');
+        log.info(
+          { reconnects: status.reconnects },
+          'docker events stream reconnected; resyncing every cluster (events may have been missed)',
+        );
         sink.resync('docker events watch reconnected');
       } else {
         log.info('docker events stream connected');

@@ -59,13 +59,30 @@ export interface ImagePort {
 
 /** The engine refused or failed an image call (the builder's own error text is kept). */
 export class ImageCallError extends BzzzError {
-  constructor(readonly call: string, readonly target: string, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly call: string,
+    readonly target: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${call} ${target}: ${message}`, options);
   }
 }
 
-interface ModemError { statusCode?: number; json?: { message?: string } | null; reason?: string; message?: string; code?: string }
-interface ProgressEvent { stream?: string; status?: string; error?: string; errorDetail?: { message?: string }; aux?: { ID?: string } }
+interface ModemError {
+  statusCode?: number;
+  json?: { message?: string } | null;
+  reason?: string;
+  message?: string;
+  code?: string;
+}
+interface ProgressEvent {
+  stream?: string;
+  status?: string;
+  error?: string;
+  errorDetail?: { message?: string };
+  aux?: { ID?: string };
+}
 
 function translate(call: string, target: string, err: unknown): Error {
   if (err instanceof BzzzError) return err;
@@ -107,10 +124,14 @@ function follow(docker: Docker, stream: NodeJS.ReadableStream, onEvent: (ev: Pro
 function tarDirectory(dir: string): { stream: Readable; done: Promise<void> } {
   const child = spawn('tar', ['-C', dir, '-c', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+  child.stderr.on('data', (b: Buffer) => {
+    stderr += b.toString();
+  });
   const done = new Promise<void>((resolve, reject) => {
     child.on('error', (err) => reject(new BzzzError(`cannot pack the build context ${dir} with tar: ${err.message}`, { cause: err })));
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new BzzzError(`tar of the build context ${dir} exited ${code}: ${stderr.trim()}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new BzzzError(`tar of the build context ${dir} exited ${code}: ${stderr.trim()}`)),
+    );
   });
   return { stream: child.stdout, done };
 }

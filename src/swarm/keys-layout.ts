@@ -16,7 +16,10 @@ export const keyLogical = {
   share: (index: number) => `bzzz-share-${index}`,
 };
 
-export interface ShamirSettings { threshold: number; shares: number }
+export interface ShamirSettings {
+  threshold: number;
+  shares: number;
+}
 
 /** Whether the operator makes keys for this cluster, and the split it uses. */
 export function keySettings(cluster: BzzzCluster): ShamirSettings | undefined {
@@ -24,4 +27,3 @@ export function keySettings(cluster: BzzzCluster): ShamirSettings | undefined {
   if (keys?.generate === false || cluster.spec.agent.instances.length === 0) return undefined;
   return { threshold: keys?.shamir?.threshold ?? 3, shares: keys?.shamir?.shares ?? 5 };
 }
-

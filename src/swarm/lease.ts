@@ -12,7 +12,11 @@ const HOLDER = 'io.bzzz.lease.holder';
 const RENEWED = 'io.bzzz.lease.renewed-at';
 const TTL = 'io.bzzz.lease.ttl-ms';
 
-export interface LeaseInfo { holder: string; renewedAt: number; ttlMs: number }
+export interface LeaseInfo {
+  holder: string;
+  renewedAt: number;
+  ttlMs: number;
+}
 
 export async function readLease(port: SwarmPort): Promise<LeaseInfo | undefined> {
   const [c] = await port.listConfigs({ names: [LEASE_NAME] });
@@ -26,7 +30,11 @@ export function leaseIsLive(lease: LeaseInfo | undefined, now: number): boolean 
 }
 
 /** What a candidate last saw of the lease: its version, and when that version first appeared by the candidate's own clock. */
-export interface LeaseSighting { version: number; holder: string; seenAt: number }
+export interface LeaseSighting {
+  version: number;
+  holder: string;
+  seenAt: number;
+}
 
 /**
  * May `holder` take the lease now? When nobody holds it, when it is already its own, or when
@@ -34,7 +42,12 @@ export interface LeaseSighting { version: number; holder: string; seenAt: number
  * clock since it first saw that version (as Kubernetes' leader election does): the renewal
  * timestamps other hosts write are never compared with this host's clock.
  */
-export function mayTakeLease(current: { holder: string; version: number; ttlMs: number }, holder: string, seen: LeaseSighting | undefined, now: number): boolean {
+export function mayTakeLease(
+  current: { holder: string; version: number; ttlMs: number },
+  holder: string,
+  seen: LeaseSighting | undefined,
+  now: number,
+): boolean {
   if (!current.holder || current.holder === holder) return true;
   return seen !== undefined && seen.version === current.version && seen.holder === current.holder && now - seen.seenAt >= current.ttlMs;
 }
@@ -59,7 +72,11 @@ export function createLeaseElector(port: SwarmPort, holder: string, ttlMs: numbe
       const labels = { [L.managedBy]: MANAGER, [L.kind]: 'controller', [HOLDER]: holder, [RENEWED]: String(now), [TTL]: String(ttlMs) };
       if (!c) {
         try {
-          await port.createConfig({ Name: LEASE_NAME, Labels: labels, Data: Buffer.from('bzzz-operator controller lease').toString('base64') });
+          await port.createConfig({
+            Name: LEASE_NAME,
+            Labels: labels,
+            Data: Buffer.from('bzzz-operator controller lease').toString('base64'),
+          });
           lastHolder = holder;
           return true;
         } catch {
@@ -68,7 +85,8 @@ export function createLeaseElector(port: SwarmPort, holder: string, ttlMs: numbe
       }
       const cur = c.Spec.Labels ?? {};
       const current = { holder: cur[HOLDER] ?? '', version: c.Version.Index, ttlMs: Number(cur[TTL] ?? ttlMs) };
-      if (seen?.version !== current.version || seen.holder !== current.holder) seen = { version: current.version, holder: current.holder, seenAt: now };
+      if (seen?.version !== current.version || seen.holder !== current.holder)
+        seen = { version: current.version, holder: current.holder, seenAt: now };
       lastHolder = current.holder;
       if (!mayTakeLease(current, holder, seen, now)) return false;
       try {
@@ -90,5 +108,11 @@ export function createLeaseElector(port: SwarmPort, holder: string, ttlMs: numbe
 export async function releaseLease(port: SwarmPort, holder: string): Promise<void> {
   const [c] = await port.listConfigs({ names: [LEASE_NAME] });
   if (!c || c.Spec.Labels?.[HOLDER] !== holder) return;
-  await port.updateConfig(c.ID, c.Version.Index, { Name: c.Spec.Name, Labels: { ...c.Spec.Labels, [HOLDER]: '', [RENEWED]: '0' }, Data: c.Spec.Data }).catch(() => undefined);
+  await port
+    .updateConfig(c.ID, c.Version.Index, {
+      Name: c.Spec.Name,
+      Labels: { ...c.Spec.Labels, [HOLDER]: '', [RENEWED]: '0' },
+      Data: c.Spec.Data,
+    })
+    .catch(() => undefined);
 }

@@ -42,7 +42,12 @@ export function operatorServiceSpec(o: OperatorServiceOptions): ServiceSpec {
         // The controller finishes in-flight reconciles within 8 s of SIGTERM.
         StopGracePeriod: 15e9,
         Healthcheck: {
-          Test: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${OPERATOR_METRICS_PORT}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`],
+          Test: [
+            'CMD',
+            'node',
+            '-e',
+            `fetch('http://127.0.0.1:${OPERATOR_METRICS_PORT}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`,
+          ],
           Interval: 10e9,
           Timeout: 5e9,
           Retries: 3,
@@ -58,7 +63,9 @@ export function operatorServiceSpec(o: OperatorServiceOptions): ServiceSpec {
     UpdateConfig: { Parallelism: 1, Order: 'stop-first', FailureAction: 'rollback', Monitor: 10e9 },
     EndpointSpec: {
       Mode: 'vip',
-      Ports: o.publishPort ? [{ Protocol: 'tcp', TargetPort: OPERATOR_METRICS_PORT, PublishedPort: o.publishPort, PublishMode: 'host' }] : [],
+      Ports: o.publishPort
+        ? [{ Protocol: 'tcp', TargetPort: OPERATOR_METRICS_PORT, PublishedPort: o.publishPort, PublishMode: 'host' }]
+        : [],
     },
   };
   spec.Labels = { ...spec.Labels, [L.specHash]: stableHash(spec) };
@@ -99,6 +106,9 @@ export async function detachOperatorFrom(port: SwarmPort, cluster: string): Prom
   const nets = current.Spec.TaskTemplate.Networks ?? [];
   const keep = nets.filter((n) => !nameOf(n.Target).startsWith(`${cluster}_`));
   if (keep.length === nets.length) return false;
-  await port.updateService(current.ID, current.Version.Index, { ...current.Spec, TaskTemplate: { ...current.Spec.TaskTemplate, Networks: keep } });
+  await port.updateService(current.ID, current.Version.Index, {
+    ...current.Spec,
+    TaskTemplate: { ...current.Spec.TaskTemplate, Networks: keep },
+  });
   return true;
 }

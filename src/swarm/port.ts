@@ -2,7 +2,18 @@
 // reconcilers can be unit-tested against a recording fake while integration tests use the
 // dockerode-backed implementation. Writes carry the object's version where the API allows it.
 import type {
-  Config, ConfigSpec, EngineInfo, Network, NetworkCreate, Secret, SecretSpec, Service, ServiceSpec, SwarmNode, Task, Volume,
+  Config,
+  ConfigSpec,
+  EngineInfo,
+  Network,
+  NetworkCreate,
+  Secret,
+  SecretSpec,
+  Service,
+  ServiceSpec,
+  SwarmNode,
+  Task,
+  Volume,
 } from './api-types.js';
 
 export interface LabelFilter {
@@ -52,8 +63,17 @@ export interface WriteCounter {
 }
 
 const WRITE_METHODS = new Set<string>([
-  'createService', 'updateService', 'removeService', 'createSecret', 'removeSecret',
-  'createConfig', 'updateConfig', 'removeConfig', 'createNetwork', 'removeNetwork', 'removeVolume',
+  'createService',
+  'updateService',
+  'removeService',
+  'createSecret',
+  'removeSecret',
+  'createConfig',
+  'updateConfig',
+  'removeConfig',
+  'createNetwork',
+  'removeNetwork',
+  'removeVolume',
 ]);
 
 /** Wraps a port so every write is counted and named (`createService <name>`); reads pass through. */

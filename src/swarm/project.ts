@@ -72,7 +72,10 @@ function omitZero(v: unknown, top = true): unknown {
   if (v && typeof v === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) {
-      if (top && k === 'replicas') { out[k] = x; continue; }
+      if (top && k === 'replicas') {
+        out[k] = x;
+        continue;
+      }
       const y = omitZero(x, false);
       if (isZero(y)) continue;
       out[k] = y;
@@ -89,7 +92,11 @@ function isZero(v: unknown): boolean {
   return false;
 }
 
-export interface FieldChange { field: string; from: unknown; to: unknown }
+export interface FieldChange {
+  field: string;
+  from: unknown;
+  to: unknown;
+}
 
 /** Field-level differences between two projections (observed → desired), in a stable order. */
 export function diffProjections(observed: Projection, desired: Projection): FieldChange[] {
@@ -97,7 +104,13 @@ export function diffProjections(observed: Projection, desired: Projection): Fiel
   const out: FieldChange[] = [];
   for (const k of keys) {
     if (k === 'labels') {
-      out.push(...diffRecords('labels', observed.labels as Record<string, string> | undefined, desired.labels as Record<string, string> | undefined));
+      out.push(
+        ...diffRecords(
+          'labels',
+          observed.labels as Record<string, string> | undefined,
+          desired.labels as Record<string, string> | undefined,
+        ),
+      );
       continue;
     }
     if (stableStringify(observed[k]) !== stableStringify(desired[k])) out.push({ field: k, from: observed[k], to: desired[k] });

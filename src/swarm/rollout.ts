@@ -6,13 +6,21 @@
 import type { SwarmPort } from './port.js';
 import { stripDigest } from './project.js';
 
-export async function rolloutServicesUsing(port: SwarmPort, images: string[], filter: { labels?: string[]; names?: string[] }): Promise<string[]> {
+export async function rolloutServicesUsing(
+  port: SwarmPort,
+  images: string[],
+  filter: { labels?: string[]; names?: string[] },
+): Promise<string[]> {
   const rebuilt = new Set(images);
   const services = await port.listServices(filter);
   const hit = services.filter((s) => rebuilt.has(stripDigest(s.Spec.TaskTemplate.ContainerSpec.Image)));
-  await Promise.all(hit.map((s) => port.updateService(s.ID, s.Version.Index, {
-    ...s.Spec,
-    TaskTemplate: { ...s.Spec.TaskTemplate, ForceUpdate: (s.Spec.TaskTemplate.ForceUpdate ?? 0) + 1 },
-  })));
+  await Promise.all(
+    hit.map((s) =>
+      port.updateService(s.ID, s.Version.Index, {
+        ...s.Spec,
+        TaskTemplate: { ...s.Spec.TaskTemplate, ForceUpdate: (s.Spec.TaskTemplate.ForceUpdate ?? 0) + 1 },
+      }),
+    ),
+  );
   return hit.map((s) => s.Spec.Name).sort();
 }

@@ -114,7 +114,10 @@ export class ClusterStore {
 
   async listClusters(): Promise<string[]> {
     const records = await this.port.listConfigs({ labels: [`${L.managedBy}=${MANAGER}`, `${L.kind}=cluster`] });
-    return records.map((c) => c.Spec.Labels?.[L.cluster]).filter((n): n is string => !!n).sort();
+    return records
+      .map((c) => c.Spec.Labels?.[L.cluster])
+      .filter((n): n is string => !!n)
+      .sort();
   }
 
   async get(cluster: string): Promise<ClusterRecord | undefined> {
@@ -124,7 +127,10 @@ export class ClusterStore {
 
   async getSpec(cluster: string, generation: number): Promise<StoredSpec> {
     const [c] = await this.port.listConfigs({ names: [specName(cluster, generation)] });
-    if (!c) throw new NotFoundError(`cluster ${cluster}: stored spec of generation ${generation} is missing (config ${specName(cluster, generation)}); re-run bzzzctl apply -f FILE`);
+    if (!c)
+      throw new NotFoundError(
+        `cluster ${cluster}: stored spec of generation ${generation} is missing (config ${specName(cluster, generation)}); re-run bzzzctl apply -f FILE`,
+      );
     return parseSpec(c.Spec.Data ? c : await this.port.inspectConfig(c.ID));
   }
 
@@ -134,7 +140,11 @@ export class ClusterStore {
    * state the caller just listed: the first attempt starts from it instead of reading again
    * (a stale one only costs a retry: every write is a compare-and-swap).
    */
-  async putSpec(doc: Omit<StoredSpec, 'generation' | 'appliedAt'>, now = new Date(), known?: StateSnapshot): Promise<{ generation: number; changed: boolean }> {
+  async putSpec(
+    doc: Omit<StoredSpec, 'generation' | 'appliedAt'>,
+    now = new Date(),
+    known?: StateSnapshot,
+  ): Promise<{ generation: number; changed: boolean }> {
     const cluster = doc.cluster.metadata.name;
     // The generation whose spec config this call created: when the record write then conflicts
     // (a controller writing status meanwhile) and a retry finds that generation current, this
@@ -144,7 +154,8 @@ export class ClusterStore {
       const fromKnown = attempt === 0 && known !== undefined;
       const rec = fromKnown ? known.record : await this.get(cluster);
       if (rec) {
-        const current = (fromKnown ? known.spec(rec.generation) : undefined) ?? await this.getSpec(cluster, rec.generation).catch(() => undefined);
+        const current =
+          (fromKnown ? known.spec(rec.generation) : undefined) ?? (await this.getSpec(cluster, rec.generation).catch(() => undefined));
         if (current?.specHash === doc.specHash) return { generation: rec.generation, changed: rec.generation === created };
       }
       const generation = (rec?.generation ?? 0) + 1;
@@ -164,7 +175,9 @@ export class ClusterStore {
           await this.port.createConfig({
             Name: recordName(cluster),
             Labels: { ...ownerLabels(cluster, 'bzzz-cluster'), [L.kind]: 'cluster', [L.generation]: String(generation) },
-            Data: Buffer.from(JSON.stringify({ apiVersion: doc.cluster.apiVersion, kind: doc.cluster.kind, name: cluster })).toString('base64'),
+            Data: Buffer.from(JSON.stringify({ apiVersion: doc.cluster.apiVersion, kind: doc.cluster.kind, name: cluster })).toString(
+              'base64',
+            ),
           });
         }
         await this.pruneSpecs(cluster, generation);

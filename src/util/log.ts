@@ -36,7 +36,22 @@ function rootLogger(): PinoLogger {
       formatters: { level: (label) => ({ level: label }) },
       // Defence in depth: even if a caller passes an object holding secret material under one of
       // these keys, it never reaches a log line.
-      redact: { paths: ['secret', 'password', 'value', 'data', 'share', 'privateKey', '*.secret', '*.password', '*.value', '*.share', '*.privateKey'], censor: '[redacted]' },
+      redact: {
+        paths: [
+          'secret',
+          'password',
+          'value',
+          'data',
+          'share',
+          'privateKey',
+          '*.secret',
+          '*.password',
+          '*.value',
+          '*.share',
+          '*.privateKey',
+        ],
+        censor: '[redacted]',
+      },
     },
     pino.destination({ fd: 2, sync: true }),
   );

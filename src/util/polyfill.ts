@@ -6,7 +6,10 @@ if (typeof P.withResolvers !== 'function') {
   P.withResolvers = function withResolvers<T>(): Resolvers<T> {
     let resolve!: Resolvers<T>['resolve'];
     let reject!: Resolvers<T>['reject'];
-    const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
+    const promise = new Promise<T>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
     return { promise, resolve, reject };
   };
 }

@@ -194,17 +194,32 @@ export async function createCluster(init: ClusterInit): Promise<Cluster> {
 }
 
 const FLAG_NAMES: Record<string, string> = {
-  dataDir: '--data-dir', host: '--host', p2pPort: '--p2p-port', apiPort: '--api-port', healthPort: '--health-port',
-  bootstrap: '--bootstrap', clusterSize: '--cluster-size', role: '--role', keysDir: '--keys-dir', shareFile: '--share-file',
-  allowPeers: '--allow-peers', heartbeatMs: '--heartbeat-ms', electionTimeoutMs: '--election-timeout-ms',
-  replicationFactor: '--replication-factor', graceMs: '--grace-ms',
+  dataDir: '--data-dir',
+  host: '--host',
+  p2pPort: '--p2p-port',
+  apiPort: '--api-port',
+  healthPort: '--health-port',
+  bootstrap: '--bootstrap',
+  clusterSize: '--cluster-size',
+  role: '--role',
+  keysDir: '--keys-dir',
+  shareFile: '--share-file',
+  allowPeers: '--allow-peers',
+  heartbeatMs: '--heartbeat-ms',
+  electionTimeoutMs: '--election-timeout-ms',
+  replicationFactor: '--replication-factor',
+  graceMs: '--grace-ms',
 };
 
 /** Starts `node bin/bzzzctl.js agent run` with these flags; resolves once it printed its peer ID line. */
 export async function spawnChildAgent(flags: Record<string, string>, env: NodeJS.ProcessEnv = {}): Promise<ChildAgent> {
   const args = ['bin/bzzzctl.js', 'agent', 'run'];
   for (const [k, v] of Object.entries(flags)) args.push(FLAG_NAMES[k], v);
-  const proc = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, BZZZ_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, args, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, BZZZ_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const child: ChildAgent = {
     process: proc,
     stdout: [],
@@ -227,14 +242,20 @@ export async function spawnChildAgent(flags: Record<string, string>, env: NodeJS
   const deadline = Date.now() + 30_000;
   while (child.stdout.length === 0) {
     const state = await Promise.race([child.exited, new Promise<null>((r) => setTimeout(() => r(null), 50))]);
-    if (state !== null) throw new Error(`child agent exited before it started (${JSON.stringify(state)}): ${child.stderr.slice(-10).join('\n')}`);
+    if (state !== null)
+      throw new Error(`child agent exited before it started (${JSON.stringify(state)}): ${child.stderr.slice(-10).join('\n')}`);
     if (Date.now() > deadline) throw new Error(`child agent printed nothing in 30 s: ${child.stderr.slice(-10).join('\n')}`);
   }
   return child;
 }
 
 /** Polls `probe` every `everyMs` until it returns a value other than undefined, or throws after `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 20_000,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -244,7 +265,10 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     } catch (err) {
       lastError = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -55,7 +55,9 @@ async function agreedAdmin(members: Member[], minTerm = 0): Promise<{ admin: str
 
 async function metric(m: Member, name: string, labels = ''): Promise<number | undefined> {
   const text = await (await fetch(`${m.healthUrl}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `) || (labels === '' && l.startsWith(`${name} `)));
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `) || (labels === '' && l.startsWith(`${name} `)));
   return line === undefined ? undefined : Number(line.split(' ').pop());
 }
 
@@ -116,7 +118,10 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
     poller = setInterval(() => {
       const c = m[CHILD];
       if (!c.child) return;
-      status(c).then((s) => s.state === 'admin' && record(s.term, s.self), () => undefined);
+      status(c).then(
+        (s) => s.state === 'admin' && record(s.term, s.self),
+        () => undefined,
+      );
     }, 25);
   });
 
@@ -144,7 +149,10 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
     }
     // Every agent published its own record at start: the child's is found too.
     const childRecord = await m[1].agent!.parts.routing.getRecord(m[CHILD].peerId, 'agent');
-    expect(JSON.parse(new TextDecoder().decode(childRecord))).toMatchObject({ role: 'backend_developer', apiPort: Number(new URL(m[CHILD].apiUrl).port) });
+    expect(JSON.parse(new TextDecoder().decode(childRecord))).toMatchObject({
+      role: 'backend_developer',
+      apiPort: Number(new URL(m[CHILD].apiUrl).port),
+    });
 
     // Agent 3 writes under agent 2's name with its own key: the validators refuse it everywhere.
     const key = recordKey(m[2].peerId, 'forged');
@@ -193,7 +201,12 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
       return live.length >= 3 ? live : undefined;
     });
     expect(holders).toContain(m[1].peerId);
-    await waitFor('replication gauge ≥ 3 on the author', async () => ((await metric(m[1], 'bzzz_dht_replication_factor')) ?? 0) >= 3 || undefined, 20_000, 200);
+    await waitFor(
+      'replication gauge ≥ 3 on the author',
+      async () => ((await metric(m[1], 'bzzz_dht_replication_factor')) ?? 0) >= 3 || undefined,
+      20_000,
+      200,
+    );
     expect(await metric(m[1], 'bzzz_dht_provider_records')).toBeGreaterThanOrEqual(1);
 
     for (const x of m.filter((y) => y !== m[1])) {
@@ -243,7 +256,10 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
     await waitFor('scrubbed blob repaired', async () => ((await m[3].agent!.parts.store.verify(blobAddress)) === 'ok' ? true : undefined));
     expect(await readFile(blobFile(m[3]))).toEqual(blobBytes);
     const checks = await getJson<{ checks: Array<{ name: string; status: string; message: string }> }>(`${m[3].healthUrl}/health/checks`);
-    expect(checks.body.checks.find((c) => c.name === 'store')).toMatchObject({ status: 'pass', message: expect.stringMatching(/1 corrupted one\(s\) found and repaired/) });
+    expect(checks.body.checks.find((c) => c.name === 'store')).toMatchObject({
+      status: 'pass',
+      message: expect.stringMatching(/1 corrupted one\(s\) found and repaired/),
+    });
   });
 
   it('delivers GossipSub messages to every agent', async () => {
@@ -256,12 +272,21 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
     );
     const before = (await metric(m[CHILD], 'bzzz_pubsub_messages_total', `topic="${COORDINATION_TOPIC}",direction="in"`)) ?? 0;
     const gs = m[0].agent!.parts.node.libp2p.services.pubsub;
-    const diag = () => JSON.stringify({ subscribers: gs.getSubscribers(COORDINATION_TOPIC).length, gossipPeers: gs.getPeers().length, connected: m[0].agent!.parts.node.connectedPeers().length });
+    const diag = () =>
+      JSON.stringify({
+        subscribers: gs.getSubscribers(COORDINATION_TOPIC).length,
+        gossipPeers: gs.getPeers().length,
+        connected: m[0].agent!.parts.node.connectedPeers().length,
+      });
     const sent = await m[0].agent!.parts.pubsub.publish(COORDINATION_TOPIC, 'test-ping', { nonce });
     expect(sent, diag()).toBeGreaterThanOrEqual(1);
     await waitFor('delivery to the in-process agents', () => (got.size === 3 ? true : undefined));
     for (const msg of got.values()) expect(msg).toMatchObject({ from: m[0].peerId, kind: 'test-ping', topic: COORDINATION_TOPIC });
-    await waitFor('delivery to the child agent', async () => ((await metric(m[CHILD], 'bzzz_pubsub_messages_total', `topic="${COORDINATION_TOPIC}",direction="in"`)) ?? 0) > before || undefined);
+    await waitFor(
+      'delivery to the child agent',
+      async () =>
+        ((await metric(m[CHILD], 'bzzz_pubsub_messages_total', `topic="${COORDINATION_TOPIC}",direction="in"`)) ?? 0) > before || undefined,
+    );
     offs.forEach((off) => off());
 
     // The second BZZZ topic works the same way.
@@ -274,7 +299,9 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
 
   it('reports health per check and bzzz_* metrics on every agent', async () => {
     for (const x of m) {
-      const checks = await getJson<{ status: string; score: number; checks: Array<{ name: string; status: string; score: number }> }>(`${x.healthUrl}/health/checks`);
+      const checks = await getJson<{ status: string; score: number; checks: Array<{ name: string; status: string; score: number }> }>(
+        `${x.healthUrl}/health/checks`,
+      );
       expect(checks.status).toBe(200);
       expect(checks.body.checks.map((c) => c.name).sort()).toEqual(['dht', 'disk', 'election', 'memory', 'peers', 'pubsub', 'store']);
       expect(checks.body.score).toBeGreaterThan(0);
@@ -285,10 +312,17 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
       expect((await getJson(`${x.healthUrl}/health/live`)).status).toBe(200);
       const text = await (await fetch(`${x.healthUrl}/metrics`)).text();
       for (const name of [
-        'bzzz_p2p_connected_peers 4', 'bzzz_system_health_score', 'bzzz_component_health_score{component="store"}', 'bzzz_election_state',
-        'bzzz_errors_total{component="dht"}', 'bzzz_dht_replication_factor', 'bzzz_dht_provider_records', 'bzzz_dht_operation_duration_seconds_bucket',
+        'bzzz_p2p_connected_peers 4',
+        'bzzz_system_health_score',
+        'bzzz_component_health_score{component="store"}',
+        'bzzz_election_state',
+        'bzzz_errors_total{component="dht"}',
+        'bzzz_dht_replication_factor',
+        'bzzz_dht_provider_records',
+        'bzzz_dht_operation_duration_seconds_bucket',
         'bzzz_pubsub_propagation_seconds_bucket',
-      ]) expect(text, name).toContain(name);
+      ])
+        expect(text, name).toContain(name);
     }
     // The child runs with Node.js process metrics too.
     expect(await metric(m[CHILD], 'bzzz_process_resident_memory_bytes')).toBeGreaterThan(0);
@@ -302,7 +336,9 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
 
     const decision = { decision: 'use BLAKE3 for content addresses', rationale: 'fast, and b3sum checks it' };
     const pub = await getJson<{ address: string; role: string }>(`${m[0].apiUrl}/api/decisions/architectural`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(decision),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(decision),
     });
     expect(pub.status).toBe(201);
     expect(pub.body.role).toBe('senior_software_architect');
@@ -310,7 +346,12 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
 
     const asAdmin = await getJson<{ content: unknown; role: string; author: string; type: string }>(url(observerAdmin));
     expect(asAdmin.status).toBe(200);
-    expect(asAdmin.body).toMatchObject({ content: decision, role: 'senior_software_architect', author: m[0].peerId, type: 'architectural' });
+    expect(asAdmin.body).toMatchObject({
+      content: decision,
+      role: 'senior_software_architect',
+      author: m[0].peerId,
+      type: 'architectural',
+    });
     expect((await getJson(url(m[3]))).status).toBe(403); // observer, not admin
     expect((await getJson(url(m[1]))).status).toBe(403); // backend_developer
     expect((await getJson(url(m[CHILD]))).status).toBe(403); // backend_developer, child process
@@ -318,7 +359,9 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
 
     // Lower roles' content is readable upwards: backend content by the architect, not the observer.
     const code = await getJson<{ address: string }>(`${m[1].apiUrl}/api/decisions/code`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ decision: 'build passed' }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ decision: 'build passed' }),
     });
     expect(code.status).toBe(201);
     expect((await getJson(`${m[0].apiUrl}/api/decisions/content/${code.body.address}`)).status).toBe(200);
@@ -327,10 +370,19 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
     // Requests the API refuses, with reasons.
     const post = (x: Member, type: string, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
       getJson<{ error: string; message: string }>(`${x.apiUrl}/api/decisions/${type}`, { method: 'POST', headers, body });
-    expect(await post(m[3], 'code', '{"decision":"x"}')).toMatchObject({ status: 403, body: { message: expect.stringMatching(/role observer may not publish/) } });
+    expect(await post(m[3], 'code', '{"decision":"x"}')).toMatchObject({
+      status: 403,
+      body: { message: expect.stringMatching(/role observer may not publish/) },
+    });
     expect(await post(m[1], 'architectural', '{"decision":"x"}')).toMatchObject({ status: 403 });
-    expect(await post(m[0], 'code', '{not json')).toMatchObject({ status: 400, body: { message: expect.stringMatching(/not valid JSON/) } });
-    expect(await post(m[0], 'code', '[1,2]')).toMatchObject({ status: 400, body: { message: expect.stringMatching(/must be a JSON object/) } });
+    expect(await post(m[0], 'code', '{not json')).toMatchObject({
+      status: 400,
+      body: { message: expect.stringMatching(/not valid JSON/) },
+    });
+    expect(await post(m[0], 'code', '[1,2]')).toMatchObject({
+      status: 400,
+      body: { message: expect.stringMatching(/must be a JSON object/) },
+    });
     expect(await post(m[0], 'Bad Type!', '{}')).toMatchObject({ status: 400 });
     expect(await post(m[0], 'code', JSON.stringify({ blob: 'x'.repeat(1024 * 1024 + 10) }))).toMatchObject({ status: 413 });
     expect(await post(m[0], 'code', 'a=b', { 'content-type': 'application/x-www-form-urlencoded' })).toMatchObject({ status: 415 });
@@ -346,14 +398,30 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
     const adminPub = (await readFile(join(cluster.keysDir, 'roles', 'admin.pub'), 'utf8')).trim();
     const peers = (ids: Member[]) => ids.map((x) => peerIdFromString(x.peerId));
 
-    const two = collectAdminKey({ libp2p, peers: peers([m[0]]), ownShare, adminRecipient: adminPub, threshold: 3, signal: AbortSignal.timeout(5000) });
+    const two = collectAdminKey({
+      libp2p,
+      peers: peers([m[0]]),
+      ownShare,
+      adminRecipient: adminPub,
+      threshold: 3,
+      signal: AbortSignal.timeout(5000),
+    });
     await expect(two).rejects.toBeInstanceOf(AdminKeyCollectionError);
-    const three = await collectAdminKey({ libp2p, peers: peers([m[0], m[1]]), ownShare, adminRecipient: adminPub, threshold: 3, signal: AbortSignal.timeout(5000) });
+    const three = await collectAdminKey({
+      libp2p,
+      peers: peers([m[0], m[1]]),
+      ownShare,
+      adminRecipient: adminPub,
+      threshold: 3,
+      signal: AbortSignal.timeout(5000),
+    });
     expect(three.recipient).toBe(adminPub);
 
     // A follower asking for a share is refused by the holder.
     const follower = m[1].agent!.parts.node.libp2p;
-    await expect(requestShare(follower, peerIdFromString(m[0].peerId), { adminRecipient: adminPub, replyTo: await AgeIdentity.generate() })).rejects.toBeInstanceOf(ShareRequestRefusedError);
+    await expect(
+      requestShare(follower, peerIdFromString(m[0].peerId), { adminRecipient: adminPub, replyTo: await AgeIdentity.generate() }),
+    ).rejects.toBeInstanceOf(ShareRequestRefusedError);
   });
 
   it('elects a new admin within the configured bound when the admin is killed, never two in one term', async () => {
@@ -390,7 +458,12 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
     const elected = await waitFor('the side of 3 elects', () => agreedAdmin(large, termBefore + 1), BOUND_MS * 3, 20);
     expect(ids(large)).toContain(elected.admin);
     // The old admin lost its majority: it stops acting within its lease.
-    await waitFor('old admin stopped acting', () => (small.every((x) => !x.agent!.parts.election.isAdmin()) ? true : undefined), stickyMs({ heartbeatMs: HEARTBEAT_MS, timeoutMs: TIMEOUT_MS }) + 1000, 20);
+    await waitFor(
+      'old admin stopped acting',
+      () => (small.every((x) => !x.agent!.parts.election.isAdmin()) ? true : undefined),
+      stickyMs({ heartbeatMs: HEARTBEAT_MS, timeoutMs: TIMEOUT_MS }) + 1000,
+      20,
+    );
     // … and the side of 2 never gets an admin, however long it waits.
     const watchUntil = Date.now() + 3 * TIMEOUT_MS;
     while (Date.now() < watchUntil) {
@@ -415,7 +488,9 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
     expect(exit).toEqual({ code: 0, signal: null });
     expect(tookMs).toBeLessThan(GRACE_MS);
     // Log lines are JSON; Node's own warnings (if any) are not.
-    const logs = child.child!.stderr.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; handedOffTo?: string; newAdmin?: string });
+    const logs = child
+      .child!.stderr.filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { msg: string; handedOffTo?: string; newAdmin?: string });
     const handoff = logs.find((l) => l.msg === 'admin role handed off');
     expect(handoff?.handedOffTo).toBeTruthy();
     expect(logs.map((l) => l.msg)).toContain('agent stopped');

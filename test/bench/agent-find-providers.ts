@@ -73,10 +73,16 @@ try {
 
   const p50 = pct(ping, 50);
   const p99 = pct(ping, 99);
-  console.log(`findProviders in a 5-agent cluster on loopback: ${BLOBS} blobs, ${LOOKUPS} lookups (each from an agent that does not hold the blob)`);
+  console.log(
+    `findProviders in a 5-agent cluster on loopback: ${BLOBS} blobs, ${LOOKUPS} lookups (each from an agent that does not hold the blob)`,
+  );
   console.log(`  ping (peer)   p50 ${fmt(p50)}  p99 ${fmt(p99)}`);
-  console.log(`  find_first    p50 ${fmt(pct(first, 50))}  p99 ${fmt(pct(first, 99))}   ratio to ping p50 ${(pct(first, 50) / p50).toFixed(1)}x  p99 ${(pct(first, 99) / p99).toFixed(1)}x`);
-  console.log(`  find_all      p50 ${fmt(pct(all, 50))}  p99 ${fmt(pct(all, 99))}   ratio to ping p50 ${(pct(all, 50) / p50).toFixed(1)}x  p99 ${(pct(all, 99) / p99).toFixed(1)}x`);
+  console.log(
+    `  find_first    p50 ${fmt(pct(first, 50))}  p99 ${fmt(pct(first, 99))}   ratio to ping p50 ${(pct(first, 50) / p50).toFixed(1)}x  p99 ${(pct(first, 99) / p99).toFixed(1)}x`,
+  );
+  console.log(
+    `  find_all      p50 ${fmt(pct(all, 50))}  p99 ${fmt(pct(all, 99))}   ratio to ping p50 ${(pct(all, 50) / p50).toFixed(1)}x  p99 ${(pct(all, 99) / p99).toFixed(1)}x`,
+  );
   console.log(`  lookups that missed the author: ${misses}`);
 } finally {
   await cluster.stopAll();

@@ -15,7 +15,9 @@ import { parseArgs } from 'node:util';
 import { COORDINATION_TOPIC } from '../../src/agent/p2p/index.js';
 import { createCluster, waitFor } from '../agent/cluster-harness.js';
 
-const { values } = parseArgs({ options: { messages: { type: 'string', default: '500' }, 'interval-ms': { type: 'string', default: '10' } } });
+const { values } = parseArgs({
+  options: { messages: { type: 'string', default: '500' }, 'interval-ms': { type: 'string', default: '10' } },
+});
 const MESSAGES = Number(values.messages);
 const INTERVAL = Number(values['interval-ms']);
 
@@ -96,7 +98,9 @@ try {
   const expected = MESSAGES * 4;
   console.log(`GossipSub propagation, 5 agents on loopback, ${MESSAGES} messages every ${INTERVAL} ms from one agent, StrictSign`);
   console.log(`  tcp echo RTT (peer)   p50 ${fmt(pct(echo, 50))}  p99 ${fmt(pct(echo, 99))}`);
-  console.log(`  gossipsub one-way     p50 ${fmt(pct(delays, 50))}  p99 ${fmt(pct(delays, 99))}   ratio to tcp RTT p50 ${(pct(delays, 50) / pct(echo, 50)).toFixed(1)}x  p99 ${(pct(delays, 99) / pct(echo, 99)).toFixed(1)}x`);
+  console.log(
+    `  gossipsub one-way     p50 ${fmt(pct(delays, 50))}  p99 ${fmt(pct(delays, 99))}   ratio to tcp RTT p50 ${(pct(delays, 50) / pct(echo, 50)).toFixed(1)}x  p99 ${(pct(delays, 99) / pct(echo, 99)).toFixed(1)}x`,
+  );
   console.log(`  delivered ${delays.length}/${expected} (${[...perReceiver.values()].join(', ')} per receiver)`);
 } finally {
   await cluster.stopAll();

@@ -51,32 +51,65 @@ try {
   const bootstrap = ports.map((p) => `127.0.0.1:${p.p2p}`).join(',');
   for (let i = 0; i < AGENTS; i++) {
     const args = [
-      'bin/bzzzctl.js', 'agent', 'run', '--data-dir', join(dir, `a${i}`), '--host', '127.0.0.1',
-      '--p2p-port', String(ports[i].p2p), '--api-port', String(ports[i].api), '--health-port', String(ports[i].health),
-      '--bootstrap', bootstrap, '--cluster-size', String(AGENTS), '--heartbeat-ms', '5000', '--election-timeout-ms', '15000',
+      'bin/bzzzctl.js',
+      'agent',
+      'run',
+      '--data-dir',
+      join(dir, `a${i}`),
+      '--host',
+      '127.0.0.1',
+      '--p2p-port',
+      String(ports[i].p2p),
+      '--api-port',
+      String(ports[i].api),
+      '--health-port',
+      String(ports[i].health),
+      '--bootstrap',
+      bootstrap,
+      '--cluster-size',
+      String(AGENTS),
+      '--heartbeat-ms',
+      '5000',
+      '--election-timeout-ms',
+      '15000',
     ];
-    const p = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, BZZZ_LOG_LEVEL: 'warn' } });
+    const p = spawn(process.execPath, args, {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'ignore'],
+      env: { ...process.env, BZZZ_LOG_LEVEL: 'warn' },
+    });
     procs.push(p);
   }
   const bare = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
   procs.push(bare);
   // Wait for each agent's start line, then idle.
-  await Promise.all(procs.slice(0, AGENTS).map((p) => new Promise((res, rej) => {
-    p.stdout.once('data', res);
-    p.once('exit', (code) => rej(new Error(`agent exited with ${code} before it started: run npm run build first`)));
-  })));
+  await Promise.all(
+    procs.slice(0, AGENTS).map(
+      (p) =>
+        new Promise((res, rej) => {
+          p.stdout.once('data', res);
+          p.once('exit', (code) => rej(new Error(`agent exited with ${code} before it started: run npm run build first`)));
+        }),
+    ),
+  );
   process.stderr.write(`${AGENTS} agents started; idling ${IDLE_S} s\n`);
   await new Promise((r) => setTimeout(r, IDLE_S * 1000));
-  const peers = await Promise.all(ports.map(async (p) => {
-    const text = await (await fetch(`http://127.0.0.1:${p.health}/metrics`)).text();
-    return Number(/^bzzz_p2p_connected_peers (\S+)/m.exec(text)?.[1] ?? NaN);
-  }));
+  const peers = await Promise.all(
+    ports.map(async (p) => {
+      const text = await (await fetch(`http://127.0.0.1:${p.health}/metrics`)).text();
+      return Number(/^bzzz_p2p_connected_peers (\S+)/m.exec(text)?.[1] ?? NaN);
+    }),
+  );
   const agentRss = procs.slice(0, AGENTS).map((p) => rss(p.pid));
   const bareRss = rss(bare.pid);
   const mib = (b) => (b / MiB).toFixed(1);
   console.log(`RSS after ${IDLE_S} s idle (${AGENTS}-agent cluster on loopback, connected peers per agent: ${peers.join(', ')})`);
   console.log(`  bare node (peer)   ${mib(bareRss)} MiB`);
-  agentRss.forEach((r, i) => console.log(`  agent ${i}            ${mib(r)} MiB   ${(r / bareRss).toFixed(1)}x bare node   ${r < 150 * MiB ? 'under' : 'OVER'} the 150 MiB target`));
+  agentRss.forEach((r, i) =>
+    console.log(
+      `  agent ${i}            ${mib(r)} MiB   ${(r / bareRss).toFixed(1)}x bare node   ${r < 150 * MiB ? 'under' : 'OVER'} the 150 MiB target`,
+    ),
+  );
   const max = Math.max(...agentRss);
   process.exitCode = max < 150 * MiB ? 0 : 1;
 } finally {

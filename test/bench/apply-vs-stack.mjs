@@ -122,7 +122,23 @@ const WRITE_ACTIONS = new Set(['create', 'update', 'remove', 'destroy']);
 
 function recordEvents() {
   const events = [];
-  const p = spawn('docker', ['events', '--format', '{{json .}}', '--filter', 'type=service', '--filter', 'type=secret', '--filter', 'type=config', '--filter', 'type=network'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const p = spawn(
+    'docker',
+    [
+      'events',
+      '--format',
+      '{{json .}}',
+      '--filter',
+      'type=service',
+      '--filter',
+      'type=secret',
+      '--filter',
+      'type=config',
+      '--filter',
+      'type=network',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let buf = '';
   p.stdout.on('data', (d) => {
     buf += d;
@@ -131,7 +147,13 @@ function recordEvents() {
     for (const l of lines) {
       if (!l.trim()) continue;
       const e = JSON.parse(l);
-      events.push({ type: e.Type, action: e.Action, name: e.Actor?.Attributes?.name ?? '', attrs: e.Actor?.Attributes ?? {}, at: e.timeNano / 1e6 });
+      events.push({
+        type: e.Type,
+        action: e.Action,
+        name: e.Actor?.Attributes?.name ?? '',
+        attrs: e.Actor?.Attributes ?? {},
+        at: e.timeNano / 1e6,
+      });
     }
   });
   return {
@@ -144,8 +166,14 @@ function recordEvents() {
      * network.
      */
     writes(name, from, to, { creates = false } = {}) {
-      return events.filter((e) => (creates ? e.action === 'create' : WRITE_ACTIONS.has(e.action)) && !(e.type === 'network' && e.attrs.type)
-        && e.name.startsWith(`${name}_`) && e.at >= from && e.at <= to);
+      return events.filter(
+        (e) =>
+          (creates ? e.action === 'create' : WRITE_ACTIONS.has(e.action)) &&
+          !(e.type === 'network' && e.attrs.type) &&
+          e.name.startsWith(`${name}_`) &&
+          e.at >= from &&
+          e.at <= to,
+      );
     },
     async waitFor(pred, timeoutMs, what) {
       const deadline = now() + timeoutMs;
@@ -164,7 +192,10 @@ function recordEvents() {
 /** The objects of a cluster/stack, and the shape of each service (to check both tools made the same). */
 async function shape(name) {
   const [services, secrets, configs, networks] = await Promise.all([
-    engine(`/services?${q(ns(name))}`), engine(`/secrets?${q(ns(name))}`), engine(`/configs?${q(ns(name))}`), engine(`/networks?${q(ns(name))}`),
+    engine(`/services?${q(ns(name))}`),
+    engine(`/secrets?${q(ns(name))}`),
+    engine(`/configs?${q(ns(name))}`),
+    engine(`/networks?${q(ns(name))}`),
   ]);
   // bzzzctl's own state (stored spec, cluster record) is not one of the deployed objects.
   const deployedConfigs = configs.filter((c) => !c.Spec.Labels?.['io.bzzz.kind']);
@@ -199,13 +230,20 @@ async function converged(name, exact = false) {
     const mine = tasks.filter((t) => t.ServiceID === s.ID);
     const running = mine.filter((t) => t.Status.State === 'running' && t.DesiredState === 'running').length;
     const want = s.Spec.Mode?.Replicated?.Replicas ?? 1;
-    return exact ? running === want && mine.every((t) => t.DesiredState !== 'running' || t.Status.State === 'running') && mine.filter((t) => t.DesiredState === 'running').length === want : running >= want;
+    return exact
+      ? running === want &&
+          mine.every((t) => t.DesiredState !== 'running' || t.Status.State === 'running') &&
+          mine.filter((t) => t.DesiredState === 'running').length === want
+      : running >= want;
   });
 }
 
 async function nothingListed(name) {
   const [services, secrets, configs, networks] = await Promise.all([
-    engine(`/services?${q(ns(name))}`), engine(`/secrets?${q(ns(name))}`), engine(`/configs?${q(ns(name))}`), engine(`/networks?${q(ns(name))}`),
+    engine(`/services?${q(ns(name))}`),
+    engine(`/secrets?${q(ns(name))}`),
+    engine(`/configs?${q(ns(name))}`),
+    engine(`/networks?${q(ns(name))}`),
   ]);
   return services.length + secrets.length + configs.length + networks.length === 0;
 }
@@ -245,7 +283,8 @@ const p90 = (xs) => sorted(xs)[Math.max(0, Math.ceil(0.9 * xs.length) - 1)];
 
 function cell(xs, unit) {
   if (!xs?.length) return { med: '—', p90: '—' };
-  const f = (v) => (unit === 'ms' ? (v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(v < 10 ? 1 : 0)} ms`) : String(Math.round(v * 10) / 10));
+  const f = (v) =>
+    unit === 'ms' ? (v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(v < 10 ? 1 : 0)} ms`) : String(Math.round(v * 10) / 10);
   return { med: f(median(xs)), p90: f(p90(xs)) };
 }
 
@@ -254,25 +293,36 @@ function table(rows) {
   const lines = rows.map((r) => {
     const b = cell(r.bzzzctl, r.unit);
     const s = cell(r.stack, r.unit);
-    const ratio = r.ratio ?? (r.bzzzctl?.length && r.stack?.length && median(r.stack) > 0 ? `×${(median(r.bzzzctl) / median(r.stack)).toFixed(2)}` : '—');
+    const ratio =
+      r.ratio ??
+      (r.bzzzctl?.length && r.stack?.length && median(r.stack) > 0 ? `×${(median(r.bzzzctl) / median(r.stack)).toFixed(2)}` : '—');
     return [r.label, b.med, b.p90, r.stackText ?? s.med, r.stackText === undefined ? s.p90 : '', ratio];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => String(l[i]).length)));
   const fmt = (l) => `| ${l.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join(' | ')} |`;
-  return [fmt(head), `|${widths.map((w, i) => (i === 0 ? ':' : '') + '-'.repeat(w + 1) + (i === 0 ? '' : ':')).join('|')}|`, ...lines.map(fmt)].join('\n');
+  return [
+    fmt(head),
+    `|${widths.map((w, i) => (i === 0 ? ':' : '') + '-'.repeat(w + 1) + (i === 0 ? '' : ':')).join('|')}|`,
+    ...lines.map(fmt),
+  ].join('\n');
 }
 
 // ---------------------------------------------------------------- the benchmark
 
 async function preflight() {
   const info = await engine('/info').catch((err) => fail(`cannot reach the Docker engine (${err.message}): run \`npm run swarm:up\``));
-  if (info.Swarm?.LocalNodeState !== 'active' || !info.Swarm?.ControlAvailable) fail('the engine is not a swarm manager: run `npm run swarm:up` (or `docker swarm init`)');
-  await engine(`/images/${encodeURIComponent(IMAGE)}/json`).catch(() => fail(`image ${IMAGE} is missing: run \`bash scripts/build-test-images.sh\``));
+  if (info.Swarm?.LocalNodeState !== 'active' || !info.Swarm?.ControlAvailable)
+    fail('the engine is not a swarm manager: run `npm run swarm:up` (or `docker swarm init`)');
+  await engine(`/images/${encodeURIComponent(IMAGE)}/json`).catch(() =>
+    fail(`image ${IMAGE} is missing: run \`bash scripts/build-test-images.sh\``),
+  );
   if (!existsSync(join(ROOT, 'dist/cli.js'))) fail('the CLI is not built: run `npm run build`');
   const [lease] = await engine(`/configs?${q({ name: ['bzzz-operator_controller-lease'] })}`);
   const l = lease?.Spec.Labels ?? {};
   if (l['io.bzzz.lease.holder'] && Date.now() - Number(l['io.bzzz.lease.renewed-at'] ?? 0) < Number(l['io.bzzz.lease.ttl-ms'] ?? 15000)) {
-    fail(`a controller (${l['io.bzzz.lease.holder']}) holds the lease: bzzzctl apply would hand over to it instead of writing in-process; stop it and rerun`);
+    fail(
+      `a controller (${l['io.bzzz.lease.holder']}) holds the lease: bzzzctl apply would hand over to it instead of writing in-process; stop it and rerun`,
+    );
   }
 }
 
@@ -294,10 +344,18 @@ async function main() {
   const made = { stack: new Set(), bzzzctl: new Set() };
   const load = [loadavg()[0]];
   const r = {
-    deploy: { bzzzctl: [], stack: [] }, span: { bzzzctl: [], stack: [] }, deployWrites: { bzzzctl: [], stack: [] },
-    converge: { bzzzctl: [], stack: [] }, noop: { bzzzctl: [], stack: [] },
-    noopWritesFirst: { bzzzctl: [], stack: [] }, noopWrites: { bzzzctl: [], stack: [] },
-    remove: { bzzzctl: [], stack: [] }, drift: [], driftPoll: [], reconcile: [], startup: [],
+    deploy: { bzzzctl: [], stack: [] },
+    span: { bzzzctl: [], stack: [] },
+    deployWrites: { bzzzctl: [], stack: [] },
+    converge: { bzzzctl: [], stack: [] },
+    noop: { bzzzctl: [], stack: [] },
+    noopWritesFirst: { bzzzctl: [], stack: [] },
+    noopWrites: { bzzzctl: [], stack: [] },
+    remove: { bzzzctl: [], stack: [] },
+    drift: [],
+    driftPoll: [],
+    reconcile: [],
+    startup: [],
   };
   let shapes;
 
@@ -305,13 +363,21 @@ async function main() {
     stack: {
       // --resolve-image never: the default (always) asks a registry for every image's digest,
       // which with no registry reachable (as here) sometimes costs 5 s; bzzzctl never asks.
-      deploy: (name) => must('docker', ['stack', 'deploy', '--resolve-image', 'never', '-c', render(composeTemplate, name, `compose-${name}.yaml`), name], { cwd: dir }),
+      deploy: (name) =>
+        must('docker', ['stack', 'deploy', '--resolve-image', 'never', '-c', render(composeTemplate, name, `compose-${name}.yaml`), name], {
+          cwd: dir,
+        }),
       remove: (name) => must('docker', ['stack', 'rm', name]),
     },
     bzzzctl: {
       deploy: async (name) => {
-        const res = await must(process.execPath, [BIN, 'apply', '--no-wait', '-o', 'json', '-f', render(specTemplate, name, `cluster-${name}.yaml`)], { cwd: dir });
-        if (JSON.parse(res.stdout).mode !== 'in-process') throw new Error(`bzzzctl apply ${name} handed over to a controller: stop it and rerun`);
+        const res = await must(
+          process.execPath,
+          [BIN, 'apply', '--no-wait', '-o', 'json', '-f', render(specTemplate, name, `cluster-${name}.yaml`)],
+          { cwd: dir },
+        );
+        if (JSON.parse(res.stdout).mode !== 'in-process')
+          throw new Error(`bzzzctl apply ${name} handed over to a controller: stop it and rerun`);
         return res;
       },
       remove: (name) => must(process.execPath, [BIN, 'delete', name]),
@@ -357,7 +423,12 @@ async function main() {
         r.remove[tool].push(gone - rm.t0);
         if (tool === 'stack') await removeVolumes(name);
         made[tool].delete(name);
-        line.push(`${tool} ${dep.ms.toFixed(0)} ms / converged ${(ready - dep.t0).toFixed(0)} ms / no-op ${r.noop[tool].slice(-3).map((x) => x.toFixed(0)).join(',')} ms`);
+        line.push(
+          `${tool} ${dep.ms.toFixed(0)} ms / converged ${(ready - dep.t0).toFixed(0)} ms / no-op ${r.noop[tool]
+            .slice(-3)
+            .map((x) => x.toFixed(0))
+            .join(',')} ms`,
+        );
       }
       process.stderr.write(`round ${round}/${ROUNDS}: ${line.join('; ')}\n`);
       if (round === 1) checkSameObjects(shapes);
@@ -368,7 +439,10 @@ async function main() {
     if (!opts['skip-startup']) r.startup = await startupPhase(render, specTemplate);
   } finally {
     ev.stop();
-    for (const name of made.stack) await run('docker', ['stack', 'rm', name]).then(() => removeVolumes(name)).catch(() => undefined);
+    for (const name of made.stack)
+      await run('docker', ['stack', 'rm', name])
+        .then(() => removeVolumes(name))
+        .catch(() => undefined);
     for (const name of made.bzzzctl) await bzzzctl(['delete', name]);
     rmSync(dir, { recursive: true, force: true });
   }
@@ -382,7 +456,8 @@ function checkSameObjects(shapes) {
   if (a !== b) throw new Error(`the two tools made different objects: docker stack ${a}, bzzzctl ${b}`);
   for (const [svc, s] of Object.entries(shapes.stack.services)) {
     const o = shapes.bzzzctl.services[svc];
-    if (JSON.stringify(s) !== JSON.stringify(o)) throw new Error(`service ${svc} differs: docker stack ${JSON.stringify(s)}, bzzzctl ${JSON.stringify(o)}`);
+    if (JSON.stringify(s) !== JSON.stringify(o))
+      throw new Error(`service ${svc} differs: docker stack ${JSON.stringify(s)}, bzzzctl ${JSON.stringify(o)}`);
   }
 }
 
@@ -395,7 +470,10 @@ async function driftPhase(ev, render, specTemplate, dir, r, made) {
   // probe would wait for its timeout inside the reconcile pass.
   const help = await bzzzctl(['controller', 'run', '--help']);
   const noProbe = help.stdout.includes('--no-probe-agents') ? ['--no-probe-agents'] : [];
-  const ctl = spawn(process.execPath, [BIN, 'controller', 'run', '--listen', '127.0.0.1:0', '--resync', '30s', ...noProbe], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const ctl = spawn(process.execPath, [BIN, 'controller', 'run', '--listen', '127.0.0.1:0', '--resync', '30s', ...noProbe], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let logs = '';
   ctl.stderr.on('data', (d) => (logs += d));
   const exited = new Promise((res) => ctl.on('exit', res));
@@ -403,14 +481,28 @@ async function driftPhase(ev, render, specTemplate, dir, r, made) {
     await pollUntil('the controller to start', async () => logs.includes('"controller started"'), 20_000, 50);
     made.bzzzctl.add(name);
     const applied = await must(process.execPath, [BIN, 'apply', '-f', render(specTemplate, name, `cluster-${name}.yaml`)], { cwd: dir });
-    if (!/by the controller/.test(applied.stdout + applied.stderr)) throw new Error(`apply of ${name} did not go through the controller:\n${applied.stdout}${applied.stderr}`);
+    if (!/by the controller/.test(applied.stdout + applied.stderr))
+      throw new Error(`apply of ${name} did not go through the controller:\n${applied.stdout}${applied.stderr}`);
     await pollUntil(`${name} converged`, () => converged(name, true));
     for (let i = 0; i < ROUNDS; i++) {
       const before = now();
       await must('docker', ['service', 'scale', '--detach', `${target}=5`]);
-      const drift = await ev.waitFor((e) => e.type === 'service' && e.action === 'update' && e.name === target && e.at >= before && e.attrs['replicas.new'] === '5', 10_000, `${target} scaled to 5`);
-      const fixed = await ev.waitFor((e) => e.type === 'service' && e.action === 'update' && e.name === target && e.at > drift.at && e.attrs['replicas.new'] === '1', 10_000, `${target} scaled back to 1 by the controller`);
-      const seen = await pollUntil(`${target} back at 1 replica`, async () => (await engine(`/services/${target}`)).Spec.Mode.Replicated.Replicas === 1, 10_000, 5);
+      const drift = await ev.waitFor(
+        (e) => e.type === 'service' && e.action === 'update' && e.name === target && e.at >= before && e.attrs['replicas.new'] === '5',
+        10_000,
+        `${target} scaled to 5`,
+      );
+      const fixed = await ev.waitFor(
+        (e) => e.type === 'service' && e.action === 'update' && e.name === target && e.at > drift.at && e.attrs['replicas.new'] === '1',
+        10_000,
+        `${target} scaled back to 1 by the controller`,
+      );
+      const seen = await pollUntil(
+        `${target} back at 1 replica`,
+        async () => (await engine(`/services/${target}`)).Spec.Mode.Replicated.Replicas === 1,
+        10_000,
+        5,
+      );
       r.drift.push(fixed.at - drift.at);
       r.driftPoll.push(seen - drift.at);
       process.stderr.write(`drift ${i + 1}/${ROUNDS}: undone ${(fixed.at - drift.at).toFixed(0)} ms after the scale event\n`);
@@ -433,23 +525,46 @@ async function startupPhase(render, specTemplate) {
   }
   const spec = render(specTemplate, 'bzstartup', 'cluster-startup.yaml');
   const json = join(ROOT, '.build/bench-apply/startup.json');
-  const cases = [['node -e \'\'', `node -e ''`], ['bzzzctl --version', `node ${BIN} --version`], ['bzzzctl validate -f FILE', `node ${BIN} validate -f ${spec}`]];
+  const cases = [
+    ["node -e ''", `node -e ''`],
+    ['bzzzctl --version', `node ${BIN} --version`],
+    ['bzzzctl validate -f FILE', `node ${BIN} validate -f ${spec}`],
+  ];
   const args = ['-N', '--warmup', '3', '--runs', String(Math.max(20, ROUNDS * 4)), '--style', 'none', '--export-json', json];
   for (const [n, c] of cases) args.push('-n', n, c);
   await must('hyperfine', args);
-  return JSON.parse(readFileSync(json, 'utf8')).results.map((x) => ({ name: x.command, times: x.times.map((t) => t * 1000), user: x.user * 1000, system: x.system * 1000 }));
+  return JSON.parse(readFileSync(json, 'utf8')).results.map((x) => ({
+    name: x.command,
+    times: x.times.map((t) => t * 1000),
+    user: x.user * 1000,
+    system: x.system * 1000,
+  }));
 }
 
 async function reconcilePhase(dir) {
   const out = join(ROOT, '.build/bench-apply');
   await build({
     entryPoints: { reconcile: join(ROOT, 'test/bench/apply-vs-stack.reconcile.ts') },
-    outdir: out, bundle: true, format: 'esm', platform: 'node', target: 'node20', packages: 'external', logLevel: 'warning', outExtension: { '.js': '.mjs' },
+    outdir: out,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+    outExtension: { '.js': '.mjs' },
   });
   process.stderr.write('reconcile: in-process passes (warm-up round first)\n');
-  const res = await run(process.execPath, [join(out, 'reconcile.mjs'), join(FIXTURES, 'cluster.yaml.tmpl'), dir, String(ROUNDS), `bzr${runId}`], { cwd: ROOT, env: { BZZZCTL_BIN: BIN } });
+  const res = await run(
+    process.execPath,
+    [join(out, 'reconcile.mjs'), join(FIXTURES, 'cluster.yaml.tmpl'), dir, String(ROUNDS), `bzr${runId}`],
+    { cwd: ROOT, env: { BZZZCTL_BIN: BIN } },
+  );
   if (res.code !== 0) throw new Error(`the in-process reconcile bench failed:\n${res.stderr}`);
-  return res.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  return res.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 }
 
 function report(r, shapes, load) {
@@ -459,39 +574,93 @@ function report(r, shapes, load) {
   const rows = [
     { label: '(a) deploy, whole process', unit: 'ms', bzzzctl: r.deploy.bzzzctl, stack: r.deploy.stack },
     { label: "(a') engine write span, first→last event", unit: 'ms', bzzzctl: r.span.bzzzctl, stack: r.span.stack },
-    { label: '    objects created (create events)', unit: 'n', bzzzctl: r.deployWrites.bzzzctl, stack: r.deployWrites.stack, ratio: 'bzzzctl: +2 state' },
+    {
+      label: '    objects created (create events)',
+      unit: 'n',
+      bzzzctl: r.deployWrites.bzzzctl,
+      stack: r.deployWrites.stack,
+      ratio: 'bzzzctl: +2 state',
+    },
     { label: '(b) converged (all tasks running)', unit: 'ms', bzzzctl: r.converge.bzzzctl, stack: r.converge.stack },
     { label: '(c) no-op re-apply, whole process', unit: 'ms', bzzzctl: r.noop.bzzzctl, stack: r.noop.stack },
-    { label: '(c) writes in a no-op re-apply', unit: 'n', bzzzctl: r.noopWrites.bzzzctl, stack: r.noopWrites.stack, ratio: `${median(r.noopWrites.bzzzctl)} vs ${median(r.noopWrites.stack)}` },
-    { label: '    … the first one after convergence', unit: 'n', bzzzctl: r.noopWritesFirst.bzzzctl, stack: r.noopWritesFirst.stack, ratio: 'bzzzctl: status' },
+    {
+      label: '(c) writes in a no-op re-apply',
+      unit: 'n',
+      bzzzctl: r.noopWrites.bzzzctl,
+      stack: r.noopWrites.stack,
+      ratio: `${median(r.noopWrites.bzzzctl)} vs ${median(r.noopWrites.stack)}`,
+    },
+    {
+      label: '    … the first one after convergence',
+      unit: 'n',
+      bzzzctl: r.noopWritesFirst.bzzzctl,
+      stack: r.noopWritesFirst.stack,
+      ratio: 'bzzzctl: status',
+    },
   ];
   if (r.drift.length) {
-    rows.push({ label: '(d) drift undone: scale event → fix event', unit: 'ms', bzzzctl: r.drift, stackText: 'never undone', ratio: 'no peer' });
+    rows.push({
+      label: '(d) drift undone: scale event → fix event',
+      unit: 'ms',
+      bzzzctl: r.drift,
+      stackText: 'never undone',
+      ratio: 'no peer',
+    });
     rows.push({ label: '(d) … → fix visible to a poller', unit: 'ms', bzzzctl: r.driftPoll, stackText: 'never undone', ratio: 'no peer' });
   }
   if (rec.length) {
-    rows.push({ label: '(e) warm reconciler: all objects written', unit: 'ms', bzzzctl: rec.map((x) => x.allWrittenMs), stackText: 'target < 50 ms', ratio: '' });
-    rows.push({ label: '(e) warm reconciler: whole first pass', unit: 'ms', bzzzctl: rec.map((x) => x.firstPassMs), stackText: '', ratio: '' });
-    rows.push({ label: '(e) warm reconciler: no-op pass', unit: 'ms', bzzzctl: noopPasses.map((x) => x.ms), stackText: 'target < 50 ms', ratio: '' });
-    rows.push({ label: '(e) writes in a no-op pass', unit: 'n', bzzzctl: noopPasses.map((x) => x.writes), stackText: 'target 0', ratio: '' });
+    rows.push({
+      label: '(e) warm reconciler: all objects written',
+      unit: 'ms',
+      bzzzctl: rec.map((x) => x.allWrittenMs),
+      stackText: 'target < 50 ms',
+      ratio: '',
+    });
+    rows.push({
+      label: '(e) warm reconciler: whole first pass',
+      unit: 'ms',
+      bzzzctl: rec.map((x) => x.firstPassMs),
+      stackText: '',
+      ratio: '',
+    });
+    rows.push({
+      label: '(e) warm reconciler: no-op pass',
+      unit: 'ms',
+      bzzzctl: noopPasses.map((x) => x.ms),
+      stackText: 'target < 50 ms',
+      ratio: '',
+    });
+    rows.push({
+      label: '(e) writes in a no-op pass',
+      unit: 'n',
+      bzzzctl: noopPasses.map((x) => x.writes),
+      stackText: 'target 0',
+      ratio: '',
+    });
   }
   rows.push({ label: '(f) remove until nothing is listed', unit: 'ms', bzzzctl: r.remove.bzzzctl, stack: r.remove.stack });
 
-  console.log(`bzzzctl apply vs docker stack deploy — ${ROUNDS} rounds (no-op re-apply: 3 per round${rec.length ? `; warm reconciler: ${rec.length} rounds × 5 no-op passes` : ''})`);
-  console.log(`objects per deploy: ${c.services} services (${Object.values(shapes.stack.services).reduce((n, s) => n + s.replicas, 0)} tasks), ${c.secrets} secrets, ${c.configs} configs, ${c.networks} networks — the same for both (checked per service), plus bzzzctl's ${shapes.bzzzctl.stateConfigs} state configs (stored spec, cluster record)`);
+  console.log(
+    `bzzzctl apply vs docker stack deploy — ${ROUNDS} rounds (no-op re-apply: 3 per round${rec.length ? `; warm reconciler: ${rec.length} rounds × 5 no-op passes` : ''})`,
+  );
+  console.log(
+    `objects per deploy: ${c.services} services (${Object.values(shapes.stack.services).reduce((n, s) => n + s.replicas, 0)} tasks), ${c.secrets} secrets, ${c.configs} configs, ${c.networks} networks — the same for both (checked per service), plus bzzzctl's ${shapes.bzzzctl.stateConfigs} state configs (stored spec, cluster record)`,
+  );
   console.log(`load average (1 min) at start / end: ${load.map((x) => x.toFixed(2)).join(' / ')} on ${availableParallelism()} CPUs`);
   console.log(table(rows));
   if (r.startup.length) {
     const bare = median(r.startup[0].times);
     console.log(`\nstart-up, whole process (hyperfine, ${r.startup[0].times.length} runs each)`);
     for (const x of r.startup) {
-      console.log(`  ${x.name.padEnd(26)} median ${cell(x.times, 'ms').med.padStart(7)}  p90 ${cell(x.times, 'ms').p90.padStart(7)}  CPU ${(x.user + x.system).toFixed(0).padStart(4)} ms  ×${(median(x.times) / bare).toFixed(2)} bare node`);
+      console.log(
+        `  ${x.name.padEnd(26)} median ${cell(x.times, 'ms').med.padStart(7)}  p90 ${cell(x.times, 'ms').p90.padStart(7)}  CPU ${(x.user + x.system).toFixed(0).padStart(4)} ms  ×${(median(x.times) / bare).toFixed(2)} bare node`,
+      );
     }
   }
   if (opts.json) writeFileSync(opts.json, JSON.stringify({ rounds: ROUNDS, shapes, load, results: r }, null, 2));
 }
 
 main().catch((err) => {
-  process.stderr.write(`apply-vs-stack: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(`apply-vs-stack: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

@@ -23,9 +23,25 @@ import { resolveApply, storeSpec as storeResolved } from '../../src/cli/resolve-
 import { silentLogger } from '../../src/util/log.js';
 
 const BIN = process.env.BZZZCTL_BIN ?? 'bin/bzzzctl.js';
-const WRITES = new Set(['createService', 'updateService', 'removeService', 'createSecret', 'removeSecret', 'createConfig', 'updateConfig', 'removeConfig', 'createNetwork', 'removeNetwork', 'removeVolume']);
+const WRITES = new Set([
+  'createService',
+  'updateService',
+  'removeService',
+  'createSecret',
+  'removeSecret',
+  'createConfig',
+  'updateConfig',
+  'removeConfig',
+  'createNetwork',
+  'removeNetwork',
+  'removeVolume',
+]);
 
-interface WriteTiming { call: string; target: string; endMs: number }
+interface WriteTiming {
+  call: string;
+  target: string;
+  endMs: number;
+}
 
 /** Records when each write call returned, relative to `mark()`. */
 function timingPort(inner: SwarmPort): { port: SwarmPort; mark(): void; writes: WriteTiming[] } {
@@ -45,7 +61,14 @@ function timingPort(inner: SwarmPort): { port: SwarmPort; mark(): void; writes: 
       };
     },
   });
-  return { port, mark() { start = performance.now(); writes.length = 0; }, writes };
+  return {
+    port,
+    mark() {
+      start = performance.now();
+      writes.length = 0;
+    },
+    writes,
+  };
 }
 
 async function storeSpec(port: SwarmPort, store: ClusterStore, file: string): Promise<string> {
@@ -90,7 +113,9 @@ async function main(): Promise<void> {
         noops.push({ ms: performance.now() - t1, writes: timed.writes.length });
       }
       if (round > 0) {
-        process.stdout.write(`${JSON.stringify({ name, firstPassMs: firstMs, allWrittenMs: allWritten, objectWrites: objectWrites.length, firstPassWrites: first?.writes ?? -1, noops })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ name, firstPassMs: firstMs, allWrittenMs: allWritten, objectWrites: objectWrites.length, firstPassWrites: first?.writes ?? -1, noops })}\n`,
+        );
       }
     } finally {
       // Removed with the CLI a user runs (outside the timed part).
@@ -101,6 +126,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(2);
 });

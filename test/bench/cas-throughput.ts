@@ -52,7 +52,9 @@ async function step(name: keyof typeof samples, round: number, fn: () => Promise
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   const c = process.cpuUsage(c0);
   const cpu = (c.user + c.system) / 1e6;
-  process.stderr.write(`  round ${round}/${rounds} ${name.padEnd(5)} ${wall.toFixed(3)} s${round === 1 ? ' (warm-up, not reported)' : ''}\n`);
+  process.stderr.write(
+    `  round ${round}/${rounds} ${name.padEnd(5)} ${wall.toFixed(3)} s${round === 1 ? ' (warm-up, not reported)' : ''}\n`,
+  );
   if (round > 1) samples[name].push({ wall, cpu });
 }
 
@@ -134,9 +136,16 @@ try {
       `get/b3sum = ${getRatio.toFixed(2)}`,
       `put/dd    = ${putVsDd.toFixed(2)}  (the disk's own write+fsync speed)`,
       JSON.stringify({
-        bench: 'cas-throughput', sizeMiB, rounds,
-        b3sumMiBps: mibps(wall('b3sum')), ddMiBps: mibps(wall('dd')), putMiBps: mibps(wall('put')), getMiBps: mibps(wall('get')),
-        putRatio, getRatio, putVsDd,
+        bench: 'cas-throughput',
+        sizeMiB,
+        rounds,
+        b3sumMiBps: mibps(wall('b3sum')),
+        ddMiBps: mibps(wall('dd')),
+        putMiBps: mibps(wall('put')),
+        getMiBps: mibps(wall('get')),
+        putRatio,
+        getRatio,
+        putVsDd,
       }),
       '',
     ].join('\n'),

@@ -76,10 +76,15 @@ try {
   const cross = spawnSync('age', ['-d', '-i', keyFile, join(dir, 'typage.age')], { maxBuffer: 2 * sizeMiB * MIB });
   if (cross.status !== 0 || !cross.stdout.equals(plain)) throw new Error('age CLI could not decrypt typage output');
 
-  const rate = (ms) => (sizeMiB / (ms / 1000));
+  const rate = (ms) => sizeMiB / (ms / 1000);
   const row = (name, ms) => `${name.padEnd(18)} ${rate(ms).toFixed(0).padStart(6)} MiB/s  (median ${ms.toFixed(0)} ms of ${runs})`;
-  const te = median(results.typageEnc), td = median(results.typageDec), ce = median(results.cliEnc), cd = median(results.cliDec);
-  console.log(`age throughput on ${sizeMiB} MiB, one X25519 recipient (${age.stdout.trim()} CLI vs age-encryption/typage, node ${process.version})`);
+  const te = median(results.typageEnc),
+    td = median(results.typageDec),
+    ce = median(results.cliEnc),
+    cd = median(results.cliDec);
+  console.log(
+    `age throughput on ${sizeMiB} MiB, one X25519 recipient (${age.stdout.trim()} CLI vs age-encryption/typage, node ${process.version})`,
+  );
   console.log(row('typage encrypt', te));
   console.log(row('age CLI encrypt', ce));
   console.log(row('typage decrypt', td));

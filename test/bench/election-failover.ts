@@ -82,16 +82,24 @@ async function runNode(cfg: NodeConfig): Promise<void> {
   const privateKey = privateKeyFromProtobuf(readFileSync(cfg.keyFile));
   const node = await createElectionTestNode({ privateKey, port: cfg.port });
   const selfId = node.peerId.toString();
-  const out = (o: object): void => void process.stdout.write(JSON.stringify(o) + '\n');
+  const out = (o: object): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
   const transport = createGossipsubElectionTransport({ pubsub: node.services.pubsub, libp2p: node, selfId, log: silentLogger() });
   const election = createElection({
-    transport, selfId, clusterSize: SIZE, heartbeatMs: cfg.heartbeatMs, timeoutMs: cfg.timeoutMs, dataDir: cfg.dataDir, log: silentLogger(),
+    transport,
+    selfId,
+    clusterSize: SIZE,
+    heartbeatMs: cfg.heartbeatMs,
+    timeoutMs: cfg.timeoutMs,
+    dataDir: cfg.dataDir,
+    log: silentLogger(),
   });
   election.on('admin-changed', (e) => out({ event: 'admin', admin: e.admin, term: e.term, at: Date.now() }));
   // Keep a full mesh: dial every peer that is not connected (a restarted peer comes back).
   const redial = (): void => {
     for (const addr of cfg.peers) {
-      const id = multiaddr(addr).getComponents().find((c) => c.name === 'p2p')?.value;
+      const id = multiaddr(addr)
+        .getComponents()
+        .find((c) => c.name === 'p2p')?.value;
       if (id !== undefined && node.getConnections(peerIdFromString(id)).length === 0) node.dial(multiaddr(addr)).catch(() => undefined);
     }
   };
@@ -192,10 +200,15 @@ class BzzzCluster {
     const t0 = Date.now();
     proc.kill(signal);
     const survivors = this.members.filter((m) => m !== admin);
-    await waitFor('bzzz survivors agree on a new admin', 20_000, () => {
-      const a = survivors[0].admin;
-      return a !== null && a !== admin.id && survivors.every((m) => m.admin === a);
-    }, 2);
+    await waitFor(
+      'bzzz survivors agree on a new admin',
+      20_000,
+      () => {
+        const a = survivors[0].admin;
+        return a !== null && a !== admin.id && survivors.every((m) => m.admin === a);
+      },
+      2,
+    );
     const took = Math.max(...survivors.map((m) => m.adminAt)) - t0;
     await exited;
     admin.proc = null;
@@ -234,12 +247,32 @@ class EtcdCluster {
         proc: null,
         memberId: null,
         args: [
-          '--name', `e${i}`, '--data-dir', join(this.dir, `etcd-${i}`),
-          '--listen-client-urls', clientUrl, '--advertise-client-urls', clientUrl,
-          '--listen-peer-urls', peerUrl(i), '--initial-advertise-peer-urls', peerUrl(i),
-          '--initial-cluster', initialCluster, '--initial-cluster-state', 'new', '--initial-cluster-token', `bench-${process.pid}`,
-          '--heartbeat-interval', String(heartbeatMs), '--election-timeout', String(timeoutMs),
-          '--logger', 'zap', '--log-level', 'error',
+          '--name',
+          `e${i}`,
+          '--data-dir',
+          join(this.dir, `etcd-${i}`),
+          '--listen-client-urls',
+          clientUrl,
+          '--advertise-client-urls',
+          clientUrl,
+          '--listen-peer-urls',
+          peerUrl(i),
+          '--initial-advertise-peer-urls',
+          peerUrl(i),
+          '--initial-cluster',
+          initialCluster,
+          '--initial-cluster-state',
+          'new',
+          '--initial-cluster-token',
+          `bench-${process.pid}`,
+          '--heartbeat-interval',
+          String(heartbeatMs),
+          '--election-timeout',
+          String(timeoutMs),
+          '--logger',
+          'zap',
+          '--log-level',
+          'error',
         ],
       });
     }
@@ -293,12 +326,17 @@ class EtcdCluster {
     proc.kill('SIGKILL');
     const survivors = this.members.filter((m) => m !== leader);
     let took = 0;
-    await waitFor('etcd survivors agree on a new leader', 20_000, async () => {
-      const l = await this.leader(survivors);
-      if (l === null || l === leader.memberId) return false;
-      took = Date.now() - t0;
-      return true;
-    }, 5);
+    await waitFor(
+      'etcd survivors agree on a new leader',
+      20_000,
+      async () => {
+        const l = await this.leader(survivors);
+        if (l === null || l === leader.memberId) return false;
+        took = Date.now() - t0;
+        return true;
+      },
+      5,
+    );
     await exited;
     this.start(leader);
     return took;
@@ -314,7 +352,12 @@ class EtcdCluster {
 function stats(xs: number[]): { p50: number; mean: number; min: number; max: number } {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
-  return { p50: s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2, mean: s.reduce((a, b) => a + b, 0) / s.length, min: s[0], max: s[s.length - 1] };
+  return {
+    p50: s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2,
+    mean: s.reduce((a, b) => a + b, 0) / s.length,
+    min: s[0],
+    max: s[s.length - 1],
+  };
 }
 
 async function main(): Promise<void> {
@@ -336,7 +379,9 @@ async function main(): Promise<void> {
       p.on('close', () => resolve(/etcd Version: (\S+)/.exec(out)?.[1] ?? 'unknown'));
     });
     await Promise.all([bzzz.init(), etcd.init()]);
-    console.log(`election failover: 3 members on 127.0.0.1, heartbeat ${heartbeatMs} ms, election timeout ${timeoutMs} ms, ${rounds} rounds, load average ${loadavg()[0].toFixed(1)}`);
+    console.log(
+      `election failover: 3 members on 127.0.0.1, heartbeat ${heartbeatMs} ms, election timeout ${timeoutMs} ms, ${rounds} rounds, load average ${loadavg()[0].toFixed(1)}`,
+    );
     const b: number[] = [];
     const e: number[] = [];
     for (let r = 0; r < rounds; r++) {
@@ -348,16 +393,31 @@ async function main(): Promise<void> {
     for (let r = 0; r < handoffRounds; r++) h.push(await bzzz.failover('SIGTERM'));
     const sb = stats(b);
     const se = stats(e);
-    const fmt = (s: ReturnType<typeof stats>): string => `p50 ${(s.p50 / 1000).toFixed(3)} s  mean ${(s.mean / 1000).toFixed(3)} s  min ${(s.min / 1000).toFixed(3)} s  max ${(s.max / 1000).toFixed(3)} s`;
+    const fmt = (s: ReturnType<typeof stats>): string =>
+      `p50 ${(s.p50 / 1000).toFixed(3)} s  mean ${(s.mean / 1000).toFixed(3)} s  min ${(s.min / 1000).toFixed(3)} s  max ${(s.max / 1000).toFixed(3)} s`;
     console.log(`kill -9 of the leader → survivors agree on a new one:`);
     console.log(`  bzzz election (gossipsub)   ${fmt(sb)}`);
     console.log(`  etcd ${etcdVersion.padEnd(22)} ${fmt(se)}`);
-    console.log(`  ratio bzzz/etcd             p50 ${(sb.p50 / se.p50).toFixed(2)}  mean ${(sb.mean / se.mean).toFixed(2)}  max ${(sb.max / se.max).toFixed(2)}  (< 1: bzzz faster)`);
+    console.log(
+      `  ratio bzzz/etcd             p50 ${(sb.p50 / se.p50).toFixed(2)}  mean ${(sb.mean / se.mean).toFixed(2)}  max ${(sb.max / se.max).toFixed(2)}  (< 1: bzzz faster)`,
+    );
     if (h.length > 0) {
       const sh = stats(h);
       console.log(`SIGTERM of the bzzz admin (step-down + hand-off) → others agree on the successor: p50 ${sh.p50} ms  max ${sh.max} ms`);
     }
-    console.log(JSON.stringify({ heartbeatMs, timeoutMs, rounds, bzzzMs: b, etcdMs: e, handoffMs: h, ratioP50: sb.p50 / se.p50, ratioMean: sb.mean / se.mean, etcdVersion }));
+    console.log(
+      JSON.stringify({
+        heartbeatMs,
+        timeoutMs,
+        rounds,
+        bzzzMs: b,
+        etcdMs: e,
+        handoffMs: h,
+        ratioP50: sb.p50 / se.p50,
+        ratioMean: sb.mean / se.mean,
+        etcdVersion,
+      }),
+    );
   } finally {
     await cleanup();
     rmSync(dir, { recursive: true, force: true });

@@ -34,28 +34,41 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - t;
 }
 
-console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}, ${rounds} rounds`);
+console.log(
+  `load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}, ${rounds} rounds`,
+);
 
 if (cold) {
   const dir = await mkdtemp(join(tmpdir(), 'bzzz-bench-'));
-  const floor = await timed(() => runMmdebstrap(mmdebstrapArgs({ suite: 'bookworm', variant: 'minbase', packages: [], customize: [] }, join(dir, 'bare.tar'), DEFAULT_APT_SOURCES), () => {}));
+  const floor = await timed(() =>
+    runMmdebstrap(
+      mmdebstrapArgs({ suite: 'bookworm', variant: 'minbase', packages: [], customize: [] }, join(dir, 'bare.tar'), DEFAULT_APT_SOURCES),
+      () => {},
+    ),
+  );
   await rm(dir, { recursive: true, force: true });
   const seconds = new Map<string, number>();
-  const total = await timed(() => ensureImages({
-    images: IMAGES,
-    force: true,
-    log: silentLogger(),
-    onProgress: (m) => {
-      const hit = /^(\S+): built in ([\d.]+) s/.exec(m);
-      if (hit) seconds.set(hit[1]!, Number(hit[2]));
-    },
-  }));
+  const total = await timed(() =>
+    ensureImages({
+      images: IMAGES,
+      force: true,
+      log: silentLogger(),
+      onProgress: (m) => {
+        const hit = /^(\S+): built in ([\d.]+) s/.exec(m);
+        if (hit) seconds.set(hit[1]!, Number(hit[2]));
+      },
+    }),
+  );
   console.log(`\ncold builds (bare minbase mmdebstrap: ${(floor / 1000).toFixed(1)} s)`);
   console.log('image                          build s   × bare    size MB');
   for (const ref of [NODE_BASE, ...IMAGES]) {
     const s = seconds.get(ref);
     const size = Number((await exec('docker', ['image', 'inspect', '-f', '{{.Size}}', ref])).stdout) / 1e6;
-    console.log(`${ref.padEnd(30)} ${s?.toFixed(1).padStart(7) ?? '      -'}   ${s ? (s / (floor / 1000)).toFixed(2).padStart(6) : '     -'}   ${size.toFixed(0).padStart(7)}`);
+    console.log(
+      `${ref.padEnd(30)} ${s?.toFixed(1).padStart(7) ?? '      -'}   ${s ? (s / (floor / 1000)).toFixed(2).padStart(6) : '     -'}   ${size.toFixed(0).padStart(7)}`,
+    );
   }
   console.log(`all of them, one after the other: ${(total / 1000).toFixed(1)} s`);
 }
@@ -67,10 +80,12 @@ const warm: number[] = [];
 const inspect: number[] = [];
 for (let i = 0; i < rounds; i++) {
   inspect.push(await timed(() => exec('docker', ['image', 'inspect', '-f', '{{.Id}}', NODE_BASE, ...IMAGES])));
-  warm.push(await timed(async () => {
-    const r = await ensureImages({ images: IMAGES, log: silentLogger() });
-    if (r.built.length) throw new Error(`warm round built ${r.built.join(', ')}: the tree changed during the benchmark`);
-  }));
+  warm.push(
+    await timed(async () => {
+      const r = await ensureImages({ images: IMAGES, log: silentLogger() });
+      if (r.built.length) throw new Error(`warm round built ${r.built.join(', ')}: the tree changed during the benchmark`);
+    }),
+  );
 }
 const w = median(warm);
 const p = median(inspect);

@@ -61,7 +61,12 @@ await build({
 const deps = Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).dependencies ?? {});
 await build({
   entryPoints: { 'validate-command-yaml-bundled': join(out, 'src', 'validate-command.ts') },
-  outdir: out, bundle: true, format: 'esm', platform: 'node', target: 'node20', logLevel: 'warning',
+  outdir: out,
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  logLevel: 'warning',
   external: deps.filter((d) => d !== 'yaml'),
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
 });
@@ -71,10 +76,20 @@ let cli;
 try {
   await build({
     entryPoints: { cli: join(root, 'src/cli/main.ts'), polyfill: join(root, 'src/util/polyfill.ts') },
-    outdir: join(out, 'cli'), bundle: true, splitting: true, format: 'esm', platform: 'node', target: 'node20',
-    packages: 'external', logLevel: 'silent', chunkNames: 'chunks/[name]-[hash]',
+    outdir: join(out, 'cli'),
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'silent',
+    chunkNames: 'chunks/[name]-[hash]',
   });
-  writeFileSync(join(out, 'cli', 'bzzzctl.mjs'), "import './polyfill.js';\nimport { main } from './cli.js';\nmain(process.argv).then((c) => { process.exitCode = c; });\n");
+  writeFileSync(
+    join(out, 'cli', 'bzzzctl.mjs'),
+    "import './polyfill.js';\nimport { main } from './cli.js';\nmain(process.argv).then((c) => { process.exitCode = c; });\n",
+  );
   cli = `node ${join(out, 'cli', 'bzzzctl.mjs')} validate -f ${spec}`;
 } catch {
   console.error('(the whole CLI does not build right now: its case is skipped)');
@@ -102,5 +117,7 @@ for (const x of results) {
   const mean = (x.mean * 1000).toFixed(1);
   const sd = (x.stddev * 1000).toFixed(1);
   const user = (x.user * 1000).toFixed(1);
-  console.log(`${x.command.padEnd(20)} ${mean.padStart(7)} ms ± ${sd.padStart(5)}   user ${user.padStart(6)} ms   ×${(x.mean / bare.mean).toFixed(2)}  (user ×${(x.user / bare.user).toFixed(2)})`);
+  console.log(
+    `${x.command.padEnd(20)} ${mean.padStart(7)} ms ± ${sd.padStart(5)}   user ${user.padStart(6)} ms   ×${(x.mean / bare.mean).toFixed(2)}  (user ×${(x.user / bare.user).toFixed(2)})`,
+  );
 }

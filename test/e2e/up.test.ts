@@ -7,8 +7,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, cli, docker, port, specDir, uniqueName, waitFor, writeSpec } from '../integration/harness.js';
 import { ownedBy } from '../../src/swarm/labels.js';
 
-interface Agent { name: string; service: string; healthy: boolean; peers: number; admin: boolean; peerId?: string; adminPeer?: string | null; term?: number }
-interface StatusDoc { ready: boolean; generation: number; agents: Agent[]; controller: { running: boolean } }
+interface Agent {
+  name: string;
+  service: string;
+  healthy: boolean;
+  peers: number;
+  admin: boolean;
+  peerId?: string;
+  adminPeer?: string | null;
+  term?: number;
+}
+interface StatusDoc {
+  ready: boolean;
+  generation: number;
+  agents: Agent[];
+  controller: { running: boolean };
+}
 
 const API = { a: 18080, b: 18081, c: 18082 } as const;
 const HEALTH = { a: 18180, b: 18181, c: 18182 } as const;
@@ -21,7 +35,12 @@ async function status(name: string): Promise<StatusDoc> {
 
 function settled(s: StatusDoc): boolean {
   const admins = s.agents.filter((a) => a.admin);
-  return s.agents.length === 3 && s.agents.every((a) => a.healthy && a.peers >= 2) && admins.length === 1 && new Set(s.agents.map((a) => a.adminPeer)).size === 1;
+  return (
+    s.agents.length === 3 &&
+    s.agents.every((a) => a.healthy && a.peers >= 2) &&
+    admins.length === 1 &&
+    new Set(s.agents.map((a) => a.adminPeer)).size === 1
+  );
 }
 
 describe('bzzzctl up on a bare swarm', () => {
@@ -55,7 +74,11 @@ describe('bzzzctl up on a bare swarm', () => {
     }
     expect(s.agents.filter((a) => a.admin)).toHaveLength(1);
     // Every agent answers the same admin through its own published API.
-    const admins = await Promise.all(Object.values(API).map(async (p) => ((await (await fetch(`http://127.0.0.1:${p}/api/election/status`)).json()) as { admin: string }).admin));
+    const admins = await Promise.all(
+      Object.values(API).map(
+        async (p) => ((await (await fetch(`http://127.0.0.1:${p}/api/election/status`)).json()) as { admin: string }).admin,
+      ),
+    );
     expect(new Set(admins).size).toBe(1);
     expect(admins[0]).toBe(s.agents.find((a) => a.admin)!.peerId);
   }, 480_000);
@@ -65,7 +88,9 @@ describe('bzzzctl up on a bare swarm', () => {
     const versions = JSON.parse(await docker('service', 'inspect', `${name}_agent-a`))[0].Version.Index;
     const r = await cli(['up', '-f', file, '--timeout', '120s', '-o', 'json']);
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
-    expect((await docker('service', 'ls', '--filter', `label=io.bzzz.cluster=${name}`, '--format', '{{.ID}} {{.Image}}')).trim()).toBe(before);
+    expect((await docker('service', 'ls', '--filter', `label=io.bzzz.cluster=${name}`, '--format', '{{.ID}} {{.Image}}')).trim()).toBe(
+      before,
+    );
     expect(JSON.parse(await docker('service', 'inspect', `${name}_agent-a`))[0].Version.Index).toBe(versions);
   }, 180_000);
 
@@ -73,16 +98,29 @@ describe('bzzzctl up on a bare swarm', () => {
     const decision = { title: 'adopt BLAKE3 addressing', rationale: 'e2e', at: Date.now() };
     // dev.yaml's agents act as backend_developer: BZZZ's access matrix lets them publish code
     // decisions, not architecture ones.
-    const refused = await fetch(`http://127.0.0.1:${API.a}/api/decisions/architecture`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(decision) });
+    const refused = await fetch(`http://127.0.0.1:${API.a}/api/decisions/architecture`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(decision),
+    });
     expect(refused.status).toBe(403);
-    const post = await fetch(`http://127.0.0.1:${API.a}/api/decisions/code`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(decision) });
+    const post = await fetch(`http://127.0.0.1:${API.a}/api/decisions/code`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(decision),
+    });
     expect(post.status, await post.clone().text()).toBeLessThan(300);
     const { address } = (await post.json()) as { address: string };
     expect(address).toMatch(/^blake3:[0-9a-f]{64}$/);
-    const got = await waitFor('decision readable through agent b', async () => {
-      const r = await fetch(`http://127.0.0.1:${API.b}/api/decisions/content/${address}`);
-      return r.status === 200 ? r.text() : undefined;
-    }, 30_000, 500);
+    const got = await waitFor(
+      'decision readable through agent b',
+      async () => {
+        const r = await fetch(`http://127.0.0.1:${API.b}/api/decisions/content/${address}`);
+        return r.status === 200 ? r.text() : undefined;
+      },
+      30_000,
+      500,
+    );
     expect(got).toContain('adopt BLAKE3 addressing');
 
     const bytes = Buffer.from(`raw blob ${Math.random()}`);
@@ -93,7 +131,7 @@ describe('bzzzctl up on a bare swarm', () => {
     expect(Buffer.from(await back.arrayBuffer()).equals(bytes)).toBe(true);
   }, 60_000);
 
-  it('killing the admin\'s container: the swarm replaces it and a new admin is elected', async () => {
+  it("killing the admin's container: the swarm replaces it and a new admin is elected", async () => {
     const before = await status(name);
     const admin = before.agents.find((a) => a.admin)!;
     const term = Math.max(...before.agents.map((a) => a.term ?? 0));
@@ -102,12 +140,17 @@ describe('bzzzctl up on a bare swarm', () => {
     expect(container).toMatch(/^[0-9a-f]+$/);
     await docker('kill', container);
 
-    const after = await waitFor('a new admin, and the killed agent replaced and back', async () => {
-      const s = await status(name);
-      const replaced = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${svc}`)).trim();
-      const t = Math.max(...s.agents.map((a) => a.term ?? 0));
-      return settled(s) && t > term && replaced !== '' && !replaced.startsWith(container) ? s : undefined;
-    }, 120_000, 1000);
+    const after = await waitFor(
+      'a new admin, and the killed agent replaced and back',
+      async () => {
+        const s = await status(name);
+        const replaced = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${svc}`)).trim();
+        const t = Math.max(...s.agents.map((a) => a.term ?? 0));
+        return settled(s) && t > term && replaced !== '' && !replaced.startsWith(container) ? s : undefined;
+      },
+      120_000,
+      1000,
+    );
     expect(after.agents.filter((a) => a.admin)).toHaveLength(1);
   }, 150_000);
 
@@ -118,7 +161,14 @@ describe('bzzzctl up on a bare swarm', () => {
     const reachable: number[] = [];
     const sampler = (async () => {
       while (sampling) {
-        const ok = await Promise.all(Object.values(HEALTH).map((p) => fetch(`http://127.0.0.1:${p}/health/live`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false)));
+        const ok = await Promise.all(
+          Object.values(HEALTH).map((p) =>
+            fetch(`http://127.0.0.1:${p}/health/live`, { signal: AbortSignal.timeout(1000) }).then(
+              (r) => r.ok,
+              () => false,
+            ),
+          ),
+        );
         reachable.push(ok.filter(Boolean).length);
         await new Promise((r) => setTimeout(r, 200));
       }
@@ -145,7 +195,11 @@ describe('bzzzctl up on a bare swarm', () => {
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const owned = { labels: ownedBy(name) };
     const [s, sec, cfg, net, vol, ctl] = await Promise.all([
-      port.listServices(owned), port.listSecrets(owned), port.listConfigs(owned), port.listNetworks(owned), port.listVolumes(owned),
+      port.listServices(owned),
+      port.listSecrets(owned),
+      port.listConfigs(owned),
+      port.listNetworks(owned),
+      port.listVolumes(owned),
       port.listServices({ names: ['bzzz-operator_controller'] }),
     ]);
     expect([s.length, sec.length, cfg.length, net.length, vol.length, ctl.length]).toEqual([0, 0, 0, 0, 0, 0]);

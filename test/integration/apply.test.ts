@@ -6,7 +6,15 @@ import { cleanup, cli, docker, engineWritesDuring, port, specDir, uniqueName, wa
 const execDocker = { sync: (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }) };
 import { ownedBy } from '../../src/swarm/labels.js';
 
-interface SpecOpts { image?: string; replicas?: number; config?: string; secretFile?: boolean; mcp?: boolean; port?: number; redisReplicas?: number }
+interface SpecOpts {
+  image?: string;
+  replicas?: number;
+  config?: string;
+  secretFile?: boolean;
+  mcp?: boolean;
+  port?: number;
+  redisReplicas?: number;
+}
 
 function spec(name: string, o: SpecOpts = {}): string {
   return `apiVersion: bzzz.io/v2
@@ -89,17 +97,27 @@ describe('bzzzctl apply on a real swarm', () => {
 
     const services = (await docker('stack', 'services', name, '--format', '{{.Name}} {{.Replicas}}')).trim().split('\n').sort();
     expect(services).toEqual([`${name}_agent-a1 1/1`, `${name}_agent-a2 1/1`, `${name}_mcp-server 2/2`, `${name}_redis 1/1`]);
-    const tasks = (await docker('stack', 'ps', name, '--filter', 'desired-state=running', '--format', '{{.CurrentState}}')).trim().split('\n');
+    const tasks = (await docker('stack', 'ps', name, '--filter', 'desired-state=running', '--format', '{{.CurrentState}}'))
+      .trim()
+      .split('\n');
     expect(tasks).toHaveLength(5);
     expect(tasks.every((t) => t.startsWith('Running'))).toBe(true);
 
     const svc = JSON.parse(await docker('service', 'inspect', `${name}_agent-a1`))[0];
-    expect(svc.Spec.Labels).toMatchObject({ 'io.bzzz.managed-by': 'bzzz-operator', 'io.bzzz.cluster': name, 'io.bzzz.component': 'agent', 'com.docker.stack.namespace': name });
+    expect(svc.Spec.Labels).toMatchObject({
+      'io.bzzz.managed-by': 'bzzz-operator',
+      'io.bzzz.cluster': name,
+      'io.bzzz.component': 'agent',
+      'com.docker.stack.namespace': name,
+    });
     expect(svc.Spec.Labels['io.bzzz.spec-hash']).toMatch(/^[0-9a-f]{16}$/);
     expect(svc.Spec.TaskTemplate.ContainerSpec.Env).toContain(`BZZZ_BOOTSTRAP_PEERS=agent-a2:9000`);
     expect(svc.Spec.UpdateConfig).toMatchObject({ Parallelism: 1, FailureAction: 'rollback', Delay: 1e9, Monitor: 1e9 });
 
-    const all = (await docker('secret', 'ls', '--filter', `label=io.bzzz.cluster=${name}`, '--format', '{{.Name}}')).trim().split('\n').sort();
+    const all = (await docker('secret', 'ls', '--filter', `label=io.bzzz.cluster=${name}`, '--format', '{{.Name}}'))
+      .trim()
+      .split('\n')
+      .sort();
     const secrets = all.filter((n) => !n.startsWith(`${name}_bzzz-`));
     expect(secrets).toHaveLength(2);
     expect(secrets[0]).toMatch(new RegExp(`^${name}_api_key-[0-9a-f]{8}$`));
@@ -110,10 +128,17 @@ describe('bzzzctl apply on a real swarm', () => {
     // Each agent gets every role's public key, its role's identity and only its own share.
     const mounts = (svcName: string) => {
       const s = JSON.parse(execDocker.sync('service', 'inspect', svcName))[0].Spec.TaskTemplate.ContainerSpec;
-      return [...s.Secrets.map((x: { SecretName: string; File: { Name: string } }) => `${x.File.Name}<-${x.SecretName.replace(/-[0-9a-f]{8}$/, '')}`), ...s.Configs.map((x: { ConfigName: string; File: { Name: string } }) => `${x.File.Name}<-${x.ConfigName.replace(/-[0-9a-f]{8}$/, '')}`)].sort();
+      return [
+        ...s.Secrets.map(
+          (x: { SecretName: string; File: { Name: string } }) => `${x.File.Name}<-${x.SecretName.replace(/-[0-9a-f]{8}$/, '')}`,
+        ),
+        ...s.Configs.map(
+          (x: { ConfigName: string; File: { Name: string } }) => `${x.File.Name}<-${x.ConfigName.replace(/-[0-9a-f]{8}$/, '')}`,
+        ),
+      ].sort();
     };
     expect(mounts(`${name}_agent-a2`)).toEqual([
-      '/etc/bzzz/settings<-' + `${name}_settings`,
+      `/etc/bzzz/settings<-${name}_settings`,
       `/run/bzzz-keys/admin.pub<-${name}_bzzz-pub-admin`,
       `/run/bzzz-keys/backend_developer.pub<-${name}_bzzz-pub-backend_developer`,
       `/run/bzzz-keys/observer.key<-${name}_bzzz-key-observer`,
@@ -124,15 +149,22 @@ describe('bzzzctl apply on a real swarm', () => {
     ]);
     const configs = (await docker('config', 'ls', '--filter', `label=io.bzzz.cluster=${name}`, '--format', '{{.Name}}')).trim().split('\n');
     expect(configs.filter((c) => c.includes('_settings-'))).toHaveLength(1);
-    const nets = (await docker('network', 'ls', '--filter', `label=io.bzzz.cluster=${name}`, '--format', '{{.Name}}')).trim().split('\n').sort();
+    const nets = (await docker('network', 'ls', '--filter', `label=io.bzzz.cluster=${name}`, '--format', '{{.Name}}'))
+      .trim()
+      .split('\n')
+      .sort();
     expect(nets).toEqual([`${name}_external`, `${name}_internal`]);
 
     // The published port answers (busybox httpd in the test image). Host mode: the ingress
     // routing mesh does not route on these sandboxed machines, host-mode ports do.
-    const body = await waitFor('published port', async () => {
-      const res = await fetch(`http://127.0.0.1:${published + 1}/`).catch(() => undefined);
-      return res?.ok ? res.text() : undefined;
-    }, 30_000);
+    const body = await waitFor(
+      'published port',
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${published + 1}/`).catch(() => undefined);
+        return res?.ok ? res.text() : undefined;
+      },
+      30_000,
+    );
     expect(body).toContain('bzzz-test 1');
   });
 
@@ -163,9 +195,25 @@ describe('bzzzctl apply on a real swarm', () => {
       cli(['status', name]),
     ]);
     for (const r of outputs) expect(r.stdout + r.stderr).not.toContain(value);
-    const stored = (await docker('config', 'ls', '--filter', `label=io.bzzz.cluster=${name}`, '--filter', 'label=io.bzzz.kind=spec', '--format', '{{.Name}}')).trim().split('\n');
+    const stored = (
+      await docker(
+        'config',
+        'ls',
+        '--filter',
+        `label=io.bzzz.cluster=${name}`,
+        '--filter',
+        'label=io.bzzz.kind=spec',
+        '--format',
+        '{{.Name}}',
+      )
+    )
+      .trim()
+      .split('\n');
     for (const c of stored) {
-      const data = Buffer.from((await docker('config', 'inspect', c, '--format', '{{json .Spec.Data}}')).trim().replace(/"/g, ''), 'base64').toString();
+      const data = Buffer.from(
+        (await docker('config', 'inspect', c, '--format', '{{json .Spec.Data}}')).trim().replace(/"/g, ''),
+        'base64',
+      ).toString();
       expect(data).toContain('api_key');
       expect(data).not.toContain(value);
     }
@@ -178,7 +226,11 @@ describe('bzzzctl apply on a real swarm', () => {
     expect(s.generation).toBe(1);
     expect(s.observedGeneration).toBe(1);
     expect(s.ready).toBe(true);
-    expect(s.conditions.map((c: { type: string; status: string }) => `${c.type}=${c.status}`)).toEqual(['Ready=True', 'Progressing=False', 'Degraded=False']);
+    expect(s.conditions.map((c: { type: string; status: string }) => `${c.type}=${c.status}`)).toEqual([
+      'Ready=True',
+      'Progressing=False',
+      'Degraded=False',
+    ]);
     const mcp = s.components.find((c: { service: string }) => c.service === `${name}_mcp-server`);
     expect(mcp).toMatchObject({ desired: 2, running: 2, image: 'bzzz-test/busybox:1' });
     const text = await cli(['status', name]);
@@ -200,29 +252,71 @@ describe('bzzzctl apply on a real swarm', () => {
     expect(svc.Spec.TaskTemplate.ContainerSpec.Image).toBe('bzzz-test/busybox:2');
     expect(svc.PreviousSpec.TaskTemplate.ContainerSpec.Image).toBe('bzzz-test/busybox:1');
     expect(svc.UpdateStatus?.State).toBe('completed');
-    const running = (await docker('service', 'ps', `${name}_agent-a1`, '--filter', 'desired-state=running', '--format', '{{.Image}}')).trim();
+    const running = (
+      await docker('service', 'ps', `${name}_agent-a1`, '--filter', 'desired-state=running', '--format', '{{.Image}}')
+    ).trim();
     expect(running).toBe('bzzz-test/busybox:2');
     file = next;
   });
 
   it('a config content change makes a new config version, rolls the service and removes the old version', async () => {
-    const before = (await docker('config', 'ls', '--filter', `label=io.bzzz.logical=settings`, '--filter', `label=io.bzzz.cluster=${name}`, '--format', '{{.Name}}')).trim();
-    const next = writeSpec(dir, spec(name, { port: published, secretFile: true, image: 'bzzz-test/busybox:2', config: 'level=2' }), 'next2.yaml');
+    const before = (
+      await docker(
+        'config',
+        'ls',
+        '--filter',
+        `label=io.bzzz.logical=settings`,
+        '--filter',
+        `label=io.bzzz.cluster=${name}`,
+        '--format',
+        '{{.Name}}',
+      )
+    ).trim();
+    const next = writeSpec(
+      dir,
+      spec(name, { port: published, secretFile: true, image: 'bzzz-test/busybox:2', config: 'level=2' }),
+      'next2.yaml',
+    );
     const r = await cli(['apply', '-f', next, '--timeout', '120s']);
     expect(r.code, r.stderr + r.stdout).toBe(0);
-    const after = await waitFor('old config version removed', async () => {
-      const list = (await docker('config', 'ls', '--filter', `label=io.bzzz.logical=settings`, '--filter', `label=io.bzzz.cluster=${name}`, '--format', '{{.Name}}')).trim().split('\n');
-      return list.length === 1 && list[0] !== before ? list[0] : undefined;
-    }, 30_000);
+    const after = await waitFor(
+      'old config version removed',
+      async () => {
+        const list = (
+          await docker(
+            'config',
+            'ls',
+            '--filter',
+            `label=io.bzzz.logical=settings`,
+            '--filter',
+            `label=io.bzzz.cluster=${name}`,
+            '--format',
+            '{{.Name}}',
+          )
+        )
+          .trim()
+          .split('\n');
+        return list.length === 1 && list[0] !== before ? list[0] : undefined;
+      },
+      30_000,
+    );
     const svc = JSON.parse(await docker('service', 'inspect', `${name}_agent-a2`))[0];
-    expect(svc.Spec.TaskTemplate.ContainerSpec.Configs.map((c: { ConfigName: string }) => c.ConfigName).filter((n: string) => n.includes('_settings-'))).toEqual([after]);
+    expect(
+      svc.Spec.TaskTemplate.ContainerSpec.Configs.map((c: { ConfigName: string }) => c.ConfigName).filter((n: string) =>
+        n.includes('_settings-'),
+      ),
+    ).toEqual([after]);
     const content = await docker('config', 'inspect', after, '--format', '{{printf "%s" .Spec.Data}}');
     expect(content.trim()).toBe('level=2');
     file = next;
   });
 
   it('a component removed from the spec is pruned', async () => {
-    const next = writeSpec(dir, spec(name, { port: published, secretFile: true, image: 'bzzz-test/busybox:2', config: 'level=2', mcp: false }), 'next3.yaml');
+    const next = writeSpec(
+      dir,
+      spec(name, { port: published, secretFile: true, image: 'bzzz-test/busybox:2', config: 'level=2', mcp: false }),
+      'next3.yaml',
+    );
     const r = await cli(['apply', '-f', next, '--timeout', '120s']);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const services = (await docker('stack', 'services', name, '--format', '{{.Name}}')).trim().split('\n').sort();
@@ -238,7 +332,10 @@ describe('bzzzctl apply on a real swarm', () => {
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const owned = ownedBy(name);
     const [s, sec, cfg, net] = await Promise.all([
-      port.listServices({ labels: owned }), port.listSecrets({ labels: owned }), port.listConfigs({ labels: owned }), port.listNetworks({ labels: owned }),
+      port.listServices({ labels: owned }),
+      port.listSecrets({ labels: owned }),
+      port.listConfigs({ labels: owned }),
+      port.listNetworks({ labels: owned }),
     ]);
     expect([s.length, sec.length, cfg.length, net.length]).toEqual([0, 0, 0, 0]);
     expect((await docker('service', 'ls', '--filter', `name=${lookalike}`, '--format', '{{.Name}}')).trim()).toBe(lookalike);

@@ -2,7 +2,19 @@
 // hand-made drift is undone, a blocked apply reports Degraded and converges once unblocked,
 // /metrics and /healthz answer, SIGTERM stops it cleanly.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, cli, docker, metricValue, port, spawnController, specDir, uniqueName, waitFor, writeSpec, type Controller } from './harness.js';
+import {
+  cleanup,
+  cli,
+  docker,
+  metricValue,
+  port,
+  spawnController,
+  specDir,
+  uniqueName,
+  waitFor,
+  writeSpec,
+  type Controller,
+} from './harness.js';
 import { leaseIsLive, readLease } from '../../src/swarm/lease.js';
 
 function spec(name: string, publish: number): string {
@@ -46,7 +58,9 @@ describe('the running controller', () => {
     // Drift undone by another controller would be counted there, not here: say so plainly.
     const lease = await readLease(port);
     if (leaseIsLive(lease, Date.now())) {
-      throw new Error(`another controller (${lease?.holder}) holds the lease; this test runs its own: stop that one first (e.g. docker service rm bzzz-operator_controller)`);
+      throw new Error(
+        `another controller (${lease?.holder}) holds the lease; this test runs its own: stop that one first (e.g. docker service rm bzzz-operator_controller)`,
+      );
     }
     file = writeSpec(dir, spec(name, publish));
     ctl = await spawnController(['--resync', '5s']);
@@ -75,40 +89,65 @@ describe('the running controller', () => {
 
   it('undoes `docker service scale` within seconds', async () => {
     await docker('service', 'scale', '--detach', `${name}_mcp-server=4`);
-    await waitFor('replicas back to 2', async () => {
-      const r = JSON.parse(await docker('service', 'inspect', `${name}_mcp-server`))[0];
-      return r.Spec.Mode.Replicated.Replicas === 2;
-    }, 15_000);
+    await waitFor(
+      'replicas back to 2',
+      async () => {
+        const r = JSON.parse(await docker('service', 'inspect', `${name}_mcp-server`))[0];
+        return r.Spec.Mode.Replicated.Replicas === 2;
+      },
+      15_000,
+    );
   });
 
   it('undoes `docker service update --image` within seconds', async () => {
     await docker('service', 'update', '--detach', '--image', 'bzzz-test/busybox:2', `${name}_agent-a1`);
-    await waitFor('image back to :1', async () => {
-      const r = JSON.parse(await docker('service', 'inspect', `${name}_agent-a1`))[0];
-      return r.Spec.TaskTemplate.ContainerSpec.Image.startsWith('bzzz-test/busybox:1');
-    }, 15_000);
+    await waitFor(
+      'image back to :1',
+      async () => {
+        const r = JSON.parse(await docker('service', 'inspect', `${name}_agent-a1`))[0];
+        return r.Spec.TaskTemplate.ContainerSpec.Image.startsWith('bzzz-test/busybox:1');
+      },
+      15_000,
+    );
   });
 
   it('recreates a removed service within seconds', async () => {
     await docker('service', 'rm', `${name}_agent-a1`);
-    await waitFor('service recreated', async () => (await docker('service', 'ls', '--filter', `name=${name}_agent-a1`, '--format', '{{.Name}}')).trim() === `${name}_agent-a1`, 15_000);
+    await waitFor(
+      'service recreated',
+      async () =>
+        (await docker('service', 'ls', '--filter', `name=${name}_agent-a1`, '--format', '{{.Name}}')).trim() === `${name}_agent-a1`,
+      15_000,
+    );
   });
 
   it('counts the drift it corrected in /metrics', async () => {
     // The counter moves when the pass ends (after its status write), which can be a few ms after
     // the recreated service is already listed: wait for it rather than read once.
-    const corrected = await waitFor('three drift corrections counted', async () => {
-      const m = await (await fetch(`http://127.0.0.1:${ctl.port}/metrics`)).text();
-      const n = metricValue(m, 'bzzz_operator_drift_corrections_total', `cluster="${name}"`);
-      return n >= 3 ? n : undefined;
-    }, 10_000, 100);
+    const corrected = await waitFor(
+      'three drift corrections counted',
+      async () => {
+        const m = await (await fetch(`http://127.0.0.1:${ctl.port}/metrics`)).text();
+        const n = metricValue(m, 'bzzz_operator_drift_corrections_total', `cluster="${name}"`);
+        return n >= 3 ? n : undefined;
+      },
+      10_000,
+      100,
+    );
     expect(corrected).toBeGreaterThanOrEqual(3);
   });
 
   it('a port taken by a foreign service makes the cluster Degraded with the reason; it converges once the port is free', async () => {
     const port2 = publish + 1;
     await docker('service', 'create', '--detach', '--name', blocker, '--publish', `${port2}:8080`, 'bzzz-test/busybox:1');
-    const next = writeSpec(dir, spec(name, publish).replace(`replicas: 2\n      ports: [{ target: 8080, published: ${publish} }]`, `replicas: 2\n      ports: [{ target: 8080, published: ${publish} }, { target: 8081, published: ${port2} }]`), 'next.yaml');
+    const next = writeSpec(
+      dir,
+      spec(name, publish).replace(
+        `replicas: 2\n      ports: [{ target: 8080, published: ${publish} }]`,
+        `replicas: 2\n      ports: [{ target: 8080, published: ${publish} }, { target: 8081, published: ${port2} }]`,
+      ),
+      'next.yaml',
+    );
     const r = await cli(['apply', '-f', next, '--timeout', '8s', '-o', 'json']);
     expect(r.code).toBe(2);
     const doc = JSON.parse(r.stdout);
@@ -120,11 +159,18 @@ describe('the running controller', () => {
     expect(st.stdout).toContain('Degraded');
 
     await docker('service', 'rm', blocker);
-    await waitFor('Ready after the port is freed', async () => {
-      const s = JSON.parse((await cli(['status', name, '-o', 'json'])).stdout);
-      return s.ready && s.generation === 2;
-    }, 60_000, 500);
-    const ports = JSON.parse(await docker('service', 'inspect', `${name}_mcp-server`))[0].Spec.EndpointSpec.Ports.map((p: { PublishedPort: number }) => p.PublishedPort).sort();
+    await waitFor(
+      'Ready after the port is freed',
+      async () => {
+        const s = JSON.parse((await cli(['status', name, '-o', 'json'])).stdout);
+        return s.ready && s.generation === 2;
+      },
+      60_000,
+      500,
+    );
+    const ports = JSON.parse(await docker('service', 'inspect', `${name}_mcp-server`))[0]
+      .Spec.EndpointSpec.Ports.map((p: { PublishedPort: number }) => p.PublishedPort)
+      .sort();
     expect(ports).toEqual([publish, port2]);
   });
 

@@ -61,7 +61,9 @@ const labelsOf = (cluster: string, extra: Record<string, string> = {}) => ({
 });
 
 async function createConfig(name: string, labels: Record<string, string>): Promise<string> {
-  const { id } = (await docker.createConfig({ Name: name, Labels: labels, Data: Buffer.from(`test ${name}`).toString('base64') })) as { id: string };
+  const { id } = (await docker.createConfig({ Name: name, Labels: labels, Data: Buffer.from(`test ${name}`).toString('base64') })) as {
+    id: string;
+  };
   return id;
 }
 
@@ -82,9 +84,23 @@ async function createService(name: string, cluster: string, replicas: number): P
 
 async function removeEverythingOfThisRun(): Promise<void> {
   const services = await docker.listServices({ filters: { name: [PREFIX] } });
-  await Promise.all(services.map((s) => docker.getService(s.ID).remove().catch(() => undefined)));
+  await Promise.all(
+    services.map((s) =>
+      docker
+        .getService(s.ID)
+        .remove()
+        .catch(() => undefined),
+    ),
+  );
   const configs = await docker.listConfigs({ filters: { name: [PREFIX] } });
-  await Promise.all(configs.map((c) => docker.getConfig(c.ID).remove().catch(() => undefined)));
+  await Promise.all(
+    configs.map((c) =>
+      docker
+        .getConfig(c.ID)
+        .remove()
+        .catch(() => undefined),
+    ),
+  );
 }
 
 beforeAll(() => {

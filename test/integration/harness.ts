@@ -18,7 +18,11 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${Math.random().toString(36).slice(2, 7)}`;
 }
 
-export interface CliResult { code: number; stdout: string; stderr: string }
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 export async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((res) => {
@@ -76,8 +80,23 @@ export async function engineWritesDuring(prefix: string, fn: () => Promise<unkno
   await fn();
   const until = Math.ceil(Date.now() / 1000) + 1;
   await new Promise((r) => setTimeout(r, 1100));
-  const out = await docker('events', '--since', String(since), '--until', String(until), '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}',
-    '--filter', 'type=service', '--filter', 'type=secret', '--filter', 'type=config', '--filter', 'type=network');
+  const out = await docker(
+    'events',
+    '--since',
+    String(since),
+    '--until',
+    String(until),
+    '--format',
+    '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}',
+    '--filter',
+    'type=service',
+    '--filter',
+    'type=secret',
+    '--filter',
+    'type=config',
+    '--filter',
+    'type=network',
+  );
   return out.split('\n').filter((l) => l.split(' ')[2]?.startsWith(prefix));
 }
 
@@ -94,7 +113,10 @@ export interface Controller {
 
 /** Starts `bzzzctl controller run` as a real process on a free port; resolves once it serves. */
 export async function spawnController(args: string[] = []): Promise<Controller> {
-  const proc = spawn(process.execPath, [BIN, 'controller', 'run', '--listen', '127.0.0.1:0', ...args], { cwd: ROOT, env: { ...process.env, BZZZ_LOG_LEVEL: 'debug' } });
+  const proc = spawn(process.execPath, [BIN, 'controller', 'run', '--listen', '127.0.0.1:0', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, BZZZ_LOG_LEVEL: 'debug' },
+  });
   const logs: string[] = [];
   let buf = '';
   proc.stderr.on('data', (d) => {
@@ -103,17 +125,23 @@ export async function spawnController(args: string[] = []): Promise<Controller> 
     buf = lines.pop() ?? '';
     logs.push(...lines);
   });
-  const messages = () => logs.flatMap((l) => {
-    try {
-      return [JSON.parse(l) as { msg?: string; listen?: string }];
-    } catch {
-      return []; // not JSON
-    }
-  });
-  const port = await waitFor('controller listening', async () => {
-    const started = messages().find((j) => j.msg === 'controller started' && j.listen);
-    return started ? Number(started.listen!.split(':').pop()) : undefined;
-  }, 20_000, 100);
+  const messages = () =>
+    logs.flatMap((l) => {
+      try {
+        return [JSON.parse(l) as { msg?: string; listen?: string }];
+      } catch {
+        return []; // not JSON
+      }
+    });
+  const port = await waitFor(
+    'controller listening',
+    async () => {
+      const started = messages().find((j) => j.msg === 'controller started' && j.listen);
+      return started ? Number(started.listen!.split(':').pop()) : undefined;
+    },
+    20_000,
+    100,
+  );
   return {
     proc,
     port,

@@ -82,7 +82,8 @@ describe('ensureImages', () => {
     // A copy of the project's inputs (node_modules shared through a symlink), built under a
     // test tag so the real image is left alone.
     const root = tempDir();
-    for (const p of ['bin', 'dist', 'package.json', 'package-lock.json', 'stacks/images']) cpSync(join(ROOT, p), join(root, p), { recursive: true });
+    for (const p of ['bin', 'dist', 'package.json', 'package-lock.json', 'stacks/images'])
+      cpSync(join(ROOT, p), join(root, p), { recursive: true });
     symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'));
     const ref = `bzzz/bzzzctl:${uniqueName('v0.0.0-imagetest')}`;
     images.push(ref);
@@ -134,7 +135,9 @@ describe('bzzz/bzzzctl', () => {
     // Dev-only: `dev` in the lockfile (a devDependency that no production package needs too:
     // @types/node, for one, is a dependency of protobufjs and stays).
     const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
-    const devOnly = Object.entries(lock.packages).filter(([p, v]) => v.dev && p.startsWith('node_modules/')).map(([p]) => p);
+    const devOnly = Object.entries(lock.packages)
+      .filter(([p, v]) => v.dev && p.startsWith('node_modules/'))
+      .map(([p]) => p);
     expect(devOnly).toEqual(expect.arrayContaining(['node_modules/typescript', 'node_modules/vitest', 'node_modules/esbuild']));
     const js = [
       "await import('/app/dist/polyfill.cjs');",
@@ -143,7 +146,18 @@ describe('bzzz/bzzzctl', () => {
       'for (const d of Object.keys(pkg.dependencies)) await import(d);',
       "console.log(JSON.stringify(JSON.parse(process.env.DEV_ONLY).filter((p) => fs.existsSync('/app/' + p))));",
     ].join('\n');
-    const { code, stdout, stderr } = await run('run', '--rm', '-e', `DEV_ONLY=${JSON.stringify(devOnly)}`, '--entrypoint', 'node', BZZZCTL, '--input-type=module', '-e', js);
+    const { code, stdout, stderr } = await run(
+      'run',
+      '--rm',
+      '-e',
+      `DEV_ONLY=${JSON.stringify(devOnly)}`,
+      '--entrypoint',
+      'node',
+      BZZZCTL,
+      '--input-type=module',
+      '-e',
+      js,
+    );
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toEqual([]);
@@ -156,10 +170,15 @@ describe('bzzz/bzzzctl', () => {
     volumes.push(volume);
     await docker('run', '-d', '--name', name, '-v', `${volume}:/data`, '-e', 'BZZZ_HEALTH_PORT=8091', BZZZCTL);
     expect((await docker('exec', name, 'id', '-un')).trim()).toBe('bzzz');
-    const health = await waitFor('the agent container to turn healthy', async () => {
-      const s = (await docker('inspect', '-f', '{{.State.Health.Status}}', name)).trim();
-      return s === 'healthy' || s === 'unhealthy' ? s : undefined;
-    }, 90_000, 1000);
+    const health = await waitFor(
+      'the agent container to turn healthy',
+      async () => {
+        const s = (await docker('inspect', '-f', '{{.State.Health.Status}}', name)).trim();
+        return s === 'healthy' || s === 'unhealthy' ? s : undefined;
+      },
+      90_000,
+      1000,
+    );
     expect(health).toBe('healthy');
     expect(await docker('exec', name, 'ls', '/data')).toContain('peer.key');
     await docker('stop', '-t', '20', name);
@@ -177,18 +196,39 @@ describe('bzzz/postgres:15', () => {
     writeFileSync(join(secrets, 'postgres_password'), `${password}\n`, { mode: 0o444 });
     const name = uniqueName('bzzz-images-pg');
     containers.push(name);
-    await docker('run', '-d', '--name', name, '-v', `${secrets}:/run/secrets:ro`, '-p', '127.0.0.1::5432',
-      '-e', 'POSTGRES_DB=bzzz_v2', '-e', 'POSTGRES_USER_FILE=/run/secrets/postgres_user', '-e', 'POSTGRES_PASSWORD_FILE=/run/secrets/postgres_password',
-      'bzzz/postgres:15');
+    await docker(
+      'run',
+      '-d',
+      '--name',
+      name,
+      '-v',
+      `${secrets}:/run/secrets:ro`,
+      '-p',
+      '127.0.0.1::5432',
+      '-e',
+      'POSTGRES_DB=bzzz_v2',
+      '-e',
+      'POSTGRES_USER_FILE=/run/secrets/postgres_user',
+      '-e',
+      'POSTGRES_PASSWORD_FILE=/run/secrets/postgres_password',
+      'bzzz/postgres:15',
+    );
     const hostPort = (await docker('port', name, '5432/tcp')).split('\n')[0]!.split(':').pop()!;
-    const psql = (pw: string) => exec('psql', ['-h', '127.0.0.1', '-p', hostPort, '-U', user, '-d', 'bzzz_v2', '-Atc', 'select current_user, current_database()'], { env: { ...process.env, PGPASSWORD: pw, PGCONNECT_TIMEOUT: '3' } });
+    const psql = (pw: string) =>
+      exec('psql', ['-h', '127.0.0.1', '-p', hostPort, '-U', user, '-d', 'bzzz_v2', '-Atc', 'select current_user, current_database()'], {
+        env: { ...process.env, PGPASSWORD: pw, PGCONNECT_TIMEOUT: '3' },
+      });
 
     const out = await waitFor('postgres to accept the password', () => psql(password).then((r) => r.stdout.trim()), 90_000, 500);
     expect(out).toBe(`${user}|bzzz_v2`);
     await expect(psql('not-the-password')).rejects.toThrow(/password authentication failed/);
-    expect((await docker('exec', name, 'pg_isready', '-h', '127.0.0.1', '-p', '5432', '-U', user, '-d', 'bzzz_v2')).trim()).toContain('accepting connections');
+    expect((await docker('exec', name, 'pg_isready', '-h', '127.0.0.1', '-p', '5432', '-U', user, '-d', 'bzzz_v2')).trim()).toContain(
+      'accepting connections',
+    );
     // Runs as postgres, not root.
-    expect((await docker('exec', name, 'sh', '-c', "awk '/^Uid/{print $2}' /proc/1/status")).trim()).toBe((await docker('exec', name, 'id', '-u', 'postgres')).trim());
+    expect((await docker('exec', name, 'sh', '-c', "awk '/^Uid/{print $2}' /proc/1/status")).trim()).toBe(
+      (await docker('exec', name, 'id', '-u', 'postgres')).trim(),
+    );
   });
 });
 
@@ -197,16 +237,23 @@ describe('bzzz/redis:7', () => {
     const name = uniqueName('bzzz-images-redis');
     containers.push(name);
     await docker('run', '-d', '--name', name, 'bzzz/redis:7');
-    const pong = await waitFor('redis to answer', async () => {
-      const r = await run('exec', name, 'redis-cli', 'ping');
-      return r.code === 0 && r.stdout.trim() === 'PONG' ? r.stdout.trim() : undefined;
-    }, 30_000, 300);
+    const pong = await waitFor(
+      'redis to answer',
+      async () => {
+        const r = await run('exec', name, 'redis-cli', 'ping');
+        return r.code === 0 && r.stdout.trim() === 'PONG' ? r.stdout.trim() : undefined;
+      },
+      30_000,
+      300,
+    );
     expect(pong).toBe('PONG');
     const ip = (await docker('inspect', '-f', '{{.NetworkSettings.IPAddress}}', name)).trim();
     const remote = await run('run', '--rm', '--entrypoint', 'redis-cli', 'bzzz/redis:7', '-h', ip, '-p', '6379', 'set', 'bzzz', 'images');
     expect(remote.stdout.trim()).toBe('OK');
     expect((await docker('exec', name, 'redis-cli', 'get', 'bzzz')).trim()).toBe('images');
-    expect((await docker('exec', name, 'sh', '-c', "awk '/^Uid/{print $2}' /proc/1/status")).trim()).toBe((await docker('exec', name, 'id', '-u', 'redis')).trim());
+    expect((await docker('exec', name, 'sh', '-c', "awk '/^Uid/{print $2}' /proc/1/status")).trim()).toBe(
+      (await docker('exec', name, 'id', '-u', 'redis')).trim(),
+    );
     expect((await docker('exec', name, 'redis-cli', 'config', 'get', 'dir')).split('\n')[1]).toBe('/data');
   });
 });

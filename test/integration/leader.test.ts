@@ -7,10 +7,11 @@ import { readLease, leaseIsLive } from '../../src/swarm/lease.js';
 import { port, spawnController, waitFor, type Controller } from './harness.js';
 
 const TTL = ['--lease-ttl', '3s', '--no-probe-agents'];
-const exitOf = (c: Controller) => new Promise<number | null>((res) => {
-  if (c.proc.exitCode !== null) res(c.proc.exitCode);
-  else c.proc.on('exit', (code) => res(code));
-});
+const exitOf = (c: Controller) =>
+  new Promise<number | null>((res) => {
+    if (c.proc.exitCode !== null) res(c.proc.exitCode);
+    else c.proc.on('exit', (code) => res(code));
+  });
 
 describe('controller leader election', () => {
   const started: Controller[] = [];
@@ -34,7 +35,8 @@ describe('controller leader election', () => {
 
   it('the first controller leads; a second one stands by, healthy but not ready', async () => {
     const lease = await readLease(port);
-    if (leaseIsLive(lease, Date.now())) throw new Error(`another controller (${lease?.holder}) holds the lease; this test runs its own: stop that one first`);
+    if (leaseIsLive(lease, Date.now()))
+      throw new Error(`another controller (${lease?.holder}) holds the lease; this test runs its own: stop that one first`);
     a = await start();
     expect(await a.metric('bzzz_operator_leader')).toBe(1);
     b = await start();

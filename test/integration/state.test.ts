@@ -8,7 +8,8 @@ import { countingPort, type SwarmPort } from '../../src/swarm/port.js';
 import { cleanup, port, uniqueName } from './harness.js';
 
 const name = uniqueName('it-state');
-const parsed = validateSpecText(`apiVersion: bzzz.io/v2
+const parsed = validateSpecText(
+  `apiVersion: bzzz.io/v2
 kind: BzzzCluster
 metadata: { name: ${name} }
 spec:
@@ -20,13 +21,21 @@ spec:
     contentResolver: { enabled: false }
     postgres: { enabled: false }
     redis: { enabled: false }
-`, 'state.yaml');
+`,
+  'state.yaml',
+);
 if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
 const cluster = parsed.cluster;
 const doc = (n: number) => ({ cluster, secretVersions: {}, configContents: { n: String(n) }, specHash: `hash-${n}` });
-const status = (g: number, reason: string) => ({ observedGeneration: g, conditions: [{ type: 'Ready' as const, status: 'False' as const, reason, message: '', lastTransitionTime: new Date(0).toISOString() }], components: [] });
-const specGenerations = async () => (await port.listConfigs({ labels: [...ownedBy(name), `${L.kind}=spec`] }))
-  .map((c) => Number(c.Spec.Labels?.[L.generation])).sort((a, b) => a - b);
+const status = (g: number, reason: string) => ({
+  observedGeneration: g,
+  conditions: [{ type: 'Ready' as const, status: 'False' as const, reason, message: '', lastTransitionTime: new Date(0).toISOString() }],
+  components: [],
+});
+const specGenerations = async () =>
+  (await port.listConfigs({ labels: [...ownedBy(name), `${L.kind}=spec`] }))
+    .map((c) => Number(c.Spec.Labels?.[L.generation]))
+    .sort((a, b) => a - b);
 
 describe('the cluster store', () => {
   const store = new ClusterStore(port);

@@ -7,7 +7,10 @@ export class InvalidAddressError extends InvalidInputError {}
 
 /** No blob with this address is in the store. */
 export class BlobNotFoundError extends NotFoundError {
-  constructor(readonly address: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly address: string,
+    options?: { cause?: unknown },
+  ) {
     super(`blob ${address} is not in the content store: put it first, or fetch it from a peer that provides it`, options);
   }
 }
@@ -17,23 +20,35 @@ export class BlobNotFoundError extends NotFoundError {
  * (it is not served again); fetch it again from a peer.
  */
 export class BlobCorruptedError extends BzzzError {
-  constructor(readonly address: string, readonly actual: string) {
+  constructor(
+    readonly address: string,
+    readonly actual: string,
+  ) {
     super(`blob ${address} is corrupted on disk (its bytes hash to ${actual}): it was moved to quarantine; fetch it again from a peer`);
   }
 }
 
 /** A put with `expected` received bytes that hash to something else; nothing was kept. */
 export class BlobMismatchError extends BzzzError {
-  constructor(readonly expected: string, readonly actual: string) {
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
+  ) {
     super(`content received for ${expected} hashes to ${actual}: it was refused and not stored; fetch it from another peer`);
   }
 }
 
 /** A blob is larger than the caller allows (a put's `maxBytes`, or `getVerifiedBuffer`). */
 export class BlobTooLargeError extends InvalidInputError {
-  constructor(readonly address: string | undefined, readonly size: number, readonly maxBytes: number) {
-    super(`${address === undefined ? 'content' : `blob ${address}`} is larger than the limit of ${maxBytes} bytes` +
-      ` (${size}${address === undefined ? '+' : ''} bytes): stream it instead, or raise the limit`);
+  constructor(
+    readonly address: string | undefined,
+    readonly size: number,
+    readonly maxBytes: number,
+  ) {
+    super(
+      `${address === undefined ? 'content' : `blob ${address}`} is larger than the limit of ${maxBytes} bytes` +
+        ` (${size}${address === undefined ? '+' : ''} bytes): stream it instead, or raise the limit`,
+    );
   }
 }
 

@@ -3,10 +3,24 @@
 export { ADDRESS_PREFIX, addressHex, isAddress, parseAddress, type BlobAddress } from './address.js';
 export { createHasher, hashBytes, type IncrementalHasher } from './hasher.js';
 export {
-  BlobCorruptedError, BlobMismatchError, BlobNotFoundError, BlobTooLargeError, InvalidAddressError, StoreClosedError,
+  BlobCorruptedError,
+  BlobMismatchError,
+  BlobNotFoundError,
+  BlobTooLargeError,
+  InvalidAddressError,
+  StoreClosedError,
 } from './errors.js';
 export { createContentStore } from './store.js';
 export type {
-  BlobReader, BlobStat, ContentStore, ContentStoreInit, PutOptions, PutResult, PutSource, ScrubResult, StoreClock,
-  StoreStats, VerifyResult,
+  BlobReader,
+  BlobStat,
+  ContentStore,
+  ContentStoreInit,
+  PutOptions,
+  PutResult,
+  PutSource,
+  ScrubResult,
+  StoreClock,
+  StoreStats,
+  VerifyResult,
 } from './types.js';

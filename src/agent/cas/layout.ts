@@ -39,8 +39,7 @@ export function storeLayout(root: string): StoreLayout {
     shardDir,
     blobPath: (address) => join(shardDir(address), addressHex(address)),
     tempPath: () => join(tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}.part`),
-    quarantinePath: (address, nowMs) =>
-      join(quarantineDir, `${addressHex(address)}.${nowMs}.${randomBytes(4).toString('hex')}`),
+    quarantinePath: (address, nowMs) => join(quarantineDir, `${addressHex(address)}.${nowMs}.${randomBytes(4).toString('hex')}`),
   };
 }
 

@@ -52,7 +52,12 @@ export async function* readChecked(
 }
 
 /** Reads a whole file (at most `limit` bytes + 1, to notice growth) and hashes it. */
-export async function readWholeHashed(path: string, expectedSize: number, limit: number, onMissing: () => Error): Promise<{ bytes: Buffer } & ReadOutcome> {
+export async function readWholeHashed(
+  path: string,
+  expectedSize: number,
+  limit: number,
+  onMissing: () => Error,
+): Promise<{ bytes: Buffer } & ReadOutcome> {
   const handle = await openForRead(path, onMissing);
   try {
     const { ino } = await handle.stat();

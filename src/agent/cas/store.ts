@@ -5,7 +5,7 @@
 // reported, so the p2p layer can fetch it again from a peer.
 import type { Stats } from 'node:fs';
 import { link, mkdir, readdir, rename, stat as statPath, unlink } from 'node:fs/promises';
-import { silentLogger, type Logger } from '../../util/log.js';
+import { silentLogger } from '../../util/log.js';
 import { errorMessage } from '../../util/errors.js';
 import { addressFromHex, addressHex, parseAddress, type BlobAddress } from './address.js';
 import { BlobCorruptedError, BlobMismatchError, BlobNotFoundError, BlobTooLargeError, StoreClosedError } from './errors.js';
@@ -13,7 +13,15 @@ import { errorCode, fsyncDir, mkdirDurable } from './fsutil.js';
 import { BLOB_NAME, SHARD_NAME, storeLayout, type StoreLayout } from './layout.js';
 import { hashFile, readChecked, readWholeHashed, type ReadOutcome } from './read-verified.js';
 import type {
-  BlobReader, BlobStat, ContentStore, ContentStoreInit, PutOptions, PutResult, ScrubResult, StoreStats, VerifyResult,
+  BlobReader,
+  BlobStat,
+  ContentStore,
+  ContentStoreInit,
+  PutOptions,
+  PutResult,
+  ScrubResult,
+  StoreStats,
+  VerifyResult,
 } from './types.js';
 import { discardTemp, writeTemp, type PutSource, type TempFile } from './write-temp.js';
 

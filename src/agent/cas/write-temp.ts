@@ -109,9 +109,12 @@ function batchWriter(handle: FileHandle, batchBytes: number, syncEveryBytes: num
   const startSyncIfDue = (): void => {
     if (syncing !== undefined || unsynced < syncEveryBytes) return;
     unsynced = 0;
-    syncing = handle.datasync().catch(fail).finally(() => {
-      syncing = undefined;
-    });
+    syncing = handle
+      .datasync()
+      .catch(fail)
+      .finally(() => {
+        syncing = undefined;
+      });
   };
 
   const flush = async (): Promise<void> => {

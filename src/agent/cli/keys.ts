@@ -25,7 +25,12 @@ export async function keysGenerateCommand(opts: KeysGenerateOptions): Promise<nu
 
     const lines: string[] = [];
     for (const f of result.files) {
-      const what = f.kind === 'identity' ? `${f.role} private key` : f.kind === 'public-key' ? `${f.role} public key` : `admin key share ${f.index} of ${shares}`;
+      const what =
+        f.kind === 'identity'
+          ? `${f.role} private key`
+          : f.kind === 'public-key'
+            ? `${f.role} public key`
+            : `admin key share ${f.index} of ${shares}`;
       lines.push(`wrote ${f.path}  (${f.mode.toString(8).padStart(4, '0')}, ${what})`);
     }
     lines.push('', 'public keys:');

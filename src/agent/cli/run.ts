@@ -29,7 +29,10 @@ export async function agentRunCommand(opts: Record<string, string | undefined>):
   };
   process.once('SIGTERM', () => force('second SIGTERM'));
   process.once('SIGINT', () => force('second SIGINT'));
-  const timer = setTimeout(() => force(`stop took longer than --grace-ms ${config.graceMs} + ${FORCE_EXIT_SLACK_MS} ms`), config.graceMs + FORCE_EXIT_SLACK_MS);
+  const timer = setTimeout(
+    () => force(`stop took longer than --grace-ms ${config.graceMs} + ${FORCE_EXIT_SLACK_MS} ms`),
+    config.graceMs + FORCE_EXIT_SLACK_MS,
+  );
   timer.unref();
   await agent.stop({ reason: signal });
   clearTimeout(timer);

@@ -9,7 +9,10 @@ export class AdminLease {
   private seq = 0;
   private readonly sent = new Map<number, { at: number; acks: Set<string> }>();
 
-  constructor(private readonly stickyMs: number, private readonly majority: number) {}
+  constructor(
+    private readonly stickyMs: number,
+    private readonly majority: number,
+  ) {}
 
   /** Won an election at `now`; the winning campaign's first request went out at `requestedAt`. */
   begin(now: number, requestedAt: number): void {

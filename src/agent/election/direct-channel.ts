@@ -82,19 +82,27 @@ export function createDirectChannel(init: DirectChannelInit): DirectChannel {
     start() {
       running = true;
       libp2p
-        .handle(ELECTION_PROTOCOL, (stream, connection) => {
-          const from = connection.remotePeer.toString();
-          read(stream, from).catch((err: unknown) => {
-            log.debug({ err, from }, 'direct election stream failed');
-            stream.abort(err instanceof Error ? err : new Error(String(err)));
-          });
-        }, { maxInboundStreams: 8 })
+        .handle(
+          ELECTION_PROTOCOL,
+          (stream, connection) => {
+            const from = connection.remotePeer.toString();
+            read(stream, from).catch((err: unknown) => {
+              log.debug({ err, from }, 'direct election stream failed');
+              stream.abort(err instanceof Error ? err : new Error(String(err)));
+            });
+          },
+          { maxInboundStreams: 8 },
+        )
         .catch((err: unknown) => log.warn({ err }, 'election direct protocol not registered; answers go by broadcast'));
     },
     stop() {
       running = false;
       libp2p.unhandle(ELECTION_PROTOCOL).catch(() => undefined);
-      for (const s of outbound.values()) s.then((stream) => stream.abort(new Error('election stopped')), () => undefined);
+      for (const s of outbound.values())
+        s.then(
+          (stream) => stream.abort(new Error('election stopped')),
+          () => undefined,
+        );
       outbound.clear();
     },
     async send(to, msg) {

@@ -53,14 +53,29 @@ import { AdminLease } from './admin-lease.js';
 import { monotonicClock } from './clock.js';
 import {
   MAX_ROSTER,
-  type ElectionMessage, type HeartbeatAckMessage, type HeartbeatMessage, type ResignMessage, type VoteMessage, type VoteRequestMessage,
+  type ElectionMessage,
+  type HeartbeatAckMessage,
+  type HeartbeatMessage,
+  type ResignMessage,
+  type VoteMessage,
+  type VoteRequestMessage,
 } from './messages.js';
 import { PeerTable } from './peer-table.js';
 import { computeScore, DEFAULT_SCORE_SETTINGS, systemScoreProvider, type ScoreProvider, type ScoreSettings } from './score.js';
 import { electionTimeoutMs, PREFERENCE_MARGIN, preferenceWindowMs, stickyMs, validateTiming } from './timing.js';
 import type {
-  AdminChangedEvent, Election, ElectionClock, ElectionEvents, ElectionInit, ElectionState, ElectionStatus, ElectionTransport,
-  PeerView, StateChangedEvent, StepDownOptions, StepDownResult,
+  AdminChangedEvent,
+  Election,
+  ElectionClock,
+  ElectionEvents,
+  ElectionInit,
+  ElectionState,
+  ElectionStatus,
+  ElectionTransport,
+  PeerView,
+  StateChangedEvent,
+  StepDownOptions,
+  StepDownResult,
 } from './types.js';
 import { fileVoteStore, type VoteStore } from './vote-store.js';
 
@@ -135,15 +150,21 @@ class ElectionNode implements Election {
 
   constructor(init: ElectionInit) {
     if (init.selfId !== init.transport.selfId) {
-      throw new InvalidInputError(`election selfId ${init.selfId} differs from the transport's ${init.transport.selfId}: give the election the id of the node whose transport it uses`);
+      throw new InvalidInputError(
+        `election selfId ${init.selfId} differs from the transport's ${init.transport.selfId}: give the election the id of the node whose transport it uses`,
+      );
     }
     if (!Number.isSafeInteger(init.clusterSize) || init.clusterSize < 1) {
-      throw new InvalidInputError(`election clusterSize ${init.clusterSize} must be a whole number of agents, at least 1 (the quorum is a majority of it)`);
+      throw new InvalidInputError(
+        `election clusterSize ${init.clusterSize} must be a whole number of agents, at least 1 (the quorum is a majority of it)`,
+      );
     }
     this.timing = { heartbeatMs: init.heartbeatMs ?? 5000, timeoutMs: init.timeoutMs ?? 15000 };
     validateTiming(this.timing);
     if (init.store === undefined && init.dataDir === undefined) {
-      throw new InvalidInputError('election needs dataDir (or a store) to keep its vote across restarts: without it a restarted agent could vote twice in one term');
+      throw new InvalidInputError(
+        'election needs dataDir (or a store) to keep its vote across restarts: without it a restarted agent could vote twice in one term',
+      );
     }
     this.selfId = init.selfId;
     this.clusterSize = init.clusterSize;
@@ -155,11 +176,13 @@ class ElectionNode implements Election {
     this.random = init.random ?? Math.random;
     this.log = init.log ?? logger('election');
     this.scoreSettings = init.scoreSettings ?? DEFAULT_SCORE_SETTINGS;
-    this.scoreProvider = init.scoreProvider ?? systemScoreProvider({
-      startedAt: this.clock.now(),
-      now: () => this.clock.now(),
-      connectedPeers: () => this.transport.peers().length,
-    });
+    this.scoreProvider =
+      init.scoreProvider ??
+      systemScoreProvider({
+        startedAt: this.clock.now(),
+        now: () => this.clock.now(),
+        connectedPeers: () => this.transport.peers().length,
+      });
     this.members = init.members === undefined ? null : new Set(init.members);
     this.peers = new PeerTable(this.members);
     this.lease = new AdminLease(this.sticky, this.majority);
@@ -352,10 +375,13 @@ class ElectionNode implements Election {
     }
     const next = Math.min(...due.filter((t) => Number.isFinite(t)));
     if (!Number.isFinite(next)) return;
-    this.timer = this.clock.setTimeout(() => {
-      this.timer = null;
-      this.run(() => undefined);
-    }, Math.max(0, next - now));
+    this.timer = this.clock.setTimeout(
+      () => {
+        this.timer = null;
+        this.run(() => undefined);
+      },
+      Math.max(0, next - now),
+    );
   }
 
   // ---------------------------------------------------------------- receiving
@@ -394,7 +420,10 @@ class ElectionNode implements Election {
     if (m.term > this.term) this.adoptTerm(m.term, now, 'higher-term');
     if (this.state === 'admin' || (this.adminId !== null && this.adminId !== from)) {
       // Two admins in one term would need two majorities of votes: this is a bug, never obey it.
-      this.log.error({ self: this.selfId, term: this.term, from, admin: this.state === 'admin' ? this.selfId : this.adminId }, 'second admin heartbeat in one term ignored');
+      this.log.error(
+        { self: this.selfId, term: this.term, from, admin: this.state === 'admin' ? this.selfId : this.adminId },
+        'second admin heartbeat in one term ignored',
+      );
       return;
     }
     this.adminId = from;
@@ -423,7 +452,15 @@ class ElectionNode implements Election {
   private onVoteRequest(from: string, m: VoteRequestMessage, now: number): void {
     if (m.prevote) {
       const granted = this.wouldVote(from, m, now);
-      this.queue(from, { type: 'vote', term: this.term, score: this.score(), to: from, electionTerm: m.electionTerm, prevote: true, granted });
+      this.queue(from, {
+        type: 'vote',
+        term: this.term,
+        score: this.score(),
+        to: from,
+        electionTerm: m.electionTerm,
+        prevote: true,
+        granted,
+      });
       return;
     }
     if (this.isSticky(now)) {
@@ -432,7 +469,15 @@ class ElectionNode implements Election {
       return;
     }
     if (m.term < this.term) {
-      this.queue(from, { type: 'vote', term: this.term, score: this.score(), to: from, electionTerm: m.electionTerm, prevote: false, granted: false });
+      this.queue(from, {
+        type: 'vote',
+        term: this.term,
+        score: this.score(),
+        to: from,
+        electionTerm: m.electionTerm,
+        prevote: false,
+        granted: false,
+      });
       return;
     }
     if (m.term > this.term) this.adoptTerm(m.term, now, 'higher-term');
@@ -445,7 +490,15 @@ class ElectionNode implements Election {
       this.contactAt = now;
       this.electionDeadline = now + this.drawTimeout();
     }
-    this.queue(from, { type: 'vote', term: this.term, score: this.score(), to: from, electionTerm: m.electionTerm, prevote: false, granted });
+    this.queue(from, {
+      type: 'vote',
+      term: this.term,
+      score: this.score(),
+      to: from,
+      electionTerm: m.electionTerm,
+      prevote: false,
+      granted,
+    });
   }
 
   private onVote(from: string, m: VoteMessage, now: number): void {
@@ -512,7 +565,14 @@ class ElectionNode implements Election {
 
   /** Becomes a candidate for `electionTerm`: our own grant counted, the election deadline drawn. */
   private beginCampaign(phase: 'pre' | 'real', electionTerm: number, now: number, reason: string): Campaign {
-    const campaign: Campaign = { phase, electionTerm, grants: new Set([this.selfId]), startedAt: now, nextRetransmitAt: now + this.timing.heartbeatMs, reason };
+    const campaign: Campaign = {
+      phase,
+      electionTerm,
+      grants: new Set([this.selfId]),
+      startedAt: now,
+      nextRetransmitAt: now + this.timing.heartbeatMs,
+      reason,
+    };
     this.campaign = campaign;
     this.setState('candidate', reason);
     this.electionDeadline = now + this.drawTimeout();
@@ -585,7 +645,10 @@ class ElectionNode implements Election {
   private adoptTerm(term: number, now: number, reason: string): void {
     const wasAdmin = this.state === 'admin';
     if (wasAdmin && this.lease.holds(now)) {
-      this.log.warn({ self: this.selfId, term: this.term, newTerm: term }, 'admin saw a higher term while holding its lease; stepping down');
+      this.log.warn(
+        { self: this.selfId, term: this.term, newTerm: term },
+        'admin saw a higher term while holding its lease; stepping down',
+      );
     }
     this.term = term;
     this.votedFor = null;
@@ -661,9 +724,7 @@ class ElectionNode implements Election {
   }
 
   private transmit(to: string | null, msg: ElectionMessage): void {
-    const send = to !== null && this.transport.send !== undefined
-      ? this.transport.send(to, msg)
-      : this.transport.broadcast(msg);
+    const send = to !== null && this.transport.send !== undefined ? this.transport.send(to, msg) : this.transport.broadcast(msg);
     send.catch((err: unknown) => this.log.debug({ err, type: msg.type, to }, 'election message not sent'));
   }
 }

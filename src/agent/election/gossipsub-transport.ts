@@ -17,7 +17,10 @@ import { decodeElectionMessage, ELECTION_TOPIC, encodeElectionMessage, type Elec
 import type { ElectionTransport } from './types.js';
 
 /** The part of GossipSub the transport uses (its implementation's publish takes per-call options). */
-export type ElectionPubSub = Pick<GossipSub, 'subscribe' | 'unsubscribe' | 'getSubscribers' | 'addEventListener' | 'removeEventListener' | 'topicValidators' | 'globalSignaturePolicy'> & {
+export type ElectionPubSub = Pick<
+  GossipSub,
+  'subscribe' | 'unsubscribe' | 'getSubscribers' | 'addEventListener' | 'removeEventListener' | 'topicValidators' | 'globalSignaturePolicy'
+> & {
   publish(topic: string, data: Uint8Array, opts?: { allowPublishToZeroTopicPeers?: boolean }): Promise<unknown>;
 };
 
@@ -44,7 +47,9 @@ export function createGossipsubElectionTransport(init: GossipsubElectionTranspor
   const topic = init.topic ?? ELECTION_TOPIC;
   const log = init.log ?? logger('election-transport');
   if (pubsub.globalSignaturePolicy !== 'StrictSign') {
-    throw new InvalidInputError(`GossipSub globalSignaturePolicy is ${String(pubsub.globalSignaturePolicy)}: the election needs 'StrictSign' so that every message's sender is authenticated`);
+    throw new InvalidInputError(
+      `GossipSub globalSignaturePolicy is ${String(pubsub.globalSignaturePolicy)}: the election needs 'StrictSign' so that every message's sender is authenticated`,
+    );
   }
   const handlers = new Set<Handler>();
 
@@ -78,9 +83,10 @@ export function createGossipsubElectionTransport(init: GossipsubElectionTranspor
     }
   };
 
-  const direct = init.libp2p === undefined
-    ? undefined
-    : createDirectChannel({ libp2p: init.libp2p, timeoutMs: init.directTimeoutMs ?? 5_000, onMessage: dispatch, log });
+  const direct =
+    init.libp2p === undefined
+      ? undefined
+      : createDirectChannel({ libp2p: init.libp2p, timeoutMs: init.directTimeoutMs ?? 5_000, onMessage: dispatch, log });
 
   const attach = (): void => {
     pubsub.topicValidators.set(topic, validator);
@@ -135,7 +141,10 @@ export function createGossipsubElectionTransport(init: GossipsubElectionTranspor
       };
     },
     peers() {
-      return pubsub.getSubscribers(topic).map((p) => p.toString()).filter((id) => id !== selfId);
+      return pubsub
+        .getSubscribers(topic)
+        .map((p) => p.toString())
+        .filter((id) => id !== selfId);
     },
   };
 }

@@ -123,7 +123,9 @@ export function parseElectionMessage(value: unknown): ElectionMessage | null {
       return { type: 'heartbeat', ...common, seq: v.seq, roster };
     }
     case 'heartbeat-ack':
-      return isId(v.to) && isTerm(v.seq) && typeof v.ok === 'boolean' ? { type: 'heartbeat-ack', ...common, to: v.to, seq: v.seq, ok: v.ok } : null;
+      return isId(v.to) && isTerm(v.seq) && typeof v.ok === 'boolean'
+        ? { type: 'heartbeat-ack', ...common, to: v.to, seq: v.seq, ok: v.ok }
+        : null;
     case 'vote-request':
       if (!isTerm(v.electionTerm) || typeof v.prevote !== 'boolean') return null;
       // A real request is for the sender's own term, a pre-vote for the one after it.

@@ -61,7 +61,13 @@ export class PeerTable {
   }
 
   /** Where `selfId` with `score` stands among the live candidates: 0 = best; ties go by id. */
-  rank(selfId: string, score: number, now: number, windowMs: number, exclude: readonly (string | null)[]): { rank: number; candidates: number } {
+  rank(
+    selfId: string,
+    score: number,
+    now: number,
+    windowMs: number,
+    exclude: readonly (string | null)[],
+  ): { rank: number; candidates: number } {
     let candidates = 1;
     let rank = 0;
     for (const [id, p] of this.liveCandidates(now, windowMs, exclude)) {
@@ -92,7 +98,9 @@ export class PeerTable {
       .sort(([aId, a], [bId, b]) => Number(acked(b)) - Number(acked(a)) || b.score - a.score || (aId < bId ? -1 : 1));
     if (requested !== undefined) {
       if (!eligible.some(([id]) => id === requested)) {
-        throw new InvalidInputError(`stepDown handoffTo ${requested} has not been heard from in the last ${withinMs} ms: pick one of [${eligible.map(([id]) => id).join(', ')}] or leave handoffTo out`);
+        throw new InvalidInputError(
+          `stepDown handoffTo ${requested} has not been heard from in the last ${withinMs} ms: pick one of [${eligible.map(([id]) => id).join(', ')}] or leave handoffTo out`,
+        );
       }
       return requested;
     }

@@ -16,9 +16,12 @@ export interface ElectionTimingSettings {
 
 export function validateTiming(t: ElectionTimingSettings): void {
   const problems: string[] = [];
-  if (!Number.isFinite(t.heartbeatMs) || t.heartbeatMs < 1) problems.push(`heartbeatMs ${t.heartbeatMs} must be a positive number of milliseconds`);
+  if (!Number.isFinite(t.heartbeatMs) || t.heartbeatMs < 1)
+    problems.push(`heartbeatMs ${t.heartbeatMs} must be a positive number of milliseconds`);
   if (!Number.isFinite(t.timeoutMs) || t.timeoutMs <= 2 * t.heartbeatMs) {
-    problems.push(`timeoutMs ${t.timeoutMs} must be more than twice heartbeatMs (${t.heartbeatMs}), or one late heartbeat starts an election; BZZZ used 5000 / 15000`);
+    problems.push(
+      `timeoutMs ${t.timeoutMs} must be more than twice heartbeatMs (${t.heartbeatMs}), or one late heartbeat starts an election; BZZZ used 5000 / 15000`,
+    );
   }
   if (problems.length > 0) throw new InvalidInputError(`election settings are not valid: ${problems.join('; ')}`);
 }

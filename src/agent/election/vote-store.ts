@@ -30,7 +30,9 @@ export function fileVoteStore(dataDir: string): VoteStore {
         text = readFileSync(file, 'utf8');
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { term: 0, votedFor: null };
-        throw new ElectionStateError(`election state ${file} cannot be read (${(err as Error).message}): fix its permissions`, { cause: err });
+        throw new ElectionStateError(`election state ${file} cannot be read (${(err as Error).message}): fix its permissions`, {
+          cause: err,
+        });
       }
       let value: unknown;
       try {
@@ -40,8 +42,11 @@ export function fileVoteStore(dataDir: string): VoteStore {
       }
       const v = value as Partial<Record<string, unknown>> | null;
       if (
-        typeof v !== 'object' || v === null ||
-        typeof v.term !== 'number' || !Number.isSafeInteger(v.term) || v.term < 0 ||
+        typeof v !== 'object' ||
+        v === null ||
+        typeof v.term !== 'number' ||
+        !Number.isSafeInteger(v.term) ||
+        v.term < 0 ||
         !(v.votedFor === null || (typeof v.votedFor === 'string' && v.votedFor !== ''))
       ) {
         throw corrupt(file);
@@ -54,7 +59,7 @@ export function fileVoteStore(dataDir: string): VoteStore {
         const tmp = `${file}.${process.pid}.tmp`;
         const fd = openSync(tmp, 'w', 0o600);
         try {
-          writeSync(fd, JSON.stringify({ term: vote.term, votedFor: vote.votedFor }) + '\n');
+          writeSync(fd, `${JSON.stringify({ term: vote.term, votedFor: vote.votedFor })}\n`);
           fsyncSync(fd);
         } finally {
           closeSync(fd);
@@ -67,7 +72,10 @@ export function fileVoteStore(dataDir: string): VoteStore {
           closeSync(dir);
         }
       } catch (err) {
-        throw new ElectionStateError(`election state ${file} cannot be written (${(err as Error).message}): check that the data directory is writable and not full`, { cause: err });
+        throw new ElectionStateError(
+          `election state ${file} cannot be written (${(err as Error).message}): check that the data directory is writable and not full`,
+          { cause: err },
+        );
       }
     },
   };

@@ -33,10 +33,17 @@ export function peersCheck(d: { connected(): number; expected: number }): Health
     weight: 2,
     run() {
       const n = d.connected();
-      if (d.expected <= 0) return { status: 'pass', score: 1, message: `single-agent cluster; ${n} peer(s) connected`, details: { connected: n, expected: 0 } };
+      if (d.expected <= 0)
+        return {
+          status: 'pass',
+          score: 1,
+          message: `single-agent cluster; ${n} peer(s) connected`,
+          details: { connected: n, expected: 0 },
+        };
       const score = clamp(n / d.expected);
       const status: CheckStatus = n === 0 ? 'fail' : n < d.expected ? 'warn' : 'pass';
-      const message = n === 0 ? 'no peer connected: check --bootstrap and that the other agents run' : `${n} of ${d.expected} other agents connected`;
+      const message =
+        n === 0 ? 'no peer connected: check --bootstrap and that the other agents run' : `${n} of ${d.expected} other agents connected`;
       return { status, score, message, details: { connected: n, expected: d.expected } };
     },
   };
@@ -53,13 +60,23 @@ export function pubsubCheck(d: { topic: string; subscribers(): number; expected:
       const details = { topic: d.topic, subscribers: n, expected: d.expected, received: d.received() };
       if (d.expected <= 0) return { status: 'pass', score: 1, message: 'single-agent cluster', details };
       const score = clamp(n / d.expected);
-      return { status: n === 0 ? 'fail' : n < d.expected ? 'warn' : 'pass', score, message: `${n} of ${d.expected} other agents on ${d.topic}`, details };
+      return {
+        status: n === 0 ? 'fail' : n < d.expected ? 'warn' : 'pass',
+        score,
+        message: `${n} of ${d.expected} other agents on ${d.topic}`,
+        details,
+      };
     },
   };
 }
 
 /** The DHT routing table: with no entry, no provide or lookup can reach anyone. */
-export function dhtCheck(d: { routingTableSize(): number; expected: number; lastRound(): { min: number; blobs: number; error?: string } | undefined; factor: number }): HealthCheck {
+export function dhtCheck(d: {
+  routingTableSize(): number;
+  expected: number;
+  lastRound(): { min: number; blobs: number; error?: string } | undefined;
+  factor: number;
+}): HealthCheck {
   return {
     name: 'dht',
     critical: false,
@@ -67,10 +84,19 @@ export function dhtCheck(d: { routingTableSize(): number; expected: number; last
     run() {
       const size = d.routingTableSize();
       const round = d.lastRound();
-      const details = { routingTable: size, replication: round === undefined ? null : { minHolders: round.min, blobs: round.blobs, factor: d.factor } };
-      if (d.expected > 0 && size === 0) return { status: 'fail', score: 0, message: 'DHT routing table is empty: no peer to provide to or look up from', details };
+      const details = {
+        routingTable: size,
+        replication: round === undefined ? null : { minHolders: round.min, blobs: round.blobs, factor: d.factor },
+      };
+      if (d.expected > 0 && size === 0)
+        return { status: 'fail', score: 0, message: 'DHT routing table is empty: no peer to provide to or look up from', details };
       if (round !== undefined && round.blobs > 0 && round.min < Math.min(d.factor, d.expected + 1)) {
-        return { status: 'warn', score: 0.5, message: `some blobs have ${round.min} live holder(s), below the replication factor ${d.factor}`, details };
+        return {
+          status: 'warn',
+          score: 0.5,
+          message: `some blobs have ${round.min} live holder(s), below the replication factor ${d.factor}`,
+          details,
+        };
       }
       return { status: 'pass', score: 1, message: `${size} peer(s) in the DHT routing table`, details };
     },
@@ -94,7 +120,10 @@ export function electionCheck(d: { status(): Pick<ElectionStatus, 'admin' | 'sta
 }
 
 /** Corrupted blobs found and whether they were fetched again. */
-export function storeCheck(d: { stats(): { blobs: number; corruptions: number; quarantined: number }; repairs(): { repaired: number; pending: number; unrepaired: number } }): HealthCheck {
+export function storeCheck(d: {
+  stats(): { blobs: number; corruptions: number; quarantined: number };
+  repairs(): { repaired: number; pending: number; unrepaired: number };
+}): HealthCheck {
   return {
     name: 'store',
     critical: true,
@@ -104,10 +133,22 @@ export function storeCheck(d: { stats(): { blobs: number; corruptions: number; q
       const r = d.repairs();
       const details = { ...s, ...r };
       if (r.unrepaired > 0) {
-        return { status: 'fail', score: 0.2, message: `${r.unrepaired} corrupted blob(s) could not be fetched again yet (retried every replication round): check the disk, and that peers hold copies`, details };
+        return {
+          status: 'fail',
+          score: 0.2,
+          message: `${r.unrepaired} corrupted blob(s) could not be fetched again yet (retried every replication round): check the disk, and that peers hold copies`,
+          details,
+        };
       }
-      if (r.pending > 0) return { status: 'warn', score: 0.7, message: `${r.pending} corrupted blob(s) being fetched again from peers`, details };
-      if (s.corruptions > 0) return { status: 'pass', score: 1, message: `${s.blobs} blob(s); ${s.corruptions} corrupted one(s) found and repaired since start`, details };
+      if (r.pending > 0)
+        return { status: 'warn', score: 0.7, message: `${r.pending} corrupted blob(s) being fetched again from peers`, details };
+      if (s.corruptions > 0)
+        return {
+          status: 'pass',
+          score: 1,
+          message: `${s.blobs} blob(s); ${s.corruptions} corrupted one(s) found and repaired since start`,
+          details,
+        };
       return { status: 'pass', score: 1, message: `${s.blobs} blob(s), no corruption found`, details };
     },
   };
@@ -128,7 +169,13 @@ export function diskCheck(d: { dir: string; warnFreeRatio?: number; failFreeRati
       const ratio = total > 0 ? free / total : 0;
       const details = { dir: d.dir, freeBytes: free, totalBytes: total, freeRatio: Math.round(ratio * 1000) / 1000 };
       const pct = `${(ratio * 100).toFixed(1)}%`;
-      if (ratio < fail) return { status: 'fail', score: 0, message: `only ${pct} free on the data directory's disk: free space or move --data-dir`, details };
+      if (ratio < fail)
+        return {
+          status: 'fail',
+          score: 0,
+          message: `only ${pct} free on the data directory's disk: free space or move --data-dir`,
+          details,
+        };
       if (ratio < warn) return { status: 'warn', score: clamp(ratio / warn), message: `${pct} free on the data directory's disk`, details };
       return { status: 'pass', score: 1, message: `${pct} free`, details };
     },
@@ -149,8 +196,20 @@ export function memoryCheck(d: { rss?: () => number; limitBytes?: number } = {})
       const ratio = used / limit;
       const details = { rssBytes: used, limitBytes: limit, ratio: Math.round(ratio * 1000) / 1000 };
       const mib = (b: number) => `${Math.round(b / 1048576)} MiB`;
-      if (ratio >= 0.9) return { status: 'fail', score: 0.1, message: `RSS ${mib(used)} is ${Math.round(ratio * 100)}% of the ${mib(limit)} limit`, details };
-      if (ratio >= 0.75) return { status: 'warn', score: 0.5, message: `RSS ${mib(used)} is ${Math.round(ratio * 100)}% of the ${mib(limit)} limit`, details };
+      if (ratio >= 0.9)
+        return {
+          status: 'fail',
+          score: 0.1,
+          message: `RSS ${mib(used)} is ${Math.round(ratio * 100)}% of the ${mib(limit)} limit`,
+          details,
+        };
+      if (ratio >= 0.75)
+        return {
+          status: 'warn',
+          score: 0.5,
+          message: `RSS ${mib(used)} is ${Math.round(ratio * 100)}% of the ${mib(limit)} limit`,
+          details,
+        };
       return { status: 'pass', score: 1, message: `RSS ${mib(used)} of ${mib(limit)}`, details };
     },
   };

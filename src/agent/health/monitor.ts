@@ -46,13 +46,18 @@ export function createHealthMonitor(
       }),
     );
     const weights = init.checks.reduce((s, ch) => s + ch.weight, 0);
-    const score = weights === 0 ? 1 : Math.round((init.checks.reduce((s, ch, i) => s + ch.weight * checks[i].score, 0) / weights) * 1000) / 1000;
-    const worst = (want: CheckStatus, critical?: boolean) => checks.some((r) => r.status === want && (critical === undefined || r.critical === critical));
+    const score =
+      weights === 0 ? 1 : Math.round((init.checks.reduce((s, ch, i) => s + ch.weight * checks[i].score, 0) / weights) * 1000) / 1000;
+    const worst = (want: CheckStatus, critical?: boolean) =>
+      checks.some((r) => r.status === want && (critical === undefined || r.critical === critical));
     const status: OverallStatus = worst('fail', true) ? 'unhealthy' : worst('fail') || worst('warn') ? 'degraded' : 'healthy';
     c.metrics.systemHealthScore.set(score);
     for (const r of checks) c.metrics.componentHealthScore.set({ component: r.name }, r.score);
     if (previous !== undefined && previous !== status) {
-      c.log.info({ status, previous, score, failing: checks.filter((r) => r.status !== 'pass').map((r) => `${r.name}: ${r.message}`) }, 'health changed');
+      c.log.info(
+        { status, previous, score, failing: checks.filter((r) => r.status !== 'pass').map((r) => `${r.name}: ${r.message}`) },
+        'health changed',
+      );
     }
     previous = status;
     return { status, score, checkedAt: new Date(c.now()).toISOString(), checks };

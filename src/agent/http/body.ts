@@ -24,7 +24,11 @@ export async function* limitedBody(req: IncomingMessage, maxBytes: number, what:
 export async function readJsonBody(req: IncomingMessage, maxBytes: number, what: string): Promise<unknown> {
   const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   if (type !== '' && type !== 'application/json' && !type.endsWith('+json')) {
-    throw new HttpError(415, 'unsupported_media_type', `${what} must be JSON (Content-Type: application/json), got ${JSON.stringify(type)}`);
+    throw new HttpError(
+      415,
+      'unsupported_media_type',
+      `${what} must be JSON (Content-Type: application/json), got ${JSON.stringify(type)}`,
+    );
   }
   const chunks: Uint8Array[] = [];
   for await (const c of limitedBody(req, maxBytes, what)) chunks.push(c);

@@ -26,7 +26,9 @@ export function electionRoutes(d: ElectionRoutesDeps): Route[] {
       path: '/api/election/trigger',
       async handler({ res }) {
         if (d.role !== 'admin' && !d.election.isAdmin()) {
-          throw new ForbiddenError(`role ${d.role} may not trigger elections (BZZZ access matrix: admin only): send it to the admin or an agent run with --role admin`);
+          throw new ForbiddenError(
+            `role ${d.role} may not trigger elections (BZZZ access matrix: admin only): send it to the admin or an agent run with --role admin`,
+          );
         }
         await d.election.triggerElection();
         sendJson(res, 202, { triggered: true, status: d.election.status() });

@@ -66,7 +66,9 @@ export function createBlobFetcher(c: BlobFetcherComponents, init: BlobFetcherIni
 
     // Direct ask: every connected agent at once, then fetch from those that say yes.
     const others = c.connectedPeers().filter((p) => !tried.has(p));
-    const answers = await Promise.all(others.map(async (p) => ({ p, has: await c.transfer.peerHas(p, address, signal).catch(() => false) })));
+    const answers = await Promise.all(
+      others.map(async (p) => ({ p, has: await c.transfer.peerHas(p, address, signal).catch(() => false) })),
+    );
     for (const { p } of answers.filter((a) => a.has)) {
       const r = await tryPeer(p);
       if (r) return r;

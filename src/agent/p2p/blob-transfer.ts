@@ -70,7 +70,10 @@ export function createBlobTransfer(c: BlobTransferComponents, init: BlobTransfer
   const idleMs = init.idleMs ?? DEFAULT_TIMEOUT_MS;
   const replicateTimeoutMs = init.replicateTimeoutMs ?? 10 * 60_000;
   // A large blob takes as long as it takes; a stalled peer is cut off after idleMs of silence.
-  const idle = (outer?: AbortSignal): (() => AbortSignal) => () => AbortSignal.any([AbortSignal.timeout(idleMs), ...(outer ? [outer] : [])]);
+  const idle =
+    (outer?: AbortSignal): (() => AbortSignal) =>
+    () =>
+      AbortSignal.any([AbortSignal.timeout(idleMs), ...(outer ? [outer] : [])]);
   const maxReplications = init.maxConcurrentReplications ?? 4;
   // Replicate requests being served, by address: a second request for the same blob waits for the first.
   const replicating = new Map<string, Promise<PutResult>>();
@@ -98,7 +101,9 @@ export function createBlobTransfer(c: BlobTransferComponents, init: BlobTransfer
     try {
       if (!header.ok) throw refusal(peerId, 'get', canonical, header);
       if (typeof header.size !== 'number' || header.size > init.maxBlobBytes) {
-        throw new BlobTransferError(`peer ${peerId} offers ${canonical} with ${String(header.size)} bytes, more than the ${init.maxBlobBytes} accepted`);
+        throw new BlobTransferError(
+          `peer ${peerId} offers ${canonical} with ${String(header.size)} bytes, more than the ${init.maxBlobBytes} accepted`,
+        );
       }
       const result = await c.store.put(rest(bytes, idle(signal)), { expected: canonical, maxBytes: init.maxBlobBytes, signal });
       transfers.inc({ direction: 'in', outcome: 'ok' });
@@ -167,7 +172,7 @@ export function createBlobTransfer(c: BlobTransferComponents, init: BlobTransfer
         if (job === undefined) {
           job = fetchFrom(remote, address).then(async (r) => {
             await c.onReplicated(r.address);
-            c.log.info({ address, from: remote }, 'replicated a blob on a peer\'s request');
+            c.log.info({ address, from: remote }, "replicated a blob on a peer's request");
             return r;
           });
           const settled = job.finally(() => replicating.delete(address));

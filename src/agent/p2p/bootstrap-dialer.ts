@@ -56,8 +56,17 @@ export class BootstrapDialer {
   private controller = new AbortController();
   private running = false;
 
-  constructor(private readonly components: BootstrapDialerComponents, private readonly init: BootstrapDialerInit) {
-    this.entries = init.peers.map((peer) => ({ peer, peerId: peer.peerId, failures: 0, self: peer.peerId === init.selfPeerId, dialing: false }));
+  constructor(
+    private readonly components: BootstrapDialerComponents,
+    readonly init: BootstrapDialerInit,
+  ) {
+    this.entries = init.peers.map((peer) => ({
+      peer,
+      peerId: peer.peerId,
+      failures: 0,
+      self: peer.peerId === init.selfPeerId,
+      dialing: false,
+    }));
     this.minBackoffMs = init.minBackoffMs ?? 250;
     this.maxBackoffMs = init.maxBackoffMs ?? 30_000;
     this.checkIntervalMs = init.checkIntervalMs ?? 5_000;
@@ -125,10 +134,14 @@ export class BootstrapDialer {
       const peerId = await this.components.dial(e.peer.address, this.controller.signal);
       if (!this.running) return;
       if (e.peerId !== undefined && e.peerId !== peerId) {
-        this.components.log.warn({ peer: e.peer.source, expected: e.peerId, got: peerId }, 'bootstrap address now answers with another peer ID; following the new one');
+        this.components.log.warn(
+          { peer: e.peer.source, expected: e.peerId, got: peerId },
+          'bootstrap address now answers with another peer ID; following the new one',
+        );
       }
       e.peerId = peerId;
-      if (e.failures > 0 || e.lastError !== undefined) this.components.log.info({ peer: e.peer.source, peerId, after: e.failures }, 'bootstrap peer connected');
+      if (e.failures > 0 || e.lastError !== undefined)
+        this.components.log.info({ peer: e.peer.source, peerId, after: e.failures }, 'bootstrap peer connected');
       e.failures = 0;
       e.lastError = undefined;
       this.schedule(e, this.checkIntervalMs);
@@ -144,7 +157,10 @@ export class BootstrapDialer {
       const delay = this.backoffMs(e.failures);
       // The first failure and then every few are worth a line; a peer that starts late is normal.
       if (e.failures === 1 || e.failures % 10 === 0) {
-        this.components.log.warn({ peer: e.peer.source, failures: e.failures, retryInMs: delay, error: e.lastError }, 'bootstrap peer not reachable yet; will retry');
+        this.components.log.warn(
+          { peer: e.peer.source, failures: e.failures, retryInMs: delay, error: e.lastError },
+          'bootstrap peer not reachable yet; will retry',
+        );
       }
       this.schedule(e, delay);
     } finally {

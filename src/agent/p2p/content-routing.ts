@@ -44,7 +44,8 @@ export function createContentRouting(c: ContentRoutingComponents): ContentRoutin
       await timed(h, 'provide', async () => {
         // kad-dht stores the local provider record first, then tells the closest peers.
         for await (const ev of c.dht.provide(providerKeyFor(address), { signal })) {
-          if (ev.name === 'QUERY_ERROR') c.log.debug({ address, peer: ev.from.toString(), err: ev.error.message }, 'provide: a peer did not take the record');
+          if (ev.name === 'QUERY_ERROR')
+            c.log.debug({ address, peer: ev.from.toString(), err: ev.error.message }, 'provide: a peer did not take the record');
         }
       });
     },
@@ -80,7 +81,8 @@ export function createContentRouting(c: ContentRoutingComponents): ContentRoutin
       const bytes = await encodeRecord(c.privateKey, key, value, c.now());
       await timed(h, 'put', async () => {
         for await (const ev of c.dht.put(key, bytes, { signal })) {
-          if (ev.name === 'QUERY_ERROR') c.log.debug({ name, peer: ev.from.toString(), err: ev.error.message }, 'put: a peer did not take the record');
+          if (ev.name === 'QUERY_ERROR')
+            c.log.debug({ name, peer: ev.from.toString(), err: ev.error.message }, 'put: a peer did not take the record');
         }
       });
     },

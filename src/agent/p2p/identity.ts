@@ -25,7 +25,10 @@ export async function loadOrCreatePeerKey(dataDir: string): Promise<PeerKeyResul
     bytes = await readFile(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new PeerKeyError(`peer identity ${file} cannot be read (${(err as Error).message}): fix its permissions, or remove it to make a new identity`, { cause: err });
+      throw new PeerKeyError(
+        `peer identity ${file} cannot be read (${(err as Error).message}): fix its permissions, or remove it to make a new identity`,
+        { cause: err },
+      );
     }
   }
   if (bytes !== undefined) {
@@ -33,7 +36,10 @@ export async function loadOrCreatePeerKey(dataDir: string): Promise<PeerKeyResul
     try {
       privateKey = privateKeyFromProtobuf(bytes);
     } catch (err) {
-      throw new PeerKeyError(`peer identity ${file} is not a libp2p private key: restore it from a backup, or remove it to make a new identity (the peer ID changes)`, { cause: err });
+      throw new PeerKeyError(
+        `peer identity ${file} is not a libp2p private key: restore it from a backup, or remove it to make a new identity (the peer ID changes)`,
+        { cause: err },
+      );
     }
     // A key readable by others is a key others can impersonate: tighten it rather than refuse.
     if (((await stat(file)).mode & 0o077) !== 0) await chmod(file, 0o600);

@@ -7,7 +7,14 @@ export { BootstrapDialer, type BootstrapDialerComponents, type BootstrapDialerIn
 export { createContentRouting, type ContentRouting, type ContentRoutingComponents, type FindProvidersOptions } from './content-routing.js';
 export { providerKeyFor } from './provider-key.js';
 export { recordKey, validateRecord, selectRecord, InvalidRecordError, MAX_RECORD_VALUE_BYTES } from './records.js';
-export { createBlobTransfer, BlobTransferError, BlobUnavailableError, type BlobTransfer, type BlobTransferComponents, type BlobTransferInit } from './blob-transfer.js';
+export {
+  createBlobTransfer,
+  BlobTransferError,
+  BlobUnavailableError,
+  type BlobTransfer,
+  type BlobTransferComponents,
+  type BlobTransferInit,
+} from './blob-transfer.js';
 export { createBlobFetcher, type BlobFetcher, type BlobFetcherComponents, type BlobFetcherInit } from './blob-fetcher.js';
 export { createReplicator, type Replicator, type ReplicatorComponents, type ReplicatorInit, type ReplicaCount } from './replicator.js';
 export { createAgentPubSub, type AgentMessage, type AgentPubSub, type AgentPubSubComponents, MAX_PUBSUB_MESSAGE_BYTES } from './pubsub.js';

@@ -176,7 +176,8 @@ export async function createP2PNode(init: P2PNodeInit, components: P2PNodeCompon
       const drop = libp2p.getPeers().filter((p) => !allowlist.isAllowed(p));
       await Promise.all(drop.map((p) => libp2p.hangUp(p).catch(() => undefined)));
       // Peers allowed again are dialled now rather than at the next check.
-      for (const s of dialer.status()) if (s.peerId !== undefined && !s.connected && allowlist.isAllowed(s.peerId)) dialer.peerDisconnected(s.peerId);
+      for (const s of dialer.status())
+        if (s.peerId !== undefined && !s.connected && allowlist.isAllowed(s.peerId)) dialer.peerDisconnected(s.peerId);
     },
     bootstrapStatus: () => dialer.status(),
     dhtRoutingTableSize: () => (libp2p.services.dht as KadDHT & { routingTable?: { size: number } }).routingTable?.size ?? 0,

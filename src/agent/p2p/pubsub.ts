@@ -79,7 +79,9 @@ export function createAgentPubSub(c: AgentPubSubComponents): AgentPubSub {
     async publish(topic, kind, body) {
       const data = new TextEncoder().encode(JSON.stringify({ kind, sentAt: c.now(), body }));
       if (data.byteLength > MAX_PUBSUB_MESSAGE_BYTES) {
-        throw new RangeError(`message of kind ${kind} is ${data.byteLength} bytes, more than ${MAX_PUBSUB_MESSAGE_BYTES}: put the content in the store and announce its address`);
+        throw new RangeError(
+          `message of kind ${kind} is ${data.byteLength} bytes, more than ${MAX_PUBSUB_MESSAGE_BYTES}: put the content in the store and announce its address`,
+        );
       }
       if (!topics.has(topic)) {
         topics.add(topic);

@@ -25,7 +25,9 @@ interface Envelope {
 
 export function recordKey(peerId: string, name: string): Uint8Array {
   if (!NAME.test(name)) {
-    throw new InvalidRecordError(`DHT record name ${JSON.stringify(name)} is not valid: use 1-64 of a-z 0-9 . _ - starting with a letter or digit`);
+    throw new InvalidRecordError(
+      `DHT record name ${JSON.stringify(name)} is not valid: use 1-64 of a-z 0-9 . _ - starting with a letter or digit`,
+    );
   }
   return new TextEncoder().encode(`/${RECORD_NAMESPACE}/${peerId}/${name}`);
 }
@@ -40,7 +42,9 @@ function signedBytes(key: Uint8Array, t: number, value: Uint8Array): Uint8Array 
 
 export async function encodeRecord(privateKey: PrivateKey, key: Uint8Array, value: Uint8Array, now: number): Promise<Uint8Array> {
   if (value.byteLength > MAX_RECORD_VALUE_BYTES) {
-    throw new InvalidRecordError(`DHT record value is ${value.byteLength} bytes, more than the ${MAX_RECORD_VALUE_BYTES} allowed: store the content as a blob and put its address in the record`);
+    throw new InvalidRecordError(
+      `DHT record value is ${value.byteLength} bytes, more than the ${MAX_RECORD_VALUE_BYTES} allowed: store the content as a blob and put its address in the record`,
+    );
   }
   const sig = await privateKey.sign(signedBytes(key, now, value));
   const env: Envelope = { t: now, v: Buffer.from(value).toString('base64'), s: Buffer.from(sig).toString('base64') };

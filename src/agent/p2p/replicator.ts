@@ -118,7 +118,10 @@ export function createReplicator(c: ReplicatorComponents, init: ReplicatorInit):
         }
       }
       if (holders.length < init.factor) {
-        log.debug({ address, holders: holders.length, factor: init.factor, connected: c.connectedPeers().length }, 'blob is below the replication factor: not enough agents reachable');
+        log.debug(
+          { address, holders: holders.length, factor: init.factor, connected: c.connectedPeers().length },
+          'blob is below the replication factor: not enough agents reachable',
+        );
       }
     }
     return { address, holders, added };

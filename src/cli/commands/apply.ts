@@ -15,7 +15,12 @@ import { silentLogger } from '../../util/log.js';
 import { EXIT_ERROR, EXIT_OK } from '../main.js';
 import { formatStatusLine } from './status.js';
 
-export interface ApplyOptions { filename: string; timeout: string; wait: boolean; output: OutputFormat }
+export interface ApplyOptions {
+  filename: string;
+  timeout: string;
+  wait: boolean;
+  output: OutputFormat;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -32,8 +37,12 @@ export async function applyCommand(opts: ApplyOptions): Promise<number> {
   // With nothing written since, the first pass starts from this observation instead of reading again.
   let fresh = port.writes === 0 ? observed : undefined;
   const mode = leaseIsLive(lease, Date.now()) ? 'controller' : 'in-process';
-  const say = (line: string) => { if (opts.output === 'text') process.stderr.write(`${line}\n`); };
-  say(`${summary}; ${mode === 'controller' ? `controller ${lease?.holder} reconciles it` : 'no controller running: reconciling in-process'}`);
+  const say = (line: string) => {
+    if (opts.output === 'text') process.stderr.write(`${line}\n`);
+  };
+  say(
+    `${summary}; ${mode === 'controller' ? `controller ${lease?.holder} reconciles it` : 'no controller running: reconciling in-process'}`,
+  );
 
   const deadline = Date.now() + timeoutMs;
   const bar = opts.output === 'text' ? progress() : { update() {}, done() {} };
@@ -64,10 +73,14 @@ export async function applyCommand(opts: ApplyOptions): Promise<number> {
   if (opts.output !== 'text') {
     printDocument({ name, generation, changed, mode, ready, engineWrites: port.writeLog, status }, opts.output);
   } else {
-    const lines = [`bzzzcluster/${name} ${changed ? 'configured' : 'unchanged'} (generation ${generation}, ${mode === 'controller' ? 'by the controller' : 'in-process'}${mode === 'in-process' ? `, ${port.writes} engine writes` : ''})`];
+    const lines = [
+      `bzzzcluster/${name} ${changed ? 'configured' : 'unchanged'} (generation ${generation}, ${mode === 'controller' ? 'by the controller' : 'in-process'}${mode === 'in-process' ? `, ${port.writes} engine writes` : ''})`,
+    ];
     if (!converged) {
       const c = condition(status, 'Degraded')?.status === 'True' ? condition(status, 'Degraded') : condition(status, 'Ready');
-      lines.push(`not converged after ${opts.timeout}: ${c?.reason ?? 'NotObserved'}: ${c?.message ?? 'the controller has not observed this generation yet'}`);
+      lines.push(
+        `not converged after ${opts.timeout}: ${c?.reason ?? 'NotObserved'}: ${c?.message ?? 'the controller has not observed this generation yet'}`,
+      );
       lines.push(`see: bzzzctl status ${name}`);
     }
     printLines(lines);

@@ -12,7 +12,6 @@ import { createDockerEventSource } from '../../swarm/events.js';
 import { requireSwarmManager } from '../../swarm/engine.js';
 import { ClusterStore } from '../../swarm/state.js';
 import { createLeaseElector, releaseLease, type LeaseElector } from '../../swarm/lease.js';
-import type { SwarmPort } from '../../swarm/port.js';
 import { createClusterReconciler } from '../../reconcilers/cluster.js';
 import { httpAgentProber } from '../../reconcilers/agents.js';
 import { createAgentMonitor } from '../../controller/agent-monitor.js';
@@ -23,7 +22,13 @@ import { InvalidInputError } from '../../util/errors.js';
 import { logger, type Logger } from '../../util/log.js';
 import { EXIT_ERROR, EXIT_OK } from '../main.js';
 
-export interface ControllerOptions { listen: string; resync: string; workers: string; probeAgents: boolean; leaseTtl: string }
+export interface ControllerOptions {
+  listen: string;
+  resync: string;
+  workers: string;
+  probeAgents: boolean;
+  leaseTtl: string;
+}
 
 export const DEFAULT_LEASE_TTL_MS = 15_000;
 
@@ -33,21 +38,32 @@ export const DEFAULT_LEASE_TTL_MS = 15_000;
  * try settled, so the caller knows whether it leads before it says it started; `lost` is called
  * once if a renewal finds the lease held by another controller.
  */
-function campaign(elector: LeaseElector, opts: { renewMs: number; signal: AbortSignal; log: Logger; lost: (holder: string) => void }): { leading: Promise<void>; firstRound: Promise<void> } {
+function campaign(
+  elector: LeaseElector,
+  opts: { renewMs: number; signal: AbortSignal; log: Logger; lost: (holder: string) => void },
+): { leading: Promise<void>; firstRound: Promise<void> } {
   let held = false;
   let standbyLogged = false;
   let timer: NodeJS.Timeout | undefined;
   let lead: () => void = () => {};
   let abandon: (reason: unknown) => void = () => {};
-  const leading = new Promise<void>((resolve, reject) => { lead = resolve; abandon = reject; });
+  const leading = new Promise<void>((resolve, reject) => {
+    lead = resolve;
+    abandon = reject;
+  });
   let busy = false;
   const round = async () => {
     if (busy) return; // a slow engine: the try in flight is this round's
     busy = true;
-    const ok = await elector.tryAcquire(Date.now()).catch((err: unknown) => {
-      opts.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'controller lease: could not read or renew it; retrying');
-      return held; // an engine hiccup is not a lost lease: a rival can only take it after a whole TTL
-    }).finally(() => { busy = false; });
+    const ok = await elector
+      .tryAcquire(Date.now())
+      .catch((err: unknown) => {
+        opts.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'controller lease: could not read or renew it; retrying');
+        return held; // an engine hiccup is not a lost lease: a rival can only take it after a whole TTL
+      })
+      .finally(() => {
+        busy = false;
+      });
     if (opts.signal.aborted) return;
     if (ok && !held) {
       held = true;
@@ -63,10 +79,14 @@ function campaign(elector: LeaseElector, opts: { renewMs: number; signal: AbortS
     }
   };
   timer = setInterval(() => void round(), opts.renewMs);
-  opts.signal.addEventListener('abort', () => {
-    clearInterval(timer);
-    abandon(opts.signal.reason);
-  }, { once: true });
+  opts.signal.addEventListener(
+    'abort',
+    () => {
+      clearInterval(timer);
+      abandon(opts.signal.reason);
+    },
+    { once: true },
+  );
   return { leading, firstRound: round() };
 }
 
@@ -79,7 +99,15 @@ export interface RunningController {
 }
 
 /** Starts a controller in this process (the CLI command and the integration tests use it). */
-export async function startController(opts: { listen: string; resyncMs: number; workers: number; log?: Logger; progressRequeueMs?: number; probeAgents?: boolean; leaseTtlMs?: number }): Promise<RunningController> {
+export async function startController(opts: {
+  listen: string;
+  resyncMs: number;
+  workers: number;
+  log?: Logger;
+  progressRequeueMs?: number;
+  probeAgents?: boolean;
+  leaseTtlMs?: number;
+}): Promise<RunningController> {
   const log = opts.log ?? logger('controller');
   const docker = createDockerClient();
   const port = new DockerSwarmPort(docker);
@@ -88,7 +116,10 @@ export async function startController(opts: { listen: string; resyncMs: number; 
   const metrics = createControllerMetrics();
   // The manager is made below; the monitor queues a cluster when its agents' reports change.
   let enqueue: (cluster: string) => void = () => {};
-  const agents = opts.probeAgents === false ? undefined : createAgentMonitor({ prober: httpAgentProber(), onChange: (c) => enqueue(c), log: log.child({ component: 'agents' }) });
+  const agents =
+    opts.probeAgents === false
+      ? undefined
+      : createAgentMonitor({ prober: httpAgentProber(), onChange: (c) => enqueue(c), log: log.child({ component: 'agents' }) });
   const reconciler = createClusterReconciler({
     port,
     store,
@@ -112,11 +143,16 @@ export async function startController(opts: { listen: string; resyncMs: number; 
   enqueue = (c) => manager.enqueue(c, 'agent reports changed');
   let leading = false;
   const elector = createLeaseElector(port, holder, leaseTtlMs);
-  const health = () => leading ? manager.healthy() : { ok: true, checks: { lease: { ok: true, detail: `standing by: ${elector.lastHolder || 'nobody'} holds the controller lease` } } };
+  const health = () =>
+    leading
+      ? manager.healthy()
+      : { ok: true, checks: { lease: { ok: true, detail: `standing by: ${elector.lastHolder || 'nobody'} holds the controller lease` } } };
   const http = await startHttp({ listen: opts.listen, registry: metrics.registry, health, ready: () => leading && manager.ready, log });
   const abort = new AbortController();
   let lostTo: (holder: string) => void = () => {};
-  const lost = new Promise<string>((resolve) => { lostTo = resolve; });
+  const lost = new Promise<string>((resolve) => {
+    lostTo = resolve;
+  });
   let done: Promise<void> = Promise.resolve();
   const election = campaign(elector, {
     renewMs: Math.max(200, Math.floor(leaseTtlMs / 3)),
@@ -130,11 +166,14 @@ export async function startController(opts: { listen: string; resyncMs: number; 
       lostTo(other);
     },
   });
-  election.leading.then(() => {
-    leading = true;
-    metrics.leader(true);
-    done = manager.start(abort.signal);
-  }, () => undefined);
+  election.leading.then(
+    () => {
+      leading = true;
+      metrics.leader(true);
+      done = manager.start(abort.signal);
+    },
+    () => undefined,
+  );
   await election.firstRound;
   log.info({ listen: `${http.host}:${http.port}`, holder, resyncMs: opts.resyncMs, leaseTtlMs }, 'controller started');
   return {
@@ -157,7 +196,14 @@ export async function controllerRunCommand(opts: ControllerOptions): Promise<num
   const log = logger('controller');
   const leaseTtlMs = parseDurationMs(opts.leaseTtl, '--lease-ttl');
   if (leaseTtlMs < 1000) throw new InvalidInputError(`--lease-ttl ${opts.leaseTtl}: expected at least 1s (renewed every third of it)`);
-  const c = await startController({ listen: opts.listen, resyncMs: parseDurationMs(opts.resync, '--resync'), workers, log, probeAgents: opts.probeAgents, leaseTtlMs });
+  const c = await startController({
+    listen: opts.listen,
+    resyncMs: parseDurationMs(opts.resync, '--resync'),
+    workers,
+    log,
+    probeAgents: opts.probeAgents,
+    leaseTtlMs,
+  });
   const outcome = await new Promise<'signal' | 'lost'>((resolve) => {
     const onSignal = (sig: string) => {
       log.info({ signal: sig }, 'stopping');

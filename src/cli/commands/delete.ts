@@ -23,14 +23,33 @@ async function removed(p: Promise<void>, count: () => void): Promise<void> {
   }
 }
 
-export interface DeleteReport { services: number; secrets: number; configs: number; networks: number; volumes: number; state: number; leftovers: string[] }
+export interface DeleteReport {
+  services: number;
+  secrets: number;
+  configs: number;
+  networks: number;
+  volumes: number;
+  state: number;
+  leftovers: string[];
+}
 
-export async function deleteCluster(port: SwarmPort, name: string, timeoutMs: number, onProgress: (s: string) => void = () => {}): Promise<DeleteReport> {
+export async function deleteCluster(
+  port: SwarmPort,
+  name: string,
+  timeoutMs: number,
+  onProgress: (s: string) => void = () => {},
+): Promise<DeleteReport> {
   const owned = { labels: ownedBy(name) };
   const store = new ClusterStore(port);
   const state = await store.remove(name);
   const services = await port.listServices(owned);
-  await Promise.all(services.map((s) => port.removeService(s.ID).catch((e: unknown) => { if (!(e instanceof NotFoundError)) throw e; })));
+  await Promise.all(
+    services.map((s) =>
+      port.removeService(s.ID).catch((e: unknown) => {
+        if (!(e instanceof NotFoundError)) throw e;
+      }),
+    ),
+  );
   const report: DeleteReport = { services: services.length, secrets: 0, configs: 0, networks: 0, volumes: 0, state, leftovers: [] };
   const deadline = Date.now() + timeoutMs;
   // Secrets, configs and networks can only go once no task uses them, and the swarm removes
@@ -46,7 +65,11 @@ export async function deleteCluster(port: SwarmPort, name: string, timeoutMs: nu
     const failed = results.filter((r) => r.status === 'rejected').length;
     if (failed) onProgress(`${name}: waiting for ${failed} object(s) still in use by stopping tasks`);
     if (Date.now() > deadline) {
-      report.leftovers = [...secrets.map((s) => `secret ${s.Spec.Name}`), ...configs.map((c) => `config ${c.Spec.Name}`), ...networks.map((n) => `network ${n.Name}`)];
+      report.leftovers = [
+        ...secrets.map((s) => `secret ${s.Spec.Name}`),
+        ...configs.map((c) => `config ${c.Spec.Name}`),
+        ...networks.map((n) => `network ${n.Name}`),
+      ];
       break;
     }
     await sleep(failed ? 500 : 100);
@@ -78,7 +101,12 @@ export async function deleteCommand(name: string, opts: { timeout: string }): Pr
   const bar = progress();
   const r = await deleteCluster(port, name, timeoutMs, (s) => bar.update(s));
   bar.done();
-  printLines([`bzzzcluster/${name} deleted: ${r.services} services, ${r.secrets} secrets, ${r.configs} configs, ${r.networks} networks, ${r.volumes} volumes removed`]);
-  if (r.leftovers.length) throw new BzzzError(`cluster ${name}: still in use after ${opts.timeout}: ${r.leftovers.join(', ')}; run bzzzctl delete ${name} again once their tasks stopped`);
+  printLines([
+    `bzzzcluster/${name} deleted: ${r.services} services, ${r.secrets} secrets, ${r.configs} configs, ${r.networks} networks, ${r.volumes} volumes removed`,
+  ]);
+  if (r.leftovers.length)
+    throw new BzzzError(
+      `cluster ${name}: still in use after ${opts.timeout}: ${r.leftovers.join(', ')}; run bzzzctl delete ${name} again once their tasks stopped`,
+    );
   return EXIT_OK;
 }

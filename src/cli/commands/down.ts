@@ -31,9 +31,12 @@ export async function downCommand(opts: { filename?: string; timeout: string }):
     lines.push(`controller detached from ${name}'s networks (it still runs ${others.join(', ')})`);
   }
   const r = await deleteCluster(port, name, timeoutMs, (s) => bar.update(s));
-  lines.push(`bzzzcluster/${name} removed: ${r.services} services, ${r.secrets} secrets, ${r.configs} configs, ${r.networks} networks, ${r.volumes} volumes`);
+  lines.push(
+    `bzzzcluster/${name} removed: ${r.services} services, ${r.secrets} secrets, ${r.configs} configs, ${r.networks} networks, ${r.volumes} volumes`,
+  );
   bar.done();
   printLines(lines);
-  if (r.leftovers.length) throw new BzzzError(`still in use after ${opts.timeout}: ${r.leftovers.join(', ')}; run bzzzctl down again once their tasks stopped`);
+  if (r.leftovers.length)
+    throw new BzzzError(`still in use after ${opts.timeout}: ${r.leftovers.join(', ')}; run bzzzctl down again once their tasks stopped`);
   return EXIT_OK;
 }

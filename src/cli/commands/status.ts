@@ -36,7 +36,10 @@ export async function statusCommand(name: string | undefined, opts: { output: Ou
   const views: ClusterStatusView[] = [];
   for (const n of names) {
     const rec = await store.get(n);
-    if (!rec) throw new NotFoundError(`cluster ${n} not found: bzzzctl status lists the clusters stored in this swarm (apply one with bzzzctl apply -f FILE)`);
+    if (!rec)
+      throw new NotFoundError(
+        `cluster ${n} not found: bzzzctl status lists the clusters stored in this swarm (apply one with bzzzctl apply -f FILE)`,
+      );
     const s = rec.status;
     views.push({
       name: n,
@@ -57,16 +60,47 @@ export async function statusCommand(name: string | undefined, opts: { output: Ou
   const lines: string[] = [];
   if (!views.length) lines.push('no clusters: apply one with bzzzctl apply -f FILE');
   for (const v of views) {
-    lines.push(`Cluster:     ${v.name}`, `Generation:  ${v.generation} (observed ${v.observedGeneration})`, `Controller:  ${controller.running ? `running (${controller.holder})` : 'not running'}`, 'Conditions:');
-    lines.push(...table(['  TYPE', 'STATUS', 'REASON', 'MESSAGE'], v.conditions.map((c) => [`  ${c.type}`, c.status, c.reason, c.message])));
+    lines.push(
+      `Cluster:     ${v.name}`,
+      `Generation:  ${v.generation} (observed ${v.observedGeneration})`,
+      `Controller:  ${controller.running ? `running (${controller.holder})` : 'not running'}`,
+      'Conditions:',
+    );
+    lines.push(
+      ...table(
+        ['  TYPE', 'STATUS', 'REASON', 'MESSAGE'],
+        v.conditions.map((c) => [`  ${c.type}`, c.status, c.reason, c.message]),
+      ),
+    );
     lines.push('Components:');
-    lines.push(...table(['  SERVICE', 'COMPONENT', 'IMAGE', 'TASKS', 'UPDATE'], v.components.map((c) => [`  ${c.service}`, c.component, c.image, `${c.running}/${c.desired}`, c.update ? `${c.update}${c.updateMessage ? `: ${c.updateMessage}` : ''}` : ''])));
+    lines.push(
+      ...table(
+        ['  SERVICE', 'COMPONENT', 'IMAGE', 'TASKS', 'UPDATE'],
+        v.components.map((c) => [
+          `  ${c.service}`,
+          c.component,
+          c.image,
+          `${c.running}/${c.desired}`,
+          c.update ? `${c.update}${c.updateMessage ? `: ${c.updateMessage}` : ''}` : '',
+        ]),
+      ),
+    );
     if (v.agents.length) {
       lines.push('Agents:');
-      lines.push(...table(['  AGENT', 'HEALTHY', 'PEERS', 'ADMIN', 'TERM', 'SCORE', 'REPLICATION'], v.agents.map((a) => [
-        `  ${a.name}`, a.healthy ? 'yes' : `no${a.error ? ` (${a.error})` : ''}`, String(a.peers), a.admin ? 'admin' : '', a.term === undefined ? '' : String(a.term),
-        a.score === undefined ? '' : String(a.score), a.replicationFactor === undefined ? '' : String(a.replicationFactor),
-      ])));
+      lines.push(
+        ...table(
+          ['  AGENT', 'HEALTHY', 'PEERS', 'ADMIN', 'TERM', 'SCORE', 'REPLICATION'],
+          v.agents.map((a) => [
+            `  ${a.name}`,
+            a.healthy ? 'yes' : `no${a.error ? ` (${a.error})` : ''}`,
+            String(a.peers),
+            a.admin ? 'admin' : '',
+            a.term === undefined ? '' : String(a.term),
+            a.score === undefined ? '' : String(a.score),
+            a.replicationFactor === undefined ? '' : String(a.replicationFactor),
+          ]),
+        ),
+      );
     }
     lines.push('');
   }

@@ -31,7 +31,13 @@ import { EXIT_ERROR, EXIT_OK } from '../main.js';
 
 export const DEFAULT_SPEC = 'stacks/examples/dev.yaml';
 
-export interface UpOptions { filename?: string; timeout: string; install?: boolean; metricsPort: string; output: OutputFormat }
+export interface UpOptions {
+  filename?: string;
+  timeout: string;
+  install?: boolean;
+  metricsPort: string;
+  output: OutputFormat;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const root = packageRoot;
@@ -43,14 +49,17 @@ async function ensureEngine(port: DockerSwarmPort, install: boolean | undefined,
   } catch (err) {
     if (!(err instanceof EngineUnavailableError) || !install) {
       if (err instanceof EngineUnavailableError) {
-        throw new EngineUnavailableError(`${err.message}\nTo install and start a local single-node swarm on Debian, run: bzzzctl up --install (or npm run swarm:up)`);
+        throw new EngineUnavailableError(
+          `${err.message}\nTo install and start a local single-node swarm on Debian, run: bzzzctl up --install (or npm run swarm:up)`,
+        );
       }
       throw err;
     }
   }
   say('installing and starting a Docker engine in swarm mode (scripts/swarm-up.sh)');
   const r = spawnSync('bash', [join(root(), 'scripts/swarm-up.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
-  if (r.status !== 0) throw new EngineUnavailableError(`scripts/swarm-up.sh failed (exit ${r.status}); see its output above and /var/log/dockerd.log`);
+  if (r.status !== 0)
+    throw new EngineUnavailableError(`scripts/swarm-up.sh failed (exit ${r.status}); see its output above and /var/log/dockerd.log`);
   await requireSwarmManager(port);
 }
 
@@ -65,7 +74,10 @@ export async function upCommand(opts: UpOptions): Promise<number> {
   const timeoutMs = parseDurationMs(opts.timeout, '--timeout');
   const quiet = opts.output !== 'text';
   const bar = quiet ? { update() {}, done() {} } : progress();
-  const say = (s: string) => { bar.done(); if (!quiet) process.stderr.write(`${s}\n`); };
+  const say = (s: string) => {
+    bar.done();
+    if (!quiet) process.stderr.write(`${s}\n`);
+  };
   const file = opts.filename ?? join(root(), DEFAULT_SPEC);
   const loaded = await loadSpecFile(file);
   const name = loaded.cluster.metadata.name;
@@ -76,12 +88,19 @@ export async function upCommand(opts: UpOptions): Promise<number> {
   const store = new ClusterStore(port);
   const resolved = await resolveApply(loaded);
   const preview = await observe(port, loaded.cluster);
-  const images = [...new Set([OPERATOR_IMAGE, ...desiredServices(resolved.doc, planObjects(resolved.doc, preview)).map((s) => s.spec.TaskTemplate.ContainerSpec.Image)])].sort();
+  const images = [
+    ...new Set([
+      OPERATOR_IMAGE,
+      ...desiredServices(resolved.doc, planObjects(resolved.doc, preview)).map((s) => s.spec.TaskTemplate.ContainerSpec.Image),
+    ]),
+  ].sort();
   const { ensureImages } = await import('../../images/index.js');
   const built = await ensureImages({ images, onProgress: (m: string) => bar.update(m) });
   bar.done();
   if (built.missing.length) {
-    throw new BzzzError(`these images are not on this engine and bzzzctl cannot build them offline: ${built.missing.join(', ')}; pull or build them (or turn the component off in ${file})`);
+    throw new BzzzError(
+      `these images are not on this engine and bzzzctl cannot build them offline: ${built.missing.join(', ')}; pull or build them (or turn the component off in ${file})`,
+    );
   }
   if (built.built.length) say(`built images: ${built.built.join(', ')}`);
 
@@ -95,13 +114,18 @@ export async function upCommand(opts: UpOptions): Promise<number> {
     // controller service is attached to.
     const until = Date.now() + timeoutMs;
     while (((await store.get(name))?.status?.observedGeneration ?? 0) < generation) {
-      if (Date.now() > until) throw new BzzzError(`the running controller did not observe generation ${generation} of ${name} within ${opts.timeout}; see docker service logs ${OPERATOR_SERVICE}`);
+      if (Date.now() > until)
+        throw new BzzzError(
+          `the running controller did not observe generation ${generation} of ${name} within ${opts.timeout}; see docker service logs ${OPERATOR_SERVICE}`,
+        );
       bar.update(`${name}: waiting for the running controller to observe generation ${generation}`);
       await sleep(200);
     }
     bar.done();
   }
-  const networks = buildNetworks(loaded.cluster).filter((n) => !n.external).map((n) => n.name);
+  const networks = buildNetworks(loaded.cluster)
+    .filter((n) => !n.external)
+    .map((n) => n.name);
   const op = await ensureOperatorService(port, { image: OPERATOR_IMAGE, networks, publishPort: Number(opts.metricsPort) || undefined });
   if (op !== 'unchanged') say(`controller service ${OPERATOR_SERVICE} ${op}`);
   if (built.built.length) {
@@ -121,9 +145,16 @@ export async function upCommand(opts: UpOptions): Promise<number> {
     const lease = await readLease(port);
     status = (await store.get(name))?.status;
     const agents = status?.agents;
-    const agentLine = agents ? `, agents ${agents.filter((a) => a.healthy).length}/${instances} healthy, admin ${agents.some((a) => a.admin) ? 'elected' : 'pending'}` : ', waiting for agent reports';
-    bar.update(leaseIsLive(lease, Date.now()) ? `${formatStatusLine(name, status)}${agentLine}` : `waiting for the controller service to start`);
-    if (isReady(status, generation) && agentsSettled(status, instances)) { done = true; break; }
+    const agentLine = agents
+      ? `, agents ${agents.filter((a) => a.healthy).length}/${instances} healthy, admin ${agents.some((a) => a.admin) ? 'elected' : 'pending'}`
+      : ', waiting for agent reports';
+    bar.update(
+      leaseIsLive(lease, Date.now()) ? `${formatStatusLine(name, status)}${agentLine}` : `waiting for the controller service to start`,
+    );
+    if (isReady(status, generation) && agentsSettled(status, instances)) {
+      done = true;
+      break;
+    }
     await sleep(500);
   }
   bar.done();
@@ -136,10 +167,20 @@ export async function upCommand(opts: UpOptions): Promise<number> {
     const lines = [
       `bzzzcluster/${name} ${done ? 'is Ready' : `is not ready after ${opts.timeout}`} (generation ${generation})`,
       '',
-      ...table(['AGENT', 'SERVICE', 'HEALTHY', 'PEERS', 'ADMIN', 'SCORE', 'API'], agents.map((a, i) => [
-        a.name, a.service, a.healthy ? 'yes' : `no${a.error ? ` (${a.error})` : ''}`, String(a.peers), a.admin ? 'admin' : '', a.score === undefined ? '' : String(a.score),
-        ports[i]?.api ? `http://127.0.0.1:${ports[i]!.api}` : `agent-${a.name}:${loaded.cluster.spec.agent.agentPorts?.api ?? 8080} (cluster network)`,
-      ])),
+      ...table(
+        ['AGENT', 'SERVICE', 'HEALTHY', 'PEERS', 'ADMIN', 'SCORE', 'API'],
+        agents.map((a, i) => [
+          a.name,
+          a.service,
+          a.healthy ? 'yes' : `no${a.error ? ` (${a.error})` : ''}`,
+          String(a.peers),
+          a.admin ? 'admin' : '',
+          a.score === undefined ? '' : String(a.score),
+          ports[i]?.api
+            ? `http://127.0.0.1:${ports[i]!.api}`
+            : `agent-${a.name}:${loaded.cluster.spec.agent.agentPorts?.api ?? 8080} (cluster network)`,
+        ]),
+      ),
       '',
       `controller: ${OPERATOR_SERVICE}${Number(opts.metricsPort) ? `, metrics http://127.0.0.1:${opts.metricsPort}/metrics (port ${OPERATOR_METRICS_PORT} in the service)` : ''}`,
       `next: bzzzctl status ${name} · docker stack services ${name} · bzzzctl down`,

@@ -22,11 +22,12 @@ interface ValidateReport {
 
 export async function validateCommand(opts: ValidateOptions): Promise<number> {
   const report = await validateFile(opts.filename);
-  const out = opts.output === 'json'
-    ? `${JSON.stringify(report, null, 2)}\n`
-    : opts.output === 'yaml'
-      ? (await import('yaml')).stringify(report)
-      : renderText(report);
+  const out =
+    opts.output === 'json'
+      ? `${JSON.stringify(report, null, 2)}\n`
+      : opts.output === 'yaml'
+        ? (await import('yaml')).stringify(report)
+        : renderText(report);
   process.stdout.write(out);
   return report.valid ? 0 : 1;
 }

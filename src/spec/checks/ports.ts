@@ -93,21 +93,45 @@ function collectPortUses(cluster: BzzzCluster): PortUse[] {
         const owner = `agent instance ${inst.name}`;
         ports.forEach((p, j) => {
           if (typeof p?.published !== 'number') return;
-          uses.push({ owner, service, path: ['spec', 'agent', 'ports', j, 'published'], port: p.published, protocol: p.protocol ?? 'tcp', mode: p.mode ?? 'ingress', ...(nodes ? { nodes } : {}) });
+          uses.push({
+            owner,
+            service,
+            path: ['spec', 'agent', 'ports', j, 'published'],
+            port: p.published,
+            protocol: p.protocol ?? 'tcp',
+            mode: p.mode ?? 'ingress',
+            ...(nodes ? { nodes } : {}),
+          });
         });
         const pub = inst.publish;
         if (!pub) return;
         for (const kind of ['p2p', 'api', 'health'] as const) {
           const port = pub[kind];
           if (typeof port !== 'number') continue;
-          uses.push({ owner, service, path: ['spec', 'agent', 'instances', idx, 'publish', kind], port, protocol: 'tcp', mode: pub.mode ?? defaultPublishMode(inst), ...(nodes ? { nodes } : {}) });
+          uses.push({
+            owner,
+            service,
+            path: ['spec', 'agent', 'instances', idx, 'publish', kind],
+            port,
+            protocol: 'tcp',
+            mode: pub.mode ?? defaultPublishMode(inst),
+            ...(nodes ? { nodes } : {}),
+          });
         }
       });
       continue;
     }
     ports.forEach((p, j) => {
       if (typeof p?.published !== 'number') return;
-      uses.push({ owner: c.key, service: c.key, path: [...c.path, 'ports', j, 'published'], port: p.published, protocol: p.protocol ?? 'tcp', mode: p.mode ?? 'ingress', ...(placementNodes ? { nodes: placementNodes } : {}) });
+      uses.push({
+        owner: c.key,
+        service: c.key,
+        path: [...c.path, 'ports', j, 'published'],
+        port: p.published,
+        protocol: p.protocol ?? 'tcp',
+        mode: p.mode ?? 'ingress',
+        ...(placementNodes ? { nodes: placementNodes } : {}),
+      });
     });
   }
   return uses;

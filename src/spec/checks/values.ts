@@ -44,9 +44,19 @@ export function checkDurationsAndSizes(cluster: BzzzCluster, report: ProblemRepo
 function checkHealthcheckTest(test: string[], path: PathSegment[], report: ProblemReporter): void {
   const kind = test[0];
   if (kind !== 'CMD' && kind !== 'CMD-SHELL' && kind !== 'NONE') {
-    report.add([...path, 0], JSON.stringify(kind), 'CMD, CMD-SHELL or NONE', `a health check test starts with CMD (then the program and its arguments), CMD-SHELL (then one shell command) or NONE; e.g. ["CMD", ${JSON.stringify(kind)}, ...]`);
+    report.add(
+      [...path, 0],
+      JSON.stringify(kind),
+      'CMD, CMD-SHELL or NONE',
+      `a health check test starts with CMD (then the program and its arguments), CMD-SHELL (then one shell command) or NONE; e.g. ["CMD", ${JSON.stringify(kind)}, ...]`,
+    );
   } else if (kind !== 'NONE' && test.length < 2) {
-    report.add(path, `${kind} alone`, `${kind} followed by the command`, `the health check test has no command after ${kind}; add it, e.g. ["${kind}", "wget", "-qO-", "http://localhost:8081/health/live"]`);
+    report.add(
+      path,
+      `${kind} alone`,
+      `${kind} followed by the command`,
+      `the health check test has no command after ${kind}; add it, e.g. ["${kind}", "wget", "-qO-", "http://localhost:8081/health/live"]`,
+    );
   }
 }
 
@@ -65,13 +75,28 @@ function checkResources(c: ComponentRef, report: ProblemReporter): void {
   const limits = read(c.spec.resources?.limits, 'limits');
   const reservations = read(c.spec.resources?.reservations, 'reservations');
   if (limits.memory !== undefined && limits.memory < MIN_MEMORY_LIMIT) {
-    report.add([...base, 'limits', 'memory'], `${limits.memory} bytes`, 'at least 6M', `a memory limit under 6 MiB is refused by Docker for ${c.key}; raise it (BZZZ services want at least 64M)`);
+    report.add(
+      [...base, 'limits', 'memory'],
+      `${limits.memory} bytes`,
+      'at least 6M',
+      `a memory limit under 6 MiB is refused by Docker for ${c.key}; raise it (BZZZ services want at least 64M)`,
+    );
   }
   if (limits.memory !== undefined && reservations.memory !== undefined && reservations.memory > limits.memory) {
-    report.add([...base, 'reservations', 'memory'], 'a reservation above the limit', 'reservations.memory ≤ limits.memory', `${c.key} reserves more memory than its limit allows; lower the reservation or raise the limit`);
+    report.add(
+      [...base, 'reservations', 'memory'],
+      'a reservation above the limit',
+      'reservations.memory ≤ limits.memory',
+      `${c.key} reserves more memory than its limit allows; lower the reservation or raise the limit`,
+    );
   }
   if (limits.cpus !== undefined && reservations.cpus !== undefined && reservations.cpus > limits.cpus) {
-    report.add([...base, 'reservations', 'cpus'], `${reservations.cpus} CPUs reserved, ${limits.cpus} allowed`, 'reservations.cpus ≤ limits.cpus', `${c.key} reserves more CPUs than its limit allows; lower the reservation or raise the limit`);
+    report.add(
+      [...base, 'reservations', 'cpus'],
+      `${reservations.cpus} CPUs reserved, ${limits.cpus} allowed`,
+      'reservations.cpus ≤ limits.cpus',
+      `${c.key} reserves more CPUs than its limit allows; lower the reservation or raise the limit`,
+    );
   }
 }
 
@@ -80,7 +105,12 @@ function checkResources(c: ComponentRef, report: ProblemReporter): void {
 export function checkPolicies(cluster: BzzzCluster, report: ProblemReporter): void {
   const rollbackPolicy = (p: UpdatePolicy | undefined, path: PathSegment[]) => {
     if (p?.failureAction === 'rollback' && !report.isDefault([...path, 'failureAction'])) {
-      report.add([...path, 'failureAction'], 'failureAction rollback in a rollback policy', 'pause or continue', 'a failed rollback cannot itself be rolled back; use pause (stop and wait for you) or continue');
+      report.add(
+        [...path, 'failureAction'],
+        'failureAction rollback in a rollback policy',
+        'pause or continue',
+        'a failed rollback cannot itself be rolled back; use pause (stop and wait for you) or continue',
+      );
     }
   };
   rollbackPolicy(cluster.spec.rollbackPolicy, ['spec', 'rollbackPolicy']);
@@ -92,16 +122,32 @@ export function checkPolicies(cluster: BzzzCluster, report: ProblemReporter): vo
 export function checkReserved(cluster: BzzzCluster, report: ProblemReporter): void {
   const shamir = cluster.spec.keys?.shamir;
   if (shamir?.threshold !== undefined && shamir.shares !== undefined && shamir.threshold > shamir.shares) {
-    report.add(['spec', 'keys', 'shamir', 'threshold'], `threshold ${shamir.threshold} of ${shamir.shares} shares`, 'threshold ≤ shares', `the admin key could never be rebuilt: ${shamir.threshold} shares needed but only ${shamir.shares} made; lower threshold or raise shares`);
+    report.add(
+      ['spec', 'keys', 'shamir', 'threshold'],
+      `threshold ${shamir.threshold} of ${shamir.shares} shares`,
+      'threshold ≤ shares',
+      `the admin key could never be rebuilt: ${shamir.threshold} shares needed but only ${shamir.shares} made; lower threshold or raise shares`,
+    );
   }
   const roles = cluster.spec.keys?.rotation?.roles ?? [];
   roles.forEach((r, i) => {
-    if (roles.indexOf(r) !== i) report.add(['spec', 'keys', 'rotation', 'roles', i], `role ${r} again`, 'each role once', `role \`${r}\` is listed twice; remove one`);
+    if (roles.indexOf(r) !== i)
+      report.add(
+        ['spec', 'keys', 'rotation', 'roles', i],
+        `role ${r} again`,
+        'each role once',
+        `role \`${r}\` is listed twice; remove one`,
+      );
   });
   (cluster.spec.agent.bootstrap ?? []).forEach((b, i) => {
     const port = /:(\d+)$/.exec(b)?.[1];
     if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) {
-      report.add(['spec', 'agent', 'bootstrap', i], JSON.stringify(b), 'host:port with a port from 1 to 65535', `bootstrap peer ${b} has port ${port}, out of range; fix the port`);
+      report.add(
+        ['spec', 'agent', 'bootstrap', i],
+        JSON.stringify(b),
+        'host:port with a port from 1 to 65535',
+        `bootstrap peer ${b} has port ${port}, out of range; fix the port`,
+      );
     }
   });
 }
@@ -110,6 +156,11 @@ export function checkElection(cluster: BzzzCluster, report: ProblemReporter): vo
   const agent = cluster.spec.agent;
   const { heartbeatMs, timeoutMs } = agent.election ?? {};
   if (heartbeatMs !== undefined && timeoutMs !== undefined && timeoutMs <= heartbeatMs) {
-    report.add(['spec', 'agent', 'election', 'timeoutMs'], `timeoutMs ${timeoutMs}${report.defaultNote(['spec', 'agent', 'election', 'timeoutMs'])} with heartbeatMs ${heartbeatMs}`, 'timeoutMs greater than heartbeatMs (BZZZ uses 3×)', `the election timeout must exceed the heartbeat interval, or every heartbeat gap starts an election; set timeoutMs to about 3 × heartbeatMs (${heartbeatMs * 3})`);
+    report.add(
+      ['spec', 'agent', 'election', 'timeoutMs'],
+      `timeoutMs ${timeoutMs}${report.defaultNote(['spec', 'agent', 'election', 'timeoutMs'])} with heartbeatMs ${heartbeatMs}`,
+      'timeoutMs greater than heartbeatMs (BZZZ uses 3×)',
+      `the election timeout must exceed the heartbeat interval, or every heartbeat gap starts an election; set timeoutMs to about 3 × heartbeatMs (${heartbeatMs * 3})`,
+    );
   }
 }

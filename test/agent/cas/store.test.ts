@@ -6,8 +6,15 @@ import { open, readdir, stat, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  BlobCorruptedError, BlobMismatchError, BlobNotFoundError, BlobTooLargeError, createContentStore, hashBytes,
-  InvalidAddressError, StoreClosedError, type BlobAddress,
+  BlobCorruptedError,
+  BlobMismatchError,
+  BlobNotFoundError,
+  BlobTooLargeError,
+  createContentStore,
+  hashBytes,
+  InvalidAddressError,
+  StoreClosedError,
+  type BlobAddress,
 } from '../../../src/agent/cas/index.js';
 import { InvalidInputError } from '../../../src/util/errors.js';
 import { chunked, collect, filesUnder, tempStore, type TempStore } from './helpers.js';

@@ -6,8 +6,25 @@ import { identify } from '@libp2p/identify';
 import { tcp } from '@libp2p/tcp';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdminKeyCollectionError, AgeIdentity, decryptWithRole, encryptForRole, InsufficientSharesError, serializeShare, ShareRequestRefusedError, splitAdminKey, type AdminKeyShare, type RolePublicKeys } from '../../../src/crypto/index.js';
-import { ADMIN_SHARE_PROTOCOL, collectAdminKey, createAdminShareService, requestShare, type AdminShareService } from '../../../src/agent/share-exchange.js';
+import {
+  AdminKeyCollectionError,
+  AgeIdentity,
+  decryptWithRole,
+  encryptForRole,
+  InsufficientSharesError,
+  serializeShare,
+  ShareRequestRefusedError,
+  splitAdminKey,
+  type AdminKeyShare,
+  type RolePublicKeys,
+} from '../../../src/crypto/index.js';
+import {
+  ADMIN_SHARE_PROTOCOL,
+  collectAdminKey,
+  createAdminShareService,
+  requestShare,
+  type AdminShareService,
+} from '../../../src/agent/share-exchange.js';
 import { silentLogger } from '../../../src/util/log.js';
 
 async function node(): Promise<Libp2p> {
@@ -34,7 +51,12 @@ beforeAll(async () => {
   admin = await AgeIdentity.generate();
   shares = await splitAdminKey(admin, 3, 5);
   const others = await Promise.all([0, 1, 2].map(() => AgeIdentity.generate()));
-  publicKeys = { observer: others[0]!.recipient, backend_developer: others[1]!.recipient, senior_software_architect: others[2]!.recipient, admin: admin.recipient };
+  publicKeys = {
+    observer: others[0]!.recipient,
+    backend_developer: others[1]!.recipient,
+    senior_software_architect: others[2]!.recipient,
+    admin: admin.recipient,
+  };
   nodes = await Promise.all([0, 1, 2, 3, 4].map(() => node()));
   electedAdmin = nodes[0]!.peerId.toString();
   // Node i holds share i+1.
@@ -49,7 +71,7 @@ afterAll(async () => {
 });
 
 describe('admin key share exchange over libp2p', () => {
-  it('the elected admin rebuilds the admin key from 3 peers\' shares and reads admin-only content', async () => {
+  it("the elected admin rebuilds the admin key from 3 peers' shares and reads admin-only content", async () => {
     const ciphertext = await encryptForRole('admin-only decision', 'admin', publicKeys);
     const identity = await collectAdminKey({
       libp2p: nodes[0]!,
@@ -103,13 +125,15 @@ describe('admin key share exchange over libp2p', () => {
         signal: AbortSignal.timeout(20_000),
       });
       expect(identity.recipient).toBe(admin.recipient);
-      await expect(requestShare(nodes[0]!, addrs(nodes[1]!), { adminRecipient: admin.recipient, replyTo })).rejects.toBeInstanceOf(ShareRequestRefusedError);
+      await expect(requestShare(nodes[0]!, addrs(nodes[1]!), { adminRecipient: admin.recipient, replyTo })).rejects.toBeInstanceOf(
+        ShareRequestRefusedError,
+      );
     } finally {
       electedAdmin = nodes[0]!.peerId.toString();
     }
   });
 
-  it('never puts a share on the wire in the clear: the answer opens only with the requester\'s ephemeral key', async () => {
+  it("never puts a share on the wire in the clear: the answer opens only with the requester's ephemeral key", async () => {
     const ephemeral = await AgeIdentity.generate();
     const stream = await nodes[0]!.dialProtocol(addrs(nodes[2]!), ADMIN_SHARE_PROTOCOL);
     stream.send(new TextEncoder().encode(JSON.stringify({ v: 1, adminRecipient: admin.recipient, replyTo: ephemeral.recipient })));

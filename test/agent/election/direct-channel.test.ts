@@ -41,7 +41,10 @@ afterAll(async () => {
 });
 
 function inboundElectionStreamsAtB(): number {
-  return b.getConnections(a.peerId).flatMap((c) => c.streams).filter((s) => s.protocol === ELECTION_PROTOCOL).length;
+  return b
+    .getConnections(a.peerId)
+    .flatMap((c) => c.streams)
+    .filter((s) => s.protocol === ELECTION_PROTOCOL).length;
 }
 
 describe('election direct channel', () => {
@@ -54,7 +57,9 @@ describe('election direct channel', () => {
     for (let i = 1; i <= 200; i++) sends.push(chA.send(b.peerId.toString(), i === 100 ? big : ack(i)));
     await Promise.all(sends);
     await until('200 messages at B', () => atB.length >= 200);
-    expect(atB.map((x) => (x.msg.type === 'heartbeat-ack' || x.msg.type === 'heartbeat' ? x.msg.seq : -1))).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    expect(atB.map((x) => (x.msg.type === 'heartbeat-ack' || x.msg.type === 'heartbeat' ? x.msg.seq : -1))).toEqual(
+      Array.from({ length: 200 }, (_, i) => i + 1),
+    );
     expect(atB[99].msg).toEqual(big);
     expect(new Set(atB.map((x) => x.from))).toEqual(new Set([a.peerId.toString()]));
     expect(inboundElectionStreamsAtB()).toBe(1);

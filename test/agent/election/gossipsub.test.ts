@@ -6,7 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  createElection, createGossipsubElectionTransport, encodeElectionMessage, ELECTION_TOPIC, failoverBoundMs,
+  createElection,
+  createGossipsubElectionTransport,
+  encodeElectionMessage,
+  ELECTION_TOPIC,
+  failoverBoundMs,
   type Election,
 } from '../../../src/agent/election/index.js';
 import { silentLogger } from '../../../src/util/log.js';
@@ -54,7 +58,9 @@ function agreedAdmin(): string | undefined {
 }
 
 function acting(): string[] {
-  return upAgents().filter((a) => a.election.isAdmin()).map((a) => a.id);
+  return upAgents()
+    .filter((a) => a.election.isAdmin())
+    .map((a) => a.id);
 }
 
 beforeAll(async () => {
@@ -66,9 +72,17 @@ beforeAll(async () => {
     const id = ids[i];
     const transport = createGossipsubElectionTransport({ pubsub: node.services.pubsub, libp2p: node, selfId: id, log: silentLogger() });
     const election = createElection({
-      transport, selfId: id, clusterSize: SIZE, members: ids, ...timing, dataDir: join(dir, `agent-${i}`), log: silentLogger(),
+      transport,
+      selfId: id,
+      clusterSize: SIZE,
+      members: ids,
+      ...timing,
+      dataDir: join(dir, `agent-${i}`),
+      log: silentLogger(),
     });
-    election.on('state-changed', (e) => journal.push(`${Date.now() - t0} ms agent-${i}: ${e.previous} -> ${e.state} (${e.reason}, term ${e.term})`));
+    election.on('state-changed', (e) =>
+      journal.push(`${Date.now() - t0} ms agent-${i}: ${e.previous} -> ${e.state} (${e.reason}, term ${e.term})`),
+    );
     agents.push({ id, node, election, up: true });
   }
   await Promise.all(agents.map((a) => a.election.start()));
@@ -120,9 +134,13 @@ describe('election over real GossipSub, 5 agents on loopback', () => {
       await Promise.all(agents.map((a) => rogue.dial(a.node.getMultiaddrs()[0])));
       rogue.services.pubsub.subscribe(ELECTION_TOPIC);
       await waitFor('agents see the rogue on the topic', 5_000, () =>
-        rogue.services.pubsub.getSubscribers(ELECTION_TOPIC).length >= SIZE ? true : undefined);
+        rogue.services.pubsub.getSubscribers(ELECTION_TOPIC).length >= SIZE ? true : undefined,
+      );
       for (let i = 0; i < 10; i++) {
-        await rogue.services.pubsub.publish(ELECTION_TOPIC, encodeElectionMessage({ type: 'heartbeat', term: term + 100, score: 1, seq: i + 1, roster: [] }));
+        await rogue.services.pubsub.publish(
+          ELECTION_TOPIC,
+          encodeElectionMessage({ type: 'heartbeat', term: term + 100, score: 1, seq: i + 1, roster: [] }),
+        );
         await new Promise((r) => setTimeout(r, timing.heartbeatMs / 2));
         for (const a of agents) {
           const s = a.election.status();

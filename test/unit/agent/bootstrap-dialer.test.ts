@@ -12,7 +12,9 @@ function fakeNet() {
   return { up, connected, dials };
 }
 
-const flush = async () => { for (let i = 0; i < 5; i++) await Promise.resolve(); };
+const flush = async () => {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+};
 
 // Moves the manual clock in 10 ms steps, letting each step's dials settle.
 async function run(clock: ManualClock, ms: number): Promise<void> {

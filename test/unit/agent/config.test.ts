@@ -8,8 +8,17 @@ describe('parseAgentConfig', () => {
   it('GIVEN no flags WHEN parsed THEN BZZZ defaults apply (ports 9000/8080/8081, 5 s / 15 s, factor 3)', () => {
     const c = parseAgentConfig({});
     expect(c).toMatchObject({
-      p2pPort: 9000, apiPort: 8080, healthPort: 8081, host: '0.0.0.0', role: 'observer', clusterSize: 1,
-      heartbeatMs: 5000, electionTimeoutMs: 15000, replicationFactor: 3, graceMs: 10000, bootstrap: [],
+      p2pPort: 9000,
+      apiPort: 8080,
+      healthPort: 8081,
+      host: '0.0.0.0',
+      role: 'observer',
+      clusterSize: 1,
+      heartbeatMs: 5000,
+      electionTimeoutMs: 15000,
+      replicationFactor: 3,
+      graceMs: 10000,
+      bootstrap: [],
     });
     expect(c.allowPeers).toBeUndefined();
     expect(c.dataDir.startsWith('/')).toBe(true);
@@ -17,9 +26,17 @@ describe('parseAgentConfig', () => {
 
   it('GIVEN commander strings WHEN parsed THEN typed values come out', () => {
     const c = parseAgentConfig({
-      p2pPort: '0', apiPort: '18080', healthPort: '18081', role: 'senior_software_architect', clusterSize: '5',
-      heartbeatMs: '100', electionTimeoutMs: '500', bootstrap: `walnut:9101, /ip4/10.0.0.2/tcp/9000/p2p/${PEER}`,
-      allowPeers: PEER, keysDir: 'keys', graceMs: '0',
+      p2pPort: '0',
+      apiPort: '18080',
+      healthPort: '18081',
+      role: 'senior_software_architect',
+      clusterSize: '5',
+      heartbeatMs: '100',
+      electionTimeoutMs: '500',
+      bootstrap: `walnut:9101, /ip4/10.0.0.2/tcp/9000/p2p/${PEER}`,
+      allowPeers: PEER,
+      keysDir: 'keys',
+      graceMs: '0',
     });
     expect(c.role).toBe('senior_software_architect');
     expect(c.bootstrap).toEqual([
@@ -33,14 +50,24 @@ describe('parseAgentConfig', () => {
   it('GIVEN several bad flags WHEN parsed THEN one error names every flag and its env var', () => {
     let err: unknown;
     try {
-      parseAgentConfig({ p2pPort: 'abc', role: 'king', apiPort: '8081', bootstrap: 'walnut', allowPeers: 'nope', heartbeatMs: '5000', electionTimeoutMs: '6000' });
+      parseAgentConfig({
+        p2pPort: 'abc',
+        role: 'king',
+        apiPort: '8081',
+        bootstrap: 'walnut',
+        allowPeers: 'nope',
+        heartbeatMs: '5000',
+        electionTimeoutMs: '6000',
+      });
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(InvalidInputError);
     const msg = (err as Error).message;
     expect(msg).toContain('--p2p-port (BZZZ_P2P_PORT): "abc" is not a TCP port');
-    expect(msg).toContain('--role (BZZZ_ROLE): "king" is not a role: use one of observer, backend_developer, senior_software_architect, admin');
+    expect(msg).toContain(
+      '--role (BZZZ_ROLE): "king" is not a role: use one of observer, backend_developer, senior_software_architect, admin',
+    );
     expect(msg).toContain('--health-port (BZZZ_HEALTH_PORT): port 8081 is also given to --api-port');
     expect(msg).toContain('--bootstrap (BZZZ_BOOTSTRAP_PEERS): "walnut" is neither a multiaddr nor host:port');
     expect(msg).toContain('--allow-peers (BZZZ_ALLOWED_PEERS): "nope" is not a libp2p peer ID');

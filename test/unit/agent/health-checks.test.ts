@@ -8,7 +8,11 @@ import { tmpdir } from 'node:os';
 describe('health checks', () => {
   it('peers: none connected fails, some warns, all passes; a single-agent cluster passes', async () => {
     expect(await peersCheck({ connected: () => 0, expected: 4 }).run()).toMatchObject({ status: 'fail', score: 0 });
-    expect(await peersCheck({ connected: () => 2, expected: 4 }).run()).toMatchObject({ status: 'warn', score: 0.5, message: '2 of 4 other agents connected' });
+    expect(await peersCheck({ connected: () => 2, expected: 4 }).run()).toMatchObject({
+      status: 'warn',
+      score: 0.5,
+      message: '2 of 4 other agents connected',
+    });
     expect(await peersCheck({ connected: () => 4, expected: 4 }).run()).toMatchObject({ status: 'pass', score: 1 });
     expect(await peersCheck({ connected: () => 0, expected: 0 }).run()).toMatchObject({ status: 'pass' });
   });
@@ -16,14 +20,24 @@ describe('health checks', () => {
   it('election: no admin fails, candidate warns, known admin passes', async () => {
     expect(await electionCheck({ status: () => ({ admin: null, state: 'follower', term: 3 }) }).run()).toMatchObject({ status: 'fail' });
     expect(await electionCheck({ status: () => ({ admin: null, state: 'candidate', term: 3 }) }).run()).toMatchObject({ status: 'warn' });
-    expect(await electionCheck({ status: () => ({ admin: 'peerA', state: 'follower', term: 3 }) }).run()).toMatchObject({ status: 'pass', message: 'admin is peerA (term 3)' });
+    expect(await electionCheck({ status: () => ({ admin: 'peerA', state: 'follower', term: 3 }) }).run()).toMatchObject({
+      status: 'pass',
+      message: 'admin is peerA (term 3)',
+    });
   });
 
   it('store: a corrupted blob not yet fetched again fails; a repaired one passes', async () => {
     const stats = () => ({ blobs: 3, corruptions: 1, quarantined: 1 });
-    expect(await storeCheck({ stats, repairs: () => ({ repaired: 0, pending: 0, unrepaired: 1 }) }).run()).toMatchObject({ status: 'fail' });
-    expect(await storeCheck({ stats, repairs: () => ({ repaired: 0, pending: 1, unrepaired: 0 }) }).run()).toMatchObject({ status: 'warn' });
-    expect(await storeCheck({ stats, repairs: () => ({ repaired: 1, pending: 0, unrepaired: 0 }) }).run()).toMatchObject({ status: 'pass', message: expect.stringMatching(/repaired/) });
+    expect(await storeCheck({ stats, repairs: () => ({ repaired: 0, pending: 0, unrepaired: 1 }) }).run()).toMatchObject({
+      status: 'fail',
+    });
+    expect(await storeCheck({ stats, repairs: () => ({ repaired: 0, pending: 1, unrepaired: 0 }) }).run()).toMatchObject({
+      status: 'warn',
+    });
+    expect(await storeCheck({ stats, repairs: () => ({ repaired: 1, pending: 0, unrepaired: 0 }) }).run()).toMatchObject({
+      status: 'pass',
+      message: expect.stringMatching(/repaired/),
+    });
   });
 
   it('disk and memory read this machine', async () => {
@@ -44,7 +58,10 @@ describe('health monitor', () => {
         cacheMs: 0,
         checks: [
           peersCheck({ connected: () => 2, expected: 4 }), // weight 2, score 0.5
-          storeCheck({ stats: () => ({ blobs: 1, corruptions: unrepaired, quarantined: unrepaired }), repairs: () => ({ repaired: 0, pending: 0, unrepaired }) }), // weight 2
+          storeCheck({
+            stats: () => ({ blobs: 1, corruptions: unrepaired, quarantined: unrepaired }),
+            repairs: () => ({ repaired: 0, pending: 0, unrepaired }),
+          }), // weight 2
         ],
       },
     );

@@ -31,13 +31,46 @@ describe('agent HTTP server', () => {
 
   it('GIVEN handlers that throw WHEN requested THEN named errors map to 400/403/404/500 with a reason', async () => {
     const url = await start([
-      { method: 'GET', path: '/bad', handler: () => { throw new InvalidInputError('field x is wrong: use y'); } },
-      { method: 'GET', path: '/denied', handler: () => { throw new AccessDeniedError('role observer may not read it'); } },
-      { method: 'GET', path: '/forbidden', handler: () => { throw new ForbiddenError('no'); } },
-      { method: 'GET', path: '/missing', handler: () => { throw new NotFoundError('blob is gone'); } },
-      { method: 'GET', path: '/boom', handler: () => { throw new Error('secret internal detail'); } },
+      {
+        method: 'GET',
+        path: '/bad',
+        handler: () => {
+          throw new InvalidInputError('field x is wrong: use y');
+        },
+      },
+      {
+        method: 'GET',
+        path: '/denied',
+        handler: () => {
+          throw new AccessDeniedError('role observer may not read it');
+        },
+      },
+      {
+        method: 'GET',
+        path: '/forbidden',
+        handler: () => {
+          throw new ForbiddenError('no');
+        },
+      },
+      {
+        method: 'GET',
+        path: '/missing',
+        handler: () => {
+          throw new NotFoundError('blob is gone');
+        },
+      },
+      {
+        method: 'GET',
+        path: '/boom',
+        handler: () => {
+          throw new Error('secret internal detail');
+        },
+      },
     ]);
-    const get = async (p: string) => { const r = await fetch(`${url}${p}`); return { status: r.status, body: await r.json() }; };
+    const get = async (p: string) => {
+      const r = await fetch(`${url}${p}`);
+      return { status: r.status, body: await r.json() };
+    };
     expect(await get('/bad')).toEqual({ status: 400, body: { error: 'bad_request', message: 'field x is wrong: use y' } });
     expect((await get('/denied')).status).toBe(403);
     expect((await get('/forbidden')).status).toBe(403);
@@ -48,8 +81,11 @@ describe('agent HTTP server', () => {
   });
 
   it('GIVEN a JSON body limit WHEN a larger or non-JSON body arrives THEN 413 / 415 / 400', async () => {
-    const url = await start([{ method: 'POST', path: '/j', handler: async ({ req, res }) => sendJson(res, 200, await readJsonBody(req, 100, 'test body')) }]);
-    const post = (body: string, type = 'application/json') => fetch(`${url}/j`, { method: 'POST', headers: { 'content-type': type }, body });
+    const url = await start([
+      { method: 'POST', path: '/j', handler: async ({ req, res }) => sendJson(res, 200, await readJsonBody(req, 100, 'test body')) },
+    ]);
+    const post = (body: string, type = 'application/json') =>
+      fetch(`${url}/j`, { method: 'POST', headers: { 'content-type': type }, body });
     expect(await (await post('{"a":1}')).json()).toEqual({ a: 1 });
     expect((await post(JSON.stringify({ a: 'x'.repeat(200) }))).status).toBe(413);
     expect((await post('a=1', 'text/plain')).status).toBe(415);
@@ -74,7 +110,16 @@ describe('agent HTTP server', () => {
   it('GIVEN a request in flight WHEN stopped with a grace period THEN it completes before the server closes', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const url = await start([{ method: 'GET', path: '/slow', handler: async ({ res }) => { await gate; sendJson(res, 200, { done: true }); } }]);
+    const url = await start([
+      {
+        method: 'GET',
+        path: '/slow',
+        handler: async ({ res }) => {
+          await gate;
+          sendJson(res, 200, { done: true });
+        },
+      },
+    ]);
     const pending = fetch(`${url}/slow`).then(async (r) => ({ status: r.status, body: await r.json() }));
     await new Promise((r) => setTimeout(r, 50));
     const stopped = server!.stop(5000);

@@ -15,7 +15,7 @@ describe('DHT records /bzzz/<peer id>/<name>', () => {
     expect(await decodeRecord(k, rec)).toEqual({ value, writtenAt: 1000 });
   });
 
-  it('GIVEN a record under another peer\'s name, or altered THEN validation refuses it', async () => {
+  it("GIVEN a record under another peer's name, or altered THEN validation refuses it", async () => {
     const [a, b] = [await generateKeyPair('Ed25519'), await generateKeyPair('Ed25519')];
     const k = recordKey(peerIdFromPrivateKey(a).toString(), 'agent');
     const forged = await encodeRecord(b, k, new Uint8Array([1]), 1);
@@ -29,7 +29,11 @@ describe('DHT records /bzzz/<peer id>/<name>', () => {
   it('GIVEN several valid copies THEN the newest wins; invalid names are refused', async () => {
     const key = await generateKeyPair('Ed25519');
     const k = recordKey(peerIdFromPrivateKey(key).toString(), 'agent');
-    const copies = [await encodeRecord(key, k, new Uint8Array([1]), 5), await encodeRecord(key, k, new Uint8Array([2]), 9), new TextEncoder().encode('junk')];
+    const copies = [
+      await encodeRecord(key, k, new Uint8Array([1]), 5),
+      await encodeRecord(key, k, new Uint8Array([2]), 9),
+      new TextEncoder().encode('junk'),
+    ];
     expect(selectRecord(k, copies)).toBe(1);
     expect(() => recordKey('x', '../etc')).toThrow(InvalidRecordError);
   });

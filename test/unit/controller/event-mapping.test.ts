@@ -15,7 +15,10 @@ describe('mapDockerEvent', () => {
 
   it('maps a service, secret, config or network named <cluster>_x to that cluster', () => {
     expect(mapDockerEvent(swarmEvent('service', 'update', 'dev_agent-a'), known)).toEqual({ kind: 'cluster', cluster: 'dev' });
-    expect(mapDockerEvent(swarmEvent('secret', 'remove', 'dev_openai_api_key-0a1b2c3d'), known)).toEqual({ kind: 'cluster', cluster: 'dev' });
+    expect(mapDockerEvent(swarmEvent('secret', 'remove', 'dev_openai_api_key-0a1b2c3d'), known)).toEqual({
+      kind: 'cluster',
+      cluster: 'dev',
+    });
     expect(mapDockerEvent(swarmEvent('network', 'create', 'prod_internal'), known)).toEqual({ kind: 'cluster', cluster: 'prod' });
     expect(mapDockerEvent(swarmEvent('config', 'remove', 'prod_app-12345678'), known)).toEqual({ kind: 'cluster', cluster: 'prod' });
   });
@@ -45,7 +48,10 @@ describe('mapDockerEvent', () => {
   });
 
   it('asks to inspect an unmatched config being created (its labels may name a cluster), not one updated or removed', () => {
-    expect(mapDockerEvent(swarmEvent('config', 'create', 'odd-name'), known)).toEqual({ kind: 'inspect-config', id: 'mezcodwn36hzywatw5v6nb3w8' });
+    expect(mapDockerEvent(swarmEvent('config', 'create', 'odd-name'), known)).toEqual({
+      kind: 'inspect-config',
+      id: 'mezcodwn36hzywatw5v6nb3w8',
+    });
     expect(mapDockerEvent(swarmEvent('config', 'update', 'bzzz-operator_controller-lease'), known)).toEqual({ kind: 'none' });
     expect(mapDockerEvent(swarmEvent('config', 'remove', 'odd-name'), known)).toEqual({ kind: 'none' });
     expect(mapDockerEvent(swarmEvent('service', 'create', 'odd-name'), known)).toEqual({ kind: 'none' });

@@ -32,7 +32,14 @@ describe('controller HTTP endpoint', () => {
     expect(text).toContain('bzzz_operator_reconcile_duration_seconds_bucket{le="0.025",cluster="dev"} 1');
     expect(text).toContain('bzzz_operator_drift_corrections_total{cluster="dev"} 1');
     expect(text).toContain('bzzz_operator_workqueue_depth 3');
-    for (const name of ['workqueue_adds_total', 'workqueue_retries_total', 'watch_reconnects_total', 'docker_events_total', 'engine_writes_total', 'reconcile_errors_total']) {
+    for (const name of [
+      'workqueue_adds_total',
+      'workqueue_retries_total',
+      'watch_reconnects_total',
+      'docker_events_total',
+      'engine_writes_total',
+      'reconcile_errors_total',
+    ]) {
       expect(text).toContain(`# TYPE bzzz_operator_${name}`);
     }
     expect(text).toContain('process_cpu_user_seconds_total');
@@ -56,7 +63,10 @@ describe('controller HTTP endpoint', () => {
 
   it('answers /readyz 503 until ready, then 200', async () => {
     let ready = false;
-    const { get } = await serve(() => ({ ok: true, checks: {} }), () => ready);
+    const { get } = await serve(
+      () => ({ ok: true, checks: {} }),
+      () => ready,
+    );
     const before = await get('/readyz');
     expect(before.status).toBe(503);
     expect(((await before.json()) as { reason: string }).reason).toMatch(/not yet listed/);
@@ -75,9 +85,9 @@ describe('controller HTTP endpoint', () => {
   it('refuses a taken port with a message naming --listen', async () => {
     await serve(() => ({ ok: true, checks: {} }));
     const metrics = createControllerMetrics({ defaultMetrics: false });
-    await expect(startHttp({ listen: `127.0.0.1:${endpoint?.port}`, registry: metrics.registry, health: () => ({ ok: true, checks: {} }) })).rejects.toThrow(
-      /--listen "127\.0\.0\.1:\d+": cannot listen there/,
-    );
+    await expect(
+      startHttp({ listen: `127.0.0.1:${endpoint?.port}`, registry: metrics.registry, health: () => ({ ok: true, checks: {} }) }),
+    ).rejects.toThrow(/--listen "127\.0\.0\.1:\d+": cannot listen there/);
   });
 
   it('parses listen addresses', () => {

@@ -42,7 +42,10 @@ function recordingReconciler() {
       const now = (active.get(cluster) ?? 0) + 1;
       if (now > 1) overlapped = true;
       active.set(cluster, now);
-      maxActive = Math.max(maxActive, [...active.values()].reduce((a, b) => a + b, 0));
+      maxActive = Math.max(
+        maxActive,
+        [...active.values()].reduce((a, b) => a + b, 0),
+      );
       const end = () => active.set(cluster, (active.get(cluster) ?? 1) - 1);
       let out: Promise<ReconcileResult> | ReconcileResult;
       try {
@@ -100,9 +103,7 @@ async function metric(metrics: ControllerMetrics, name: string, labels: Record<s
   const m = metrics.registry.getSingleMetric(name);
   if (!m) throw new Error(`no metric ${name}`);
   const { values } = await m.get();
-  return values
-    .filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))
-    .reduce((sum, v) => sum + v.value, 0);
+  return values.filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((sum, v) => sum + v.value, 0);
 }
 
 let running: Array<{ manager: Manager; clock: FakeClock }> = [];
@@ -187,7 +188,11 @@ describe('controller manager', () => {
     void manager.start();
     await flush();
     expect(reconciler.count('alpha')).toBe(1);
-    for (const [delay, calls] of [[5, 2], [10, 3], [20, 4]] as const) {
+    for (const [delay, calls] of [
+      [5, 2],
+      [10, 3],
+      [20, 4],
+    ] as const) {
       clock.advance(delay - 1);
       await flush();
       expect(reconciler.count('alpha'), `no retry before ${delay} ms`).toBe(calls - 1);

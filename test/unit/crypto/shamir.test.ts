@@ -41,7 +41,12 @@ describe('Shamir split of the admin key (3-of-5)', () => {
 
   it('rebuilds the admin key from any 3 of the 5 shares, and it decrypts admin-only content', async () => {
     const others = await Promise.all([0, 1, 2].map(() => AgeIdentity.generate()));
-    const keys: RolePublicKeys = { observer: others[0]!.recipient, backend_developer: others[1]!.recipient, senior_software_architect: others[2]!.recipient, admin: admin.recipient };
+    const keys: RolePublicKeys = {
+      observer: others[0]!.recipient,
+      backend_developer: others[1]!.recipient,
+      senior_software_architect: others[2]!.recipient,
+      admin: admin.recipient,
+    };
     const ct = await encryptForRole('admin only', 'admin', keys);
     const trios = subsets(shares, 3);
     expect(trios).toHaveLength(10);
@@ -80,7 +85,9 @@ describe('Shamir split of the admin key (3-of-5)', () => {
   it('counts a repeated share once', async () => {
     const [a, b] = shares;
     await expect(combineAdminKey([a!, a!, b!], admin.recipient)).rejects.toBeInstanceOf(InsufficientSharesError);
-    await expect(combineAdminKey([a!, { ...a!, share: new Uint8Array(a!.share) }, b!, shares[2]!], admin.recipient)).resolves.toMatchObject({ recipient: admin.recipient });
+    await expect(combineAdminKey([a!, { ...a!, share: new Uint8Array(a!.share) }, b!, shares[2]!], admin.recipient)).resolves.toMatchObject(
+      { recipient: admin.recipient },
+    );
   });
 
   it('refuses a corrupted share instead of returning a wrong key', async () => {

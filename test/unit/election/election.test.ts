@@ -71,7 +71,10 @@ describe('failover', () => {
     await c.startAll();
     const { admin: old } = c.waitForAgreedAdmin(bound)!;
     await c.kill(old);
-    const { admin: next } = c.waitForAgreedAdmin(bound, c.ids.filter((id) => id !== old))!;
+    const { admin: next } = c.waitForAgreedAdmin(
+      bound,
+      c.ids.filter((id) => id !== old),
+    )!;
     const term = c.member(next).election.status().term;
 
     await c.restart(old);
@@ -127,7 +130,10 @@ describe('partitions', () => {
     c.member(old).election.on('state-changed', (e) => {
       if (e.previous === 'admin' && e.reason === 'quorum-loss') stoppedAt = c.clock.now();
     });
-    const next = c.waitForAgreedAdmin(bound, c.ids.filter((id) => id !== old));
+    const next = c.waitForAgreedAdmin(
+      bound,
+      c.ids.filter((id) => id !== old),
+    );
     expect(next).not.toBeNull();
     expect(stoppedAt).not.toBeNull();
     expect(stoppedAt!).toBeLessThanOrEqual(cutAt + stickyMs(timing));
@@ -302,7 +308,13 @@ describe('scoring', () => {
       expect(c.waitForAgreedAdmin(bound)?.admin, `seed ${seed}`).toBe('node-2');
       c.clock.runFor(1_000);
       await c.kill('node-2');
-      expect(c.waitForAgreedAdmin(bound, c.ids.filter((id) => id !== 'node-2'))?.admin, `seed ${seed}`).toBe('node-4');
+      expect(
+        c.waitForAgreedAdmin(
+          bound,
+          c.ids.filter((id) => id !== 'node-2'),
+        )?.admin,
+        `seed ${seed}`,
+      ).toBe('node-4');
       noViolations(c);
     }
   });
@@ -333,7 +345,16 @@ describe('authentication and membership', () => {
     const liar = c.net.transport('node-1');
     const off = liar.onMessage((from, msg) => {
       if (from !== candidate || msg.type !== 'vote-request') return;
-      for (let i = 0; i < 5; i++) void liar.broadcast({ type: 'vote', term: msg.term, score: 0.5, to: candidate, electionTerm: msg.electionTerm, prevote: msg.prevote, granted: true });
+      for (let i = 0; i < 5; i++)
+        void liar.broadcast({
+          type: 'vote',
+          term: msg.term,
+          score: 0.5,
+          to: candidate,
+          electionTerm: msg.electionTerm,
+          prevote: msg.prevote,
+          granted: true,
+        });
     });
     c.clock.runFor(10_000);
     off();

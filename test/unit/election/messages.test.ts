@@ -1,12 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import {
-  decodeElectionMessage, encodeElectionMessage, MAX_MESSAGE_BYTES, parseElectionMessage,
+  decodeElectionMessage,
+  encodeElectionMessage,
+  MAX_MESSAGE_BYTES,
+  parseElectionMessage,
   type ElectionMessage,
 } from '../../../src/agent/election/index.js';
 
 const valid: ElectionMessage[] = [
   { type: 'heartbeat', term: 3, score: 0.5, seq: 7, roster: [] },
-  { type: 'heartbeat', term: 3, score: 0.5, seq: 8, roster: [{ id: 'peer-a', score: 0.25 }, { id: 'peer-b', score: 1 }] },
+  {
+    type: 'heartbeat',
+    term: 3,
+    score: 0.5,
+    seq: 8,
+    roster: [
+      { id: 'peer-a', score: 0.25 },
+      { id: 'peer-b', score: 1 },
+    ],
+  },
   { type: 'heartbeat-ack', term: 3, score: 1, to: 'peer-a', seq: 7, ok: true },
   { type: 'vote-request', term: 3, score: 0, electionTerm: 4, prevote: true },
   { type: 'vote-request', term: 4, score: 0.2, electionTerm: 4, prevote: false },
@@ -35,7 +47,10 @@ describe('election wire messages', () => {
     ['missing seq', { type: 'heartbeat', term: 1, score: 0, roster: [] }],
     ['missing roster', { type: 'heartbeat', term: 1, score: 0, seq: 1 }],
     ['roster entry without score', { type: 'heartbeat', term: 1, score: 0, seq: 1, roster: [{ id: 'a' }] }],
-    ['roster too long', { type: 'heartbeat', term: 1, score: 0, seq: 1, roster: Array.from({ length: 129 }, (_, i) => ({ id: `p${i}`, score: 0 })) }],
+    [
+      'roster too long',
+      { type: 'heartbeat', term: 1, score: 0, seq: 1, roster: Array.from({ length: 129 }, (_, i) => ({ id: `p${i}`, score: 0 })) },
+    ],
     ['empty to', { type: 'heartbeat-ack', term: 1, score: 0, to: '', seq: 1, ok: true }],
     ['pre-vote for the same term', { type: 'vote-request', term: 1, score: 0, electionTerm: 1, prevote: true }],
     ['real request for another term', { type: 'vote-request', term: 1, score: 0, electionTerm: 2, prevote: false }],

@@ -6,7 +6,18 @@ const base: ScoreInputs = { uptimeMs: 0, capabilities: [], freeMemoryRatio: 0, c
 describe('candidate score', () => {
   it('is 0 for a fresh, idle-less, isolated node without capabilities and 1 for the ideal one', () => {
     expect(computeScore(base, 5)).toBe(0);
-    expect(computeScore({ uptimeMs: 7_200_000, capabilities: ['admin', 'shamir-share', 'dht-server'], freeMemoryRatio: 1, cpuIdleRatio: 1, connectedPeers: 4 }, 5)).toBe(1);
+    expect(
+      computeScore(
+        {
+          uptimeMs: 7_200_000,
+          capabilities: ['admin', 'shamir-share', 'dht-server'],
+          freeMemoryRatio: 1,
+          cpuIdleRatio: 1,
+          connectedPeers: 4,
+        },
+        5,
+      ),
+    ).toBe(1);
   });
 
   it('rises with each input: uptime, capabilities, resources, network quality', () => {
@@ -39,7 +50,13 @@ describe('candidate score', () => {
 describe('election timeout', () => {
   const t = { heartbeatMs: 5000, timeoutMs: 15000 };
   it('stays in [timeout, 2·timeout) whatever the rank', () => {
-    for (const [rank, n] of [[0, 1], [0, 4], [3, 4], [9, 4], [-1, 0]]) {
+    for (const [rank, n] of [
+      [0, 1],
+      [0, 4],
+      [3, 4],
+      [9, 4],
+      [-1, 0],
+    ]) {
       for (const r of [0, 0.5, 0.9999999, 2]) {
         const e = electionTimeoutMs(t, rank, n, r);
         expect(e).toBeGreaterThanOrEqual(15000);

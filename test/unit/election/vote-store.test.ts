@@ -45,7 +45,9 @@ describe('file vote store', () => {
 describe('election settings', () => {
   const transport = { selfId: 'a', broadcast: async () => undefined, onMessage: () => () => undefined, peers: () => [] };
   it('refuse a timeout not above twice the heartbeat, a bad cluster size, a missing data dir, a mismatched id', () => {
-    expect(() => createElection({ transport, selfId: 'a', clusterSize: 3, dataDir: dir, heartbeatMs: 5000, timeoutMs: 10000 })).toThrow(/timeoutMs 10000 must be more than twice heartbeatMs/);
+    expect(() => createElection({ transport, selfId: 'a', clusterSize: 3, dataDir: dir, heartbeatMs: 5000, timeoutMs: 10000 })).toThrow(
+      /timeoutMs 10000 must be more than twice heartbeatMs/,
+    );
     expect(() => createElection({ transport, selfId: 'a', clusterSize: 0, dataDir: dir })).toThrow(/clusterSize 0/);
     expect(() => createElection({ transport, selfId: 'a', clusterSize: 3 })).toThrow(InvalidInputError);
     expect(() => createElection({ transport, selfId: 'b', clusterSize: 3, dataDir: dir })).toThrow(/differs from the transport/);

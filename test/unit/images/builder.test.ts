@@ -38,7 +38,14 @@ class RecordingPort implements ImagePort {
     const id = `sha256:image${++this.n}`;
     this.calls.push(`build ${req.tags.join(',')} FROM ${from}`);
     const parent = this.images.get(from);
-    this.images.set(id, { id, parentId: from, repoTags: req.tags, labels: { ...parent?.labels, ...req.labels }, sizeBytes: 2, created: '' });
+    this.images.set(id, {
+      id,
+      parentId: from,
+      repoTags: req.tags,
+      labels: { ...parent?.labels, ...req.labels },
+      sizeBytes: 2,
+      created: '',
+    });
     for (const t of req.tags) this.tags.set(t, id);
     return id;
   }
@@ -65,7 +72,9 @@ function builder(port: ImagePort, over: Partial<BuilderInit> = {}) {
     force: false,
     progress: (m) => progress.push(m),
     log: silentLogger(),
-    runMmdebstrap: async (args) => { mmdebstrapRuns.push(args); },
+    runMmdebstrap: async (args) => {
+      mmdebstrapRuns.push(args);
+    },
     ...over,
   });
   return { b, progress, mmdebstrapRuns };
@@ -135,20 +144,31 @@ describe('ImageBuilder with Debian images', () => {
     expect(err).toBeInstanceOf(ImageBuildError);
     expect((err as ImageBuildError).image).toBe('bzzz/redis:7');
     expect((err as ImageBuildError).step).toBe('mmdebstrap');
-    expect((err as Error).message).toMatch(/^cannot build bzzz\/redis:7: mmdebstrap failed: \/nonexistent\/mmdebstrap is not installed\n→ run `apt-get install -y mmdebstrap`/);
+    expect((err as Error).message).toMatch(
+      /^cannot build bzzz\/redis:7: mmdebstrap failed: \/nonexistent\/mmdebstrap is not installed\n→ run `apt-get install -y mmdebstrap`/,
+    );
   });
 });
 
 describe('ImageBuilder with an image it did not build', () => {
   it('uses an image without a bzzz build hash as it is (pulled or built elsewhere), and replaces it only when forced', async () => {
     const port = new RecordingPort();
-    port.images.set('sha256:pulled', { id: 'sha256:pulled', parentId: '', repoTags: ['bzzz/redis:7'], labels: { 'org.opencontainers.image.title': 'redis' }, sizeBytes: 1, created: '' });
+    port.images.set('sha256:pulled', {
+      id: 'sha256:pulled',
+      parentId: '',
+      repoTags: ['bzzz/redis:7'],
+      labels: { 'org.opencontainers.image.title': 'redis' },
+      sizeBytes: 1,
+      created: '',
+    });
     port.tags.set('bzzz/redis:7', 'sha256:pulled');
     const { b, progress, mmdebstrapRuns } = builder(port);
     expect(await b.ensureDebian(redisImage())).toBe('sha256:pulled');
     expect(b.outcomes.get('bzzz/redis:7')).toBe('cached');
     expect(mmdebstrapRuns).toEqual([]);
-    expect(progress).toEqual(['bzzz/redis:7: present without a bzzz build hash (pulled or built elsewhere): used as it is — force a build to replace it']);
+    expect(progress).toEqual([
+      'bzzz/redis:7: present without a bzzz build hash (pulled or built elsewhere): used as it is — force a build to replace it',
+    ]);
 
     const forced = builder(port, { force: true });
     await forced.b.ensureDebian(redisImage());
@@ -158,7 +178,14 @@ describe('ImageBuilder with an image it did not build', () => {
 
   it('rebuilds an image of its own whose build hash is out of date', async () => {
     const port = new RecordingPort();
-    port.images.set('sha256:old', { id: 'sha256:old', parentId: 'sha256:x', repoTags: ['bzzz/redis:7'], labels: { 'io.bzzz.build-hash': 'f'.repeat(64) }, sizeBytes: 1, created: '' });
+    port.images.set('sha256:old', {
+      id: 'sha256:old',
+      parentId: 'sha256:x',
+      repoTags: ['bzzz/redis:7'],
+      labels: { 'io.bzzz.build-hash': 'f'.repeat(64) },
+      sizeBytes: 1,
+      created: '',
+    });
     port.tags.set('bzzz/redis:7', 'sha256:old');
     const { b } = builder(port);
     await b.ensureDebian(redisImage());

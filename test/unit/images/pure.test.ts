@@ -49,7 +49,7 @@ describe('image references', () => {
     expect(classify('bzzz/redis@sha256:0123', base).kind).toBe('other');
   });
 
-  it('tags the tree\'s own version together with latest, any other tag alone', () => {
+  it("tags the tree's own version together with latest, any other tag alone", () => {
     expect(tagsFor('v0.1.0', '0.1.0')).toEqual(['bzzz/bzzzctl:v0.1.0', 'bzzz/bzzzctl:latest']);
     expect(tagsFor('latest', '0.1.0')).toEqual(['bzzz/bzzzctl:v0.1.0', 'bzzz/bzzzctl:latest']);
     expect(tagsFor('v0.2.0', '0.1.0')).toEqual(['bzzz/bzzzctl:v0.2.0']);
@@ -146,20 +146,24 @@ describe('production node_modules', () => {
   it('refuses a production package that is not installed, saying to run npm ci', async () => {
     const root = project();
     rmSync(join(root, 'node_modules/prod/node_modules/nested'), { recursive: true });
-    await expect(productionPackages(root)).rejects.toThrow(/node_modules\/prod\/node_modules\/nested \(2\.0\.0\) is in package-lock\.json but not installed .*npm ci/);
+    await expect(productionPackages(root)).rejects.toThrow(
+      /node_modules\/prod\/node_modules\/nested \(2\.0\.0\) is in package-lock\.json but not installed .*npm ci/,
+    );
   });
 });
 
 describe('mmdebstrap command line', () => {
   it('lists the packages, the hooks, then suite, output and sources', () => {
-    const args = mmdebstrapArgs({ suite: 'bookworm', variant: 'minbase', packages: ['a', 'b'], customize: ['echo "$1"'] }, '/tmp/x.tar', ['deb http://m bookworm main']);
+    const args = mmdebstrapArgs({ suite: 'bookworm', variant: 'minbase', packages: ['a', 'b'], customize: ['echo "$1"'] }, '/tmp/x.tar', [
+      'deb http://m bookworm main',
+    ]);
     expect(args[0]).toBe('--variant=minbase');
     expect(args).toContain('--include=a,b');
     expect(args).toContain('--customize-hook=echo "$1"');
     expect(args.slice(-3)).toEqual(['bookworm', '/tmp/x.tar', 'deb http://m bookworm main']);
   });
 
-  it('quotes paths for the hooks\' shell', () => {
+  it("quotes paths for the hooks' shell", () => {
     const odd = "/opt/it's node/bin/node";
     expect(execFileSync('sh', ['-c', `printf %s ${shellQuote(odd)}`]).toString()).toBe(odd);
     const hook = nodeBaseImage({ path: odd, version: 'v20.1.2', size: 1, mtimeMs: 1 }).rootfs.customize[0]!;

@@ -5,13 +5,32 @@ import type { BzzzCluster } from '../../../src/spec/types.js';
 import type { Config, Secret } from '../../../src/swarm/api-types.js';
 
 const cluster = (keys?: BzzzCluster['spec']['keys']): BzzzCluster => ({
-  apiVersion: 'bzzz.io/v2', kind: 'BzzzCluster', metadata: { name: 'c' },
+  apiVersion: 'bzzz.io/v2',
+  kind: 'BzzzCluster',
+  metadata: { name: 'c' },
   spec: { version: '1', agent: { instances: [{ name: 'a' }] }, keys },
 });
-const empty: Observed = { networks: [], secrets: [], configs: [], state: [], services: [], external: { networks: [], secrets: [], configs: [] } };
+const empty: Observed = {
+  networks: [],
+  secrets: [],
+  configs: [],
+  state: [],
+  services: [],
+  external: { networks: [], secrets: [], configs: [] },
+};
 const labels = (logical: string, keyset: string) => ({ 'io.bzzz.logical': logical, 'io.bzzz.keyset': keyset });
-const secret = (logical: string, keyset: string, at = '2026-01-01'): Secret => ({ ID: `${keyset}-${logical}`, Version: { Index: 1 }, CreatedAt: at, Spec: { Name: `c_${logical}-${keyset}`, Labels: labels(logical, keyset) } });
-const config = (logical: string, keyset: string, at = '2026-01-01'): Config => ({ ID: `${keyset}-${logical}`, Version: { Index: 1 }, CreatedAt: at, Spec: { Name: `c_${logical}-${keyset}`, Labels: labels(logical, keyset) } });
+const secret = (logical: string, keyset: string, at = '2026-01-01'): Secret => ({
+  ID: `${keyset}-${logical}`,
+  Version: { Index: 1 },
+  CreatedAt: at,
+  Spec: { Name: `c_${logical}-${keyset}`, Labels: labels(logical, keyset) },
+});
+const config = (logical: string, keyset: string, at = '2026-01-01'): Config => ({
+  ID: `${keyset}-${logical}`,
+  Version: { Index: 1 },
+  CreatedAt: at,
+  Spec: { Name: `c_${logical}-${keyset}`, Labels: labels(logical, keyset) },
+});
 
 function keyset(id: string, shares = 5, at = '2026-01-01'): { secrets: Secret[]; configs: Config[] } {
   return {

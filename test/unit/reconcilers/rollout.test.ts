@@ -6,16 +6,30 @@ import type { BzzzCluster } from '../../../src/spec/types.js';
 import type { Service, UpdateStatus } from '../../../src/swarm/api-types.js';
 
 const cluster: BzzzCluster = {
-  apiVersion: 'bzzz.io/v2', kind: 'BzzzCluster', metadata: { name: 'c' },
+  apiVersion: 'bzzz.io/v2',
+  kind: 'BzzzCluster',
+  metadata: { name: 'c' },
   spec: { version: '2', agent: { instances: [{ name: 'a' }, { name: 'b' }, { name: 'c' }], update: { parallelism: 1, delay: '2s' } } },
 };
 const svc = (name: string, component: string, update?: UpdateStatus): Service => ({
-  ID: name, Version: { Index: 1 }, CreatedAt: '', UpdatedAt: '', UpdateStatus: update,
+  ID: name,
+  Version: { Index: 1 },
+  CreatedAt: '',
+  UpdatedAt: '',
+  UpdateStatus: update,
   Spec: { Name: name, Labels: { 'io.bzzz.component': component }, TaskTemplate: { ContainerSpec: { Image: 'x' } } },
 });
-const observed = (services: Service[]): Observed => ({ networks: [], secrets: [], configs: [], state: [], services, external: { networks: [], secrets: [], configs: [] } });
+const observed = (services: Service[]): Observed => ({
+  networks: [],
+  secrets: [],
+  configs: [],
+  state: [],
+  services,
+  external: { networks: [], secrets: [], configs: [] },
+});
 const planOf = (services: Service[]): ServicePlan => ({
-  create: [], remove: [],
+  create: [],
+  remove: [],
   update: services.map((o) => ({ observed: o, desired: { component: 'agent', shortName: o.Spec.Name, spec: o.Spec } })),
   changes: services.map((o) => ({ action: 'update' as const, kind: 'service' as const, name: o.Spec.Name })),
 });
@@ -44,7 +58,7 @@ describe('rolling agent instances across services', () => {
     expect(gateAgentUpdates(cluster, planOf([b]), observed([a, b]), now + 1500).plan.update).toHaveLength(1);
   });
 
-  it('leaves companion services to the swarm\'s own policy', () => {
+  it("leaves companion services to the swarm's own policy", () => {
     const r1 = svc('c_redis', 'redis');
     const a = svc('c_agent-a', 'agent', { State: 'updating' });
     const g = gateAgentUpdates(cluster, planOf([r1]), observed([a, r1]), now);

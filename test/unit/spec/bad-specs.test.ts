@@ -48,9 +48,14 @@ interface Case {
 const cases: Case[] = [
   {
     name: 'host-mode port on a component attached only to internal networks',
-    text: spec(`${AGENT}${COMPANIONS_OFF.replace('redis: { enabled: false }', `redis:
+    text: spec(
+      `${AGENT}${COMPANIONS_OFF.replace(
+        'redis: { enabled: false }',
+        `redis:
       networks: [internal] # <--
-      ports: [{ target: 6379, published: 6379, mode: host }]`)}`),
+      ports: [{ target: 6379, published: 6379, mode: host }]`,
+      )}`,
+    ),
     path: 'spec.services.redis.networks',
     message: /publishes ports in host mode but is attached only to internal networks.*add `external`/,
   },
@@ -319,14 +324,16 @@ describe('bad specs are refused with path, line and advice', () => {
     update: { delay: soon }
 ${COMPANIONS_OFF}`);
     const paths = problemsOf(text).map((p) => p.path);
-    expect(paths).toEqual(expect.arrayContaining([
-      'spec.secrets.token',
-      'spec.agent.instances[0].node',
-      'spec.agent.instances[1].name',
-      'spec.agent.replicas',
-      'spec.agent.networks[0]',
-      'spec.agent.update.delay',
-    ]));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'spec.secrets.token',
+        'spec.agent.instances[0].node',
+        'spec.agent.instances[1].name',
+        'spec.agent.replicas',
+        'spec.agent.networks[0]',
+        'spec.agent.update.delay',
+      ]),
+    );
   });
 
   it('never shows an environment value in a problem', () => {

@@ -17,15 +17,30 @@ const minimal = (): BzzzCluster => ({
   spec: {
     version: '2.0.0',
     registry: 'registry.example.com',
-    agent: { instances: [{ name: 'a', node: 'n1', publish: { p2p: 9101 } }, { name: 'b', publish: { api: 8090 } }] },
+    agent: {
+      instances: [
+        { name: 'a', node: 'n1', publish: { p2p: 9101 } },
+        { name: 'b', publish: { api: 8090 } },
+      ],
+    },
   },
 });
 
 const update = (order: UpdatePolicy['order']): UpdatePolicy => ({
-  parallelism: 1, delay: '10s', monitor: '30s', failureAction: 'rollback', maxFailureRatio: 0, order,
+  parallelism: 1,
+  delay: '10s',
+  monitor: '30s',
+  failureAction: 'rollback',
+  maxFailureRatio: 0,
+  order,
 });
 const rollback = (order: UpdatePolicy['order']): UpdatePolicy => ({
-  parallelism: 1, delay: '0s', monitor: '30s', failureAction: 'pause', maxFailureRatio: 0, order,
+  parallelism: 1,
+  delay: '0s',
+  monitor: '30s',
+  failureAction: 'pause',
+  maxFailureRatio: 0,
+  order,
 });
 
 describe('withDefaults', () => {
@@ -57,29 +72,52 @@ describe('withDefaults', () => {
         },
         services: {
           mcpServer: {
-            enabled: true, replicas: 3, image: 'registry.example.com/bzzz-mcp:v2.0.0', networks: ['internal'],
+            enabled: true,
+            replicas: 3,
+            image: 'registry.example.com/bzzz-mcp:v2.0.0',
+            networks: ['internal'],
             ports: [{ target: 3001, published: 3001, protocol: 'tcp', mode: 'ingress' }],
-            update: update('start-first'), rollback: rollback('start-first'),
+            update: update('start-first'),
+            rollback: rollback('start-first'),
           },
           openaiProxy: {
-            enabled: true, replicas: 2, image: 'registry.example.com/bzzz-openai-proxy:v2.0.0', networks: ['internal'],
+            enabled: true,
+            replicas: 2,
+            image: 'registry.example.com/bzzz-openai-proxy:v2.0.0',
+            networks: ['internal'],
             ports: [{ target: 3002, published: 3002, protocol: 'tcp', mode: 'ingress' }],
-            rateLimitRpm: 1000, apiKeySecret: 'openai_api_key',
-            update: update('start-first'), rollback: rollback('start-first'),
+            rateLimitRpm: 1000,
+            apiKeySecret: 'openai_api_key',
+            update: update('start-first'),
+            rollback: rollback('start-first'),
           },
           contentResolver: {
-            enabled: true, replicas: 3, image: 'registry.example.com/bzzz-resolver:v2.0.0', networks: ['internal'],
+            enabled: true,
+            replicas: 3,
+            image: 'registry.example.com/bzzz-resolver:v2.0.0',
+            networks: ['internal'],
             ports: [{ target: 3003, published: 3003, protocol: 'tcp', mode: 'ingress' }],
-            update: update('start-first'), rollback: rollback('start-first'),
+            update: update('start-first'),
+            rollback: rollback('start-first'),
           },
           postgres: {
-            enabled: true, replicas: 1, image: 'postgres:15-alpine', networks: ['internal'],
-            database: 'bzzz_v2', userSecret: 'postgres_user', passwordSecret: 'postgres_password',
-            update: update('stop-first'), rollback: rollback('stop-first'),
+            enabled: true,
+            replicas: 1,
+            image: 'postgres:15-alpine',
+            networks: ['internal'],
+            database: 'bzzz_v2',
+            userSecret: 'postgres_user',
+            passwordSecret: 'postgres_password',
+            update: update('stop-first'),
+            rollback: rollback('stop-first'),
           },
           redis: {
-            enabled: true, replicas: 1, image: 'redis:7-alpine', networks: ['internal'],
-            update: update('stop-first'), rollback: rollback('stop-first'),
+            enabled: true,
+            replicas: 1,
+            image: 'redis:7-alpine',
+            networks: ['internal'],
+            update: update('stop-first'),
+            rollback: rollback('stop-first'),
           },
         },
         ingress: { traefik: { enabled: true, network: 'external' } },

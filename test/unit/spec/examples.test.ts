@@ -26,7 +26,9 @@ describe('example specs', () => {
     expect(Object.values(cluster.spec.secrets ?? {}).some((x) => x.generate)).toBe(true);
     expect(Object.keys(cluster.spec.configs ?? {})).not.toHaveLength(0);
     expect(cluster.spec.agent.instances.map((i) => [i.publish?.api, i.publish?.health, i.publish?.mode])).toEqual([
-      [18080, 18180, 'host'], [18081, 18181, 'host'], [18082, 18182, 'host'],
+      [18080, 18180, 'host'],
+      [18081, 18181, 'host'],
+      [18082, 18182, 'host'],
     ]);
     expect(cluster.spec.agent.networks).toEqual(['internal', 'external']);
   });
@@ -36,7 +38,9 @@ describe('example specs', () => {
     expect(cluster.metadata.name).toBe('bzzz-v2');
     expect(cluster.spec.nodes?.map((n) => n.name)).toEqual(['walnut', 'ironwood', 'acacia']);
     expect(cluster.spec.agent.instances.map((i) => [i.node, i.publish?.mode])).toEqual([
-      ['walnut', 'host'], ['ironwood', 'host'], ['acacia', 'host'],
+      ['walnut', 'host'],
+      ['ironwood', 'host'],
+      ['acacia', 'host'],
     ]);
     expect(cluster.spec.agent.image).toBe('registry.home.deepblack.cloud/bzzz:v2.0.0');
     expect(cluster.spec.networks?.tengig).toMatchObject({ external: true });
@@ -44,10 +48,21 @@ describe('example specs', () => {
     expect(Object.keys(cluster.spec.secrets ?? {}).sort()).toEqual(['openai_api_key', 'postgres_password', 'postgres_user']);
     const s = cluster.spec.services!;
     expect([s.mcpServer, s.openaiProxy, s.contentResolver, s.postgres, s.redis].map((c) => [c?.enabled, c?.replicas])).toEqual([
-      [true, 3], [true, 2], [true, 3], [true, 1], [true, 1],
+      [true, 3],
+      [true, 2],
+      [true, 3],
+      [true, 1],
+      [true, 1],
     ]);
     expect(s.openaiProxy).toMatchObject({ rateLimitRpm: 1000, apiKeySecret: 'openai_api_key' });
-    expect(cluster.spec.updatePolicy).toEqual({ parallelism: 1, delay: '30s', monitor: '60s', failureAction: 'rollback', maxFailureRatio: 0, order: 'start-first' });
+    expect(cluster.spec.updatePolicy).toEqual({
+      parallelism: 1,
+      delay: '30s',
+      monitor: '60s',
+      failureAction: 'rollback',
+      maxFailureRatio: 0,
+      order: 'start-first',
+    });
   });
 
   it('accepts the same spec written as JSON, and points at JSON lines when it is wrong', () => {
@@ -60,6 +75,8 @@ describe('example specs', () => {
     expect(result.ok).toBe(false);
     if (result.ok) return;
     const line = bad.split('\n').findIndex((l) => l.includes('"nmae"')) + 1;
-    expect(result.problems).toEqual([expect.objectContaining({ path: 'metadata.nmae', line, message: expect.stringContaining('did you mean `name`?') })]);
+    expect(result.problems).toEqual([
+      expect.objectContaining({ path: 'metadata.nmae', line, message: expect.stringContaining('did you mean `name`?') }),
+    ]);
   });
 });

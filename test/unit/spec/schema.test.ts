@@ -13,7 +13,7 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const same = <A, B>(ok: Same<A, B>): Same<A, B> => ok;
 
 // Each line fails to compile when the schema and the type disagree on a field name.
-export const typeChecks = [
+const typeChecks = [
   same<Props<'ObjectMeta'>, keyof T.ObjectMeta>(true),
   same<Props<'ClusterSpec'>, keyof T.ClusterSpec>(true),
   same<Props<'NodeSpec'>, keyof T.NodeSpec>(true),
@@ -80,11 +80,15 @@ describe('bzzzcluster.schema.json', () => {
     expect(missing).toEqual([]);
   });
 
-  it('gives every companion the agent\'s component fields', () => {
+  it("gives every companion the agent's component fields", () => {
     const agentKeys = Object.keys(schemaJson.definitions.AgentSpec.properties);
-    const componentKeys = agentKeys.filter((k) => !['instances', 'agentPorts', 'bootstrap', 'role', 'election', 'replicationFactor'].includes(k));
+    const componentKeys = agentKeys.filter(
+      (k) => !['instances', 'agentPorts', 'bootstrap', 'role', 'election', 'replicationFactor'].includes(k),
+    );
     for (const def of ['McpServer', 'OpenaiProxy', 'ContentResolver', 'Postgres', 'Redis'] as const) {
-      expect(Object.keys(schemaJson.definitions[def].properties)).toEqual(expect.arrayContaining([...componentKeys, 'enabled', 'replicas']));
+      expect(Object.keys(schemaJson.definitions[def].properties)).toEqual(
+        expect.arrayContaining([...componentKeys, 'enabled', 'replicas']),
+      );
     }
   });
 });

@@ -23,7 +23,12 @@ function cluster(secrets: BzzzCluster['spec']['secrets'], configs?: BzzzCluster[
 }
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
-  return p.then(() => { throw new Error('expected a rejection'); }, (e: Error) => e);
+  return p.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (e: Error) => e,
+  );
 }
 
 describe('readSecretValues', () => {
@@ -42,13 +47,15 @@ describe('readSecretValues', () => {
 
   it('names every secret and its file or variable in one error, never a value', async () => {
     await writeFile(join(dir, 'empty'), '');
-    const err = await rejection(readSecretValues(
-      cluster({ a: { file: 'missing.txt' }, b: { env: 'NOT_SET' }, c: { file: 'empty' }, d: { env: 'SET' } }),
-      dir,
-      { SET: 'hunter2-value' },
-    ));
+    const err = await rejection(
+      readSecretValues(cluster({ a: { file: 'missing.txt' }, b: { env: 'NOT_SET' }, c: { file: 'empty' }, d: { env: 'SET' } }), dir, {
+        SET: 'hunter2-value',
+      }),
+    );
     expect(err).toBeInstanceOf(InvalidInputError);
-    expect(err.message).toContain(`secret \`a\`: file ${join(dir, 'missing.txt')} (spec.secrets.a.file, relative to the spec file) does not exist`);
+    expect(err.message).toContain(
+      `secret \`a\`: file ${join(dir, 'missing.txt')} (spec.secrets.a.file, relative to the spec file) does not exist`,
+    );
     expect(err.message).toContain('secret `b`: environment variable NOT_SET (spec.secrets.b.env) is not set');
     expect(err.message).toContain('secret `c` is empty');
     expect(err.message).not.toContain('hunter2');
@@ -58,11 +65,14 @@ describe('readSecretValues', () => {
 describe('readConfigValues', () => {
   it('reads file and inline content sources', async () => {
     await writeFile(join(dir, 'bzzz.yaml'), 'log_level: info\n');
-    const values = await readConfigValues(cluster(undefined, { f: { file: 'bzzz.yaml' }, c: { content: 'x: 1' }, e: { external: 'theirs' } }), dir);
+    const values = await readConfigValues(
+      cluster(undefined, { f: { file: 'bzzz.yaml' }, c: { content: 'x: 1' }, e: { external: 'theirs' } }),
+      dir,
+    );
     expect(Object.fromEntries([...values].map(([k, v]) => [k, v.toString()]))).toEqual({ f: 'log_level: info\n', c: 'x: 1' });
   });
 
-  it('refuses a config file over Docker\'s size limit, naming it', async () => {
+  it("refuses a config file over Docker's size limit, naming it", async () => {
     await writeFile(join(dir, 'big'), Buffer.alloc(1000 * 1024, 'a'));
     const err = await rejection(readConfigValues(cluster(undefined, { big: { file: 'big' } }), dir));
     expect(err.message).toMatch(/config `big` is 1024000 bytes; Docker's limit is 1023999 bytes/);

@@ -44,7 +44,9 @@ describe('bzzzctl validate', () => {
     const text = out.join('');
     expect(text).toContain(`${file}: invalid`);
     expect(text).toContain(`${file}:10:15  spec.agent.instances[0].node  node \`oak\` is not declared in spec.nodes`);
-    expect(text).toContain(`${file}:12:14  spec.services.redis.replica  unknown key \`replica\` in spec.services.redis: did you mean \`replicas\`?`);
+    expect(text).toContain(
+      `${file}:12:14  spec.services.redis.replica  unknown key \`replica\` in spec.services.redis: did you mean \`replicas\`?`,
+    );
     expect(await readdir(dir)).toEqual(['bad.yaml']);
   });
 
@@ -54,15 +56,19 @@ describe('bzzzctl validate', () => {
     expect(await validateCommand({ filename: file, output: 'json' })).toBe(1);
     const report = JSON.parse(out.join('')) as { valid: boolean; problems: Array<{ path: string; line: number }> };
     expect(report.valid).toBe(false);
-    expect(report.problems.map((p) => [p.path, p.line])).toEqual(expect.arrayContaining([
-      ['spec.agent.instances[0].node', 10],
-      ['spec.services.redis.replica', 12],
-    ]));
+    expect(report.problems.map((p) => [p.path, p.line])).toEqual(
+      expect.arrayContaining([
+        ['spec.agent.instances[0].node', 10],
+        ['spec.services.redis.replica', 12],
+      ]),
+    );
   });
 
   it('GIVEN the dev example THEN exits 0 with a one-line summary', async () => {
     expect(await validateCommand({ filename: 'stacks/examples/dev.yaml', output: 'text' })).toBe(0);
-    expect(out.join('')).toBe('stacks/examples/dev.yaml: valid — cluster bzzz-dev (BZZZ 0.1.0): 3 agent instances (a, b, c); services: postgres, redis\n');
+    expect(out.join('')).toBe(
+      'stacks/examples/dev.yaml: valid — cluster bzzz-dev (BZZZ 0.1.0): 3 agent instances (a, b, c); services: postgres, redis\n',
+    );
   });
 
   it('-o yaml on a valid spec prints valid: true and the cluster summary', async () => {

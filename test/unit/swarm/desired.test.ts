@@ -25,12 +25,22 @@ function cluster(): BzzzCluster {
       agent: {
         image: 'bzzz/bzzzctl:v2.0.0',
         networks: ['internal'],
-        instances: [{ name: 'walnut', node: 'walnut', publish: { p2p: 9000 } }, { name: 'ironwood', node: 'ironwood' }],
+        instances: [
+          { name: 'walnut', node: 'walnut', publish: { p2p: 9000 } },
+          { name: 'ironwood', node: 'ironwood' },
+        ],
         configs: [{ source: 'settings', target: '/etc/bzzz/settings' }],
         election: { heartbeatMs: 5000, timeoutMs: 15000 },
       },
       services: {
-        postgres: { enabled: true, image: 'postgres:15-alpine', replicas: 1, networks: ['internal'], passwordSecret: 'pg_password', placement: { nodes: ['walnut', 'acacia'] } },
+        postgres: {
+          enabled: true,
+          image: 'postgres:15-alpine',
+          replicas: 1,
+          networks: ['internal'],
+          passwordSecret: 'pg_password',
+          placement: { nodes: ['walnut', 'acacia'] },
+        },
         redis: { enabled: false },
       },
     },
@@ -43,7 +53,11 @@ describe('desired services', () => {
   it('names each object <cluster>_<component> and labels it as the operator owns it', () => {
     expect(services.map((s) => s.spec.Name)).toEqual(['c1_agent-ironwood', 'c1_agent-walnut', 'c1_postgres']);
     for (const s of services) {
-      expect(s.spec.Labels).toMatchObject({ 'io.bzzz.managed-by': 'bzzz-operator', 'io.bzzz.cluster': 'c1', 'com.docker.stack.namespace': 'c1' });
+      expect(s.spec.Labels).toMatchObject({
+        'io.bzzz.managed-by': 'bzzz-operator',
+        'io.bzzz.cluster': 'c1',
+        'com.docker.stack.namespace': 'c1',
+      });
     }
   });
 
@@ -61,7 +75,9 @@ describe('desired services', () => {
   it('expresses "any of these nodes" as excluding every other known node (swarm constraints are ANDed)', () => {
     const pg = services.find((s) => s.spec.Name === 'c1_postgres')!.spec;
     expect(pg.TaskTemplate.Placement?.Constraints).toEqual(['node.hostname != ironwood.lan']);
-    expect(pg.TaskTemplate.ContainerSpec.Secrets).toEqual([{ File: { Name: 'pg_password', UID: '0', GID: '0', Mode: 0o444 }, SecretID: '', SecretName: 'c1_pg_password-0000aaaa' }]);
+    expect(pg.TaskTemplate.ContainerSpec.Secrets).toEqual([
+      { File: { Name: 'pg_password', UID: '0', GID: '0', Mode: 0o444 }, SecretID: '', SecretName: 'c1_pg_password-0000aaaa' },
+    ]);
     expect(pg.TaskTemplate.ContainerSpec.Env).toContain('POSTGRES_PASSWORD_FILE=/run/secrets/pg_password');
   });
 
@@ -73,9 +89,12 @@ describe('desired services', () => {
     expect(services.some((s) => s.component === 'redis')).toBe(false);
   });
 
-  it('networks: the cluster\'s overlays are created, external ones only referenced', () => {
+  it("networks: the cluster's overlays are created, external ones only referenced", () => {
     const nets = buildNetworks(cluster());
-    expect(nets.map((n) => [n.name, n.external])).toEqual([['c1_internal', false], ['tengig', true]]);
+    expect(nets.map((n) => [n.name, n.external])).toEqual([
+      ['c1_internal', false],
+      ['tengig', true],
+    ]);
     expect(nets[0].create).toMatchObject({ Driver: 'overlay', Internal: true, Attachable: true });
   });
 });
@@ -86,7 +105,7 @@ describe('projection and diff', () => {
   /** The same spec as the engine answers it: IDs filled in, network IDs, a pinned digest, zero values omitted. */
   function asEngineReturns(spec: ServiceSpec): ServiceSpec {
     const s: ServiceSpec = JSON.parse(JSON.stringify(spec));
-    s.TaskTemplate.ContainerSpec.Image += '@sha256:' + 'a'.repeat(64);
+    s.TaskTemplate.ContainerSpec.Image += `@sha256:${'a'.repeat(64)}`;
     s.TaskTemplate.ContainerSpec.Isolation = 'default';
     s.TaskTemplate.ContainerSpec.Secrets = s.TaskTemplate.ContainerSpec.Secrets?.map((r) => ({ ...r, SecretID: 'sid123' }));
     s.TaskTemplate.Networks = s.TaskTemplate.Networks?.map((n) => ({ ...n, Target: 'netid-internal' }));

@@ -4,18 +4,33 @@ import { describe, expect, it } from 'vitest';
 import { translate, EngineCallError } from '../../../src/swarm/docker-port.js';
 import { ConflictError, EngineUnavailableError, NotFoundError } from '../../../src/util/errors.js';
 
-const modem = (statusCode: number, message: string) => Object.assign(new Error(`(HTTP code ${statusCode}) ${message}`), { statusCode, json: { message } });
+const modem = (statusCode: number, message: string) =>
+  Object.assign(new Error(`(HTTP code ${statusCode}) ${message}`), { statusCode, json: { message } });
 
 describe('translate', () => {
   it('an engine that is not in a swarm: says to run docker swarm init', () => {
-    const e = translate('list configs', '', modem(503, 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.'));
+    const e = translate(
+      'list configs',
+      '',
+      modem(
+        503,
+        'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.',
+      ),
+    );
     expect(e).toBeInstanceOf(EngineUnavailableError);
     expect(e.message).toContain('not in swarm mode');
     expect(e.message).toContain('docker swarm init');
   });
 
   it('a worker node: says to use a manager', () => {
-    const e = translate('list secrets', '', modem(503, "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager."));
+    const e = translate(
+      'list secrets',
+      '',
+      modem(
+        503,
+        "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.",
+      ),
+    );
     expect(e).toBeInstanceOf(EngineUnavailableError);
     expect(e.message).toContain('worker');
     expect(e.message).toContain('manager');
@@ -28,7 +43,9 @@ describe('translate', () => {
   });
 
   it('a version conflict is a ConflictError (retried on fresh state)', () => {
-    expect(translate('update service', 'x', modem(500, 'rpc error: code = Unknown desc = update out of sequence'))).toBeInstanceOf(ConflictError);
+    expect(translate('update service', 'x', modem(500, 'rpc error: code = Unknown desc = update out of sequence'))).toBeInstanceOf(
+      ConflictError,
+    );
   });
 
   it('404 is NotFoundError; anything else names the call and keeps the engine message', () => {

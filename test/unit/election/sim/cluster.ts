@@ -4,8 +4,12 @@
 //   - at most one node ever becomes admin in a given term.
 import { silentLogger } from '../../../../src/util/log.js';
 import {
-  createElection, fileVoteStore, memoryVoteStore,
-  type Election, type ScoreSettings, type VoteStore,
+  createElection,
+  fileVoteStore,
+  memoryVoteStore,
+  type Election,
+  type ScoreSettings,
+  type VoteStore,
 } from '../../../../src/agent/election/index.js';
 import { EventClock } from './event-clock.js';
 import { SimNetwork, type SimNetworkOptions } from './network.js';
@@ -97,7 +101,9 @@ export class SimCluster {
   }
 
   actingAdmins(): string[] {
-    return this.up().filter((m) => m.election.isAdmin()).map((m) => m.id);
+    return this.up()
+      .filter((m) => m.election.isAdmin())
+      .map((m) => m.id);
   }
 
   /** The admin every given node (default: all up nodes) recognises, or null if they do not agree on one. */
@@ -133,7 +139,8 @@ export class SimCluster {
       if (e.state !== 'admin') return;
       const term = e.term;
       const prior = this.adminsByTerm.get(term);
-      if (prior !== undefined && prior !== m.id) this.violations.push(`two admins in term ${term}: ${prior} and ${m.id} (t=${this.clock.now()})`);
+      if (prior !== undefined && prior !== m.id)
+        this.violations.push(`two admins in term ${term}: ${prior} and ${m.id} (t=${this.clock.now()})`);
       this.adminsByTerm.set(term, m.id);
     });
     return election;

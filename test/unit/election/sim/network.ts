@@ -4,8 +4,10 @@
 // through the real wire codec, and `from` is set by the network (like GossipSub's signature check),
 // never taken from the payload.
 import {
-  decodeElectionMessage, encodeElectionMessage,
-  type ElectionMessage, type ElectionTransport,
+  decodeElectionMessage,
+  encodeElectionMessage,
+  type ElectionMessage,
+  type ElectionTransport,
 } from '../../../../src/agent/election/index.js';
 import type { EventClock } from './event-clock.js';
 
@@ -38,7 +40,11 @@ export class SimNetwork {
   /** Count of messages handed to the network, by type. */
   readonly sent = new Map<string, number>();
 
-  constructor(private readonly clock: EventClock, private readonly random: () => number, opts: SimNetworkOptions = {}) {
+  constructor(
+    private readonly clock: EventClock,
+    private readonly random: () => number,
+    opts: SimNetworkOptions = {},
+  ) {
     this.minDelayMs = opts.minDelayMs ?? 1;
     this.maxDelayMs = opts.maxDelayMs ?? 5;
     this.lossRate = opts.lossRate ?? 0;

@@ -3,10 +3,7 @@
 // load the Docker client. Exit codes: 0 ok, 1 invalid input / differences found (diff), 2 error.
 import { Command, Option } from 'commander';
 import { VERSION } from '../version.js';
-
-export const EXIT_OK = 0;
-export const EXIT_INVALID = 1;
-export const EXIT_ERROR = 2;
+import { EXIT_INVALID, EXIT_OK } from '../util/exit-codes.js';
 
 function run<A extends unknown[]>(load: () => Promise<(...args: A) => Promise<number | undefined>>) {
   return async (...args: A): Promise<void> => {

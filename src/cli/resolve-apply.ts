@@ -3,7 +3,7 @@
 // file/env secrets, which only the CLI can read (the controller never sees the user's files).
 import type { LoadedSpec } from '../spec/index.js';
 import { readConfigValues, readSecretValues } from '../spec/index.js';
-import { stateFromConfigs, type ClusterStore, type StoredSpec } from '../swarm/state.js';
+import { stateFromConfigs, type ClusterStore, type StoredSpec } from '../store/cluster-store.js';
 import type { Secret } from '../swarm/api-types.js';
 import type { Observed } from '../reconcilers/types.js';
 import type { SwarmPort } from '../swarm/port.js';

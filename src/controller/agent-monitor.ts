@@ -2,7 +2,7 @@
 // a slow or absent agent (a probe can take its whole timeout; drift correction must not). The
 // pass reads the latest reports; when they change, the cluster is queued so status follows.
 import type { BzzzCluster } from '../spec/types.js';
-import type { AgentStatus } from '../swarm/state.js';
+import type { AgentStatus } from '../spec/status.js';
 import type { AgentProber } from '../reconcilers/agents.js';
 import { stableStringify } from '../swarm/labels.js';
 import type { Runnable } from './types.js';

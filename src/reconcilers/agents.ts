@@ -4,7 +4,7 @@
 // and an agent that does not answer is reported unhealthy with the reason, never an error.
 import type { BzzzCluster } from '../spec/types.js';
 import { DEFAULT_AGENT_PORTS } from '../spec/defaults.js';
-import type { AgentStatus } from '../swarm/state.js';
+import type { AgentStatus } from '../spec/status.js';
 
 export type { AgentStatus };
 

@@ -1,6 +1,6 @@
 // The whole plan of one pass, pure: what `bzzzctl diff` prints and the reconciler performs.
-import type { StoredSpec } from '../swarm/state.js';
-import { buildServices, defaultNetworkRefs, type DesiredService } from '../swarm/desired.js';
+import type { StoredSpec } from '../store/cluster-store.js';
+import { buildServices, defaultNetworkRefs, type DesiredService } from '../convert/services.js';
 import { planNetworks, type NetworkPlan } from './networks.js';
 import { planSecrets, type SecretPlan } from './secrets.js';
 import { planConfigs, type ConfigPlan } from './configs.js';

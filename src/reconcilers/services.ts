@@ -3,8 +3,8 @@
 // projections, so an unchanged spec makes no write (docker stack deploy re-sends every service).
 import type { Service, ServiceSpec } from '../swarm/api-types.js';
 import type { SwarmPort } from '../swarm/port.js';
-import type { DesiredService } from '../swarm/desired.js';
-import { diffProjections, networkNamer, projectService, stripDigest } from '../swarm/project.js';
+import type { DesiredService } from '../convert/services.js';
+import { diffProjections, networkNamer, projectService, stripDigest } from '../convert/project.js';
 import type { Change, IdIndex, Observed, Problem } from './types.js';
 import { failures } from './problems.js';
 import { ConflictError } from '../util/errors.js';

@@ -2,9 +2,9 @@
 // remembered). Pure, so it is tested by value; conditions keep their transition time while
 // their status does not change, so an unchanged cluster writes no status.
 import type { Service, Task } from '../swarm/api-types.js';
-import type { DesiredService } from '../swarm/desired.js';
-import { stripDigest } from '../swarm/project.js';
-import type { ClusterStatus, ComponentStatus, Condition, ConditionType } from '../swarm/state.js';
+import type { DesiredService } from '../convert/services.js';
+import { stripDigest } from '../convert/project.js';
+import type { ClusterStatus, ComponentStatus, Condition, ConditionType } from '../spec/status.js';
 import type { Problem } from './types.js';
 import { compareStrings } from '../util/compare.js';
 

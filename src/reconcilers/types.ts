@@ -1,6 +1,6 @@
 // Shared shapes of a reconcile pass: what was observed, what is planned, what went wrong.
 import type { Config, Network, Secret, Service } from '../swarm/api-types.js';
-import type { FieldChange } from '../swarm/project.js';
+import type { FieldChange } from '../convert/project.js';
 
 export type ObjectKind = 'network' | 'secret' | 'config' | 'service';
 

@@ -4,15 +4,16 @@
 import { loadSpecFile, parseDurationMs } from '../../spec/index.js';
 import { DockerSwarmPort } from '../../swarm/docker-port.js';
 import { countingPort } from '../../swarm/port.js';
-import { ClusterStore, type ClusterStatus } from '../../swarm/state.js';
-import { leaseIsLive, readLease } from '../../swarm/lease.js';
+import { ClusterStore } from '../../store/cluster-store.js';
+import type { ClusterStatus } from '../../spec/status.js';
+import { leaseIsLive, readLease } from '../../store/lease.js';
 import { createClusterReconciler } from '../../reconcilers/cluster.js';
 import { observe } from '../../reconcilers/observe.js';
 import { condition, isReady } from '../../reconcilers/status.js';
 import { resolveApply, storeSpec } from '../resolve-apply.js';
 import { printDocument, printLines, progress, type OutputFormat } from '../output.js';
 import { silentLogger } from '../../util/log.js';
-import { EXIT_ERROR, EXIT_OK } from '../main.js';
+import { EXIT_ERROR, EXIT_OK } from '../../util/exit-codes.js';
 import { formatStatusLine } from './status.js';
 
 export interface ApplyOptions {

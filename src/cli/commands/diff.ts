@@ -8,7 +8,7 @@ import { planCluster } from '../../reconcilers/plan.js';
 import type { Change, Problem } from '../../reconcilers/types.js';
 import { resolveApply } from '../resolve-apply.js';
 import { printDocument, printLines, type OutputFormat } from '../output.js';
-import { EXIT_INVALID, EXIT_OK } from '../main.js';
+import { EXIT_INVALID, EXIT_OK } from '../../util/exit-codes.js';
 
 const SIGN = { create: '+', update: '~', remove: '-' } as const;
 

@@ -3,14 +3,14 @@
 import { join } from 'node:path';
 import { loadSpecFile, parseDurationMs } from '../../spec/index.js';
 import { DockerSwarmPort } from '../../swarm/docker-port.js';
-import { ClusterStore } from '../../swarm/state.js';
-import { LEASE_NAME } from '../../swarm/lease.js';
-import { detachOperatorFrom, OPERATOR_SERVICE, removeOperatorService } from '../../swarm/operator.js';
-import { deleteCluster } from './delete.js';
+import { ClusterStore } from '../../store/cluster-store.js';
+import { LEASE_NAME } from '../../store/lease.js';
+import { detachOperatorFrom, OPERATOR_SERVICE, removeOperatorService } from '../../ops/operator-service.js';
+import { deleteCluster } from '../../ops/teardown.js';
 import { printLines, progress } from '../output.js';
 import { packageRoot } from '../../util/paths.js';
 import { BzzzError } from '../../util/errors.js';
-import { EXIT_OK } from '../main.js';
+import { EXIT_OK } from '../../util/exit-codes.js';
 import { DEFAULT_SPEC } from './up.js';
 
 export async function downCommand(opts: { filename?: string; timeout: string }): Promise<number> {

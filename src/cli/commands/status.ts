@@ -1,12 +1,13 @@
 // bzzzctl status [NAME] [-o json|yaml]: what the swarm holds for each cluster — generation,
 // observedGeneration, conditions, and each component's desired and running tasks.
 import { DockerSwarmPort } from '../../swarm/docker-port.js';
-import { ClusterStore, type ClusterStatus } from '../../swarm/state.js';
-import { leaseIsLive, readLease } from '../../swarm/lease.js';
+import { ClusterStore } from '../../store/cluster-store.js';
+import type { ClusterStatus } from '../../spec/status.js';
+import { leaseIsLive, readLease } from '../../store/lease.js';
 import { printDocument, printLines, table, type OutputFormat } from '../output.js';
 import { NotFoundError } from '../../util/errors.js';
 import { isReady } from '../../reconcilers/status.js';
-import { EXIT_OK } from '../main.js';
+import { EXIT_OK } from '../../util/exit-codes.js';
 
 export interface ClusterStatusView {
   name: string;

@@ -11,11 +11,12 @@ import { packageRoot } from '../../util/paths.js';
 import { loadSpecFile, parseDurationMs } from '../../spec/index.js';
 import { DockerSwarmPort } from '../../swarm/docker-port.js';
 import { requireSwarmManager } from '../../swarm/engine.js';
-import { ClusterStore, type ClusterStatus } from '../../swarm/state.js';
-import { leaseIsLive, readLease } from '../../swarm/lease.js';
-import { buildNetworks } from '../../swarm/desired.js';
-import { ensureOperatorService, OPERATOR_METRICS_PORT, OPERATOR_SERVICE } from '../../swarm/operator.js';
-import { rolloutServicesUsing } from '../../swarm/rollout.js';
+import { ClusterStore } from '../../store/cluster-store.js';
+import type { ClusterStatus } from '../../spec/status.js';
+import { leaseIsLive, readLease } from '../../store/lease.js';
+import { buildNetworks } from '../../convert/services.js';
+import { ensureOperatorService, OPERATOR_METRICS_PORT, OPERATOR_SERVICE } from '../../ops/operator-service.js';
+import { rolloutServicesUsing } from '../../ops/rollout-images.js';
 import { ownedBy } from '../../swarm/labels.js';
 import { createClusterReconciler } from '../../reconcilers/cluster.js';
 import { desiredServices, planObjects } from '../../reconcilers/plan.js';
@@ -27,7 +28,7 @@ import { formatStatusLine } from './status.js';
 import { OPERATOR_IMAGE } from '../../version.js';
 import { BzzzError, EngineUnavailableError } from '../../util/errors.js';
 import { silentLogger } from '../../util/log.js';
-import { EXIT_ERROR, EXIT_OK } from '../main.js';
+import { EXIT_ERROR, EXIT_OK } from '../../util/exit-codes.js';
 
 export const DEFAULT_SPEC = 'stacks/examples/dev.yaml';
 

@@ -5,9 +5,10 @@
 // cluster record a compare-and-swap register: two writers never overwrite each other blindly.
 // Nothing the controller needs lives only in its memory: a restarted controller resumes from here.
 import type { BzzzCluster } from '../spec/types.js';
-import type { Config, ConfigSpec, Labels } from './api-types.js';
-import type { SwarmPort } from './port.js';
-import { L, MANAGER, objectName, ownerLabels, stableStringify } from './labels.js';
+import type { Config, ConfigSpec, Labels } from '../swarm/api-types.js';
+import type { SwarmPort } from '../swarm/port.js';
+import type { ClusterStatus } from '../spec/status.js';
+import { L, MANAGER, objectName, ownerLabels, stableStringify } from '../swarm/labels.js';
 import { ConflictError, NotFoundError } from '../util/errors.js';
 
 export const SPECS_KEPT = 10;
@@ -22,56 +23,6 @@ export interface StoredSpec {
   configContents: Record<string, string>;
   specHash: string;
   appliedAt: string;
-}
-
-export type ConditionType = 'Ready' | 'Progressing' | 'Degraded';
-export interface Condition {
-  type: ConditionType;
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
-  lastTransitionTime: string;
-}
-
-export interface ComponentStatus {
-  /** Service name, e.g. bzzz-dev_agent-a1. */
-  service: string;
-  component: string;
-  image: string;
-  desired: number;
-  running: number;
-  /** Docker's rolling-update state (updating, paused, rollback_completed…) when there is one. */
-  update?: string;
-  updateMessage?: string;
-}
-
-/** What an agent instance reports about itself (probed by the controller over the cluster network). */
-export interface AgentStatus {
-  /** Instance name (spec.agent.instances[].name). */
-  name: string;
-  service: string;
-  healthy: boolean;
-  /** Connected libp2p peers. */
-  peers: number;
-  /** This agent is the elected admin (its election status names itself). */
-  admin: boolean;
-  peerId?: string;
-  /** The admin this agent follows (peer ID), and the election term. */
-  adminPeer?: string | null;
-  term?: number;
-  /** Overall health score 0..1, one decimal. */
-  score?: number;
-  /** Observed CAS replication factor. */
-  replicationFactor?: number;
-  error?: string;
-}
-
-export interface ClusterStatus {
-  observedGeneration: number;
-  conditions: Condition[];
-  components: ComponentStatus[];
-  /** Present when a controller inside the swarm probed the agents. */
-  agents?: AgentStatus[];
 }
 
 export interface ClusterRecord {

@@ -2,8 +2,8 @@
 // projected onto the fields the operator owns, in a canonical form — lists sorted, references
 // by name (not ID), the engine's pinned image digest dropped, zero values omitted as the engine
 // omits them. Two specs that mean the same project to the same value.
-import type { Network, ServiceSpec } from './api-types.js';
-import { stableStringify } from './labels.js';
+import type { Network, ServiceSpec } from '../swarm/api-types.js';
+import { stableStringify } from '../swarm/labels.js';
 import { compareStrings } from '../util/compare.js';
 
 export type Projection = Record<string, unknown>;

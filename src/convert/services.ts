@@ -28,8 +28,8 @@ import type {
   SecretReference,
   ServiceSpec,
   UpdateConfig,
-} from './api-types.js';
-import { L, objectName, ownerLabels, stableHash } from './labels.js';
+} from '../swarm/api-types.js';
+import { L, objectName, ownerLabels, stableHash } from '../swarm/labels.js';
 import { AGENT_UID, KEYS_DIR, keyLogical, keySettings } from './keys-layout.js';
 import { ROLES } from '../crypto/roles.js';
 import { compareStrings } from '../util/compare.js';

@@ -1,0 +1,53 @@
+// What the controller reports about a cluster: conditions (Kubernetes-style), observedGeneration,
+// each component's tasks and what the agents say of themselves. Stored in the cluster record
+// (src/store) and printed by `bzzzctl status`; pure types.
+
+export type ConditionType = 'Ready' | 'Progressing' | 'Degraded';
+export interface Condition {
+  type: ConditionType;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+}
+
+export interface ComponentStatus {
+  /** Service name, e.g. bzzz-dev_agent-a1. */
+  service: string;
+  component: string;
+  image: string;
+  desired: number;
+  running: number;
+  /** Docker's rolling-update state (updating, paused, rollback_completed…) when there is one. */
+  update?: string;
+  updateMessage?: string;
+}
+
+/** What an agent instance reports about itself (probed by the controller over the cluster network). */
+export interface AgentStatus {
+  /** Instance name (spec.agent.instances[].name). */
+  name: string;
+  service: string;
+  healthy: boolean;
+  /** Connected libp2p peers. */
+  peers: number;
+  /** This agent is the elected admin (its election status names itself). */
+  admin: boolean;
+  peerId?: string;
+  /** The admin this agent follows (peer ID), and the election term. */
+  adminPeer?: string | null;
+  term?: number;
+  /** Overall health score 0..1, one decimal. */
+  score?: number;
+  /** Observed CAS replication factor. */
+  replicationFactor?: number;
+  error?: string;
+}
+
+export interface ClusterStatus {
+  observedGeneration: number;
+  conditions: Condition[];
+  components: ComponentStatus[];
+  /** Present when a controller inside the swarm probed the agents. */
+  agents?: AgentStatus[];
+}

@@ -18,18 +18,8 @@ import { realClock } from './clock.js';
 import type { ControllerMetrics, ReconcileOutcome } from './metrics.js';
 import { createWorkQueue, type WorkQueue } from './queue.js';
 import type { RateLimiterOptions } from './rate-limiter.js';
-import {
-  TerminalError,
-  type Clock,
-  type ClusterEventSource,
-  type ClusterLister,
-  type ClusterSink,
-  type HealthCheck,
-  type HealthReport,
-  type ReconcileResult,
-  type Reconciler,
-  type Runnable,
-} from './types.js';
+import type { Clock, ClusterEventSource, ClusterLister, ClusterSink, HealthCheck, HealthReport, Runnable } from './types.js';
+import { TerminalError, type ReconcileResult, type Reconciler } from '../reconcilers/reconciler.js';
 
 export interface ControllerOptions {
   /** For logs, health and metrics: what this controller drives ("cluster", "backups", …). */

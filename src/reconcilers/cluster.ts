@@ -7,7 +7,7 @@
 //   5. prune secret and config versions and networks nothing uses any more
 //   6. rebuild status from what exists; write it only when it changed
 // An unchanged, converged cluster makes zero write calls.
-import type { Reconciler, ReconcileResult } from '../controller/types.js';
+import type { Reconciler, ReconcileResult } from './reconciler.js';
 import type { SwarmPort } from '../swarm/port.js';
 import { countingPort } from '../swarm/port.js';
 import { ownedBy } from '../swarm/labels.js';

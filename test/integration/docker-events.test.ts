@@ -8,7 +8,8 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createController } from '../../src/controller/controller.js';
 import { createControllerMetrics, type ControllerMetrics } from '../../src/controller/metrics.js';
-import type { ClusterEventSource, ClusterSink, ReconcileResult } from '../../src/controller/types.js';
+import type { ClusterEventSource, ClusterSink } from '../../src/controller/types.js';
+import type { ReconcileResult } from '../../src/reconcilers/reconciler.js';
 import { createDockerEventSource } from '../../src/controller/sources/docker-events.js';
 import { engineEvents, type EngineEvents } from '../../src/swarm/event-stream.js';
 

@@ -4,13 +4,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createController, type Controller, type ControllerOptions } from '../../../src/controller/controller.js';
 import { createControllerMetrics, type ControllerMetrics } from '../../../src/controller/metrics.js';
-import {
-  TerminalError,
-  type ClusterEventSource,
-  type ClusterSink,
-  type ReconcileResult,
-  type WatchStatus,
-} from '../../../src/controller/types.js';
+import type { ClusterEventSource, ClusterSink, WatchStatus } from '../../../src/controller/types.js';
+import { TerminalError, type ReconcileResult } from '../../../src/reconcilers/reconciler.js';
 import { createFakeClock, flush, type FakeClock } from './fake-clock.js';
 
 type Behaviour = (cluster: string, call: number, signal: AbortSignal) => Promise<ReconcileResult> | ReconcileResult;

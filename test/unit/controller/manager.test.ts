@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLeaderElection } from '../../../src/controller/leader-election.js';
 import { createManager, type Manager } from '../../../src/controller/manager.js';
-import type { ReconcileResult } from '../../../src/controller/types.js';
+import type { ReconcileResult } from '../../../src/reconcilers/reconciler.js';
 import type { LeaseElector } from '../../../src/store/lease.js';
 import { createFakeClock, flush, type FakeClock } from './fake-clock.js';
 

@@ -19,6 +19,8 @@ export interface Problem {
   object: string;
   reason: string;
   message: string;
+  /** The engine refused the spec itself: retrying cannot help, the generation has failed. */
+  terminal?: boolean;
 }
 
 /** Everything the cluster owns (by label), plus the external objects its spec names. */

@@ -2,7 +2,7 @@
 // each component's tasks and what the agents say of themselves. Stored in the cluster record
 // (src/store) and printed by `bzzzctl status`; pure types.
 
-export type ConditionType = 'Ready' | 'Progressing' | 'Degraded';
+export type ConditionType = 'Ready' | 'Progressing' | 'Degraded' | 'Failed';
 export interface Condition {
   type: ConditionType;
   status: 'True' | 'False' | 'Unknown';
@@ -44,8 +44,21 @@ export interface AgentStatus {
   error?: string;
 }
 
+/** A generation the engine refused: recorded, never retried; a new generation clears it (rollback reads it). */
+export interface GenerationFailure {
+  generation: number;
+  /** The object the engine refused, e.g. "service dev_agent-a1". */
+  object: string;
+  reason: string;
+  /** The engine's own reason. */
+  message: string;
+  at: string;
+}
+
 export interface ClusterStatus {
   observedGeneration: number;
+  /** Present while the current generation has failed terminally. */
+  failure?: GenerationFailure;
   conditions: Condition[];
   components: ComponentStatus[];
   /** Present when a controller inside the swarm probed the agents. */

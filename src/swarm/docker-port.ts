@@ -15,7 +15,7 @@ import type {
   Volume,
 } from './api-types.js';
 import type { LabelFilter, SwarmPort } from './port.js';
-import { BzzzError, ConflictError, EngineUnavailableError, NotFoundError } from '../util/errors.js';
+import { BzzzError, ConflictError, EngineUnavailableError, NotFoundError, SpecRefusedError } from '../util/errors.js';
 
 /** A Docker API call failed: names the call and the object; keeps the engine's message. */
 export class EngineCallError extends BzzzError {
@@ -214,6 +214,11 @@ export function translate(call: string, target: string, err: unknown): Error {
         : 'the Docker engine is not in swarm mode: run `docker swarm init` (or `npm run swarm:up`)',
       { cause: err },
     );
+  }
+  // A 400 is the engine refusing the spec — unless it names something another object holds or
+  // that does not exist yet (a published port in use, a secret being created): those clear up.
+  if (e.statusCode === 400 && !/already in use|already exists|not found/i.test(engineMsg)) {
+    return new SpecRefusedError(`${call} ${target}: the engine refused it: ${engineMsg}`, { cause: err });
   }
   return new EngineCallError(call, target, e.statusCode, engineMsg, err);
 }

@@ -24,6 +24,8 @@ export interface ApplyOptions {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The engine refused this generation: waiting longer cannot help. */
+const failedAt = (s: ClusterStatus | undefined, generation: number) => s?.failure?.generation === generation;
 
 export async function applyCommand(opts: ApplyOptions): Promise<number> {
   const timeoutMs = parseDurationMs(opts.timeout, '--timeout');
@@ -55,7 +57,7 @@ export async function applyCommand(opts: ApplyOptions): Promise<number> {
       fresh = undefined;
       status = report?.status;
       bar.update(formatStatusLine(name, status));
-      if (!opts.wait || isReady(status, generation) || Date.now() > deadline) break;
+      if (!opts.wait || isReady(status, generation) || failedAt(status, generation) || Date.now() > deadline) break;
       await sleep(report?.problems.length ? 1000 : 300);
     }
   } else {
@@ -63,7 +65,7 @@ export async function applyCommand(opts: ApplyOptions): Promise<number> {
       status = (await store.get(name))?.status;
       bar.update(formatStatusLine(name, status));
       const observed = (status?.observedGeneration ?? 0) >= generation;
-      if ((!opts.wait && observed) || isReady(status, generation) || Date.now() > deadline) break;
+      if ((!opts.wait && observed) || isReady(status, generation) || failedAt(status, generation) || Date.now() > deadline) break;
       await sleep(200);
     }
   }
@@ -80,7 +82,9 @@ export async function applyCommand(opts: ApplyOptions): Promise<number> {
     if (!converged) {
       const c = condition(status, 'Degraded')?.status === 'True' ? condition(status, 'Degraded') : condition(status, 'Ready');
       lines.push(
-        `not converged after ${opts.timeout}: ${c?.reason ?? 'NotObserved'}: ${c?.message ?? 'the controller has not observed this generation yet'}`,
+        failedAt(status, generation)
+          ? `generation ${generation} failed: ${status?.failure?.object}: ${status?.failure?.message}; fix the spec and apply again`
+          : `not converged after ${opts.timeout}: ${c?.reason ?? 'NotObserved'}: ${c?.message ?? 'the controller has not observed this generation yet'}`,
       );
       lines.push(`see: bzzzctl status ${name}`);
     }

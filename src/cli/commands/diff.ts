@@ -4,7 +4,7 @@ import { loadSpecFile } from '../../spec/index.js';
 import { DockerSwarmPort } from '../../swarm/docker-port.js';
 import { versionedName } from '../../swarm/labels.js';
 import { observe } from '../../reconcilers/observe.js';
-import { planCluster } from '../../reconcilers/plan.js';
+import { planCluster } from '../../reconcilers/steps.js';
 import type { Change, Problem } from '../../reconcilers/types.js';
 import { resolveApply } from '../resolve-apply.js';
 import { printDocument, printLines, type OutputFormat } from '../output.js';
@@ -31,7 +31,7 @@ export async function diffCommand(opts: { filename: string; output: OutputFormat
   const port = new DockerSwarmPort();
   // No separate preflight (as in apply): the engine's own refusal reaches the user translated.
   const [resolved, observed] = await Promise.all([resolveApply(loaded), observe(port, loaded.cluster)]);
-  const plan = planCluster(resolved.doc, observed);
+  const plan = planCluster(resolved.doc, observed, Date.now());
 
   // Secret versions from files and env vars are written by apply itself, not by the controller.
   const cluster = loaded.cluster.metadata.name;

@@ -26,7 +26,14 @@ export function formatStatusLine(name: string, s: ClusterStatus | undefined): st
   const desired = s.components.reduce((n, c) => n + c.desired, 0);
   const ready = s.conditions.find((c) => c.type === 'Ready');
   const degraded = s.conditions.find((c) => c.type === 'Degraded' && c.status === 'True');
-  const what = ready?.status === 'True' ? 'Ready' : degraded ? `Degraded (${degraded.reason})` : `Progressing (${ready?.reason ?? '…'})`;
+  const what =
+    ready?.status === 'True'
+      ? 'Ready'
+      : s.failure
+        ? `Failed (generation ${s.failure.generation}: ${s.failure.message})`
+        : degraded
+          ? `Degraded (${degraded.reason})`
+          : `Progressing (${ready?.reason ?? '…'})`;
   return `${name}: ${running}/${desired} tasks running, ${what}`;
 }
 

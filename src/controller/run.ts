@@ -6,7 +6,7 @@ import { createDockerClient, DockerSwarmPort } from '../swarm/docker-port.js';
 import { engineEvents } from '../swarm/event-stream.js';
 import { requireSwarmManager } from '../swarm/engine.js';
 import { ClusterStore } from '../store/cluster-store.js';
-import { createLeaseElector, releaseLease } from '../store/lease.js';
+import { createLeaseElector, DEFAULT_LEASE_TTL_MS, releaseLease } from '../store/lease.js';
 import { createClusterReconciler } from '../reconcilers/cluster.js';
 import { httpAgentProber } from '../reconcilers/agents.js';
 import { logger, type Logger } from '../util/log.js';
@@ -17,8 +17,6 @@ import { createLeaderElection } from './leader-election.js';
 import { createManager, type Manager } from './manager.js';
 import { createControllerMetrics } from './metrics.js';
 import { createDockerEventSource } from './sources/docker-events.js';
-
-export const DEFAULT_LEASE_TTL_MS = 15_000;
 
 export interface ControllerProcessOptions {
   listen: string;

@@ -8,6 +8,8 @@ import { L, MANAGER } from '../swarm/labels.js';
 import { ConflictError } from '../util/errors.js';
 
 export const LEASE_NAME = 'bzzz-operator_controller-lease';
+/** Renewed every third of it: two renewals can fail before a standby may take over. */
+export const DEFAULT_LEASE_TTL_MS = 15_000;
 const HOLDER = 'io.bzzz.lease.holder';
 const RENEWED = 'io.bzzz.lease.renewed-at';
 const TTL = 'io.bzzz.lease.ttl-ms';

@@ -1,12 +1,14 @@
 // bzzzctl apply -f FILE: validate → write file/env secret versions → store the spec as a new
 // generation (unless unchanged) → converge. When a controller holds a live lease it does the
-// work and apply waits for it to observe the generation; otherwise apply reconciles in-process.
+// work and apply waits for it to observe the generation; otherwise apply reconciles in-process
+// holding the lease (src/ops/single-writer.ts), so that a controller and an apply never write at once.
 import { loadSpecFile, parseDurationMs } from '../../spec/index.js';
 import { DockerSwarmPort } from '../../swarm/docker-port.js';
 import { countingPort } from '../../swarm/port.js';
 import { ClusterStore } from '../../store/cluster-store.js';
 import type { ClusterStatus } from '../../spec/status.js';
 import { leaseIsLive, readLease } from '../../store/lease.js';
+import { underLease } from '../../ops/single-writer.js';
 import { createClusterReconciler } from '../../reconcilers/cluster.js';
 import { observe } from '../../reconcilers/observe.js';
 import { condition, isReady } from '../../reconcilers/status.js';
@@ -31,7 +33,10 @@ export async function applyCommand(opts: ApplyOptions): Promise<number> {
   const timeoutMs = parseDurationMs(opts.timeout, '--timeout');
   const loaded = await loadSpecFile(opts.filename);
   const name = loaded.cluster.metadata.name;
-  const port = countingPort(new DockerSwarmPort());
+  // Writes to the cluster's objects are counted (engineWrites); the lease is the operator's own
+  // bookkeeping and is written through the uncounted port.
+  const engine = new DockerSwarmPort();
+  const port = countingPort(engine);
   // No separate preflight: the first reads fail with the engine's own reason (not reachable, not
   // in swarm mode, a worker), translated with the fix by the port. All of them go out at once.
   const [resolved, observed, lease] = await Promise.all([resolveApply(loaded), observe(port, loaded.cluster), readLease(port)]);
@@ -39,28 +44,32 @@ export async function applyCommand(opts: ApplyOptions): Promise<number> {
   const { generation, changed, summary } = await storeSpec(port, store, resolved, observed);
   // With nothing written since, the first pass starts from this observation instead of reading again.
   let fresh = port.writes === 0 ? observed : undefined;
-  const mode = leaseIsLive(lease, Date.now()) ? 'controller' : 'in-process';
   const say = (line: string) => {
     if (opts.output === 'text') process.stderr.write(`${line}\n`);
   };
-  say(
-    `${summary}; ${mode === 'controller' ? `controller ${lease?.holder} reconciles it` : 'no controller running: reconciling in-process'}`,
-  );
-
   const deadline = Date.now() + timeoutMs;
   const bar = opts.output === 'text' ? progress() : { update() {}, done() {} };
   let status: ClusterStatus | undefined;
-  if (mode === 'in-process') {
-    const reconciler = createClusterReconciler({ port, store, log: silentLogger() });
-    for (;;) {
-      const report = await reconciler.pass(name, fresh);
-      fresh = undefined;
-      status = report?.status;
-      bar.update(formatStatusLine(name, status));
-      if (!opts.wait || isReady(status, generation) || failedAt(status, generation) || Date.now() > deadline) break;
-      await sleep(report?.problems.length ? 1000 : 300);
-    }
-  } else {
+  let controller = leaseIsLive(lease, Date.now()) ? lease?.holder : undefined;
+  if (controller === undefined) {
+    // No controller: reconcile here, holding the lease so that one started meanwhile stands by.
+    const run = await underLease(engine, 'apply', async (lost) => {
+      say(`${summary}; no controller running: reconciling in-process`);
+      const reconciler = createClusterReconciler({ port, store, log: silentLogger() });
+      while (!lost.aborted) {
+        const report = await reconciler.pass(name, fresh);
+        fresh = undefined;
+        status = report?.status;
+        bar.update(formatStatusLine(name, status));
+        if (!opts.wait || isReady(status, generation) || failedAt(status, generation) || Date.now() > deadline) break;
+        await sleep(report?.problems.length ? 1000 : 300);
+      }
+    });
+    if (!run.held) controller = run.holder;
+  }
+  const mode = controller === undefined ? 'in-process' : 'controller';
+  if (controller !== undefined) {
+    say(`${summary}; controller ${controller} reconciles it`);
     for (;;) {
       status = (await store.get(name))?.status;
       bar.update(formatStatusLine(name, status));

@@ -7,8 +7,7 @@ import { ownedBy } from '../swarm/labels.js';
 import { ClusterStore } from '../store/cluster-store.js';
 import type { SwarmPort } from '../swarm/port.js';
 import { NotFoundError } from '../util/errors.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { poll } from '../util/poll.js';
 
 /** Counts a removal once; an object already gone (removed concurrently or earlier) is not an error. */
 async function removed(p: Promise<void>, count: () => void): Promise<void> {
@@ -51,37 +50,41 @@ export async function deleteCluster(
   const deadline = Date.now() + timeoutMs;
   // Secrets, configs and networks can only go once no task uses them, and the swarm removes
   // networks asynchronously: retry until nothing of the cluster is listed any more.
-  for (;;) {
-    const [secrets, configs, networks] = await Promise.all([port.listSecrets(owned), port.listConfigs(owned), port.listNetworks(owned)]);
-    if (secrets.length + configs.length + networks.length === 0) break;
-    const results = await Promise.allSettled([
-      ...secrets.map((s) => removed(port.removeSecret(s.ID), () => report.secrets++)),
-      ...configs.map((c) => removed(port.removeConfig(c.ID), () => report.configs++)),
-      ...networks.map((n) => removed(port.removeNetwork(n.Id), () => report.networks++)),
-    ]);
-    const failed = results.filter((r) => r.status === 'rejected').length;
-    if (failed) onProgress(`${name}: waiting for ${failed} object(s) still in use by stopping tasks`);
-    if (Date.now() > deadline) {
-      report.leftovers = [
+  const objects = await poll(
+    async () => {
+      const [secrets, configs, networks] = await Promise.all([port.listSecrets(owned), port.listConfigs(owned), port.listNetworks(owned)]);
+      const results = await Promise.allSettled([
+        ...secrets.map((s) => removed(port.removeSecret(s.ID), () => report.secrets++)),
+        ...configs.map((c) => removed(port.removeConfig(c.ID), () => report.configs++)),
+        ...networks.map((n) => removed(port.removeNetwork(n.Id), () => report.networks++)),
+      ]);
+      const left = [
         ...secrets.map((s) => `secret ${s.Spec.Name}`),
         ...configs.map((c) => `config ${c.Spec.Name}`),
         ...networks.map((n) => `network ${n.Name}`),
       ];
-      break;
-    }
-    await sleep(failed ? 500 : 100);
-  }
+      return { listed: left.length, failed: results.filter((r) => r.status === 'rejected').length, left };
+    },
+    {
+      // Removed this round (or nothing was left): a last list confirms nothing is.
+      until: (r) => r.listed === 0,
+      deadline,
+      everyMs: (r) => (r.failed ? 500 : 100),
+      onValue: (r) => {
+        if (r.failed) onProgress(`${name}: waiting for ${r.failed} object(s) still in use by stopping tasks`);
+      },
+    },
+  );
+  if (!objects.met) report.leftovers.push(...objects.value.left);
   // Volumes the engine made for the cluster's mounts (node-local; this node's), once no container uses them.
-  for (;;) {
-    const volumes = await port.listVolumes(owned);
-    if (volumes.length === 0) break;
-    const results = await Promise.allSettled(volumes.map((v) => removed(port.removeVolume(v.Name), () => report.volumes++)));
-    if (results.every((r) => r.status === 'fulfilled')) continue;
-    if (Date.now() > deadline) {
-      report.leftovers.push(...volumes.map((v) => `volume ${v.Name}`));
-      break;
-    }
-    await sleep(500);
-  }
+  const volumes = await poll(
+    async () => {
+      const listed = await port.listVolumes(owned);
+      const results = await Promise.allSettled(listed.map((v) => removed(port.removeVolume(v.Name), () => report.volumes++)));
+      return { listed: listed.length, failed: results.some((r) => r.status === 'rejected'), left: listed.map((v) => `volume ${v.Name}`) };
+    },
+    { until: (r) => r.listed === 0, deadline, everyMs: (r) => (r.failed ? 500 : 0) },
+  );
+  if (!volumes.met) report.leftovers.push(...volumes.value.left);
   return report;
 }

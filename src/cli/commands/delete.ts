@@ -1,8 +1,7 @@
 // bzzzctl delete NAME: removes everything the cluster owns (src/ops/teardown.ts), with progress.
 import { parseDurationMs } from '../../spec/index.js';
-import { DockerSwarmPort } from '../../swarm/docker-port.js';
+import { cliContext } from '../context.js';
 import { ownedBy } from '../../swarm/labels.js';
-import { ClusterStore } from '../../store/cluster-store.js';
 import { deleteCluster } from '../../ops/teardown.js';
 import { printLines, progress } from '../output.js';
 import { NotFoundError, BzzzError } from '../../util/errors.js';
@@ -10,8 +9,7 @@ import { EXIT_OK } from '../../util/exit-codes.js';
 
 export async function deleteCommand(name: string, opts: { timeout: string }): Promise<number> {
   const timeoutMs = parseDurationMs(opts.timeout, '--timeout');
-  const port = new DockerSwarmPort();
-  const store = new ClusterStore(port);
+  const { port, store } = cliContext();
   const [rec, services] = await Promise.all([store.get(name), port.listServices({ labels: ownedBy(name) })]);
   if (!rec && services.length === 0) {
     const others = await store.listClusters();

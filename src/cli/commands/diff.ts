@@ -1,7 +1,7 @@
 // bzzzctl diff -f FILE: what apply would create, change or remove, per object and field.
 // Writes nothing. Exit 0: no changes; 1: changes; 2: error (kubectl diff's convention).
 import { loadSpecFile } from '../../spec/index.js';
-import { DockerSwarmPort } from '../../swarm/docker-port.js';
+import { cliContext } from '../context.js';
 import { versionedName } from '../../swarm/labels.js';
 import { observe } from '../../reconcilers/observe.js';
 import { planCluster } from '../../reconcilers/steps.js';
@@ -28,7 +28,7 @@ export function formatChanges(changes: Change[]): string[] {
 
 export async function diffCommand(opts: { filename: string; output: OutputFormat }): Promise<number> {
   const loaded = await loadSpecFile(opts.filename);
-  const port = new DockerSwarmPort();
+  const { port } = cliContext();
   // No separate preflight (as in apply): the engine's own refusal reaches the user translated.
   const [resolved, observed] = await Promise.all([resolveApply(loaded), observe(port, loaded.cluster)]);
   const plan = planCluster(resolved.doc, observed, Date.now());

@@ -2,8 +2,7 @@
 // other cluster is left, the controller service and its lease. Images stay.
 import { join } from 'node:path';
 import { loadSpecFile, parseDurationMs } from '../../spec/index.js';
-import { DockerSwarmPort } from '../../swarm/docker-port.js';
-import { ClusterStore } from '../../store/cluster-store.js';
+import { cliContext } from '../context.js';
 import { LEASE_NAME } from '../../store/lease.js';
 import { detachOperatorFrom, OPERATOR_SERVICE, removeOperatorService } from '../../ops/operator-service.js';
 import { deleteCluster } from '../../ops/teardown.js';
@@ -17,12 +16,12 @@ export async function downCommand(opts: { filename?: string; timeout: string }):
   const timeoutMs = parseDurationMs(opts.timeout, '--timeout');
   const loaded = await loadSpecFile(opts.filename ?? join(packageRoot(), DEFAULT_SPEC));
   const name = loaded.cluster.metadata.name;
-  const port = new DockerSwarmPort();
+  const { port, store } = cliContext();
   const bar = progress();
   const lines: string[] = [];
   // The controller is attached to this cluster's networks: when it serves no other cluster it
   // goes first, so the networks can be removed once its task has stopped.
-  const others = (await new ClusterStore(port).listClusters()).filter((c) => c !== name);
+  const others = (await store.listClusters()).filter((c) => c !== name);
   if (others.length === 0) {
     if (await removeOperatorService(port)) lines.push(`controller service ${OPERATOR_SERVICE} removed`);
     const [lease] = await port.listConfigs({ names: [LEASE_NAME] });

@@ -1,7 +1,6 @@
 // bzzzctl status [NAME] [-o json|yaml]: what the swarm holds for each cluster — generation,
 // observedGeneration, conditions, and each component's desired and running tasks.
-import { DockerSwarmPort } from '../../swarm/docker-port.js';
-import { ClusterStore } from '../../store/cluster-store.js';
+import { cliContext } from '../context.js';
 import type { ClusterStatus } from '../../spec/status.js';
 import { leaseIsLive, readLease } from '../../store/lease.js';
 import { printDocument, printLines, table, type OutputFormat } from '../output.js';
@@ -38,8 +37,7 @@ export function formatStatusLine(name: string, s: ClusterStatus | undefined): st
 }
 
 export async function statusCommand(name: string | undefined, opts: { output: OutputFormat }): Promise<number> {
-  const port = new DockerSwarmPort();
-  const store = new ClusterStore(port);
+  const { port, store } = cliContext();
   const names = name ? [name] : await store.listClusters();
   const views: ClusterStatusView[] = [];
   for (const n of names) {

@@ -9,6 +9,7 @@ import type { Observed } from '../reconcilers/types.js';
 import type { SwarmPort } from '../swarm/port.js';
 import { ownedBy, secretHash8, stableHash, versionedName } from '../swarm/labels.js';
 import { secretLabels } from '../reconcilers/secrets.js';
+import { newOwnerKey, provingPort } from '../swarm/ownership.js';
 import { compareStrings } from '../util/compare.js';
 
 export interface ResolvedApply {
@@ -67,8 +68,13 @@ export async function storeSpec(
   observed?: Pick<Observed, 'secrets' | 'state'>,
 ): Promise<{ generation: number; changed: boolean; summary: string }> {
   const name = r.doc.cluster.metadata.name;
-  await writeSecretVersions(port, r, observed?.secrets);
-  const { generation, changed } = await store.putSpec(r.doc, new Date(), observed && stateFromConfigs(name, observed.state));
+  const known = observed && stateFromConfigs(name, observed.state);
+  // The secret versions are written before the spec is stored, so a new cluster's ownership key
+  // is chosen here and handed to the store, which writes it into the new cluster record.
+  const rec = known ? known.record : await store.get(name);
+  const key = rec ? rec.ownerKey : newOwnerKey();
+  await writeSecretVersions(key ? provingPort(port, name, key) : port, r, observed?.secrets);
+  const { generation, changed } = await store.putSpec(r.doc, new Date(), known, key);
   return {
     generation,
     changed,

@@ -10,6 +10,7 @@ import { TerminalError, type Reconciler, type ReconcileResult } from './reconcil
 import type { SwarmPort } from '../swarm/port.js';
 import { countingPort } from '../swarm/port.js';
 import { ownedBy } from '../swarm/labels.js';
+import { provingPort } from '../swarm/ownership.js';
 import { stateFromConfigs, type ClusterStore, type StoredSpec } from '../store/cluster-store.js';
 import type { ClusterStatus } from '../spec/status.js';
 import { logger, type Logger } from '../util/log.js';
@@ -94,7 +95,9 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
     const ids = idIndex(observed);
     const plan = planCluster(spec, observed, now().getTime());
     const problems: Problem[] = [...plan.problems];
-    const ctx: StepContext = { port, cluster, ids, observed, failedServices: new Set() };
+    // Every object this pass creates carries the cluster's ownership proof.
+    const writer = rec.ownerKey ? provingPort(port, cluster, rec.ownerKey) : port;
+    const ctx: StepContext = { port: writer, cluster, ids, observed, failedServices: new Set() };
     let conflicts = 0;
     // A generation the engine refused stays failed until a new one is applied: no write retries it.
     let failure = rec.status?.failure?.generation === rec.generation ? rec.status.failure : undefined;
@@ -135,6 +138,7 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
       deferred,
       previous: rec.status,
       failure,
+      lookAlikes: observed.lookAlikes,
       now: now(),
     });
     if (opts.agents) {

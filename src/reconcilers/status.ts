@@ -21,6 +21,8 @@ export interface StatusInput {
   previous?: ClusterStatus;
   /** The current generation failed terminally (the engine refused it): reported, not retried. */
   failure?: GenerationFailure;
+  /** Labelled as the cluster's but not proven: reported, never touched. */
+  lookAlikes?: string[];
   now: Date;
 }
 
@@ -107,7 +109,13 @@ export function computeStatus(i: StatusInput): ClusterStatus {
   };
   const conditions = [cond('Ready', ready), cond('Progressing', progressing), cond('Degraded', degraded)];
   if (failed) conditions.push(cond('Failed', [true, failed.reason, `${failed.object}: ${failed.message}`]));
-  return { observedGeneration: i.generation, ...(failed ? { failure: failed } : {}), conditions, components };
+  return {
+    observedGeneration: i.generation,
+    ...(failed ? { failure: failed } : {}),
+    ...(i.lookAlikes?.length ? { lookAlikes: i.lookAlikes } : {}),
+    conditions,
+    components,
+  };
 }
 
 export function isReady(s: ClusterStatus | undefined, generation: number): boolean {

@@ -31,6 +31,8 @@ export interface Observed {
   /** The operator's own state configs of the cluster (its record and stored specs). */
   state: Config[];
   services: Service[];
+  /** Objects labelled as the cluster's that do not carry its ownership proof: left alone (`<kind> <name>`). */
+  lookAlikes: string[];
   external: { networks: Network[]; secrets: Secret[]; configs: Config[] };
 }
 

@@ -59,6 +59,8 @@ export interface ClusterStatus {
   observedGeneration: number;
   /** Present while the current generation has failed terminally. */
   failure?: GenerationFailure;
+  /** Objects labelled as this cluster's without its ownership proof: left alone (`<kind> <name>`). */
+  lookAlikes?: string[];
   conditions: Condition[];
   components: ComponentStatus[];
   /** Present when a controller inside the swarm probed the agents. */

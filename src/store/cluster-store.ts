@@ -9,6 +9,7 @@ import type { Config, ConfigSpec, Labels } from '../swarm/api-types.js';
 import type { SwarmPort } from '../swarm/port.js';
 import type { ClusterStatus } from '../spec/status.js';
 import { L, MANAGER, objectName, ownerLabels, stableStringify } from '../swarm/labels.js';
+import { newOwnerKey, OWNER_LABEL, ownerProof } from '../swarm/ownership.js';
 import { ConflictError, NotFoundError } from '../util/errors.js';
 
 export const SPECS_KEPT = 10;
@@ -34,6 +35,11 @@ export interface ClusterRecord {
   version: number;
   /** The record config as read: what a compare-and-swap write sends back with new labels. */
   config: ConfigSpec;
+  /**
+   * The cluster's ownership key (src/swarm/ownership.ts), from the record's data. Absent only in
+   * records written before ownership proofs: their objects are trusted by their labels.
+   */
+  ownerKey?: string;
 }
 
 /**
@@ -95,6 +101,8 @@ export class ClusterStore {
     doc: Omit<StoredSpec, 'generation' | 'appliedAt'>,
     now = new Date(),
     known?: StateSnapshot,
+    /** The ownership key a new cluster's record gets (the caller may already have proven objects with it). */
+    newKey: string = newOwnerKey(),
   ): Promise<{ generation: number; changed: boolean }> {
     const cluster = doc.cluster.metadata.name;
     // The generation whose spec config this call created: when the record write then conflicts
@@ -111,12 +119,15 @@ export class ClusterStore {
       }
       const generation = (rec?.generation ?? 0) + 1;
       const stored: StoredSpec = { ...doc, generation, appliedAt: now.toISOString() };
+      const key = rec ? rec.ownerKey : newKey;
+      const name = specName(cluster, generation);
+      const labels = { ...ownerLabels(cluster, 'bzzz-spec'), [L.kind]: 'spec', [L.generation]: String(generation) };
       try {
         // The spec config's unique name is the first compare-and-swap: a concurrent apply of the
         // same generation fails here with "already exists" and retries on fresh state.
         await this.port.createConfig({
-          Name: specName(cluster, generation),
-          Labels: { ...ownerLabels(cluster, 'bzzz-spec'), [L.kind]: 'spec', [L.generation]: String(generation) },
+          Name: name,
+          Labels: key ? { ...labels, [OWNER_LABEL]: ownerProof(key, 'config', name) } : labels,
           Data: Buffer.from(stableStringify(stored)).toString('base64'),
         });
         created = generation;
@@ -126,9 +137,9 @@ export class ClusterStore {
           await this.port.createConfig({
             Name: recordName(cluster),
             Labels: { ...ownerLabels(cluster, 'bzzz-cluster'), [L.kind]: 'cluster', [L.generation]: String(generation) },
-            Data: Buffer.from(JSON.stringify({ apiVersion: doc.cluster.apiVersion, kind: doc.cluster.kind, name: cluster })).toString(
-              'base64',
-            ),
+            Data: Buffer.from(
+              JSON.stringify({ apiVersion: doc.cluster.apiVersion, kind: doc.cluster.kind, name: cluster, ownerKey: newKey }),
+            ).toString('base64'),
           });
         }
         await this.pruneSpecs(cluster, generation);
@@ -200,9 +211,9 @@ export class ClusterStore {
     }
   }
 
-  /** Removes the stored specs and the cluster record (the last step of delete). */
-  async remove(cluster: string): Promise<number> {
-    const state = await this.port.listConfigs({ labels: [...ownedLabelsOf(cluster), L.kind] });
+  /** Removes the stored specs and the cluster record (the first step of delete); `ours` proves each one the cluster's. */
+  async remove(cluster: string, ours: (c: Config) => boolean): Promise<number> {
+    const state = (await this.port.listConfigs({ labels: [...ownedLabelsOf(cluster), L.kind] })).filter(ours);
     await Promise.all(state.map((c) => this.port.removeConfig(c.ID)));
     return state.length;
   }
@@ -227,7 +238,17 @@ function toRecord(cluster: string, c: Config): ClusterRecord {
     id: c.ID,
     version: c.Version.Index,
     config: { Name: c.Spec.Name, Labels: labels, Data: c.Spec.Data },
+    ownerKey: recordOwnerKey(c),
   };
+}
+
+function recordOwnerKey(c: Config): string | undefined {
+  try {
+    const key = (JSON.parse(Buffer.from(c.Spec.Data ?? '', 'base64').toString('utf8')) as { ownerKey?: unknown }).ownerKey;
+    return typeof key === 'string' && /^[0-9a-f]{64}$/.test(key) ? key : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function parseSpec(c: Config): StoredSpec {

@@ -21,6 +21,10 @@ export async function deleteCommand(name: string, opts: { timeout: string }): Pr
   printLines([
     `bzzzcluster/${name} deleted: ${r.services} services, ${r.secrets} secrets, ${r.configs} configs, ${r.networks} networks, ${r.volumes} volumes removed`,
   ]);
+  if (r.lookAlikes.length)
+    process.stderr.write(
+      `left alone: ${r.lookAlikes.length} object(s) labelled as ${name}'s without its ownership proof (not made by bzzz-operator for this cluster): ${r.lookAlikes.join(', ')}\n`,
+    );
   if (r.leftovers.length)
     throw new BzzzError(
       `cluster ${name}: still in use after ${opts.timeout}: ${r.leftovers.join(', ')}; run bzzzctl delete ${name} again once their tasks stopped`,

@@ -34,6 +34,10 @@ export async function downCommand(opts: { filename?: string; timeout: string }):
     `bzzzcluster/${name} removed: ${r.services} services, ${r.secrets} secrets, ${r.configs} configs, ${r.networks} networks, ${r.volumes} volumes`,
   );
   bar.done();
+  if (r.lookAlikes.length)
+    lines.push(
+      `left alone: ${r.lookAlikes.length} object(s) labelled as ${name}'s without its ownership proof: ${r.lookAlikes.join(', ')}`,
+    );
   printLines(lines);
   if (r.leftovers.length)
     throw new BzzzError(`still in use after ${opts.timeout}: ${r.leftovers.join(', ')}; run bzzzctl down again once their tasks stopped`);

@@ -17,6 +17,8 @@ export interface ClusterStatusView {
   components: ClusterStatus['components'];
   /** What the agents report (present once a controller on the cluster network has asked them). */
   agents: NonNullable<ClusterStatus['agents']>;
+  /** Objects labelled as the cluster's without its ownership proof: left alone. */
+  lookAlikes: string[];
 }
 
 export function formatStatusLine(name: string, s: ClusterStatus | undefined): string {
@@ -55,6 +57,7 @@ export async function statusCommand(name: string | undefined, opts: { output: Ou
       conditions: s?.conditions ?? [],
       components: s?.components ?? [],
       agents: s?.agents ?? [],
+      lookAlikes: s?.lookAlikes ?? [],
     });
   }
   const lease = await readLease(port);
@@ -91,6 +94,9 @@ export async function statusCommand(name: string | undefined, opts: { output: Ou
         ]),
       ),
     );
+    if (v.lookAlikes.length) {
+      lines.push(`Left alone:  ${v.lookAlikes.join(', ')} (labelled as this cluster's, without its ownership proof)`);
+    }
     if (v.agents.length) {
       lines.push('Agents:');
       lines.push(

@@ -25,6 +25,7 @@ const observed = (services: Service[]): Observed => ({
   configs: [],
   state: [],
   services,
+  lookAlikes: [],
   external: { networks: [], secrets: [], configs: [] },
 });
 const planOf = (services: Service[]): ServicePlan => ({

@@ -66,6 +66,7 @@ export async function storeSpec(
   store: ClusterStore,
   r: ResolvedApply,
   observed?: Pick<Observed, 'secrets' | 'state'>,
+  now: Date = new Date(),
 ): Promise<{ generation: number; changed: boolean; summary: string }> {
   const name = r.doc.cluster.metadata.name;
   const known = observed && stateFromConfigs(name, observed.state);
@@ -74,7 +75,7 @@ export async function storeSpec(
   const rec = known ? known.record : await store.get(name);
   const key = rec ? rec.ownerKey : newOwnerKey();
   await writeSecretVersions(key ? provingPort(port, name, key) : port, r, observed?.secrets);
-  const { generation, changed } = await store.putSpec(r.doc, new Date(), known, key);
+  const { generation, changed } = await store.putSpec(r.doc, now, known, key);
   return {
     generation,
     changed,

@@ -93,7 +93,7 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
     const spec = await storedSpec(cluster, rec.generation, state.spec);
     const observed: Observed = { ...owned, external: prior?.external ?? (await observeExternal(port, spec.cluster)) };
     const ids = idIndex(observed);
-    const plan = planCluster(spec, observed, now().getTime());
+    const plan = planCluster(spec, observed, now().getTime(), Date.parse(spec.appliedAt));
     const problems: Problem[] = [...plan.problems];
     // Every object this pass creates carries the cluster's ownership proof.
     const writer = rec.ownerKey ? provingPort(port, cluster, rec.ownerKey) : port;
@@ -122,7 +122,7 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
         );
       }
     }
-    const { desired, services, deferred } = plan;
+    const { desired, plan: services, deferred } = ctx.services ?? { desired: plan.desired, plan: plan.services, deferred: plan.deferred };
 
     const serviceWrites = failure ? 0 : services.create.length + services.update.length + services.remove.length;
     // Status needs only services (re-listed when this pass wrote) and their tasks.

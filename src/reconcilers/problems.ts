@@ -1,6 +1,6 @@
 // Turns the settled results of parallel writes into Problems that name each failed object. A spec
 // the engine refused is terminal: the generation has failed and is not retried.
-import { SpecRefusedError } from '../util/errors.js';
+import { SpecRefusedError } from '../swarm/errors.js';
 import type { Problem } from './types.js';
 
 export function failures(results: PromiseSettledResult<unknown>[], objects: string[], reason: string): Problem[] {

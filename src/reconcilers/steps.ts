@@ -31,6 +31,17 @@ export interface StepContext {
   observed: Observed;
   /** Services whose write failed in this pass: they still use their old secret and config versions. */
   failedServices: Set<string>;
+  /**
+   * The services as the services step wrote them: planned again once the objects step has made
+   * the generated secrets and keys, whose names (content hashes) are known only then.
+   */
+  services?: ServicesResolved;
+}
+
+export interface ServicesResolved {
+  desired: DesiredService[];
+  plan: ServicePlan;
+  deferred: string[];
 }
 
 export interface StepOutcome {
@@ -60,26 +71,35 @@ export interface ClusterPlan {
   problems: Problem[];
 }
 
-/** Plans one pass: pure. `now` decides whether the next agent instance may start updating. */
-export function planCluster(spec: SpecInput, observed: Observed, now: number): ClusterPlan {
+/**
+ * Plans one pass: pure. `now` decides whether the next agent instance may start updating;
+ * `appliedAt`, when the stored generation was applied, tells a rollback of its own update (the
+ * generation failed) from one of an older generation's.
+ */
+export function planCluster(spec: SpecInput, observed: Observed, now: number, appliedAt?: number): ClusterPlan {
   const objects = planObjects(spec, observed);
-  const desired = desiredServices(spec, objects);
-  const gated = gateAgentUpdates(spec.cluster, planServices(desired, observed), observed, now);
-  const services = gated.plan;
+  const resolve = (): ServicesResolved => {
+    const desired = desiredServices(spec, objects);
+    const gated = gateAgentUpdates(spec.cluster, planServices(desired, observed, appliedAt), observed, now);
+    return { desired, plan: gated.plan, deferred: gated.deferred };
+  };
+  // Generated secrets and keys appear here under placeholder names (`…-(generated)`); the
+  // services step plans again with their real names once the objects step has made them.
+  const planned = resolve();
   const steps: Step[] = [
     objectsStep(spec.cluster, objects),
-    servicesStep(services, gated.deferred),
-    pruneNetworksStep(objects, services),
-    pruneVersionsStep(objects, services, observed),
+    servicesStep(planned, resolve),
+    pruneNetworksStep(objects, planned.plan),
+    pruneVersionsStep(objects, planned.plan, observed),
   ];
   return {
     steps,
     objects,
-    desired,
-    services,
-    deferred: gated.deferred,
+    desired: planned.desired,
+    services: planned.plan,
+    deferred: planned.deferred,
     changes: steps.flatMap((s) => s.changes),
-    problems: [...objects.networks.problems, ...objects.secrets.problems, ...objects.configs.problems],
+    problems: [...objects.networks.problems, ...objects.secrets.problems, ...objects.configs.problems, ...planned.plan.rolledBack],
   };
 }
 
@@ -100,14 +120,16 @@ function objectsStep(cluster: BzzzCluster, objects: ObjectsPlan): Step {
   };
 }
 
-function servicesStep(services: ServicePlan, deferred: string[]): Step {
-  const waiting = deferred.map(
+function servicesStep(planned: ServicesResolved, resolve: () => ServicesResolved): Step {
+  const waiting = planned.deferred.map(
     (name): Change => ({ action: 'update', kind: 'service', name, reason: 'waits its turn: agent instances update one batch at a time' }),
   );
   return {
     name: 'services',
-    changes: [...services.changes, ...waiting],
+    changes: [...planned.plan.changes, ...waiting],
     async act(ctx) {
+      ctx.services = resolve();
+      const services = ctx.services.plan;
       const applied = await applyServices(ctx.port, services, ctx.ids);
       const removed = await removeServices(ctx.port, services);
       for (const p of applied.problems) if (p.object.startsWith('service ')) ctx.failedServices.add(p.object.slice('service '.length));
@@ -118,6 +140,7 @@ function servicesStep(services: ServicePlan, deferred: string[]): Step {
 
 function pruneNetworksStep(objects: ObjectsPlan, services: ServicePlan): Step {
   // A network a removed service still uses cannot go in the same pass: the next one prunes it.
+  // (Which services are removed does not depend on generated names: the plan's answer holds.)
   const now = services.remove.length === 0;
   return {
     name: 'prune-networks',
@@ -126,15 +149,22 @@ function pruneNetworksStep(objects: ObjectsPlan, services: ServicePlan): Step {
   };
 }
 
-function pruneVersionsStep(objects: ObjectsPlan, services: ServicePlan, observed: Observed): Step {
-  const wanted = wantedNames(objects);
-  const keep = referencedByUntouched(observed, services);
-  const secrets = planSecretPrune(observed, wanted.secrets, keep.secrets);
-  const configs = planConfigPrune(observed, wanted.configs, keep.configs);
+function pruneVersionsStep(objects: ObjectsPlan, planned: ServicePlan, observed: Observed): Step {
+  const prunes = (services: ServicePlan) => {
+    const wanted = wantedNames(objects);
+    const keep = referencedByUntouched(observed, services);
+    return {
+      secrets: planSecretPrune(observed, wanted.secrets, keep.secrets),
+      configs: planConfigPrune(observed, wanted.configs, keep.configs),
+    };
+  };
+  const shown = prunes(planned);
   return {
     name: 'prune-versions',
-    changes: [...secrets, ...configs].map((x) => x.change),
-    async act({ port, failedServices }) {
+    changes: [...shown.secrets, ...shown.configs].map((x) => x.change),
+    async act({ port, failedServices, services }) {
+      // Planned again with the generated names, which the objects step has made by now.
+      const { secrets, configs } = prunes(services?.plan ?? planned);
       // A service whose write failed still uses its old versions: keep them.
       const stillUsed = new Set<string>();
       for (const s of observed.services) {

@@ -18,12 +18,6 @@ export class InvalidInputError extends BzzzError {
 /** A Docker object changed under us (version mismatch): retry after re-reading. */
 export class ConflictError extends BzzzError {}
 
-/**
- * The engine refused an object's spec as invalid (HTTP 400: a malformed image reference, a
- * mount it cannot make). Retrying the same spec cannot succeed: the generation has failed.
- */
-export class SpecRefusedError extends BzzzError {}
-
 /** Something the command needs is missing (engine not reachable, cluster not found). */
 export class NotFoundError extends BzzzError {}
 

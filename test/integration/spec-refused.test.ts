@@ -3,7 +3,7 @@
 // port held by another service is not (it converges once the port is freed).
 import { afterAll, describe, expect, it } from 'vitest';
 import { DockerSwarmPort } from '../../src/swarm/docker-port.js';
-import { SpecRefusedError } from '../../src/util/errors.js';
+import { SpecRefusedError } from '../../src/swarm/errors.js';
 import { uniqueName } from './harness.js';
 
 const port = new DockerSwarmPort();

@@ -7,7 +7,7 @@ import { resolveApply, storeSpec } from '../../src/cli/resolve-apply.js';
 import { createClusterReconciler, type PassReport } from '../../src/reconcilers/cluster.js';
 import { createMemorySwarmPort, type MemorySwarmPort, type MemorySwarmPortOptions } from '../../src/swarm/memory-port.js';
 import type { Service } from '../../src/swarm/api-types.js';
-import { ClusterStore } from '../../src/swarm/state.js';
+import { ClusterStore } from '../../src/store/cluster-store.js';
 import { silentLogger } from '../../src/util/log.js';
 
 export const T0 = Date.UTC(2025, 0, 1);
@@ -51,7 +51,7 @@ export async function memoryCluster(file: string, opts: MemorySwarmPortOptions =
     async apply(edit) {
       const cluster = structuredClone(loaded.cluster);
       edit?.(cluster);
-      const { generation, changed } = await storeSpec(port, store, await resolveApply({ ...loaded, cluster }, {}));
+      const { generation, changed } = await storeSpec(port, store, await resolveApply({ ...loaded, cluster }, {}), undefined, clock());
       return { generation, changed };
     },
     async pass() {

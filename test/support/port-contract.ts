@@ -4,7 +4,7 @@
 // trusted for decision tests only as far as these pass on both.
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ServiceSpec } from '../../src/swarm/api-types.js';
-import { EngineCallError } from '../../src/swarm/docker-port.js';
+import { EngineCallError } from '../../src/swarm/errors.js';
 import type { SwarmPort } from '../../src/swarm/port.js';
 import { ConflictError, NotFoundError } from '../../src/util/errors.js';
 

@@ -7,6 +7,7 @@ import type { Service } from '../../../src/swarm/api-types.js';
 import { configHash8, L, MANAGER, ownedBy } from '../../../src/swarm/labels.js';
 import { ClusterNotConvergedError, createClusterReconciler } from '../../../src/reconcilers/cluster.js';
 import { silentLogger } from '../../../src/util/log.js';
+import { TerminalError } from '../../../src/reconcilers/reconciler.js';
 import { type MemoryCluster, memoryCluster } from '../../support/memory-cluster.js';
 
 const DEV = 'stacks/examples/dev.yaml';
@@ -283,7 +284,7 @@ describe('the cluster reconciler on the in-memory port: dev.yaml', () => {
   });
 
   describe('engine refusals and races', () => {
-    it('GIVEN the engine refusing a service with a 400 WHEN a pass runs THEN the rest converges, status names the service and the engine reason, and the next pass retries it', async () => {
+    it('GIVEN the engine refusing a service spec with a 400 WHEN a pass runs THEN the rest converges, the generation is Failed with the service and the engine reason, and no later pass retries it until a new generation', async () => {
       const c = await memoryCluster(DEV);
       await c.apply();
       c.port.failNext('createService', {
@@ -292,18 +293,29 @@ describe('the cluster reconciler on the in-memory port: dev.yaml', () => {
       });
       const reconciler = createClusterReconciler({ port: c.port, store: c.store, log: silentLogger(), now: () => new Date(c.now()) });
       const err = await reconciler.reconcile(c.name, new AbortController().signal).catch((e: Error) => e);
-      expect(err).toBeInstanceOf(ClusterNotConvergedError);
+      expect(err).toBeInstanceOf(TerminalError);
+      expect((err as Error).message).toMatch(
+        /^cluster bzzz-dev: generation 1 failed: create service bzzz-dev_agent-a: the engine refused it: /,
+      );
       const rec = await c.store.get(c.name);
-      const degraded = rec?.status?.conditions.find((x) => x.type === 'Degraded');
-      expect(degraded).toMatchObject({ status: 'True', reason: 'ServiceWriteFailed' });
-      expect(degraded?.message).toMatch(/^create service bzzz-dev_agent-a: rpc error: .* is not a valid repository\/tag$/);
+      expect(rec?.status?.failure).toMatchObject({ generation: 1, object: 'service bzzz-dev_agent-a', reason: 'EngineRefused' });
+      expect(rec?.status?.conditions.find((x) => x.type === 'Failed')).toMatchObject({ status: 'True', reason: 'EngineRefused' });
+      expect(rec?.status?.conditions.find((x) => x.type === 'Degraded')).toMatchObject({ status: 'True', reason: 'GenerationFailed' });
       expect((await c.port.listServices({ labels: ownedBy(c.name) })).map((s) => s.Spec.Name).sort()).toEqual(
         SERVICES.slice(1).map((s) => `bzzz-dev_${s}`),
       );
+      // Terminal: later passes (a resync an hour on) write nothing; the status stays Failed.
       c.port.clearWriteLog();
-      const retry = await c.pass();
-      expect(retry.writeLog).toEqual(['createService bzzz-dev_agent-a']);
-      expect(retry.ready).toBe(true);
+      c.advance(3_600_000);
+      const later = await c.pass();
+      expect(later.writeLog).toEqual([]);
+      expect(later.ready).toBe(false);
+      expect(later.status.failure?.generation).toBe(1);
+      // A new generation is tried again, and converges.
+      await c.apply((x) => void (x.spec.agent.update = { ...x.spec.agent.update, delay: '1s' }));
+      const next = await c.pass();
+      expect(next.writeLog).toContain('createService bzzz-dev_agent-a');
+      expect(next.status.failure).toBeUndefined();
     });
 
     it('GIVEN another writer updating a service between the pass reading and writing it WHEN the pass corrects drift THEN its stale write is refused, no problem is reported, it asks to be requeued at once, and the next pass converges', async () => {
@@ -339,9 +351,8 @@ describe('the cluster reconciler on the in-memory port: dev.yaml', () => {
     // update, and the next pass sent the missing image again): after the swarm rolls a failing
     // update back, every later pass sends the same failing spec again (observed: old image;
     // desired: new image → "drift"), so the service flaps between the two versions for as long as
-    // the controller runs. Marked `fails` until a failed generation is recorded and not re-pushed
-    // (issue 8, "Terminal errors"); flip it to `it` then.
-    it.fails('GIVEN an image update the swarm rolled back WHEN later passes run THEN the operator does not push the same failing update again', async () => {
+    // the controller runs — unless the rolled-back update fails the generation, as it does now.
+    it('GIVEN an image update the swarm rolled back WHEN later passes run THEN the generation is Failed and the operator does not push the same failing update again', async () => {
       const c = await converged({
         taskOutcome: ({ image }) => (image === 'bzzz/redis:8' ? { state: 'rejected', err: 'No such image: bzzz/redis:8' } : undefined),
       });
@@ -351,6 +362,10 @@ describe('the cluster reconciler on the in-memory port: dev.yaml', () => {
       expect((await c.service('redis')).UpdateStatus?.State).toBe('rollback_completed');
       expect(cond(first, 'Degraded')).toMatchObject({ status: 'True', reason: 'UpdateFailed' });
       c.port.clearWriteLog();
+      c.advance(60_000);
+      const second = await c.pass();
+      expect(c.port.writeLog.filter((w) => w.startsWith('updateService'))).toEqual([]);
+      expect(second.status.failure).toMatchObject({ object: 'service bzzz-dev_redis', reason: 'UpdateRolledBack' });
       c.advance(60_000);
       await c.pass();
       expect(c.port.writeLog.filter((w) => w.startsWith('updateService'))).toEqual([]);

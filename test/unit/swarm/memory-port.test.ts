@@ -3,7 +3,7 @@
 // injected failures and races, and a deterministic task model.
 import { describe, expect, it } from 'vitest';
 import type { ServiceSpec } from '../../../src/swarm/api-types.js';
-import { EngineCallError } from '../../../src/swarm/docker-port.js';
+import { EngineCallError } from '../../../src/swarm/errors.js';
 import { createMemorySwarmPort, type MemorySwarmPortOptions } from '../../../src/swarm/memory-port.js';
 import { ConflictError, EngineUnavailableError } from '../../../src/util/errors.js';
 import { describePortContract } from '../../support/port-contract.js';

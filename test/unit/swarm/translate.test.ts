@@ -1,8 +1,10 @@
 // How engine failures reach the user: every command meets them on its first read (there is no
 // separate preflight), so the message must say what is wrong and what to do.
 import { describe, expect, it } from 'vitest';
-import { translate, EngineCallError } from '../../../src/swarm/docker-port.js';
-import { ConflictError, EngineUnavailableError, NotFoundError, SpecRefusedError } from '../../../src/util/errors.js';
+import { translate } from '../../../src/swarm/docker-port.js';
+import { EngineCallError } from '../../../src/swarm/errors.js';
+import { ConflictError, EngineUnavailableError, NotFoundError } from '../../../src/util/errors.js';
+import { SpecRefusedError } from '../../../src/swarm/errors.js';
 
 const modem = (statusCode: number, message: string) =>
   Object.assign(new Error(`(HTTP code ${statusCode}) ${message}`), { statusCode, json: { message } });

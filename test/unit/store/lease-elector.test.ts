@@ -2,8 +2,8 @@
 // acquire, renew, take over a lease whose holder stopped renewing, and lose races, each decided
 // by the engine's compare-and-swap. Time is the candidates' own clocks, passed in; no sleeps.
 import { describe, expect, it } from 'vitest';
-import { EngineCallError } from '../../../src/swarm/docker-port.js';
-import { createLeaseElector, LEASE_NAME, leaseIsLive, readLease, releaseLease } from '../../../src/swarm/lease.js';
+import { EngineCallError } from '../../../src/swarm/errors.js';
+import { createLeaseElector, LEASE_NAME, leaseIsLive, readLease, releaseLease } from '../../../src/store/lease.js';
 import { createMemorySwarmPort } from '../../../src/swarm/memory-port.js';
 
 const TTL = 15_000;

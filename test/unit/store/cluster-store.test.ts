@@ -1,11 +1,12 @@
-// The cluster store's decisions (src/swarm/state.ts) on the in-memory port, in milliseconds:
+// The cluster store's decisions (src/store/cluster-store.ts) on the in-memory port, in milliseconds:
 // generations, pruning, and compare-and-swap writes that are retried, never blind. The same
 // store against the real engine: test/integration/state.test.ts.
 import { describe, expect, it } from 'vitest';
 import { validateSpecText } from '../../../src/spec/index.js';
 import { L, ownedBy } from '../../../src/swarm/labels.js';
 import { createMemorySwarmPort, type MemorySwarmPort } from '../../../src/swarm/memory-port.js';
-import { ClusterStore, type ClusterStatus, SPECS_KEPT, stateFromConfigs } from '../../../src/swarm/state.js';
+import { ClusterStore, SPECS_KEPT, stateFromConfigs } from '../../../src/store/cluster-store.js';
+import type { ClusterStatus } from '../../../src/spec/status.js';
 import { ConflictError, NotFoundError } from '../../../src/util/errors.js';
 
 const NAME = 'unit-state';
@@ -164,7 +165,7 @@ describe('the cluster store on the in-memory port', () => {
     const { store } = setup();
     await store.putSpec(doc(1), T0);
     const rec = (await store.get(NAME))!;
-    expect(await store.remove(NAME)).toBe(2);
+    expect(await store.remove(NAME, () => true)).toBe(2);
     const err = await store.writeStatus(NAME, status(1, 'Late'), rec).catch((e: Error) => e);
     expect(err).toBeInstanceOf(NotFoundError);
     expect((err as Error).message).toBe(`cluster ${NAME} was deleted`);

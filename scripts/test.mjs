@@ -24,6 +24,6 @@ if (!unitOnly) {
 }
 step('build', process.execPath, ['scripts/build.mjs']);
 step('type-check', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
-step('format and lint (biome; `npm run format` fixes what it can)', 'npx', ['biome', 'check', '.']);
+step('format and lint (biome; `npm run format` fixes what it can)', 'npx', ['biome', 'check', '--error-on-warnings', '.']);
 step('layers (dependency-cruiser: .dependency-cruiser.cjs)', 'npx', ['depcruise', 'src', '--config', '.dependency-cruiser.cjs']);
 step('tests', 'npx', ['vitest', 'run', ...extra]);

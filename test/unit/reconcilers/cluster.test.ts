@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Service } from '../../../src/swarm/api-types.js';
 import { configHash8, L, MANAGER, ownedBy } from '../../../src/swarm/labels.js';
-import { ClusterNotConvergedError, createClusterReconciler } from '../../../src/reconcilers/cluster.js';
+import { createClusterReconciler } from '../../../src/reconcilers/cluster.js';
 import { silentLogger } from '../../../src/util/log.js';
 import { TerminalError } from '../../../src/reconcilers/reconciler.js';
 import { type MemoryCluster, memoryCluster } from '../../support/memory-cluster.js';

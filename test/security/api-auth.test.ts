@@ -264,10 +264,13 @@ describe('attacks on the agent API', () => {
     const url = `${reader.apiUrl}/api/blobs/${put.body.address}`;
     const leaver = new AbortController();
     const first = fetch(url, { headers: auth('observer'), signal: leaver.signal }).catch((err: Error) => err);
-    await new Promise((r) => setTimeout(r, 5));
+    // The first caller's request starts the peer fetch (a provider lookup, then 24 MiB over libp2p);
+    // the others join it while it runs, then the first one leaves.
+    await new Promise((r) => setTimeout(r, 20));
     const others = [1, 2, 3].map(() =>
       fetch(url, { headers: auth('observer') }).then(async (r) => ({ status: r.status, bytes: Buffer.from(await r.arrayBuffer()) })),
     );
+    await new Promise((r) => setTimeout(r, 20));
     leaver.abort();
     expect(await first).toBeInstanceOf(Error);
     for (const r of await Promise.all(others)) {

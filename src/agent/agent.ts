@@ -50,6 +50,8 @@ import {
 } from './p2p/index.js';
 
 export const AGENT_VERSION = '0.1.0';
+/** Longest an upload's answer waits for its DHT announcement. */
+const PROVIDE_WAIT_MS = 5_000;
 
 /** Settings that are not flags of `bzzzctl agent run`: limits, and knobs tests turn down. */
 export interface AgentOptions {
@@ -261,7 +263,11 @@ export async function createAgent(config: AgentConfig, options: AgentOptions = {
         });
 
   const announce = async (address: string): Promise<void> => {
-    await routing.provide(address).catch((err: unknown) => {
+    // Bounded: an HTTP answer must not wait on a DHT query with nobody (or nobody responsive) to
+    // ask; the replication round announces again.
+    const provideSignal = AbortSignal.any([lifecycle.signal, AbortSignal.timeout(PROVIDE_WAIT_MS)]);
+    const provided = libp2p.getPeers().length === 0 ? Promise.resolve() : routing.provide(address, provideSignal);
+    await provided.catch((err: unknown) => {
       metrics.errorsTotal.inc({ component: 'dht' });
       log.debug({ address, err: errorMessage(err) }, 'provide failed; the replication round tries again');
     });

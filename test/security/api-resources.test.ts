@@ -4,6 +4,7 @@
 // process); each bound is generous against the numbers measured here, and far below what the
 // attacks cost before the limits existed (every stalled socket held forever, ~1 GB RSS for the readers).
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import { readdir } from 'node:fs/promises';
 import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -125,6 +126,25 @@ describe('resource limits under attack', () => {
     });
     expect(trigger.status).toBe(202);
     await waitFor('a later term', async () => ((await status()).term > before.term ? true : undefined));
+  });
+
+  it('does not count or log a client that aborts its own upload as an agent error, and keeps no temp file', async () => {
+    const m = await oneAgent('backend_developer', {});
+    const c = cluster as Cluster;
+    const url = new URL(`${m.apiUrl}/api/blobs`);
+    for (let i = 0; i < 5; i++) {
+      await new Promise<void>((resolve) => {
+        const req = request(url, {
+          method: 'POST',
+          headers: { ...c.auth('backend_developer'), 'content-type': 'application/octet-stream', 'content-length': String(8 * MiB) },
+        });
+        req.on('error', () => resolve());
+        req.write(randomBytes(MiB), () => setTimeout(() => req.destroy(), 50));
+      });
+    }
+    await waitFor('no temp file left', async () => ((await readdir(join(m.dataDir, 'store', 'tmp'))).length === 0 ? true : undefined));
+    expect(await metric(m.healthUrl, 'bzzz_errors_total', 'component="http"')).toBe(0);
+    expect(m.agent!.parts.store.stats().blobs).toBe(0);
   });
 
   it('refuses new content below the free-space reserve, before writing it', async () => {

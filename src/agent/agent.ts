@@ -13,9 +13,16 @@ import { createAdminKeyHolder, type AdminKeyHolder } from './admin-key.js';
 import { createContentStore, type ContentStore } from './cas/index.js';
 import { systemClock, type Clock } from './clock.js';
 import type { AgentConfig } from './config.js';
-import { loadRoleKeys, loadShare, type AdminKeyShare, type AgeIdentity, type LoadedRoleKeys } from '../crypto/index.js';
+import { loadRoleKeys, loadShare, type AdminKeyShare, type LoadedRoleKeys } from '../crypto/index.js';
 import { createAdminShareService, type AdminShareService } from './share-exchange.js';
 import { createDecisionService, type DecisionService } from './decisions.js';
+import type { MemberRoles } from './decision-signature.js';
+import { apiAccessFor } from './api-access.js';
+import { apiGuard } from './http/auth.js';
+import { DEFAULT_VERIFY_FIRST_BYTES } from './http/blob-routes.js';
+import { createLimiter } from './http/limiter.js';
+import type { HttpLimits } from './http/limits.js';
+import { createSharedFetch } from './http/shared-fetch.js';
 import { createElection, createGossipsubElectionTransport, systemScoreProvider, type Election } from './election/index.js';
 import { createHealthMonitor, type HealthMonitor } from './health/monitor.js';
 import { diskCheck, dhtCheck, electionCheck, memoryCheck, peersCheck, pubsubCheck, storeCheck } from './health/checks.js';
@@ -43,6 +50,8 @@ import {
 } from './p2p/index.js';
 
 export const AGENT_VERSION = '0.1.0';
+/** Longest an upload's answer waits for its DHT announcement. */
+const PROVIDE_WAIT_MS = 5_000;
 
 /** Settings that are not flags of `bzzzctl agent run`: limits, and knobs tests turn down. */
 export interface AgentOptions {
@@ -61,7 +70,24 @@ export interface AgentOptions {
   scrubIntervalMs?: number;
   /** Shares needed to rebuild the admin key when this agent holds no share to read it from. Default 3. */
   adminKeyThreshold?: number;
+  /**
+   * The cluster's member list (src/crypto/membership.ts MemberList fits): decision signers are
+   * looked up here. Without one, only the insecure open mode reads decisions (signers' claimed
+   * roles are taken); otherwise every signer counts as a non-member.
+   */
+  members?: MemberRoles;
+  /** HTTP timeouts and connection cap of the API and health servers. Defaults: DEFAULT_HTTP_LIMITS. */
+  httpLimits?: Partial<HttpLimits>;
+  /** Blob streams served at once, waiting requests, and how long one waits. Default 16, 256, 10 s. */
+  blobDownloads?: { max?: number; maxQueued?: number; queueTimeoutMs?: number };
+  /** Blob uploads at once (each holds a temp file) and waiting requests. Default 32, 64. */
+  blobUploads?: { max?: number; maxQueued?: number; queueTimeoutMs?: number };
+  /** Blobs up to this size are verified whole before they are sent. Default 1 MiB. */
+  verifyFirstBytes?: number;
 }
+
+/** No member list and not the insecure mode: nobody is a member, so no signer is accepted. */
+const NO_MEMBERS: MemberRoles = { get: () => undefined };
 
 export interface Agent {
   readonly peerId: string;
@@ -100,6 +126,12 @@ export async function createAgent(config: AgentConfig, options: AgentOptions = {
   const now = () => clock.now();
   const lifecycle = new AbortController();
 
+  // Before anything else: an API nobody may call (or anyone may) is refused here, with the reason.
+  const apiAccess = await apiAccessFor(config, log.child({ part: 'api' }));
+  const members = options.members ?? (config.insecureOpenCluster ? undefined : NO_MEMBERS);
+  if (options.members === undefined && !config.insecureOpenCluster) {
+    log.warn('no member list: decisions from every signer are refused as from non-members until the agent has one');
+  }
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const { privateKey, created } = await loadOrCreatePeerKey(config.dataDir);
   const metrics = createAgentMetrics({ defaultMetrics: options.processMetrics ?? true });
@@ -119,7 +151,14 @@ export async function createAgent(config: AgentConfig, options: AgentOptions = {
   const libp2p = node.libp2p;
   log.info({ peerId, newIdentity: created }, 'agent identity');
 
-  const store = await createContentStore({ root: join(config.dataDir, 'store'), log: log.child({ part: 'cas' }), clock });
+  const store = await createContentStore({
+    root: join(config.dataDir, 'store'),
+    log: log.child({ part: 'cas' }),
+    clock,
+    quotaBytes: config.storeQuotaBytes,
+    reserveBytes: config.storeReserveBytes,
+    onRefused: (reason) => metrics.storeRefusedTotal.inc({ reason }),
+  });
   let roleKeys: LoadedRoleKeys | undefined;
   let share: AdminKeyShare | undefined;
   try {
@@ -224,7 +263,11 @@ export async function createAgent(config: AgentConfig, options: AgentOptions = {
         });
 
   const announce = async (address: string): Promise<void> => {
-    await routing.provide(address).catch((err: unknown) => {
+    // Bounded: an HTTP answer must not wait on a DHT query with nobody (or nobody responsive) to
+    // ask; the replication round announces again.
+    const provideSignal = AbortSignal.any([lifecycle.signal, AbortSignal.timeout(PROVIDE_WAIT_MS)]);
+    const provided = libp2p.getPeers().length === 0 ? Promise.resolve() : routing.provide(address, provideSignal);
+    await provided.catch((err: unknown) => {
       metrics.errorsTotal.inc({ component: 'dht' });
       log.debug({ address, err: errorMessage(err) }, 'provide failed; the replication round tries again');
     });
@@ -232,23 +275,25 @@ export async function createAgent(config: AgentConfig, options: AgentOptions = {
       .ensure(address, lifecycle.signal)
       .catch((err: unknown) => log.debug({ address, err: errorMessage(err) }, 'replication after put failed; the next round tries again'));
   };
+  // HTTP callers get their own abort signals; the peer fetch runs under the agent's lifecycle.
+  const httpFetcher = createSharedFetch(fetcher, { lifecycle: lifecycle.signal, maxInflight: 64 });
   const decisions = createDecisionService({
     store,
-    fetcher,
+    fetcher: httpFetcher,
     announce,
     notify: async (body) => {
       await pubsub.publish(COORDINATION_TOPIC, 'decision-published', body);
     },
-    keys: () => {
-      if (roleKeys === undefined) return undefined;
-      const identities: AgeIdentity[] = [];
-      const admin = adminKey?.identity();
-      if (admin) identities.push(admin);
-      if (roleKeys.identity) identities.push(roleKeys.identity);
-      return { publicKeys: roleKeys.publicKeys, identities };
-    },
+    keys: () =>
+      roleKeys === undefined
+        ? undefined
+        : { publicKeys: roleKeys.publicKeys, own: roleKeys.identity, admin: adminKey?.identity() ?? undefined },
     role: config.role,
     selfPeerId: peerId,
+    privateKey,
+    members,
+    metrics,
+    log: log.child({ part: 'decisions' }),
     now,
   });
 
@@ -292,8 +337,23 @@ export async function createAgent(config: AgentConfig, options: AgentOptions = {
       name: 'api',
       host: config.host,
       port: config.apiPort,
+      limits: options.httpLimits,
+      guard: apiGuard(apiAccess, {
+        onFailure: (reason, req) => {
+          metrics.apiAuthFailuresTotal.inc({ reason });
+          log.debug({ reason, remote: req.socket.remoteAddress, method: req.method }, 'API request refused before routing');
+        },
+      }),
       routes: [
-        ...blobRoutes({ store, fetcher, announce, maxBlobBytes }),
+        ...blobRoutes({
+          store,
+          fetcher: httpFetcher,
+          announce,
+          maxBlobBytes,
+          verifyFirstBytes: options.verifyFirstBytes ?? DEFAULT_VERIFY_FIRST_BYTES,
+          downloads: createLimiter({ what: 'blob downloads', max: 16, maxQueued: 256, queueTimeoutMs: 10_000, ...options.blobDownloads }),
+          uploads: createLimiter({ what: 'blob uploads', max: 32, maxQueued: 64, queueTimeoutMs: 10_000, ...options.blobUploads }),
+        }),
         ...decisionRoutes({ decisions, maxDecisionBytes: options.maxDecisionBytes ?? 1024 * 1024 }),
         ...electionRoutes({ election, role: config.role }),
       ],
@@ -305,6 +365,7 @@ export async function createAgent(config: AgentConfig, options: AgentOptions = {
       name: 'health',
       host: config.host,
       port: config.healthPort,
+      limits: options.httpLimits,
       routes: healthRoutes({
         monitor: health,
         registry: metrics.registry,

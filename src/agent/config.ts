@@ -36,6 +36,14 @@ export interface AgentConfig {
   readonly electionTimeoutMs: number;
   readonly replicationFactor: number;
   readonly graceMs: number;
+  /** Who may call the API (SHA-256 of each caller's token, and its role): src/crypto/api-callers.ts. */
+  readonly apiCallersFile?: string;
+  /** Run without a callers file (and without a member list): every API caller acts with the agent's role. Logged loudly. */
+  readonly insecureOpenCluster: boolean;
+  /** Most bytes the content store holds; undefined: no quota. */
+  readonly storeQuotaBytes?: number;
+  /** Free bytes always kept on the data directory's disk (the election's vote file must stay writable). */
+  readonly storeReserveBytes: number;
 }
 
 /** The option names commander uses (camelCase of the flags), with their flag and env names. */
@@ -55,6 +63,10 @@ const FIELDS = {
   electionTimeoutMs: ['--election-timeout-ms', 'BZZZ_ELECTION_TIMEOUT_MS'],
   replicationFactor: ['--replication-factor', 'BZZZ_REPLICATION_FACTOR'],
   graceMs: ['--grace-ms', 'BZZZ_SHUTDOWN_GRACE_MS'],
+  apiCallers: ['--api-callers', 'BZZZ_API_CALLERS_FILE'],
+  insecureOpenCluster: ['--insecure-open-cluster', 'BZZZ_INSECURE_OPEN_CLUSTER'],
+  storeQuota: ['--store-quota', 'BZZZ_STORE_QUOTA'],
+  storeReserve: ['--store-reserve', 'BZZZ_STORE_RESERVE'],
 } as const;
 
 type Field = keyof typeof FIELDS;
@@ -72,15 +84,18 @@ export const DEFAULTS = {
   electionTimeoutMs: '15000',
   replicationFactor: '3',
   graceMs: '10000',
+  storeReserve: '256MiB',
 } as const satisfies Partial<Record<Field, string>>;
 
-export type AgentOptionsInput = Partial<Record<Field, string | undefined>>;
+/** Commander hands boolean flags (--insecure-open-cluster) over as `true`. */
+export type AgentOptionsInput = Partial<Record<Field, string | boolean | undefined>>;
 
 /** Parses commander's option strings into an AgentConfig, or throws InvalidInputError listing every problem. */
 export function parseAgentConfig(input: AgentOptionsInput): AgentConfig {
   const problems: string[] = [];
   const raw = (f: Field): string | undefined => {
-    const v = input[f] ?? (DEFAULTS as Partial<Record<Field, string>>)[f];
+    const given = input[f];
+    const v = typeof given === 'boolean' ? String(given) : (given ?? (DEFAULTS as Partial<Record<Field, string>>)[f]);
     return v === undefined || v.trim() === '' ? undefined : v.trim();
   };
   const fail = (f: Field, msg: string): void => {
@@ -150,6 +165,18 @@ export function parseAgentConfig(input: AgentOptionsInput): AgentConfig {
     }
   }
 
+  const insecureText = (raw('insecureOpenCluster') ?? 'false').toLowerCase();
+  if (!['true', 'false', '1', '0', 'yes', 'no'].includes(insecureText)) {
+    fail('insecureOpenCluster', `${JSON.stringify(insecureText)} is not true or false`);
+  }
+  const size = (f: Field): number | undefined => {
+    const text = raw(f);
+    if (text === undefined) return undefined;
+    const bytes = parseByteSize(text);
+    if (bytes === undefined) fail(f, `${JSON.stringify(text)} is not a size: write bytes or a number with KiB, MiB, GiB, TiB (e.g. 20GiB)`);
+    return bytes;
+  };
+
   const config: AgentConfig = {
     dataDir: resolve(raw('dataDir') ?? DEFAULTS.dataDir),
     host,
@@ -166,6 +193,10 @@ export function parseAgentConfig(input: AgentOptionsInput): AgentConfig {
     electionTimeoutMs,
     replicationFactor: int('replicationFactor', 1, 100, 'a replica count'),
     graceMs: int('graceMs', 0, 3_600_000, 'a grace period in milliseconds'),
+    apiCallersFile: optionalPath(raw('apiCallers')),
+    insecureOpenCluster: ['true', '1', 'yes'].includes(insecureText),
+    storeQuotaBytes: size('storeQuota'),
+    storeReserveBytes: size('storeReserve') ?? 0,
   };
   if (problems.length > 0) {
     throw new InvalidInputError(`agent settings are not valid:\n  ${problems.join('\n  ')}`);
@@ -207,6 +238,30 @@ export function parseBootstrapPeer(entry: string): BootstrapPeer {
   const proto = isIP(host) === 4 ? 'ip4' : isIP(host) === 6 ? 'ip6' : 'dns4';
   if (m[1] !== undefined && proto !== 'ip6') throw new Error(`${JSON.stringify(entry)}: only IPv6 addresses go in [brackets]`);
   return { source: entry, address: `/${proto}/${host}/tcp/${port}` };
+}
+
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tib: 1024 ** 4,
+};
+
+/** "1048576", "512MiB", "20GiB" (binary units; KB/MB/GB are read as KiB/MiB/GiB) → bytes. */
+export function parseByteSize(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(text.trim());
+  if (m === null) return undefined;
+  const unit = m[2].toLowerCase().replace(/^([kmgt])b$/, '$1');
+  const factor = UNITS[unit];
+  if (factor === undefined) return undefined;
+  const bytes = Math.floor(Number(m[1]) * factor);
+  return Number.isSafeInteger(bytes) ? bytes : undefined;
 }
 
 function splitList(text: string | undefined): string[] {

@@ -142,6 +142,25 @@ export function buildProgram(): Command {
     )
     .addOption(new Option('--replication-factor <n>', 'target replicas per blob').env('BZZZ_REPLICATION_FACTOR').default('3'))
     .addOption(new Option('--grace-ms <ms>', 'shutdown grace period on SIGTERM').env('BZZZ_SHUTDOWN_GRACE_MS').default('10000'))
+    .addOption(
+      new Option('--api-callers <file>', 'API callers file: SHA-256 of each caller token and its role (the operator writes it)').env(
+        'BZZZ_API_CALLERS_FILE',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--insecure-open-cluster',
+        'INSECURE: run without API callers (and member list); anyone reaching the API acts with the agent role',
+      ).env('BZZZ_INSECURE_OPEN_CLUSTER'),
+    )
+    .addOption(
+      new Option('--store-quota <size>', 'most bytes the content store holds, e.g. 20GiB (default: no quota)').env('BZZZ_STORE_QUOTA'),
+    )
+    .addOption(
+      new Option('--store-reserve <size>', "free space always kept on the data disk (for the agent's own state)")
+        .env('BZZZ_STORE_RESERVE')
+        .default('256MiB'),
+    )
     .action(run(() => import('../agent/cli/run.js').then((m) => m.agentRunCommand)));
 
   return program;

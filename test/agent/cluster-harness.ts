@@ -4,14 +4,18 @@
 // ports, a temp directory per agent, role keys and a 3-of-5 admin key split from crypto's
 // generateKeys. Every agent knows every other as a host:port bootstrap peer and allowlists the
 // cluster's peer IDs (learnt up front: the identities are created before the agents start).
+// The API is closed as in production: one caller token per role (`cluster.tokens`, headers from
+// `cluster.auth(role)`), the callers file holding their hashes; in-process agents get the member
+// list (peer IDs and roles) that decision signatures are checked against.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createAgent, type Agent, type AgentOptions } from '../../src/agent/agent.js';
 import { parseAgentConfig } from '../../src/agent/config.js';
-import { generateKeys, sharePath, type Role } from '../../src/crypto/index.js';
+import { generateApiToken, generateKeys, ROLES, serializeApiCallers, sharePath, type Role } from '../../src/crypto/index.js';
+import { memberList } from '../../src/crypto/membership.js';
 import { loadOrCreatePeerKey } from '../../src/agent/p2p/index.js';
 import { logger, silentLogger } from '../../src/util/log.js';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
@@ -85,6 +89,10 @@ export interface Cluster {
   root: string;
   keysDir: string;
   members: Member[];
+  /** One API caller token per role (callers named `<role>-caller`). */
+  tokens: Record<Role, string>;
+  /** Authorization header of the role's caller. */
+  auth(role: Role): { authorization: string };
   startMember(m: Member): Promise<void>;
   /** Graceful stop of an in-process member (hand-off included). */
   stopMember(m: Member, graceMs?: number): Promise<void>;
@@ -114,6 +122,18 @@ export async function createCluster(init: ClusterInit): Promise<Cluster> {
     });
   }
   const allIds = members.map((m) => m.peerId).join(',');
+  const tokens = {} as Record<Role, string>;
+  const entries = ROLES.map((role) => {
+    const t = generateApiToken();
+    tokens[role] = t.token;
+    return { name: `${role}-caller`, role, tokenSha256: t.tokenSha256 };
+  });
+  const apiCallersFile = join(root, 'api-callers.json');
+  await writeFile(apiCallersFile, serializeApiCallers(entries), { mode: 0o600 });
+  const members_ = memberList(
+    'test',
+    members.map((m) => ({ name: `agent-${m.index}`, peerId: m.peerId, role: m.role })),
+  );
   for (const m of members) {
     m.flags = {
       dataDir: m.dataDir,
@@ -132,6 +152,7 @@ export async function createCluster(init: ClusterInit): Promise<Cluster> {
       electionTimeoutMs: String(init.electionTimeoutMs),
       replicationFactor: String(init.replicationFactor ?? 3),
       graceMs: String(init.graceMs ?? 5000),
+      apiCallers: apiCallersFile,
     };
   }
 
@@ -140,6 +161,8 @@ export async function createCluster(init: ClusterInit): Promise<Cluster> {
     root,
     keysDir,
     members,
+    tokens,
+    auth: (role) => ({ authorization: `Bearer ${tokens[role]}` }),
     async startMember(m) {
       if (specs.get(m)?.child === true) {
         m.child = await spawnChildAgent(m.flags);
@@ -155,6 +178,7 @@ export async function createCluster(init: ClusterInit): Promise<Cluster> {
         replicationIntervalMs: 2_000,
         processMetrics: false,
         scrubIntervalMs: 0,
+        members: members_,
         ...init.options,
       });
       await agent.start();
@@ -209,6 +233,9 @@ const FLAG_NAMES: Record<string, string> = {
   electionTimeoutMs: '--election-timeout-ms',
   replicationFactor: '--replication-factor',
   graceMs: '--grace-ms',
+  apiCallers: '--api-callers',
+  storeQuota: '--store-quota',
+  storeReserve: '--store-reserve',
 };
 
 /** Starts `node bin/bzzzctl.js agent run` with these flags; resolves once it printed its peer ID line. */

@@ -59,6 +59,16 @@ export function buildProgram(): Command {
     .action(run(() => import('./commands/status.js').then((m) => m.statusCommand)));
 
   program
+    .command('api-token')
+    .description(
+      "Print a bearer token for the agents' HTTP API that acts with --role (derived from the cluster's ownership key; anyone who can reach the swarm's managers can get one). Use: curl -H \"Authorization: Bearer $(bzzzctl api-token NAME)\" …",
+    )
+    .argument('<name>', 'cluster name')
+    .option('--role <role>', 'role the token acts with: observer, backend_developer, senior_software_architect, admin', 'observer')
+    .addOption(outputOption())
+    .action(run(() => import('./commands/api-token.js').then((m) => m.apiTokenCommand)));
+
+  program
     .command('delete')
     .description('Remove everything the cluster owns (services, secrets, configs, networks, stored spec) and nothing else.')
     .argument('<name>', 'cluster name')

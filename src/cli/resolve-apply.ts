@@ -11,6 +11,7 @@ import { ownedBy, secretHash8, stableHash, versionedName } from '../swarm/labels
 import { secretLabels } from '../reconcilers/secrets.js';
 import { newOwnerKey, provingPort } from '../swarm/ownership.js';
 import { compareStrings } from '../util/compare.js';
+import { tokenSha256 } from '../crypto/api-callers.js';
 
 export interface ResolvedApply {
   doc: Omit<StoredSpec, 'generation' | 'appliedAt'>;
@@ -32,8 +33,17 @@ export async function resolveApply(loaded: LoadedSpec, env: NodeJS.ProcessEnv = 
   for (const [logical, value] of [...configValues].sort(([a], [b]) => compareStrings(a, b))) {
     configContents[logical] = Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
   }
+  // Declared API callers' tokens: only their SHA-256 is stored (the agents compare against it).
+  const apiTokenHashes: Record<string, string> = {};
+  for (const c of cluster.spec.agent.api?.callers ?? []) {
+    const value = secretValues.get(c.token);
+    if (value) apiTokenHashes[c.token] = tokenSha256(value.toString('utf8').trim());
+  }
   const specHash = stableHash({ cluster, secretVersions, configContents });
-  return { doc: { cluster, secretVersions, configContents, specHash }, secretValues };
+  return {
+    doc: { cluster, secretVersions, configContents, ...(Object.keys(apiTokenHashes).length ? { apiTokenHashes } : {}), specHash },
+    secretValues,
+  };
 }
 
 /** Writes the file/env secret versions that are not in the swarm yet (`owned`: the cluster's secrets, when just listed). Returns the names written. */

@@ -11,13 +11,15 @@ import type { SwarmPort } from '../swarm/port.js';
 import { countingPort } from '../swarm/port.js';
 import { ownedBy } from '../swarm/labels.js';
 import { provingPort } from '../swarm/ownership.js';
-import { stateFromConfigs, type ClusterStore, type StoredSpec } from '../store/cluster-store.js';
+import { stateFromConfigs, type ClusterRecord, type ClusterStore, type StoredSpec } from '../store/cluster-store.js';
 import type { ClusterStatus } from '../spec/status.js';
 import { logger, type Logger } from '../util/log.js';
 import { BzzzError } from '../util/errors.js';
 import { idIndex, observeExternal, observeOwned } from './observe.js';
 import type { Observed } from './types.js';
 import { planCluster, type StepContext } from './steps.js';
+import { accessMaterial, type AccessMaterial } from './access.js';
+import { deriveApiToken, OPERATOR_CALLER } from '../crypto/derive.js';
 import { computeStatus } from './status.js';
 import type { Problem } from './types.js';
 import type { AgentStatus } from '../spec/status.js';
@@ -41,7 +43,11 @@ export interface ClusterReconcilerOptions {
   /** Requeue delay while tasks start or a rolling update runs (no task events are watched). */
   progressRequeueMs?: number;
   /** What the agents last reported (a controller on the cluster network probes them in the background). */
-  agents?: { latest(cluster: string): AgentStatus[] | undefined; track(cluster: BzzzCluster): void; forget(cluster: string): void };
+  agents?: {
+    latest(cluster: string): AgentStatus[] | undefined;
+    track(cluster: BzzzCluster, token?: string): void;
+    forget(cluster: string): void;
+  };
 }
 
 export interface PassReport extends ReconcileResult {
@@ -65,6 +71,18 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
   const log = opts.log ?? logger('reconciler');
   const now = opts.now ?? (() => new Date());
   const specs = new Map<string, StoredSpec>();
+  // Derived access material per generation (derivation costs a few ms per agent; generations are immutable).
+  const accesses = new Map<string, Promise<AccessMaterial | undefined>>();
+  const accessOf = (cluster: string, rec: ClusterRecord, spec: StoredSpec): Promise<AccessMaterial | undefined> => {
+    const key = `${cluster}@${rec.generation}`;
+    let a = accesses.get(key);
+    if (!a) {
+      a = accessMaterial(spec.cluster, rec.ownerKey, spec.apiTokenHashes);
+      accesses.set(key, a);
+      if (accesses.size > 64) accesses.delete(accesses.keys().next().value as string);
+    }
+    return a;
+  };
 
   async function storedSpec(
     cluster: string,
@@ -93,7 +111,12 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
     const spec = await storedSpec(cluster, rec.generation, state.spec);
     const observed: Observed = { ...owned, external: prior?.external ?? (await observeExternal(port, spec.cluster)) };
     const ids = idIndex(observed);
-    const plan = planCluster(spec, observed, now().getTime(), Date.parse(spec.appliedAt));
+    const plan = planCluster(
+      { ...spec, access: await accessOf(cluster, rec, spec) },
+      observed,
+      now().getTime(),
+      Date.parse(spec.appliedAt),
+    );
     const problems: Problem[] = [...plan.problems];
     // Every object this pass creates carries the cluster's ownership proof.
     const writer = rec.ownerKey ? provingPort(port, cluster, rec.ownerKey) : port;
@@ -142,7 +165,7 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
       now: now(),
     });
     if (opts.agents) {
-      opts.agents.track(spec.cluster);
+      opts.agents.track(spec.cluster, rec.ownerKey ? deriveApiToken(rec.ownerKey, OPERATOR_CALLER) : undefined);
       const reports = opts.agents.latest(cluster);
       if (reports && status.components.some((c) => c.component === 'agent' && c.running > 0)) status.agents = reports;
     }

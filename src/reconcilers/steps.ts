@@ -12,6 +12,7 @@ import type { SwarmPort } from '../swarm/port.js';
 import type { BzzzCluster } from '../spec/types.js';
 import { createConfigs, planConfigPrune } from './configs.js';
 import { createKeys } from './keys.js';
+import { createAccess } from './access.js';
 import { createNetworks, pruneNetworks } from './networks.js';
 import { desiredServices, planObjects, wantedNames, type ObjectsPlan, type SpecInput } from './plan.js';
 import { failures } from './problems.js';
@@ -99,7 +100,13 @@ export function planCluster(spec: SpecInput, observed: Observed, now: number, ap
     services: planned.plan,
     deferred: planned.deferred,
     changes: steps.flatMap((s) => s.changes),
-    problems: [...objects.networks.problems, ...objects.secrets.problems, ...objects.configs.problems, ...planned.plan.rolledBack],
+    problems: [
+      ...objects.networks.problems,
+      ...objects.secrets.problems,
+      ...objects.configs.problems,
+      ...objects.access.problems,
+      ...planned.plan.rolledBack,
+    ],
   };
 }
 
@@ -107,13 +114,20 @@ function objectsStep(cluster: BzzzCluster, objects: ObjectsPlan): Step {
   const name = cluster.metadata.name;
   return {
     name: 'objects',
-    changes: [...objects.networks.changes, ...objects.secrets.changes, ...objects.configs.changes, ...objects.keys.changes],
+    changes: [
+      ...objects.networks.changes,
+      ...objects.secrets.changes,
+      ...objects.configs.changes,
+      ...objects.keys.changes,
+      ...objects.access.changes,
+    ],
     async act({ port, ids }) {
       const results = await Promise.all([
         createNetworks(port, objects.networks),
         createConfigs(port, name, objects.configs, ids),
         createGeneratedSecrets(port, name, objects.secrets, ids),
         createKeys(port, name, objects.keys, ids),
+        createAccess(port, name, objects.access, ids),
       ]);
       return { problems: results.flat() };
     },

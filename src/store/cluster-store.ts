@@ -22,6 +22,8 @@ export interface StoredSpec {
   secretVersions: Record<string, string>;
   /** Logical config → content, for configs from a file or inline content. */
   configContents: Record<string, string>;
+  /** SHA-256 of the tokens of spec.agent.api.callers, by secret logical name (never the tokens). */
+  apiTokenHashes?: Record<string, string>;
   specHash: string;
   appliedAt: string;
 }

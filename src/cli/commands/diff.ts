@@ -5,6 +5,8 @@ import { cliContext } from '../context.js';
 import { versionedName } from '../../swarm/labels.js';
 import { observe } from '../../reconcilers/observe.js';
 import { planCluster } from '../../reconcilers/steps.js';
+import { accessMaterial } from '../../reconcilers/access.js';
+import { stateFromConfigs } from '../../store/cluster-store.js';
 import type { Change, Problem } from '../../reconcilers/types.js';
 import { resolveApply } from '../resolve-apply.js';
 import { printDocument, printLines, type OutputFormat } from '../output.js';
@@ -31,7 +33,9 @@ export async function diffCommand(opts: { filename: string; output: OutputFormat
   const { port } = cliContext();
   // No separate preflight (as in apply): the engine's own refusal reaches the user translated.
   const [resolved, observed] = await Promise.all([resolveApply(loaded), observe(port, loaded.cluster)]);
-  const plan = planCluster(resolved.doc, observed, Date.now());
+  const record = stateFromConfigs(loaded.cluster.metadata.name, observed.state).record;
+  const access = await accessMaterial(loaded.cluster, record?.ownerKey, resolved.doc.apiTokenHashes);
+  const plan = planCluster({ ...resolved.doc, access }, observed, Date.now());
 
   // Secret versions from files and env vars are written by apply itself, not by the controller.
   const cluster = loaded.cluster.metadata.name;

@@ -57,6 +57,10 @@ describe('the cluster reconciler on the in-memory port: dev.yaml', () => {
       'bzzz-dev_bzzz-key-backend_developer',
       'bzzz-dev_bzzz-key-observer',
       'bzzz-dev_bzzz-key-senior_software_architect',
+      // Each agent's own libp2p identity (closed membership).
+      'bzzz-dev_bzzz-peer-a',
+      'bzzz-dev_bzzz-peer-b',
+      'bzzz-dev_bzzz-peer-c',
       ...[1, 2, 3, 4, 5].map((i) => `bzzz-dev_bzzz-share-${i}`),
       'bzzz-dev_postgres_password',
       'bzzz-dev_postgres_user',

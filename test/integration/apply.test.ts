@@ -140,9 +140,13 @@ describe('bzzzctl apply on a real swarm', () => {
     expect(mounts(`${name}_agent-a2`)).toEqual([
       `/etc/bzzz/settings<-${name}_settings`,
       `/run/bzzz-keys/admin.pub<-${name}_bzzz-pub-admin`,
+      `/run/bzzz-keys/api-callers.json<-${name}_bzzz-api-callers`,
       `/run/bzzz-keys/backend_developer.pub<-${name}_bzzz-pub-backend_developer`,
+      `/run/bzzz-keys/members.json<-${name}_bzzz-members`,
       `/run/bzzz-keys/observer.key<-${name}_bzzz-key-observer`,
       `/run/bzzz-keys/observer.pub<-${name}_bzzz-pub-observer`,
+      // Its own libp2p identity only (closed membership).
+      `/run/bzzz-keys/peer.key<-${name}_bzzz-peer-a2`,
       `/run/bzzz-keys/senior_software_architect.pub<-${name}_bzzz-pub-senior_software_architect`,
       `/run/bzzz-keys/share.json<-${name}_bzzz-share-2`,
       `token<-${name}_token`,

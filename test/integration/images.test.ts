@@ -168,7 +168,21 @@ describe('bzzz/bzzzctl', () => {
     const volume = `${name}-data`;
     containers.push(name);
     volumes.push(volume);
-    await docker('run', '-d', '--name', name, '-v', `${volume}:/data`, '-e', 'BZZZ_HEALTH_PORT=8091', BZZZCTL);
+    // A lone agent outside the operator (no member list, no callers): the open mode must be asked for.
+    await docker(
+      'run',
+      '-d',
+      '--name',
+      name,
+      '-v',
+      `${volume}:/data`,
+      '-e',
+      'BZZZ_HEALTH_PORT=8091',
+      BZZZCTL,
+      'agent',
+      'run',
+      '--insecure-open-cluster',
+    );
     expect((await docker('exec', name, 'id', '-un')).trim()).toBe('bzzz');
     const health = await waitFor(
       'the agent container to turn healthy',

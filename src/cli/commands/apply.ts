@@ -2,6 +2,7 @@
 // generation (unless unchanged) → converge. When a controller holds a live lease it does the
 // work and apply waits for it to observe the generation; otherwise apply reconciles in-process
 // holding the lease (src/ops/single-writer.ts), so that a controller and an apply never write at once.
+import { readFileSync, statSync } from 'node:fs';
 import { loadSpecFile, parseDurationMs } from '../../spec/index.js';
 import { DockerSwarmPort } from '../../swarm/docker-port.js';
 import { countingPort, type SwarmPort } from '../../swarm/port.js';
@@ -10,7 +11,8 @@ import type { ClusterStatus } from '../../spec/status.js';
 import { leaseIsLive, readLease } from '../../store/lease.js';
 import { underLease } from '../../ops/single-writer.js';
 import { createClusterReconciler } from '../../reconcilers/cluster.js';
-import { observe } from '../../reconcilers/observe.js';
+import { observeExternal, observeOwned } from '../../reconcilers/observe.js';
+import type { Observed } from '../../reconcilers/types.js';
 import { condition, isReady } from '../../reconcilers/status.js';
 import { resolveApply, storeSpec } from '../resolve-apply.js';
 import { printDocument, printLines, progress, type OutputFormat } from '../output.js';
@@ -31,15 +33,26 @@ const failedAt = (s: ClusterStatus | undefined, generation: number) => s?.failur
 
 export async function applyCommand(opts: ApplyOptions): Promise<number> {
   const timeoutMs = parseDurationMs(opts.timeout, '--timeout');
-  const loaded = await loadSpecFile(opts.filename);
-  const name = loaded.cluster.metadata.name;
   // Writes to the cluster's objects are counted (engineWrites); the lease is the operator's own
   // bookkeeping and is written through the uncounted port.
   const engine = new DockerSwarmPort();
   const port = countingPort(engine);
   // No separate preflight: the first reads fail with the engine's own reason (not reachable, not
-  // in swarm mode, a worker), translated with the fix by the port. All of them go out at once.
-  const [resolved, observed, lease] = await Promise.all([resolveApply(loaded), observe(port, loaded.cluster), readLease(port)]);
+  // in swarm mode, a worker), translated with the fix by the port. They go out before the spec is
+  // parsed and validated (CPU work the engine's answers can arrive during): the lease, and the
+  // objects of the cluster the file most likely names. Used only when the validated spec has that
+  // very name; a failed read surfaces only if it is used.
+  const leaseRead = quiet(readLease(port));
+  const guess = clusterNameIn(opts.filename);
+  const early = guess === undefined ? undefined : { name: guess, owned: quiet(observeOwned(port, guess)) };
+  const loaded = await loadSpecFile(opts.filename);
+  const name = loaded.cluster.metadata.name;
+  const owned = early?.name === name ? early.owned : observeOwned(port, name);
+  const [resolved, observed, lease] = await Promise.all([
+    resolveApply(loaded),
+    Promise.all([owned, observeExternal(port, loaded.cluster)]).then(([o, external]): Observed => ({ ...o, external })),
+    leaseRead,
+  ]);
   const store = new ClusterStore(port);
   const { generation, changed, summary } = await storeSpec(port, store, resolved, observed);
   // With nothing written since, the first pass starts from this observation instead of reading again.
@@ -143,4 +156,29 @@ function refusingWrites(port: SwarmPort): { port: SwarmPort; refused: () => bool
     },
   });
   return { port: guarded, refused: () => refused };
+}
+
+/** The promise itself, with its rejection marked as handled until someone awaits it. */
+function quiet<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
+/** `metadata:` at the top level, then (past blank and comment lines) an indented `name: X`. */
+const YAML_NAME = /^metadata:[ \t]*(?:#.*)?\r?\n(?:[ \t]*(?:#.*)?\r?\n)*[ \t]+name:[ \t]*(["']?)([a-z0-9][a-z0-9-]*)\1[ \t]*(?:#.*)?\r?$/m;
+const JSON_NAME = /"metadata"\s*:\s*\{\s*"name"\s*:\s*"([a-z0-9][a-z0-9-]*)"/;
+
+/**
+ * The cluster name a spec file most likely holds, found without parsing it (YAML_NAME, JSON_NAME).
+ * Regular files only: a pipe cannot be read twice. Only a guess: apply uses what it fetched with
+ * it only when the validated spec has this very name.
+ */
+function clusterNameIn(filename: string): string | undefined {
+  try {
+    if (!statSync(filename).isFile()) return undefined;
+    const text = readFileSync(filename, 'utf8');
+    return YAML_NAME.exec(text)?.[2] ?? JSON_NAME.exec(text)?.[1];
+  } catch {
+    return undefined;
+  }
 }

@@ -1,7 +1,8 @@
 // bzzzctl apply -f FILE: validate → write file/env secret versions → store the spec as a new
 // generation (unless unchanged) → converge. When a controller holds a live lease it does the
 // work and apply waits for it to observe the generation; otherwise apply reconciles in-process
-// holding the lease (src/ops/single-writer.ts), so that a controller and an apply never write at once.
+// holding the lease (src/ops/single-writer.ts), so that a controller and an apply never write at once
+// — except a re-apply of a converged cluster, whose pass cannot write at all (refusingWrites).
 import { readFileSync, statSync } from 'node:fs';
 import { loadSpecFile, parseDurationMs } from '../../spec/index.js';
 import { DockerSwarmPort } from '../../swarm/docker-port.js';

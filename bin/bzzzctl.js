@@ -9,6 +9,11 @@
 //     rewritten). Node 20 has no compile cache for ES modules; this saves most of the parse and
 //     compile time of yaml, dockerode, commander and the validator.
 // This file is CommonJS (bin/package.json says so): Node starts an ES module entry ~4 ms slower.
+// A V8 start-up snapshot of core.cjs (`node --snapshot-blob … --build-snapshot`) was measured
+// against this code cache (BENCHMARKS.md, apply section): no faster for apply (Node 20 cannot put
+// `http` in a user snapshot, so dockerode still loads at run time; a 6.5–7 MB blob costs as much to
+// deserialize as the cache saves), 3 ms faster for validate, and it would need a launcher that
+// starts node with the blob's path and the very node binary that built it. Not used.
 'use strict';
 require('../dist/polyfill.cjs');
 const { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');

@@ -9,10 +9,19 @@ import type { SwarmPort } from '../swarm/port.js';
 
 export type UnderLease<T> = { held: true; result: T } | { held: false; holder: string };
 
+const COMMAND_HOLDER = 'bzzzctl ';
+
+/** Is this lease holder a bzzzctl command reconciling in-process (not a controller)? It gives the lease back when done. */
+export function isCommandHolder(holder: string | undefined): boolean {
+  return !!holder?.startsWith(COMMAND_HOLDER);
+}
+
 export interface UnderLeaseOptions {
   /** Who holds it, for `bzzzctl status` and the controller's logs. Default `bzzzctl <cmd>@<host>/<pid>`. */
   holder?: string;
   ttlMs?: number;
+  /** While another bzzzctl command holds the lease, wait for it (until this time) instead of giving up. */
+  waitUntil?: number;
   /** Injected for tests. */
   now?: () => number;
 }
@@ -28,25 +37,28 @@ export async function underLease<T>(
   work: (signal: AbortSignal) => Promise<T>,
   opts: UnderLeaseOptions = {},
 ): Promise<UnderLease<T>> {
-  const holder = opts.holder ?? `bzzzctl ${command}@${hostname()}/${process.pid}`;
+  const holder = opts.holder ?? `${COMMAND_HOLDER}${command}@${hostname()}/${process.pid}`;
   const ttlMs = opts.ttlMs ?? DEFAULT_LEASE_TTL_MS;
   const now = opts.now ?? Date.now;
   const elector = createLeaseElector(port, holder, ttlMs);
-  if (!(await elector.tryAcquire(now()))) return { held: false, holder: elector.lastHolder };
+  const renewMs = Math.max(200, Math.floor(ttlMs / 3));
+  // Another command (an apply of another cluster) holds it only while it reconciles: wait our
+  // turn. A controller holds it for good: hand over to it.
+  while (!(await elector.tryAcquire(now()))) {
+    if (!isCommandHolder(elector.lastHolder) || now() + renewMs > (opts.waitUntil ?? 0)) return { held: false, holder: elector.lastHolder };
+    await new Promise((r) => setTimeout(r, renewMs));
+  }
   const lost = new AbortController();
   let renewing: Promise<void> = Promise.resolve();
-  const timer = setInterval(
-    () => {
-      renewing = elector.tryAcquire(now()).then(
-        (ok) => {
-          if (!ok) lost.abort(new Error(`the controller lease was taken by ${elector.lastHolder}`));
-        },
-        // An engine hiccup is not a lost lease: no rival can take it before a whole TTL.
-        () => undefined,
-      );
-    },
-    Math.max(200, Math.floor(ttlMs / 3)),
-  );
+  const timer = setInterval(() => {
+    renewing = elector.tryAcquire(now()).then(
+      (ok) => {
+        if (!ok) lost.abort(new Error(`the controller lease was taken by ${elector.lastHolder}`));
+      },
+      // An engine hiccup is not a lost lease: no rival can take it before a whole TTL.
+      () => undefined,
+    );
+  }, renewMs);
   try {
     return { held: true, result: await work(lost.signal) };
   } finally {

@@ -73,5 +73,41 @@ describe('an in-process apply and a controller never write at once', () => {
     // The cluster apply converged: the controller's first pass has nothing to write.
     await new Promise((r) => setTimeout(r, 1500));
     expect(await controller.metric('bzzz_operator_engine_writes_total')).toBe(0);
+    // Stopped cleanly, it gives the lease back (the next test runs with no controller).
+    const stopped = new Promise((r) => controller?.proc.on('exit', r));
+    controller.proc.kill('SIGTERM');
+    await stopped;
+    controller = undefined;
+  });
+
+  it('two in-process applies of different clusters at once both reconcile: the second waits for the first to give the lease back', async () => {
+    const other = uniqueName('it-writer2');
+    const files = [writeSpec(specDir(), spec(`${name}b`)), writeSpec(specDir(), spec(other))];
+    try {
+      const run = (file: string) =>
+        new Promise<{ code: number | null; out: string }>((resolve) => {
+          const p = spawn(process.execPath, [BIN, 'apply', '-f', file, '--timeout', '120s'], { cwd: ROOT });
+          let out = '';
+          p.stderr.on('data', (d) => {
+            out += d;
+          });
+          p.on('exit', (code) => resolve({ code, out }));
+        });
+      const first = run(files[0]);
+      await waitFor(
+        'the first apply holds the lease',
+        async () => (await readLease(port))?.holder.startsWith('bzzzctl apply@'),
+        20_000,
+        50,
+      );
+      const second = await run(files[1]);
+      const done = await first;
+      expect(done.code, done.out).toBe(0);
+      expect(second.code, second.out).toBe(0);
+      expect(second.out).toContain('reconciling in-process');
+    } finally {
+      await cleanup(`${name}b`);
+      await cleanup(other);
+    }
   });
 });

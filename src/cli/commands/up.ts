@@ -18,7 +18,7 @@ import { buildNetworks } from '../../convert/services.js';
 import { ensureOperatorService, OPERATOR_METRICS_PORT, OPERATOR_SERVICE } from '../../ops/operator-service.js';
 import { rolloutServicesUsing } from '../../ops/rollout-images.js';
 import { ownedBy } from '../../swarm/labels.js';
-import { underLease } from '../../ops/single-writer.js';
+import { isCommandHolder, underLease } from '../../ops/single-writer.js';
 import { poll } from '../../util/poll.js';
 import { createClusterReconciler } from '../../reconcilers/cluster.js';
 import { desiredServices, planObjects } from '../../reconcilers/plan.js';
@@ -108,9 +108,14 @@ export async function upCommand(opts: UpOptions): Promise<number> {
   // The spec, stored; reconciled once here when no controller runs yet (so the networks exist).
   const { generation, changed, summary } = await storeSpec(port, store, resolved);
   say(summary);
+  const lease = await readLease(port);
   const reconciledHere =
-    !leaseIsLive(await readLease(port), Date.now()) &&
-    (await underLease(port, 'up', () => createClusterReconciler({ port, store, log: silentLogger() }).pass(name))).held;
+    (!leaseIsLive(lease, Date.now()) || isCommandHolder(lease?.holder)) &&
+    (
+      await underLease(port, 'up', () => createClusterReconciler({ port, store, log: silentLogger() }).pass(name), {
+        waitUntil: Date.now() + timeoutMs,
+      })
+    ).held;
   if (!reconciledHere) {
     // A controller runs already: its first pass of this generation creates the networks the
     // controller service is attached to.

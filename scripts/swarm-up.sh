@@ -19,8 +19,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if ! docker info >/dev/null 2>&1; then
-  log "starting dockerd (log: /var/log/dockerd.log)"
-  $SUDO setsid dockerd >/var/log/dockerd.log 2>&1 < /dev/null &
+  # BZZZ_DOCKERD_ARGS: extra dockerd arguments, split on spaces, e.g. "--storage-driver=vfs" for
+  # a dockerd inside a container (scripts/ci-bare-machine.sh sets it: overlay2 on overlay fails).
+  read -r -a extra_args <<<"${BZZZ_DOCKERD_ARGS:-}"
+  log "starting dockerd${BZZZ_DOCKERD_ARGS:+ ${BZZZ_DOCKERD_ARGS}} (log: /var/log/dockerd.log)"
+  $SUDO setsid dockerd "${extra_args[@]}" >/var/log/dockerd.log 2>&1 < /dev/null &
   for _ in $(seq 1 120); do
     if [ -S /var/run/docker.sock ] && docker info >/dev/null 2>&1; then break; fi
     sleep 0.5

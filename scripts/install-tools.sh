@@ -92,8 +92,18 @@ fi
 
 log "installing ${missing_pkgs[*]} from Debian's packages (for: ${missing_cmds[*]})"
 # Package lists may be missing (a fresh image) or stale (a mirror that moved on): update first.
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing_pkgs[@]}" >/dev/null
+# Wait for another apt or dpkg run (unattended-upgrades, a parallel job) instead of failing at once.
+lock=(-o DPkg::Lock::Timeout=300)
+# apt's output is shown only when it fails (debconf and needrestart chatter otherwise).
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+if ! { $SUDO apt-get "${lock[@]}" update -qq &&
+  $SUDO env DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 \
+    apt-get "${lock[@]}" install -y -qq --no-install-recommends "${missing_pkgs[@]}"; } >"$out" 2>&1; then
+  tail -30 "$out" >&2
+  log "apt-get failed installing ${missing_pkgs[*]} (output above)"
+  exit 1
+fi
 
 still=()
 for cmd in "${missing_cmds[@]}"; do have "$cmd" || still+=("$cmd"); done

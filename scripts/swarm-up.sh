@@ -14,8 +14,17 @@ command -v dockerd >/dev/null 2>&1 || missing+=(docker.io iptables)
 command -v mmdebstrap >/dev/null 2>&1 || missing+=(mmdebstrap)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]} from Debian's packages"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  # Waits for another apt/dpkg run rather than failing; apt's output only when it fails.
+  lock=(-o DPkg::Lock::Timeout=300)
+  out=$(mktemp)
+  if ! { $SUDO apt-get "${lock[@]}" update -qq &&
+    $SUDO env DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get "${lock[@]}" install -y -qq "${missing[@]}"; } >"$out" 2>&1; then
+    tail -30 "$out" >&2
+    rm -f "$out"
+    log "apt-get failed installing ${missing[*]} (output above)"
+    exit 1
+  fi
+  rm -f "$out"
 fi
 
 if ! docker info >/dev/null 2>&1; then

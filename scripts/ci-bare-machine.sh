@@ -42,7 +42,7 @@ while [ $# -gt 0 ]; do
     --rebuild-image) rebuild=1 ;;
     --shell) shell=1 ;;
     -h | --help)
-      sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+      awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
       exit 0
       ;;
     *)

@@ -17,8 +17,8 @@
 #
 # Needs: a Docker engine on this machine (started with scripts/swarm-up.sh when none answers),
 # mmdebstrap (installed from Debian's packages when missing), root (mmdebstrap, docker), Debian's
-# mirror and the npm registry reachable from a container. Takes ~11–13 min on 2 cores (measured:
-# npm ci 20 s, tools + docker.io ~1 min, the suite ~9 min; with vfs ~34 min), plus ~40 s the first
+# mirror and the npm registry reachable from a container. Takes 9–11 min on 2 cores (measured:
+# npm ci 20 s, tools + docker.io ~1 min, the suite 8–9 min; with vfs 34 min), plus ~40 s the first
 # time for the bare image. Exit status is .ci/run's.
 #
 # The container gets what DESIGN.md lists for a docker-in-docker node (no --privileged, which

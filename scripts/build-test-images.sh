@@ -6,9 +6,9 @@
 set -euo pipefail
 log() { printf '[test-images] %s\n' "$*" >&2; }
 
+# busybox-static comes from scripts/install-tools.sh (`npm test` runs it before this script).
 if ! [ -x /bin/busybox ]; then
-  log "installing busybox-static"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null
+  bash "$(dirname "$0")/install-tools.sh"
 fi
 
 build() {

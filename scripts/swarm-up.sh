@@ -14,13 +14,25 @@ command -v dockerd >/dev/null 2>&1 || missing+=(docker.io iptables)
 command -v mmdebstrap >/dev/null 2>&1 || missing+=(mmdebstrap)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]} from Debian's packages"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  # Waits for another apt/dpkg run rather than failing; apt's output only when it fails.
+  lock=(-o DPkg::Lock::Timeout=300)
+  out=$(mktemp)
+  if ! { $SUDO apt-get "${lock[@]}" update -qq &&
+    $SUDO env DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get "${lock[@]}" install -y -qq "${missing[@]}"; } >"$out" 2>&1; then
+    tail -30 "$out" >&2
+    rm -f "$out"
+    log "apt-get failed installing ${missing[*]} (output above)"
+    exit 1
+  fi
+  rm -f "$out"
 fi
 
 if ! docker info >/dev/null 2>&1; then
-  log "starting dockerd (log: /var/log/dockerd.log)"
-  $SUDO setsid dockerd >/var/log/dockerd.log 2>&1 < /dev/null &
+  # BZZZ_DOCKERD_ARGS: extra dockerd arguments, split on spaces, e.g. "--storage-driver=vfs" for
+  # a dockerd inside a container (scripts/ci-bare-machine.sh sets it: overlay2 on overlay fails).
+  read -r -a extra_args <<<"${BZZZ_DOCKERD_ARGS:-}"
+  log "starting dockerd${BZZZ_DOCKERD_ARGS:+ ${BZZZ_DOCKERD_ARGS}} (log: /var/log/dockerd.log)"
+  $SUDO setsid dockerd "${extra_args[@]}" >/var/log/dockerd.log 2>&1 < /dev/null &
   for _ in $(seq 1 120); do
     if [ -S /var/run/docker.sock ] && docker info >/dev/null 2>&1; then break; fi
     sleep 0.5

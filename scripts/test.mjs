@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // `npm test`: everything the suite needs, then the whole suite.
-//   1. a Docker Engine in swarm mode (installs and starts one on Debian when missing)
-//   2. the small offline test images
-//   3. a fresh build of the CLI (integration tests run `node bin/bzzzctl.js` as a user would)
-//   4. type-check, format + lint (biome), layer rules (dependency-cruiser), then vitest: unit, integration (real swarm), agent (real libp2p on loopback)
-// Extra arguments go to vitest, e.g. `npm test -- --project unit`.
+//   1. the command-line tools the tests run (b3sum, age, psql, busybox; Debian's packages)
+//   2. a Docker Engine in swarm mode (installs and starts one on Debian when missing)
+//   3. the small offline test images
+//   4. a fresh build of the CLI (integration tests run `node bin/bzzzctl.js` as a user would)
+//   5. type-check, format + lint (biome), layer rules (dependency-cruiser), then vitest: unit,
+//      integration (real swarm), agent (real libp2p on loopback), security (attacks on real agents)
+// Extra arguments go to vitest, e.g. `npm test -- --project unit` (steps 1–3 skipped: unit tests
+// need neither the tools nor the engine).
 import { spawnSync } from 'node:child_process';
 
 function step(title, cmd, args) {
@@ -19,6 +22,7 @@ function step(title, cmd, args) {
 const extra = process.argv.slice(2);
 const unitOnly = extra.join(' ').includes('--project unit');
 if (!unitOnly) {
+  step('test tools (scripts/install-tools.sh)', 'bash', ['scripts/install-tools.sh']);
   step('Docker Engine in swarm mode', 'bash', ['scripts/swarm-up.sh']);
   step('test images', 'bash', ['scripts/build-test-images.sh']);
 }

@@ -25,6 +25,12 @@ const GRACE_MS = 5000;
 const BOUND_MS = failoverBoundMs({ heartbeatMs: HEARTBEAT_MS, timeoutMs: TIMEOUT_MS });
 const CHILD = 4;
 
+/** A missing tool fails with the script that installs it, not with `spawn … ENOENT`. */
+function missingTool(tool: string, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOENT' ? new Error(`${tool} not found: run scripts/install-tools.sh (npm test does)`, { cause: err }) : err;
+}
+
 interface Status {
   self: string;
   admin: string | null;
@@ -210,8 +216,14 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
     });
     expect(res.status).toBe(201);
     blobAddress = res.body.address;
-    // The address is what b3sum prints for the bytes.
-    const b3 = execFileSync('b3sum', ['--no-names'], { input: blobBytes }).toString().trim();
+    // The address is what b3sum prints for the bytes (b3sum: Debian's package, installed by
+    // scripts/install-tools.sh, which npm test runs first).
+    let b3: string;
+    try {
+      b3 = execFileSync('b3sum', ['--no-names'], { input: blobBytes }).toString().trim();
+    } catch (err) {
+      throw missingTool('b3sum', err);
+    }
     expect(blobAddress).toBe(`blake3:${b3}`);
 
     // Live holders seen from another agent's DHT lookups reach 3 before anyone reads it.

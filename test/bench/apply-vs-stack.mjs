@@ -17,7 +17,7 @@
 //       every object of a new spec, and a no-op pass over a converged cluster (targets: < 50 ms,
 //       zero writes) — apply-vs-stack.reconcile.ts, bundled with esbuild
 //   (f) remove: `bzzzctl delete` / `docker stack rm` until nothing of it is listed
-//   (g) start-up, with hyperfine when it is installed: a bare `node -e ''`, `bzzzctl --version`,
+//   (g) start-up, with hyperfine (scripts/install-tools.sh --bench, run when it is missing): a bare `node -e ''`, `bzzzctl --version`,
 //       `bzzzctl validate -f FILE` — how much of (a) and (c) is the Node process itself
 //
 //   npm run build && node test/bench/apply-vs-stack.mjs              # 5 rounds
@@ -37,6 +37,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
+import { ensureTools } from './tools.mjs';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/bzzzctl.js');
@@ -519,10 +520,7 @@ async function driftPhase(ev, render, specTemplate, dir, r, made) {
 }
 
 async function startupPhase(render, specTemplate) {
-  if ((await run('hyperfine', ['--version'])).code !== 0) {
-    process.stderr.write('start-up: hyperfine is not installed (apt-get install hyperfine): skipped\n');
-    return [];
-  }
+  ensureTools(['hyperfine']); // Debian's hyperfine, from scripts/install-tools.sh --bench
   const spec = render(specTemplate, 'bzstartup', 'cluster-startup.yaml');
   const json = join(ROOT, '.build/bench-apply/startup.json');
   const cases = [

@@ -21,8 +21,10 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { createContentStore } from '../../src/agent/cas/index.js';
+import { ensureTools } from './tools.mjs';
 
 const run = promisify(execFile);
+ensureTools(['b3sum']); // Debian's b3sum, the peer: from scripts/install-tools.sh --bench
 const MiB = 1024 * 1024;
 
 const { values } = parseArgs({

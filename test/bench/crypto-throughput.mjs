@@ -14,16 +14,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Decrypter, Encrypter, generateX25519Identity, identityToRecipient } from 'age-encryption';
+import { ensureTools } from './tools.mjs';
 
 const MIB = 1024 * 1024;
 const sizeMiB = Number(process.env.BENCH_MIB ?? 64);
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 
+ensureTools(['age']); // Debian's age CLI, the peer: from scripts/install-tools.sh --bench
 const age = spawnSync('age', ['--version'], { encoding: 'utf8' });
-if (age.status !== 0) {
-  console.error('the age CLI is not installed (apt-get install age): nothing to compare with');
-  process.exit(2);
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'bzzz-age-bench-'));
 try {

@@ -17,6 +17,7 @@
 //         --packages=external --outfile=.build/bench/election-failover.mjs --log-level=warning \
 //       && node .build/bench/election-failover.mjs [--rounds 20] [--handoff-rounds 5] \
 //            [--heartbeat-ms 200] [--timeout-ms 1000] [--etcd /usr/bin/etcd]
+// etcd: Debian's etcd-server, from scripts/install-tools.sh --bench (run when it is missing).
 import '../../src/util/polyfill.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream, mkdirSync } from 'node:fs';
@@ -31,6 +32,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { createElection, createGossipsubElectionTransport } from '../../src/agent/election/index.js';
 import { silentLogger } from '../../src/util/log.js';
 import { createElectionTestNode } from '../agent/election/libp2p-node.js';
+import { ensureTools } from './tools.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -361,6 +363,7 @@ function stats(xs: number[]): { p50: number; mean: number; min: number; max: num
 }
 
 async function main(): Promise<void> {
+  ensureTools([args.etcd!]); // Debian's etcd-server (/usr/bin/etcd), the peer: from scripts/install-tools.sh --bench
   const rounds = Number(args.rounds);
   const handoffRounds = Number(args['handoff-rounds']);
   const dir = mkdtempSync(join(tmpdir(), 'bzzz-bench-election-'));

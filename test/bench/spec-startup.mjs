@@ -13,22 +13,20 @@
 //   ajv-runtime-compile  peer: import ajv and compile the schema at run time instead (what the
 //                        generated validator avoids)
 //
-//   node test/bench/spec-startup.mjs              # needs hyperfine (apt-get install hyperfine)
+//   node test/bench/spec-startup.mjs              # needs hyperfine (scripts/install-tools.sh --bench; run when missing)
 //   BENCH_RUNS=50 node test/bench/spec-startup.mjs
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
+import { ensureTools } from './tools.mjs';
 
 const root = resolve(import.meta.dirname, '../..');
 const out = join(root, '.build/bench-spec'); // inside the repo so bundles resolve node_modules
 const runs = Number(process.env.BENCH_RUNS ?? 30);
 const spec = join(root, 'stacks/examples/production.yaml');
 
-if (spawnSync('hyperfine', ['--version']).status !== 0) {
-  console.error('hyperfine is not installed (apt-get install hyperfine)');
-  process.exit(2);
-}
+ensureTools(['hyperfine']); // Debian's hyperfine, from scripts/install-tools.sh --bench
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, 'src'), { recursive: true });

@@ -24,6 +24,12 @@ const volumes: string[] = [];
 const images: string[] = [];
 const dirs: string[] = [];
 
+/** A missing tool fails with the script that installs it, not with `spawn … ENOENT`. */
+function missingTool(tool: string, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOENT' ? new Error(`${tool} not found: run scripts/install-tools.sh (npm test does)`, { cause: err }) : err;
+}
+
 async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await exec('docker', args, { maxBuffer: 16 * 1024 * 1024 });
@@ -228,6 +234,10 @@ describe('bzzz/postgres:15', () => {
       'bzzz/postgres:15',
     );
     const hostPort = (await docker('port', name, '5432/tcp')).split('\n')[0]!.split(':').pop()!;
+    // psql: Debian's postgresql-client, installed by scripts/install-tools.sh (npm test runs it first).
+    await exec('psql', ['--version']).catch((err: unknown) => {
+      throw missingTool('psql', err);
+    });
     const psql = (pw: string) =>
       exec('psql', ['-h', '127.0.0.1', '-p', hostPort, '-U', user, '-d', 'bzzz_v2', '-Atc', 'select current_user, current_database()'], {
         env: { ...process.env, PGPASSWORD: pw, PGCONNECT_TIMEOUT: '3' },

@@ -18,10 +18,19 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** A missing tool fails with the script that installs it, not with `spawn … ENOENT`. */
+function missingTool(tool: string, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOENT' ? new Error(`${tool} not found: run scripts/install-tools.sh (npm test does)`, { cause: err }) : err;
+}
+
 async function b3sum(bytes: Uint8Array): Promise<string> {
   const file = join(dir, `in-${bytes.length}.bin`);
   await writeFile(file, bytes);
-  const { stdout } = await run('b3sum', ['--num-threads', '1', '--no-names', file]);
+  // b3sum: Debian's package, installed by scripts/install-tools.sh (npm test runs it first).
+  const { stdout } = await run('b3sum', ['--num-threads', '1', '--no-names', file]).catch((err: unknown) => {
+    throw missingTool('b3sum', err);
+  });
   return stdout.trim();
 }
 

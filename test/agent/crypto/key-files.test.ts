@@ -17,6 +17,21 @@ import {
 } from '../../../src/crypto/index.js';
 import { NotFoundError } from '../../../src/util/errors.js';
 
+/** A missing tool fails with the script that installs it, not with `spawn … ENOENT`. */
+function missingTool(tool: string, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOENT' ? new Error(`${tool} not found: run scripts/install-tools.sh (npm test does)`, { cause: err }) : err;
+}
+
+/** Runs Debian's `age` CLI, installed by scripts/install-tools.sh (npm test runs it first). */
+function age(args: string[], input?: string): Buffer {
+  try {
+    return execFileSync('age', args, { input });
+  } catch (err) {
+    throw missingTool('age', err);
+  }
+}
+
 let base: string;
 let dir: string;
 
@@ -144,10 +159,10 @@ describe('interop with the age CLI', () => {
     const ct = await encryptForRole('backend decision', 'observer', publicKeys);
     const ctFile = join(base, 'c.age');
     await writeFile(ctFile, ct);
-    const plain = execFileSync('age', ['-d', '-i', join(dir, 'roles', 'backend_developer.key'), ctFile], { encoding: 'utf8' });
+    const plain = age(['-d', '-i', join(dir, 'roles', 'backend_developer.key'), ctFile]).toString('utf8');
     expect(plain).toBe('backend decision');
 
-    const fromAge = execFileSync('age', ['-R', join(dir, 'roles', 'backend_developer.pub')], { input: 'from the cli' });
+    const fromAge = age(['-R', join(dir, 'roles', 'backend_developer.pub')], 'from the cli');
     expect(new TextDecoder().decode(await decryptWithRole(new Uint8Array(fromAge), identity!))).toBe('from the cli');
   });
 });

@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Three suites: fast pure-logic unit tests, integration tests against the real Docker Engine in
-// swarm mode (run one file at a time: they share one engine), and agent tests (many agents on
-// loopback with real libp2p).
+// Four suites: fast pure-logic unit tests, integration tests against the real Docker Engine in
+// swarm mode (run one file at a time: they share one engine), agent tests (many agents on
+// loopback with real libp2p), and the security suite (attacks replayed against real agents by a
+// real libp2p node or HTTP client; one file at a time, like the agent tests).
 export default defineConfig({
   test: {
     setupFiles: ['./src/util/polyfill.ts'],
@@ -23,6 +24,16 @@ export default defineConfig({
         test: {
           name: 'agent',
           include: ['test/agent/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'security',
+          include: ['test/security/**/*.test.ts'],
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 120_000,

@@ -397,10 +397,25 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
     const ownShare = await loadShare(sharePath(cluster.keysDir, admin.index + 1));
     const adminPub = (await readFile(join(cluster.keysDir, 'roles', 'admin.pub'), 'utf8')).trim();
     const peers = (ids: Member[]) => ids.map((x) => peerIdFromString(x.peerId));
+    // Holders of a closed cluster want the signed votes that elected the admin.
+    const proof = admin.agent!.parts.election.proof() ?? undefined;
+    expect(proof?.admin).toBe(admin.peerId);
+    await expect(
+      collectAdminKey({
+        libp2p,
+        peers: peers([m[0], m[1]]),
+        ownShare,
+        adminRecipient: adminPub,
+        threshold: 3,
+        signal: AbortSignal.timeout(5000),
+      }),
+      'without the proof of election',
+    ).rejects.toThrow(/no proof of election/);
 
     const two = collectAdminKey({
       libp2p,
       peers: peers([m[0]]),
+      proof,
       ownShare,
       adminRecipient: adminPub,
       threshold: 3,
@@ -410,6 +425,7 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
     const three = await collectAdminKey({
       libp2p,
       peers: peers([m[0], m[1]]),
+      proof,
       ownShare,
       adminRecipient: adminPub,
       threshold: 3,
@@ -420,7 +436,7 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
     // A follower asking for a share is refused by the holder.
     const follower = m[1].agent!.parts.node.libp2p;
     await expect(
-      requestShare(follower, peerIdFromString(m[0].peerId), { adminRecipient: adminPub, replyTo: await AgeIdentity.generate() }),
+      requestShare(follower, peerIdFromString(m[0].peerId), { adminRecipient: adminPub, replyTo: await AgeIdentity.generate(), proof }),
     ).rejects.toBeInstanceOf(ShareRequestRefusedError);
   });
 

@@ -10,7 +10,7 @@ import { parseAgentConfig } from '../config.js';
 /** Past the grace period, this long is allowed for closing sockets before the process is ended. */
 const FORCE_EXIT_SLACK_MS = 5_000;
 
-export async function agentRunCommand(opts: Record<string, string | undefined>): Promise<number> {
+export async function agentRunCommand(opts: Record<string, string | boolean | undefined>): Promise<number> {
   const config = parseAgentConfig(opts);
   const log = logger('agent');
   const agent = await createAgent(config, { log });

@@ -12,7 +12,7 @@ import { type ElectionProof, type ProofVerdict, verifyElectionProof, voteStateme
 // DER headers of an Ed25519 key in PKCS#8 (private) and SPKI (public) form (RFC 8410).
 const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
 const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex');
-/** Verified (term, admin) pairs remembered, so a heartbeat's proof is checked once per term. */
+/** Proofs verified recently, remembered so a heartbeat's proof is checked once per term, not once per heartbeat. */
 const PROVEN_CACHE = 64;
 
 export interface Ballots {
@@ -66,7 +66,9 @@ export function createBallots(privateKey: PrivateKey, members: MemberList): Ball
     sign: (term, candidate) => sign(null, voteStatement(members.cluster, term, candidate), own).toString('base64'),
     verifyVote: (voter, term, candidate, sig) => check(voter, voteStatement(members.cluster, term, candidate), sig),
     verifyProof(proof, admin, term) {
-      const key = `${proof.term}\n${admin}`;
+      // Keyed by the whole proof: the same proof (every heartbeat of a term repeats it) is
+      // checked once; any other proof is checked in full.
+      const key = `${proof.cluster}\n${proof.term}\n${proof.admin}\n${proof.votes.map((v) => `${v.voter}:${v.sig}`).join(',')}`;
       if (proof.admin === admin && (term === undefined || term === proof.term) && proven.has(key)) return { ok: true };
       const verdict = verifyElectionProof(proof, members, check, { admin, term });
       if (verdict.ok) {

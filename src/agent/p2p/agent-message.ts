@@ -4,6 +4,8 @@
 export const MAX_PUBSUB_MESSAGE_BYTES = 64 * 1024;
 /** A kind is a short name ("decision-published"), not content. */
 export const MAX_KIND_LENGTH = 64;
+/** Nesting of the body: handlers (and anything that stringifies it) recurse, a peer must not pick the depth. */
+export const MAX_BODY_DEPTH = 32;
 
 export interface AgentMessagePayload {
   kind: string;
@@ -17,7 +19,9 @@ export function decodeAgentMessage(bytes: Uint8Array): AgentMessagePayload | nul
   if (bytes.byteLength > MAX_PUBSUB_MESSAGE_BYTES) return null;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(decoder.decode(bytes));
+    const text = decoder.decode(bytes);
+    if (nesting(text) > MAX_BODY_DEPTH + 1) return null;
+    parsed = JSON.parse(text);
   } catch {
     return null;
   }
@@ -26,4 +30,22 @@ export function decodeAgentMessage(bytes: Uint8Array): AgentMessagePayload | nul
   if (typeof o.kind !== 'string' || o.kind.length === 0 || o.kind.length > MAX_KIND_LENGTH) return null;
   if (typeof o.sentAt !== 'number' || !Number.isFinite(o.sentAt) || o.sentAt < 0) return null;
   return { kind: o.kind, sentAt: o.sentAt, body: o.body };
+}
+
+/** Deepest bracket nesting of a JSON text, outside strings (one pass, no recursion). */
+function nesting(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (ch === 0x22) inString = false;
+    } else if (ch === 0x22) inString = true;
+    else if (ch === 0x7b || ch === 0x5b) max = Math.max(max, ++depth);
+    else if (ch === 0x7d || ch === 0x5d) depth--;
+  }
+  return max;
 }

@@ -9,7 +9,7 @@
 import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub';
 import type { Logger } from '../../util/log.js';
 import type { AgentMetrics } from '../metrics.js';
-import { decodeAgentMessage, MAX_PUBSUB_MESSAGE_BYTES } from './agent-message.js';
+import { type AgentMessagePayload, decodeAgentMessage, MAX_PUBSUB_MESSAGE_BYTES } from './agent-message.js';
 import { AGENT_TOPICS } from './topics.js';
 
 export { MAX_PUBSUB_MESSAGE_BYTES };
@@ -53,12 +53,17 @@ export function createAgentPubSub(c: AgentPubSubComponents): AgentPubSub {
   const topics = new Set<string>(AGENT_TOPICS);
 
   let rejected = 0;
+  // What the validator decoded, for the delivery that follows (same bytes): one JSON parse per message.
+  const decoded = new WeakMap<Uint8Array, AgentMessagePayload>();
   const validator = (_peer: unknown, m: Message): TopicValidatorResult => {
     try {
-      if (m.type !== 'signed' || (c.isMember !== undefined && !c.isMember(m.from.toString())) || decodeAgentMessage(m.data) === null) {
+      const payload =
+        m.type !== 'signed' || (c.isMember !== undefined && !c.isMember(m.from.toString())) ? null : decodeAgentMessage(m.data);
+      if (payload === null) {
         rejected++;
         return TopicValidatorResult.Reject;
       }
+      decoded.set(m.data, payload);
       return TopicValidatorResult.Accept;
     } catch {
       rejected++;
@@ -75,7 +80,7 @@ export function createAgentPubSub(c: AgentPubSubComponents): AgentPubSub {
     // The validator already refused these; a handler added before it (or a test double) must not see them either.
     if (c.isMember !== undefined && !c.isMember(m.from.toString())) return;
     const receivedAt = c.now();
-    const parsed = decodeAgentMessage(m.data);
+    const parsed = decoded.get(m.data) ?? decodeAgentMessage(m.data);
     if (parsed === null) {
       c.log.debug({ topic: m.topic, from: m.from.toString() }, 'ignored a malformed message');
       return;

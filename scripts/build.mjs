@@ -41,6 +41,8 @@ const UNUSED = {
 /** Agent and crypto modules core.cjs may import lazily (dynamic import()), served as ES modules from dist/. */
 const AGENT_ENTRIES = {
   'esm-crypto': 'src/crypto/index.ts',
+  'esm-peer-identity': 'src/crypto/peer-identity.ts',
+  'esm-membership': 'src/crypto/membership.ts',
   'agent-run': 'src/agent/cli/run.ts',
   'agent-keys': 'src/agent/cli/keys.ts',
 };

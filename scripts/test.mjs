@@ -3,7 +3,7 @@
 //   1. a Docker Engine in swarm mode (installs and starts one on Debian when missing)
 //   2. the small offline test images
 //   3. a fresh build of the CLI (integration tests run `node bin/bzzzctl.js` as a user would)
-//   4. type-check, format + lint (biome), then vitest: unit, integration (real swarm), agent (real libp2p on loopback)
+//   4. type-check, format + lint (biome), layer rules (dependency-cruiser), then vitest: unit, integration (real swarm), agent (real libp2p on loopback)
 // Extra arguments go to vitest, e.g. `npm test -- --project unit`.
 import { spawnSync } from 'node:child_process';
 
@@ -24,5 +24,6 @@ if (!unitOnly) {
 }
 step('build', process.execPath, ['scripts/build.mjs']);
 step('type-check', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
-step('format and lint (biome; `npm run format` fixes what it can)', 'npx', ['biome', 'check', '.']);
+step('format and lint (biome; `npm run format` fixes what it can)', 'npx', ['biome', 'check', '--error-on-warnings', '.']);
+step('layers (dependency-cruiser: .dependency-cruiser.cjs)', 'npx', ['depcruise', 'src', '--config', '.dependency-cruiser.cjs']);
 step('tests', 'npx', ['vitest', 'run', ...extra]);

@@ -15,9 +15,16 @@ import { createContentStore, type ContentStore } from './cas/index.js';
 import { systemClock, type Clock } from './clock.js';
 import type { AgentConfig } from './config.js';
 import type { MemberList } from '../crypto/membership.js';
-import { loadRoleKeys, loadShare, type AdminKeyShare, type AgeIdentity, type LoadedRoleKeys } from '../crypto/index.js';
+import { loadRoleKeys, loadShare, type AdminKeyShare, type LoadedRoleKeys } from '../crypto/index.js';
 import { createAdminShareService, type AdminShareService } from './share-exchange.js';
 import { createDecisionService, type DecisionService } from './decisions.js';
+import type { MemberRoles } from './decision-signature.js';
+import { apiAccessFor } from './api-access.js';
+import { apiGuard } from './http/auth.js';
+import { DEFAULT_VERIFY_FIRST_BYTES } from './http/blob-routes.js';
+import { createLimiter } from './http/limiter.js';
+import type { HttpLimits } from './http/limits.js';
+import { createSharedFetch } from './http/shared-fetch.js';
 import {
   createBallots,
   createElection,
@@ -56,6 +63,8 @@ import {
 } from './p2p/index.js';
 
 export const AGENT_VERSION = '0.1.0';
+/** Longest an upload's answer waits for its DHT announcement. */
+const PROVIDE_WAIT_MS = 5_000;
 
 /** Settings that are not flags of `bzzzctl agent run`: limits, and knobs tests turn down. */
 export interface AgentOptions {
@@ -74,6 +83,20 @@ export interface AgentOptions {
   scrubIntervalMs?: number;
   /** Shares needed to rebuild the admin key when this agent holds no share to read it from. Default 3. */
   adminKeyThreshold?: number;
+  /**
+   * A member list given in code (src/crypto/membership.ts MemberList fits), used for decision
+   * signers when the config names no member list file; the file (--members) wins when both are
+   * given. Without either, only the insecure open mode runs (signers' claimed roles are taken).
+   */
+  members?: MemberRoles;
+  /** HTTP timeouts and connection cap of the API and health servers. Defaults: DEFAULT_HTTP_LIMITS. */
+  httpLimits?: Partial<HttpLimits>;
+  /** Blob streams served at once, waiting requests, and how long one waits. Default 16, 256, 10 s. */
+  blobDownloads?: { max?: number; maxQueued?: number; queueTimeoutMs?: number };
+  /** Blob uploads at once (each holds a temp file) and waiting requests. Default 32, 64. */
+  blobUploads?: { max?: number; maxQueued?: number; queueTimeoutMs?: number };
+  /** Blobs up to this size are verified whole before they are sent. Default 1 MiB. */
+  verifyFirstBytes?: number;
 }
 
 export interface Agent {
@@ -114,6 +137,8 @@ export async function createAgent(givenConfig: AgentConfig, options: AgentOption
   const now = () => clock.now();
   const lifecycle = new AbortController();
 
+  // Before anything else: an API nobody may call (or anyone may) is refused here, with the reason.
+  const apiAccess = await apiAccessFor(config, log.child({ part: 'api' }));
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   // Closed membership: the member list decides who may connect, vote, publish and hold content.
   const members: MemberList | null = config.membersFile === undefined ? null : await loadMemberListFile(config.membersFile);
@@ -135,6 +160,14 @@ export async function createAgent(givenConfig: AgentConfig, options: AgentOption
     );
     config = { ...config, role: selfMember.role };
   }
+  if (members === null && !config.insecureOpenCluster) {
+    // parseAgentConfig refuses this; a config built in code must not open the cluster by omission.
+    throw new MembershipError(
+      'no member list (membersFile) and not --insecure-open-cluster: give the agent the member list, or open the cluster explicitly',
+    );
+  }
+  // Decision signers are looked up in the same list (options.members: a list given in code).
+  const decisionMembers: MemberRoles | undefined = members ?? options.members;
   if (members === null) {
     log.warn(
       { insecureOpenCluster: true },
@@ -164,7 +197,14 @@ export async function createAgent(givenConfig: AgentConfig, options: AgentOption
     'agent identity',
   );
 
-  const store = await createContentStore({ root: join(config.dataDir, 'store'), log: log.child({ part: 'cas' }), clock });
+  const store = await createContentStore({
+    root: join(config.dataDir, 'store'),
+    log: log.child({ part: 'cas' }),
+    clock,
+    quotaBytes: config.storeQuotaBytes,
+    reserveBytes: config.storeReserveBytes,
+    onRefused: (reason) => metrics.storeRefusedTotal.inc({ reason }),
+  });
   let roleKeys: LoadedRoleKeys | undefined;
   let share: AdminKeyShare | undefined;
   try {
@@ -289,7 +329,11 @@ export async function createAgent(givenConfig: AgentConfig, options: AgentOption
         });
 
   const announce = async (address: string): Promise<void> => {
-    await routing.provide(address).catch((err: unknown) => {
+    // Bounded: an HTTP answer must not wait on a DHT query with nobody (or nobody responsive) to
+    // ask; the replication round announces again.
+    const provideSignal = AbortSignal.any([lifecycle.signal, AbortSignal.timeout(PROVIDE_WAIT_MS)]);
+    const provided = libp2p.getPeers().length === 0 ? Promise.resolve() : routing.provide(address, provideSignal);
+    await provided.catch((err: unknown) => {
       metrics.errorsTotal.inc({ component: 'dht' });
       log.debug({ address, err: errorMessage(err) }, 'provide failed; the replication round tries again');
     });
@@ -297,23 +341,25 @@ export async function createAgent(givenConfig: AgentConfig, options: AgentOption
       .ensure(address, lifecycle.signal)
       .catch((err: unknown) => log.debug({ address, err: errorMessage(err) }, 'replication after put failed; the next round tries again'));
   };
+  // HTTP callers get their own abort signals; the peer fetch runs under the agent's lifecycle.
+  const httpFetcher = createSharedFetch(fetcher, { lifecycle: lifecycle.signal, maxInflight: 64 });
   const decisions = createDecisionService({
     store,
-    fetcher,
+    fetcher: httpFetcher,
     announce,
     notify: async (body) => {
       await pubsub.publish(COORDINATION_TOPIC, 'decision-published', body);
     },
-    keys: () => {
-      if (roleKeys === undefined) return undefined;
-      const identities: AgeIdentity[] = [];
-      const admin = adminKey?.identity();
-      if (admin) identities.push(admin);
-      if (roleKeys.identity) identities.push(roleKeys.identity);
-      return { publicKeys: roleKeys.publicKeys, identities };
-    },
+    keys: () =>
+      roleKeys === undefined
+        ? undefined
+        : { publicKeys: roleKeys.publicKeys, own: roleKeys.identity, admin: adminKey?.identity() ?? undefined },
     role: config.role,
     selfPeerId: peerId,
+    privateKey,
+    members: decisionMembers,
+    metrics,
+    log: log.child({ part: 'decisions' }),
     now,
   });
 
@@ -357,8 +403,23 @@ export async function createAgent(givenConfig: AgentConfig, options: AgentOption
       name: 'api',
       host: config.host,
       port: config.apiPort,
+      limits: options.httpLimits,
+      guard: apiGuard(apiAccess, {
+        onFailure: (reason, req) => {
+          metrics.apiAuthFailuresTotal.inc({ reason });
+          log.debug({ reason, remote: req.socket.remoteAddress, method: req.method }, 'API request refused before routing');
+        },
+      }),
       routes: [
-        ...blobRoutes({ store, fetcher, announce, maxBlobBytes }),
+        ...blobRoutes({
+          store,
+          fetcher: httpFetcher,
+          announce,
+          maxBlobBytes,
+          verifyFirstBytes: options.verifyFirstBytes ?? DEFAULT_VERIFY_FIRST_BYTES,
+          downloads: createLimiter({ what: 'blob downloads', max: 16, maxQueued: 256, queueTimeoutMs: 10_000, ...options.blobDownloads }),
+          uploads: createLimiter({ what: 'blob uploads', max: 32, maxQueued: 64, queueTimeoutMs: 10_000, ...options.blobUploads }),
+        }),
         ...decisionRoutes({ decisions, maxDecisionBytes: options.maxDecisionBytes ?? 1024 * 1024 }),
         ...electionRoutes({ election, role: config.role }),
       ],
@@ -370,6 +431,7 @@ export async function createAgent(givenConfig: AgentConfig, options: AgentOption
       name: 'health',
       host: config.host,
       port: config.healthPort,
+      limits: options.httpLimits,
       routes: healthRoutes({
         monitor: health,
         registry: metrics.registry,

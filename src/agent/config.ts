@@ -34,12 +34,21 @@ export interface AgentConfig {
   readonly membersFile?: string;
   /** This agent's libp2p Ed25519 private key (protobuf bytes, as the operator's Docker secret); default <dataDir>/peer.key. */
   readonly peerKeyFile?: string;
-  /** No member list: any peer that reaches the P2P port joins. Explicit, and logged at warn level. */
-  readonly insecureOpenCluster: boolean;
   readonly heartbeatMs: number;
   readonly electionTimeoutMs: number;
   readonly replicationFactor: number;
   readonly graceMs: number;
+  /** Who may call the API (SHA-256 of each caller's token, and its role): src/crypto/api-callers.ts. */
+  readonly apiCallersFile?: string;
+  /**
+   * Run without a member list (any peer that reaches the P2P port joins) and without a callers
+   * file (every API caller acts with the agent's role). Explicit, and logged at warn level.
+   */
+  readonly insecureOpenCluster: boolean;
+  /** Most bytes the content store holds; undefined: no quota. */
+  readonly storeQuotaBytes?: number;
+  /** Free bytes always kept on the data directory's disk (the election's vote file must stay writable). */
+  readonly storeReserveBytes: number;
 }
 
 /** The option names commander uses (camelCase of the flags), with their flag and env names. */
@@ -56,11 +65,14 @@ const FIELDS = {
   shareFile: ['--share-file', 'BZZZ_SHAMIR_SHARE'],
   members: ['--members', 'BZZZ_MEMBERS_FILE'],
   peerKey: ['--peer-key', 'BZZZ_PEER_KEY_FILE'],
-  insecureOpenCluster: ['--insecure-open-cluster', 'BZZZ_INSECURE_OPEN_CLUSTER'],
   heartbeatMs: ['--heartbeat-ms', 'BZZZ_HEARTBEAT_MS'],
   electionTimeoutMs: ['--election-timeout-ms', 'BZZZ_ELECTION_TIMEOUT_MS'],
   replicationFactor: ['--replication-factor', 'BZZZ_REPLICATION_FACTOR'],
   graceMs: ['--grace-ms', 'BZZZ_SHUTDOWN_GRACE_MS'],
+  apiCallers: ['--api-callers', 'BZZZ_API_CALLERS_FILE'],
+  insecureOpenCluster: ['--insecure-open-cluster', 'BZZZ_INSECURE_OPEN_CLUSTER'],
+  storeQuota: ['--store-quota', 'BZZZ_STORE_QUOTA'],
+  storeReserve: ['--store-reserve', 'BZZZ_STORE_RESERVE'],
 } as const;
 
 type Field = keyof typeof FIELDS;
@@ -78,6 +90,7 @@ export const DEFAULTS = {
   electionTimeoutMs: '15000',
   replicationFactor: '3',
   graceMs: '10000',
+  storeReserve: '256MiB',
 } as const satisfies Partial<Record<Field, string>>;
 
 /** Commander hands over strings, and `true` for a flag without a value (--insecure-open-cluster). */
@@ -162,6 +175,14 @@ export function parseAgentConfig(input: AgentOptionsInput): AgentConfig {
     fail('insecureOpenCluster', 'a member list is given too: drop --insecure-open-cluster to keep the cluster closed, or drop --members');
   }
 
+  const size = (f: Field): number | undefined => {
+    const text = raw(f);
+    if (text === undefined) return undefined;
+    const bytes = parseByteSize(text);
+    if (bytes === undefined) fail(f, `${JSON.stringify(text)} is not a size: write bytes or a number with KiB, MiB, GiB, TiB (e.g. 20GiB)`);
+    return bytes;
+  };
+
   const config: AgentConfig = {
     dataDir: resolve(raw('dataDir') ?? DEFAULTS.dataDir),
     host,
@@ -180,6 +201,9 @@ export function parseAgentConfig(input: AgentOptionsInput): AgentConfig {
     electionTimeoutMs,
     replicationFactor: int('replicationFactor', 1, 100, 'a replica count'),
     graceMs: int('graceMs', 0, 3_600_000, 'a grace period in milliseconds'),
+    apiCallersFile: optionalPath(raw('apiCallers')),
+    storeQuotaBytes: size('storeQuota'),
+    storeReserveBytes: size('storeReserve') ?? 0,
   };
   if (problems.length > 0) {
     throw new InvalidInputError(`agent settings are not valid:\n  ${problems.join('\n  ')}`);
@@ -221,6 +245,30 @@ export function parseBootstrapPeer(entry: string): BootstrapPeer {
   const proto = isIP(host) === 4 ? 'ip4' : isIP(host) === 6 ? 'ip6' : 'dns4';
   if (m[1] !== undefined && proto !== 'ip6') throw new Error(`${JSON.stringify(entry)}: only IPv6 addresses go in [brackets]`);
   return { source: entry, address: `/${proto}/${host}/tcp/${port}` };
+}
+
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tib: 1024 ** 4,
+};
+
+/** "1048576", "512MiB", "20GiB" (binary units; KB/MB/GB are read as KiB/MiB/GiB) → bytes. */
+export function parseByteSize(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-zA-Z]*)$/.exec(text.trim());
+  if (m === null) return undefined;
+  const unit = m[2].toLowerCase().replace(/^([kmgt])b$/, '$1');
+  const factor = UNITS[unit];
+  if (factor === undefined) return undefined;
+  const bytes = Math.floor(Number(m[1]) * factor);
+  return Number.isSafeInteger(bytes) ? bytes : undefined;
 }
 
 function splitList(text: string | undefined): string[] {

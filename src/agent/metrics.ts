@@ -3,6 +3,7 @@
 // live state (peers, health, election, store) are filled by collect callbacks at scrape time,
 // so a scrape never shows a stale value.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { REJECT_REASONS } from './decision-signature.js';
 
 export const ERROR_COMPONENTS = ['dht', 'replication', 'store', 'http', 'pubsub', 'election'] as const;
 
@@ -30,6 +31,12 @@ export interface AgentMetrics {
   readonly blobTransfersTotal: Counter<'direction' | 'outcome'>;
   readonly blobRepairsTotal: Counter<'outcome'>;
   readonly httpRequestSeconds: Histogram<'route' | 'method' | 'status'>;
+  /** Decisions refused on read: unsigned, malformed, bad signature, signer not a member or not allowed. */
+  readonly contentRejectedTotal: Counter<'reason'>;
+  /** API requests refused before routing: no token, unknown token, cross-origin. */
+  readonly apiAuthFailuresTotal: Counter<'reason'>;
+  /** New content refused because the store is at its quota or the disk at its free-space reserve. */
+  readonly storeRefusedTotal: Counter<'reason'>;
   /** Set before each scrape: live state that is cheaper to read than to track. */
   onCollect(fn: () => void | Promise<void>): void;
 }
@@ -127,12 +134,33 @@ export function createAgentMetrics(options: { defaultMetrics?: boolean } = {}): 
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
       registers: [registry],
     }),
+    contentRejectedTotal: new Counter({
+      name: 'bzzz_content_rejected_total',
+      help: 'Content refused on read because it is not a decision signed by a member allowed to publish it, by reason.',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    apiAuthFailuresTotal: new Counter({
+      name: 'bzzz_api_auth_failures_total',
+      help: 'API requests refused before routing, by reason (missing, invalid, cross_origin).',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    storeRefusedTotal: new Counter({
+      name: 'bzzz_store_refused_total',
+      help: 'New content refused by the content store, by reason (quota, reserve).',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
     onCollect(fn) {
       collectors.push(fn);
     },
   };
   // Known components start at 0, so rate() and alerts see the series before the first error.
   for (const component of ERROR_COMPONENTS) m.errorsTotal.inc({ component }, 0);
+  for (const reason of REJECT_REASONS) m.contentRejectedTotal.inc({ reason }, 0);
+  for (const reason of ['missing', 'invalid', 'cross_origin']) m.apiAuthFailuresTotal.inc({ reason }, 0);
+  for (const reason of ['quota', 'reserve']) m.storeRefusedTotal.inc({ reason }, 0);
   if (options.defaultMetrics === true) collectDefaultMetrics({ register: registry, prefix: 'bzzz_' });
   return m;
 }

@@ -3,10 +3,7 @@
 // load the Docker client. Exit codes: 0 ok, 1 invalid input / differences found (diff), 2 error.
 import { Command, Option } from 'commander';
 import { VERSION } from '../version.js';
-
-export const EXIT_OK = 0;
-export const EXIT_INVALID = 1;
-export const EXIT_ERROR = 2;
+import { EXIT_INVALID, EXIT_OK } from '../util/exit-codes.js';
 
 function run<A extends unknown[]>(load: () => Promise<(...args: A) => Promise<number | undefined>>) {
   return async (...args: A): Promise<void> => {
@@ -60,6 +57,16 @@ export function buildProgram(): Command {
     .argument('[name]', 'cluster name (all clusters when omitted)')
     .addOption(outputOption())
     .action(run(() => import('./commands/status.js').then((m) => m.statusCommand)));
+
+  program
+    .command('api-token')
+    .description(
+      "Print a bearer token for the agents' HTTP API that acts with --role (derived from the cluster's ownership key; anyone who can reach the swarm's managers can get one). Use: curl -H \"Authorization: Bearer $(bzzzctl api-token NAME)\" …",
+    )
+    .argument('<name>', 'cluster name')
+    .option('--role <role>', 'role the token acts with: observer, backend_developer, senior_software_architect, admin', 'observer')
+    .addOption(outputOption())
+    .action(run(() => import('./commands/api-token.js').then((m) => m.apiTokenCommand)));
 
   program
     .command('delete')
@@ -162,6 +169,25 @@ export function buildProgram(): Command {
     )
     .addOption(new Option('--replication-factor <n>', 'target replicas per blob').env('BZZZ_REPLICATION_FACTOR').default('3'))
     .addOption(new Option('--grace-ms <ms>', 'shutdown grace period on SIGTERM').env('BZZZ_SHUTDOWN_GRACE_MS').default('10000'))
+    .addOption(
+      new Option('--api-callers <file>', 'API callers file: SHA-256 of each caller token and its role (the operator writes it)').env(
+        'BZZZ_API_CALLERS_FILE',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--insecure-open-cluster',
+        'INSECURE: run without API callers (and member list); anyone reaching the API acts with the agent role',
+      ).env('BZZZ_INSECURE_OPEN_CLUSTER'),
+    )
+    .addOption(
+      new Option('--store-quota <size>', 'most bytes the content store holds, e.g. 20GiB (default: no quota)').env('BZZZ_STORE_QUOTA'),
+    )
+    .addOption(
+      new Option('--store-reserve <size>', "free space always kept on the data disk (for the agent's own state)")
+        .env('BZZZ_STORE_RESERVE')
+        .default('256MiB'),
+    )
     .action(run(() => import('../agent/cli/run.js').then((m) => m.agentRunCommand)));
 
   return program;

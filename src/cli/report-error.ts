@@ -1,6 +1,6 @@
 // One place that turns an error into a message for people and an exit code.
 import { BzzzError, errorMessage } from '../util/errors.js';
-import { EXIT_ERROR } from './main.js';
+import { EXIT_ERROR } from '../util/exit-codes.js';
 
 export function reportError(err: unknown): number {
   const msg = errorMessage(err);

@@ -3,13 +3,15 @@
 // file/env secrets, which only the CLI can read (the controller never sees the user's files).
 import type { LoadedSpec } from '../spec/index.js';
 import { readConfigValues, readSecretValues } from '../spec/index.js';
-import { stateFromConfigs, type ClusterStore, type StoredSpec } from '../swarm/state.js';
+import { stateFromConfigs, type ClusterStore, type StoredSpec } from '../store/cluster-store.js';
 import type { Secret } from '../swarm/api-types.js';
 import type { Observed } from '../reconcilers/types.js';
 import type { SwarmPort } from '../swarm/port.js';
 import { ownedBy, secretHash8, stableHash, versionedName } from '../swarm/labels.js';
 import { secretLabels } from '../reconcilers/secrets.js';
+import { newOwnerKey, provingPort } from '../swarm/ownership.js';
 import { compareStrings } from '../util/compare.js';
+import { tokenSha256 } from '../crypto/api-callers.js';
 
 export interface ResolvedApply {
   doc: Omit<StoredSpec, 'generation' | 'appliedAt'>;
@@ -31,8 +33,17 @@ export async function resolveApply(loaded: LoadedSpec, env: NodeJS.ProcessEnv = 
   for (const [logical, value] of [...configValues].sort(([a], [b]) => compareStrings(a, b))) {
     configContents[logical] = Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
   }
+  // Declared API callers' tokens: only their SHA-256 is stored (the agents compare against it).
+  const apiTokenHashes: Record<string, string> = {};
+  for (const c of cluster.spec.agent.api?.callers ?? []) {
+    const value = secretValues.get(c.token);
+    if (value) apiTokenHashes[c.token] = tokenSha256(value.toString('utf8').trim());
+  }
   const specHash = stableHash({ cluster, secretVersions, configContents });
-  return { doc: { cluster, secretVersions, configContents, specHash }, secretValues };
+  return {
+    doc: { cluster, secretVersions, configContents, ...(Object.keys(apiTokenHashes).length ? { apiTokenHashes } : {}), specHash },
+    secretValues,
+  };
 }
 
 /** Writes the file/env secret versions that are not in the swarm yet (`owned`: the cluster's secrets, when just listed). Returns the names written. */
@@ -65,10 +76,16 @@ export async function storeSpec(
   store: ClusterStore,
   r: ResolvedApply,
   observed?: Pick<Observed, 'secrets' | 'state'>,
+  now: Date = new Date(),
 ): Promise<{ generation: number; changed: boolean; summary: string }> {
   const name = r.doc.cluster.metadata.name;
-  await writeSecretVersions(port, r, observed?.secrets);
-  const { generation, changed } = await store.putSpec(r.doc, new Date(), observed && stateFromConfigs(name, observed.state));
+  const known = observed && stateFromConfigs(name, observed.state);
+  // The secret versions are written before the spec is stored, so a new cluster's ownership key
+  // is chosen here and handed to the store, which writes it into the new cluster record.
+  const rec = known ? known.record : await store.get(name);
+  const key = rec ? rec.ownerKey : newOwnerKey();
+  await writeSecretVersions(key ? provingPort(port, name, key) : port, r, observed?.secrets);
+  const { generation, changed } = await store.putSpec(r.doc, now, known, key);
   return {
     generation,
     changed,

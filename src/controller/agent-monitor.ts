@@ -2,7 +2,7 @@
 // a slow or absent agent (a probe can take its whole timeout; drift correction must not). The
 // pass reads the latest reports; when they change, the cluster is queued so status follows.
 import type { BzzzCluster } from '../spec/types.js';
-import type { AgentStatus } from '../swarm/state.js';
+import type { AgentStatus } from '../spec/status.js';
 import type { AgentProber } from '../reconcilers/agents.js';
 import { stableStringify } from '../swarm/labels.js';
 import type { Runnable } from './types.js';
@@ -11,8 +11,8 @@ import type { Logger } from '../util/log.js';
 export interface AgentMonitor extends Runnable {
   /** Latest reports of a cluster's agents, without waiting; undefined before the first probe. */
   latest(cluster: string): AgentStatus[] | undefined;
-  /** The reconciler tells the monitor which spec a cluster runs (instances, ports). */
-  track(cluster: BzzzCluster): void;
+  /** The reconciler tells the monitor which spec a cluster runs (instances, ports) and the controller's API token. */
+  track(cluster: BzzzCluster, token?: string): void;
   forget(cluster: string): void;
 }
 
@@ -24,6 +24,7 @@ export function createAgentMonitor(opts: {
 }): AgentMonitor {
   const intervalMs = opts.intervalMs ?? 5000;
   const specs = new Map<string, BzzzCluster>();
+  const tokens = new Map<string, string | undefined>();
   const reports = new Map<string, AgentStatus[]>();
   const inFlight = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
@@ -33,7 +34,7 @@ export function createAgentMonitor(opts: {
     if (!spec || inFlight.has(name)) return;
     inFlight.add(name);
     try {
-      const next = await opts.prober(spec);
+      const next = await opts.prober(spec, tokens.get(name));
       const changed = stableStringify(reports.get(name)) !== stableStringify(next);
       reports.set(name, next);
       if (changed && specs.has(name)) opts.onChange(name);
@@ -46,14 +47,16 @@ export function createAgentMonitor(opts: {
 
   return {
     latest: (name) => reports.get(name),
-    track(cluster) {
+    track(cluster, token) {
       const name = cluster.metadata.name;
       const isNew = !specs.has(name);
       specs.set(name, cluster);
+      tokens.set(name, token);
       if (isNew) void probe(name);
     },
     forget(name) {
       specs.delete(name);
+      tokens.delete(name);
       reports.delete(name);
     },
     start(signal) {

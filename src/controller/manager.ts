@@ -1,289 +1,81 @@
-// The controller manager: sources enqueue cluster names, workers take them from the work queue
-// and call the reconciler (controller-runtime's Controller + Manager, reduced to what we need).
+// The manager (controller-runtime's Manager): several controllers — each with its own queue,
+// sources and reconciler — and other runnables under one lifecycle, all gated by one leader
+// lease. Adding a concern (rollout analysis, backup schedules, rotations, migration phases) is
+// `manager.add(...)` of another controller, not a longer pass.
 //
-//   sources ──names──▶ work queue (dedupe, one key per worker, backoff) ──▶ workers ──▶ reconcile
-//   · the Docker events watch (started first, so no event falls between it and the first list)
-//   · an initial full list, then a resync timer that lists every resyncMs
-//   · enqueue() for anything else (alert webhook, cron, `bzzzctl apply` notifications)
-//
-// Outcomes: success → forget the key's backoff (and requeue after requeueAfterMs when asked);
-// error → addRateLimited; TerminalError → logged and counted, not retried until the key is
-// enqueued again. Whatever the reconciler throws (synchronously, or a non-Error) is turned into
-// an error: a worker loop never dies of it.
-import { performance } from 'node:perf_hooks';
+//   start ─▶ runnables that run always (HTTP: /healthz answers on a standby too)
+//         ─▶ campaign for the lease ─(held)─▶ every controller starts, plus leader-only runnables
+//   lost lease ─▶ every controller stops at once; `lost` resolves (the process exits so the
+//                 swarm restarts it as a standby)
+//   stop / abort ─▶ controllers drain, runnables stop, the lease is released by the caller
 import { BzzzError, errorMessage } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/log.js';
-import { realClock } from './clock.js';
-import type { ControllerMetrics, ReconcileOutcome } from './metrics.js';
-import { createWorkQueue, type WorkQueue } from './queue.js';
-import type { RateLimiterOptions } from './rate-limiter.js';
-import {
-  TerminalError,
-  type Clock,
-  type ClusterEventSource,
-  type ClusterLister,
-  type ClusterSink,
-  type HealthCheck,
-  type HealthReport,
-  type ReconcileResult,
-  type Reconciler,
-  type Runnable,
-} from './types.js';
+import { createController, type Controller, type ControllerOptions } from './controller.js';
+import type { LeaderElection } from './leader-election.js';
+import type { HealthCheck, HealthReport, Runnable } from './types.js';
 
 export interface ManagerOptions {
-  reconciler: Reconciler;
-  lister: ClusterLister;
-  /** The Docker events watch (src/swarm/events.ts). Optional so a manager can run on timers alone. */
-  events?: ClusterEventSource;
-  /** Other parts sharing the manager's lifecycle (started after the watch, stopped last). */
-  runnables?: Runnable[];
-  clock?: Clock;
+  /** Without one, this process is the only writer by construction (tests, one-shot tools). */
+  leaderElection?: LeaderElection;
   log?: Logger;
-  metrics?: ControllerMetrics;
-  /** Concurrent reconciles (of different clusters: one cluster never runs twice at once). Default 2. */
-  workers?: number;
-  /** Full list-and-enqueue interval. Default 30 s. */
-  resyncMs?: number;
-  /** How long stop waits for in-flight reconciles before aborting their signal. Default 8 s (under Docker's 10 s stop grace). */
-  shutdownTimeoutMs?: number;
-  /** How long the events watch may be down (reconnecting) before /healthz fails. Default 60 s. */
-  watchGraceMs?: number;
-  /** A reconcile running longer than this makes /healthz fail (a hung worker). Default 5 min. */
-  hungReconcileMs?: number;
-  rateLimits?: RateLimiterOptions;
+  /** Told when leadership is won or lost (the bzzz_operator_leader gauge). */
+  onLeader?(holding: boolean): void;
+}
+
+export interface ManagedRunnable extends Runnable {
+  /** Runs only while this process holds the lease (default: always, e.g. the HTTP endpoint). */
+  leaderOnly?: boolean;
 }
 
 export interface Manager {
-  /**
-   * Run until `signal` aborts or `stop()` is called; resolves after the clean stop (no new keys
-   * taken, in-flight reconciles finished or, past shutdownTimeoutMs, aborted).
-   */
+  /** Adds a controller (before start). Its `name` must be unique; it is the prefix of its health checks. */
+  add(options: ControllerOptions & { name: string }): Controller;
+  addRunnable(r: ManagedRunnable): void;
+  /** Resolves once the first campaign round settled (leading or standing by); runs until stopped. */
   start(signal?: AbortSignal): Promise<void>;
-  /** Stop and resolve once stopped (same as aborting start's signal). */
   stop(): Promise<void>;
-  /** Queue a cluster for reconcile (for sources other than the built-in ones). */
-  enqueue(cluster: string, reason?: string): void;
-  /** True once the first full list of clusters has been enqueued (and until stop). */
+  /** Resolves with the new holder if the lease this manager held was taken. */
+  readonly lost: Promise<string>;
+  readonly leading: boolean;
+  /** Leading and every controller has listed its keys once. */
   readonly ready: boolean;
-  /** Liveness: the workers loop is alive and the events watch is connected or reconnecting within bounds. */
+  /** A standby is healthy (it waits); a leader is healthy when every controller is. */
   healthy(): HealthReport;
-  /** The work queue, read-only use (depth, processing) for status and tests. */
-  readonly queue: Pick<WorkQueue, 'depth' | 'processing' | 'waiting' | 'retries'>;
+  controller(name: string): Controller | undefined;
 }
 
-const INITIAL_LIST_RETRY_MS = 1000;
+export function createManager(opts: ManagerOptions = {}): Manager {
+  const log = opts.log ?? silentLogger();
+  const controllers = new Map<string, Controller>();
+  const runnables: ManagedRunnable[] = [];
+  const abort = new AbortController();
+  let state: 'new' | 'running' | 'stopped' = 'new';
+  let leading = false;
+  let controllersDone: Promise<unknown> = Promise.resolve();
+  let loseTo: (holder: string) => void = () => {};
+  const lost = new Promise<string>((resolve) => {
+    loseTo = resolve;
+  });
 
-export function createManager(options: ManagerOptions): Manager {
-  const { reconciler, lister, events, metrics } = options;
-  const runnables = options.runnables ?? [];
-  const clock = options.clock ?? realClock;
-  const log = options.log ?? silentLogger();
-  const workers = positiveInt(options.workers ?? 2, 'workers');
-  const resyncMs = positiveInt(options.resyncMs ?? 30_000, 'resyncMs');
-  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 8_000;
-  const watchGraceMs = options.watchGraceMs ?? 60_000;
-  const hungReconcileMs = options.hungReconcileMs ?? 5 * 60_000;
-
-  const queue = createWorkQueue({ clock, metrics: metrics?.queue, rateLimits: options.rateLimits });
-  const known = new Set<string>();
-  /** Aborted when stopping begins: the watch, lists and timers end. */
-  const run = new AbortController();
-  /** Aborted only when in-flight reconciles outlive the shutdown bound. */
-  const reconcileAbort = new AbortController();
-  const busy = new Map<number, { cluster: string; since: number }>();
-  let timer: { cancel(): void } | undefined;
-  let aliveWorkers = 0;
-  let state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
-  let listed = false;
-  let workerLoops: Promise<void>[] = [];
-  const stopped = deferred<void>();
-  /** Names enqueued while a list runs: kept in `known` even if the list predates them. */
-  let enqueuedDuringList = new Set<string>();
-
-  function enqueue(cluster: string, reason = 'enqueued'): void {
-    if (typeof cluster !== 'string' || cluster === '') return;
-    known.add(cluster);
-    enqueuedDuringList.add(cluster);
-    log.debug({ cluster, reason }, 'cluster queued');
-    queue.add(cluster);
-  }
-
-  // One list at a time; a resync asked for while one runs is done once more right after it,
-  // since the running list may have started before what prompted the request.
-  let listing: Promise<boolean> | undefined;
-  let listAgain: string | undefined;
-  function resync(reason: string): Promise<boolean> {
-    if (listing) {
-      listAgain = reason;
-      return listing;
-    }
-    listing = listOnce(reason).finally(() => {
-      listing = undefined;
-      const again = listAgain;
-      listAgain = undefined;
-      if (again !== undefined && state === 'running') void resync(again);
-    });
-    return listing;
-  }
-
-  async function listOnce(reason: string): Promise<boolean> {
-    enqueuedDuringList = new Set();
-    try {
-      const names = await lister.listClusters(run.signal);
-      if (state !== 'running') return false;
-      // Forget clusters that are gone from the store; keep those enqueued meanwhile.
-      const meanwhile = enqueuedDuringList;
-      known.clear();
-      for (const name of meanwhile) known.add(name);
-      for (const name of names) enqueue(name, reason);
-      log.debug({ reason, clusters: names.length }, 'clusters listed and queued');
-      return true;
-    } catch (err) {
-      if (state === 'running') log.warn({ reason, err: errorMessage(err) }, 'listing clusters failed; the next resync tries again');
-      return false;
-    }
-  }
-
-  function schedule(ms: number, fn: () => void): void {
-    timer?.cancel();
-    if (state !== 'running') return;
-    timer = clock.setTimeout(fn, ms);
-  }
-
-  function initialList(attempt: number): void {
-    void resync('initial list').then((ok) => {
-      if (state !== 'running') return;
-      if (ok) {
-        listed = true;
-        log.info({ clusters: known.size }, 'initial list queued; controller ready');
-        schedule(resyncMs, periodicResync);
-      } else {
-        schedule(Math.min(resyncMs, INITIAL_LIST_RETRY_MS * 2 ** attempt), () => initialList(attempt + 1));
-      }
-    });
-  }
-
-  function periodicResync(): void {
-    void resync('periodic resync').finally(() => schedule(resyncMs, periodicResync));
-  }
-
-  const sink: ClusterSink = {
-    enqueue,
-    // List again to find the clusters created meanwhile; if the engine cannot list yet (it may be
-    // still coming back), queue the known ones anyway: their reconciles retry with backoff.
-    resync: (reason) => {
-      void resync(reason).then((ok) => {
-        if (!ok && state === 'running') for (const cluster of [...known]) enqueue(cluster, `${reason} (list failed)`);
-      });
-    },
-    knownClusters: () => [...known],
-  };
-
-  async function reconcileOnce(cluster: string): Promise<void> {
-    const started = performance.now();
-    let outcome: ReconcileOutcome;
-    try {
-      // The .then() turns a synchronous throw into a rejection.
-      const result: ReconcileResult = (await Promise.resolve().then(() => reconciler.reconcile(cluster, reconcileAbort.signal))) ?? {};
-      metrics?.driftCorrected(cluster, result.driftCorrected ?? 0);
-      metrics?.engineWrites(cluster, result.writes ?? 0);
-      queue.forget(cluster);
-      const after = result.requeueAfterMs;
-      if (typeof after === 'number' && after > 0) {
-        queue.addAfter(cluster, after);
-        outcome = 'requeue';
-      } else {
-        outcome = 'success';
-      }
-      log.debug({ cluster, outcome, requeueAfterMs: after, writes: result.writes, driftCorrected: result.driftCorrected }, 'reconciled');
-    } catch (thrown) {
-      const err = asError(thrown, cluster);
-      if (err instanceof TerminalError) {
-        queue.forget(cluster);
-        outcome = 'terminal';
-        log.error({ cluster, err }, 'reconcile failed with a terminal error; not retried until the cluster changes');
-      } else {
-        queue.addRateLimited(cluster);
-        outcome = 'error';
-        log.warn({ cluster, err, retries: queue.retries(cluster) }, 'reconcile failed; retrying with backoff');
-      }
-    }
-    metrics?.reconciled(cluster, outcome, (performance.now() - started) / 1000);
-  }
-
-  async function workerLoop(id: number): Promise<void> {
-    aliveWorkers++;
-    try {
-      for (;;) {
-        const cluster = await queue.get();
-        if (cluster === undefined) return;
-        busy.set(id, { cluster, since: clock.now() });
-        try {
-          await reconcileOnce(cluster);
-        } catch (err) {
-          // Only a failing logger or metric could land here; the loop goes on regardless.
-          log.error({ cluster, err: errorMessage(err) }, 'worker error outside reconcile');
-        } finally {
-          busy.delete(id);
-          queue.done(cluster);
-        }
-      }
-    } finally {
-      aliveWorkers--;
-    }
-  }
-
-  async function start(signal?: AbortSignal): Promise<void> {
-    if (state !== 'new') throw new BzzzError('controller manager: start was called twice; create a new manager to run again');
-    state = 'running';
-    if (signal?.aborted) {
-      void shutdown();
-      return stopped.promise;
-    }
-    signal?.addEventListener('abort', () => void shutdown(), { once: true });
-    workerLoops = Array.from({ length: workers }, (_, i) => workerLoop(i));
-    log.info({ workers, resyncMs }, 'controller manager starting');
-    // The watch first: anything that changes after it is up is seen, anything before is in the list.
-    if (events) {
-      try {
-        await events.start(run.signal, sink);
-      } catch (err) {
-        log.error({ err: errorMessage(err) }, 'docker events watch failed to start; relying on resync');
-      }
-    }
-    for (const r of runnables) {
+  function startRunnables(which: (r: ManagedRunnable) => boolean): void {
+    for (const r of runnables.filter(which)) {
       Promise.resolve()
-        .then(() => r.start(run.signal))
+        .then(() => r.start(abort.signal))
         .catch((err: unknown) => log.error({ err: errorMessage(err) }, 'runnable failed to start'));
     }
-    if (state === 'running') initialList(0);
-    return stopped.promise;
   }
 
-  async function shutdown(): Promise<void> {
-    if (state === 'stopping' || state === 'stopped') return stopped.promise;
-    if (state === 'new') {
-      state = 'stopped';
-      stopped.resolve();
-      return stopped.promise;
-    }
-    state = 'stopping';
-    log.info({ inFlight: busy.size }, 'controller manager stopping: no new work taken, waiting for in-flight reconciles');
-    timer?.cancel();
-    queue.shutdown();
-    run.abort();
-    const drained = Promise.all(workerLoops).then(() => true);
-    const bound = deferred<boolean>();
-    const boundTimer = clock.setTimeout(() => bound.resolve(false), shutdownTimeoutMs);
-    const finished = await Promise.race([drained, bound.promise]);
-    boundTimer.cancel();
-    if (!finished) {
-      log.warn(
-        { inFlight: [...busy.values()].map((b) => b.cluster), shutdownTimeoutMs },
-        'in-flight reconciles outlived the shutdown bound; aborting them',
-      );
-      reconcileAbort.abort(new BzzzError('controller stopping: reconcile aborted after the shutdown grace period'));
-    }
+  function lead(): void {
+    if (abort.signal.aborted) return;
+    leading = true;
+    opts.onLeader?.(true);
+    controllersDone = Promise.all([...controllers.values()].map((c) => c.start(abort.signal)));
+    startRunnables((r) => r.leaderOnly === true);
+  }
+
+  async function stopAll(): Promise<void> {
+    abort.abort();
+    await controllersDone;
     await Promise.all(
       runnables.map((r) =>
         Promise.resolve()
@@ -291,89 +83,66 @@ export function createManager(options: ManagerOptions): Manager {
           .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'runnable failed to stop cleanly')),
       ),
     );
-    state = 'stopped';
-    log.info('controller manager stopped');
-    stopped.resolve();
-    return stopped.promise;
-  }
-
-  function healthy(): HealthReport {
-    const checks: Record<string, HealthCheck> = { workers: workersCheck() };
-    if (events) checks.events = eventsCheck(events);
-    return { ok: Object.values(checks).every((c) => c.ok), checks };
-  }
-
-  function workersCheck(): HealthCheck {
-    if (state !== 'running') return { ok: false, detail: `manager is ${state}` };
-    if (aliveWorkers < workers) return { ok: false, detail: `${aliveWorkers} of ${workers} worker loops alive` };
-    const now = clock.now();
-    for (const b of busy.values()) {
-      if (now - b.since > hungReconcileMs) {
-        return {
-          ok: false,
-          detail: `reconcile of cluster "${b.cluster}" has run for ${Math.round((now - b.since) / 1000)} s (limit ${hungReconcileMs / 1000} s)`,
-        };
-      }
-    }
-    return { ok: true, detail: `${workers} workers alive, ${busy.size} reconciling, queue depth ${queue.depth}` };
-  }
-
-  function eventsCheck(source: ClusterEventSource): HealthCheck {
-    const st = source.status();
-    if (st.connected) return { ok: true, detail: 'docker events stream connected' };
-    const downMs = clock.now() - st.since;
-    const why = st.lastError ? `: ${st.lastError}` : '';
-    return downMs <= watchGraceMs
-      ? { ok: true, detail: `docker events stream reconnecting for ${Math.round(downMs / 1000)} s${why}` }
-      : {
-          ok: false,
-          detail: `docker events stream down for ${Math.round(downMs / 1000)} s (limit ${watchGraceMs / 1000} s)${why}; is the Docker engine running?`,
-        };
   }
 
   return {
-    start,
-    stop: shutdown,
-    enqueue,
+    add(options) {
+      if (state !== 'new') throw new BzzzError(`manager: controller ${options.name} added after start; add every controller first`);
+      if (controllers.has(options.name)) throw new BzzzError(`manager: a controller named ${options.name} is already added`);
+      const c = createController({ ...options, log: options.log ?? log.child({ controller: options.name }) });
+      controllers.set(options.name, c);
+      return c;
+    },
+    addRunnable(r) {
+      runnables.push(r);
+    },
+    async start(signal) {
+      if (state !== 'new') throw new BzzzError('manager: start was called twice; create a new manager to run again');
+      state = 'running';
+      signal?.addEventListener('abort', () => void this.stop(), { once: true });
+      startRunnables((r) => r.leaderOnly !== true);
+      if (!opts.leaderElection) {
+        lead();
+        return;
+      }
+      const campaign = opts.leaderElection.run(abort.signal);
+      void campaign.leading.then(lead);
+      void campaign.lost.then((holder) => {
+        if (abort.signal.aborted) return;
+        leading = false;
+        opts.onLeader?.(false);
+        log.error({ leader: holder }, 'lost the controller lease to another controller: stopping so that only one reconciles');
+        void stopAll().then(() => loseTo(holder));
+      });
+      await campaign.firstRound;
+    },
+    async stop() {
+      if (state === 'stopped') return;
+      state = 'stopped';
+      leading = false;
+      await stopAll();
+    },
+    lost,
+    get leading() {
+      return leading;
+    },
     get ready() {
-      return listed && state === 'running';
+      return leading && [...controllers.values()].every((c) => c.ready);
     },
-    healthy,
-    queue: {
-      get depth() {
-        return queue.depth;
-      },
-      get processing() {
-        return queue.processing;
-      },
-      get waiting() {
-        return queue.waiting;
-      },
-      retries: (key) => queue.retries(key),
+    healthy() {
+      if (!leading) {
+        const holder = opts.leaderElection?.holder || 'nobody';
+        return {
+          ok: state === 'running',
+          checks: { lease: { ok: state === 'running', detail: `standing by: ${holder} holds the controller lease` } },
+        };
+      }
+      const checks: Record<string, HealthCheck> = {};
+      for (const [name, c] of controllers) {
+        for (const [check, result] of Object.entries(c.healthy().checks)) checks[`${name}.${check}`] = result;
+      }
+      return { ok: Object.values(checks).every((c) => c.ok), checks };
     },
+    controller: (name) => controllers.get(name),
   };
-}
-
-function asError(thrown: unknown, cluster: string): Error {
-  if (thrown instanceof Error) return thrown;
-  const shown = String(thrown).slice(0, 200);
-  return new BzzzError(
-    `reconcile of cluster "${cluster}" threw a non-Error value (${typeof thrown}: ${shown}); treated as a failure and retried with backoff`,
-  );
-}
-
-function positiveInt(n: number, field: string): number {
-  if (!Number.isInteger(n) || n < 1) {
-    throw new BzzzError(`controller manager: ${field} must be a positive integer, got ${String(n)}`);
-  }
-  return n;
-}
-
-/** Promise.withResolvers, which Node 20 lacks without the polyfill. */
-function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
 }

@@ -1,27 +1,6 @@
 // The contract between the controller machinery (queue, manager, sources) and what it drives.
 // As in controller-runtime: a reconcile request is only a key (the cluster name); sources only
 // enqueue names; the reconciler reads everything else from the swarm itself.
-import { BzzzError } from '../util/errors.js';
-
-/** What one reconcile pass reports back to the manager. */
-export interface ReconcileResult {
-  /** Reconcile this cluster again after this long even if no event arrives (e.g. a rollout in progress). */
-  requeueAfterMs?: number;
-  /** Hand-made changes this pass undid (counted in bzzz_operator_drift_corrections_total). */
-  driftCorrected?: number;
-  /** Engine write calls this pass made (counted in bzzz_operator_engine_writes_total). */
-  writes?: number;
-}
-
-export interface Reconciler {
-  reconcile(cluster: string, signal: AbortSignal): Promise<ReconcileResult>;
-}
-
-/**
- * A failure that retrying cannot fix (e.g. a spec the engine refuses): logged and recorded, not
- * retried until the next event, resync or spec change enqueues the cluster again.
- */
-export class TerminalError extends BzzzError {}
 
 /** Names of the BzzzClusters stored in the swarm. */
 export interface ClusterLister {

@@ -3,6 +3,16 @@
 // protocol lives in the agent).
 export { ROLES, isRole, canRead, rolesThatCanRead, rolesReadableBy, type Role } from './roles.js';
 export { AgeIdentity, isAgeRecipient } from './age-identity.js';
+export {
+  apiCallerList,
+  generateApiToken,
+  parseApiCallers,
+  serializeApiCallers,
+  tokenSha256,
+  type ApiCaller,
+  type ApiCallerEntry,
+  type ApiCallerList,
+} from './api-callers.js';
 export { encryptForRole, encryptToRecipient, decryptWithRole, type RolePublicKeys } from './role-crypto.js';
 export {
   splitAdminKey,

@@ -10,11 +10,6 @@ export const DEFAULT_APT_SOURCES = [
   'deb http://deb.debian.org/debian-security bookworm-security main',
 ];
 
-/** Quotes a string for sh (hooks are run by `sh -c`). */
-export function shellQuote(s: string): string {
-  return `'${s.replaceAll("'", `'\\''`)}'`;
-}
-
 /** mmdebstrap's arguments for a recipe, writing an uncompressed tar to `outFile`. */
 export function mmdebstrapArgs(rootfs: DebianRootfs, outFile: string, sources: string[]): string[] {
   return [

@@ -6,7 +6,7 @@
 // refuses STOPSIGNAL (postgres needs SIGINT for a fast shutdown), and a Dockerfile reads like the
 // official images it stands in for. A changed entrypoint reuses the root filesystem (cached by
 // its own hash), so only a changed package list pays for mmdebstrap again.
-import { shellQuote } from './mmdebstrap.js';
+import { shellQuote } from '../util/shell.js';
 
 export interface DebianRootfs {
   suite: 'bookworm';

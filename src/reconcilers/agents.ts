@@ -4,11 +4,16 @@
 // and an agent that does not answer is reported unhealthy with the reason, never an error.
 import type { BzzzCluster } from '../spec/types.js';
 import { DEFAULT_AGENT_PORTS } from '../spec/defaults.js';
-import type { AgentStatus } from '../swarm/state.js';
+import type { AgentStatus } from '../spec/status.js';
 
 export type { AgentStatus };
 
-export type AgentProber = (cluster: BzzzCluster) => Promise<AgentStatus[]>;
+/** `token`: the controller's bearer token for the agents' API (the election status is behind it). */
+export type AgentProber = (cluster: BzzzCluster, token?: string) => Promise<AgentStatus[]>;
+
+/** Nothing an agent answers is trusted: bodies are read up to these sizes, then the probe fails. */
+const MAX_JSON_BYTES = 64 * 1024;
+const MAX_METRICS_BYTES = 1024 * 1024;
 
 interface ElectionStatus {
   self?: string;
@@ -33,21 +38,43 @@ export function gaugeValue(metrics: string, name: string): number | undefined {
   return undefined;
 }
 
-async function getJson<T>(url: string, timeoutMs: number): Promise<{ status: number; body: T }> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  return { status: res.status, body: (await res.json()) as T };
+/** The body as text, refusing one over `max` bytes (the timeout bounds a slow one). */
+async function boundedText(res: Response, max: number, url: string): Promise<string> {
+  const length = Number(res.headers.get('content-length') ?? 0);
+  if (length > max) throw new Error(`${url} answered ${length} bytes, more than ${max}`);
+  const reader = res.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      throw new Error(`${url} answered more than ${max} bytes`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function getJson<T>(url: string, timeoutMs: number, token?: string): Promise<{ status: number; body: T }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const text = await boundedText(res, MAX_JSON_BYTES, url);
+  return { status: res.status, body: JSON.parse(text) as T };
 }
 
 async function getText(url: string, timeoutMs: number): Promise<string> {
   const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  return res.text();
+  return boundedText(res, MAX_METRICS_BYTES, url);
 }
 
 /** Probes every instance over the cluster network (service DNS names). */
 export function httpAgentProber(opts: { timeoutMs?: number; host?: (instance: string) => string } = {}): AgentProber {
   const timeoutMs = opts.timeoutMs ?? 1500;
   const host = opts.host ?? ((i: string) => `agent-${i}`);
-  return async (cluster) => {
+  return async (cluster, token) => {
     const ports = { ...DEFAULT_AGENT_PORTS, ...(cluster.spec.agent.agentPorts ?? {}) };
     return Promise.all(
       cluster.spec.agent.instances.map(async (inst): Promise<AgentStatus> => {
@@ -62,7 +89,7 @@ export function httpAgentProber(opts: { timeoutMs?: number; host?: (instance: st
         try {
           const [health, election, metrics] = await Promise.all([
             getJson<HealthSummary>(`http://${h}:${ports.health}/health`, timeoutMs),
-            getJson<ElectionStatus>(`http://${h}:${ports.api}/api/election/status`, timeoutMs),
+            getJson<ElectionStatus>(`http://${h}:${ports.api}/api/election/status`, timeoutMs, token),
             getText(`http://${h}:${ports.health}/metrics`, timeoutMs),
           ]);
           const e = election.body;

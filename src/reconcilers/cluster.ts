@@ -2,32 +2,28 @@
 //   1. observe everything the cluster owns, its record among it; the stored spec of the record's
 //      generation (cached: generations are immutable); the external objects that spec names
 //   2. (a caller that has just observed, like apply, hands its observation in instead)
-//   3. networks, configs and generated secrets (in parallel)
-//   4. services: create / update (version-checked) / remove
-//   5. prune secret and config versions and networks nothing uses any more
-//   6. rebuild status from what exists; write it only when it changed
+//   3. plan the steps (steps.ts: objects → services → prune networks → prune versions) and run
+//      their acts in order — the same plan `bzzzctl diff` prints
+//   4. rebuild status from what exists; write it only when it changed
 // An unchanged, converged cluster makes zero write calls.
-import type { Reconciler, ReconcileResult } from '../controller/types.js';
+import { TerminalError, type Reconciler, type ReconcileResult } from './reconciler.js';
 import type { SwarmPort } from '../swarm/port.js';
 import { countingPort } from '../swarm/port.js';
 import { ownedBy } from '../swarm/labels.js';
-import { stateFromConfigs, type ClusterStatus, type ClusterStore, type StoredSpec } from '../swarm/state.js';
+import { provingPort } from '../swarm/ownership.js';
+import { stateFromConfigs, type ClusterRecord, type ClusterStore, type StoredSpec } from '../store/cluster-store.js';
+import type { ClusterStatus } from '../spec/status.js';
 import { logger, type Logger } from '../util/log.js';
 import { BzzzError } from '../util/errors.js';
 import { idIndex, observeExternal, observeOwned } from './observe.js';
 import type { Observed } from './types.js';
-import { desiredServices, planObjects, wantedNames } from './plan.js';
-import { createKeys } from './keys.js';
-import { createNetworks, pruneNetworks } from './networks.js';
-import { createGeneratedSecrets, planSecretPrune } from './secrets.js';
-import { createConfigs, planConfigPrune } from './configs.js';
-import { applyServices, planServices, referencedByUntouched, removeServices } from './services.js';
+import { planCluster, type StepContext } from './steps.js';
+import { accessMaterial, type AccessMaterial } from './access.js';
+import { deriveApiToken, OPERATOR_CALLER } from '../crypto/derive.js';
 import { computeStatus } from './status.js';
 import type { Problem } from './types.js';
-import type { AgentStatus } from '../swarm/state.js';
+import type { AgentStatus } from '../spec/status.js';
 import type { BzzzCluster } from '../spec/types.js';
-import { gateAgentUpdates } from './rollout.js';
-import { failures } from './problems.js';
 
 /** The pass wrote what it could but something blocks convergence; status says what. Retried with backoff. */
 export class ClusterNotConvergedError extends BzzzError {
@@ -47,7 +43,11 @@ export interface ClusterReconcilerOptions {
   /** Requeue delay while tasks start or a rolling update runs (no task events are watched). */
   progressRequeueMs?: number;
   /** What the agents last reported (a controller on the cluster network probes them in the background). */
-  agents?: { latest(cluster: string): AgentStatus[] | undefined; track(cluster: BzzzCluster): void; forget(cluster: string): void };
+  agents?: {
+    latest(cluster: string): AgentStatus[] | undefined;
+    track(cluster: BzzzCluster, token?: string): void;
+    forget(cluster: string): void;
+  };
 }
 
 export interface PassReport extends ReconcileResult {
@@ -71,6 +71,18 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
   const log = opts.log ?? logger('reconciler');
   const now = opts.now ?? (() => new Date());
   const specs = new Map<string, StoredSpec>();
+  // Derived access material per generation (derivation costs a few ms per agent; generations are immutable).
+  const accesses = new Map<string, Promise<AccessMaterial | undefined>>();
+  const accessOf = (cluster: string, rec: ClusterRecord, spec: StoredSpec): Promise<AccessMaterial | undefined> => {
+    const key = `${cluster}@${rec.generation}`;
+    let a = accesses.get(key);
+    if (!a) {
+      a = accessMaterial(spec.cluster, rec.ownerKey, spec.apiTokenHashes);
+      accesses.set(key, a);
+      if (accesses.size > 64) accesses.delete(accesses.keys().next().value as string);
+    }
+    return a;
+  };
 
   async function storedSpec(
     cluster: string,
@@ -99,47 +111,43 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
     const spec = await storedSpec(cluster, rec.generation, state.spec);
     const observed: Observed = { ...owned, external: prior?.external ?? (await observeExternal(port, spec.cluster)) };
     const ids = idIndex(observed);
-    const objects = planObjects(spec, observed);
-    const problems: Problem[] = [...objects.networks.problems, ...objects.secrets.problems, ...objects.configs.problems];
-
-    const phase1 = await Promise.all([
-      createNetworks(port, objects.networks),
-      createConfigs(port, cluster, objects.configs, ids),
-      createGeneratedSecrets(port, cluster, objects.secrets, ids),
-      createKeys(port, cluster, objects.keys, ids),
-    ]);
-    problems.push(...phase1.flat());
-
-    const desired = desiredServices(spec, objects);
-    const { plan: services, deferred } = gateAgentUpdates(spec.cluster, planServices(desired, observed), observed, now().getTime());
-    const applied = await applyServices(port, services, ids);
-    problems.push(...applied.problems, ...(await removeServices(port, services)));
-
-    const keep = referencedByUntouched(observed, services);
-    // A service whose write failed still uses its old versions: keep them.
-    for (const p of applied.problems) {
-      const svc = observed.services.find((s) => `service ${s.Spec.Name}` === p.object);
-      for (const r of svc?.Spec.TaskTemplate.ContainerSpec.Secrets ?? []) keep.secrets.add(r.SecretName);
-      for (const r of svc?.Spec.TaskTemplate.ContainerSpec.Configs ?? []) keep.configs.add(r.ConfigName);
-    }
-    const wanted = wantedNames(objects);
-    const secretPrune = planSecretPrune(observed, wanted.secrets, keep.secrets);
-    const configPrune = planConfigPrune(observed, wanted.configs, keep.configs);
-    const pruneResults = await Promise.allSettled([
-      ...secretPrune.map((s) => port.removeSecret(s.id)),
-      ...configPrune.map((c) => port.removeConfig(c.id)),
-    ]);
-    // "in use" means a task of the old version is still shutting down: retried on a later pass.
-    problems.push(
-      ...failures(
-        pruneResults,
-        [...secretPrune, ...configPrune].map((x) => x.name),
-        'PruneFailed',
-      ).filter((p) => !/in use/i.test(p.message)),
+    const plan = planCluster(
+      { ...spec, access: await accessOf(cluster, rec, spec) },
+      observed,
+      now().getTime(),
+      Date.parse(spec.appliedAt),
     );
-    if (services.remove.length === 0) problems.push(...(await pruneNetworks(port, objects.networks)));
+    const problems: Problem[] = [...plan.problems];
+    // Every object this pass creates carries the cluster's ownership proof.
+    const writer = rec.ownerKey ? provingPort(port, cluster, rec.ownerKey) : port;
+    const ctx: StepContext = { port: writer, cluster, ids, observed, failedServices: new Set() };
+    let conflicts = 0;
+    // A generation the engine refused stays failed until a new one is applied: no write retries it.
+    let failure = rec.status?.failure?.generation === rec.generation ? rec.status.failure : undefined;
+    if (!failure) {
+      for (const step of plan.steps) {
+        const outcome = await step.act(ctx);
+        problems.push(...outcome.problems);
+        conflicts += outcome.conflicts ?? 0;
+      }
+      const refused = problems.find((p) => p.terminal);
+      if (refused) {
+        failure = {
+          generation: rec.generation,
+          object: refused.object,
+          reason: refused.reason,
+          message: refused.message,
+          at: now().toISOString(),
+        };
+        log.error(
+          { cluster, generation: rec.generation, object: refused.object, reason: refused.message },
+          'generation failed: the engine refused it',
+        );
+      }
+    }
+    const { desired, plan: services, deferred } = ctx.services ?? { desired: plan.desired, plan: plan.services, deferred: plan.deferred };
 
-    const serviceWrites = services.create.length + services.update.length + services.remove.length;
+    const serviceWrites = failure ? 0 : services.create.length + services.update.length + services.remove.length;
     // Status needs only services (re-listed when this pass wrote) and their tasks.
     const servicesNow = port.writes > 0 ? await opts.port.listServices({ labels: ownedBy(cluster) }) : observed.services;
     const tasks = servicesNow.length ? await opts.port.listTasks({ services: servicesNow.map((s) => s.ID) }).catch(() => []) : [];
@@ -149,13 +157,15 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
       services: servicesNow,
       tasks,
       problems,
-      pendingChanges: applied.conflicts,
+      pendingChanges: conflicts,
       deferred,
       previous: rec.status,
+      failure,
+      lookAlikes: observed.lookAlikes,
       now: now(),
     });
     if (opts.agents) {
-      opts.agents.track(spec.cluster);
+      opts.agents.track(spec.cluster, rec.ownerKey ? deriveApiToken(rec.ownerKey, OPERATOR_CALLER) : undefined);
       const reports = opts.agents.latest(cluster);
       if (reports && status.components.some((c) => c.component === 'agent' && c.running > 0)) status.agents = reports;
     }
@@ -173,7 +183,7 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
       writeLog: port.writeLog,
       writes: writesBeforeStatus,
       driftCorrected: drift,
-      requeueAfterMs: applied.conflicts ? 0 : progressing ? (opts.progressRequeueMs ?? 1000) : undefined,
+      requeueAfterMs: conflicts ? 0 : progressing ? (opts.progressRequeueMs ?? 1000) : undefined,
     };
   }
 
@@ -182,6 +192,8 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
     async reconcile(cluster: string): Promise<ReconcileResult> {
       const report = await pass(cluster);
       if (!report) return {};
+      const refused = report.problems.find((p) => p.terminal);
+      if (refused) throw new TerminalError(`cluster ${cluster}: generation ${report.generation} failed: ${refused.message}`);
       if (report.problems.length) throw new ClusterNotConvergedError(cluster, report.problems);
       return { requeueAfterMs: report.requeueAfterMs, driftCorrected: report.driftCorrected, writes: report.writes };
     },

@@ -12,7 +12,7 @@ import type { SwarmPort } from '../swarm/port.js';
 import { configHash8, L, ownerLabels, secretHash8, versionedName } from '../swarm/labels.js';
 import { ROLES } from '../crypto/roles.js';
 import type { Change, IdIndex, Observed, Problem } from './types.js';
-import { KEYSET_LABEL, keyLogical, keySettings, type ShamirSettings } from '../swarm/keys-layout.js';
+import { KEYSET_LABEL, keyLogical, keySettings, type ShamirSettings } from '../convert/keys-layout.js';
 import { failures } from './problems.js';
 import { compareStrings } from '../util/compare.js';
 

@@ -2,7 +2,7 @@
 // (after services, since the engine refuses to remove a network in use).
 import type { BzzzCluster } from '../spec/types.js';
 import type { SwarmPort } from '../swarm/port.js';
-import { buildNetworks, type DesiredNetwork } from '../swarm/desired.js';
+import { buildNetworks, type DesiredNetwork } from '../convert/services.js';
 import type { Change, Observed, Problem } from './types.js';
 import { failures } from './problems.js';
 

@@ -3,8 +3,8 @@
 // projections, so an unchanged spec makes no write (docker stack deploy re-sends every service).
 import type { Service, ServiceSpec } from '../swarm/api-types.js';
 import type { SwarmPort } from '../swarm/port.js';
-import type { DesiredService } from '../swarm/desired.js';
-import { diffProjections, networkNamer, projectService, stripDigest } from '../swarm/project.js';
+import type { DesiredService } from '../convert/services.js';
+import { diffProjections, networkNamer, projectService, stripDigest } from '../convert/project.js';
 import type { Change, IdIndex, Observed, Problem } from './types.js';
 import { failures } from './problems.js';
 import { ConflictError } from '../util/errors.js';
@@ -14,12 +14,23 @@ export interface ServicePlan {
   update: Array<{ desired: DesiredService; observed: Service }>;
   remove: Service[];
   changes: Change[];
+  /**
+   * Updates the swarm itself rolled back (its update policy judged the new tasks failed): the
+   * generation has failed; pushing the same update again would only flap the service.
+   */
+  rolledBack: Problem[];
 }
 
-export function planServices(desired: DesiredService[], observed: Observed): ServicePlan {
+const ROLLED_BACK = new Set(['rollback_completed', 'rollback_paused', 'rollback_started']);
+
+/**
+ * `appliedAt`: when the current generation was stored (ms). A rollback the swarm started after it
+ * undid this generation's update; one from before it undid an older generation's.
+ */
+export function planServices(desired: DesiredService[], observed: Observed, appliedAt?: number): ServicePlan {
   const byName = new Map(observed.services.map((s) => [s.Spec.Name, s]));
   const netName = networkNamer([...observed.networks, ...observed.external.networks]);
-  const plan: ServicePlan = { create: [], update: [], remove: [], changes: [] };
+  const plan: ServicePlan = { create: [], update: [], remove: [], changes: [], rolledBack: [] };
   for (const d of desired) {
     const o = byName.get(d.spec.Name);
     if (!o) {
@@ -28,7 +39,20 @@ export function planServices(desired: DesiredService[], observed: Observed): Ser
       continue;
     }
     const fields = diffProjections(projectService(o.Spec, { networkName: netName }), projectService(d.spec));
-    if (fields.length) {
+    // swarmkit forgets PreviousSpec when it rolls back, so the rollback's time tells whose update it undid.
+    const rolledBackFrom =
+      fields.length > 0 &&
+      appliedAt !== undefined &&
+      ROLLED_BACK.has(o.UpdateStatus?.State ?? '') &&
+      Date.parse(o.UpdateStatus?.StartedAt ?? '') >= appliedAt;
+    if (rolledBackFrom) {
+      plan.rolledBack.push({
+        object: `service ${d.spec.Name}`,
+        reason: 'UpdateRolledBack',
+        message: `the swarm rolled back the update of ${d.spec.Name}${o.UpdateStatus?.Message ? ` (${o.UpdateStatus.Message})` : ''}; its tasks did not stay healthy`,
+        terminal: true,
+      });
+    } else if (fields.length) {
       plan.update.push({ desired: d, observed: o });
       plan.changes.push({ action: 'update', kind: 'service', name: d.spec.Name, fields });
     }

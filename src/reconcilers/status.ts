@@ -2,9 +2,9 @@
 // remembered). Pure, so it is tested by value; conditions keep their transition time while
 // their status does not change, so an unchanged cluster writes no status.
 import type { Service, Task } from '../swarm/api-types.js';
-import type { DesiredService } from '../swarm/desired.js';
-import { stripDigest } from '../swarm/project.js';
-import type { ClusterStatus, ComponentStatus, Condition, ConditionType } from '../swarm/state.js';
+import type { DesiredService } from '../convert/services.js';
+import { stripDigest } from '../convert/project.js';
+import type { ClusterStatus, ComponentStatus, Condition, ConditionType, GenerationFailure } from '../spec/status.js';
 import type { Problem } from './types.js';
 import { compareStrings } from '../util/compare.js';
 
@@ -19,6 +19,10 @@ export interface StatusInput {
   /** Agent instances waiting for their turn in the operator's rolling update. */
   deferred?: string[];
   previous?: ClusterStatus;
+  /** The current generation failed terminally (the engine refused it): reported, not retried. */
+  failure?: GenerationFailure;
+  /** Labelled as the cluster's but not proven: reported, never touched. */
+  lookAlikes?: string[];
   now: Date;
 }
 
@@ -67,26 +71,31 @@ export function computeStatus(i: StatusInput): ClusterStatus {
   const notRunning = components.filter((c) => c.running < c.desired);
   const errors = taskErrors(components, i.services, i.tasks);
 
-  const degraded: [boolean, string, string] = i.problems.length
-    ? [true, i.problems[0].reason, i.problems.map((p) => p.message).join('; ')]
-    : failedUpdates.length
-      ? [
-          true,
-          'UpdateFailed',
-          failedUpdates.map((c) => `${c.service}: update ${c.update}${c.updateMessage ? ` (${c.updateMessage})` : ''}`).join('; '),
-        ]
-      : errors.length && notRunning.length
-        ? [true, 'TasksFailing', errors.join('; ')]
-        : [false, 'AsExpected', 'no problems'];
-  const progressing: [boolean, string, string] = i.deferred?.length
-    ? [true, 'RollingUpdate', `updating agent instances one batch at a time; waiting: ${i.deferred.join(', ')}`]
-    : i.pendingChanges > 0
-      ? [true, 'Applying', `${i.pendingChanges} change(s) being written`]
-      : updating.length
-        ? [true, 'RollingUpdate', `updating ${updating.map((c) => c.service).join(', ')}`]
-        : notRunning.length
-          ? [true, 'TasksStarting', notRunning.map((c) => `${c.service} ${c.running}/${c.desired}`).join(', ')]
-          : [false, 'Converged', 'every service runs its desired tasks'];
+  const failed = i.failure;
+  const degraded: [boolean, string, string] = failed
+    ? [true, 'GenerationFailed', `generation ${failed.generation} failed: ${failed.message}; fix the spec and apply again`]
+    : i.problems.length
+      ? [true, i.problems[0].reason, i.problems.map((p) => p.message).join('; ')]
+      : failedUpdates.length
+        ? [
+            true,
+            'UpdateFailed',
+            failedUpdates.map((c) => `${c.service}: update ${c.update}${c.updateMessage ? ` (${c.updateMessage})` : ''}`).join('; '),
+          ]
+        : errors.length && notRunning.length
+          ? [true, 'TasksFailing', errors.join('; ')]
+          : [false, 'AsExpected', 'no problems'];
+  const progressing: [boolean, string, string] = failed
+    ? [false, 'GenerationFailed', `generation ${failed.generation} is not rolled out any further`]
+    : i.deferred?.length
+      ? [true, 'RollingUpdate', `updating agent instances one batch at a time; waiting: ${i.deferred.join(', ')}`]
+      : i.pendingChanges > 0
+        ? [true, 'Applying', `${i.pendingChanges} change(s) being written`]
+        : updating.length
+          ? [true, 'RollingUpdate', `updating ${updating.map((c) => c.service).join(', ')}`]
+          : notRunning.length
+            ? [true, 'TasksStarting', notRunning.map((c) => `${c.service} ${c.running}/${c.desired}`).join(', ')]
+            : [false, 'Converged', 'every service runs its desired tasks'];
   const ready: [boolean, string, string] =
     !degraded[0] && !progressing[0]
       ? [true, 'Converged', `generation ${i.generation} is running`]
@@ -98,9 +107,13 @@ export function computeStatus(i: StatusInput): ClusterStatus {
     const lastTransitionTime = prev && prev.status === status ? prev.lastTransitionTime : i.now.toISOString();
     return { type, status, reason, message, lastTransitionTime };
   };
+  const conditions = [cond('Ready', ready), cond('Progressing', progressing), cond('Degraded', degraded)];
+  if (failed) conditions.push(cond('Failed', [true, failed.reason, `${failed.object}: ${failed.message}`]));
   return {
     observedGeneration: i.generation,
-    conditions: [cond('Ready', ready), cond('Progressing', progressing), cond('Degraded', degraded)],
+    ...(failed ? { failure: failed } : {}),
+    ...(i.lookAlikes?.length ? { lookAlikes: i.lookAlikes } : {}),
+    conditions,
     components,
   };
 }

@@ -1,6 +1,6 @@
 // Shared shapes of a reconcile pass: what was observed, what is planned, what went wrong.
 import type { Config, Network, Secret, Service } from '../swarm/api-types.js';
-import type { FieldChange } from '../swarm/project.js';
+import type { FieldChange } from '../convert/project.js';
 
 export type ObjectKind = 'network' | 'secret' | 'config' | 'service';
 
@@ -19,6 +19,8 @@ export interface Problem {
   object: string;
   reason: string;
   message: string;
+  /** The engine refused the spec itself: retrying cannot help, the generation has failed. */
+  terminal?: boolean;
 }
 
 /** Everything the cluster owns (by label), plus the external objects its spec names. */
@@ -29,6 +31,8 @@ export interface Observed {
   /** The operator's own state configs of the cluster (its record and stored specs). */
   state: Config[];
   services: Service[];
+  /** Objects labelled as the cluster's that do not carry its ownership proof: left alone (`<kind> <name>`). */
+  lookAlikes: string[];
   external: { networks: Network[]; secrets: Secret[]; configs: Config[] };
 }
 

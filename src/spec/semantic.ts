@@ -11,6 +11,7 @@ import {
   checkNodes,
   checkPublishedPortsReachable,
   checkSecretsAndConfigs,
+  checkApiCallers,
 } from './checks/references.js';
 import { checkDockerNames, checkImages, checkReservedLabels, checkVolumeMounts } from './checks/docker-rules.js';
 import { checkDurationsAndSizes, checkElection, checkPolicies, checkReserved } from './checks/values.js';
@@ -24,6 +25,7 @@ export const SEMANTIC_CHECKS: readonly SemanticCheck[] = [
   checkElection,
   checkNetworks,
   checkSecretsAndConfigs,
+  checkApiCallers,
   checkDockerNames,
   checkReservedLabels,
   checkImages,

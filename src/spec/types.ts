@@ -238,6 +238,16 @@ export interface AgentSpec extends ComponentSpec {
   election?: { heartbeatMs?: number; timeoutMs?: number };
   /** Target number of replicas for each CAS blob. */
   replicationFactor?: number;
+  /** Who may call the agents' API, besides the built-in callers (the controller, `bzzzctl api-token`). */
+  api?: { callers?: ApiCallerSpec[] };
+}
+
+export interface ApiCallerSpec {
+  name: string;
+  /** Role the caller acts with. */
+  role: string;
+  /** Logical name of a file or env secret in spec.secrets holding the caller's bearer token. */
+  token: string;
 }
 
 export interface CompanionServices {

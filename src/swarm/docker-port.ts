@@ -15,20 +15,8 @@ import type {
   Volume,
 } from './api-types.js';
 import type { LabelFilter, SwarmPort } from './port.js';
-import { BzzzError, ConflictError, EngineUnavailableError, NotFoundError } from '../util/errors.js';
-
-/** A Docker API call failed: names the call and the object; keeps the engine's message. */
-export class EngineCallError extends BzzzError {
-  constructor(
-    readonly call: string,
-    readonly target: string,
-    readonly statusCode: number | undefined,
-    message: string,
-    cause: unknown,
-  ) {
-    super(`${call} ${target}: ${message}`, { cause });
-  }
-}
+import { ConflictError, EngineUnavailableError, NotFoundError } from '../util/errors.js';
+import { EngineCallError, SpecRefusedError } from './errors.js';
 
 interface ModemError {
   statusCode?: number;
@@ -214,6 +202,11 @@ export function translate(call: string, target: string, err: unknown): Error {
         : 'the Docker engine is not in swarm mode: run `docker swarm init` (or `npm run swarm:up`)',
       { cause: err },
     );
+  }
+  // A 400 is the engine refusing the spec — unless it names something another object holds or
+  // that does not exist yet (a published port in use, a secret being created): those clear up.
+  if (e.statusCode === 400 && !/in use|already exists|not found/i.test(engineMsg)) {
+    return new SpecRefusedError(call, target, e.statusCode, engineMsg, err);
   }
   return new EngineCallError(call, target, e.statusCode, engineMsg, err);
 }

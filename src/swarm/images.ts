@@ -12,7 +12,7 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { BzzzError, EngineUnavailableError } from '../util/errors.js';
-import { EngineCallError } from './docker-port.js';
+import { EngineCallError } from './errors.js';
 
 export interface ImageInfo {
   id: string;

@@ -6,6 +6,9 @@
 // as the operator runs it: each agent gets its own Ed25519 peer key file (--peer-key) and all get
 // one member list (--members) naming every agent's peer ID and role; `open: true` runs the
 // explicit --insecure-open-cluster mode instead.
+// The API is closed as in production: one caller token per role (`cluster.tokens`, headers from
+// `cluster.auth(role)`), the callers file holding their hashes; in-process agents also get the
+// member list in code (decision signatures are checked against it).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -13,8 +16,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createAgent, type Agent, type AgentOptions } from '../../src/agent/agent.js';
 import { parseAgentConfig } from '../../src/agent/config.js';
-import { generateKeys, sharePath, type Role } from '../../src/crypto/index.js';
-import { serializeMemberList } from '../../src/crypto/membership.js';
+import { generateApiToken, generateKeys, ROLES, serializeApiCallers, sharePath, type Role } from '../../src/crypto/index.js';
+import { memberList, serializeMemberList } from '../../src/crypto/membership.js';
 import { logger, silentLogger } from '../../src/util/log.js';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys';
@@ -97,6 +100,10 @@ export interface Cluster {
   /** The member list file every agent is given (undefined in an open cluster). */
   membersFile?: string;
   members: Member[];
+  /** One API caller token per role (callers named `<role>-caller`). */
+  tokens: Record<Role, string>;
+  /** Authorization header of the role's caller. */
+  auth(role: Role): { authorization: string };
   startMember(m: Member): Promise<void>;
   /** Graceful stop of an in-process member (hand-off included). */
   stopMember(m: Member, graceMs?: number): Promise<void>;
@@ -131,6 +138,18 @@ export async function createCluster(init: ClusterInit): Promise<Cluster> {
     const list = members.map((m) => ({ name: `agent-${m.index}`, peerId: m.peerId, role: m.role }));
     await writeFile(membersFile, serializeMemberList(init.name ?? 'test', list), { mode: 0o644 });
   }
+  const tokens = {} as Record<Role, string>;
+  const entries = ROLES.map((role) => {
+    const t = generateApiToken();
+    tokens[role] = t.token;
+    return { name: `${role}-caller`, role, tokenSha256: t.tokenSha256 };
+  });
+  const apiCallersFile = join(root, 'api-callers.json');
+  await writeFile(apiCallersFile, serializeApiCallers(entries), { mode: 0o600 });
+  const members_ = memberList(
+    init.name ?? 'test',
+    members.map((m) => ({ name: `agent-${m.index}`, peerId: m.peerId, role: m.role })),
+  );
   for (const m of members) {
     const keyFile = join(root, `agent-${m.index}.peer.key`);
     await writeFile(keyFile, privateKeyToProtobuf(m.privateKey), { mode: 0o600 });
@@ -153,6 +172,7 @@ export async function createCluster(init: ClusterInit): Promise<Cluster> {
       electionTimeoutMs: String(init.electionTimeoutMs),
       replicationFactor: String(init.replicationFactor ?? 3),
       graceMs: String(init.graceMs ?? 5000),
+      apiCallers: apiCallersFile,
     };
   }
 
@@ -162,6 +182,8 @@ export async function createCluster(init: ClusterInit): Promise<Cluster> {
     keysDir,
     membersFile,
     members,
+    tokens,
+    auth: (role) => ({ authorization: `Bearer ${tokens[role]}` }),
     async startMember(m) {
       if (specs.get(m)?.child === true) {
         m.child = await spawnChildAgent(m.flags);
@@ -177,6 +199,7 @@ export async function createCluster(init: ClusterInit): Promise<Cluster> {
         replicationIntervalMs: 2_000,
         processMetrics: false,
         scrubIntervalMs: 0,
+        members: members_,
         ...init.options,
       });
       await agent.start();
@@ -232,6 +255,9 @@ const FLAG_NAMES: Record<string, string> = {
   electionTimeoutMs: '--election-timeout-ms',
   replicationFactor: '--replication-factor',
   graceMs: '--grace-ms',
+  apiCallers: '--api-callers',
+  storeQuota: '--store-quota',
+  storeReserve: '--store-reserve',
 };
 
 /** Starts `node bin/bzzzctl.js agent run` with these flags; resolves once it printed its peer ID line. */

@@ -14,6 +14,7 @@ import { failoverBoundMs, stickyMs } from '../../src/agent/election/index.js';
 import { COORDINATION_TOPIC, META_DISCUSSION_TOPIC, loadOrCreatePeerKey, recordKey, type AgentMessage } from '../../src/agent/p2p/index.js';
 import { encodeRecord } from '../../src/agent/p2p/records.js';
 import { peerIdFromString } from '@libp2p/peer-id';
+import type { Role } from '../../src/crypto/index.js';
 import { createCluster, getJson, REPO_ROOT, waitFor, type Cluster, type Member } from './cluster-harness.js';
 
 // Small enough that failover takes seconds, large enough that a loaded 2-core machine (several
@@ -39,8 +40,12 @@ function ensureBuilt(): void {
   }
 }
 
+/** Authorization headers of the cluster's caller of a role (set once the cluster exists). */
+let auth: (role: Role) => { authorization: string };
+const octets = (role: Role) => ({ ...auth(role), 'content-type': 'application/octet-stream' });
+
 async function status(m: Member): Promise<Status> {
-  return (await getJson<Status>(`${m.apiUrl}/api/election/status`)).body;
+  return (await getJson<Status>(`${m.apiUrl}/api/election/status`, { headers: auth('observer') })).body;
 }
 
 /** The admin every listed member agrees on (all the same, not null), or undefined. */
@@ -88,7 +93,15 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
       if (a.admin === target.peerId) return a;
       const holder = m.find((x) => x.peerId === a.admin)!;
       if (holder.agent) await holder.agent.parts.election.stepDown({ handoffTo: target.peerId });
-      else expect((await getJson(`${holder.apiUrl}/api/election/trigger`, { method: 'POST' })).status).toBe(202);
+      else
+        expect(
+          (
+            await getJson(`${holder.apiUrl}/api/election/trigger`, {
+              method: 'POST',
+              headers: { ...auth('admin'), 'content-type': 'application/json' },
+            })
+          ).status,
+        ).toBe(202);
       await waitFor('a new admin', async () => {
         const b = await agreedAdmin(running(), a.term + 1);
         return b === undefined ? undefined : b;
@@ -112,6 +125,7 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
       graceMs: GRACE_MS,
     });
     m = cluster.members;
+    auth = cluster.auth;
     await Promise.all(m.map((x) => cluster.startMember(x)));
     for (const x of inProcess()) watch(x);
     // The child's view comes from its HTTP status.
@@ -175,7 +189,11 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
 
   it('announces a blob on the DHT: every other agent finds its provider', async () => {
     const bytes = randomBytes(4096);
-    const res = await getJson<{ address: string }>(`${m[0].apiUrl}/api/blobs`, { method: 'POST', body: bytes });
+    const res = await getJson<{ address: string }>(`${m[0].apiUrl}/api/blobs`, {
+      method: 'POST',
+      headers: octets('backend_developer'),
+      body: bytes,
+    });
     expect(res.status).toBe(201);
     for (const x of [m[1], m[2], m[3]]) {
       const providers = await x.agent!.parts.routing.findProviders(res.body.address);
@@ -185,7 +203,11 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
 
   it('replicates a blob put on one agent to the factor 3, and serves it from every other agent', async () => {
     blobBytes = randomBytes(300 * 1024);
-    const res = await getJson<{ address: string; size: number }>(`${m[1].apiUrl}/api/blobs`, { method: 'POST', body: blobBytes });
+    const res = await getJson<{ address: string; size: number }>(`${m[1].apiUrl}/api/blobs`, {
+      method: 'POST',
+      headers: octets('backend_developer'),
+      body: blobBytes,
+    });
     expect(res.status).toBe(201);
     blobAddress = res.body.address;
     // The address is what b3sum prints for the bytes.
@@ -210,23 +232,29 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
     expect(await metric(m[1], 'bzzz_dht_provider_records')).toBeGreaterThanOrEqual(1);
 
     for (const x of m.filter((y) => y !== m[1])) {
-      const r = await fetch(`${x.apiUrl}/api/blobs/${blobAddress}`);
+      const r = await fetch(`${x.apiUrl}/api/blobs/${blobAddress}`, { headers: auth('observer') });
       expect(r.status).toBe(200);
       expect(r.headers.get('x-bzzz-address')).toBe(blobAddress);
       expect(Buffer.from(await r.arrayBuffer()).equals(blobBytes)).toBe(true);
     }
     // A blob above the verify-first size streams both ways (HTTP in, libp2p across, HTTP out).
     const big = randomBytes(20 * 1024 * 1024);
-    const bigPut = await getJson<{ address: string; size: number }>(`${m[3].apiUrl}/api/blobs`, { method: 'POST', body: big });
+    const bigPut = await getJson<{ address: string; size: number }>(`${m[3].apiUrl}/api/blobs`, {
+      method: 'POST',
+      headers: octets('backend_developer'),
+      body: big,
+    });
     expect(bigPut.body.size).toBe(big.byteLength);
-    const bigGet = await fetch(`${m[0].apiUrl}/api/blobs/${bigPut.body.address}`);
+    const bigGet = await fetch(`${m[0].apiUrl}/api/blobs/${bigPut.body.address}`, { headers: auth('observer') });
     expect(bigGet.status).toBe(200);
     expect(Buffer.from(await bigGet.arrayBuffer()).equals(big)).toBe(true);
 
-    const missing = await getJson<{ error: string; message: string }>(`${m[2].apiUrl}/api/blobs/blake3:${'ab'.repeat(32)}`);
+    const missing = await getJson<{ error: string; message: string }>(`${m[2].apiUrl}/api/blobs/blake3:${'ab'.repeat(32)}`, {
+      headers: auth('observer'),
+    });
     expect(missing.status).toBe(404);
     expect(missing.body.message).toMatch(/not held by any reachable agent/);
-    expect((await getJson(`${m[2].apiUrl}/api/blobs/not-an-address`)).status).toBe(400);
+    expect((await getJson(`${m[2].apiUrl}/api/blobs/not-an-address`, { headers: auth('observer') })).status).toBe(400);
   });
 
   it('detects a corrupted blob on disk and repairs it from a peer (on read, and by scrub)', async () => {
@@ -242,7 +270,7 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
 
     // On read: the HTTP client still gets the right bytes; the local copy is replaced.
     await corrupt(blobFile(m[2]));
-    const r = await fetch(`${m[2].apiUrl}/api/blobs/${blobAddress}`);
+    const r = await fetch(`${m[2].apiUrl}/api/blobs/${blobAddress}`, { headers: auth('observer') });
     expect(r.status).toBe(200);
     expect(Buffer.from(await r.arrayBuffer()).equals(blobBytes)).toBe(true);
     expect(await m[2].agent!.parts.store.verify(blobAddress)).toBe('ok');
@@ -335,46 +363,59 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
     await waitFor('admin key rebuilt', () => (observerAdmin.agent!.parts.adminKey?.status().held ? true : undefined));
 
     const decision = { decision: 'use BLAKE3 for content addresses', rationale: 'fast, and b3sum checks it' };
+    const json = (role: Role) => ({ ...auth(role), 'content-type': 'application/json' });
     const pub = await getJson<{ address: string; role: string }>(`${m[0].apiUrl}/api/decisions/architectural`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: json('senior_software_architect'),
       body: JSON.stringify(decision),
     });
     expect(pub.status).toBe(201);
     expect(pub.body.role).toBe('senior_software_architect');
-    const url = (x: Member) => `${x.apiUrl}/api/decisions/content/${pub.body.address}`;
+    const read = (x: Member, role: Role, address = pub.body.address) =>
+      getJson<{ content: unknown; role: string; author: string; type: string; address: string }>(
+        `${x.apiUrl}/api/decisions/content/${address}`,
+        { headers: auth(role) },
+      );
 
-    const asAdmin = await getJson<{ content: unknown; role: string; author: string; type: string }>(url(observerAdmin));
+    const asAdmin = await read(observerAdmin, 'admin');
     expect(asAdmin.status).toBe(200);
     expect(asAdmin.body).toMatchObject({
       content: decision,
       role: 'senior_software_architect',
       author: m[0].peerId,
       type: 'architectural',
+      address: pub.body.address,
     });
-    expect((await getJson(url(m[3]))).status).toBe(403); // observer, not admin
-    expect((await getJson(url(m[1]))).status).toBe(403); // backend_developer
-    expect((await getJson(url(m[CHILD]))).status).toBe(403); // backend_developer, child process
-    expect((await getJson(url(m[0]))).status).toBe(200); // the author's own role
+    // The caller's role decides, not the agent's: the elected admin does not read for an observer.
+    expect((await read(observerAdmin, 'observer')).status).toBe(403);
+    expect((await read(m[3], 'admin')).status).toBe(403); // an observer agent holds no key that reads it
+    expect((await read(m[1], 'senior_software_architect')).status).toBe(403); // backend_developer agent
+    expect((await read(m[CHILD], 'senior_software_architect')).status).toBe(403); // backend_developer, child process
+    expect((await read(m[0], 'senior_software_architect')).status).toBe(200); // the author's own role
+    expect((await read(m[0], 'backend_developer')).status).toBe(403); // the agent could, the caller may not
 
     // Lower roles' content is readable upwards: backend content by the architect, not the observer.
     const code = await getJson<{ address: string }>(`${m[1].apiUrl}/api/decisions/code`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: json('backend_developer'),
       body: JSON.stringify({ decision: 'build passed' }),
     });
     expect(code.status).toBe(201);
-    expect((await getJson(`${m[0].apiUrl}/api/decisions/content/${code.body.address}`)).status).toBe(200);
-    expect((await getJson(`${m[3].apiUrl}/api/decisions/content/${code.body.address}`)).status).toBe(403);
+    expect((await read(m[0], 'backend_developer', code.body.address)).status).toBe(200);
+    expect((await read(m[0], 'senior_software_architect', code.body.address)).status).toBe(200);
+    expect((await read(m[0], 'observer', code.body.address)).status).toBe(403);
+    expect((await read(m[3], 'admin', code.body.address)).status).toBe(403);
 
     // Requests the API refuses, with reasons.
-    const post = (x: Member, type: string, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
+    const post = (x: Member, type: string, body: string, headers: Record<string, string> = json('senior_software_architect')) =>
       getJson<{ error: string; message: string }>(`${x.apiUrl}/api/decisions/${type}`, { method: 'POST', headers, body });
-    expect(await post(m[3], 'code', '{"decision":"x"}')).toMatchObject({
+    expect(await post(m[3], 'code', '{"decision":"x"}', json('observer'))).toMatchObject({
       status: 403,
-      body: { message: expect.stringMatching(/role observer may not publish/) },
+      body: { message: expect.stringMatching(/role observer\) may not publish/) },
     });
-    expect(await post(m[1], 'architectural', '{"decision":"x"}')).toMatchObject({ status: 403 });
+    // An observer agent signs nothing, whoever asks.
+    expect(await post(m[3], 'code', '{"decision":"x"}', json('backend_developer'))).toMatchObject({ status: 403 });
+    expect(await post(m[1], 'architectural', '{"decision":"x"}', json('backend_developer'))).toMatchObject({ status: 403 });
     expect(await post(m[0], 'code', '{not json')).toMatchObject({
       status: 400,
       body: { message: expect.stringMatching(/not valid JSON/) },
@@ -385,9 +426,11 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
     });
     expect(await post(m[0], 'Bad Type!', '{}')).toMatchObject({ status: 400 });
     expect(await post(m[0], 'code', JSON.stringify({ blob: 'x'.repeat(1024 * 1024 + 10) }))).toMatchObject({ status: 413 });
-    expect(await post(m[0], 'code', 'a=b', { 'content-type': 'application/x-www-form-urlencoded' })).toMatchObject({ status: 415 });
-    expect((await getJson(`${m[0].apiUrl}/api/decisions/content/blake3:${'cd'.repeat(32)}`)).status).toBe(404);
-    expect((await getJson(`${m[0].apiUrl}/api/decisions/content/${blobAddress}`)).status).toBe(422);
+    expect(
+      await post(m[0], 'code', 'a=b', { ...auth('senior_software_architect'), 'content-type': 'application/x-www-form-urlencoded' }),
+    ).toMatchObject({ status: 415 });
+    expect((await read(m[0], 'admin', `blake3:${'cd'.repeat(32)}`)).status).toBe(404);
+    expect((await read(m[0], 'admin', blobAddress)).status).toBe(422);
   });
 
   it('rebuilds the admin key with 3 shares, not with 2, and only for the elected admin', async () => {

@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { loadSpecFile } from '../../src/spec/index.js';
 import { DockerSwarmPort } from '../../src/swarm/docker-port.js';
 import type { SwarmPort } from '../../src/swarm/port.js';
-import { ClusterStore } from '../../src/swarm/state.js';
+import { ClusterStore } from '../../src/store/cluster-store.js';
 import { createClusterReconciler } from '../../src/reconcilers/cluster.js';
 import { resolveApply, storeSpec as storeResolved } from '../../src/cli/resolve-apply.js';
 import { silentLogger } from '../../src/util/log.js';

@@ -27,6 +27,13 @@ interface StatusDoc {
 const API = { a: 18080, b: 18081, c: 18082 } as const;
 const HEALTH = { a: 18180, b: 18181, c: 18182 } as const;
 
+/** A bearer token for the agents' API acting with `role`, as a user gets one. */
+async function apiToken(name: string, role: string): Promise<string> {
+  const r = await cli(['api-token', name, '--role', role]);
+  if (r.code !== 0) throw new Error(r.stderr);
+  return r.stdout.trim();
+}
+
 async function status(name: string): Promise<StatusDoc> {
   const r = await cli(['status', name, '-o', 'json']);
   if (r.code !== 0) throw new Error(r.stderr);
@@ -73,10 +80,14 @@ describe('bzzzctl up on a bare swarm', () => {
       expect(typeof a.admin).toBe('boolean');
     }
     expect(s.agents.filter((a) => a.admin)).toHaveLength(1);
+    // Closed by default: an anonymous caller gets nothing.
+    expect((await fetch(`http://127.0.0.1:${API.a}/api/election/status`)).status).toBe(401);
     // Every agent answers the same admin through its own published API.
+    const auth = { authorization: `Bearer ${await apiToken(name, 'observer')}` };
     const admins = await Promise.all(
       Object.values(API).map(
-        async (p) => ((await (await fetch(`http://127.0.0.1:${p}/api/election/status`)).json()) as { admin: string }).admin,
+        async (p) =>
+          ((await (await fetch(`http://127.0.0.1:${p}/api/election/status`, { headers: auth })).json()) as { admin: string }).admin,
       ),
     );
     expect(new Set(admins).size).toBe(1);
@@ -96,17 +107,18 @@ describe('bzzzctl up on a bare swarm', () => {
 
   it('content published through one agent is read through another', async () => {
     const decision = { title: 'adopt BLAKE3 addressing', rationale: 'e2e', at: Date.now() };
+    const auth = { authorization: `Bearer ${await apiToken(name, 'backend_developer')}` };
     // dev.yaml's agents act as backend_developer: BZZZ's access matrix lets them publish code
     // decisions, not architecture ones.
     const refused = await fetch(`http://127.0.0.1:${API.a}/api/decisions/architecture`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...auth },
       body: JSON.stringify(decision),
     });
     expect(refused.status).toBe(403);
     const post = await fetch(`http://127.0.0.1:${API.a}/api/decisions/code`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...auth },
       body: JSON.stringify(decision),
     });
     expect(post.status, await post.clone().text()).toBeLessThan(300);
@@ -115,7 +127,7 @@ describe('bzzzctl up on a bare swarm', () => {
     const got = await waitFor(
       'decision readable through agent b',
       async () => {
-        const r = await fetch(`http://127.0.0.1:${API.b}/api/decisions/content/${address}`);
+        const r = await fetch(`http://127.0.0.1:${API.b}/api/decisions/content/${address}`, { headers: auth });
         return r.status === 200 ? r.text() : undefined;
       },
       30_000,
@@ -124,9 +136,13 @@ describe('bzzzctl up on a bare swarm', () => {
     expect(got).toContain('adopt BLAKE3 addressing');
 
     const bytes = Buffer.from(`raw blob ${Math.random()}`);
-    const put = await fetch(`http://127.0.0.1:${API.c}/api/blobs`, { method: 'POST', body: bytes });
+    const put = await fetch(`http://127.0.0.1:${API.c}/api/blobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', ...auth },
+      body: bytes,
+    });
     const blob = ((await put.json()) as { address: string }).address;
-    const back = await fetch(`http://127.0.0.1:${API.a}/api/blobs/${blob}`);
+    const back = await fetch(`http://127.0.0.1:${API.a}/api/blobs/${blob}`, { headers: auth });
     expect(back.status).toBe(200);
     expect(Buffer.from(await back.arrayBuffer()).equals(bytes)).toBe(true);
   }, 60_000);

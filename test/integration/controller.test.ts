@@ -15,7 +15,7 @@ import {
   writeSpec,
   type Controller,
 } from './harness.js';
-import { leaseIsLive, readLease } from '../../src/swarm/lease.js';
+import { leaseIsLive, readLease } from '../../src/store/lease.js';
 
 function spec(name: string, publish: number): string {
   return `apiVersion: bzzz.io/v2

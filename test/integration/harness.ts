@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { DockerSwarmPort } from '../../src/swarm/docker-port.js';
-import { deleteCluster } from '../../src/cli/commands/delete.js';
+import { deleteCluster } from '../../src/ops/teardown.js';
 
 const exec = promisify(execFile);
 export const ROOT = resolve(import.meta.dirname, '../..');

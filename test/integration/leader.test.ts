@@ -3,7 +3,7 @@
 // replaced within about a lease TTL; a holder that was paused past its TTL finds its lease taken
 // and exits 2 (failure) rather than reconcile beside the new one.
 import { afterAll, describe, expect, it } from 'vitest';
-import { readLease, leaseIsLive } from '../../src/swarm/lease.js';
+import { readLease, leaseIsLive } from '../../src/store/lease.js';
 import { port, spawnController, waitFor, type Controller } from './harness.js';
 
 const TTL = ['--lease-ttl', '3s', '--no-probe-agents'];

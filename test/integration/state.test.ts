@@ -1,7 +1,7 @@
 // The operator's durable state in the real swarm: stored spec generations and the cluster record
 // (src/swarm/state.ts), read and written the way apply and the controller do.
 import { afterAll, describe, expect, it } from 'vitest';
-import { ClusterStore, SPECS_KEPT, stateFromConfigs } from '../../src/swarm/state.js';
+import { ClusterStore, SPECS_KEPT, stateFromConfigs } from '../../src/store/cluster-store.js';
 import { L, ownedBy } from '../../src/swarm/labels.js';
 import { validateSpecText } from '../../src/spec/index.js';
 import { countingPort, type SwarmPort } from '../../src/swarm/port.js';

@@ -58,3 +58,16 @@ export class StoreClosedError extends BzzzError {
     super(`content store is closed: ${operation} was refused; open a new store on the same root`);
   }
 }
+
+/**
+ * New content refused: the store holds its quota, or the disk is down to the free-space reserve
+ * kept for the agent's own state (its election vote file, its logs). Nothing was kept.
+ */
+export class StoreFullError extends BzzzError {
+  constructor(
+    readonly reason: 'quota' | 'reserve',
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -9,6 +9,7 @@ export {
   BlobTooLargeError,
   InvalidAddressError,
   StoreClosedError,
+  StoreFullError,
 } from './errors.js';
 export { createContentStore } from './store.js';
 export type {

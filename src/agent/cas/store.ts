@@ -8,10 +8,11 @@ import { link, mkdir, readdir, rename, stat as statPath, unlink } from 'node:fs/
 import { silentLogger } from '../../util/log.js';
 import { errorMessage } from '../../util/errors.js';
 import { addressFromHex, addressHex, parseAddress, type BlobAddress } from './address.js';
-import { BlobCorruptedError, BlobMismatchError, BlobNotFoundError, BlobTooLargeError, StoreClosedError } from './errors.js';
+import { BlobCorruptedError, BlobMismatchError, BlobNotFoundError, BlobTooLargeError, StoreClosedError, StoreFullError } from './errors.js';
 import { errorCode, fsyncDir, mkdirDurable } from './fsutil.js';
 import { BLOB_NAME, SHARD_NAME, storeLayout, type StoreLayout } from './layout.js';
 import { hashFile, readChecked, readWholeHashed, type ReadOutcome } from './read-verified.js';
+import { createSpaceGuard } from './space.js';
 import type {
   BlobReader,
   BlobStat,
@@ -43,6 +44,7 @@ export async function createContentStore(init: ContentStoreInit): Promise<Conten
   const stats: StoreStats = { ...counts, corruptions: 0, quarantined: (await readdir(layout.quarantineDir)).length };
   log.debug({ root: layout.root, ...stats }, 'content store opened');
 
+  const space = createSpaceGuard(layout.root, { quotaBytes: init.quotaBytes, reserveBytes: init.reserveBytes ?? 0 }, () => stats.bytes);
   const listeners = new Set<(address: BlobAddress) => void>();
   const inflight = new Set<Promise<unknown>>();
   const scrubs = new Set<AbortController>();
@@ -138,12 +140,34 @@ export async function createContentStore(init: ContentStoreInit): Promise<Conten
 
   async function put(source: PutSource, opts: PutOptions = {}): Promise<PutResult> {
     const expected = opts.expected === undefined ? undefined : parseAddress(opts.expected);
-    const temp = await writeTemp(source, layout.tempPath(), {
-      batchBytes: writeBatchBytes,
-      syncEveryBytes,
-      maxBytes: opts.maxBytes,
-      signal: opts.signal,
-    });
+    let admitted: Awaited<ReturnType<typeof space.begin>>;
+    try {
+      admitted = await space.begin(opts.declaredBytes ?? (source instanceof Uint8Array ? source.byteLength : undefined));
+    } catch (err) {
+      if (err instanceof StoreFullError) init.onRefused?.(err.reason);
+      throw err;
+    }
+    try {
+      const temp = await writeTemp(source, layout.tempPath(), {
+        batchBytes: writeBatchBytes,
+        syncEveryBytes,
+        maxBytes: opts.maxBytes,
+        signal: opts.signal,
+        progress: (total) => admitted.progress(total),
+      });
+      return await commitTemp(temp, expected);
+    } catch (err) {
+      if (err instanceof StoreFullError) {
+        init.onRefused?.(err.reason);
+        log.warn({ reason: err.reason }, 'new content refused: store full');
+      }
+      throw err;
+    } finally {
+      admitted.end();
+    }
+  }
+
+  async function commitTemp(temp: TempFile, expected: BlobAddress | undefined): Promise<PutResult> {
     const address = addressFromHex(temp.hex);
     try {
       if (expected !== undefined && expected !== address) throw new BlobMismatchError(expected, address);

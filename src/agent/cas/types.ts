@@ -22,6 +22,12 @@ export interface ContentStoreInit {
   writeBatchBytes?: number;
   /** During put(), start a background fdatasync after each this many bytes written. Default 32 MiB. */
   syncEveryBytes?: number;
+  /** Most bytes the store holds; new content beyond it is refused (StoreFullError 'quota'). Default: no quota. */
+  quotaBytes?: number;
+  /** Free bytes always left on the store's disk (StoreFullError 'reserve' below it). Default 0. */
+  reserveBytes?: number;
+  /** Told about every refusal (a metric). */
+  onRefused?(reason: 'quota' | 'reserve'): void;
 }
 
 export interface PutOptions {
@@ -29,6 +35,8 @@ export interface PutOptions {
   expected?: string;
   /** Refuse content longer than this (BlobTooLargeError), e.g. from an untrusted peer. */
   maxBytes?: number;
+  /** The size the source announced (Content-Length): refused up front when it cannot fit. */
+  declaredBytes?: number;
   signal?: AbortSignal;
 }
 

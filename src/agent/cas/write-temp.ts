@@ -21,6 +21,8 @@ export interface TempWriteOptions {
    * little left to do. (The kernel alone would wait until 10% of RAM is dirty.)
    */
   syncEveryBytes: number;
+  /** Called with the bytes received so far after each chunk; may throw to refuse the content (store full). */
+  progress?(total: number): Promise<void>;
 }
 
 export interface TempFile {
@@ -46,6 +48,7 @@ export async function writeTemp(source: PutSource, path: string, opts: TempWrite
       if (opts.maxBytes !== undefined && hasher.bytes > opts.maxBytes) {
         throw new BlobTooLargeError(undefined, hasher.bytes, opts.maxBytes);
       }
+      if (opts.progress) await opts.progress(hasher.bytes);
       await writer.push(chunk);
     }
     await writer.finish();

@@ -3,7 +3,7 @@
 // layout) and prints what it wrote: paths, modes and public keys — never private material.
 // Exit codes: 0 written, 1 bad input (flags, existing keys without --force), 2 other errors.
 import { resolve } from 'node:path';
-import { EXIT_ERROR, EXIT_INVALID, EXIT_OK } from '../../cli/main.js';
+import { EXIT_ERROR, EXIT_INVALID, EXIT_OK } from '../../util/exit-codes.js';
 import { BzzzError, InvalidInputError, errorMessage } from '../../util/errors.js';
 import { generateKeys, ROLES, validateSplitParameters } from '../../crypto/index.js';
 

@@ -167,7 +167,8 @@ export function diskCheck(d: { dir: string; warnFreeRatio?: number; failFreeRati
       const total = s.blocks * s.bsize;
       const free = s.bavail * s.bsize;
       const ratio = total > 0 ? free / total : 0;
-      const details = { dir: d.dir, freeBytes: free, totalBytes: total, freeRatio: Math.round(ratio * 1000) / 1000 };
+      // No path in the details: the health port is unauthenticated.
+      const details = { freeBytes: free, totalBytes: total, freeRatio: Math.round(ratio * 1000) / 1000 };
       const pct = `${(ratio * 100).toFixed(1)}%`;
       if (ratio < fail)
         return {

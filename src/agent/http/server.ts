@@ -1,11 +1,19 @@
 // A small HTTP server over node:http: a table of routes (`/api/blobs/:address`), JSON answers,
 // errors mapped in one place, per-request metrics, and a drain mode for shutdown — new requests
 // get 503 (except routes marked for it, like liveness) while requests in flight finish.
+//
+// Every request passes the server's guard first (the API's: origin, then authentication), before
+// any route is matched: a stranger learns nothing, not even which routes exist. Requests that
+// change something must carry a body type the route accepts (415 otherwise). Timeouts and a
+// connection cap (limits.ts) bound what stalled clients can hold.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ApiCaller } from '../../crypto/api-callers.js';
 import type { Logger } from '../../util/log.js';
 import type { AgentMetrics } from '../metrics.js';
 import { errorAnswer } from './errors.js';
+import { checkingIntervalMs, DEFAULT_HTTP_LIMITS, type HttpLimits } from './limits.js';
+import { JSON_BODY, MUTATING_METHODS, requireMediaType } from './media-type.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -15,6 +23,8 @@ export interface RouteContext {
   params: Record<string, string>;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
+  /** Who is calling, as the server's guard established (undefined on servers without one: health). */
+  caller: ApiCaller | undefined;
 }
 
 export interface Route {
@@ -24,6 +34,8 @@ export interface Route {
   handler(ctx: RouteContext): Promise<void> | void;
   /** Still served while the server drains (liveness, readiness reporting 503 itself). */
   whileDraining?: boolean;
+  /** Body media types a POST/PUT/DELETE may carry. Default: application/json only. */
+  accepts?: readonly string[];
 }
 
 export interface HttpServerInit {
@@ -31,6 +43,13 @@ export interface HttpServerInit {
   host: string;
   port: number;
   routes: readonly Route[];
+  /** Defaults: DEFAULT_HTTP_LIMITS. */
+  limits?: Partial<HttpLimits>;
+  /**
+   * Runs before routing on every request: returns the caller, or throws an HttpError (401, 403)
+   * that becomes the answer.
+   */
+  guard?(req: IncomingMessage): ApiCaller;
 }
 
 export interface HttpServerComponents {
@@ -57,6 +76,13 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
     'cache-control': 'no-store',
   });
   res.end(text);
+}
+
+/** The client went away (closed the socket, aborted the upload): not the server's failure. */
+function clientGone(req: IncomingMessage, signal: AbortSignal, err: unknown): boolean {
+  if (signal.aborted || req.destroyed) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNABORTED';
 }
 
 interface CompiledRoute extends Route {
@@ -100,51 +126,78 @@ export function createHttpServer(c: HttpServerComponents, init: HttpServerInit):
       if (!res.writableFinished) controller.abort();
       end({ status: String(res.statusCode) });
     });
+    const fail = (err: unknown): void => {
+      const a = errorAnswer(err);
+      if (a.internal && !clientGone(req, controller.signal, err)) {
+        c.metrics.errorsTotal.inc({ component: 'http' });
+        log.error({ err, route: routeName }, 'request failed');
+      } else if (a.internal) {
+        log.debug({ route: routeName, method: req.method }, 'client went away before the answer');
+      }
+      if (res.headersSent || res.destroyed) {
+        res.destroy();
+        return;
+      }
+      for (const [k, v] of Object.entries(a.headers)) res.setHeader(k, v);
+      // A body left unread (refused upload, 401 before the body): close rather than read the rest.
+      if (!req.complete) res.setHeader('connection', 'close');
+      sendJson(res, a.status, a.body);
+    };
     if (draining && !(hit?.r.whileDraining ?? false)) {
       res.setHeader('connection', 'close');
       sendJson(res, 503, { error: 'shutting_down', message: 'this agent is shutting down: send the request to another agent' });
       return;
     }
+    let caller: ApiCaller | undefined;
+    try {
+      caller = init.guard?.(req);
+    } catch (err) {
+      fail(err);
+      return;
+    }
     if (!hit) {
+      if (!req.complete) res.setHeader('connection', 'close');
       if (found.length > 0) {
         res.setHeader('allow', [...new Set(found.map((m) => m.r.method))].join(', '));
-        sendJson(res, 405, { error: 'method_not_allowed', message: `${req.method} is not served on ${url.pathname}` });
+        sendJson(res, 405, { error: 'method_not_allowed', message: `${req.method} is not served on this path` });
       } else {
-        sendJson(res, 404, { error: 'not_found', message: `no route ${req.method} ${url.pathname}` });
+        sendJson(res, 404, { error: 'not_found', message: `no route ${req.method} ${url.pathname.slice(0, 200)}` });
       }
       return;
     }
     try {
-      await hit.r.handler({ req, res, params: hit.params ?? {}, signal: controller.signal });
+      if (MUTATING_METHODS.has(req.method ?? '')) requireMediaType(req, hit.r.accepts ?? JSON_BODY, `${req.method} ${hit.r.path}`);
+      await hit.r.handler({ req, res, params: hit.params ?? {}, signal: controller.signal, caller });
     } catch (err) {
-      const a = errorAnswer(err);
-      if (a.internal) {
-        c.metrics.errorsTotal.inc({ component: 'http' });
-        log.error({ err, route: routeName }, 'request failed');
-      }
-      if (!res.headersSent) {
-        // An upload cut off at the limit: close rather than read the rest of it.
-        if (a.status === 413) res.setHeader('connection', 'close');
-        sendJson(res, a.status, a.body);
-      } else {
-        res.destroy(err instanceof Error ? err : undefined);
-      }
+      fail(err);
     }
   }
 
-  const server: Server = createServer((req, res) => {
-    inflight++;
-    res.on('close', () => {
-      inflight--;
-      if (inflight === 0) idle?.();
-    });
-    handle(req, res).catch((err: unknown) => {
-      log.error({ err }, 'request handler crashed');
-      res.destroy();
-    });
-  });
-  server.keepAliveTimeout = 5_000;
-  server.requestTimeout = 0; // large blob uploads: bounded by the body limit, not a timer
+  const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...init.limits };
+  const server: Server = createServer(
+    {
+      // Node refuses a header timeout longer than the request timeout.
+      headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: checkingIntervalMs(limits),
+    },
+    (req, res) => {
+      inflight++;
+      res.on('close', () => {
+        inflight--;
+        if (inflight === 0) idle?.();
+      });
+      handle(req, res).catch((err: unknown) => {
+        log.error({ err }, 'request handler crashed');
+        res.destroy();
+      });
+    },
+  );
+  // No 'timeout' listener: Node destroys a socket idle for this long (no bytes either way).
+  server.setTimeout(limits.idleTimeoutMs);
+  server.maxConnections = limits.maxConnections;
+  server.on('drop', () => log.debug({ maxConnections: limits.maxConnections }, 'connection refused: at the connection cap'));
 
   return {
     start: () =>

@@ -1,18 +1,20 @@
 // bzzzctl apply -f FILE: validate → write file/env secret versions → store the spec as a new
 // generation (unless unchanged) → converge. When a controller holds a live lease it does the
-// work and apply waits for it to observe the generation; otherwise apply reconciles in-process.
+// work and apply waits for it to observe the generation; otherwise apply reconciles in-process
+// holding the lease (src/ops/single-writer.ts), so that a controller and an apply never write at once.
 import { loadSpecFile, parseDurationMs } from '../../spec/index.js';
-import { DockerSwarmPort } from '../../swarm/docker-port.js';
-import { countingPort } from '../../swarm/port.js';
-import { ClusterStore, type ClusterStatus } from '../../swarm/state.js';
-import { leaseIsLive, readLease } from '../../swarm/lease.js';
+import { cliContext } from '../context.js';
+import type { ClusterStatus } from '../../spec/status.js';
+import { leaseIsLive, readLease } from '../../store/lease.js';
+import { underLease } from '../../ops/single-writer.js';
 import { createClusterReconciler } from '../../reconcilers/cluster.js';
 import { observe } from '../../reconcilers/observe.js';
 import { condition, isReady } from '../../reconcilers/status.js';
 import { resolveApply, storeSpec } from '../resolve-apply.js';
 import { printDocument, printLines, progress, type OutputFormat } from '../output.js';
 import { silentLogger } from '../../util/log.js';
-import { EXIT_ERROR, EXIT_OK } from '../main.js';
+import { poll } from '../../util/poll.js';
+import { EXIT_ERROR, EXIT_OK } from '../../util/exit-codes.js';
 import { formatStatusLine } from './status.js';
 
 export interface ApplyOptions {
@@ -22,49 +24,63 @@ export interface ApplyOptions {
   output: OutputFormat;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The engine refused this generation: waiting longer cannot help. */
+const failedAt = (s: ClusterStatus | undefined, generation: number) => s?.failure?.generation === generation;
 
 export async function applyCommand(opts: ApplyOptions): Promise<number> {
   const timeoutMs = parseDurationMs(opts.timeout, '--timeout');
   const loaded = await loadSpecFile(opts.filename);
   const name = loaded.cluster.metadata.name;
-  const port = countingPort(new DockerSwarmPort());
+  // Writes to the cluster's objects are counted (engineWrites); the lease is the operator's own
+  // bookkeeping and is written through the uncounted engine port.
+  const { engine, port, store } = cliContext();
   // No separate preflight: the first reads fail with the engine's own reason (not reachable, not
   // in swarm mode, a worker), translated with the fix by the port. All of them go out at once.
   const [resolved, observed, lease] = await Promise.all([resolveApply(loaded), observe(port, loaded.cluster), readLease(port)]);
-  const store = new ClusterStore(port);
   const { generation, changed, summary } = await storeSpec(port, store, resolved, observed);
   // With nothing written since, the first pass starts from this observation instead of reading again.
   let fresh = port.writes === 0 ? observed : undefined;
-  const mode = leaseIsLive(lease, Date.now()) ? 'controller' : 'in-process';
   const say = (line: string) => {
     if (opts.output === 'text') process.stderr.write(`${line}\n`);
   };
-  say(
-    `${summary}; ${mode === 'controller' ? `controller ${lease?.holder} reconciles it` : 'no controller running: reconciling in-process'}`,
-  );
-
   const deadline = Date.now() + timeoutMs;
   const bar = opts.output === 'text' ? progress() : { update() {}, done() {} };
   let status: ClusterStatus | undefined;
-  if (mode === 'in-process') {
-    const reconciler = createClusterReconciler({ port, store, log: silentLogger() });
-    for (;;) {
-      const report = await reconciler.pass(name, fresh);
-      fresh = undefined;
-      status = report?.status;
-      bar.update(formatStatusLine(name, status));
-      if (!opts.wait || isReady(status, generation) || Date.now() > deadline) break;
-      await sleep(report?.problems.length ? 1000 : 300);
-    }
-  } else {
-    for (;;) {
-      status = (await store.get(name))?.status;
-      bar.update(formatStatusLine(name, status));
-      const observed = (status?.observedGeneration ?? 0) >= generation;
-      if ((!opts.wait && observed) || isReady(status, generation) || Date.now() > deadline) break;
-      await sleep(200);
-    }
+  const done = (s: ClusterStatus | undefined) => isReady(s, generation) || failedAt(s, generation);
+  let controller = leaseIsLive(lease, Date.now()) ? lease?.holder : undefined;
+  if (controller === undefined) {
+    // No controller: reconcile here, holding the lease so that one started meanwhile stands by.
+    const run = await underLease(engine, 'apply', async (lost) => {
+      say(`${summary}; no controller running: reconciling in-process`);
+      const reconciler = createClusterReconciler({ port, store, log: silentLogger() });
+      await poll(
+        async () => {
+          const report = await reconciler.pass(name, fresh);
+          fresh = undefined;
+          status = report?.status;
+          return report;
+        },
+        {
+          until: () => !opts.wait || done(status),
+          deadline,
+          everyMs: (report) => (report?.problems.length ? 1000 : 300),
+          onValue: () => bar.update(formatStatusLine(name, status)),
+          signal: lost,
+        },
+      );
+    });
+    if (!run.held) controller = run.holder;
+  }
+  const mode = controller === undefined ? 'in-process' : 'controller';
+  if (controller !== undefined) {
+    say(`${summary}; controller ${controller} reconciles it`);
+    const waited = await poll(async () => (await store.get(name))?.status, {
+      until: (s) => (!opts.wait && (s?.observedGeneration ?? 0) >= generation) || done(s),
+      deadline,
+      everyMs: 200,
+      onValue: (s) => bar.update(formatStatusLine(name, s)),
+    });
+    status = waited.value;
   }
   bar.done();
 
@@ -79,7 +95,9 @@ export async function applyCommand(opts: ApplyOptions): Promise<number> {
     if (!converged) {
       const c = condition(status, 'Degraded')?.status === 'True' ? condition(status, 'Degraded') : condition(status, 'Ready');
       lines.push(
-        `not converged after ${opts.timeout}: ${c?.reason ?? 'NotObserved'}: ${c?.message ?? 'the controller has not observed this generation yet'}`,
+        failedAt(status, generation)
+          ? `generation ${generation} failed: ${status?.failure?.object}: ${status?.failure?.message}; fix the spec and apply again`
+          : `not converged after ${opts.timeout}: ${c?.reason ?? 'NotObserved'}: ${c?.message ?? 'the controller has not observed this generation yet'}`,
       );
       lines.push(`see: bzzzctl status ${name}`);
     }

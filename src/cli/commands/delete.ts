@@ -1,98 +1,15 @@
-// bzzzctl delete NAME: removes everything the cluster owns — selected by the ownership labels,
-// never by name alone, so a foreign object with a similar name survives.
-//   1. the stored state first, so a running controller stops driving the cluster
-//   2. services, then (once their tasks are gone) secrets, configs and networks
+// bzzzctl delete NAME: removes everything the cluster owns (src/ops/teardown.ts), with progress.
 import { parseDurationMs } from '../../spec/index.js';
-import { DockerSwarmPort } from '../../swarm/docker-port.js';
+import { cliContext } from '../context.js';
 import { ownedBy } from '../../swarm/labels.js';
-import { ClusterStore } from '../../swarm/state.js';
-import type { SwarmPort } from '../../swarm/port.js';
+import { deleteCluster } from '../../ops/teardown.js';
 import { printLines, progress } from '../output.js';
 import { NotFoundError, BzzzError } from '../../util/errors.js';
-import { EXIT_OK } from '../main.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Counts a removal once; an object already gone (removed concurrently or earlier) is not an error. */
-async function removed(p: Promise<void>, count: () => void): Promise<void> {
-  try {
-    await p;
-    count();
-  } catch (err) {
-    if (!(err instanceof NotFoundError)) throw err;
-  }
-}
-
-export interface DeleteReport {
-  services: number;
-  secrets: number;
-  configs: number;
-  networks: number;
-  volumes: number;
-  state: number;
-  leftovers: string[];
-}
-
-export async function deleteCluster(
-  port: SwarmPort,
-  name: string,
-  timeoutMs: number,
-  onProgress: (s: string) => void = () => {},
-): Promise<DeleteReport> {
-  const owned = { labels: ownedBy(name) };
-  const store = new ClusterStore(port);
-  const state = await store.remove(name);
-  const services = await port.listServices(owned);
-  await Promise.all(
-    services.map((s) =>
-      port.removeService(s.ID).catch((e: unknown) => {
-        if (!(e instanceof NotFoundError)) throw e;
-      }),
-    ),
-  );
-  const report: DeleteReport = { services: services.length, secrets: 0, configs: 0, networks: 0, volumes: 0, state, leftovers: [] };
-  const deadline = Date.now() + timeoutMs;
-  // Secrets, configs and networks can only go once no task uses them, and the swarm removes
-  // networks asynchronously: retry until nothing of the cluster is listed any more.
-  for (;;) {
-    const [secrets, configs, networks] = await Promise.all([port.listSecrets(owned), port.listConfigs(owned), port.listNetworks(owned)]);
-    if (secrets.length + configs.length + networks.length === 0) break;
-    const results = await Promise.allSettled([
-      ...secrets.map((s) => removed(port.removeSecret(s.ID), () => report.secrets++)),
-      ...configs.map((c) => removed(port.removeConfig(c.ID), () => report.configs++)),
-      ...networks.map((n) => removed(port.removeNetwork(n.Id), () => report.networks++)),
-    ]);
-    const failed = results.filter((r) => r.status === 'rejected').length;
-    if (failed) onProgress(`${name}: waiting for ${failed} object(s) still in use by stopping tasks`);
-    if (Date.now() > deadline) {
-      report.leftovers = [
-        ...secrets.map((s) => `secret ${s.Spec.Name}`),
-        ...configs.map((c) => `config ${c.Spec.Name}`),
-        ...networks.map((n) => `network ${n.Name}`),
-      ];
-      break;
-    }
-    await sleep(failed ? 500 : 100);
-  }
-  // Volumes the engine made for the cluster's mounts (node-local; this node's), once no container uses them.
-  for (;;) {
-    const volumes = await port.listVolumes(owned);
-    if (volumes.length === 0) break;
-    const results = await Promise.allSettled(volumes.map((v) => removed(port.removeVolume(v.Name), () => report.volumes++)));
-    if (results.every((r) => r.status === 'fulfilled')) continue;
-    if (Date.now() > deadline) {
-      report.leftovers.push(...volumes.map((v) => `volume ${v.Name}`));
-      break;
-    }
-    await sleep(500);
-  }
-  return report;
-}
+import { EXIT_OK } from '../../util/exit-codes.js';
 
 export async function deleteCommand(name: string, opts: { timeout: string }): Promise<number> {
   const timeoutMs = parseDurationMs(opts.timeout, '--timeout');
-  const port = new DockerSwarmPort();
-  const store = new ClusterStore(port);
+  const { port, store } = cliContext();
   const [rec, services] = await Promise.all([store.get(name), port.listServices({ labels: ownedBy(name) })]);
   if (!rec && services.length === 0) {
     const others = await store.listClusters();
@@ -104,6 +21,10 @@ export async function deleteCommand(name: string, opts: { timeout: string }): Pr
   printLines([
     `bzzzcluster/${name} deleted: ${r.services} services, ${r.secrets} secrets, ${r.configs} configs, ${r.networks} networks, ${r.volumes} volumes removed`,
   ]);
+  if (r.lookAlikes.length)
+    process.stderr.write(
+      `left alone: ${r.lookAlikes.length} object(s) labelled as ${name}'s without its ownership proof (not made by bzzz-operator for this cluster): ${r.lookAlikes.join(', ')}\n`,
+    );
   if (r.leftovers.length)
     throw new BzzzError(
       `cluster ${name}: still in use after ${opts.timeout}: ${r.leftovers.join(', ')}; run bzzzctl delete ${name} again once their tasks stopped`,

@@ -1,14 +1,16 @@
 // bzzzctl diff -f FILE: what apply would create, change or remove, per object and field.
 // Writes nothing. Exit 0: no changes; 1: changes; 2: error (kubectl diff's convention).
 import { loadSpecFile } from '../../spec/index.js';
-import { DockerSwarmPort } from '../../swarm/docker-port.js';
+import { cliContext } from '../context.js';
 import { versionedName } from '../../swarm/labels.js';
 import { observe } from '../../reconcilers/observe.js';
-import { planCluster } from '../../reconcilers/plan.js';
+import { planCluster } from '../../reconcilers/steps.js';
+import { accessMaterial } from '../../reconcilers/access.js';
+import { stateFromConfigs } from '../../store/cluster-store.js';
 import type { Change, Problem } from '../../reconcilers/types.js';
 import { resolveApply } from '../resolve-apply.js';
 import { printDocument, printLines, type OutputFormat } from '../output.js';
-import { EXIT_INVALID, EXIT_OK } from '../main.js';
+import { EXIT_INVALID, EXIT_OK } from '../../util/exit-codes.js';
 
 const SIGN = { create: '+', update: '~', remove: '-' } as const;
 
@@ -28,10 +30,12 @@ export function formatChanges(changes: Change[]): string[] {
 
 export async function diffCommand(opts: { filename: string; output: OutputFormat }): Promise<number> {
   const loaded = await loadSpecFile(opts.filename);
-  const port = new DockerSwarmPort();
+  const { port } = cliContext();
   // No separate preflight (as in apply): the engine's own refusal reaches the user translated.
   const [resolved, observed] = await Promise.all([resolveApply(loaded), observe(port, loaded.cluster)]);
-  const plan = planCluster(resolved.doc, observed);
+  const record = stateFromConfigs(loaded.cluster.metadata.name, observed.state).record;
+  const access = await accessMaterial(loaded.cluster, record?.ownerKey, resolved.doc.apiTokenHashes);
+  const plan = planCluster({ ...resolved.doc, access }, observed, Date.now());
 
   // Secret versions from files and env vars are written by apply itself, not by the controller.
   const cluster = loaded.cluster.metadata.name;

@@ -2,27 +2,26 @@
 // other cluster is left, the controller service and its lease. Images stay.
 import { join } from 'node:path';
 import { loadSpecFile, parseDurationMs } from '../../spec/index.js';
-import { DockerSwarmPort } from '../../swarm/docker-port.js';
-import { ClusterStore } from '../../swarm/state.js';
-import { LEASE_NAME } from '../../swarm/lease.js';
-import { detachOperatorFrom, OPERATOR_SERVICE, removeOperatorService } from '../../swarm/operator.js';
-import { deleteCluster } from './delete.js';
+import { cliContext } from '../context.js';
+import { LEASE_NAME } from '../../store/lease.js';
+import { detachOperatorFrom, OPERATOR_SERVICE, removeOperatorService } from '../../ops/operator-service.js';
+import { deleteCluster } from '../../ops/teardown.js';
 import { printLines, progress } from '../output.js';
 import { packageRoot } from '../../util/paths.js';
 import { BzzzError } from '../../util/errors.js';
-import { EXIT_OK } from '../main.js';
+import { EXIT_OK } from '../../util/exit-codes.js';
 import { DEFAULT_SPEC } from './up.js';
 
 export async function downCommand(opts: { filename?: string; timeout: string }): Promise<number> {
   const timeoutMs = parseDurationMs(opts.timeout, '--timeout');
   const loaded = await loadSpecFile(opts.filename ?? join(packageRoot(), DEFAULT_SPEC));
   const name = loaded.cluster.metadata.name;
-  const port = new DockerSwarmPort();
+  const { port, store } = cliContext();
   const bar = progress();
   const lines: string[] = [];
   // The controller is attached to this cluster's networks: when it serves no other cluster it
   // goes first, so the networks can be removed once its task has stopped.
-  const others = (await new ClusterStore(port).listClusters()).filter((c) => c !== name);
+  const others = (await store.listClusters()).filter((c) => c !== name);
   if (others.length === 0) {
     if (await removeOperatorService(port)) lines.push(`controller service ${OPERATOR_SERVICE} removed`);
     const [lease] = await port.listConfigs({ names: [LEASE_NAME] });
@@ -35,6 +34,10 @@ export async function downCommand(opts: { filename?: string; timeout: string }):
     `bzzzcluster/${name} removed: ${r.services} services, ${r.secrets} secrets, ${r.configs} configs, ${r.networks} networks, ${r.volumes} volumes`,
   );
   bar.done();
+  if (r.lookAlikes.length)
+    lines.push(
+      `left alone: ${r.lookAlikes.length} object(s) labelled as ${name}'s without its ownership proof: ${r.lookAlikes.join(', ')}`,
+    );
   printLines(lines);
   if (r.leftovers.length)
     throw new BzzzError(`still in use after ${opts.timeout}: ${r.leftovers.join(', ')}; run bzzzctl down again once their tasks stopped`);

@@ -1,12 +1,12 @@
 // bzzzctl status [NAME] [-o json|yaml]: what the swarm holds for each cluster — generation,
 // observedGeneration, conditions, and each component's desired and running tasks.
-import { DockerSwarmPort } from '../../swarm/docker-port.js';
-import { ClusterStore, type ClusterStatus } from '../../swarm/state.js';
-import { leaseIsLive, readLease } from '../../swarm/lease.js';
+import { cliContext } from '../context.js';
+import type { ClusterStatus } from '../../spec/status.js';
+import { leaseIsLive, readLease } from '../../store/lease.js';
 import { printDocument, printLines, table, type OutputFormat } from '../output.js';
 import { NotFoundError } from '../../util/errors.js';
 import { isReady } from '../../reconcilers/status.js';
-import { EXIT_OK } from '../main.js';
+import { EXIT_OK } from '../../util/exit-codes.js';
 
 export interface ClusterStatusView {
   name: string;
@@ -17,6 +17,8 @@ export interface ClusterStatusView {
   components: ClusterStatus['components'];
   /** What the agents report (present once a controller on the cluster network has asked them). */
   agents: NonNullable<ClusterStatus['agents']>;
+  /** Objects labelled as the cluster's without its ownership proof: left alone. */
+  lookAlikes: string[];
 }
 
 export function formatStatusLine(name: string, s: ClusterStatus | undefined): string {
@@ -25,13 +27,19 @@ export function formatStatusLine(name: string, s: ClusterStatus | undefined): st
   const desired = s.components.reduce((n, c) => n + c.desired, 0);
   const ready = s.conditions.find((c) => c.type === 'Ready');
   const degraded = s.conditions.find((c) => c.type === 'Degraded' && c.status === 'True');
-  const what = ready?.status === 'True' ? 'Ready' : degraded ? `Degraded (${degraded.reason})` : `Progressing (${ready?.reason ?? '…'})`;
+  const what =
+    ready?.status === 'True'
+      ? 'Ready'
+      : s.failure
+        ? `Failed (generation ${s.failure.generation}: ${s.failure.message})`
+        : degraded
+          ? `Degraded (${degraded.reason})`
+          : `Progressing (${ready?.reason ?? '…'})`;
   return `${name}: ${running}/${desired} tasks running, ${what}`;
 }
 
 export async function statusCommand(name: string | undefined, opts: { output: OutputFormat }): Promise<number> {
-  const port = new DockerSwarmPort();
-  const store = new ClusterStore(port);
+  const { port, store } = cliContext();
   const names = name ? [name] : await store.listClusters();
   const views: ClusterStatusView[] = [];
   for (const n of names) {
@@ -49,6 +57,7 @@ export async function statusCommand(name: string | undefined, opts: { output: Ou
       conditions: s?.conditions ?? [],
       components: s?.components ?? [],
       agents: s?.agents ?? [],
+      lookAlikes: s?.lookAlikes ?? [],
     });
   }
   const lease = await readLease(port);
@@ -85,6 +94,9 @@ export async function statusCommand(name: string | undefined, opts: { output: Ou
         ]),
       ),
     );
+    if (v.lookAlikes.length) {
+      lines.push(`Left alone:  ${v.lookAlikes.join(', ')} (labelled as this cluster's, without its ownership proof)`);
+    }
     if (v.agents.length) {
       lines.push('Agents:');
       lines.push(

@@ -9,14 +9,17 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { packageRoot } from '../../util/paths.js';
 import { loadSpecFile, parseDurationMs } from '../../spec/index.js';
-import { DockerSwarmPort } from '../../swarm/docker-port.js';
+import { cliContext } from '../context.js';
+import type { SwarmPort } from '../../swarm/port.js';
 import { requireSwarmManager } from '../../swarm/engine.js';
-import { ClusterStore, type ClusterStatus } from '../../swarm/state.js';
-import { leaseIsLive, readLease } from '../../swarm/lease.js';
-import { buildNetworks } from '../../swarm/desired.js';
-import { ensureOperatorService, OPERATOR_METRICS_PORT, OPERATOR_SERVICE } from '../../swarm/operator.js';
-import { rolloutServicesUsing } from '../../swarm/rollout.js';
+import type { ClusterStatus } from '../../spec/status.js';
+import { leaseIsLive, readLease } from '../../store/lease.js';
+import { buildNetworks } from '../../convert/services.js';
+import { ensureOperatorService, OPERATOR_METRICS_PORT, OPERATOR_SERVICE } from '../../ops/operator-service.js';
+import { rolloutServicesUsing } from '../../ops/rollout-images.js';
 import { ownedBy } from '../../swarm/labels.js';
+import { underLease } from '../../ops/single-writer.js';
+import { poll } from '../../util/poll.js';
 import { createClusterReconciler } from '../../reconcilers/cluster.js';
 import { desiredServices, planObjects } from '../../reconcilers/plan.js';
 import { observe } from '../../reconcilers/observe.js';
@@ -27,7 +30,7 @@ import { formatStatusLine } from './status.js';
 import { OPERATOR_IMAGE } from '../../version.js';
 import { BzzzError, EngineUnavailableError } from '../../util/errors.js';
 import { silentLogger } from '../../util/log.js';
-import { EXIT_ERROR, EXIT_OK } from '../main.js';
+import { EXIT_ERROR, EXIT_OK } from '../../util/exit-codes.js';
 
 export const DEFAULT_SPEC = 'stacks/examples/dev.yaml';
 
@@ -39,10 +42,9 @@ export interface UpOptions {
   output: OutputFormat;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const root = packageRoot;
 
-async function ensureEngine(port: DockerSwarmPort, install: boolean | undefined, say: (s: string) => void): Promise<void> {
+async function ensureEngine(port: SwarmPort, install: boolean | undefined, say: (s: string) => void): Promise<void> {
   try {
     await requireSwarmManager(port);
     return;
@@ -81,11 +83,10 @@ export async function upCommand(opts: UpOptions): Promise<number> {
   const file = opts.filename ?? join(root(), DEFAULT_SPEC);
   const loaded = await loadSpecFile(file);
   const name = loaded.cluster.metadata.name;
-  const port = new DockerSwarmPort();
+  const { engine: port, store } = cliContext();
   await ensureEngine(port, opts.install, say);
 
   // Images: everything the services and the controller run.
-  const store = new ClusterStore(port);
   const resolved = await resolveApply(loaded);
   const preview = await observe(port, loaded.cluster);
   const images = [
@@ -107,21 +108,23 @@ export async function upCommand(opts: UpOptions): Promise<number> {
   // The spec, stored; reconciled once here when no controller runs yet (so the networks exist).
   const { generation, changed, summary } = await storeSpec(port, store, resolved);
   say(summary);
-  if (!leaseIsLive(await readLease(port), Date.now())) {
-    await createClusterReconciler({ port, store, log: silentLogger() }).pass(name);
-  } else {
+  const reconciledHere =
+    !leaseIsLive(await readLease(port), Date.now()) &&
+    (await underLease(port, 'up', () => createClusterReconciler({ port, store, log: silentLogger() }).pass(name))).held;
+  if (!reconciledHere) {
     // A controller runs already: its first pass of this generation creates the networks the
     // controller service is attached to.
-    const until = Date.now() + timeoutMs;
-    while (((await store.get(name))?.status?.observedGeneration ?? 0) < generation) {
-      if (Date.now() > until)
-        throw new BzzzError(
-          `the running controller did not observe generation ${generation} of ${name} within ${opts.timeout}; see docker service logs ${OPERATOR_SERVICE}`,
-        );
-      bar.update(`${name}: waiting for the running controller to observe generation ${generation}`);
-      await sleep(200);
-    }
+    const observed = await poll(async () => (await store.get(name))?.status?.observedGeneration ?? 0, {
+      until: (g) => g >= generation,
+      deadline: Date.now() + timeoutMs,
+      everyMs: 200,
+      onValue: () => bar.update(`${name}: waiting for the running controller to observe generation ${generation}`),
+    });
     bar.done();
+    if (!observed.met)
+      throw new BzzzError(
+        `the running controller did not observe generation ${generation} of ${name} within ${opts.timeout}; see docker service logs ${OPERATOR_SERVICE}`,
+      );
   }
   const networks = buildNetworks(loaded.cluster)
     .filter((n) => !n.external)
@@ -137,27 +140,24 @@ export async function upCommand(opts: UpOptions): Promise<number> {
     if (rolled.length) say(`rolling out the rebuilt images to: ${rolled.join(', ')}`);
   }
 
-  const deadline = Date.now() + timeoutMs;
   const instances = loaded.cluster.spec.agent.instances.length;
-  let status: ClusterStatus | undefined;
-  let done = false;
-  while (Date.now() < deadline) {
-    const lease = await readLease(port);
-    status = (await store.get(name))?.status;
-    const agents = status?.agents;
-    const agentLine = agents
-      ? `, agents ${agents.filter((a) => a.healthy).length}/${instances} healthy, admin ${agents.some((a) => a.admin) ? 'elected' : 'pending'}`
-      : ', waiting for agent reports';
-    bar.update(
-      leaseIsLive(lease, Date.now()) ? `${formatStatusLine(name, status)}${agentLine}` : `waiting for the controller service to start`,
-    );
-    if (isReady(status, generation) && agentsSettled(status, instances)) {
-      done = true;
-      break;
-    }
-    await sleep(500);
-  }
+  const settled = await poll(async () => ({ lease: await readLease(port), status: (await store.get(name))?.status }), {
+    until: ({ status: s }) => isReady(s, generation) && agentsSettled(s, instances),
+    deadline: Date.now() + timeoutMs,
+    everyMs: 500,
+    onValue: ({ lease, status: s }) => {
+      const agents = s?.agents;
+      const agentLine = agents
+        ? `, agents ${agents.filter((a) => a.healthy).length}/${instances} healthy, admin ${agents.some((a) => a.admin) ? 'elected' : 'pending'}`
+        : ', waiting for agent reports';
+      bar.update(
+        leaseIsLive(lease, Date.now()) ? `${formatStatusLine(name, s)}${agentLine}` : 'waiting for the controller service to start',
+      );
+    },
+  });
   bar.done();
+  const status = settled.value.status;
+  const done = settled.met;
 
   const agents = status?.agents ?? [];
   const ports = loaded.cluster.spec.agent.instances.map((i) => i.publish);

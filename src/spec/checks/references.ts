@@ -266,3 +266,41 @@ export function checkPublishedPortsReachable(cluster: BzzzCluster, report: Probl
     );
   }
 }
+
+// ---- API callers ----
+
+/** Each declared API caller has a unique name and a token from a file or env secret (apply reads it). */
+export function checkApiCallers(cluster: BzzzCluster, report: ProblemReporter): void {
+  const seen = new Map<string, number>();
+  const secrets = cluster.spec.secrets ?? {};
+  (cluster.spec.agent.api?.callers ?? []).forEach((c, i) => {
+    const path: PathSegment[] = ['spec', 'agent', 'api', 'callers', i];
+    const first = seen.get(c.name);
+    if (first !== undefined || c.name === 'bzzz-operator' || c.name.startsWith('bzzzctl-')) {
+      report.add(
+        [...path, 'name'],
+        `caller ${c.name}`,
+        'a unique name, not bzzz-operator or bzzzctl-*',
+        first !== undefined
+          ? `API caller \`${c.name}\` is declared twice (first at spec.agent.api.callers[${first}]); rename one`
+          : `API caller name \`${c.name}\` is reserved for the built-in callers; choose another`,
+      );
+    } else seen.set(c.name, i);
+    const s = secrets[c.token];
+    if (!s) {
+      report.add(
+        [...path, 'token'],
+        `secret ${c.token}`,
+        'a secret of spec.secrets',
+        `API caller \`${c.name}\` names token secret \`${c.token}\`, which spec.secrets does not declare: add it with a file or env source`,
+      );
+    } else if (s.file === undefined && s.env === undefined) {
+      report.add(
+        [...path, 'token'],
+        `secret ${c.token}`,
+        'a secret whose source is file or env',
+        `API caller \`${c.name}\`: its token secret \`${c.token}\` must come from a file or an environment variable (bzzzctl apply hashes it; a generated or external value is never seen by anyone)`,
+      );
+    }
+  });
+}

@@ -948,7 +948,7 @@ function validate47(data, { instancePath = "", parentData, parentDataProperty, r
   validate47.errors = vErrors;
   return errors === 0;
 }
-const schema18 = { "type": "object", "additionalProperties": false, "properties": { "instances": { "type": "array", "items": { "$ref": "#/definitions/AgentInstance" }, "minItems": 1 }, "agentPorts": { "$ref": "#/definitions/AgentPorts" }, "bootstrap": { "type": "array", "items": { "type": "string", "pattern": "^(/\\S+|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[0-9]{1,5})$" } }, "role": { "$ref": "#/definitions/Role" }, "election": { "type": "object", "additionalProperties": false, "properties": { "heartbeatMs": { "type": "integer", "minimum": 100, "maximum": 36e5 }, "timeoutMs": { "type": "integer", "minimum": 100, "maximum": 36e5 } } }, "replicationFactor": { "type": "integer", "minimum": 1, "maximum": 64 }, "image": { "$ref": "#/definitions/ImageRef" }, "command": { "type": "array", "items": { "type": "string" } }, "args": { "type": "array", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env" }, "secrets": { "type": "array", "items": { "$ref": "#/definitions/SecretMount" } }, "configs": { "type": "array", "items": { "$ref": "#/definitions/ConfigMount" } }, "ports": { "type": "array", "items": { "$ref": "#/definitions/PortSpec" } }, "networks": { "type": "array", "items": { "$ref": "#/definitions/LogicalName" } }, "mounts": { "type": "array", "items": { "$ref": "#/definitions/MountSpec" } }, "placement": { "$ref": "#/definitions/PlacementSpec" }, "resources": { "$ref": "#/definitions/ResourcesSpec" }, "update": { "$ref": "#/definitions/UpdatePolicy" }, "rollback": { "$ref": "#/definitions/UpdatePolicy" }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec" }, "ingress": { "$ref": "#/definitions/ServiceIngress" }, "labels": { "$ref": "#/definitions/Labels" }, "stopGracePeriod": { "$ref": "#/definitions/Duration" } }, "required": ["instances"] };
+const schema18 = { "type": "object", "additionalProperties": false, "properties": { "instances": { "type": "array", "items": { "$ref": "#/definitions/AgentInstance" }, "minItems": 1 }, "agentPorts": { "$ref": "#/definitions/AgentPorts" }, "bootstrap": { "type": "array", "items": { "type": "string", "pattern": "^(/\\S+|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[0-9]{1,5})$" } }, "role": { "$ref": "#/definitions/Role" }, "election": { "type": "object", "additionalProperties": false, "properties": { "heartbeatMs": { "type": "integer", "minimum": 100, "maximum": 36e5 }, "timeoutMs": { "type": "integer", "minimum": 100, "maximum": 36e5 } } }, "replicationFactor": { "type": "integer", "minimum": 1, "maximum": 64 }, "api": { "type": "object", "additionalProperties": false, "properties": { "callers": { "type": "array", "maxItems": 100, "items": { "type": "object", "additionalProperties": false, "required": ["name", "role", "token"], "properties": { "name": { "type": "string", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$" }, "role": { "$ref": "#/definitions/Role" }, "token": { "type": "string", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$" } } } } } }, "image": { "$ref": "#/definitions/ImageRef" }, "command": { "type": "array", "items": { "type": "string" } }, "args": { "type": "array", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env" }, "secrets": { "type": "array", "items": { "$ref": "#/definitions/SecretMount" } }, "configs": { "type": "array", "items": { "$ref": "#/definitions/ConfigMount" } }, "ports": { "type": "array", "items": { "$ref": "#/definitions/PortSpec" } }, "networks": { "type": "array", "items": { "$ref": "#/definitions/LogicalName" } }, "mounts": { "type": "array", "items": { "$ref": "#/definitions/MountSpec" } }, "placement": { "$ref": "#/definitions/PlacementSpec" }, "resources": { "$ref": "#/definitions/ResourcesSpec" }, "update": { "$ref": "#/definitions/UpdatePolicy" }, "rollback": { "$ref": "#/definitions/UpdatePolicy" }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec" }, "ingress": { "$ref": "#/definitions/ServiceIngress" }, "labels": { "$ref": "#/definitions/Labels" }, "stopGracePeriod": { "$ref": "#/definitions/Duration" } }, "required": ["instances"] };
 const schema19 = { "type": "object", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/InstanceName" }, "node": { "$ref": "#/definitions/NodeName" }, "publish": { "type": "object", "additionalProperties": false, "properties": { "p2p": { "$ref": "#/definitions/Port" }, "api": { "$ref": "#/definitions/Port" }, "health": { "$ref": "#/definitions/Port" }, "mode": { "type": "string", "enum": ["host", "ingress"] } } } }, "required": ["name"] };
 function validate53(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
@@ -1209,7 +1209,7 @@ function validate66(data, { instancePath = "", parentData, parentDataProperty, r
   validate66.errors = vErrors;
   return errors === 0;
 }
-function validate68(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate69(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (typeof data === "string") {
@@ -1240,10 +1240,10 @@ function validate68(data, { instancePath = "", parentData, parentDataProperty, r
     }
     errors++;
   }
-  validate68.errors = vErrors;
+  validate69.errors = vErrors;
   return errors === 0;
 }
-function validate70(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate71(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -1291,15 +1291,15 @@ function validate70(data, { instancePath = "", parentData, parentDataProperty, r
     }
     errors++;
   }
-  validate70.errors = vErrors;
+  validate71.errors = vErrors;
   return errors === 0;
 }
-const pattern13 = new RegExp("^0?[0-7]{3}$", "u");
-function validate74(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const pattern15 = new RegExp("^0?[0-7]{3}$", "u");
+function validate75(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (typeof data === "string") {
-    if (!pattern13.test(data)) {
+    if (!pattern15.test(data)) {
       const err0 = { instancePath, schemaPath: "#/pattern", keyword: "pattern", params: { pattern: "^0?[0-7]{3}$" }, message: 'must match pattern "^0?[0-7]{3}$"' };
       if (vErrors === null) {
         vErrors = [err0];
@@ -1317,15 +1317,15 @@ function validate74(data, { instancePath = "", parentData, parentDataProperty, r
     }
     errors++;
   }
-  validate74.errors = vErrors;
+  validate75.errors = vErrors;
   return errors === 0;
 }
-const pattern14 = new RegExp("^[0-9]+$", "u");
-function validate76(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const pattern16 = new RegExp("^[0-9]+$", "u");
+function validate77(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (typeof data === "string") {
-    if (!pattern14.test(data)) {
+    if (!pattern16.test(data)) {
       const err0 = { instancePath, schemaPath: "#/pattern", keyword: "pattern", params: { pattern: "^[0-9]+$" }, message: 'must match pattern "^[0-9]+$"' };
       if (vErrors === null) {
         vErrors = [err0];
@@ -1343,11 +1343,11 @@ function validate76(data, { instancePath = "", parentData, parentDataProperty, r
     }
     errors++;
   }
-  validate76.errors = vErrors;
+  validate77.errors = vErrors;
   return errors === 0;
 }
-const pattern12 = new RegExp("^[A-Za-z0-9._/-]+$", "u");
-function validate72(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const pattern14 = new RegExp("^[A-Za-z0-9._/-]+$", "u");
+function validate73(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -1389,7 +1389,7 @@ function validate72(data, { instancePath = "", parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (!pattern12.test(data1)) {
+        if (!pattern14.test(data1)) {
           const err3 = { instancePath: instancePath + "/target", schemaPath: "#/properties/target/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z0-9._/-]+$" }, message: 'must match pattern "^[A-Za-z0-9._/-]+$"' };
           if (vErrors === null) {
             vErrors = [err3];
@@ -1409,20 +1409,20 @@ function validate72(data, { instancePath = "", parentData, parentDataProperty, r
       }
     }
     if (data.mode !== void 0) {
-      if (!validate74(data.mode, { instancePath: instancePath + "/mode", parentData: data, parentDataProperty: "mode", rootData })) {
-        vErrors = vErrors === null ? validate74.errors : vErrors.concat(validate74.errors);
+      if (!validate75(data.mode, { instancePath: instancePath + "/mode", parentData: data, parentDataProperty: "mode", rootData })) {
+        vErrors = vErrors === null ? validate75.errors : vErrors.concat(validate75.errors);
         errors = vErrors.length;
       }
     }
     if (data.uid !== void 0) {
-      if (!validate76(data.uid, { instancePath: instancePath + "/uid", parentData: data, parentDataProperty: "uid", rootData })) {
-        vErrors = vErrors === null ? validate76.errors : vErrors.concat(validate76.errors);
+      if (!validate77(data.uid, { instancePath: instancePath + "/uid", parentData: data, parentDataProperty: "uid", rootData })) {
+        vErrors = vErrors === null ? validate77.errors : vErrors.concat(validate77.errors);
         errors = vErrors.length;
       }
     }
     if (data.gid !== void 0) {
-      if (!validate76(data.gid, { instancePath: instancePath + "/gid", parentData: data, parentDataProperty: "gid", rootData })) {
-        vErrors = vErrors === null ? validate76.errors : vErrors.concat(validate76.errors);
+      if (!validate77(data.gid, { instancePath: instancePath + "/gid", parentData: data, parentDataProperty: "gid", rootData })) {
+        vErrors = vErrors === null ? validate77.errors : vErrors.concat(validate77.errors);
         errors = vErrors.length;
       }
     }
@@ -1435,11 +1435,11 @@ function validate72(data, { instancePath = "", parentData, parentDataProperty, r
     }
     errors++;
   }
-  validate72.errors = vErrors;
+  validate73.errors = vErrors;
   return errors === 0;
 }
-const pattern15 = new RegExp("^/", "u");
-function validate82(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const pattern17 = new RegExp("^/", "u");
+function validate83(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (typeof data === "string") {
@@ -1452,7 +1452,7 @@ function validate82(data, { instancePath = "", parentData, parentDataProperty, r
       }
       errors++;
     }
-    if (!pattern15.test(data)) {
+    if (!pattern17.test(data)) {
       const err1 = { instancePath, schemaPath: "#/pattern", keyword: "pattern", params: { pattern: "^/" }, message: 'must match pattern "^/"' };
       if (vErrors === null) {
         vErrors = [err1];
@@ -1470,10 +1470,10 @@ function validate82(data, { instancePath = "", parentData, parentDataProperty, r
     }
     errors++;
   }
-  validate82.errors = vErrors;
+  validate83.errors = vErrors;
   return errors === 0;
 }
-function validate80(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate81(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -1504,26 +1504,26 @@ function validate80(data, { instancePath = "", parentData, parentDataProperty, r
       }
     }
     if (data.target !== void 0) {
-      if (!validate82(data.target, { instancePath: instancePath + "/target", parentData: data, parentDataProperty: "target", rootData })) {
-        vErrors = vErrors === null ? validate82.errors : vErrors.concat(validate82.errors);
+      if (!validate83(data.target, { instancePath: instancePath + "/target", parentData: data, parentDataProperty: "target", rootData })) {
+        vErrors = vErrors === null ? validate83.errors : vErrors.concat(validate83.errors);
         errors = vErrors.length;
       }
     }
     if (data.mode !== void 0) {
-      if (!validate74(data.mode, { instancePath: instancePath + "/mode", parentData: data, parentDataProperty: "mode", rootData })) {
-        vErrors = vErrors === null ? validate74.errors : vErrors.concat(validate74.errors);
+      if (!validate75(data.mode, { instancePath: instancePath + "/mode", parentData: data, parentDataProperty: "mode", rootData })) {
+        vErrors = vErrors === null ? validate75.errors : vErrors.concat(validate75.errors);
         errors = vErrors.length;
       }
     }
     if (data.uid !== void 0) {
-      if (!validate76(data.uid, { instancePath: instancePath + "/uid", parentData: data, parentDataProperty: "uid", rootData })) {
-        vErrors = vErrors === null ? validate76.errors : vErrors.concat(validate76.errors);
+      if (!validate77(data.uid, { instancePath: instancePath + "/uid", parentData: data, parentDataProperty: "uid", rootData })) {
+        vErrors = vErrors === null ? validate77.errors : vErrors.concat(validate77.errors);
         errors = vErrors.length;
       }
     }
     if (data.gid !== void 0) {
-      if (!validate76(data.gid, { instancePath: instancePath + "/gid", parentData: data, parentDataProperty: "gid", rootData })) {
-        vErrors = vErrors === null ? validate76.errors : vErrors.concat(validate76.errors);
+      if (!validate77(data.gid, { instancePath: instancePath + "/gid", parentData: data, parentDataProperty: "gid", rootData })) {
+        vErrors = vErrors === null ? validate77.errors : vErrors.concat(validate77.errors);
         errors = vErrors.length;
       }
     }
@@ -1536,11 +1536,11 @@ function validate80(data, { instancePath = "", parentData, parentDataProperty, r
     }
     errors++;
   }
-  validate80.errors = vErrors;
+  validate81.errors = vErrors;
   return errors === 0;
 }
 const schema31 = { "type": "object", "additionalProperties": false, "properties": { "target": { "$ref": "#/definitions/Port" }, "published": { "$ref": "#/definitions/Port" }, "protocol": { "type": "string", "enum": ["tcp", "udp"] }, "mode": { "type": "string", "enum": ["ingress", "host"] } }, "required": ["target", "published"] };
-function validate88(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate89(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -1636,11 +1636,11 @@ function validate88(data, { instancePath = "", parentData, parentDataProperty, r
     }
     errors++;
   }
-  validate88.errors = vErrors;
+  validate89.errors = vErrors;
   return errors === 0;
 }
 const schema32 = { "type": "object", "additionalProperties": false, "properties": { "type": { "type": "string", "enum": ["volume", "bind", "tmpfs"] }, "source": { "type": "string", "minLength": 1 }, "target": { "$ref": "#/definitions/AbsolutePath" }, "readOnly": { "type": "boolean" } }, "required": ["type", "target"] };
-function validate93(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate94(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -1717,8 +1717,8 @@ function validate93(data, { instancePath = "", parentData, parentDataProperty, r
       }
     }
     if (data.target !== void 0) {
-      if (!validate82(data.target, { instancePath: instancePath + "/target", parentData: data, parentDataProperty: "target", rootData })) {
-        vErrors = vErrors === null ? validate82.errors : vErrors.concat(validate82.errors);
+      if (!validate83(data.target, { instancePath: instancePath + "/target", parentData: data, parentDataProperty: "target", rootData })) {
+        vErrors = vErrors === null ? validate83.errors : vErrors.concat(validate83.errors);
         errors = vErrors.length;
       }
     }
@@ -1742,12 +1742,12 @@ function validate93(data, { instancePath = "", parentData, parentDataProperty, r
     }
     errors++;
   }
-  validate93.errors = vErrors;
+  validate94.errors = vErrors;
   return errors === 0;
 }
-const pattern16 = new RegExp("^\\s*(node|engine)\\.[A-Za-z0-9_.-]+\\s*(==|!=)\\s*\\S.*$", "u");
-const pattern17 = new RegExp("^(node|engine)\\.labels\\.\\S+$", "u");
-function validate96(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const pattern18 = new RegExp("^\\s*(node|engine)\\.[A-Za-z0-9_.-]+\\s*(==|!=)\\s*\\S.*$", "u");
+const pattern19 = new RegExp("^(node|engine)\\.labels\\.\\S+$", "u");
+function validate97(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -1798,7 +1798,7 @@ function validate96(data, { instancePath = "", parentData, parentDataProperty, r
         for (let i1 = 0; i1 < len1; i1++) {
           let data3 = data2[i1];
           if (typeof data3 === "string") {
-            if (!pattern16.test(data3)) {
+            if (!pattern18.test(data3)) {
               const err3 = { instancePath: instancePath + "/constraints/" + i1, schemaPath: "#/properties/constraints/items/pattern", keyword: "pattern", params: { pattern: "^\\s*(node|engine)\\.[A-Za-z0-9_.-]+\\s*(==|!=)\\s*\\S.*$" }, message: 'must match pattern "^\\s*(node|engine)\\.[A-Za-z0-9_.-]+\\s*(==|!=)\\s*\\S.*$"' };
               if (vErrors === null) {
                 vErrors = [err3];
@@ -1834,7 +1834,7 @@ function validate96(data, { instancePath = "", parentData, parentDataProperty, r
         for (let i2 = 0; i2 < len2; i2++) {
           let data5 = data4[i2];
           if (typeof data5 === "string") {
-            if (!pattern17.test(data5)) {
+            if (!pattern19.test(data5)) {
               const err6 = { instancePath: instancePath + "/spread/" + i2, schemaPath: "#/properties/spread/items/pattern", keyword: "pattern", params: { pattern: "^(node|engine)\\.labels\\.\\S+$" }, message: 'must match pattern "^(node|engine)\\.labels\\.\\S+$"' };
               if (vErrors === null) {
                 vErrors = [err6];
@@ -1895,12 +1895,12 @@ function validate96(data, { instancePath = "", parentData, parentDataProperty, r
     }
     errors++;
   }
-  validate96.errors = vErrors;
+  validate97.errors = vErrors;
   return errors === 0;
 }
 const schema36 = { "type": ["string", "integer"], "minimum": 0, "pattern": "^[0-9]+(\\.[0-9]+)?\\s*([bBkKmMgGtT]|[kKmMgGtT][iI]?[bB])?$" };
-const pattern18 = new RegExp("^[0-9]+(\\.[0-9]+)?\\s*([bBkKmMgGtT]|[kKmMgGtT][iI]?[bB])?$", "u");
-function validate101(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const pattern20 = new RegExp("^[0-9]+(\\.[0-9]+)?\\s*([bBkKmMgGtT]|[kKmMgGtT][iI]?[bB])?$", "u");
+function validate102(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (typeof data !== "string" && !(typeof data == "number" && (!(data % 1) && !isNaN(data)) && isFinite(data))) {
@@ -1924,7 +1924,7 @@ function validate101(data, { instancePath = "", parentData, parentDataProperty, 
     }
   }
   if (typeof data === "string") {
-    if (!pattern18.test(data)) {
+    if (!pattern20.test(data)) {
       const err2 = { instancePath, schemaPath: "#/pattern", keyword: "pattern", params: { pattern: "^[0-9]+(\\.[0-9]+)?\\s*([bBkKmMgGtT]|[kKmMgGtT][iI]?[bB])?$" }, message: 'must match pattern "^[0-9]+(\\.[0-9]+)?\\s*([bBkKmMgGtT]|[kKmMgGtT][iI]?[bB])?$"' };
       if (vErrors === null) {
         vErrors = [err2];
@@ -1934,10 +1934,10 @@ function validate101(data, { instancePath = "", parentData, parentDataProperty, 
       errors++;
     }
   }
-  validate101.errors = vErrors;
+  validate102.errors = vErrors;
   return errors === 0;
 }
-function validate100(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate101(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -1984,8 +1984,8 @@ function validate100(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.memory !== void 0) {
-      if (!validate101(data.memory, { instancePath: instancePath + "/memory", parentData: data, parentDataProperty: "memory", rootData })) {
-        vErrors = vErrors === null ? validate101.errors : vErrors.concat(validate101.errors);
+      if (!validate102(data.memory, { instancePath: instancePath + "/memory", parentData: data, parentDataProperty: "memory", rootData })) {
+        vErrors = vErrors === null ? validate102.errors : vErrors.concat(validate102.errors);
         errors = vErrors.length;
       }
     }
@@ -1998,10 +1998,10 @@ function validate100(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate100.errors = vErrors;
+  validate101.errors = vErrors;
   return errors === 0;
 }
-function validate99(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate100(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -2017,14 +2017,14 @@ function validate99(data, { instancePath = "", parentData, parentDataProperty, r
       }
     }
     if (data.limits !== void 0) {
-      if (!validate100(data.limits, { instancePath: instancePath + "/limits", parentData: data, parentDataProperty: "limits", rootData })) {
-        vErrors = vErrors === null ? validate100.errors : vErrors.concat(validate100.errors);
+      if (!validate101(data.limits, { instancePath: instancePath + "/limits", parentData: data, parentDataProperty: "limits", rootData })) {
+        vErrors = vErrors === null ? validate101.errors : vErrors.concat(validate101.errors);
         errors = vErrors.length;
       }
     }
     if (data.reservations !== void 0) {
-      if (!validate100(data.reservations, { instancePath: instancePath + "/reservations", parentData: data, parentDataProperty: "reservations", rootData })) {
-        vErrors = vErrors === null ? validate100.errors : vErrors.concat(validate100.errors);
+      if (!validate101(data.reservations, { instancePath: instancePath + "/reservations", parentData: data, parentDataProperty: "reservations", rootData })) {
+        vErrors = vErrors === null ? validate101.errors : vErrors.concat(validate101.errors);
         errors = vErrors.length;
       }
     }
@@ -2037,16 +2037,16 @@ function validate99(data, { instancePath = "", parentData, parentDataProperty, r
     }
     errors++;
   }
-  validate99.errors = vErrors;
+  validate100.errors = vErrors;
   return errors === 0;
 }
 const schema37 = { "type": "object", "additionalProperties": false, "properties": { "parallelism": { "type": "integer", "minimum": 0 }, "delay": { "$ref": "#/definitions/Duration" }, "monitor": { "$ref": "#/definitions/Duration" }, "failureAction": { "type": "string", "enum": ["pause", "continue", "rollback"] }, "maxFailureRatio": { "type": "number", "minimum": 0, "maximum": 1 }, "order": { "type": "string", "enum": ["stop-first", "start-first"] } } };
-const pattern19 = new RegExp("^(0|([0-9]+(\\.[0-9]+)?(ns|us|\xB5s|ms|s|m|h))+)$", "u");
-function validate107(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const pattern21 = new RegExp("^(0|([0-9]+(\\.[0-9]+)?(ns|us|\xB5s|ms|s|m|h))+)$", "u");
+function validate108(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (typeof data === "string") {
-    if (!pattern19.test(data)) {
+    if (!pattern21.test(data)) {
       const err0 = { instancePath, schemaPath: "#/pattern", keyword: "pattern", params: { pattern: "^(0|([0-9]+(\\.[0-9]+)?(ns|us|\xB5s|ms|s|m|h))+)$" }, message: 'must match pattern "^(0|([0-9]+(\\.[0-9]+)?(ns|us|\xB5s|ms|s|m|h))+)$"' };
       if (vErrors === null) {
         vErrors = [err0];
@@ -2064,10 +2064,10 @@ function validate107(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate107.errors = vErrors;
+  validate108.errors = vErrors;
   return errors === 0;
 }
-function validate106(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate107(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -2106,14 +2106,14 @@ function validate106(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.delay !== void 0) {
-      if (!validate107(data.delay, { instancePath: instancePath + "/delay", parentData: data, parentDataProperty: "delay", rootData })) {
-        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
+      if (!validate108(data.delay, { instancePath: instancePath + "/delay", parentData: data, parentDataProperty: "delay", rootData })) {
+        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
         errors = vErrors.length;
       }
     }
     if (data.monitor !== void 0) {
-      if (!validate107(data.monitor, { instancePath: instancePath + "/monitor", parentData: data, parentDataProperty: "monitor", rootData })) {
-        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
+      if (!validate108(data.monitor, { instancePath: instancePath + "/monitor", parentData: data, parentDataProperty: "monitor", rootData })) {
+        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
         errors = vErrors.length;
       }
     }
@@ -2199,10 +2199,10 @@ function validate106(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate106.errors = vErrors;
+  validate107.errors = vErrors;
   return errors === 0;
 }
-function validate112(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate113(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -2261,14 +2261,14 @@ function validate112(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.interval !== void 0) {
-      if (!validate107(data.interval, { instancePath: instancePath + "/interval", parentData: data, parentDataProperty: "interval", rootData })) {
-        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
+      if (!validate108(data.interval, { instancePath: instancePath + "/interval", parentData: data, parentDataProperty: "interval", rootData })) {
+        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
         errors = vErrors.length;
       }
     }
     if (data.timeout !== void 0) {
-      if (!validate107(data.timeout, { instancePath: instancePath + "/timeout", parentData: data, parentDataProperty: "timeout", rootData })) {
-        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
+      if (!validate108(data.timeout, { instancePath: instancePath + "/timeout", parentData: data, parentDataProperty: "timeout", rootData })) {
+        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
         errors = vErrors.length;
       }
     }
@@ -2296,8 +2296,8 @@ function validate112(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.startPeriod !== void 0) {
-      if (!validate107(data.startPeriod, { instancePath: instancePath + "/startPeriod", parentData: data, parentDataProperty: "startPeriod", rootData })) {
-        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
+      if (!validate108(data.startPeriod, { instancePath: instancePath + "/startPeriod", parentData: data, parentDataProperty: "startPeriod", rootData })) {
+        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
         errors = vErrors.length;
       }
     }
@@ -2310,11 +2310,11 @@ function validate112(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate112.errors = vErrors;
+  validate113.errors = vErrors;
   return errors === 0;
 }
-const pattern20 = new RegExp("^(\\*\\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$", "u");
-function validate117(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const pattern22 = new RegExp("^(\\*\\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$", "u");
+function validate118(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -2359,7 +2359,7 @@ function validate117(data, { instancePath = "", parentData, parentDataProperty, 
           }
           errors++;
         }
-        if (!pattern20.test(data0)) {
+        if (!pattern22.test(data0)) {
           const err4 = { instancePath: instancePath + "/host", schemaPath: "#/properties/host/pattern", keyword: "pattern", params: { pattern: "^(\\*\\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$" }, message: 'must match pattern "^(\\*\\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$"' };
           if (vErrors === null) {
             vErrors = [err4];
@@ -2387,7 +2387,7 @@ function validate117(data, { instancePath = "", parentData, parentDataProperty, 
     if (data.path !== void 0) {
       let data2 = data.path;
       if (typeof data2 === "string") {
-        if (!pattern15.test(data2)) {
+        if (!pattern17.test(data2)) {
           const err6 = { instancePath: instancePath + "/path", schemaPath: "#/properties/path/pattern", keyword: "pattern", params: { pattern: "^/" }, message: 'must match pattern "^/"' };
           if (vErrors === null) {
             vErrors = [err6];
@@ -2415,10 +2415,11 @@ function validate117(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate117.errors = vErrors;
+  validate118.errors = vErrors;
   return errors === 0;
 }
 const pattern10 = new RegExp("^(/\\S+|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[0-9]{1,5})$", "u");
+const pattern11 = new RegExp("^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$", "u");
 function validate51(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
@@ -2640,19 +2641,12 @@ function validate51(data, { instancePath = "", parentData, parentDataProperty, r
         }
       }
     }
-    if (data.image !== void 0) {
-      if (!validate68(data.image, { instancePath: instancePath + "/image", parentData: data, parentDataProperty: "image", rootData })) {
-        vErrors = vErrors === null ? validate68.errors : vErrors.concat(validate68.errors);
-        errors = vErrors.length;
-      }
-    }
-    if (data.command !== void 0) {
-      let data11 = data.command;
-      if (Array.isArray(data11)) {
-        const len2 = data11.length;
-        for (let i2 = 0; i2 < len2; i2++) {
-          if (typeof data11[i2] !== "string") {
-            const err18 = { instancePath: instancePath + "/command/" + i2, schemaPath: "#/properties/command/items/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+    if (data.api !== void 0) {
+      let data10 = data.api;
+      if (data10 && typeof data10 == "object" && !Array.isArray(data10)) {
+        for (const key2 in data10) {
+          if (!(key2 === "callers")) {
+            const err18 = { instancePath: instancePath + "/api", schemaPath: "#/properties/api/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key2 }, message: "must NOT have additional properties" };
             if (vErrors === null) {
               vErrors = [err18];
             } else {
@@ -2661,180 +2655,335 @@ function validate51(data, { instancePath = "", parentData, parentDataProperty, r
             errors++;
           }
         }
-      } else {
-        const err19 = { instancePath: instancePath + "/command", schemaPath: "#/properties/command/type", keyword: "type", params: { type: "array" }, message: "must be array" };
-        if (vErrors === null) {
-          vErrors = [err19];
-        } else {
-          vErrors.push(err19);
-        }
-        errors++;
-      }
-    }
-    if (data.args !== void 0) {
-      let data13 = data.args;
-      if (Array.isArray(data13)) {
-        const len3 = data13.length;
-        for (let i3 = 0; i3 < len3; i3++) {
-          if (typeof data13[i3] !== "string") {
-            const err20 = { instancePath: instancePath + "/args/" + i3, schemaPath: "#/properties/args/items/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+        if (data10.callers !== void 0) {
+          let data11 = data10.callers;
+          if (Array.isArray(data11)) {
+            if (data11.length > 100) {
+              const err19 = { instancePath: instancePath + "/api/callers", schemaPath: "#/properties/api/properties/callers/maxItems", keyword: "maxItems", params: { limit: 100 }, message: "must NOT have more than 100 items" };
+              if (vErrors === null) {
+                vErrors = [err19];
+              } else {
+                vErrors.push(err19);
+              }
+              errors++;
+            }
+            const len2 = data11.length;
+            for (let i2 = 0; i2 < len2; i2++) {
+              let data12 = data11[i2];
+              if (data12 && typeof data12 == "object" && !Array.isArray(data12)) {
+                if (data12.name === void 0) {
+                  const err20 = { instancePath: instancePath + "/api/callers/" + i2, schemaPath: "#/properties/api/properties/callers/items/required", keyword: "required", params: { missingProperty: "name" }, message: "must have required property 'name'" };
+                  if (vErrors === null) {
+                    vErrors = [err20];
+                  } else {
+                    vErrors.push(err20);
+                  }
+                  errors++;
+                }
+                if (data12.role === void 0) {
+                  const err21 = { instancePath: instancePath + "/api/callers/" + i2, schemaPath: "#/properties/api/properties/callers/items/required", keyword: "required", params: { missingProperty: "role" }, message: "must have required property 'role'" };
+                  if (vErrors === null) {
+                    vErrors = [err21];
+                  } else {
+                    vErrors.push(err21);
+                  }
+                  errors++;
+                }
+                if (data12.token === void 0) {
+                  const err22 = { instancePath: instancePath + "/api/callers/" + i2, schemaPath: "#/properties/api/properties/callers/items/required", keyword: "required", params: { missingProperty: "token" }, message: "must have required property 'token'" };
+                  if (vErrors === null) {
+                    vErrors = [err22];
+                  } else {
+                    vErrors.push(err22);
+                  }
+                  errors++;
+                }
+                for (const key3 in data12) {
+                  if (!(key3 === "name" || key3 === "role" || key3 === "token")) {
+                    const err23 = { instancePath: instancePath + "/api/callers/" + i2, schemaPath: "#/properties/api/properties/callers/items/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key3 }, message: "must NOT have additional properties" };
+                    if (vErrors === null) {
+                      vErrors = [err23];
+                    } else {
+                      vErrors.push(err23);
+                    }
+                    errors++;
+                  }
+                }
+                if (data12.name !== void 0) {
+                  let data13 = data12.name;
+                  if (typeof data13 === "string") {
+                    if (!pattern11.test(data13)) {
+                      const err24 = { instancePath: instancePath + "/api/callers/" + i2 + "/name", schemaPath: "#/properties/api/properties/callers/items/properties/name/pattern", keyword: "pattern", params: { pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$" }, message: 'must match pattern "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$"' };
+                      if (vErrors === null) {
+                        vErrors = [err24];
+                      } else {
+                        vErrors.push(err24);
+                      }
+                      errors++;
+                    }
+                  } else {
+                    const err25 = { instancePath: instancePath + "/api/callers/" + i2 + "/name", schemaPath: "#/properties/api/properties/callers/items/properties/name/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                    if (vErrors === null) {
+                      vErrors = [err25];
+                    } else {
+                      vErrors.push(err25);
+                    }
+                    errors++;
+                  }
+                }
+                if (data12.role !== void 0) {
+                  if (!validate66(data12.role, { instancePath: instancePath + "/api/callers/" + i2 + "/role", parentData: data12, parentDataProperty: "role", rootData })) {
+                    vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
+                    errors = vErrors.length;
+                  }
+                }
+                if (data12.token !== void 0) {
+                  let data15 = data12.token;
+                  if (typeof data15 === "string") {
+                    if (!pattern7.test(data15)) {
+                      const err26 = { instancePath: instancePath + "/api/callers/" + i2 + "/token", schemaPath: "#/properties/api/properties/callers/items/properties/token/pattern", keyword: "pattern", params: { pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$" }, message: 'must match pattern "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$"' };
+                      if (vErrors === null) {
+                        vErrors = [err26];
+                      } else {
+                        vErrors.push(err26);
+                      }
+                      errors++;
+                    }
+                  } else {
+                    const err27 = { instancePath: instancePath + "/api/callers/" + i2 + "/token", schemaPath: "#/properties/api/properties/callers/items/properties/token/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                    if (vErrors === null) {
+                      vErrors = [err27];
+                    } else {
+                      vErrors.push(err27);
+                    }
+                    errors++;
+                  }
+                }
+              } else {
+                const err28 = { instancePath: instancePath + "/api/callers/" + i2, schemaPath: "#/properties/api/properties/callers/items/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+                if (vErrors === null) {
+                  vErrors = [err28];
+                } else {
+                  vErrors.push(err28);
+                }
+                errors++;
+              }
+            }
+          } else {
+            const err29 = { instancePath: instancePath + "/api/callers", schemaPath: "#/properties/api/properties/callers/type", keyword: "type", params: { type: "array" }, message: "must be array" };
             if (vErrors === null) {
-              vErrors = [err20];
+              vErrors = [err29];
             } else {
-              vErrors.push(err20);
+              vErrors.push(err29);
             }
             errors++;
           }
         }
       } else {
-        const err21 = { instancePath: instancePath + "/args", schemaPath: "#/properties/args/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+        const err30 = { instancePath: instancePath + "/api", schemaPath: "#/properties/api/type", keyword: "type", params: { type: "object" }, message: "must be object" };
         if (vErrors === null) {
-          vErrors = [err21];
+          vErrors = [err30];
         } else {
-          vErrors.push(err21);
+          vErrors.push(err30);
+        }
+        errors++;
+      }
+    }
+    if (data.image !== void 0) {
+      if (!validate69(data.image, { instancePath: instancePath + "/image", parentData: data, parentDataProperty: "image", rootData })) {
+        vErrors = vErrors === null ? validate69.errors : vErrors.concat(validate69.errors);
+        errors = vErrors.length;
+      }
+    }
+    if (data.command !== void 0) {
+      let data17 = data.command;
+      if (Array.isArray(data17)) {
+        const len3 = data17.length;
+        for (let i3 = 0; i3 < len3; i3++) {
+          if (typeof data17[i3] !== "string") {
+            const err31 = { instancePath: instancePath + "/command/" + i3, schemaPath: "#/properties/command/items/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            if (vErrors === null) {
+              vErrors = [err31];
+            } else {
+              vErrors.push(err31);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err32 = { instancePath: instancePath + "/command", schemaPath: "#/properties/command/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+        if (vErrors === null) {
+          vErrors = [err32];
+        } else {
+          vErrors.push(err32);
+        }
+        errors++;
+      }
+    }
+    if (data.args !== void 0) {
+      let data19 = data.args;
+      if (Array.isArray(data19)) {
+        const len4 = data19.length;
+        for (let i4 = 0; i4 < len4; i4++) {
+          if (typeof data19[i4] !== "string") {
+            const err33 = { instancePath: instancePath + "/args/" + i4, schemaPath: "#/properties/args/items/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            if (vErrors === null) {
+              vErrors = [err33];
+            } else {
+              vErrors.push(err33);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err34 = { instancePath: instancePath + "/args", schemaPath: "#/properties/args/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+        if (vErrors === null) {
+          vErrors = [err34];
+        } else {
+          vErrors.push(err34);
         }
         errors++;
       }
     }
     if (data.env !== void 0) {
-      if (!validate70(data.env, { instancePath: instancePath + "/env", parentData: data, parentDataProperty: "env", rootData })) {
-        vErrors = vErrors === null ? validate70.errors : vErrors.concat(validate70.errors);
+      if (!validate71(data.env, { instancePath: instancePath + "/env", parentData: data, parentDataProperty: "env", rootData })) {
+        vErrors = vErrors === null ? validate71.errors : vErrors.concat(validate71.errors);
         errors = vErrors.length;
       }
     }
     if (data.secrets !== void 0) {
-      let data16 = data.secrets;
-      if (Array.isArray(data16)) {
-        const len4 = data16.length;
-        for (let i4 = 0; i4 < len4; i4++) {
-          if (!validate72(data16[i4], { instancePath: instancePath + "/secrets/" + i4, parentData: data16, parentDataProperty: i4, rootData })) {
-            vErrors = vErrors === null ? validate72.errors : vErrors.concat(validate72.errors);
+      let data22 = data.secrets;
+      if (Array.isArray(data22)) {
+        const len5 = data22.length;
+        for (let i5 = 0; i5 < len5; i5++) {
+          if (!validate73(data22[i5], { instancePath: instancePath + "/secrets/" + i5, parentData: data22, parentDataProperty: i5, rootData })) {
+            vErrors = vErrors === null ? validate73.errors : vErrors.concat(validate73.errors);
             errors = vErrors.length;
           }
         }
       } else {
-        const err22 = { instancePath: instancePath + "/secrets", schemaPath: "#/properties/secrets/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+        const err35 = { instancePath: instancePath + "/secrets", schemaPath: "#/properties/secrets/type", keyword: "type", params: { type: "array" }, message: "must be array" };
         if (vErrors === null) {
-          vErrors = [err22];
+          vErrors = [err35];
         } else {
-          vErrors.push(err22);
+          vErrors.push(err35);
         }
         errors++;
       }
     }
     if (data.configs !== void 0) {
-      let data18 = data.configs;
-      if (Array.isArray(data18)) {
-        const len5 = data18.length;
-        for (let i5 = 0; i5 < len5; i5++) {
-          if (!validate80(data18[i5], { instancePath: instancePath + "/configs/" + i5, parentData: data18, parentDataProperty: i5, rootData })) {
-            vErrors = vErrors === null ? validate80.errors : vErrors.concat(validate80.errors);
+      let data24 = data.configs;
+      if (Array.isArray(data24)) {
+        const len6 = data24.length;
+        for (let i6 = 0; i6 < len6; i6++) {
+          if (!validate81(data24[i6], { instancePath: instancePath + "/configs/" + i6, parentData: data24, parentDataProperty: i6, rootData })) {
+            vErrors = vErrors === null ? validate81.errors : vErrors.concat(validate81.errors);
             errors = vErrors.length;
           }
         }
       } else {
-        const err23 = { instancePath: instancePath + "/configs", schemaPath: "#/properties/configs/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+        const err36 = { instancePath: instancePath + "/configs", schemaPath: "#/properties/configs/type", keyword: "type", params: { type: "array" }, message: "must be array" };
         if (vErrors === null) {
-          vErrors = [err23];
+          vErrors = [err36];
         } else {
-          vErrors.push(err23);
+          vErrors.push(err36);
         }
         errors++;
       }
     }
     if (data.ports !== void 0) {
-      let data20 = data.ports;
-      if (Array.isArray(data20)) {
-        const len6 = data20.length;
-        for (let i6 = 0; i6 < len6; i6++) {
-          if (!validate88(data20[i6], { instancePath: instancePath + "/ports/" + i6, parentData: data20, parentDataProperty: i6, rootData })) {
-            vErrors = vErrors === null ? validate88.errors : vErrors.concat(validate88.errors);
+      let data26 = data.ports;
+      if (Array.isArray(data26)) {
+        const len7 = data26.length;
+        for (let i7 = 0; i7 < len7; i7++) {
+          if (!validate89(data26[i7], { instancePath: instancePath + "/ports/" + i7, parentData: data26, parentDataProperty: i7, rootData })) {
+            vErrors = vErrors === null ? validate89.errors : vErrors.concat(validate89.errors);
             errors = vErrors.length;
           }
         }
       } else {
-        const err24 = { instancePath: instancePath + "/ports", schemaPath: "#/properties/ports/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+        const err37 = { instancePath: instancePath + "/ports", schemaPath: "#/properties/ports/type", keyword: "type", params: { type: "array" }, message: "must be array" };
         if (vErrors === null) {
-          vErrors = [err24];
+          vErrors = [err37];
         } else {
-          vErrors.push(err24);
+          vErrors.push(err37);
         }
         errors++;
       }
     }
     if (data.networks !== void 0) {
-      let data22 = data.networks;
-      if (Array.isArray(data22)) {
-        const len7 = data22.length;
-        for (let i7 = 0; i7 < len7; i7++) {
-          if (!validate34(data22[i7], { instancePath: instancePath + "/networks/" + i7, parentData: data22, parentDataProperty: i7, rootData })) {
+      let data28 = data.networks;
+      if (Array.isArray(data28)) {
+        const len8 = data28.length;
+        for (let i8 = 0; i8 < len8; i8++) {
+          if (!validate34(data28[i8], { instancePath: instancePath + "/networks/" + i8, parentData: data28, parentDataProperty: i8, rootData })) {
             vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
             errors = vErrors.length;
           }
         }
       } else {
-        const err25 = { instancePath: instancePath + "/networks", schemaPath: "#/properties/networks/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+        const err38 = { instancePath: instancePath + "/networks", schemaPath: "#/properties/networks/type", keyword: "type", params: { type: "array" }, message: "must be array" };
         if (vErrors === null) {
-          vErrors = [err25];
+          vErrors = [err38];
         } else {
-          vErrors.push(err25);
+          vErrors.push(err38);
         }
         errors++;
       }
     }
     if (data.mounts !== void 0) {
-      let data24 = data.mounts;
-      if (Array.isArray(data24)) {
-        const len8 = data24.length;
-        for (let i8 = 0; i8 < len8; i8++) {
-          if (!validate93(data24[i8], { instancePath: instancePath + "/mounts/" + i8, parentData: data24, parentDataProperty: i8, rootData })) {
-            vErrors = vErrors === null ? validate93.errors : vErrors.concat(validate93.errors);
+      let data30 = data.mounts;
+      if (Array.isArray(data30)) {
+        const len9 = data30.length;
+        for (let i9 = 0; i9 < len9; i9++) {
+          if (!validate94(data30[i9], { instancePath: instancePath + "/mounts/" + i9, parentData: data30, parentDataProperty: i9, rootData })) {
+            vErrors = vErrors === null ? validate94.errors : vErrors.concat(validate94.errors);
             errors = vErrors.length;
           }
         }
       } else {
-        const err26 = { instancePath: instancePath + "/mounts", schemaPath: "#/properties/mounts/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+        const err39 = { instancePath: instancePath + "/mounts", schemaPath: "#/properties/mounts/type", keyword: "type", params: { type: "array" }, message: "must be array" };
         if (vErrors === null) {
-          vErrors = [err26];
+          vErrors = [err39];
         } else {
-          vErrors.push(err26);
+          vErrors.push(err39);
         }
         errors++;
       }
     }
     if (data.placement !== void 0) {
-      if (!validate96(data.placement, { instancePath: instancePath + "/placement", parentData: data, parentDataProperty: "placement", rootData })) {
-        vErrors = vErrors === null ? validate96.errors : vErrors.concat(validate96.errors);
+      if (!validate97(data.placement, { instancePath: instancePath + "/placement", parentData: data, parentDataProperty: "placement", rootData })) {
+        vErrors = vErrors === null ? validate97.errors : vErrors.concat(validate97.errors);
         errors = vErrors.length;
       }
     }
     if (data.resources !== void 0) {
-      if (!validate99(data.resources, { instancePath: instancePath + "/resources", parentData: data, parentDataProperty: "resources", rootData })) {
-        vErrors = vErrors === null ? validate99.errors : vErrors.concat(validate99.errors);
+      if (!validate100(data.resources, { instancePath: instancePath + "/resources", parentData: data, parentDataProperty: "resources", rootData })) {
+        vErrors = vErrors === null ? validate100.errors : vErrors.concat(validate100.errors);
         errors = vErrors.length;
       }
     }
     if (data.update !== void 0) {
-      if (!validate106(data.update, { instancePath: instancePath + "/update", parentData: data, parentDataProperty: "update", rootData })) {
-        vErrors = vErrors === null ? validate106.errors : vErrors.concat(validate106.errors);
+      if (!validate107(data.update, { instancePath: instancePath + "/update", parentData: data, parentDataProperty: "update", rootData })) {
+        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
         errors = vErrors.length;
       }
     }
     if (data.rollback !== void 0) {
-      if (!validate106(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
-        vErrors = vErrors === null ? validate106.errors : vErrors.concat(validate106.errors);
+      if (!validate107(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
+        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
         errors = vErrors.length;
       }
     }
     if (data.healthcheck !== void 0) {
-      if (!validate112(data.healthcheck, { instancePath: instancePath + "/healthcheck", parentData: data, parentDataProperty: "healthcheck", rootData })) {
-        vErrors = vErrors === null ? validate112.errors : vErrors.concat(validate112.errors);
+      if (!validate113(data.healthcheck, { instancePath: instancePath + "/healthcheck", parentData: data, parentDataProperty: "healthcheck", rootData })) {
+        vErrors = vErrors === null ? validate113.errors : vErrors.concat(validate113.errors);
         errors = vErrors.length;
       }
     }
     if (data.ingress !== void 0) {
-      if (!validate117(data.ingress, { instancePath: instancePath + "/ingress", parentData: data, parentDataProperty: "ingress", rootData })) {
-        vErrors = vErrors === null ? validate117.errors : vErrors.concat(validate117.errors);
+      if (!validate118(data.ingress, { instancePath: instancePath + "/ingress", parentData: data, parentDataProperty: "ingress", rootData })) {
+        vErrors = vErrors === null ? validate118.errors : vErrors.concat(validate118.errors);
         errors = vErrors.length;
       }
     }
@@ -2845,17 +2994,17 @@ function validate51(data, { instancePath = "", parentData, parentDataProperty, r
       }
     }
     if (data.stopGracePeriod !== void 0) {
-      if (!validate107(data.stopGracePeriod, { instancePath: instancePath + "/stopGracePeriod", parentData: data, parentDataProperty: "stopGracePeriod", rootData })) {
-        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
+      if (!validate108(data.stopGracePeriod, { instancePath: instancePath + "/stopGracePeriod", parentData: data, parentDataProperty: "stopGracePeriod", rootData })) {
+        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
         errors = vErrors.length;
       }
     }
   } else {
-    const err27 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+    const err40 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
     if (vErrors === null) {
-      vErrors = [err27];
+      vErrors = [err40];
     } else {
-      vErrors.push(err27);
+      vErrors.push(err40);
     }
     errors++;
   }
@@ -2863,7 +3012,7 @@ function validate51(data, { instancePath = "", parentData, parentDataProperty, r
   return errors === 0;
 }
 const schema42 = { "type": "object", "additionalProperties": false, "properties": { "enabled": { "type": "boolean" }, "replicas": { "type": "integer", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef" }, "command": { "type": "array", "items": { "type": "string" } }, "args": { "type": "array", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env" }, "secrets": { "type": "array", "items": { "$ref": "#/definitions/SecretMount" } }, "configs": { "type": "array", "items": { "$ref": "#/definitions/ConfigMount" } }, "ports": { "type": "array", "items": { "$ref": "#/definitions/PortSpec" } }, "networks": { "type": "array", "items": { "$ref": "#/definitions/LogicalName" } }, "mounts": { "type": "array", "items": { "$ref": "#/definitions/MountSpec" } }, "placement": { "$ref": "#/definitions/PlacementSpec" }, "resources": { "$ref": "#/definitions/ResourcesSpec" }, "update": { "$ref": "#/definitions/UpdatePolicy" }, "rollback": { "$ref": "#/definitions/UpdatePolicy" }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec" }, "ingress": { "$ref": "#/definitions/ServiceIngress" }, "labels": { "$ref": "#/definitions/Labels" }, "stopGracePeriod": { "$ref": "#/definitions/Duration" } } };
-function validate124(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate125(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -2922,8 +3071,8 @@ function validate124(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.image !== void 0) {
-      if (!validate68(data.image, { instancePath: instancePath + "/image", parentData: data, parentDataProperty: "image", rootData })) {
-        vErrors = vErrors === null ? validate68.errors : vErrors.concat(validate68.errors);
+      if (!validate69(data.image, { instancePath: instancePath + "/image", parentData: data, parentDataProperty: "image", rootData })) {
+        vErrors = vErrors === null ? validate69.errors : vErrors.concat(validate69.errors);
         errors = vErrors.length;
       }
     }
@@ -2978,8 +3127,8 @@ function validate124(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.env !== void 0) {
-      if (!validate70(data.env, { instancePath: instancePath + "/env", parentData: data, parentDataProperty: "env", rootData })) {
-        vErrors = vErrors === null ? validate70.errors : vErrors.concat(validate70.errors);
+      if (!validate71(data.env, { instancePath: instancePath + "/env", parentData: data, parentDataProperty: "env", rootData })) {
+        vErrors = vErrors === null ? validate71.errors : vErrors.concat(validate71.errors);
         errors = vErrors.length;
       }
     }
@@ -2988,8 +3137,8 @@ function validate124(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data8)) {
         const len2 = data8.length;
         for (let i2 = 0; i2 < len2; i2++) {
-          if (!validate72(data8[i2], { instancePath: instancePath + "/secrets/" + i2, parentData: data8, parentDataProperty: i2, rootData })) {
-            vErrors = vErrors === null ? validate72.errors : vErrors.concat(validate72.errors);
+          if (!validate73(data8[i2], { instancePath: instancePath + "/secrets/" + i2, parentData: data8, parentDataProperty: i2, rootData })) {
+            vErrors = vErrors === null ? validate73.errors : vErrors.concat(validate73.errors);
             errors = vErrors.length;
           }
         }
@@ -3008,8 +3157,8 @@ function validate124(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data10)) {
         const len3 = data10.length;
         for (let i3 = 0; i3 < len3; i3++) {
-          if (!validate80(data10[i3], { instancePath: instancePath + "/configs/" + i3, parentData: data10, parentDataProperty: i3, rootData })) {
-            vErrors = vErrors === null ? validate80.errors : vErrors.concat(validate80.errors);
+          if (!validate81(data10[i3], { instancePath: instancePath + "/configs/" + i3, parentData: data10, parentDataProperty: i3, rootData })) {
+            vErrors = vErrors === null ? validate81.errors : vErrors.concat(validate81.errors);
             errors = vErrors.length;
           }
         }
@@ -3028,8 +3177,8 @@ function validate124(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data12)) {
         const len4 = data12.length;
         for (let i4 = 0; i4 < len4; i4++) {
-          if (!validate88(data12[i4], { instancePath: instancePath + "/ports/" + i4, parentData: data12, parentDataProperty: i4, rootData })) {
-            vErrors = vErrors === null ? validate88.errors : vErrors.concat(validate88.errors);
+          if (!validate89(data12[i4], { instancePath: instancePath + "/ports/" + i4, parentData: data12, parentDataProperty: i4, rootData })) {
+            vErrors = vErrors === null ? validate89.errors : vErrors.concat(validate89.errors);
             errors = vErrors.length;
           }
         }
@@ -3068,8 +3217,8 @@ function validate124(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data16)) {
         const len6 = data16.length;
         for (let i6 = 0; i6 < len6; i6++) {
-          if (!validate93(data16[i6], { instancePath: instancePath + "/mounts/" + i6, parentData: data16, parentDataProperty: i6, rootData })) {
-            vErrors = vErrors === null ? validate93.errors : vErrors.concat(validate93.errors);
+          if (!validate94(data16[i6], { instancePath: instancePath + "/mounts/" + i6, parentData: data16, parentDataProperty: i6, rootData })) {
+            vErrors = vErrors === null ? validate94.errors : vErrors.concat(validate94.errors);
             errors = vErrors.length;
           }
         }
@@ -3084,38 +3233,38 @@ function validate124(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.placement !== void 0) {
-      if (!validate96(data.placement, { instancePath: instancePath + "/placement", parentData: data, parentDataProperty: "placement", rootData })) {
-        vErrors = vErrors === null ? validate96.errors : vErrors.concat(validate96.errors);
+      if (!validate97(data.placement, { instancePath: instancePath + "/placement", parentData: data, parentDataProperty: "placement", rootData })) {
+        vErrors = vErrors === null ? validate97.errors : vErrors.concat(validate97.errors);
         errors = vErrors.length;
       }
     }
     if (data.resources !== void 0) {
-      if (!validate99(data.resources, { instancePath: instancePath + "/resources", parentData: data, parentDataProperty: "resources", rootData })) {
-        vErrors = vErrors === null ? validate99.errors : vErrors.concat(validate99.errors);
+      if (!validate100(data.resources, { instancePath: instancePath + "/resources", parentData: data, parentDataProperty: "resources", rootData })) {
+        vErrors = vErrors === null ? validate100.errors : vErrors.concat(validate100.errors);
         errors = vErrors.length;
       }
     }
     if (data.update !== void 0) {
-      if (!validate106(data.update, { instancePath: instancePath + "/update", parentData: data, parentDataProperty: "update", rootData })) {
-        vErrors = vErrors === null ? validate106.errors : vErrors.concat(validate106.errors);
+      if (!validate107(data.update, { instancePath: instancePath + "/update", parentData: data, parentDataProperty: "update", rootData })) {
+        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
         errors = vErrors.length;
       }
     }
     if (data.rollback !== void 0) {
-      if (!validate106(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
-        vErrors = vErrors === null ? validate106.errors : vErrors.concat(validate106.errors);
+      if (!validate107(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
+        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
         errors = vErrors.length;
       }
     }
     if (data.healthcheck !== void 0) {
-      if (!validate112(data.healthcheck, { instancePath: instancePath + "/healthcheck", parentData: data, parentDataProperty: "healthcheck", rootData })) {
-        vErrors = vErrors === null ? validate112.errors : vErrors.concat(validate112.errors);
+      if (!validate113(data.healthcheck, { instancePath: instancePath + "/healthcheck", parentData: data, parentDataProperty: "healthcheck", rootData })) {
+        vErrors = vErrors === null ? validate113.errors : vErrors.concat(validate113.errors);
         errors = vErrors.length;
       }
     }
     if (data.ingress !== void 0) {
-      if (!validate117(data.ingress, { instancePath: instancePath + "/ingress", parentData: data, parentDataProperty: "ingress", rootData })) {
-        vErrors = vErrors === null ? validate117.errors : vErrors.concat(validate117.errors);
+      if (!validate118(data.ingress, { instancePath: instancePath + "/ingress", parentData: data, parentDataProperty: "ingress", rootData })) {
+        vErrors = vErrors === null ? validate118.errors : vErrors.concat(validate118.errors);
         errors = vErrors.length;
       }
     }
@@ -3126,8 +3275,8 @@ function validate124(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.stopGracePeriod !== void 0) {
-      if (!validate107(data.stopGracePeriod, { instancePath: instancePath + "/stopGracePeriod", parentData: data, parentDataProperty: "stopGracePeriod", rootData })) {
-        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
+      if (!validate108(data.stopGracePeriod, { instancePath: instancePath + "/stopGracePeriod", parentData: data, parentDataProperty: "stopGracePeriod", rootData })) {
+        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
         errors = vErrors.length;
       }
     }
@@ -3140,11 +3289,11 @@ function validate124(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate124.errors = vErrors;
+  validate125.errors = vErrors;
   return errors === 0;
 }
 const schema43 = { "type": "object", "additionalProperties": false, "properties": { "enabled": { "type": "boolean" }, "replicas": { "type": "integer", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef" }, "command": { "type": "array", "items": { "type": "string" } }, "args": { "type": "array", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env" }, "secrets": { "type": "array", "items": { "$ref": "#/definitions/SecretMount" } }, "configs": { "type": "array", "items": { "$ref": "#/definitions/ConfigMount" } }, "ports": { "type": "array", "items": { "$ref": "#/definitions/PortSpec" } }, "networks": { "type": "array", "items": { "$ref": "#/definitions/LogicalName" } }, "mounts": { "type": "array", "items": { "$ref": "#/definitions/MountSpec" } }, "placement": { "$ref": "#/definitions/PlacementSpec" }, "resources": { "$ref": "#/definitions/ResourcesSpec" }, "update": { "$ref": "#/definitions/UpdatePolicy" }, "rollback": { "$ref": "#/definitions/UpdatePolicy" }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec" }, "ingress": { "$ref": "#/definitions/ServiceIngress" }, "labels": { "$ref": "#/definitions/Labels" }, "stopGracePeriod": { "$ref": "#/definitions/Duration" }, "rateLimitRpm": { "type": "integer", "minimum": 1 }, "apiKeySecret": { "$ref": "#/definitions/LogicalName" } } };
-function validate141(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate142(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -3203,8 +3352,8 @@ function validate141(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.image !== void 0) {
-      if (!validate68(data.image, { instancePath: instancePath + "/image", parentData: data, parentDataProperty: "image", rootData })) {
-        vErrors = vErrors === null ? validate68.errors : vErrors.concat(validate68.errors);
+      if (!validate69(data.image, { instancePath: instancePath + "/image", parentData: data, parentDataProperty: "image", rootData })) {
+        vErrors = vErrors === null ? validate69.errors : vErrors.concat(validate69.errors);
         errors = vErrors.length;
       }
     }
@@ -3259,8 +3408,8 @@ function validate141(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.env !== void 0) {
-      if (!validate70(data.env, { instancePath: instancePath + "/env", parentData: data, parentDataProperty: "env", rootData })) {
-        vErrors = vErrors === null ? validate70.errors : vErrors.concat(validate70.errors);
+      if (!validate71(data.env, { instancePath: instancePath + "/env", parentData: data, parentDataProperty: "env", rootData })) {
+        vErrors = vErrors === null ? validate71.errors : vErrors.concat(validate71.errors);
         errors = vErrors.length;
       }
     }
@@ -3269,8 +3418,8 @@ function validate141(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data8)) {
         const len2 = data8.length;
         for (let i2 = 0; i2 < len2; i2++) {
-          if (!validate72(data8[i2], { instancePath: instancePath + "/secrets/" + i2, parentData: data8, parentDataProperty: i2, rootData })) {
-            vErrors = vErrors === null ? validate72.errors : vErrors.concat(validate72.errors);
+          if (!validate73(data8[i2], { instancePath: instancePath + "/secrets/" + i2, parentData: data8, parentDataProperty: i2, rootData })) {
+            vErrors = vErrors === null ? validate73.errors : vErrors.concat(validate73.errors);
             errors = vErrors.length;
           }
         }
@@ -3289,8 +3438,8 @@ function validate141(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data10)) {
         const len3 = data10.length;
         for (let i3 = 0; i3 < len3; i3++) {
-          if (!validate80(data10[i3], { instancePath: instancePath + "/configs/" + i3, parentData: data10, parentDataProperty: i3, rootData })) {
-            vErrors = vErrors === null ? validate80.errors : vErrors.concat(validate80.errors);
+          if (!validate81(data10[i3], { instancePath: instancePath + "/configs/" + i3, parentData: data10, parentDataProperty: i3, rootData })) {
+            vErrors = vErrors === null ? validate81.errors : vErrors.concat(validate81.errors);
             errors = vErrors.length;
           }
         }
@@ -3309,8 +3458,8 @@ function validate141(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data12)) {
         const len4 = data12.length;
         for (let i4 = 0; i4 < len4; i4++) {
-          if (!validate88(data12[i4], { instancePath: instancePath + "/ports/" + i4, parentData: data12, parentDataProperty: i4, rootData })) {
-            vErrors = vErrors === null ? validate88.errors : vErrors.concat(validate88.errors);
+          if (!validate89(data12[i4], { instancePath: instancePath + "/ports/" + i4, parentData: data12, parentDataProperty: i4, rootData })) {
+            vErrors = vErrors === null ? validate89.errors : vErrors.concat(validate89.errors);
             errors = vErrors.length;
           }
         }
@@ -3349,8 +3498,8 @@ function validate141(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data16)) {
         const len6 = data16.length;
         for (let i6 = 0; i6 < len6; i6++) {
-          if (!validate93(data16[i6], { instancePath: instancePath + "/mounts/" + i6, parentData: data16, parentDataProperty: i6, rootData })) {
-            vErrors = vErrors === null ? validate93.errors : vErrors.concat(validate93.errors);
+          if (!validate94(data16[i6], { instancePath: instancePath + "/mounts/" + i6, parentData: data16, parentDataProperty: i6, rootData })) {
+            vErrors = vErrors === null ? validate94.errors : vErrors.concat(validate94.errors);
             errors = vErrors.length;
           }
         }
@@ -3365,38 +3514,38 @@ function validate141(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.placement !== void 0) {
-      if (!validate96(data.placement, { instancePath: instancePath + "/placement", parentData: data, parentDataProperty: "placement", rootData })) {
-        vErrors = vErrors === null ? validate96.errors : vErrors.concat(validate96.errors);
+      if (!validate97(data.placement, { instancePath: instancePath + "/placement", parentData: data, parentDataProperty: "placement", rootData })) {
+        vErrors = vErrors === null ? validate97.errors : vErrors.concat(validate97.errors);
         errors = vErrors.length;
       }
     }
     if (data.resources !== void 0) {
-      if (!validate99(data.resources, { instancePath: instancePath + "/resources", parentData: data, parentDataProperty: "resources", rootData })) {
-        vErrors = vErrors === null ? validate99.errors : vErrors.concat(validate99.errors);
+      if (!validate100(data.resources, { instancePath: instancePath + "/resources", parentData: data, parentDataProperty: "resources", rootData })) {
+        vErrors = vErrors === null ? validate100.errors : vErrors.concat(validate100.errors);
         errors = vErrors.length;
       }
     }
     if (data.update !== void 0) {
-      if (!validate106(data.update, { instancePath: instancePath + "/update", parentData: data, parentDataProperty: "update", rootData })) {
-        vErrors = vErrors === null ? validate106.errors : vErrors.concat(validate106.errors);
+      if (!validate107(data.update, { instancePath: instancePath + "/update", parentData: data, parentDataProperty: "update", rootData })) {
+        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
         errors = vErrors.length;
       }
     }
     if (data.rollback !== void 0) {
-      if (!validate106(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
-        vErrors = vErrors === null ? validate106.errors : vErrors.concat(validate106.errors);
+      if (!validate107(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
+        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
         errors = vErrors.length;
       }
     }
     if (data.healthcheck !== void 0) {
-      if (!validate112(data.healthcheck, { instancePath: instancePath + "/healthcheck", parentData: data, parentDataProperty: "healthcheck", rootData })) {
-        vErrors = vErrors === null ? validate112.errors : vErrors.concat(validate112.errors);
+      if (!validate113(data.healthcheck, { instancePath: instancePath + "/healthcheck", parentData: data, parentDataProperty: "healthcheck", rootData })) {
+        vErrors = vErrors === null ? validate113.errors : vErrors.concat(validate113.errors);
         errors = vErrors.length;
       }
     }
     if (data.ingress !== void 0) {
-      if (!validate117(data.ingress, { instancePath: instancePath + "/ingress", parentData: data, parentDataProperty: "ingress", rootData })) {
-        vErrors = vErrors === null ? validate117.errors : vErrors.concat(validate117.errors);
+      if (!validate118(data.ingress, { instancePath: instancePath + "/ingress", parentData: data, parentDataProperty: "ingress", rootData })) {
+        vErrors = vErrors === null ? validate118.errors : vErrors.concat(validate118.errors);
         errors = vErrors.length;
       }
     }
@@ -3407,8 +3556,8 @@ function validate141(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.stopGracePeriod !== void 0) {
-      if (!validate107(data.stopGracePeriod, { instancePath: instancePath + "/stopGracePeriod", parentData: data, parentDataProperty: "stopGracePeriod", rootData })) {
-        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
+      if (!validate108(data.stopGracePeriod, { instancePath: instancePath + "/stopGracePeriod", parentData: data, parentDataProperty: "stopGracePeriod", rootData })) {
+        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
         errors = vErrors.length;
       }
     }
@@ -3450,11 +3599,11 @@ function validate141(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate141.errors = vErrors;
+  validate142.errors = vErrors;
   return errors === 0;
 }
 const schema44 = { "type": "object", "additionalProperties": false, "properties": { "enabled": { "type": "boolean" }, "replicas": { "type": "integer", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef" }, "command": { "type": "array", "items": { "type": "string" } }, "args": { "type": "array", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env" }, "secrets": { "type": "array", "items": { "$ref": "#/definitions/SecretMount" } }, "configs": { "type": "array", "items": { "$ref": "#/definitions/ConfigMount" } }, "ports": { "type": "array", "items": { "$ref": "#/definitions/PortSpec" } }, "networks": { "type": "array", "items": { "$ref": "#/definitions/LogicalName" } }, "mounts": { "type": "array", "items": { "$ref": "#/definitions/MountSpec" } }, "placement": { "$ref": "#/definitions/PlacementSpec" }, "resources": { "$ref": "#/definitions/ResourcesSpec" }, "update": { "$ref": "#/definitions/UpdatePolicy" }, "rollback": { "$ref": "#/definitions/UpdatePolicy" }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec" }, "ingress": { "$ref": "#/definitions/ServiceIngress" }, "labels": { "$ref": "#/definitions/Labels" }, "stopGracePeriod": { "$ref": "#/definitions/Duration" } } };
-function validate159(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate160(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -3513,8 +3662,8 @@ function validate159(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.image !== void 0) {
-      if (!validate68(data.image, { instancePath: instancePath + "/image", parentData: data, parentDataProperty: "image", rootData })) {
-        vErrors = vErrors === null ? validate68.errors : vErrors.concat(validate68.errors);
+      if (!validate69(data.image, { instancePath: instancePath + "/image", parentData: data, parentDataProperty: "image", rootData })) {
+        vErrors = vErrors === null ? validate69.errors : vErrors.concat(validate69.errors);
         errors = vErrors.length;
       }
     }
@@ -3569,8 +3718,8 @@ function validate159(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.env !== void 0) {
-      if (!validate70(data.env, { instancePath: instancePath + "/env", parentData: data, parentDataProperty: "env", rootData })) {
-        vErrors = vErrors === null ? validate70.errors : vErrors.concat(validate70.errors);
+      if (!validate71(data.env, { instancePath: instancePath + "/env", parentData: data, parentDataProperty: "env", rootData })) {
+        vErrors = vErrors === null ? validate71.errors : vErrors.concat(validate71.errors);
         errors = vErrors.length;
       }
     }
@@ -3579,8 +3728,8 @@ function validate159(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data8)) {
         const len2 = data8.length;
         for (let i2 = 0; i2 < len2; i2++) {
-          if (!validate72(data8[i2], { instancePath: instancePath + "/secrets/" + i2, parentData: data8, parentDataProperty: i2, rootData })) {
-            vErrors = vErrors === null ? validate72.errors : vErrors.concat(validate72.errors);
+          if (!validate73(data8[i2], { instancePath: instancePath + "/secrets/" + i2, parentData: data8, parentDataProperty: i2, rootData })) {
+            vErrors = vErrors === null ? validate73.errors : vErrors.concat(validate73.errors);
             errors = vErrors.length;
           }
         }
@@ -3599,8 +3748,8 @@ function validate159(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data10)) {
         const len3 = data10.length;
         for (let i3 = 0; i3 < len3; i3++) {
-          if (!validate80(data10[i3], { instancePath: instancePath + "/configs/" + i3, parentData: data10, parentDataProperty: i3, rootData })) {
-            vErrors = vErrors === null ? validate80.errors : vErrors.concat(validate80.errors);
+          if (!validate81(data10[i3], { instancePath: instancePath + "/configs/" + i3, parentData: data10, parentDataProperty: i3, rootData })) {
+            vErrors = vErrors === null ? validate81.errors : vErrors.concat(validate81.errors);
             errors = vErrors.length;
           }
         }
@@ -3619,8 +3768,8 @@ function validate159(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data12)) {
         const len4 = data12.length;
         for (let i4 = 0; i4 < len4; i4++) {
-          if (!validate88(data12[i4], { instancePath: instancePath + "/ports/" + i4, parentData: data12, parentDataProperty: i4, rootData })) {
-            vErrors = vErrors === null ? validate88.errors : vErrors.concat(validate88.errors);
+          if (!validate89(data12[i4], { instancePath: instancePath + "/ports/" + i4, parentData: data12, parentDataProperty: i4, rootData })) {
+            vErrors = vErrors === null ? validate89.errors : vErrors.concat(validate89.errors);
             errors = vErrors.length;
           }
         }
@@ -3659,8 +3808,8 @@ function validate159(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data16)) {
         const len6 = data16.length;
         for (let i6 = 0; i6 < len6; i6++) {
-          if (!validate93(data16[i6], { instancePath: instancePath + "/mounts/" + i6, parentData: data16, parentDataProperty: i6, rootData })) {
-            vErrors = vErrors === null ? validate93.errors : vErrors.concat(validate93.errors);
+          if (!validate94(data16[i6], { instancePath: instancePath + "/mounts/" + i6, parentData: data16, parentDataProperty: i6, rootData })) {
+            vErrors = vErrors === null ? validate94.errors : vErrors.concat(validate94.errors);
             errors = vErrors.length;
           }
         }
@@ -3675,38 +3824,38 @@ function validate159(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.placement !== void 0) {
-      if (!validate96(data.placement, { instancePath: instancePath + "/placement", parentData: data, parentDataProperty: "placement", rootData })) {
-        vErrors = vErrors === null ? validate96.errors : vErrors.concat(validate96.errors);
+      if (!validate97(data.placement, { instancePath: instancePath + "/placement", parentData: data, parentDataProperty: "placement", rootData })) {
+        vErrors = vErrors === null ? validate97.errors : vErrors.concat(validate97.errors);
         errors = vErrors.length;
       }
     }
     if (data.resources !== void 0) {
-      if (!validate99(data.resources, { instancePath: instancePath + "/resources", parentData: data, parentDataProperty: "resources", rootData })) {
-        vErrors = vErrors === null ? validate99.errors : vErrors.concat(validate99.errors);
+      if (!validate100(data.resources, { instancePath: instancePath + "/resources", parentData: data, parentDataProperty: "resources", rootData })) {
+        vErrors = vErrors === null ? validate100.errors : vErrors.concat(validate100.errors);
         errors = vErrors.length;
       }
     }
     if (data.update !== void 0) {
-      if (!validate106(data.update, { instancePath: instancePath + "/update", parentData: data, parentDataProperty: "update", rootData })) {
-        vErrors = vErrors === null ? validate106.errors : vErrors.concat(validate106.errors);
+      if (!validate107(data.update, { instancePath: instancePath + "/update", parentData: data, parentDataProperty: "update", rootData })) {
+        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
         errors = vErrors.length;
       }
     }
     if (data.rollback !== void 0) {
-      if (!validate106(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
-        vErrors = vErrors === null ? validate106.errors : vErrors.concat(validate106.errors);
+      if (!validate107(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
+        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
         errors = vErrors.length;
       }
     }
     if (data.healthcheck !== void 0) {
-      if (!validate112(data.healthcheck, { instancePath: instancePath + "/healthcheck", parentData: data, parentDataProperty: "healthcheck", rootData })) {
-        vErrors = vErrors === null ? validate112.errors : vErrors.concat(validate112.errors);
+      if (!validate113(data.healthcheck, { instancePath: instancePath + "/healthcheck", parentData: data, parentDataProperty: "healthcheck", rootData })) {
+        vErrors = vErrors === null ? validate113.errors : vErrors.concat(validate113.errors);
         errors = vErrors.length;
       }
     }
     if (data.ingress !== void 0) {
-      if (!validate117(data.ingress, { instancePath: instancePath + "/ingress", parentData: data, parentDataProperty: "ingress", rootData })) {
-        vErrors = vErrors === null ? validate117.errors : vErrors.concat(validate117.errors);
+      if (!validate118(data.ingress, { instancePath: instancePath + "/ingress", parentData: data, parentDataProperty: "ingress", rootData })) {
+        vErrors = vErrors === null ? validate118.errors : vErrors.concat(validate118.errors);
         errors = vErrors.length;
       }
     }
@@ -3717,8 +3866,8 @@ function validate159(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.stopGracePeriod !== void 0) {
-      if (!validate107(data.stopGracePeriod, { instancePath: instancePath + "/stopGracePeriod", parentData: data, parentDataProperty: "stopGracePeriod", rootData })) {
-        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
+      if (!validate108(data.stopGracePeriod, { instancePath: instancePath + "/stopGracePeriod", parentData: data, parentDataProperty: "stopGracePeriod", rootData })) {
+        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
         errors = vErrors.length;
       }
     }
@@ -3731,12 +3880,12 @@ function validate159(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate159.errors = vErrors;
+  validate160.errors = vErrors;
   return errors === 0;
 }
 const schema45 = { "type": "object", "additionalProperties": false, "properties": { "enabled": { "type": "boolean" }, "replicas": { "type": "integer", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef" }, "command": { "type": "array", "items": { "type": "string" } }, "args": { "type": "array", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env" }, "secrets": { "type": "array", "items": { "$ref": "#/definitions/SecretMount" } }, "configs": { "type": "array", "items": { "$ref": "#/definitions/ConfigMount" } }, "ports": { "type": "array", "items": { "$ref": "#/definitions/PortSpec" } }, "networks": { "type": "array", "items": { "$ref": "#/definitions/LogicalName" } }, "mounts": { "type": "array", "items": { "$ref": "#/definitions/MountSpec" } }, "placement": { "$ref": "#/definitions/PlacementSpec" }, "resources": { "$ref": "#/definitions/ResourcesSpec" }, "update": { "$ref": "#/definitions/UpdatePolicy" }, "rollback": { "$ref": "#/definitions/UpdatePolicy" }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec" }, "ingress": { "$ref": "#/definitions/ServiceIngress" }, "labels": { "$ref": "#/definitions/Labels" }, "stopGracePeriod": { "$ref": "#/definitions/Duration" }, "database": { "type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,62}$" }, "userSecret": { "$ref": "#/definitions/LogicalName" }, "passwordSecret": { "$ref": "#/definitions/LogicalName" } } };
-const pattern22 = new RegExp("^[A-Za-z_][A-Za-z0-9_]{0,62}$", "u");
-function validate176(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const pattern24 = new RegExp("^[A-Za-z_][A-Za-z0-9_]{0,62}$", "u");
+function validate177(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -3795,8 +3944,8 @@ function validate176(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.image !== void 0) {
-      if (!validate68(data.image, { instancePath: instancePath + "/image", parentData: data, parentDataProperty: "image", rootData })) {
-        vErrors = vErrors === null ? validate68.errors : vErrors.concat(validate68.errors);
+      if (!validate69(data.image, { instancePath: instancePath + "/image", parentData: data, parentDataProperty: "image", rootData })) {
+        vErrors = vErrors === null ? validate69.errors : vErrors.concat(validate69.errors);
         errors = vErrors.length;
       }
     }
@@ -3851,8 +4000,8 @@ function validate176(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.env !== void 0) {
-      if (!validate70(data.env, { instancePath: instancePath + "/env", parentData: data, parentDataProperty: "env", rootData })) {
-        vErrors = vErrors === null ? validate70.errors : vErrors.concat(validate70.errors);
+      if (!validate71(data.env, { instancePath: instancePath + "/env", parentData: data, parentDataProperty: "env", rootData })) {
+        vErrors = vErrors === null ? validate71.errors : vErrors.concat(validate71.errors);
         errors = vErrors.length;
       }
     }
@@ -3861,8 +4010,8 @@ function validate176(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data8)) {
         const len2 = data8.length;
         for (let i2 = 0; i2 < len2; i2++) {
-          if (!validate72(data8[i2], { instancePath: instancePath + "/secrets/" + i2, parentData: data8, parentDataProperty: i2, rootData })) {
-            vErrors = vErrors === null ? validate72.errors : vErrors.concat(validate72.errors);
+          if (!validate73(data8[i2], { instancePath: instancePath + "/secrets/" + i2, parentData: data8, parentDataProperty: i2, rootData })) {
+            vErrors = vErrors === null ? validate73.errors : vErrors.concat(validate73.errors);
             errors = vErrors.length;
           }
         }
@@ -3881,8 +4030,8 @@ function validate176(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data10)) {
         const len3 = data10.length;
         for (let i3 = 0; i3 < len3; i3++) {
-          if (!validate80(data10[i3], { instancePath: instancePath + "/configs/" + i3, parentData: data10, parentDataProperty: i3, rootData })) {
-            vErrors = vErrors === null ? validate80.errors : vErrors.concat(validate80.errors);
+          if (!validate81(data10[i3], { instancePath: instancePath + "/configs/" + i3, parentData: data10, parentDataProperty: i3, rootData })) {
+            vErrors = vErrors === null ? validate81.errors : vErrors.concat(validate81.errors);
             errors = vErrors.length;
           }
         }
@@ -3901,8 +4050,8 @@ function validate176(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data12)) {
         const len4 = data12.length;
         for (let i4 = 0; i4 < len4; i4++) {
-          if (!validate88(data12[i4], { instancePath: instancePath + "/ports/" + i4, parentData: data12, parentDataProperty: i4, rootData })) {
-            vErrors = vErrors === null ? validate88.errors : vErrors.concat(validate88.errors);
+          if (!validate89(data12[i4], { instancePath: instancePath + "/ports/" + i4, parentData: data12, parentDataProperty: i4, rootData })) {
+            vErrors = vErrors === null ? validate89.errors : vErrors.concat(validate89.errors);
             errors = vErrors.length;
           }
         }
@@ -3941,8 +4090,8 @@ function validate176(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data16)) {
         const len6 = data16.length;
         for (let i6 = 0; i6 < len6; i6++) {
-          if (!validate93(data16[i6], { instancePath: instancePath + "/mounts/" + i6, parentData: data16, parentDataProperty: i6, rootData })) {
-            vErrors = vErrors === null ? validate93.errors : vErrors.concat(validate93.errors);
+          if (!validate94(data16[i6], { instancePath: instancePath + "/mounts/" + i6, parentData: data16, parentDataProperty: i6, rootData })) {
+            vErrors = vErrors === null ? validate94.errors : vErrors.concat(validate94.errors);
             errors = vErrors.length;
           }
         }
@@ -3957,38 +4106,38 @@ function validate176(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.placement !== void 0) {
-      if (!validate96(data.placement, { instancePath: instancePath + "/placement", parentData: data, parentDataProperty: "placement", rootData })) {
-        vErrors = vErrors === null ? validate96.errors : vErrors.concat(validate96.errors);
+      if (!validate97(data.placement, { instancePath: instancePath + "/placement", parentData: data, parentDataProperty: "placement", rootData })) {
+        vErrors = vErrors === null ? validate97.errors : vErrors.concat(validate97.errors);
         errors = vErrors.length;
       }
     }
     if (data.resources !== void 0) {
-      if (!validate99(data.resources, { instancePath: instancePath + "/resources", parentData: data, parentDataProperty: "resources", rootData })) {
-        vErrors = vErrors === null ? validate99.errors : vErrors.concat(validate99.errors);
+      if (!validate100(data.resources, { instancePath: instancePath + "/resources", parentData: data, parentDataProperty: "resources", rootData })) {
+        vErrors = vErrors === null ? validate100.errors : vErrors.concat(validate100.errors);
         errors = vErrors.length;
       }
     }
     if (data.update !== void 0) {
-      if (!validate106(data.update, { instancePath: instancePath + "/update", parentData: data, parentDataProperty: "update", rootData })) {
-        vErrors = vErrors === null ? validate106.errors : vErrors.concat(validate106.errors);
+      if (!validate107(data.update, { instancePath: instancePath + "/update", parentData: data, parentDataProperty: "update", rootData })) {
+        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
         errors = vErrors.length;
       }
     }
     if (data.rollback !== void 0) {
-      if (!validate106(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
-        vErrors = vErrors === null ? validate106.errors : vErrors.concat(validate106.errors);
+      if (!validate107(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
+        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
         errors = vErrors.length;
       }
     }
     if (data.healthcheck !== void 0) {
-      if (!validate112(data.healthcheck, { instancePath: instancePath + "/healthcheck", parentData: data, parentDataProperty: "healthcheck", rootData })) {
-        vErrors = vErrors === null ? validate112.errors : vErrors.concat(validate112.errors);
+      if (!validate113(data.healthcheck, { instancePath: instancePath + "/healthcheck", parentData: data, parentDataProperty: "healthcheck", rootData })) {
+        vErrors = vErrors === null ? validate113.errors : vErrors.concat(validate113.errors);
         errors = vErrors.length;
       }
     }
     if (data.ingress !== void 0) {
-      if (!validate117(data.ingress, { instancePath: instancePath + "/ingress", parentData: data, parentDataProperty: "ingress", rootData })) {
-        vErrors = vErrors === null ? validate117.errors : vErrors.concat(validate117.errors);
+      if (!validate118(data.ingress, { instancePath: instancePath + "/ingress", parentData: data, parentDataProperty: "ingress", rootData })) {
+        vErrors = vErrors === null ? validate118.errors : vErrors.concat(validate118.errors);
         errors = vErrors.length;
       }
     }
@@ -3999,15 +4148,15 @@ function validate176(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.stopGracePeriod !== void 0) {
-      if (!validate107(data.stopGracePeriod, { instancePath: instancePath + "/stopGracePeriod", parentData: data, parentDataProperty: "stopGracePeriod", rootData })) {
-        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
+      if (!validate108(data.stopGracePeriod, { instancePath: instancePath + "/stopGracePeriod", parentData: data, parentDataProperty: "stopGracePeriod", rootData })) {
+        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
         errors = vErrors.length;
       }
     }
     if (data.database !== void 0) {
       let data26 = data.database;
       if (typeof data26 === "string") {
-        if (!pattern22.test(data26)) {
+        if (!pattern24.test(data26)) {
           const err14 = { instancePath: instancePath + "/database", schemaPath: "#/properties/database/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z_][A-Za-z0-9_]{0,62}$" }, message: 'must match pattern "^[A-Za-z_][A-Za-z0-9_]{0,62}$"' };
           if (vErrors === null) {
             vErrors = [err14];
@@ -4047,11 +4196,11 @@ function validate176(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate176.errors = vErrors;
+  validate177.errors = vErrors;
   return errors === 0;
 }
 const schema46 = { "type": "object", "additionalProperties": false, "properties": { "enabled": { "type": "boolean" }, "replicas": { "type": "integer", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef" }, "command": { "type": "array", "items": { "type": "string" } }, "args": { "type": "array", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env" }, "secrets": { "type": "array", "items": { "$ref": "#/definitions/SecretMount" } }, "configs": { "type": "array", "items": { "$ref": "#/definitions/ConfigMount" } }, "ports": { "type": "array", "items": { "$ref": "#/definitions/PortSpec" } }, "networks": { "type": "array", "items": { "$ref": "#/definitions/LogicalName" } }, "mounts": { "type": "array", "items": { "$ref": "#/definitions/MountSpec" } }, "placement": { "$ref": "#/definitions/PlacementSpec" }, "resources": { "$ref": "#/definitions/ResourcesSpec" }, "update": { "$ref": "#/definitions/UpdatePolicy" }, "rollback": { "$ref": "#/definitions/UpdatePolicy" }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec" }, "ingress": { "$ref": "#/definitions/ServiceIngress" }, "labels": { "$ref": "#/definitions/Labels" }, "stopGracePeriod": { "$ref": "#/definitions/Duration" } } };
-function validate195(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate196(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -4110,8 +4259,8 @@ function validate195(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.image !== void 0) {
-      if (!validate68(data.image, { instancePath: instancePath + "/image", parentData: data, parentDataProperty: "image", rootData })) {
-        vErrors = vErrors === null ? validate68.errors : vErrors.concat(validate68.errors);
+      if (!validate69(data.image, { instancePath: instancePath + "/image", parentData: data, parentDataProperty: "image", rootData })) {
+        vErrors = vErrors === null ? validate69.errors : vErrors.concat(validate69.errors);
         errors = vErrors.length;
       }
     }
@@ -4166,8 +4315,8 @@ function validate195(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.env !== void 0) {
-      if (!validate70(data.env, { instancePath: instancePath + "/env", parentData: data, parentDataProperty: "env", rootData })) {
-        vErrors = vErrors === null ? validate70.errors : vErrors.concat(validate70.errors);
+      if (!validate71(data.env, { instancePath: instancePath + "/env", parentData: data, parentDataProperty: "env", rootData })) {
+        vErrors = vErrors === null ? validate71.errors : vErrors.concat(validate71.errors);
         errors = vErrors.length;
       }
     }
@@ -4176,8 +4325,8 @@ function validate195(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data8)) {
         const len2 = data8.length;
         for (let i2 = 0; i2 < len2; i2++) {
-          if (!validate72(data8[i2], { instancePath: instancePath + "/secrets/" + i2, parentData: data8, parentDataProperty: i2, rootData })) {
-            vErrors = vErrors === null ? validate72.errors : vErrors.concat(validate72.errors);
+          if (!validate73(data8[i2], { instancePath: instancePath + "/secrets/" + i2, parentData: data8, parentDataProperty: i2, rootData })) {
+            vErrors = vErrors === null ? validate73.errors : vErrors.concat(validate73.errors);
             errors = vErrors.length;
           }
         }
@@ -4196,8 +4345,8 @@ function validate195(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data10)) {
         const len3 = data10.length;
         for (let i3 = 0; i3 < len3; i3++) {
-          if (!validate80(data10[i3], { instancePath: instancePath + "/configs/" + i3, parentData: data10, parentDataProperty: i3, rootData })) {
-            vErrors = vErrors === null ? validate80.errors : vErrors.concat(validate80.errors);
+          if (!validate81(data10[i3], { instancePath: instancePath + "/configs/" + i3, parentData: data10, parentDataProperty: i3, rootData })) {
+            vErrors = vErrors === null ? validate81.errors : vErrors.concat(validate81.errors);
             errors = vErrors.length;
           }
         }
@@ -4216,8 +4365,8 @@ function validate195(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data12)) {
         const len4 = data12.length;
         for (let i4 = 0; i4 < len4; i4++) {
-          if (!validate88(data12[i4], { instancePath: instancePath + "/ports/" + i4, parentData: data12, parentDataProperty: i4, rootData })) {
-            vErrors = vErrors === null ? validate88.errors : vErrors.concat(validate88.errors);
+          if (!validate89(data12[i4], { instancePath: instancePath + "/ports/" + i4, parentData: data12, parentDataProperty: i4, rootData })) {
+            vErrors = vErrors === null ? validate89.errors : vErrors.concat(validate89.errors);
             errors = vErrors.length;
           }
         }
@@ -4256,8 +4405,8 @@ function validate195(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data16)) {
         const len6 = data16.length;
         for (let i6 = 0; i6 < len6; i6++) {
-          if (!validate93(data16[i6], { instancePath: instancePath + "/mounts/" + i6, parentData: data16, parentDataProperty: i6, rootData })) {
-            vErrors = vErrors === null ? validate93.errors : vErrors.concat(validate93.errors);
+          if (!validate94(data16[i6], { instancePath: instancePath + "/mounts/" + i6, parentData: data16, parentDataProperty: i6, rootData })) {
+            vErrors = vErrors === null ? validate94.errors : vErrors.concat(validate94.errors);
             errors = vErrors.length;
           }
         }
@@ -4272,38 +4421,38 @@ function validate195(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.placement !== void 0) {
-      if (!validate96(data.placement, { instancePath: instancePath + "/placement", parentData: data, parentDataProperty: "placement", rootData })) {
-        vErrors = vErrors === null ? validate96.errors : vErrors.concat(validate96.errors);
+      if (!validate97(data.placement, { instancePath: instancePath + "/placement", parentData: data, parentDataProperty: "placement", rootData })) {
+        vErrors = vErrors === null ? validate97.errors : vErrors.concat(validate97.errors);
         errors = vErrors.length;
       }
     }
     if (data.resources !== void 0) {
-      if (!validate99(data.resources, { instancePath: instancePath + "/resources", parentData: data, parentDataProperty: "resources", rootData })) {
-        vErrors = vErrors === null ? validate99.errors : vErrors.concat(validate99.errors);
+      if (!validate100(data.resources, { instancePath: instancePath + "/resources", parentData: data, parentDataProperty: "resources", rootData })) {
+        vErrors = vErrors === null ? validate100.errors : vErrors.concat(validate100.errors);
         errors = vErrors.length;
       }
     }
     if (data.update !== void 0) {
-      if (!validate106(data.update, { instancePath: instancePath + "/update", parentData: data, parentDataProperty: "update", rootData })) {
-        vErrors = vErrors === null ? validate106.errors : vErrors.concat(validate106.errors);
+      if (!validate107(data.update, { instancePath: instancePath + "/update", parentData: data, parentDataProperty: "update", rootData })) {
+        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
         errors = vErrors.length;
       }
     }
     if (data.rollback !== void 0) {
-      if (!validate106(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
-        vErrors = vErrors === null ? validate106.errors : vErrors.concat(validate106.errors);
+      if (!validate107(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
+        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
         errors = vErrors.length;
       }
     }
     if (data.healthcheck !== void 0) {
-      if (!validate112(data.healthcheck, { instancePath: instancePath + "/healthcheck", parentData: data, parentDataProperty: "healthcheck", rootData })) {
-        vErrors = vErrors === null ? validate112.errors : vErrors.concat(validate112.errors);
+      if (!validate113(data.healthcheck, { instancePath: instancePath + "/healthcheck", parentData: data, parentDataProperty: "healthcheck", rootData })) {
+        vErrors = vErrors === null ? validate113.errors : vErrors.concat(validate113.errors);
         errors = vErrors.length;
       }
     }
     if (data.ingress !== void 0) {
-      if (!validate117(data.ingress, { instancePath: instancePath + "/ingress", parentData: data, parentDataProperty: "ingress", rootData })) {
-        vErrors = vErrors === null ? validate117.errors : vErrors.concat(validate117.errors);
+      if (!validate118(data.ingress, { instancePath: instancePath + "/ingress", parentData: data, parentDataProperty: "ingress", rootData })) {
+        vErrors = vErrors === null ? validate118.errors : vErrors.concat(validate118.errors);
         errors = vErrors.length;
       }
     }
@@ -4314,8 +4463,8 @@ function validate195(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.stopGracePeriod !== void 0) {
-      if (!validate107(data.stopGracePeriod, { instancePath: instancePath + "/stopGracePeriod", parentData: data, parentDataProperty: "stopGracePeriod", rootData })) {
-        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
+      if (!validate108(data.stopGracePeriod, { instancePath: instancePath + "/stopGracePeriod", parentData: data, parentDataProperty: "stopGracePeriod", rootData })) {
+        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
         errors = vErrors.length;
       }
     }
@@ -4328,10 +4477,10 @@ function validate195(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate195.errors = vErrors;
+  validate196.errors = vErrors;
   return errors === 0;
 }
-function validate123(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate124(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -4347,32 +4496,32 @@ function validate123(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.mcpServer !== void 0) {
-      if (!validate124(data.mcpServer, { instancePath: instancePath + "/mcpServer", parentData: data, parentDataProperty: "mcpServer", rootData })) {
-        vErrors = vErrors === null ? validate124.errors : vErrors.concat(validate124.errors);
+      if (!validate125(data.mcpServer, { instancePath: instancePath + "/mcpServer", parentData: data, parentDataProperty: "mcpServer", rootData })) {
+        vErrors = vErrors === null ? validate125.errors : vErrors.concat(validate125.errors);
         errors = vErrors.length;
       }
     }
     if (data.openaiProxy !== void 0) {
-      if (!validate141(data.openaiProxy, { instancePath: instancePath + "/openaiProxy", parentData: data, parentDataProperty: "openaiProxy", rootData })) {
-        vErrors = vErrors === null ? validate141.errors : vErrors.concat(validate141.errors);
+      if (!validate142(data.openaiProxy, { instancePath: instancePath + "/openaiProxy", parentData: data, parentDataProperty: "openaiProxy", rootData })) {
+        vErrors = vErrors === null ? validate142.errors : vErrors.concat(validate142.errors);
         errors = vErrors.length;
       }
     }
     if (data.contentResolver !== void 0) {
-      if (!validate159(data.contentResolver, { instancePath: instancePath + "/contentResolver", parentData: data, parentDataProperty: "contentResolver", rootData })) {
-        vErrors = vErrors === null ? validate159.errors : vErrors.concat(validate159.errors);
+      if (!validate160(data.contentResolver, { instancePath: instancePath + "/contentResolver", parentData: data, parentDataProperty: "contentResolver", rootData })) {
+        vErrors = vErrors === null ? validate160.errors : vErrors.concat(validate160.errors);
         errors = vErrors.length;
       }
     }
     if (data.postgres !== void 0) {
-      if (!validate176(data.postgres, { instancePath: instancePath + "/postgres", parentData: data, parentDataProperty: "postgres", rootData })) {
-        vErrors = vErrors === null ? validate176.errors : vErrors.concat(validate176.errors);
+      if (!validate177(data.postgres, { instancePath: instancePath + "/postgres", parentData: data, parentDataProperty: "postgres", rootData })) {
+        vErrors = vErrors === null ? validate177.errors : vErrors.concat(validate177.errors);
         errors = vErrors.length;
       }
     }
     if (data.redis !== void 0) {
-      if (!validate195(data.redis, { instancePath: instancePath + "/redis", parentData: data, parentDataProperty: "redis", rootData })) {
-        vErrors = vErrors === null ? validate195.errors : vErrors.concat(validate195.errors);
+      if (!validate196(data.redis, { instancePath: instancePath + "/redis", parentData: data, parentDataProperty: "redis", rootData })) {
+        vErrors = vErrors === null ? validate196.errors : vErrors.concat(validate196.errors);
         errors = vErrors.length;
       }
     }
@@ -4385,10 +4534,10 @@ function validate123(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate123.errors = vErrors;
+  validate124.errors = vErrors;
   return errors === 0;
 }
-function validate213(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate214(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -4511,10 +4660,10 @@ function validate213(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate213.errors = vErrors;
+  validate214.errors = vErrors;
   return errors === 0;
 }
-function validate218(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate219(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -4676,10 +4825,10 @@ function validate218(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate218.errors = vErrors;
+  validate219.errors = vErrors;
   return errors === 0;
 }
-function validate220(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate221(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -4868,10 +5017,10 @@ function validate220(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate220.errors = vErrors;
+  validate221.errors = vErrors;
   return errors === 0;
 }
-function validate223(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate224(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -4943,10 +5092,10 @@ function validate223(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate223.errors = vErrors;
+  validate224.errors = vErrors;
   return errors === 0;
 }
-function validate225(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate226(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -4996,10 +5145,10 @@ function validate225(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate225.errors = vErrors;
+  validate226.errors = vErrors;
   return errors === 0;
 }
-function validate227(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate228(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -5075,7 +5224,7 @@ function validate227(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate227.errors = vErrors;
+  validate228.errors = vErrors;
   return errors === 0;
 }
 function validate28(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
@@ -5290,56 +5439,56 @@ function validate28(data, { instancePath = "", parentData, parentDataProperty, r
       }
     }
     if (data.services !== void 0) {
-      if (!validate123(data.services, { instancePath: instancePath + "/services", parentData: data, parentDataProperty: "services", rootData })) {
-        vErrors = vErrors === null ? validate123.errors : vErrors.concat(validate123.errors);
+      if (!validate124(data.services, { instancePath: instancePath + "/services", parentData: data, parentDataProperty: "services", rootData })) {
+        vErrors = vErrors === null ? validate124.errors : vErrors.concat(validate124.errors);
         errors = vErrors.length;
       }
     }
     if (data.ingress !== void 0) {
-      if (!validate213(data.ingress, { instancePath: instancePath + "/ingress", parentData: data, parentDataProperty: "ingress", rootData })) {
-        vErrors = vErrors === null ? validate213.errors : vErrors.concat(validate213.errors);
+      if (!validate214(data.ingress, { instancePath: instancePath + "/ingress", parentData: data, parentDataProperty: "ingress", rootData })) {
+        vErrors = vErrors === null ? validate214.errors : vErrors.concat(validate214.errors);
         errors = vErrors.length;
       }
     }
     if (data.updatePolicy !== void 0) {
-      if (!validate106(data.updatePolicy, { instancePath: instancePath + "/updatePolicy", parentData: data, parentDataProperty: "updatePolicy", rootData })) {
-        vErrors = vErrors === null ? validate106.errors : vErrors.concat(validate106.errors);
+      if (!validate107(data.updatePolicy, { instancePath: instancePath + "/updatePolicy", parentData: data, parentDataProperty: "updatePolicy", rootData })) {
+        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
         errors = vErrors.length;
       }
     }
     if (data.rollbackPolicy !== void 0) {
-      if (!validate106(data.rollbackPolicy, { instancePath: instancePath + "/rollbackPolicy", parentData: data, parentDataProperty: "rollbackPolicy", rootData })) {
-        vErrors = vErrors === null ? validate106.errors : vErrors.concat(validate106.errors);
+      if (!validate107(data.rollbackPolicy, { instancePath: instancePath + "/rollbackPolicy", parentData: data, parentDataProperty: "rollbackPolicy", rootData })) {
+        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
         errors = vErrors.length;
       }
     }
     if (data.backups !== void 0) {
-      if (!validate218(data.backups, { instancePath: instancePath + "/backups", parentData: data, parentDataProperty: "backups", rootData })) {
-        vErrors = vErrors === null ? validate218.errors : vErrors.concat(validate218.errors);
+      if (!validate219(data.backups, { instancePath: instancePath + "/backups", parentData: data, parentDataProperty: "backups", rootData })) {
+        vErrors = vErrors === null ? validate219.errors : vErrors.concat(validate219.errors);
         errors = vErrors.length;
       }
     }
     if (data.keys !== void 0) {
-      if (!validate220(data.keys, { instancePath: instancePath + "/keys", parentData: data, parentDataProperty: "keys", rootData })) {
-        vErrors = vErrors === null ? validate220.errors : vErrors.concat(validate220.errors);
+      if (!validate221(data.keys, { instancePath: instancePath + "/keys", parentData: data, parentDataProperty: "keys", rootData })) {
+        vErrors = vErrors === null ? validate221.errors : vErrors.concat(validate221.errors);
         errors = vErrors.length;
       }
     }
     if (data.migration !== void 0) {
-      if (!validate223(data.migration, { instancePath: instancePath + "/migration", parentData: data, parentDataProperty: "migration", rootData })) {
-        vErrors = vErrors === null ? validate223.errors : vErrors.concat(validate223.errors);
+      if (!validate224(data.migration, { instancePath: instancePath + "/migration", parentData: data, parentDataProperty: "migration", rootData })) {
+        vErrors = vErrors === null ? validate224.errors : vErrors.concat(validate224.errors);
         errors = vErrors.length;
       }
     }
     if (data.rollback !== void 0) {
-      if (!validate225(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
-        vErrors = vErrors === null ? validate225.errors : vErrors.concat(validate225.errors);
+      if (!validate226(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
+        vErrors = vErrors === null ? validate226.errors : vErrors.concat(validate226.errors);
         errors = vErrors.length;
       }
     }
     if (data.notifications !== void 0) {
-      if (!validate227(data.notifications, { instancePath: instancePath + "/notifications", parentData: data, parentDataProperty: "notifications", rootData })) {
-        vErrors = vErrors === null ? validate227.errors : vErrors.concat(validate227.errors);
+      if (!validate228(data.notifications, { instancePath: instancePath + "/notifications", parentData: data, parentDataProperty: "notifications", rootData })) {
+        vErrors = vErrors === null ? validate228.errors : vErrors.concat(validate228.errors);
         errors = vErrors.length;
       }
     }
@@ -5452,7 +5601,7 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
   validate21.errors = vErrors;
   return errors === 0;
 }
-const schema = { "$schema": "http://json-schema.org/draft-07/schema#", "title": "BzzzCluster", "description": "A BZZZ v2 cluster on Docker Swarm, run by bzzz-operator (`bzzzctl apply -f FILE`). Unknown keys are errors.", "type": "object", "additionalProperties": false, "required": ["apiVersion", "kind", "metadata", "spec"], "properties": { "apiVersion": { "const": "bzzz.io/v2", "description": 'Always "bzzz.io/v2".' }, "kind": { "const": "BzzzCluster", "description": 'Always "BzzzCluster".' }, "metadata": { "$ref": "#/definitions/ObjectMeta", "description": "Name and labels of the cluster." }, "spec": { "$ref": "#/definitions/ClusterSpec", "description": "The desired cluster." } }, "definitions": { "ClusterName": { "type": "string", "description": 'Cluster name: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 32 characters (Docker object names are <name>_<component>, at most 63).', "minLength": 1, "maxLength": 32, "pattern": "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" }, "LogicalName": { "type": "string", "description": 'A logical name (key of spec.networks, spec.secrets or spec.configs): letters, digits, "_", "." and "-", starting and ending with a letter or digit, at most 48 characters.', "minLength": 1, "maxLength": 48, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$" }, "DockerObjectName": { "type": "string", "description": 'An existing Docker object name: letters, digits, "_", "." and "-", starting with a letter or digit, at most 64 characters.', "minLength": 1, "maxLength": 64, "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$" }, "NodeName": { "type": "string", "description": 'A node name: letters, digits, ".", "_" and "-", starting and ending with a letter or digit, at most 63 characters.', "minLength": 1, "maxLength": 63, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$" }, "InstanceName": { "type": "string", "description": 'Agent instance name: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 24 characters (it becomes the DNS name agent-<name>).', "minLength": 1, "maxLength": 24, "pattern": "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" }, "Duration": { "type": "string", "description": 'A duration: a number and a unit (ns, us, ms, s, m, h), possibly several, e.g. "500ms", "10s", "1m30s".', "pattern": "^(0|([0-9]+(\\.[0-9]+)?(ns|us|\xB5s|ms|s|m|h))+)$" }, "Memory": { "type": ["string", "integer"], "description": 'A memory size: bytes as an integer, or a number with a unit b, k, m, g, t (binary: 1k = 1024), e.g. "512M", "2G", "1.5g".', "minimum": 0, "pattern": "^[0-9]+(\\.[0-9]+)?\\s*([bBkKmMgGtT]|[kKmMgGtT][iI]?[bB])?$" }, "Port": { "type": "integer", "description": "A port number from 1 to 65535.", "minimum": 1, "maximum": 65535 }, "Labels": { "type": "object", "description": "Labels: string keys to string values (quote numbers and booleans).", "propertyNames": { "minLength": 1, "maxLength": 255, "pattern": "^[^\\s=]+$" }, "additionalProperties": { "type": "string" } }, "Env": { "type": "object", "description": 'Environment variables: names of letters, digits and "_" (not starting with a digit) to string values.', "propertyNames": { "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" }, "additionalProperties": { "type": "string" } }, "ImageRef": { "type": "string", "description": 'A Docker image reference: [registry[:port]/]repository[:tag][@digest], repository in lowercase, e.g. "postgres:15-alpine".', "minLength": 1, "maxLength": 512 }, "AbsolutePath": { "type": "string", "description": 'An absolute path in the container, e.g. "/app/config/bzzz.yaml".', "minLength": 2, "pattern": "^/" }, "FileMode": { "type": "string", "description": 'An octal file mode as a string, e.g. "0400".', "pattern": "^0?[0-7]{3}$" }, "NumericId": { "type": "string", "description": 'A numeric user or group id as a string, e.g. "1000".', "pattern": "^[0-9]+$" }, "Role": { "type": "string", "description": "A BZZZ role: admin, senior_software_architect, backend_developer or observer (each can decrypt the roles after it).", "enum": ["admin", "senior_software_architect", "backend_developer", "observer"] }, "ObjectMeta": { "type": "object", "description": "Name and labels of the cluster.", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/ClusterName", "description": "Cluster name: the stack namespace and the prefix of every Docker object (<name>_<component>), so `docker stack services <name>` lists the cluster." }, "labels": { "$ref": "#/definitions/Labels", "description": "Labels of the cluster, copied onto every object it owns. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "annotations": { "type": "object", "description": "Free-form notes (not applied to Docker objects).", "additionalProperties": { "type": "string" } } }, "required": ["name"] }, "ClusterSpec": { "type": "object", "description": "The desired cluster.", "additionalProperties": false, "properties": { "version": { "type": "string", "description": 'Release of BZZZ v2 the cluster runs, e.g. "2.0.0" (without a leading "v"). Images without a tag get the tag v<version>.', "pattern": "^[0-9][0-9A-Za-z_.-]{0,126}$" }, "registry": { "type": "string", "description": 'Registry (and path) of the BZZZ images the operator chooses by default (bzzz, bzzz-mcp, bzzz-openai-proxy, bzzz-resolver), e.g. "registry.example.com". Unset: no registry prefix.', "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$" }, "nodes": { "type": "array", "description": "Swarm nodes the spec refers to by name (instance `node`, placement `nodes`). Not needed on a single-node swarm.", "items": { "$ref": "#/definitions/NodeSpec", "description": "A swarm node." } }, "networks": { "type": "object", "description": "Overlay networks by logical name; each is created as <cluster>_<name> unless external. When omitted: `external` (attachable overlay) and `internal` (internal: true, attachable). When given, list every network the cluster uses.", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/NetworkSpec", "description": "An overlay network." } }, "secrets": { "type": "object", "description": "Docker secrets by logical name, e.g. openai_api_key. Each has exactly one source: file, env, generate or external. Created as <cluster>_<name>-<hash8>.", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/SecretSpec", "description": "A secret." } }, "configs": { "type": "object", "description": "Docker configs by logical name. Each has exactly one source: file, content or external. Created as <cluster>_<name>-<hash8>.", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/ConfigSpec", "description": "A config." } }, "agent": { "$ref": "#/definitions/AgentSpec", "description": "The BZZZ agent: one swarm service per instance (<cluster>_agent-<instance>)." }, "services": { "$ref": "#/definitions/CompanionServices", "description": "Companion services of the v2 stack. Each runs unless `enabled: false`." }, "ingress": { "$ref": "#/definitions/IngressSpec", "description": "Traefik ingress settings for services that set `ingress`." }, "updatePolicy": { "$ref": "#/definitions/UpdatePolicy", "description": "Default rolling-update policy of every service. Defaults: parallelism 1, delay 10s, monitor 30s, failureAction rollback, maxFailureRatio 0, order start-first (stop-first for the agent, postgres and redis)." }, "rollbackPolicy": { "$ref": "#/definitions/UpdatePolicy", "description": "Default policy the swarm uses when it rolls an update back. Defaults: parallelism 1, delay 0s, monitor 30s, failureAction pause, maxFailureRatio 0, order as for updates. failureAction rollback is not allowed here." }, "backups": { "$ref": "#/definitions/BackupsSpec", "description": "Scheduled encrypted backups (reserved: later releases act on it)." }, "keys": { "$ref": "#/definitions/KeysSpec", "description": "Role key and Shamir admin key rotation (reserved: later releases act on it)." }, "migration": { "$ref": "#/definitions/MigrationSpec", "description": "v1 \u2192 v2 migration (reserved: later releases act on it)." }, "rollback": { "$ref": "#/definitions/RollbackTriggersSpec", "description": "Automatic rollback triggers (reserved: later releases act on it)." }, "notifications": { "$ref": "#/definitions/NotificationsSpec", "description": "Where events are announced (reserved: later releases act on it)." } }, "required": ["version", "agent"] }, "NodeSpec": { "type": "object", "description": "A swarm node the spec refers to by name.", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/NodeName", "description": "Name used in this spec (instance `node`, placement `nodes`)." }, "hostname": { "type": "string", "description": "The swarm node's hostname, what `node.hostname ==` matches. Default: name.", "minLength": 1, "maxLength": 253, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$" }, "labels": { "$ref": "#/definitions/Labels", "description": "Node labels the spec expects (informational)." } }, "required": ["name"] }, "NetworkSpec": { "type": "object", "description": "An overlay network.", "additionalProperties": false, "properties": { "external": { "type": "boolean", "description": "Use an existing network instead of creating <cluster>_<name>. Only `name` and `labels` apply then." }, "name": { "$ref": "#/definitions/DockerObjectName", "description": "Docker name of the existing network when external (default: the logical name)." }, "driver": { "type": "string", "enum": ["overlay"], "description": "Network driver: overlay (the only one a swarm service can span nodes with)." }, "internal": { "type": "boolean", "description": "No route outside the network (docker network create --internal). Default false." }, "attachable": { "type": "boolean", "description": "Standalone containers may attach (docker network create --attachable). Default false." }, "encrypted": { "type": "boolean", "description": "Encrypt overlay traffic between nodes (IPsec). Default false." }, "labels": { "$ref": "#/definitions/Labels", "description": "Network labels. Keys under io.bzzz.* and com.docker.stack.namespace are refused." } } }, "SecretSpec": { "type": "object", "description": "A Docker secret: exactly one of file, env, generate, external.", "additionalProperties": false, "properties": { "file": { "type": "string", "description": "Path of a file holding the value, relative to the spec file. Read by bzzzctl apply.", "minLength": 1 }, "env": { "type": "string", "description": "Name of an environment variable holding the value. Read by bzzzctl apply.", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" }, "generate": { "type": "object", "description": "Generated at random by the operator on first apply, kept until rotated.", "additionalProperties": false, "properties": { "length": { "type": "integer", "description": "Number of characters of the generated value. Default 32.", "minimum": 8, "maximum": 4096 }, "encoding": { "type": "string", "enum": ["hex", "base64", "alphanumeric"], "description": "Characters of the generated value. Default hex." } } }, "external": { "$ref": "#/definitions/DockerObjectName", "description": "Name of an existing Docker secret managed outside the operator." }, "labels": { "$ref": "#/definitions/Labels", "description": "Secret labels. Keys under io.bzzz.* and com.docker.stack.namespace are refused." } }, "oneOf": [{ "required": ["file"] }, { "required": ["env"] }, { "required": ["generate"] }, { "required": ["external"] }] }, "ConfigSpec": { "type": "object", "description": "A Docker config: exactly one of file, content, external.", "additionalProperties": false, "properties": { "file": { "type": "string", "description": "Path of a file holding the content, relative to the spec file. Read by bzzzctl apply.", "minLength": 1 }, "content": { "type": "string", "description": "The content itself." }, "external": { "$ref": "#/definitions/DockerObjectName", "description": "Name of an existing Docker config managed outside the operator." }, "labels": { "$ref": "#/definitions/Labels", "description": "Config labels. Keys under io.bzzz.* and com.docker.stack.namespace are refused." } }, "oneOf": [{ "required": ["file"] }, { "required": ["content"] }, { "required": ["external"] }] }, "SecretMount": { "type": "object", "description": "A secret of spec.secrets mounted as a file.", "additionalProperties": false, "properties": { "source": { "$ref": "#/definitions/LogicalName", "description": "Logical secret name (a key of spec.secrets)." }, "target": { "type": "string", "description": "File name under /run/secrets. Default: source.", "minLength": 1, "pattern": "^[A-Za-z0-9._/-]+$" }, "mode": { "$ref": "#/definitions/FileMode", "description": 'File mode, e.g. "0400". Default "0444".' }, "uid": { "$ref": "#/definitions/NumericId", "description": 'Owner uid. Default "0".' }, "gid": { "$ref": "#/definitions/NumericId", "description": 'Owner gid. Default "0".' } }, "required": ["source"] }, "ConfigMount": { "type": "object", "description": "A config of spec.configs mounted as a file.", "additionalProperties": false, "properties": { "source": { "$ref": "#/definitions/LogicalName", "description": "Logical config name (a key of spec.configs)." }, "target": { "$ref": "#/definitions/AbsolutePath", "description": "Absolute path in the container. Default: /<source>." }, "mode": { "$ref": "#/definitions/FileMode", "description": 'File mode, e.g. "0444". Default "0444".' }, "uid": { "$ref": "#/definitions/NumericId", "description": 'Owner uid. Default "0".' }, "gid": { "$ref": "#/definitions/NumericId", "description": 'Owner gid. Default "0".' } }, "required": ["source"] }, "PortSpec": { "type": "object", "description": "A published port.", "additionalProperties": false, "properties": { "target": { "$ref": "#/definitions/Port", "description": "Port inside the container." }, "published": { "$ref": "#/definitions/Port", "description": "Port on every node (ingress mode) or on the node the task runs on (host mode)." }, "protocol": { "type": "string", "enum": ["tcp", "udp"], "description": "Default tcp." }, "mode": { "type": "string", "enum": ["ingress", "host"], "description": "ingress: the routing mesh publishes the port on every node. host: only on the node the task runs on. Default ingress." } }, "required": ["target", "published"] }, "MountSpec": { "type": "object", "description": "A volume, bind or tmpfs mount.", "additionalProperties": false, "properties": { "type": { "type": "string", "enum": ["volume", "bind", "tmpfs"], "description": "volume: a named Docker volume; bind: a host path; tmpfs: memory." }, "source": { "type": "string", "description": "Volume name (type volume; created as <cluster>_<source>) or absolute host path (type bind). Not used with tmpfs.", "minLength": 1 }, "target": { "$ref": "#/definitions/AbsolutePath", "description": "Absolute path in the container." }, "readOnly": { "type": "boolean", "description": "Mount read-only. Default false." } }, "required": ["type", "target"] }, "PlacementSpec": { "type": "object", "description": "Where the swarm may schedule the tasks.", "additionalProperties": false, "properties": { "nodes": { "type": "array", "description": "Names from spec.nodes: the tasks may run on any of them.", "items": { "$ref": "#/definitions/NodeName", "description": "A name from spec.nodes." }, "minItems": 1 }, "constraints": { "type": "array", "description": "Raw swarm placement constraints.", "items": { "type": "string", "description": 'A constraint like "node.role == manager" or "node.labels.zone != b".', "pattern": "^\\s*(node|engine)\\.[A-Za-z0-9_.-]+\\s*(==|!=)\\s*\\S.*$" } }, "spread": { "type": "array", "description": "Spread preferences.", "items": { "type": "string", "description": 'A label to spread over, e.g. "node.labels.zone".', "pattern": "^(node|engine)\\.labels\\.\\S+$" } }, "maxReplicasPerNode": { "type": "integer", "description": "At most this many tasks of the service per node (0: no limit).", "minimum": 0 } } }, "ResourceAmounts": { "type": "object", "description": "CPU and memory amounts.", "additionalProperties": false, "properties": { "cpus": { "type": "number", "exclusiveMinimum": 0, "maximum": 1024, "description": "CPUs as a number, e.g. 0.5 for half a core." }, "memory": { "$ref": "#/definitions/Memory", "description": 'Memory, e.g. "512M", "2G", or bytes as an integer.' } } }, "ResourcesSpec": { "type": "object", "description": "CPU and memory limits and reservations.", "additionalProperties": false, "properties": { "limits": { "$ref": "#/definitions/ResourceAmounts", "description": "Hard limits." }, "reservations": { "$ref": "#/definitions/ResourceAmounts", "description": "Reserved for the task when it is scheduled." } } }, "UpdatePolicy": { "type": "object", "description": "A rolling-update (or rollback) policy.", "additionalProperties": false, "properties": { "parallelism": { "type": "integer", "description": "Tasks updated at once (0: all at once).", "minimum": 0 }, "delay": { "$ref": "#/definitions/Duration", "description": 'Wait between batches, e.g. "10s".' }, "monitor": { "$ref": "#/definitions/Duration", "description": 'How long each updated task is watched for failure, e.g. "30s".' }, "failureAction": { "type": "string", "enum": ["pause", "continue", "rollback"], "description": "What the swarm does when an update fails: pause, continue or rollback (rollback is not allowed in a rollback policy)." }, "maxFailureRatio": { "type": "number", "minimum": 0, "maximum": 1, "description": "Fraction of failed task updates tolerated, 0 to 1." }, "order": { "type": "string", "enum": ["stop-first", "start-first"], "description": "stop-first: stop the old task before starting the new one; start-first: overlap them." } } }, "HealthcheckSpec": { "type": "object", "description": "A Docker health check.", "additionalProperties": false, "properties": { "test": { "type": "array", "description": 'The check: ["CMD", "prog", "arg"...], ["CMD-SHELL", "shell command"] or ["NONE"].', "minItems": 1, "items": { "type": "string" } }, "interval": { "$ref": "#/definitions/Duration", "description": 'Time between checks, e.g. "10s".' }, "timeout": { "$ref": "#/definitions/Duration", "description": 'Time a check may take, e.g. "5s".' }, "retries": { "type": "integer", "description": "Consecutive failures that make the task unhealthy.", "minimum": 0 }, "startPeriod": { "$ref": "#/definitions/Duration", "description": 'Failures during this start-up time do not count, e.g. "30s".' } }, "required": ["test"] }, "ServiceIngress": { "type": "object", "description": "Traefik routing to a service.", "additionalProperties": false, "properties": { "host": { "type": "string", "description": 'Host rule, e.g. "bzzz.example.com".', "pattern": "^(\\*\\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$", "maxLength": 253 }, "port": { "$ref": "#/definitions/Port", "description": "Container port Traefik forwards to." }, "path": { "type": "string", "description": 'Path prefix, e.g. "/api".', "pattern": "^/" } }, "required": ["host", "port"] }, "AgentPorts": { "type": "object", "description": "Container ports of the agent.", "additionalProperties": false, "properties": { "p2p": { "$ref": "#/definitions/Port", "description": "libp2p TCP port. Default 9000." }, "api": { "$ref": "#/definitions/Port", "description": "HTTP API port. Default 8080." }, "health": { "$ref": "#/definitions/Port", "description": "Health and metrics port. Default 8081." } } }, "AgentInstance": { "type": "object", "description": "One agent: its own swarm service <cluster>_agent-<name>, DNS name agent-<name>.", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/InstanceName", "description": "Instance name." }, "node": { "$ref": "#/definitions/NodeName", "description": "A name from spec.nodes: pins the instance to that node." }, "publish": { "type": "object", "description": "Ports of this instance published on the node (container ports are agent.agentPorts).", "additionalProperties": false, "properties": { "p2p": { "$ref": "#/definitions/Port", "description": "Published libp2p port." }, "api": { "$ref": "#/definitions/Port", "description": "Published HTTP API port." }, "health": { "$ref": "#/definitions/Port", "description": "Published health and metrics port." }, "mode": { "type": "string", "enum": ["host", "ingress"], "description": "host: published only on the node the instance runs on (a stable address for peers). ingress: the routing mesh, on every node. Default: host when the instance is pinned with `node`, else ingress." } } } }, "required": ["name"] }, "AgentSpec": { "type": "object", "description": "The BZZZ agent: one swarm service per instance.", "additionalProperties": false, "properties": { "instances": { "type": "array", "description": "Agent instances: at least one; each becomes its own service with a stable DNS name and its own placement.", "items": { "$ref": "#/definitions/AgentInstance", "description": "An agent instance." }, "minItems": 1 }, "agentPorts": { "$ref": "#/definitions/AgentPorts", "description": "Container ports (BZZZ's own numbers: p2p 9000, api 8080, health 8081)." }, "bootstrap": { "type": "array", "description": "DHT bootstrap peers. Default: the other instances (agent-<name>:<p2p port>).", "items": { "type": "string", "description": 'A multiaddr ("/dns4/agent-a/tcp/9000") or host:port ("walnut:9101").', "pattern": "^(/\\S+|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[0-9]{1,5})$" } }, "role": { "$ref": "#/definitions/Role", "description": "Role the agents act with. Default observer." }, "election": { "type": "object", "description": "Admin election timing.", "additionalProperties": false, "properties": { "heartbeatMs": { "type": "integer", "description": "Admin heartbeat interval in milliseconds. Default 5000.", "minimum": 100, "maximum": 36e5 }, "timeoutMs": { "type": "integer", "description": "Heartbeat silence (ms) that starts an election; must exceed heartbeatMs. Default 15000.", "minimum": 100, "maximum": 36e5 } } }, "replicationFactor": { "type": "integer", "description": "Target number of replicas of each content blob. Default 3.", "minimum": 1, "maximum": 64 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the agent. Default: bzzz under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the agent.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the agent.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the agent. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the agent.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the agent.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the agent. These apply to every instance; prefer the per-instance `publish`.", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the agent is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the agent.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the agent." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the agent." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the agent; fields set here override spec.updatePolicy. Default order: stop-first (an instance keeps its identity and data)." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the agent; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the agent (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the agent through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the agent. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the agent is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } }, "required": ["instances"] }, "CompanionServices": { "type": "object", "description": "Companion services of the v2 stack. Each runs unless `enabled: false`.", "additionalProperties": false, "properties": { "mcpServer": { "$ref": "#/definitions/McpServer", "description": "The MCP server (port 3001)." }, "openaiProxy": { "$ref": "#/definitions/OpenaiProxy", "description": "The OpenAI proxy (port 3002)." }, "contentResolver": { "$ref": "#/definitions/ContentResolver", "description": "The content resolver (port 3003)." }, "postgres": { "$ref": "#/definitions/Postgres", "description": "PostgreSQL." }, "redis": { "$ref": "#/definitions/Redis", "description": "Redis." } } }, "McpServer": { "type": "object", "description": "The MCP server (spec.services.mcpServer); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run the MCP server. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of the MCP server. Default 3.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the MCP server. Default: bzzz-mcp under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the MCP server.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the MCP server.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the MCP server. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the MCP server.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the MCP server.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the MCP server. Default: 3001 published on 3001 (ingress).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the MCP server is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the MCP server.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the MCP server." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the MCP server." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the MCP server; fields set here override spec.updatePolicy. Default order: start-first." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the MCP server; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the MCP server (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the MCP server through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the MCP server. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the MCP server is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } } }, "OpenaiProxy": { "type": "object", "description": "The OpenAI proxy (spec.services.openaiProxy); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run the OpenAI proxy. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of the OpenAI proxy. Default 2.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the OpenAI proxy. Default: bzzz-openai-proxy under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the OpenAI proxy.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the OpenAI proxy.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the OpenAI proxy. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the OpenAI proxy.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the OpenAI proxy.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the OpenAI proxy. Default: 3002 published on 3002 (ingress).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the OpenAI proxy is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the OpenAI proxy.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the OpenAI proxy." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the OpenAI proxy." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the OpenAI proxy; fields set here override spec.updatePolicy. Default order: start-first." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the OpenAI proxy; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the OpenAI proxy (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the OpenAI proxy through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the OpenAI proxy. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the OpenAI proxy is given to stop after SIGTERM before SIGKILL, e.g. "10s".' }, "rateLimitRpm": { "type": "integer", "description": "Requests per minute the proxy allows. Default 1000.", "minimum": 1 }, "apiKeySecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the OpenAI API key. Default openai_api_key." } } }, "ContentResolver": { "type": "object", "description": "The content resolver (spec.services.contentResolver); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run the content resolver. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of the content resolver. Default 3.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the content resolver. Default: bzzz-resolver under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the content resolver.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the content resolver.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the content resolver. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the content resolver.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the content resolver.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the content resolver. Default: 3003 published on 3003 (ingress).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the content resolver is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the content resolver.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the content resolver." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the content resolver." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the content resolver; fields set here override spec.updatePolicy. Default order: start-first." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the content resolver; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the content resolver (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the content resolver through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the content resolver. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the content resolver is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } } }, "Postgres": { "type": "object", "description": "PostgreSQL (spec.services.postgres); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run PostgreSQL. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of PostgreSQL. Default 1.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of PostgreSQL. Default: postgres:15-alpine. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of PostgreSQL.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of PostgreSQL.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of PostgreSQL. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in PostgreSQL.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in PostgreSQL.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of PostgreSQL. Default: none (reached on the internal network).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) PostgreSQL is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of PostgreSQL.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule PostgreSQL." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of PostgreSQL." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of PostgreSQL; fields set here override spec.updatePolicy. Default order: stop-first (two tasks must never share its data)." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of PostgreSQL; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of PostgreSQL (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to PostgreSQL through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of PostgreSQL. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time PostgreSQL is given to stop after SIGTERM before SIGKILL, e.g. "10s".' }, "database": { "type": "string", "description": "Database name. Default bzzz_v2.", "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,62}$" }, "userSecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the user name. Default postgres_user." }, "passwordSecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the password. Default postgres_password." } } }, "Redis": { "type": "object", "description": "Redis (spec.services.redis); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run Redis. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of Redis. Default 1.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of Redis. Default: redis:7-alpine. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of Redis.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of Redis.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of Redis. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in Redis.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in Redis.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of Redis. Default: none (reached on the internal network).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) Redis is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of Redis.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule Redis." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of Redis." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of Redis; fields set here override spec.updatePolicy. Default order: stop-first (two tasks must never share its data)." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of Redis; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of Redis (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to Redis through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of Redis. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time Redis is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } } }, "IngressSpec": { "type": "object", "description": "Ingress settings.", "additionalProperties": false, "properties": { "traefik": { "type": "object", "description": "Traefik labels on services that set `ingress`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Generate Traefik labels. Default true." }, "network": { "$ref": "#/definitions/LogicalName", "description": "Logical network (a key of spec.networks) Traefik reaches services on; services with `ingress` must be attached to it. Default external." }, "entrypoints": { "type": "array", "description": 'Traefik entrypoints of the routers, e.g. ["websecure"].', "items": { "type": "string", "minLength": 1 } }, "certResolver": { "type": "string", "description": 'Traefik certificate resolver of the routers, e.g. "letsencrypt".', "minLength": 1 } } } } }, "BackupsSpec": { "type": "object", "description": "Scheduled encrypted backups (reserved).", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Take backups." }, "schedule": { "type": "string", "description": 'Cron schedule, e.g. "0 3 * * *".', "minLength": 1 }, "retention": { "type": "object", "description": "How many backups to keep.", "additionalProperties": false, "properties": { "keepLast": { "type": "integer", "description": "Keep the last N backups.", "minimum": 0 }, "keepDaily": { "type": "integer", "description": "Keep one backup per day for N days.", "minimum": 0 }, "keepWeekly": { "type": "integer", "description": "Keep one backup per week for N weeks.", "minimum": 0 } } }, "target": { "type": "object", "description": "Where backups go (fields defined by a later release)." } } }, "KeysSpec": { "type": "object", "description": "Role keys and the Shamir-split admin key: made by the operator on first apply, delivered to the agents as Docker secrets (rotation is reserved).", "additionalProperties": false, "properties": { "generate": { "type": "boolean", "description": "Make role keys and a Shamir split of the admin key on first apply and deliver them to the agents as Docker secrets (each agent gets only its own share). Default true." }, "rotation": { "type": "object", "description": "Scheduled role key rotation.", "additionalProperties": false, "properties": { "schedule": { "type": "string", "description": 'Cron schedule, e.g. "0 4 1 * *".', "minLength": 1 }, "roles": { "type": "array", "description": "Roles whose keys rotate.", "items": { "$ref": "#/definitions/Role", "description": "A role." } } } }, "shamir": { "type": "object", "description": "Shamir split of the admin key.", "additionalProperties": false, "properties": { "threshold": { "type": "integer", "description": "Shares needed to rebuild the admin key. Default 3.", "minimum": 2, "maximum": 255 }, "shares": { "type": "integer", "description": "Number of shares. Default 5.", "minimum": 2, "maximum": 255 } } } } }, "MigrationSpec": { "type": "object", "description": "v1 \u2192 v2 migration (reserved).", "additionalProperties": false, "properties": { "phase": { "type": "string", "description": "Migration phase the cluster should be in.", "minLength": 1 }, "v1Hosts": { "type": "array", "description": "The v1 hosts.", "items": { "type": "object", "description": "A v1 host (fields defined by a later release)." } } } }, "RollbackTriggersSpec": { "type": "object", "description": "Automatic rollback triggers (reserved).", "additionalProperties": false, "properties": { "triggers": { "type": "array", "description": "Conditions that roll the cluster back.", "items": { "type": "object", "description": "A trigger (fields defined by a later release)." } } } }, "NotificationsSpec": { "type": "object", "description": "Notifications (reserved).", "additionalProperties": false, "properties": { "slack": { "type": "object", "description": "Slack notifications.", "additionalProperties": false, "properties": { "webhookUrlSecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the Slack webhook URL." }, "channel": { "type": "string", "description": 'Slack channel, e.g. "#bzzz-ops".', "minLength": 1 } } } } } } };
+const schema = { "$schema": "http://json-schema.org/draft-07/schema#", "title": "BzzzCluster", "description": "A BZZZ v2 cluster on Docker Swarm, run by bzzz-operator (`bzzzctl apply -f FILE`). Unknown keys are errors.", "type": "object", "additionalProperties": false, "required": ["apiVersion", "kind", "metadata", "spec"], "properties": { "apiVersion": { "const": "bzzz.io/v2", "description": 'Always "bzzz.io/v2".' }, "kind": { "const": "BzzzCluster", "description": 'Always "BzzzCluster".' }, "metadata": { "$ref": "#/definitions/ObjectMeta", "description": "Name and labels of the cluster." }, "spec": { "$ref": "#/definitions/ClusterSpec", "description": "The desired cluster." } }, "definitions": { "ClusterName": { "type": "string", "description": 'Cluster name: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 32 characters (Docker object names are <name>_<component>, at most 63).', "minLength": 1, "maxLength": 32, "pattern": "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" }, "LogicalName": { "type": "string", "description": 'A logical name (key of spec.networks, spec.secrets or spec.configs): letters, digits, "_", "." and "-", starting and ending with a letter or digit, at most 48 characters.', "minLength": 1, "maxLength": 48, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$" }, "DockerObjectName": { "type": "string", "description": 'An existing Docker object name: letters, digits, "_", "." and "-", starting with a letter or digit, at most 64 characters.', "minLength": 1, "maxLength": 64, "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$" }, "NodeName": { "type": "string", "description": 'A node name: letters, digits, ".", "_" and "-", starting and ending with a letter or digit, at most 63 characters.', "minLength": 1, "maxLength": 63, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$" }, "InstanceName": { "type": "string", "description": 'Agent instance name: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 24 characters (it becomes the DNS name agent-<name>).', "minLength": 1, "maxLength": 24, "pattern": "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" }, "Duration": { "type": "string", "description": 'A duration: a number and a unit (ns, us, ms, s, m, h), possibly several, e.g. "500ms", "10s", "1m30s".', "pattern": "^(0|([0-9]+(\\.[0-9]+)?(ns|us|\xB5s|ms|s|m|h))+)$" }, "Memory": { "type": ["string", "integer"], "description": 'A memory size: bytes as an integer, or a number with a unit b, k, m, g, t (binary: 1k = 1024), e.g. "512M", "2G", "1.5g".', "minimum": 0, "pattern": "^[0-9]+(\\.[0-9]+)?\\s*([bBkKmMgGtT]|[kKmMgGtT][iI]?[bB])?$" }, "Port": { "type": "integer", "description": "A port number from 1 to 65535.", "minimum": 1, "maximum": 65535 }, "Labels": { "type": "object", "description": "Labels: string keys to string values (quote numbers and booleans).", "propertyNames": { "minLength": 1, "maxLength": 255, "pattern": "^[^\\s=]+$" }, "additionalProperties": { "type": "string" } }, "Env": { "type": "object", "description": 'Environment variables: names of letters, digits and "_" (not starting with a digit) to string values.', "propertyNames": { "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" }, "additionalProperties": { "type": "string" } }, "ImageRef": { "type": "string", "description": 'A Docker image reference: [registry[:port]/]repository[:tag][@digest], repository in lowercase, e.g. "postgres:15-alpine".', "minLength": 1, "maxLength": 512 }, "AbsolutePath": { "type": "string", "description": 'An absolute path in the container, e.g. "/app/config/bzzz.yaml".', "minLength": 2, "pattern": "^/" }, "FileMode": { "type": "string", "description": 'An octal file mode as a string, e.g. "0400".', "pattern": "^0?[0-7]{3}$" }, "NumericId": { "type": "string", "description": 'A numeric user or group id as a string, e.g. "1000".', "pattern": "^[0-9]+$" }, "Role": { "type": "string", "description": "A BZZZ role: admin, senior_software_architect, backend_developer or observer (each can decrypt the roles after it).", "enum": ["admin", "senior_software_architect", "backend_developer", "observer"] }, "ObjectMeta": { "type": "object", "description": "Name and labels of the cluster.", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/ClusterName", "description": "Cluster name: the stack namespace and the prefix of every Docker object (<name>_<component>), so `docker stack services <name>` lists the cluster." }, "labels": { "$ref": "#/definitions/Labels", "description": "Labels of the cluster, copied onto every object it owns. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "annotations": { "type": "object", "description": "Free-form notes (not applied to Docker objects).", "additionalProperties": { "type": "string" } } }, "required": ["name"] }, "ClusterSpec": { "type": "object", "description": "The desired cluster.", "additionalProperties": false, "properties": { "version": { "type": "string", "description": 'Release of BZZZ v2 the cluster runs, e.g. "2.0.0" (without a leading "v"). Images without a tag get the tag v<version>.', "pattern": "^[0-9][0-9A-Za-z_.-]{0,126}$" }, "registry": { "type": "string", "description": 'Registry (and path) of the BZZZ images the operator chooses by default (bzzz, bzzz-mcp, bzzz-openai-proxy, bzzz-resolver), e.g. "registry.example.com". Unset: no registry prefix.', "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$" }, "nodes": { "type": "array", "description": "Swarm nodes the spec refers to by name (instance `node`, placement `nodes`). Not needed on a single-node swarm.", "items": { "$ref": "#/definitions/NodeSpec", "description": "A swarm node." } }, "networks": { "type": "object", "description": "Overlay networks by logical name; each is created as <cluster>_<name> unless external. When omitted: `external` (attachable overlay) and `internal` (internal: true, attachable). When given, list every network the cluster uses.", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/NetworkSpec", "description": "An overlay network." } }, "secrets": { "type": "object", "description": "Docker secrets by logical name, e.g. openai_api_key. Each has exactly one source: file, env, generate or external. Created as <cluster>_<name>-<hash8>.", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/SecretSpec", "description": "A secret." } }, "configs": { "type": "object", "description": "Docker configs by logical name. Each has exactly one source: file, content or external. Created as <cluster>_<name>-<hash8>.", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/ConfigSpec", "description": "A config." } }, "agent": { "$ref": "#/definitions/AgentSpec", "description": "The BZZZ agent: one swarm service per instance (<cluster>_agent-<instance>)." }, "services": { "$ref": "#/definitions/CompanionServices", "description": "Companion services of the v2 stack. Each runs unless `enabled: false`." }, "ingress": { "$ref": "#/definitions/IngressSpec", "description": "Traefik ingress settings for services that set `ingress`." }, "updatePolicy": { "$ref": "#/definitions/UpdatePolicy", "description": "Default rolling-update policy of every service. Defaults: parallelism 1, delay 10s, monitor 30s, failureAction rollback, maxFailureRatio 0, order start-first (stop-first for the agent, postgres and redis)." }, "rollbackPolicy": { "$ref": "#/definitions/UpdatePolicy", "description": "Default policy the swarm uses when it rolls an update back. Defaults: parallelism 1, delay 0s, monitor 30s, failureAction pause, maxFailureRatio 0, order as for updates. failureAction rollback is not allowed here." }, "backups": { "$ref": "#/definitions/BackupsSpec", "description": "Scheduled encrypted backups (reserved: later releases act on it)." }, "keys": { "$ref": "#/definitions/KeysSpec", "description": "Role key and Shamir admin key rotation (reserved: later releases act on it)." }, "migration": { "$ref": "#/definitions/MigrationSpec", "description": "v1 \u2192 v2 migration (reserved: later releases act on it)." }, "rollback": { "$ref": "#/definitions/RollbackTriggersSpec", "description": "Automatic rollback triggers (reserved: later releases act on it)." }, "notifications": { "$ref": "#/definitions/NotificationsSpec", "description": "Where events are announced (reserved: later releases act on it)." } }, "required": ["version", "agent"] }, "NodeSpec": { "type": "object", "description": "A swarm node the spec refers to by name.", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/NodeName", "description": "Name used in this spec (instance `node`, placement `nodes`)." }, "hostname": { "type": "string", "description": "The swarm node's hostname, what `node.hostname ==` matches. Default: name.", "minLength": 1, "maxLength": 253, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$" }, "labels": { "$ref": "#/definitions/Labels", "description": "Node labels the spec expects (informational)." } }, "required": ["name"] }, "NetworkSpec": { "type": "object", "description": "An overlay network.", "additionalProperties": false, "properties": { "external": { "type": "boolean", "description": "Use an existing network instead of creating <cluster>_<name>. Only `name` and `labels` apply then." }, "name": { "$ref": "#/definitions/DockerObjectName", "description": "Docker name of the existing network when external (default: the logical name)." }, "driver": { "type": "string", "enum": ["overlay"], "description": "Network driver: overlay (the only one a swarm service can span nodes with)." }, "internal": { "type": "boolean", "description": "No route outside the network (docker network create --internal). Default false." }, "attachable": { "type": "boolean", "description": "Standalone containers may attach (docker network create --attachable). Default false." }, "encrypted": { "type": "boolean", "description": "Encrypt overlay traffic between nodes (IPsec). Default false." }, "labels": { "$ref": "#/definitions/Labels", "description": "Network labels. Keys under io.bzzz.* and com.docker.stack.namespace are refused." } } }, "SecretSpec": { "type": "object", "description": "A Docker secret: exactly one of file, env, generate, external.", "additionalProperties": false, "properties": { "file": { "type": "string", "description": "Path of a file holding the value, relative to the spec file. Read by bzzzctl apply.", "minLength": 1 }, "env": { "type": "string", "description": "Name of an environment variable holding the value. Read by bzzzctl apply.", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" }, "generate": { "type": "object", "description": "Generated at random by the operator on first apply, kept until rotated.", "additionalProperties": false, "properties": { "length": { "type": "integer", "description": "Number of characters of the generated value. Default 32.", "minimum": 8, "maximum": 4096 }, "encoding": { "type": "string", "enum": ["hex", "base64", "alphanumeric"], "description": "Characters of the generated value. Default hex." } } }, "external": { "$ref": "#/definitions/DockerObjectName", "description": "Name of an existing Docker secret managed outside the operator." }, "labels": { "$ref": "#/definitions/Labels", "description": "Secret labels. Keys under io.bzzz.* and com.docker.stack.namespace are refused." } }, "oneOf": [{ "required": ["file"] }, { "required": ["env"] }, { "required": ["generate"] }, { "required": ["external"] }] }, "ConfigSpec": { "type": "object", "description": "A Docker config: exactly one of file, content, external.", "additionalProperties": false, "properties": { "file": { "type": "string", "description": "Path of a file holding the content, relative to the spec file. Read by bzzzctl apply.", "minLength": 1 }, "content": { "type": "string", "description": "The content itself." }, "external": { "$ref": "#/definitions/DockerObjectName", "description": "Name of an existing Docker config managed outside the operator." }, "labels": { "$ref": "#/definitions/Labels", "description": "Config labels. Keys under io.bzzz.* and com.docker.stack.namespace are refused." } }, "oneOf": [{ "required": ["file"] }, { "required": ["content"] }, { "required": ["external"] }] }, "SecretMount": { "type": "object", "description": "A secret of spec.secrets mounted as a file.", "additionalProperties": false, "properties": { "source": { "$ref": "#/definitions/LogicalName", "description": "Logical secret name (a key of spec.secrets)." }, "target": { "type": "string", "description": "File name under /run/secrets. Default: source.", "minLength": 1, "pattern": "^[A-Za-z0-9._/-]+$" }, "mode": { "$ref": "#/definitions/FileMode", "description": 'File mode, e.g. "0400". Default "0444".' }, "uid": { "$ref": "#/definitions/NumericId", "description": 'Owner uid. Default "0".' }, "gid": { "$ref": "#/definitions/NumericId", "description": 'Owner gid. Default "0".' } }, "required": ["source"] }, "ConfigMount": { "type": "object", "description": "A config of spec.configs mounted as a file.", "additionalProperties": false, "properties": { "source": { "$ref": "#/definitions/LogicalName", "description": "Logical config name (a key of spec.configs)." }, "target": { "$ref": "#/definitions/AbsolutePath", "description": "Absolute path in the container. Default: /<source>." }, "mode": { "$ref": "#/definitions/FileMode", "description": 'File mode, e.g. "0444". Default "0444".' }, "uid": { "$ref": "#/definitions/NumericId", "description": 'Owner uid. Default "0".' }, "gid": { "$ref": "#/definitions/NumericId", "description": 'Owner gid. Default "0".' } }, "required": ["source"] }, "PortSpec": { "type": "object", "description": "A published port.", "additionalProperties": false, "properties": { "target": { "$ref": "#/definitions/Port", "description": "Port inside the container." }, "published": { "$ref": "#/definitions/Port", "description": "Port on every node (ingress mode) or on the node the task runs on (host mode)." }, "protocol": { "type": "string", "enum": ["tcp", "udp"], "description": "Default tcp." }, "mode": { "type": "string", "enum": ["ingress", "host"], "description": "ingress: the routing mesh publishes the port on every node. host: only on the node the task runs on. Default ingress." } }, "required": ["target", "published"] }, "MountSpec": { "type": "object", "description": "A volume, bind or tmpfs mount.", "additionalProperties": false, "properties": { "type": { "type": "string", "enum": ["volume", "bind", "tmpfs"], "description": "volume: a named Docker volume; bind: a host path; tmpfs: memory." }, "source": { "type": "string", "description": "Volume name (type volume; created as <cluster>_<source>) or absolute host path (type bind). Not used with tmpfs.", "minLength": 1 }, "target": { "$ref": "#/definitions/AbsolutePath", "description": "Absolute path in the container." }, "readOnly": { "type": "boolean", "description": "Mount read-only. Default false." } }, "required": ["type", "target"] }, "PlacementSpec": { "type": "object", "description": "Where the swarm may schedule the tasks.", "additionalProperties": false, "properties": { "nodes": { "type": "array", "description": "Names from spec.nodes: the tasks may run on any of them.", "items": { "$ref": "#/definitions/NodeName", "description": "A name from spec.nodes." }, "minItems": 1 }, "constraints": { "type": "array", "description": "Raw swarm placement constraints.", "items": { "type": "string", "description": 'A constraint like "node.role == manager" or "node.labels.zone != b".', "pattern": "^\\s*(node|engine)\\.[A-Za-z0-9_.-]+\\s*(==|!=)\\s*\\S.*$" } }, "spread": { "type": "array", "description": "Spread preferences.", "items": { "type": "string", "description": 'A label to spread over, e.g. "node.labels.zone".', "pattern": "^(node|engine)\\.labels\\.\\S+$" } }, "maxReplicasPerNode": { "type": "integer", "description": "At most this many tasks of the service per node (0: no limit).", "minimum": 0 } } }, "ResourceAmounts": { "type": "object", "description": "CPU and memory amounts.", "additionalProperties": false, "properties": { "cpus": { "type": "number", "exclusiveMinimum": 0, "maximum": 1024, "description": "CPUs as a number, e.g. 0.5 for half a core." }, "memory": { "$ref": "#/definitions/Memory", "description": 'Memory, e.g. "512M", "2G", or bytes as an integer.' } } }, "ResourcesSpec": { "type": "object", "description": "CPU and memory limits and reservations.", "additionalProperties": false, "properties": { "limits": { "$ref": "#/definitions/ResourceAmounts", "description": "Hard limits." }, "reservations": { "$ref": "#/definitions/ResourceAmounts", "description": "Reserved for the task when it is scheduled." } } }, "UpdatePolicy": { "type": "object", "description": "A rolling-update (or rollback) policy.", "additionalProperties": false, "properties": { "parallelism": { "type": "integer", "description": "Tasks updated at once (0: all at once).", "minimum": 0 }, "delay": { "$ref": "#/definitions/Duration", "description": 'Wait between batches, e.g. "10s".' }, "monitor": { "$ref": "#/definitions/Duration", "description": 'How long each updated task is watched for failure, e.g. "30s".' }, "failureAction": { "type": "string", "enum": ["pause", "continue", "rollback"], "description": "What the swarm does when an update fails: pause, continue or rollback (rollback is not allowed in a rollback policy)." }, "maxFailureRatio": { "type": "number", "minimum": 0, "maximum": 1, "description": "Fraction of failed task updates tolerated, 0 to 1." }, "order": { "type": "string", "enum": ["stop-first", "start-first"], "description": "stop-first: stop the old task before starting the new one; start-first: overlap them." } } }, "HealthcheckSpec": { "type": "object", "description": "A Docker health check.", "additionalProperties": false, "properties": { "test": { "type": "array", "description": 'The check: ["CMD", "prog", "arg"...], ["CMD-SHELL", "shell command"] or ["NONE"].', "minItems": 1, "items": { "type": "string" } }, "interval": { "$ref": "#/definitions/Duration", "description": 'Time between checks, e.g. "10s".' }, "timeout": { "$ref": "#/definitions/Duration", "description": 'Time a check may take, e.g. "5s".' }, "retries": { "type": "integer", "description": "Consecutive failures that make the task unhealthy.", "minimum": 0 }, "startPeriod": { "$ref": "#/definitions/Duration", "description": 'Failures during this start-up time do not count, e.g. "30s".' } }, "required": ["test"] }, "ServiceIngress": { "type": "object", "description": "Traefik routing to a service.", "additionalProperties": false, "properties": { "host": { "type": "string", "description": 'Host rule, e.g. "bzzz.example.com".', "pattern": "^(\\*\\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$", "maxLength": 253 }, "port": { "$ref": "#/definitions/Port", "description": "Container port Traefik forwards to." }, "path": { "type": "string", "description": 'Path prefix, e.g. "/api".', "pattern": "^/" } }, "required": ["host", "port"] }, "AgentPorts": { "type": "object", "description": "Container ports of the agent.", "additionalProperties": false, "properties": { "p2p": { "$ref": "#/definitions/Port", "description": "libp2p TCP port. Default 9000." }, "api": { "$ref": "#/definitions/Port", "description": "HTTP API port. Default 8080." }, "health": { "$ref": "#/definitions/Port", "description": "Health and metrics port. Default 8081." } } }, "AgentInstance": { "type": "object", "description": "One agent: its own swarm service <cluster>_agent-<name>, DNS name agent-<name>.", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/InstanceName", "description": "Instance name." }, "node": { "$ref": "#/definitions/NodeName", "description": "A name from spec.nodes: pins the instance to that node." }, "publish": { "type": "object", "description": "Ports of this instance published on the node (container ports are agent.agentPorts).", "additionalProperties": false, "properties": { "p2p": { "$ref": "#/definitions/Port", "description": "Published libp2p port." }, "api": { "$ref": "#/definitions/Port", "description": "Published HTTP API port." }, "health": { "$ref": "#/definitions/Port", "description": "Published health and metrics port." }, "mode": { "type": "string", "enum": ["host", "ingress"], "description": "host: published only on the node the instance runs on (a stable address for peers). ingress: the routing mesh, on every node. Default: host when the instance is pinned with `node`, else ingress." } } } }, "required": ["name"] }, "AgentSpec": { "type": "object", "description": "The BZZZ agent: one swarm service per instance.", "additionalProperties": false, "properties": { "instances": { "type": "array", "description": "Agent instances: at least one; each becomes its own service with a stable DNS name and its own placement.", "items": { "$ref": "#/definitions/AgentInstance", "description": "An agent instance." }, "minItems": 1 }, "agentPorts": { "$ref": "#/definitions/AgentPorts", "description": "Container ports (BZZZ's own numbers: p2p 9000, api 8080, health 8081)." }, "bootstrap": { "type": "array", "description": "DHT bootstrap peers. Default: the other instances (agent-<name>:<p2p port>).", "items": { "type": "string", "description": 'A multiaddr ("/dns4/agent-a/tcp/9000") or host:port ("walnut:9101").', "pattern": "^(/\\S+|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[0-9]{1,5})$" } }, "role": { "$ref": "#/definitions/Role", "description": "Role the agents act with. Default observer." }, "election": { "type": "object", "description": "Admin election timing.", "additionalProperties": false, "properties": { "heartbeatMs": { "type": "integer", "description": "Admin heartbeat interval in milliseconds. Default 5000.", "minimum": 100, "maximum": 36e5 }, "timeoutMs": { "type": "integer", "description": "Heartbeat silence (ms) that starts an election; must exceed heartbeatMs. Default 15000.", "minimum": 100, "maximum": 36e5 } } }, "replicationFactor": { "type": "integer", "description": "Target number of replicas of each content blob. Default 3.", "minimum": 1, "maximum": 64 }, "api": { "type": "object", "description": "Who may call the agents' HTTP API. Every call is authenticated by a bearer token and authorised by the caller's role. Built in: the controller (observer) and `bzzzctl api-token NAME --role R` for people who can reach the swarm's managers.", "additionalProperties": false, "properties": { "callers": { "type": "array", "description": "More callers, each with its own token from a secret of spec.secrets whose source is a file or an environment variable (bzzzctl apply reads it and stores only its SHA-256).", "maxItems": 100, "items": { "type": "object", "description": "An API caller.", "additionalProperties": false, "required": ["name", "role", "token"], "properties": { "name": { "type": "string", "description": "Caller name (logs, metrics).", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$" }, "role": { "$ref": "#/definitions/Role", "description": "Role the caller acts with: what it may read and publish." }, "token": { "type": "string", "description": "Logical name of the secret (a key of spec.secrets) holding the caller's token.", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$" } } } } } }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the agent. Default: bzzz under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the agent.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the agent.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the agent. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the agent.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the agent.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the agent. These apply to every instance; prefer the per-instance `publish`.", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the agent is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the agent.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the agent." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the agent." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the agent; fields set here override spec.updatePolicy. Default order: stop-first (an instance keeps its identity and data)." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the agent; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the agent (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the agent through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the agent. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the agent is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } }, "required": ["instances"] }, "CompanionServices": { "type": "object", "description": "Companion services of the v2 stack. Each runs unless `enabled: false`.", "additionalProperties": false, "properties": { "mcpServer": { "$ref": "#/definitions/McpServer", "description": "The MCP server (port 3001)." }, "openaiProxy": { "$ref": "#/definitions/OpenaiProxy", "description": "The OpenAI proxy (port 3002)." }, "contentResolver": { "$ref": "#/definitions/ContentResolver", "description": "The content resolver (port 3003)." }, "postgres": { "$ref": "#/definitions/Postgres", "description": "PostgreSQL." }, "redis": { "$ref": "#/definitions/Redis", "description": "Redis." } } }, "McpServer": { "type": "object", "description": "The MCP server (spec.services.mcpServer); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run the MCP server. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of the MCP server. Default 3.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the MCP server. Default: bzzz-mcp under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the MCP server.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the MCP server.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the MCP server. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the MCP server.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the MCP server.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the MCP server. Default: 3001 published on 3001 (ingress).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the MCP server is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the MCP server.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the MCP server." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the MCP server." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the MCP server; fields set here override spec.updatePolicy. Default order: start-first." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the MCP server; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the MCP server (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the MCP server through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the MCP server. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the MCP server is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } } }, "OpenaiProxy": { "type": "object", "description": "The OpenAI proxy (spec.services.openaiProxy); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run the OpenAI proxy. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of the OpenAI proxy. Default 2.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the OpenAI proxy. Default: bzzz-openai-proxy under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the OpenAI proxy.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the OpenAI proxy.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the OpenAI proxy. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the OpenAI proxy.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the OpenAI proxy.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the OpenAI proxy. Default: 3002 published on 3002 (ingress).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the OpenAI proxy is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the OpenAI proxy.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the OpenAI proxy." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the OpenAI proxy." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the OpenAI proxy; fields set here override spec.updatePolicy. Default order: start-first." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the OpenAI proxy; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the OpenAI proxy (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the OpenAI proxy through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the OpenAI proxy. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the OpenAI proxy is given to stop after SIGTERM before SIGKILL, e.g. "10s".' }, "rateLimitRpm": { "type": "integer", "description": "Requests per minute the proxy allows. Default 1000.", "minimum": 1 }, "apiKeySecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the OpenAI API key. Default openai_api_key." } } }, "ContentResolver": { "type": "object", "description": "The content resolver (spec.services.contentResolver); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run the content resolver. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of the content resolver. Default 3.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the content resolver. Default: bzzz-resolver under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the content resolver.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the content resolver.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the content resolver. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the content resolver.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the content resolver.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the content resolver. Default: 3003 published on 3003 (ingress).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the content resolver is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the content resolver.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the content resolver." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the content resolver." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the content resolver; fields set here override spec.updatePolicy. Default order: start-first." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the content resolver; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the content resolver (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the content resolver through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the content resolver. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the content resolver is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } } }, "Postgres": { "type": "object", "description": "PostgreSQL (spec.services.postgres); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run PostgreSQL. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of PostgreSQL. Default 1.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of PostgreSQL. Default: postgres:15-alpine. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of PostgreSQL.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of PostgreSQL.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of PostgreSQL. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in PostgreSQL.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in PostgreSQL.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of PostgreSQL. Default: none (reached on the internal network).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) PostgreSQL is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of PostgreSQL.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule PostgreSQL." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of PostgreSQL." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of PostgreSQL; fields set here override spec.updatePolicy. Default order: stop-first (two tasks must never share its data)." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of PostgreSQL; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of PostgreSQL (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to PostgreSQL through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of PostgreSQL. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time PostgreSQL is given to stop after SIGTERM before SIGKILL, e.g. "10s".' }, "database": { "type": "string", "description": "Database name. Default bzzz_v2.", "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,62}$" }, "userSecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the user name. Default postgres_user." }, "passwordSecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the password. Default postgres_password." } } }, "Redis": { "type": "object", "description": "Redis (spec.services.redis); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run Redis. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of Redis. Default 1.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of Redis. Default: redis:7-alpine. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of Redis.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of Redis.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of Redis. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in Redis.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in Redis.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of Redis. Default: none (reached on the internal network).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) Redis is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of Redis.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule Redis." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of Redis." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of Redis; fields set here override spec.updatePolicy. Default order: stop-first (two tasks must never share its data)." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of Redis; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of Redis (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to Redis through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of Redis. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time Redis is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } } }, "IngressSpec": { "type": "object", "description": "Ingress settings.", "additionalProperties": false, "properties": { "traefik": { "type": "object", "description": "Traefik labels on services that set `ingress`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Generate Traefik labels. Default true." }, "network": { "$ref": "#/definitions/LogicalName", "description": "Logical network (a key of spec.networks) Traefik reaches services on; services with `ingress` must be attached to it. Default external." }, "entrypoints": { "type": "array", "description": 'Traefik entrypoints of the routers, e.g. ["websecure"].', "items": { "type": "string", "minLength": 1 } }, "certResolver": { "type": "string", "description": 'Traefik certificate resolver of the routers, e.g. "letsencrypt".', "minLength": 1 } } } } }, "BackupsSpec": { "type": "object", "description": "Scheduled encrypted backups (reserved).", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Take backups." }, "schedule": { "type": "string", "description": 'Cron schedule, e.g. "0 3 * * *".', "minLength": 1 }, "retention": { "type": "object", "description": "How many backups to keep.", "additionalProperties": false, "properties": { "keepLast": { "type": "integer", "description": "Keep the last N backups.", "minimum": 0 }, "keepDaily": { "type": "integer", "description": "Keep one backup per day for N days.", "minimum": 0 }, "keepWeekly": { "type": "integer", "description": "Keep one backup per week for N weeks.", "minimum": 0 } } }, "target": { "type": "object", "description": "Where backups go (fields defined by a later release)." } } }, "KeysSpec": { "type": "object", "description": "Role keys and the Shamir-split admin key: made by the operator on first apply, delivered to the agents as Docker secrets (rotation is reserved).", "additionalProperties": false, "properties": { "generate": { "type": "boolean", "description": "Make role keys and a Shamir split of the admin key on first apply and deliver them to the agents as Docker secrets (each agent gets only its own share). Default true." }, "rotation": { "type": "object", "description": "Scheduled role key rotation.", "additionalProperties": false, "properties": { "schedule": { "type": "string", "description": 'Cron schedule, e.g. "0 4 1 * *".', "minLength": 1 }, "roles": { "type": "array", "description": "Roles whose keys rotate.", "items": { "$ref": "#/definitions/Role", "description": "A role." } } } }, "shamir": { "type": "object", "description": "Shamir split of the admin key.", "additionalProperties": false, "properties": { "threshold": { "type": "integer", "description": "Shares needed to rebuild the admin key. Default 3.", "minimum": 2, "maximum": 255 }, "shares": { "type": "integer", "description": "Number of shares. Default 5.", "minimum": 2, "maximum": 255 } } } } }, "MigrationSpec": { "type": "object", "description": "v1 \u2192 v2 migration (reserved).", "additionalProperties": false, "properties": { "phase": { "type": "string", "description": "Migration phase the cluster should be in.", "minLength": 1 }, "v1Hosts": { "type": "array", "description": "The v1 hosts.", "items": { "type": "object", "description": "A v1 host (fields defined by a later release)." } } } }, "RollbackTriggersSpec": { "type": "object", "description": "Automatic rollback triggers (reserved).", "additionalProperties": false, "properties": { "triggers": { "type": "array", "description": "Conditions that roll the cluster back.", "items": { "type": "object", "description": "A trigger (fields defined by a later release)." } } } }, "NotificationsSpec": { "type": "object", "description": "Notifications (reserved).", "additionalProperties": false, "properties": { "slack": { "type": "object", "description": "Slack notifications.", "additionalProperties": false, "properties": { "webhookUrlSecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the Slack webhook URL." }, "channel": { "type": "string", "description": 'Slack channel, e.g. "#bzzz-ops".', "minLength": 1 } } } } } } };
 export {
   stdin_default as default,
   schema,

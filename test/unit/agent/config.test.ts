@@ -112,3 +112,20 @@ describe('parseBootstrapPeer', () => {
     expect(() => parseBootstrapPeer('/ip4/999.0.0.1/tcp/1')).toThrow(/not a valid multiaddr/);
   });
 });
+
+describe('agent settings for API access and store limits', () => {
+  it('GIVEN sizes and the insecure flag WHEN parsed THEN bytes and a boolean; bad values are named with their flag', async () => {
+    const { parseAgentConfig, parseByteSize } = await import('../../../src/agent/config.js');
+    expect(parseByteSize('1048576')).toBe(1048576);
+    expect(parseByteSize('20GiB')).toBe(20 * 1024 ** 3);
+    expect(parseByteSize('1.5 MB')).toBe(1.5 * 1024 ** 2);
+    expect(parseByteSize('lots')).toBeUndefined();
+    const c = parseAgentConfig({ insecureOpenCluster: true, storeQuota: '1GiB', apiCallers: 'callers.json' });
+    expect(c).toMatchObject({ insecureOpenCluster: true, storeQuotaBytes: 1024 ** 3, storeReserveBytes: 256 * 1024 ** 2 });
+    expect(c.apiCallersFile).toMatch(/\/callers\.json$/);
+    expect(parseAgentConfig({ members: 'members.json' }).insecureOpenCluster).toBe(false);
+    expect(() => parseAgentConfig({ storeQuota: 'lots', insecureOpenCluster: 'maybe' })).toThrow(
+      /--insecure-open-cluster \(BZZZ_INSECURE_OPEN_CLUSTER\): "maybe" is not true or false[\s\S]*--store-quota \(BZZZ_STORE_QUOTA\): "lots" is not a size/,
+    );
+  });
+});

@@ -16,6 +16,7 @@ const empty: Observed = {
   configs: [],
   state: [],
   services: [],
+  lookAlikes: [],
   external: { networks: [], secrets: [], configs: [] },
 };
 const labels = (logical: string, keyset: string) => ({ 'io.bzzz.logical': logical, 'io.bzzz.keyset': keyset });

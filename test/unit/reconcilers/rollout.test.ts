@@ -25,6 +25,7 @@ const observed = (services: Service[]): Observed => ({
   configs: [],
   state: [],
   services,
+  lookAlikes: [],
   external: { networks: [], secrets: [], configs: [] },
 });
 const planOf = (services: Service[]): ServicePlan => ({
@@ -32,6 +33,7 @@ const planOf = (services: Service[]): ServicePlan => ({
   remove: [],
   update: services.map((o) => ({ observed: o, desired: { component: 'agent', shortName: o.Spec.Name, spec: o.Spec } })),
   changes: services.map((o) => ({ action: 'update' as const, kind: 'service' as const, name: o.Spec.Name })),
+  rolledBack: [],
 });
 const now = Date.parse('2026-11-23T12:00:00Z');
 

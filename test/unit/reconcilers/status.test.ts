@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { computeStatus } from '../../../src/reconcilers/status.js';
-import type { DesiredService } from '../../../src/swarm/desired.js';
+import type { DesiredService } from '../../../src/convert/services.js';
 import type { Service, Task } from '../../../src/swarm/api-types.js';
 
 const desired: DesiredService[] = [

@@ -47,6 +47,40 @@ interface Case {
 
 const cases: Case[] = [
   {
+    name: 'an API caller whose token secret is generated (nobody could ever present it)',
+    text: spec(`  secrets:
+    ci_token:
+      generate: { length: 32 }
+  agent:
+    instances:
+      - name: a
+    api:
+      callers:
+        - name: ci
+          role: backend_developer
+          token: ci_token # <--
+${COMPANIONS_OFF}`),
+    path: 'spec.agent.api.callers[0].token',
+    message: /token secret `ci_token` must come from a file or an environment variable/,
+  },
+  {
+    name: 'an API caller named like a built-in one',
+    text: spec(`  secrets:
+    t:
+      env: CI_TOKEN
+  agent:
+    instances:
+      - name: a
+    api:
+      callers:
+        - name: bzzz-operator # <--
+          role: admin
+          token: t
+${COMPANIONS_OFF}`),
+    path: 'spec.agent.api.callers[0].name',
+    message: /reserved for the built-in callers/,
+  },
+  {
     name: 'host-mode port on a component attached only to internal networks',
     text: spec(
       `${AGENT}${COMPANIONS_OFF.replace(

@@ -83,7 +83,7 @@ describe('bzzzcluster.schema.json', () => {
   it("gives every companion the agent's component fields", () => {
     const agentKeys = Object.keys(schemaJson.definitions.AgentSpec.properties);
     const componentKeys = agentKeys.filter(
-      (k) => !['instances', 'agentPorts', 'bootstrap', 'role', 'election', 'replicationFactor'].includes(k),
+      (k) => !['instances', 'agentPorts', 'bootstrap', 'role', 'election', 'replicationFactor', 'api'].includes(k),
     );
     for (const def of ['McpServer', 'OpenaiProxy', 'ContentResolver', 'Postgres', 'Redis'] as const) {
       expect(Object.keys(schemaJson.definitions[def].properties)).toEqual(

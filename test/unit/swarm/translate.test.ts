@@ -1,8 +1,10 @@
 // How engine failures reach the user: every command meets them on its first read (there is no
 // separate preflight), so the message must say what is wrong and what to do.
 import { describe, expect, it } from 'vitest';
-import { translate, EngineCallError } from '../../../src/swarm/docker-port.js';
+import { translate } from '../../../src/swarm/docker-port.js';
+import { EngineCallError } from '../../../src/swarm/errors.js';
 import { ConflictError, EngineUnavailableError, NotFoundError } from '../../../src/util/errors.js';
+import { SpecRefusedError } from '../../../src/swarm/errors.js';
 
 const modem = (statusCode: number, message: string) =>
   Object.assign(new Error(`(HTTP code ${statusCode}) ${message}`), { statusCode, json: { message } });
@@ -52,6 +54,17 @@ describe('translate', () => {
     expect(translate('inspect config', 'c1', modem(404, 'config c1 not found'))).toBeInstanceOf(NotFoundError);
     const e = translate('create service', 'app_web', modem(400, 'port 8080 is already in use'));
     expect(e).toBeInstanceOf(EngineCallError);
+    expect(e).not.toBeInstanceOf(SpecRefusedError);
     expect(e.message).toBe('create service app_web: port 8080 is already in use');
+  });
+
+  it('a 400 that refuses the spec itself is terminal (SpecRefusedError); one naming a busy port or a missing reference is not', () => {
+    const refused = translate('create service', 'app_web', modem(400, 'rpc error: code = InvalidArgument desc = invalid reference format'));
+    expect(refused).toBeInstanceOf(SpecRefusedError);
+    expect(refused.message).toBe(
+      'create service app_web: the engine refused it: rpc error: code = InvalidArgument desc = invalid reference format',
+    );
+    expect(translate('create service', 'a', modem(400, 'secret a_x-1234abcd not found'))).not.toBeInstanceOf(SpecRefusedError);
+    expect(translate('create network', 'n', modem(400, 'network n already exists'))).not.toBeInstanceOf(SpecRefusedError);
   });
 });

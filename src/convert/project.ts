@@ -2,8 +2,9 @@
 // projected onto the fields the operator owns, in a canonical form — lists sorted, references
 // by name (not ID), the engine's pinned image digest dropped, zero values omitted as the engine
 // omits them. Two specs that mean the same project to the same value.
-import type { Network, ServiceSpec } from './api-types.js';
-import { stableStringify } from './labels.js';
+import type { Network, ServiceSpec } from '../swarm/api-types.js';
+import { stableStringify } from '../swarm/labels.js';
+import { OWNER_LABEL } from '../swarm/ownership.js';
 import { compareStrings } from '../util/compare.js';
 
 export type Projection = Record<string, unknown>;
@@ -25,12 +26,18 @@ export function networkNamer(networks: Network[]): (idOrName: string) => string 
   return (x) => m.get(x) ?? x;
 }
 
+/** The ownership proof is added at write time (src/swarm/ownership.ts), not part of what is desired. */
+function withoutProof(labels: Record<string, string> | undefined): Record<string, string> {
+  const { [OWNER_LABEL]: _proof, ...rest } = labels ?? {};
+  return rest;
+}
+
 export function projectService(spec: ServiceSpec, ctx: ProjectionContext = {}): Projection {
   const t = spec.TaskTemplate ?? ({} as ServiceSpec['TaskTemplate']);
   const c = t.ContainerSpec ?? ({ Image: '' } as ServiceSpec['TaskTemplate']['ContainerSpec']);
   const netName = ctx.networkName ?? ((x: string) => x);
   const p: Projection = {
-    labels: spec.Labels ?? {},
+    labels: withoutProof(spec.Labels),
     image: stripDigest(c.Image),
     user: c.User,
     command: c.Command,
@@ -38,7 +45,13 @@ export function projectService(spec: ServiceSpec, ctx: ProjectionContext = {}): 
     env: [...(c.Env ?? [])].sort(),
     containerLabels: c.Labels ?? {},
     mounts: (c.Mounts ?? [])
-      .map((m) => ({ type: m.Type, source: m.Source, target: m.Target, readOnly: m.ReadOnly, volumeLabels: m.VolumeOptions?.Labels }))
+      .map((m) => ({
+        type: m.Type,
+        source: m.Source,
+        target: m.Target,
+        readOnly: m.ReadOnly,
+        volumeLabels: m.VolumeOptions?.Labels && withoutProof(m.VolumeOptions.Labels),
+      }))
       .sort((a, b) => compareStrings(a.target, b.target)),
     stopGracePeriod: c.StopGracePeriod,
     healthcheck: c.Healthcheck,

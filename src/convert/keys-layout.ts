@@ -16,6 +16,20 @@ export const keyLogical = {
   share: (index: number) => `bzzz-share-${index}`,
 };
 
+/** The access objects of src/reconcilers/access.ts: identities, member list, API callers. */
+export const accessLogical = {
+  peer: (instance: string) => `bzzz-peer-${instance}`,
+  members: 'bzzz-members',
+  callers: 'bzzz-api-callers',
+};
+
+/** Where an agent finds them (and the env vars that tell it). */
+export const ACCESS_FILES = {
+  peerKey: `${KEYS_DIR}/peer.key`,
+  members: `${KEYS_DIR}/members.json`,
+  callers: `${KEYS_DIR}/api-callers.json`,
+};
+
 export interface ShamirSettings {
   threshold: number;
   shares: number;

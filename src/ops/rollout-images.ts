@@ -3,8 +3,8 @@
 // build of bzzz/bzzzctl:v0.1.0 reaches running services only through a forced rollout. The
 // rollout follows each service's update policy; ForceUpdate is not a field the reconciler
 // compares, so it never reads as drift.
-import type { SwarmPort } from './port.js';
-import { stripDigest } from './project.js';
+import type { SwarmPort } from '../swarm/port.js';
+import { stripDigest } from '../convert/project.js';
 
 export async function rolloutServicesUsing(
   port: SwarmPort,

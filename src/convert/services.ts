@@ -28,9 +28,9 @@ import type {
   SecretReference,
   ServiceSpec,
   UpdateConfig,
-} from './api-types.js';
-import { L, objectName, ownerLabels, stableHash } from './labels.js';
-import { AGENT_UID, KEYS_DIR, keyLogical, keySettings } from './keys-layout.js';
+} from '../swarm/api-types.js';
+import { L, objectName, ownerLabels, stableHash } from '../swarm/labels.js';
+import { ACCESS_FILES, accessLogical, AGENT_UID, KEYS_DIR, keyLogical, keySettings } from './keys-layout.js';
 import { ROLES } from '../crypto/roles.js';
 import { compareStrings } from '../util/compare.js';
 
@@ -292,6 +292,7 @@ function agentService(cluster: BzzzCluster, refs: ObjectRefs, inst: AgentInstanc
   if (inst.publish?.health) published.push({ target: p.health, published: inst.publish.health, mode });
   const shortName = `agent-${inst.name}`;
   const keys = agentKeyMounts(cluster, inst);
+  const access = agentAccessMounts(inst);
   // Each instance keeps its peer identity and content store across task restarts.
   const data: Mount = {
     Type: 'volume',
@@ -313,10 +314,11 @@ function agentService(cluster: BzzzCluster, refs: ObjectRefs, inst: AgentInstanc
     // One task per instance, dialled by name by its peers: DNS names the task itself (no virtual
     // IP in between, which also works where IPVS does not). Ingress-published ports need a VIP.
     endpointMode: published.some((p) => p.mode === 'ingress') ? 'vip' : 'dnsrr',
-    extraSecrets: keys.secrets,
-    extraConfigs: keys.configs,
+    extraSecrets: [...keys.secrets, ...access.secrets],
+    extraConfigs: [...keys.configs, ...access.configs],
     extraEnv: {
       ...keys.env,
+      ...access.env,
       BZZZ_CLUSTER: cluster.metadata.name,
       BZZZ_INSTANCE: inst.name,
       BZZZ_VERSION: cluster.spec.version,
@@ -332,6 +334,18 @@ function agentService(cluster: BzzzCluster, refs: ObjectRefs, inst: AgentInstanc
       ...(agent.replicationFactor ? { BZZZ_REPLICATION_FACTOR: String(agent.replicationFactor) } : {}),
     },
   });
+}
+
+/** Closed membership (issue 7): the instance's own identity, the member list and the API callers. */
+function agentAccessMounts(inst: AgentInstance): { secrets: SecretMount[]; configs: ConfigMount[]; env: Record<string, string> } {
+  return {
+    secrets: [{ source: accessLogical.peer(inst.name), target: ACCESS_FILES.peerKey, uid: AGENT_UID, gid: AGENT_UID, mode: '0400' }],
+    configs: [
+      { source: accessLogical.members, target: ACCESS_FILES.members, mode: '0444' },
+      { source: accessLogical.callers, target: ACCESS_FILES.callers, mode: '0444' },
+    ],
+    env: { BZZZ_PEER_KEY_FILE: ACCESS_FILES.peerKey, BZZZ_MEMBERS_FILE: ACCESS_FILES.members, BZZZ_API_CALLERS_FILE: ACCESS_FILES.callers },
+  };
 }
 
 /**

@@ -1,6 +1,6 @@
 // Leader election's one decision: may a candidate take the controller lease now?
 import { describe, expect, it } from 'vitest';
-import { mayTakeLease } from '../../../src/swarm/lease.js';
+import { mayTakeLease } from '../../../src/store/lease.js';
 
 const lease = (holder: string, version: number) => ({ holder, version, ttlMs: 15_000 });
 

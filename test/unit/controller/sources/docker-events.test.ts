@@ -1,7 +1,7 @@
 // Mapping Docker events to clusters. The event shapes are copied from what Docker 20.10 sent on
 // this machine (`docker events --format '{{json .}}'`): swarm-scoped events carry only the name.
 import { describe, expect, it } from 'vitest';
-import { mapDockerEvent, type DockerEvent } from '../../../src/swarm/events.js';
+import { mapDockerEvent, type DockerEvent } from '../../../../src/controller/sources/docker-events.js';
 
 const swarmEvent = (Type: string, Action: string, name: string): DockerEvent => ({
   Type,

@@ -6,10 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createManager } from '../../src/controller/manager.js';
+import { createController } from '../../src/controller/controller.js';
 import { createControllerMetrics, type ControllerMetrics } from '../../src/controller/metrics.js';
-import type { ClusterEventSource, ClusterSink, ReconcileResult } from '../../src/controller/types.js';
-import { createDockerEventSource, type DockerEventsApi } from '../../src/swarm/events.js';
+import type { ClusterEventSource, ClusterSink } from '../../src/controller/types.js';
+import type { ReconcileResult } from '../../src/reconcilers/reconciler.js';
+import { createDockerEventSource } from '../../src/controller/sources/docker-events.js';
+import { engineEvents, type EngineEvents } from '../../src/swarm/event-stream.js';
 
 const docker = new Docker();
 const run = randomBytes(3).toString('hex');
@@ -29,17 +31,18 @@ async function waitFor<T>(what: string, fn: () => T | undefined | false | Promis
 }
 
 /** The real engine, with every events stream it opens kept so a test can cut one. */
-function recordingDocker(): { api: DockerEventsApi; streams: NodeJS.ReadableStream[] } {
+function recordingDocker(): { api: EngineEvents; streams: NodeJS.ReadableStream[] } {
   const streams: NodeJS.ReadableStream[] = [];
+  const real = engineEvents(docker);
   return {
     streams,
     api: {
-      async getEvents(options) {
-        const stream = await docker.getEvents(options);
+      async open(filters, signal) {
+        const stream = await real.open(filters, signal);
         streams.push(stream);
         return stream;
       },
-      getConfig: (id) => docker.getConfig(id),
+      configLabels: (id) => real.configLabels(id),
     },
   };
 }
@@ -134,7 +137,7 @@ describe('docker events watch (real engine)', () => {
     waitFor(`"${reasonPart}" enqueued as ${c}`, () => enqueued.find((e) => e.cluster === c && e.reason.includes(reasonPart)));
 
   beforeAll(async () => {
-    source = createDockerEventSource({ docker: api, metrics });
+    source = createDockerEventSource({ engine: api, metrics });
     await source.start(ac.signal, sink);
     expect(source.status().connected).toBe(true);
   });
@@ -225,8 +228,8 @@ describe('controller manager driven by the real watch', () => {
   it('reconciles on start, on a change of an owned object, and after the watch reconnects', async () => {
     const { api, streams } = recordingDocker();
     const metrics = createControllerMetrics({ defaultMetrics: false });
-    const events = createDockerEventSource({ docker: api, metrics });
-    const manager = createManager({ reconciler, lister: { listClusters: async () => [cluster] }, events, metrics, resyncMs: 3_600_000 });
+    const events = createDockerEventSource({ engine: api, metrics });
+    const manager = createController({ reconciler, lister: { listClusters: async () => [cluster] }, events, metrics, resyncMs: 3_600_000 });
     const ac = new AbortController();
     const done = manager.start(ac.signal);
     try {

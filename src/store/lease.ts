@@ -3,11 +3,13 @@
 // `bzzzctl apply` reads it to know whether a controller runs (then it waits for the controller
 // to observe the new generation) or not (then it reconciles in-process). It is also the basis of
 // leader election when several controllers run.
-import type { SwarmPort } from './port.js';
-import { L, MANAGER } from './labels.js';
+import type { SwarmPort } from '../swarm/port.js';
+import { L, MANAGER } from '../swarm/labels.js';
 import { ConflictError } from '../util/errors.js';
 
 export const LEASE_NAME = 'bzzz-operator_controller-lease';
+/** Renewed every third of it: two renewals can fail before a standby may take over. */
+export const DEFAULT_LEASE_TTL_MS = 15_000;
 const HOLDER = 'io.bzzz.lease.holder';
 const RENEWED = 'io.bzzz.lease.renewed-at';
 const TTL = 'io.bzzz.lease.ttl-ms';

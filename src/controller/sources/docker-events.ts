@@ -11,19 +11,13 @@
 // backoff and, once back, asks for a full resync because events were missed — it never gives up
 // (kubernetes-client's cache.ts; swarm-cronjob's log.Fatal on a broken stream is what not to do).
 import { StringDecoder } from 'node:string_decoder';
-import type Docker from 'dockerode';
-import { realClock } from '../controller/clock.js';
-import type { ControllerMetrics } from '../controller/metrics.js';
-import type { Clock, ClusterEventSource, ClusterSink, WatchStatus } from '../controller/types.js';
-import { errorMessage } from '../util/errors.js';
-import { L } from './labels.js';
-import { silentLogger, type Logger } from '../util/log.js';
-
-/** The two engine calls the watch needs (a real Dockerode satisfies it). */
-export interface DockerEventsApi {
-  getEvents(options: Docker.GetEventsOptions & { abortSignal?: AbortSignal }): Promise<NodeJS.ReadableStream>;
-  getConfig(id: string): { inspect(): Promise<Docker.ConfigInfo> };
-}
+import { realClock } from '../clock.js';
+import type { ControllerMetrics } from '../metrics.js';
+import type { Clock, ClusterEventSource, ClusterSink, WatchStatus } from '../types.js';
+import { errorMessage } from '../../util/errors.js';
+import { L } from '../../swarm/labels.js';
+import type { EngineEvents, EventFilters } from '../../swarm/event-stream.js';
+import { silentLogger, type Logger } from '../../util/log.js';
 
 /** One decoded Docker event (the fields used here). */
 export interface DockerEvent {
@@ -38,17 +32,15 @@ const CLUSTER_LABEL = L.cluster;
 const STACK_LABEL = L.stackNamespace;
 /** io.bzzz.kind values of the operator's own state configs (stored spec generations, cluster record). */
 const STATE_KINDS: ReadonlySet<string> = new Set(['spec', 'cluster']);
-/** State configs are named `<cluster>_bzzz-...` (src/swarm/state.ts). */
+/** State configs are named `<cluster>_bzzz-...` (src/store/cluster-store.ts). */
 const STATE_NAME_MARK = '_bzzz-';
 /** The cluster record `<cluster>_bzzz-cluster`: its labels hold the generation and the status. */
 const RECORD_SUFFIX = '_bzzz-cluster';
 const SERVICE_NAME_ATTR = 'com.docker.swarm.service.name';
 
 /** Server-side filter: the object types and actions that can change what a cluster should do. */
-export const EVENT_FILTERS = {
-  type: ['service', 'secret', 'config', 'network', 'node', 'container'] as Array<
-    'service' | 'secret' | 'config' | 'network' | 'node' | 'container'
-  >,
+export const EVENT_FILTERS: EventFilters = {
+  type: ['service', 'secret', 'config', 'network', 'node', 'container'],
   // `event` narrows every type; containers then arrive for create and die, and only die is kept.
   event: ['create', 'update', 'remove', 'die'],
 };
@@ -121,7 +113,7 @@ function byPrefix(name: string | undefined, known: readonly string[]): EventTarg
 }
 
 export interface DockerEventSourceOptions {
-  docker: DockerEventsApi;
+  engine: EngineEvents;
   clock?: Clock;
   log?: Logger;
   metrics?: Pick<ControllerMetrics, 'dockerEvent' | 'watchReconnected'>;
@@ -135,7 +127,7 @@ export interface DockerEventSourceOptions {
 const STABLE_STREAM_MS = 10_000;
 
 export function createDockerEventSource(options: DockerEventSourceOptions): ClusterEventSource {
-  const { docker, metrics } = options;
+  const { engine, metrics } = options;
   const clock = options.clock ?? realClock;
   const log = options.log ?? silentLogger();
   const initialMs = options.initialReconnectMs ?? 250;
@@ -181,7 +173,7 @@ export function createDockerEventSource(options: DockerEventSourceOptions): Clus
       if (signal.aborted) return;
       let stream: NodeJS.ReadableStream;
       try {
-        stream = await docker.getEvents({ filters: EVENT_FILTERS, abortSignal: signal });
+        stream = await engine.open(EVENT_FILTERS, signal);
       } catch (err) {
         if (signal.aborted) return;
         retry(attempt, `cannot open the docker events stream: ${errorMessage(err)}`);
@@ -248,10 +240,7 @@ export function createDockerEventSource(options: DockerEventSourceOptions): Clus
   /** Last generation seen on each cluster record, to tell an apply from a status write. */
   const generations = new Map<string, string>();
 
-  async function inspectLabels(id: string): Promise<Record<string, string>> {
-    const info = await docker.getConfig(id).inspect();
-    return info.Spec?.Labels ?? {};
-  }
+  const inspectLabels = (id: string): Promise<Record<string, string>> => engine.configLabels(id);
 
   function handleLine(line: string, sink: ClusterSink): void {
     let ev: DockerEvent;

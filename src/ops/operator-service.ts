@@ -1,11 +1,11 @@
 // The controller itself as a swarm service (what `bzzzctl up` deploys): one replica on a manager
 // node with the Docker socket mounted, attached to the clusters' networks so it can ask the
 // agents how they are, /metrics and /healthz on 9464. Listed by `docker stack services bzzz-operator`.
-import type { Labels, ServiceSpec } from './api-types.js';
-import type { SwarmPort } from './port.js';
-import { L, MANAGER } from './labels.js';
-import { diffProjections, networkNamer, projectService } from './project.js';
-import { stableHash } from './labels.js';
+import type { Labels, ServiceSpec } from '../swarm/api-types.js';
+import type { SwarmPort } from '../swarm/port.js';
+import { L, MANAGER } from '../swarm/labels.js';
+import { diffProjections, networkNamer, projectService } from '../convert/project.js';
+import { stableHash } from '../swarm/labels.js';
 
 export const OPERATOR_STACK = 'bzzz-operator';
 export const OPERATOR_SERVICE = `${OPERATOR_STACK}_controller`;

@@ -5,9 +5,11 @@
 // cluster record a compare-and-swap register: two writers never overwrite each other blindly.
 // Nothing the controller needs lives only in its memory: a restarted controller resumes from here.
 import type { BzzzCluster } from '../spec/types.js';
-import type { Config, ConfigSpec, Labels } from './api-types.js';
-import type { SwarmPort } from './port.js';
-import { L, MANAGER, objectName, ownerLabels, stableStringify } from './labels.js';
+import type { Config, ConfigSpec, Labels } from '../swarm/api-types.js';
+import type { SwarmPort } from '../swarm/port.js';
+import type { ClusterStatus } from '../spec/status.js';
+import { L, MANAGER, objectName, ownerLabels, stableStringify } from '../swarm/labels.js';
+import { newOwnerKey, OWNER_LABEL, ownerProof } from '../swarm/ownership.js';
 import { ConflictError, NotFoundError } from '../util/errors.js';
 
 export const SPECS_KEPT = 10;
@@ -20,58 +22,10 @@ export interface StoredSpec {
   secretVersions: Record<string, string>;
   /** Logical config → content, for configs from a file or inline content. */
   configContents: Record<string, string>;
+  /** SHA-256 of the tokens of spec.agent.api.callers, by secret logical name (never the tokens). */
+  apiTokenHashes?: Record<string, string>;
   specHash: string;
   appliedAt: string;
-}
-
-export type ConditionType = 'Ready' | 'Progressing' | 'Degraded';
-export interface Condition {
-  type: ConditionType;
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
-  lastTransitionTime: string;
-}
-
-export interface ComponentStatus {
-  /** Service name, e.g. bzzz-dev_agent-a1. */
-  service: string;
-  component: string;
-  image: string;
-  desired: number;
-  running: number;
-  /** Docker's rolling-update state (updating, paused, rollback_completed…) when there is one. */
-  update?: string;
-  updateMessage?: string;
-}
-
-/** What an agent instance reports about itself (probed by the controller over the cluster network). */
-export interface AgentStatus {
-  /** Instance name (spec.agent.instances[].name). */
-  name: string;
-  service: string;
-  healthy: boolean;
-  /** Connected libp2p peers. */
-  peers: number;
-  /** This agent is the elected admin (its election status names itself). */
-  admin: boolean;
-  peerId?: string;
-  /** The admin this agent follows (peer ID), and the election term. */
-  adminPeer?: string | null;
-  term?: number;
-  /** Overall health score 0..1, one decimal. */
-  score?: number;
-  /** Observed CAS replication factor. */
-  replicationFactor?: number;
-  error?: string;
-}
-
-export interface ClusterStatus {
-  observedGeneration: number;
-  conditions: Condition[];
-  components: ComponentStatus[];
-  /** Present when a controller inside the swarm probed the agents. */
-  agents?: AgentStatus[];
 }
 
 export interface ClusterRecord {
@@ -83,6 +37,11 @@ export interface ClusterRecord {
   version: number;
   /** The record config as read: what a compare-and-swap write sends back with new labels. */
   config: ConfigSpec;
+  /**
+   * The cluster's ownership key (src/swarm/ownership.ts), from the record's data. Absent only in
+   * records written before ownership proofs: their objects are trusted by their labels.
+   */
+  ownerKey?: string;
 }
 
 /**
@@ -144,6 +103,8 @@ export class ClusterStore {
     doc: Omit<StoredSpec, 'generation' | 'appliedAt'>,
     now = new Date(),
     known?: StateSnapshot,
+    /** The ownership key a new cluster's record gets (the caller may already have proven objects with it). */
+    newKey: string = newOwnerKey(),
   ): Promise<{ generation: number; changed: boolean }> {
     const cluster = doc.cluster.metadata.name;
     // The generation whose spec config this call created: when the record write then conflicts
@@ -160,12 +121,15 @@ export class ClusterStore {
       }
       const generation = (rec?.generation ?? 0) + 1;
       const stored: StoredSpec = { ...doc, generation, appliedAt: now.toISOString() };
+      const key = rec ? rec.ownerKey : newKey;
+      const name = specName(cluster, generation);
+      const labels = { ...ownerLabels(cluster, 'bzzz-spec'), [L.kind]: 'spec', [L.generation]: String(generation) };
       try {
         // The spec config's unique name is the first compare-and-swap: a concurrent apply of the
         // same generation fails here with "already exists" and retries on fresh state.
         await this.port.createConfig({
-          Name: specName(cluster, generation),
-          Labels: { ...ownerLabels(cluster, 'bzzz-spec'), [L.kind]: 'spec', [L.generation]: String(generation) },
+          Name: name,
+          Labels: key ? { ...labels, [OWNER_LABEL]: ownerProof(key, 'config', name) } : labels,
           Data: Buffer.from(stableStringify(stored)).toString('base64'),
         });
         created = generation;
@@ -175,9 +139,9 @@ export class ClusterStore {
           await this.port.createConfig({
             Name: recordName(cluster),
             Labels: { ...ownerLabels(cluster, 'bzzz-cluster'), [L.kind]: 'cluster', [L.generation]: String(generation) },
-            Data: Buffer.from(JSON.stringify({ apiVersion: doc.cluster.apiVersion, kind: doc.cluster.kind, name: cluster })).toString(
-              'base64',
-            ),
+            Data: Buffer.from(
+              JSON.stringify({ apiVersion: doc.cluster.apiVersion, kind: doc.cluster.kind, name: cluster, ownerKey: newKey }),
+            ).toString('base64'),
           });
         }
         await this.pruneSpecs(cluster, generation);
@@ -249,9 +213,9 @@ export class ClusterStore {
     }
   }
 
-  /** Removes the stored specs and the cluster record (the last step of delete). */
-  async remove(cluster: string): Promise<number> {
-    const state = await this.port.listConfigs({ labels: [...ownedLabelsOf(cluster), L.kind] });
+  /** Removes the stored specs and the cluster record (the first step of delete); `ours` proves each one the cluster's. */
+  async remove(cluster: string, ours: (c: Config) => boolean): Promise<number> {
+    const state = (await this.port.listConfigs({ labels: [...ownedLabelsOf(cluster), L.kind] })).filter(ours);
     await Promise.all(state.map((c) => this.port.removeConfig(c.ID)));
     return state.length;
   }
@@ -276,7 +240,17 @@ function toRecord(cluster: string, c: Config): ClusterRecord {
     id: c.ID,
     version: c.Version.Index,
     config: { Name: c.Spec.Name, Labels: labels, Data: c.Spec.Data },
+    ownerKey: recordOwnerKey(c),
   };
+}
+
+function recordOwnerKey(c: Config): string | undefined {
+  try {
+    const key = (JSON.parse(Buffer.from(c.Spec.Data ?? '', 'base64').toString('utf8')) as { ownerKey?: unknown }).ownerKey;
+    return typeof key === 'string' && /^[0-9a-f]{64}$/.test(key) ? key : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function parseSpec(c: Config): StoredSpec {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BzzzCluster } from '../../../src/spec/types.js';
-import { buildNetworks, buildServices, type ObjectRefs } from '../../../src/swarm/desired.js';
-import { diffProjections, projectService } from '../../../src/swarm/project.js';
+import { buildNetworks, buildServices, type ObjectRefs } from '../../../src/convert/services.js';
+import { diffProjections, projectService } from '../../../src/convert/project.js';
 import type { ServiceSpec } from '../../../src/swarm/api-types.js';
 
 const refs: ObjectRefs = {

@@ -1,0 +1,68 @@
+// What the controller reports about a cluster: conditions (Kubernetes-style), observedGeneration,
+// each component's tasks and what the agents say of themselves. Stored in the cluster record
+// (src/store) and printed by `bzzzctl status`; pure types.
+
+export type ConditionType = 'Ready' | 'Progressing' | 'Degraded' | 'Failed';
+export interface Condition {
+  type: ConditionType;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+}
+
+export interface ComponentStatus {
+  /** Service name, e.g. bzzz-dev_agent-a1. */
+  service: string;
+  component: string;
+  image: string;
+  desired: number;
+  running: number;
+  /** Docker's rolling-update state (updating, paused, rollback_completed…) when there is one. */
+  update?: string;
+  updateMessage?: string;
+}
+
+/** What an agent instance reports about itself (probed by the controller over the cluster network). */
+export interface AgentStatus {
+  /** Instance name (spec.agent.instances[].name). */
+  name: string;
+  service: string;
+  healthy: boolean;
+  /** Connected libp2p peers. */
+  peers: number;
+  /** This agent is the elected admin (its election status names itself). */
+  admin: boolean;
+  peerId?: string;
+  /** The admin this agent follows (peer ID), and the election term. */
+  adminPeer?: string | null;
+  term?: number;
+  /** Overall health score 0..1, one decimal. */
+  score?: number;
+  /** Observed CAS replication factor. */
+  replicationFactor?: number;
+  error?: string;
+}
+
+/** A generation the engine refused: recorded, never retried; a new generation clears it (rollback reads it). */
+export interface GenerationFailure {
+  generation: number;
+  /** The object the engine refused, e.g. "service dev_agent-a1". */
+  object: string;
+  reason: string;
+  /** The engine's own reason. */
+  message: string;
+  at: string;
+}
+
+export interface ClusterStatus {
+  observedGeneration: number;
+  /** Present while the current generation has failed terminally. */
+  failure?: GenerationFailure;
+  /** Objects labelled as this cluster's without its ownership proof: left alone (`<kind> <name>`). */
+  lookAlikes?: string[];
+  conditions: Condition[];
+  components: ComponentStatus[];
+  /** Present when a controller inside the swarm probed the agents. */
+  agents?: AgentStatus[];
+}

@@ -1,0 +1,77 @@
+// One writer: an in-process `bzzzctl apply` holds the controller lease for as long as its passes
+// run, so a controller started meanwhile stands by and writes nothing; the lease is given back
+// when apply ends and the controller takes over at once.
+import { spawn } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { leaseIsLive, readLease } from '../../src/store/lease.js';
+import { BIN, cleanup, port, ROOT, spawnController, specDir, uniqueName, waitFor, writeSpec, type Controller } from './harness.js';
+
+function spec(name: string): string {
+  return `apiVersion: bzzz.io/v2
+kind: BzzzCluster
+metadata:
+  name: ${name}
+spec:
+  version: "2.0.0"
+  agent:
+    image: bzzz-test/busybox:1
+    instances:
+      - name: a1
+      - name: a2
+      - name: a3
+    stopGracePeriod: 2s
+  services:
+    mcpServer: { enabled: false }
+    openaiProxy: { enabled: false }
+    contentResolver: { enabled: false }
+    postgres: { enabled: false }
+    redis: { enabled: false }
+`;
+}
+
+describe('an in-process apply and a controller never write at once', () => {
+  const name = uniqueName('it-writer');
+  let controller: Controller | undefined;
+  afterAll(async () => {
+    controller?.proc.kill('SIGTERM');
+    await cleanup(name);
+  });
+
+  it('apply holds the lease while it reconciles; a controller started meanwhile stands by, then takes over when apply ends', async () => {
+    const lease = await readLease(port);
+    if (leaseIsLive(lease, Date.now())) throw new Error(`a controller (${lease?.holder}) holds the lease; this test needs none running`);
+    const file = writeSpec(specDir(), spec(name));
+    const apply = spawn(process.execPath, [BIN, 'apply', '-f', file, '--timeout', '120s'], { cwd: ROOT });
+    let out = '';
+    apply.stderr.on('data', (d) => {
+      out += d;
+    });
+    const exited = new Promise<number | null>((res) => apply.on('exit', (code) => res(code)));
+
+    const held = await waitFor('apply holds the lease', async () => (await readLease(port))?.holder.match(/^bzzzctl apply@/), 20_000, 50);
+    expect(held).toBeTruthy();
+    controller = await spawnController(['--lease-ttl', '3s', '--no-probe-agents']);
+    // While apply runs (three agents starting), the controller is a standby that writes nothing.
+    let sawStandby = false;
+    while (apply.exitCode === null) {
+      const holder = (await readLease(port))?.holder ?? '';
+      if (holder.startsWith('bzzzctl apply@')) {
+        expect(await controller.metric('bzzz_operator_leader')).toBe(0);
+        sawStandby = true;
+      }
+      expect(await controller.metric('bzzz_operator_engine_writes_total')).toBe(0);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await exited, out).toBe(0);
+    expect(out).toContain('reconciling in-process');
+    expect(sawStandby).toBe(true);
+    expect(controller.logged('another controller holds the lease: standing by until it stops renewing it')).toBe(true);
+
+    // Released at the end: the controller leads within a renewal period (1 s), well before a TTL.
+    await waitFor('the controller takes over', async () => (await controller!.metric('bzzz_operator_leader')) === 1, 5_000, 100);
+    expect((await readLease(port))?.holder).toMatch(new RegExp(`/${controller.proc.pid}$`));
+    // The cluster apply converged: the controller's first pass has nothing to write.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await controller.metric('bzzz_operator_engine_writes_total')).toBe(0);
+  });
+});

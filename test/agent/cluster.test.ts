@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadShare, sharePath, AgeIdentity, AdminKeyCollectionError, ShareRequestRefusedError } from '../../src/crypto/index.js';
 import { collectAdminKey, requestShare } from '../../src/agent/share-exchange.js';
 import { failoverBoundMs, stickyMs } from '../../src/agent/election/index.js';
-import { COORDINATION_TOPIC, META_DISCUSSION_TOPIC, loadOrCreatePeerKey, recordKey, type AgentMessage } from '../../src/agent/p2p/index.js';
+import { COORDINATION_TOPIC, META_DISCUSSION_TOPIC, recordKey, type AgentMessage } from '../../src/agent/p2p/index.js';
 import { encodeRecord } from '../../src/agent/p2p/records.js';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Role } from '../../src/crypto/index.js';
@@ -170,7 +170,7 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
 
     // Agent 3 writes under agent 2's name with its own key: the validators refuse it everywhere.
     const key = recordKey(m[2].peerId, 'forged');
-    const { privateKey: agent3Key } = await loadOrCreatePeerKey(m[3].dataDir);
+    const agent3Key = m[3].privateKey;
     const forged = await encodeRecord(agent3Key, key, value, Date.now());
     const refusals: string[] = [];
     try {

@@ -155,12 +155,6 @@ export function buildProgram(): Command {
         'BZZZ_PEER_KEY_FILE',
       ),
     )
-    .addOption(
-      new Option(
-        '--insecure-open-cluster',
-        'run without a member list: ANY peer that reaches the P2P port joins (logged as a warning)',
-      ).env('BZZZ_INSECURE_OPEN_CLUSTER'),
-    )
     .addOption(new Option('--heartbeat-ms <ms>', 'admin heartbeat interval').env('BZZZ_HEARTBEAT_MS').default('5000'))
     .addOption(
       new Option('--election-timeout-ms <ms>', 'heartbeat silence that starts an election')
@@ -177,7 +171,7 @@ export function buildProgram(): Command {
     .addOption(
       new Option(
         '--insecure-open-cluster',
-        'INSECURE: run without API callers (and member list); anyone reaching the API acts with the agent role',
+        'INSECURE: run without a member list and without API callers: ANY peer that reaches the P2P port joins, anyone reaching the API acts with the agent role (logged as a warning)',
       ).env('BZZZ_INSECURE_OPEN_CLUSTER'),
     )
     .addOption(

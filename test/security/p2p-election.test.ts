@@ -87,6 +87,13 @@ async function withGaterOpen<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** bzzz_p2p_rejected_total{reason} as /metrics shows it. */
+async function rejectedMetric(m: Member, reason: string): Promise<number> {
+  const text = await m.agent!.parts.metrics.registry.metrics();
+  const line = text.split('\n').find((l) => l.startsWith(`bzzz_p2p_rejected_total{reason="${reason}"} `));
+  return line === undefined ? Number.NaN : Number(line.split(' ').pop());
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** An Ed25519 signature with a libp2p key, as a member's ballot would be made (for forged proofs). */
@@ -217,6 +224,7 @@ describe('a stranger (not on the member list)', () => {
         );
       });
       expect(seen).not.toContain(stranger.peerId.toString());
+      for (const m of agents) expect(await rejectedMetric(m, 'pubsub_non_member'), `agent ${m.index}`).toBeGreaterThan(0);
     } finally {
       for (const off of offs) off();
       await stranger.stop();
@@ -254,6 +262,7 @@ describe('a stranger (not on the member list)', () => {
         return JSON.parse(new TextDecoder().decode((await bytes.read({ bytes: len })).subarray())) as { ok: boolean; reason?: string };
       });
       expect(reply).toMatchObject({ ok: false, reason: 'forbidden' });
+      expect(await rejectedMetric(victim, 'blob_non_member')).toBeGreaterThan(0);
       expect(await victim.agent!.parts.store.has(address)).toBe(false);
       expect(victim.agent!.parts.store.stats().blobs).toBe(before.blobs);
       expect(served).toBe(0); // the agent never even tried to fetch from it

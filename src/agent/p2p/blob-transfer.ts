@@ -138,6 +138,7 @@ export function createBlobTransfer(c: BlobTransferComponents, init: BlobTransfer
     const bytes = byteStream(stream);
     const reply = (h: Header) => bytes.write(frame(h), { signal: step() });
     if (c.isMember !== undefined && !c.isMember(remote)) {
+      c.metrics.p2pRejectedTotal.inc({ reason: 'blob_non_member' });
       c.log.warn({ peer: remote }, 'blob request from a peer that is not a member refused');
       await reply({ ok: false, reason: 'forbidden', message: 'not a member of this cluster' });
       await stream.close({ signal: step() });

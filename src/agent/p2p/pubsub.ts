@@ -57,16 +57,22 @@ export function createAgentPubSub(c: AgentPubSubComponents): AgentPubSub {
   const decoded = new WeakMap<Uint8Array, AgentMessagePayload>();
   const validator = (_peer: unknown, m: Message): TopicValidatorResult => {
     try {
-      const payload =
-        m.type !== 'signed' || (c.isMember !== undefined && !c.isMember(m.from.toString())) ? null : decodeAgentMessage(m.data);
+      if (m.type !== 'signed' || (c.isMember !== undefined && !c.isMember(m.from.toString()))) {
+        rejected++;
+        c.metrics.p2pRejectedTotal.inc({ reason: 'pubsub_non_member' });
+        return TopicValidatorResult.Reject;
+      }
+      const payload = decodeAgentMessage(m.data);
       if (payload === null) {
         rejected++;
+        c.metrics.p2pRejectedTotal.inc({ reason: 'pubsub_malformed' });
         return TopicValidatorResult.Reject;
       }
       decoded.set(m.data, payload);
       return TopicValidatorResult.Accept;
     } catch {
       rejected++;
+      c.metrics.p2pRejectedTotal.inc({ reason: 'pubsub_malformed' });
       return TopicValidatorResult.Reject;
     }
   };

@@ -9,6 +9,7 @@ import type { Logger } from '../util/log.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { AdminKeyShare, AgeIdentity } from '../crypto/index.js';
 import { collectAdminKey } from './share-exchange.js';
+import type { ElectionProof } from './election/proof.js';
 import type { AgentLibp2p } from './p2p/node.js';
 
 export interface AdminKeyHolderComponents {
@@ -17,6 +18,8 @@ export interface AdminKeyHolderComponents {
   peers(): string[];
   /** Still the admin? Checked before every try and before keeping a rebuilt key. */
   isAdmin(): boolean;
+  /** The proof of this agent's election, shown to the holders (closed clusters: they refuse without it). */
+  proof(): ElectionProof | null;
   clock: Clock;
   log: Logger;
 }
@@ -68,6 +71,7 @@ export function createAdminKeyHolder(c: AdminKeyHolderComponents, init: AdminKey
         ownShare: init.ownShare,
         adminRecipient: init.adminRecipient,
         threshold: init.threshold,
+        proof: c.proof() ?? undefined,
         signal,
         log: c.log,
       });

@@ -1,18 +1,20 @@
 // One BZZZ agent: the parts built from the config, started in dependency order and stopped in
 // reverse, under one lifecycle and one AbortSignal.
 //
-//   start: data dir + peer identity → content store → role keys / share → libp2p node → blob
+//   start: data dir + member list + peer identity → content store → role keys / share → libp2p node → blob
 //          transfer, share service, pubsub → election → replication → HTTP API + health
 //   stop:  API and readiness answer 503 → the admin hands off → in-flight requests finish (up to
 //          the grace period) → replication, election, p2p and store close
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { errorMessage } from '../util/errors.js';
 import { logger, type Logger } from '../util/log.js';
 import { createAdminKeyHolder, type AdminKeyHolder } from './admin-key.js';
 import { createContentStore, type ContentStore } from './cas/index.js';
 import { systemClock, type Clock } from './clock.js';
 import type { AgentConfig } from './config.js';
+import type { MemberList } from '../crypto/membership.js';
 import { loadRoleKeys, loadShare, type AdminKeyShare, type LoadedRoleKeys } from '../crypto/index.js';
 import { createAdminShareService, type AdminShareService } from './share-exchange.js';
 import { createDecisionService, type DecisionService } from './decisions.js';
@@ -23,7 +25,15 @@ import { DEFAULT_VERIFY_FIRST_BYTES } from './http/blob-routes.js';
 import { createLimiter } from './http/limiter.js';
 import type { HttpLimits } from './http/limits.js';
 import { createSharedFetch } from './http/shared-fetch.js';
-import { createElection, createGossipsubElectionTransport, systemScoreProvider, type Election } from './election/index.js';
+import {
+  createBallots,
+  createElection,
+  createGossipsubElectionTransport,
+  systemScoreProvider,
+  type Ballots,
+  type Election,
+  type ElectionProof,
+} from './election/index.js';
 import { createHealthMonitor, type HealthMonitor } from './health/monitor.js';
 import { diskCheck, dhtCheck, electionCheck, memoryCheck, peersCheck, pubsubCheck, storeCheck } from './health/checks.js';
 import { healthRoutes } from './health/routes.js';
@@ -41,6 +51,9 @@ import {
   createP2PNode,
   createReplicator,
   loadOrCreatePeerKey,
+  loadPeerKeyFile,
+  loadMemberListFile,
+  MembershipError,
   type AgentPubSub,
   type BlobFetcher,
   type BlobTransfer,
@@ -71,9 +84,9 @@ export interface AgentOptions {
   /** Shares needed to rebuild the admin key when this agent holds no share to read it from. Default 3. */
   adminKeyThreshold?: number;
   /**
-   * The cluster's member list (src/crypto/membership.ts MemberList fits): decision signers are
-   * looked up here. Without one, only the insecure open mode reads decisions (signers' claimed
-   * roles are taken); otherwise every signer counts as a non-member.
+   * A member list given in code (src/crypto/membership.ts MemberList fits), used for decision
+   * signers when the config names no member list file; the file (--members) wins when both are
+   * given. Without either, only the insecure open mode runs (signers' claimed roles are taken).
    */
   members?: MemberRoles;
   /** HTTP timeouts and connection cap of the API and health servers. Defaults: DEFAULT_HTTP_LIMITS. */
@@ -85,9 +98,6 @@ export interface AgentOptions {
   /** Blobs up to this size are verified whole before they are sent. Default 1 MiB. */
   verifyFirstBytes?: number;
 }
-
-/** No member list and not the insecure mode: nobody is a member, so no signer is accepted. */
-const NO_MEMBERS: MemberRoles = { get: () => undefined };
 
 export interface Agent {
   readonly peerId: string;
@@ -120,7 +130,8 @@ export interface AgentParts {
 }
 
 /** Builds an agent (nothing runs until start()). The peer identity is read or created here. */
-export async function createAgent(config: AgentConfig, options: AgentOptions = {}): Promise<Agent> {
+export async function createAgent(givenConfig: AgentConfig, options: AgentOptions = {}): Promise<Agent> {
+  let config = givenConfig;
   const clock = options.clock ?? systemClock;
   const log = options.log ?? logger('agent');
   const now = () => clock.now();
@@ -128,12 +139,44 @@ export async function createAgent(config: AgentConfig, options: AgentOptions = {
 
   // Before anything else: an API nobody may call (or anyone may) is refused here, with the reason.
   const apiAccess = await apiAccessFor(config, log.child({ part: 'api' }));
-  const members = options.members ?? (config.insecureOpenCluster ? undefined : NO_MEMBERS);
-  if (options.members === undefined && !config.insecureOpenCluster) {
-    log.warn('no member list: decisions from every signer are refused as from non-members until the agent has one');
-  }
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const { privateKey, created } = await loadOrCreatePeerKey(config.dataDir);
+  // Closed membership: the member list decides who may connect, vote, publish and hold content.
+  const members: MemberList | null = config.membersFile === undefined ? null : await loadMemberListFile(config.membersFile);
+  const { privateKey, created } =
+    config.peerKeyFile === undefined
+      ? await loadOrCreatePeerKey(config.dataDir)
+      : { privateKey: await loadPeerKeyFile(config.peerKeyFile), created: false };
+  const selfMember = members?.get(peerIdFromPrivateKey(privateKey).toString());
+  if (members !== null && selfMember === undefined) {
+    throw new MembershipError(
+      `this agent's peer ID ${peerIdFromPrivateKey(privateKey).toString()} is not on the member list ${config.membersFile} (cluster ${members.cluster}): give it its own key with --peer-key, or add it to the list`,
+    );
+  }
+  if (selfMember !== undefined && selfMember.role !== config.role) {
+    // The list is the operator's word on roles: an agent never acts with a role it was not given there.
+    log.warn(
+      { flagRole: config.role, listRole: selfMember.role },
+      'the member list gives this agent another role than --role: the list wins',
+    );
+    config = { ...config, role: selfMember.role };
+  }
+  if (members === null && !config.insecureOpenCluster) {
+    // parseAgentConfig refuses this; a config built in code must not open the cluster by omission.
+    throw new MembershipError(
+      'no member list (membersFile) and not --insecure-open-cluster: give the agent the member list, or open the cluster explicitly',
+    );
+  }
+  // Decision signers are looked up in the same list (options.members: a list given in code).
+  const decisionMembers: MemberRoles | undefined = members ?? options.members;
+  if (members === null) {
+    log.warn(
+      { insecureOpenCluster: true },
+      'cluster is OPEN (--insecure-open-cluster): any peer that reaches the P2P port can join, vote, publish and ask for content; give --members to close it',
+    );
+  }
+  const isMember = members === null ? undefined : (peer: string) => members.has(peer);
+  const clusterSize = members === null ? config.clusterSize : members.members.length;
+  const ballots: Ballots | undefined = members === null ? undefined : createBallots(privateKey, members);
   const metrics = createAgentMetrics({ defaultMetrics: options.processMetrics ?? true });
 
   const node = await createP2PNode(
@@ -142,14 +185,17 @@ export async function createAgent(config: AgentConfig, options: AgentOptions = {
       host: config.host,
       port: config.p2pPort,
       bootstrap: config.bootstrap,
-      allowPeers: config.allowPeers,
+      members: members === null ? null : members.members.map((m) => m.peerId),
       bootstrapBackoffMs: options.bootstrapBackoffMs,
     },
     { clock, log: log.child({ part: 'p2p' }) },
   );
   const peerId = node.peerId;
   const libp2p = node.libp2p;
-  log.info({ peerId, newIdentity: created }, 'agent identity');
+  log.info(
+    { peerId, newIdentity: created, cluster: members?.cluster ?? null, members: members?.members.length ?? null, role: config.role },
+    'agent identity',
+  );
 
   const store = await createContentStore({
     root: join(config.dataDir, 'store'),
@@ -174,18 +220,20 @@ export async function createAgent(config: AgentConfig, options: AgentOptions = {
     dht: libp2p.services.dht,
     privateKey,
     selfPeerId: peerId,
+    isMember,
     connectedPeerCount: () => libp2p.getPeers().length,
     metrics,
     log: log.child({ part: 'dht' }),
     now,
   });
-  const pubsub = createAgentPubSub({ pubsub: libp2p.services.pubsub, metrics, log: log.child({ part: 'pubsub' }), now });
+  const pubsub = createAgentPubSub({ pubsub: libp2p.services.pubsub, isMember, metrics, log: log.child({ part: 'pubsub' }), now });
   const transfer = createBlobTransfer(
     {
       libp2p,
       store,
       metrics,
       log: log.child({ part: 'blob' }),
+      isMember,
       onReplicated: (address) => routing.provide(address).catch(() => undefined),
     },
     { maxBlobBytes },
@@ -219,16 +267,17 @@ export async function createAgent(config: AgentConfig, options: AgentOptions = {
     pubsub: libp2p.services.pubsub,
     libp2p,
     selfId: peerId,
+    isMember,
     log: log.child({ part: 'election-transport' }),
   });
   const election = createElection({
     transport,
     selfId: peerId,
-    clusterSize: config.clusterSize,
+    clusterSize,
     heartbeatMs: config.heartbeatMs,
     timeoutMs: config.electionTimeoutMs,
     dataDir: config.dataDir,
-    members: config.allowPeers,
+    ballots,
     scoreProvider: systemScoreProvider({
       startedAt,
       now,
@@ -238,12 +287,29 @@ export async function createAgent(config: AgentConfig, options: AgentOptions = {
     log: log.child({ part: 'election' }),
   });
 
+  // A share goes only to the admin this agent follows now, and (closed cluster) only against the
+  // signed votes of a majority of the member list for it in this agent's current term.
+  const authorizeShareRequest = (peer: string, proof: ElectionProof | undefined): string | null => {
+    if (!election.isAdmin(peer)) return 'the requester is not the admin this holder follows now';
+    if (ballots === undefined) return null;
+    if (proof === undefined) return 'the request carries no proof of election';
+    const verdict = ballots.verifyProof(proof, peer, election.status().term);
+    return verdict.ok ? null : verdict.reason;
+  };
+
   const adminRecipient = share?.adminRecipient ?? roleKeys?.publicKeys.admin;
   const adminKey =
     adminRecipient === undefined
       ? undefined
       : createAdminKeyHolder(
-          { libp2p, peers: () => node.connectedPeers(), isAdmin: () => election.isAdmin(), clock, log: log.child({ part: 'admin-key' }) },
+          {
+            libp2p,
+            peers: () => node.connectedPeers(),
+            isAdmin: () => election.isAdmin(),
+            proof: () => election.proof(),
+            clock,
+            log: log.child({ part: 'admin-key' }),
+          },
           {
             ownShare: share,
             adminRecipient,
@@ -258,7 +324,7 @@ export async function createAgent(config: AgentConfig, options: AgentOptions = {
       : createAdminShareService({
           libp2p,
           share,
-          isAuthorizedRequester: (p) => election.isAdmin(p),
+          authorizeRequester: (peer, proof) => authorizeShareRequest(peer, proof),
           log: log.child({ part: 'admin-share' }),
         });
 
@@ -291,13 +357,13 @@ export async function createAgent(config: AgentConfig, options: AgentOptions = {
     role: config.role,
     selfPeerId: peerId,
     privateKey,
-    members,
+    members: decisionMembers,
     metrics,
     log: log.child({ part: 'decisions' }),
     now,
   });
 
-  const expectedPeers = config.clusterSize - 1;
+  const expectedPeers = clusterSize - 1;
   const health = createHealthMonitor(
     { metrics, log: log.child({ part: 'health' }), now },
     {

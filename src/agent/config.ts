@@ -4,7 +4,6 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { multiaddr } from '@multiformats/multiaddr';
-import { peerIdFromString } from '@libp2p/peer-id';
 import { InvalidInputError } from '../util/errors.js';
 import { ROLES, isRole, type Role } from '../crypto/roles.js';
 
@@ -25,20 +24,26 @@ export interface AgentConfig {
   readonly apiPort: number;
   readonly healthPort: number;
   readonly bootstrap: readonly BootstrapPeer[];
-  /** Agents in the cluster: a majority of this many is needed to elect an admin. */
+  /** Open clusters only: agents in the cluster, a majority of this many elects an admin. A closed
+   * cluster counts its member list instead. */
   readonly clusterSize: number;
   readonly role: Role;
   readonly keysDir?: string;
   readonly shareFile?: string;
-  /** When set, only these peer IDs may connect (both directions). */
-  readonly allowPeers?: readonly string[];
+  /** The member list (crypto/membership.ts): only its peers may connect, publish, vote or hold content. */
+  readonly membersFile?: string;
+  /** This agent's libp2p Ed25519 private key (protobuf bytes, as the operator's Docker secret); default <dataDir>/peer.key. */
+  readonly peerKeyFile?: string;
   readonly heartbeatMs: number;
   readonly electionTimeoutMs: number;
   readonly replicationFactor: number;
   readonly graceMs: number;
   /** Who may call the API (SHA-256 of each caller's token, and its role): src/crypto/api-callers.ts. */
   readonly apiCallersFile?: string;
-  /** Run without a callers file (and without a member list): every API caller acts with the agent's role. Logged loudly. */
+  /**
+   * Run without a member list (any peer that reaches the P2P port joins) and without a callers
+   * file (every API caller acts with the agent's role). Explicit, and logged at warn level.
+   */
   readonly insecureOpenCluster: boolean;
   /** Most bytes the content store holds; undefined: no quota. */
   readonly storeQuotaBytes?: number;
@@ -58,7 +63,8 @@ const FIELDS = {
   role: ['--role', 'BZZZ_ROLE'],
   keysDir: ['--keys-dir', 'BZZZ_KEYS_DIR'],
   shareFile: ['--share-file', 'BZZZ_SHAMIR_SHARE'],
-  allowPeers: ['--allow-peers', 'BZZZ_ALLOWED_PEERS'],
+  members: ['--members', 'BZZZ_MEMBERS_FILE'],
+  peerKey: ['--peer-key', 'BZZZ_PEER_KEY_FILE'],
   heartbeatMs: ['--heartbeat-ms', 'BZZZ_HEARTBEAT_MS'],
   electionTimeoutMs: ['--election-timeout-ms', 'BZZZ_ELECTION_TIMEOUT_MS'],
   replicationFactor: ['--replication-factor', 'BZZZ_REPLICATION_FACTOR'],
@@ -87,7 +93,7 @@ export const DEFAULTS = {
   storeReserve: '256MiB',
 } as const satisfies Partial<Record<Field, string>>;
 
-/** Commander hands boolean flags (--insecure-open-cluster) over as `true`. */
+/** Commander hands over strings, and `true` for a flag without a value (--insecure-open-cluster). */
 export type AgentOptionsInput = Partial<Record<Field, string | boolean | undefined>>;
 
 /** Parses commander's option strings into an AgentConfig, or throws InvalidInputError listing every problem. */
@@ -152,23 +158,23 @@ export function parseAgentConfig(input: AgentOptionsInput): AgentConfig {
     }
   }
 
-  let allowPeers: string[] | undefined;
-  const allowText = raw('allowPeers');
-  if (allowText !== undefined) {
-    allowPeers = [];
-    for (const id of splitList(allowText)) {
-      try {
-        allowPeers.push(peerIdFromString(id).toString());
-      } catch {
-        fail('allowPeers', `${JSON.stringify(id)} is not a libp2p peer ID (an agent prints its own as "peerId" when it starts)`);
-      }
-    }
+  // Closed membership is the default: a cluster is open only when the operator says so.
+  const openText = (raw('insecureOpenCluster') ?? 'false').toLowerCase();
+  const insecureOpenCluster = ['true', '1', 'yes'].includes(openText);
+  if (!insecureOpenCluster && !['false', '0', 'no'].includes(openText)) {
+    fail('insecureOpenCluster', `${JSON.stringify(openText)} is not true or false`);
+  }
+  const membersFile = optionalPath(raw('members'));
+  if (membersFile === undefined && !insecureOpenCluster) {
+    fail(
+      'members',
+      "no member list: give the cluster's member list (JSON {version: 1, cluster, members: [{name, peerId, role}]}, written by the operator), or run an open cluster that any peer can join with --insecure-open-cluster",
+    );
+  }
+  if (membersFile !== undefined && insecureOpenCluster) {
+    fail('insecureOpenCluster', 'a member list is given too: drop --insecure-open-cluster to keep the cluster closed, or drop --members');
   }
 
-  const insecureText = (raw('insecureOpenCluster') ?? 'false').toLowerCase();
-  if (!['true', 'false', '1', '0', 'yes', 'no'].includes(insecureText)) {
-    fail('insecureOpenCluster', `${JSON.stringify(insecureText)} is not true or false`);
-  }
   const size = (f: Field): number | undefined => {
     const text = raw(f);
     if (text === undefined) return undefined;
@@ -188,13 +194,14 @@ export function parseAgentConfig(input: AgentOptionsInput): AgentConfig {
     role,
     keysDir: optionalPath(raw('keysDir')),
     shareFile: optionalPath(raw('shareFile')),
-    allowPeers,
+    membersFile,
+    peerKeyFile: optionalPath(raw('peerKey')),
+    insecureOpenCluster,
     heartbeatMs,
     electionTimeoutMs,
     replicationFactor: int('replicationFactor', 1, 100, 'a replica count'),
     graceMs: int('graceMs', 0, 3_600_000, 'a grace period in milliseconds'),
     apiCallersFile: optionalPath(raw('apiCallers')),
-    insecureOpenCluster: ['true', '1', 'yes'].includes(insecureText),
     storeQuotaBytes: size('storeQuota'),
     storeReserveBytes: size('storeReserve') ?? 0,
   };

@@ -37,9 +37,14 @@ export interface AgentMetrics {
   readonly apiAuthFailuresTotal: Counter<'reason'>;
   /** New content refused because the store is at its quota or the disk at its free-space reserve. */
   readonly storeRefusedTotal: Counter<'reason'>;
+  /** P2P input refused: GossipSub messages the validators rejected, blob requests from non-members. */
+  readonly p2pRejectedTotal: Counter<'reason'>;
   /** Set before each scrape: live state that is cheaper to read than to track. */
   onCollect(fn: () => void | Promise<void>): void;
 }
+
+/** Reasons of bzzz_p2p_rejected_total. */
+export const P2P_REJECT_REASONS = ['pubsub_non_member', 'pubsub_malformed', 'blob_non_member'] as const;
 
 export function createAgentMetrics(options: { defaultMetrics?: boolean } = {}): AgentMetrics {
   const registry = new Registry();
@@ -152,6 +157,12 @@ export function createAgentMetrics(options: { defaultMetrics?: boolean } = {}): 
       labelNames: ['reason'],
       registers: [registry],
     }),
+    p2pRejectedTotal: new Counter({
+      name: 'bzzz_p2p_rejected_total',
+      help: 'P2P input refused, by reason (pubsub_non_member, pubsub_malformed, blob_non_member).',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
     onCollect(fn) {
       collectors.push(fn);
     },
@@ -161,6 +172,7 @@ export function createAgentMetrics(options: { defaultMetrics?: boolean } = {}): 
   for (const reason of REJECT_REASONS) m.contentRejectedTotal.inc({ reason }, 0);
   for (const reason of ['missing', 'invalid', 'cross_origin']) m.apiAuthFailuresTotal.inc({ reason }, 0);
   for (const reason of ['quota', 'reserve']) m.storeRefusedTotal.inc({ reason }, 0);
+  for (const reason of P2P_REJECT_REASONS) m.p2pRejectedTotal.inc({ reason }, 0);
   if (options.defaultMetrics === true) collectDefaultMetrics({ register: registry, prefix: 'bzzz_' });
   return m;
 }

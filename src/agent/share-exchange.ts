@@ -3,16 +3,18 @@
 //
 // Protocol /bzzz/admin-share/1.0.0 — one request, one response, each a JSON message that ends
 // when its sender closes its side of the stream:
-//   request   {v: 1, adminRecipient: "age1…", replyTo: "age1…"}     replyTo: the requester's
-//             ephemeral key for this rebuild
+//   request   {v: 1, adminRecipient: "age1…", replyTo: "age1…", proof?}   replyTo: the requester's
+//             ephemeral key for this rebuild; proof: its proof of election (election/proof.ts),
+//             required by holders in a closed cluster
 //   response  {v: 1, ok: true, sealedShare: base64}                    the share file's JSON,
 //             age-encrypted to replyTo
 //             {v: 1, ok: false, reason: "not-authorized"|"wrong-admin-key"|"bad-request", message}
 //
 // The connection is already authenticated (Noise: the remote peer ID is proven) and encrypted.
-// A holder answers only a requester that `isAuthorizedRequester` accepts — the currently elected
-// admin, decided by the election module — and seals the share to the requester's ephemeral key
-// as well, so a share is never in the clear in any buffer between the two processes.
+// A holder answers only a requester that `authorizeRequester` accepts — in the agent: the admin it
+// follows now, showing the signed votes of a majority of the member list for it in this term (a
+// peer that merely claims term+1 gets nothing) — and seals the share to the requester's ephemeral
+// key as well, so a share is never in the clear in any buffer between the two processes.
 import type { Libp2p } from 'libp2p';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -20,10 +22,12 @@ import { AgeIdentity, isAgeRecipient } from '../crypto/age-identity.js';
 import { AdminKeyCollectionError, ShareRequestRefusedError, type ShareOutcome } from '../crypto/errors.js';
 import { decryptWithRole, encryptToRecipient } from '../crypto/role-crypto.js';
 import { findAdminKey, parseShare, serializeShare, type AdminKeyShare } from '../crypto/shamir.js';
+import { parseElectionProof, type ElectionProof } from './election/proof.js';
 
 export const ADMIN_SHARE_PROTOCOL = '/bzzz/admin-share/1.0.0';
 const MESSAGE_VERSION = 1;
-const MAX_REQUEST_BYTES = 4 * 1024;
+/** Room for a proof of election of the largest member list (~500 signed votes). */
+const MAX_REQUEST_BYTES = 96 * 1024;
 const MAX_RESPONSE_BYTES = 16 * 1024;
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
@@ -36,6 +40,7 @@ interface ShareRequest {
   v: number;
   adminRecipient: string;
   replyTo: string;
+  proof?: ElectionProof;
 }
 type ShareResponse = { v: number; ok: true; sealedShare: string } | { v: number; ok: false; reason: RefusalReason; message: string };
 
@@ -45,8 +50,11 @@ export interface AdminShareServiceComponents {
   libp2p: Pick<Libp2p, 'handle' | 'unhandle'>;
   /** This agent's share of the admin key. */
   share: AdminKeyShare;
-  /** Is this peer (its ID as a string) the currently elected admin? Asked on every request. */
-  isAuthorizedRequester: (peerId: string) => boolean;
+  /**
+   * May this peer (its ID as a string, proven by Noise), showing `proof`, have the share? Null when
+   * it may, else the reason (logged and sent back). Asked on every request.
+   */
+  authorizeRequester: (peerId: string, proof: ElectionProof | undefined) => string | null;
   log: Logger;
 }
 
@@ -61,18 +69,27 @@ export interface AdminShareService {
 }
 
 export function createAdminShareService(components: AdminShareServiceComponents, init: AdminShareServiceInit = {}): AdminShareService {
-  const { libp2p, share, isAuthorizedRequester, log } = components;
+  const { libp2p, share, authorizeRequester, log } = components;
   const timeoutMs = init.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+
+  const safeAuthorize = (peer: string, proof: ElectionProof | undefined): string | null => {
+    try {
+      return authorizeRequester(peer, proof);
+    } catch (err) {
+      return `authorization failed (${errorMessage(err)})`;
+    }
+  };
 
   async function answer(stream: Stream, remotePeer: string): Promise<void> {
     const signal = AbortSignal.timeout(timeoutMs);
     let response: ShareResponse;
+    let denied: string | null;
     const request = parseRequest(await readMessage(stream, MAX_REQUEST_BYTES, signal));
     if (!request) {
       response = refusal('bad-request', `expected {v: ${MESSAGE_VERSION}, adminRecipient, replyTo} with age1… keys`);
-    } else if (!isAuthorizedRequester(remotePeer)) {
-      log.warn({ peer: remotePeer }, 'refused an admin key share request: the peer is not the elected admin');
-      response = refusal('not-authorized', 'this holder hands its share only to the currently elected admin');
+    } else if ((denied = safeAuthorize(remotePeer, request.proof)) !== null) {
+      log.warn({ peer: remotePeer, reason: denied }, 'refused an admin key share request');
+      response = refusal('not-authorized', `this holder hands its share only to the elected admin with proof of its election: ${denied}`);
     } else if (request.adminRecipient !== share.adminRecipient) {
       response = refusal('wrong-admin-key', `this holder has a share of admin key ${share.adminRecipient}, not ${request.adminRecipient}`);
     } else {
@@ -113,6 +130,8 @@ export interface RequestShareOptions {
   adminRecipient: string;
   /** The requester's ephemeral identity: the share comes back sealed to its recipient. */
   replyTo: AgeIdentity;
+  /** The requester's proof of election (closed clusters: holders refuse without one). */
+  proof?: ElectionProof;
   signal?: AbortSignal;
 }
 
@@ -126,7 +145,12 @@ export async function requestShare(
   const signal = opts.signal ?? AbortSignal.timeout(DEFAULT_REQUEST_TIMEOUT_MS);
   const stream = await libp2p.dialProtocol(peer, ADMIN_SHARE_PROTOCOL, { signal });
   try {
-    const request: ShareRequest = { v: MESSAGE_VERSION, adminRecipient: opts.adminRecipient, replyTo: opts.replyTo.recipient };
+    const request: ShareRequest = {
+      v: MESSAGE_VERSION,
+      adminRecipient: opts.adminRecipient,
+      replyTo: opts.replyTo.recipient,
+      ...(opts.proof === undefined ? {} : { proof: opts.proof }),
+    };
     await writeMessage(stream, request, signal);
     const response = parseResponse(await readMessage(stream, MAX_RESPONSE_BYTES, signal));
     if (!response) throw new ShareRequestRefusedError(`peer ${name}: sent an unreadable answer to the admin share request`);
@@ -153,6 +177,8 @@ export interface CollectAdminKeyOptions {
   /** The known admin public key: the rebuilt identity must map to it. */
   adminRecipient: string;
   threshold: number;
+  /** This agent's proof of election, shown to every holder. */
+  proof?: ElectionProof;
   /** Bounds the whole collection; on abort InsufficientSharesError says what arrived. */
   signal: AbortSignal;
   log?: Logger;
@@ -166,7 +192,7 @@ export interface CollectAdminKeyOptions {
  * InsufficientSharesError) with every peer's outcome.
  */
 export async function collectAdminKey(opts: CollectAdminKeyOptions): Promise<AgeIdentity> {
-  const { libp2p, peers, ownShare, adminRecipient, threshold, signal, log } = opts;
+  const { libp2p, peers, ownShare, adminRecipient, threshold, signal, log, proof } = opts;
   const candidates: AdminKeyShare[] = [];
   const outcomes = new Map<number, ShareOutcome>();
   if (ownShare) {
@@ -183,7 +209,7 @@ export async function collectAdminKey(opts: CollectAdminKeyOptions): Promise<Age
     outcomes.set(i, { peer: peerName(peer), result: 'pending', reason: 'no answer yet' });
     inflight.set(
       i,
-      requestShare(libp2p, peer, { adminRecipient, replyTo, signal: requestSignal }).then(
+      requestShare(libp2p, peer, { adminRecipient, replyTo, proof, signal: requestSignal }).then(
         (share) => ({ i, share }),
         (error: unknown) => ({ i, error }),
       ),
@@ -279,7 +305,9 @@ function parseRequest(v: unknown): ShareRequest | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
   const o = v as Record<string, unknown>;
   if (o.v !== MESSAGE_VERSION || !isAgeRecipient(o.adminRecipient) || !isAgeRecipient(o.replyTo)) return undefined;
-  return { v: MESSAGE_VERSION, adminRecipient: o.adminRecipient, replyTo: o.replyTo };
+  if (o.proof === undefined) return { v: MESSAGE_VERSION, adminRecipient: o.adminRecipient, replyTo: o.replyTo };
+  const proof = parseElectionProof(o.proof);
+  return proof === null ? undefined : { v: MESSAGE_VERSION, adminRecipient: o.adminRecipient, replyTo: o.replyTo, proof };
 }
 
 function parseResponse(v: unknown): ShareResponse | undefined {

@@ -137,12 +137,23 @@ export function buildProgram(): Command {
     .addOption(new Option('--health-port <port>', 'health and metrics port').env('BZZZ_HEALTH_PORT').default('8081'))
     .addOption(new Option('--host <addr>', 'address to listen on').env('BZZZ_HOST').default('0.0.0.0'))
     .addOption(new Option('--bootstrap <peers>', 'bootstrap peers: multiaddrs or host:port, comma-separated').env('BZZZ_BOOTSTRAP_PEERS'))
-    .addOption(new Option('--cluster-size <n>', 'number of agents in the cluster (election quorum)').env('BZZZ_CLUSTER_SIZE').default('1'))
+    .addOption(
+      new Option('--cluster-size <n>', 'open clusters: number of agents (election quorum); a closed cluster counts its member list')
+        .env('BZZZ_CLUSTER_SIZE')
+        .default('1'),
+    )
     .addOption(new Option('--role <role>', 'role this agent acts with').env('BZZZ_ROLE').default('observer'))
     .addOption(new Option('--keys-dir <dir>', 'directory with role keys (bzzzctl keys generate)').env('BZZZ_KEYS_DIR'))
     .addOption(new Option('--share-file <file>', "this agent's Shamir share of the admin key").env('BZZZ_SHAMIR_SHARE'))
     .addOption(
-      new Option('--allow-peers <ids>', 'comma-separated peer IDs allowed in the cluster (others are refused)').env('BZZZ_ALLOWED_PEERS'),
+      new Option('--members <file>', 'member list (JSON written by the operator): only these peers may join, vote or hold content').env(
+        'BZZZ_MEMBERS_FILE',
+      ),
+    )
+    .addOption(
+      new Option('--peer-key <file>', "this agent's libp2p Ed25519 private key (protobuf); default <data-dir>/peer.key").env(
+        'BZZZ_PEER_KEY_FILE',
+      ),
     )
     .addOption(new Option('--heartbeat-ms <ms>', 'admin heartbeat interval').env('BZZZ_HEARTBEAT_MS').default('5000'))
     .addOption(
@@ -160,7 +171,7 @@ export function buildProgram(): Command {
     .addOption(
       new Option(
         '--insecure-open-cluster',
-        'INSECURE: run without API callers (and member list); anyone reaching the API acts with the agent role',
+        'INSECURE: run without a member list and without API callers: ANY peer that reaches the P2P port joins, anyone reaching the API acts with the agent role (logged as a warning)',
       ).env('BZZZ_INSECURE_OPEN_CLUSTER'),
     )
     .addOption(

@@ -2,11 +2,13 @@
 // by the composition (createAgent) from the same flag strings `bzzzctl agent run` takes, and
 // optionally agents run as child processes (`node bin/bzzzctl.js agent run …`). Random free
 // ports, a temp directory per agent, role keys and a 3-of-5 admin key split from crypto's
-// generateKeys. Every agent knows every other as a host:port bootstrap peer and allowlists the
-// cluster's peer IDs (learnt up front: the identities are created before the agents start).
+// generateKeys. Every agent knows every other as a host:port bootstrap peer. The cluster is closed,
+// as the operator runs it: each agent gets its own Ed25519 peer key file (--peer-key) and all get
+// one member list (--members) naming every agent's peer ID and role; `open: true` runs the
+// explicit --insecure-open-cluster mode instead.
 // The API is closed as in production: one caller token per role (`cluster.tokens`, headers from
-// `cluster.auth(role)`), the callers file holding their hashes; in-process agents get the member
-// list (peer IDs and roles) that decision signatures are checked against.
+// `cluster.auth(role)`), the callers file holding their hashes; in-process agents also get the
+// member list in code (decision signatures are checked against it).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -15,10 +17,11 @@ import { join, resolve } from 'node:path';
 import { createAgent, type Agent, type AgentOptions } from '../../src/agent/agent.js';
 import { parseAgentConfig } from '../../src/agent/config.js';
 import { generateApiToken, generateKeys, ROLES, serializeApiCallers, sharePath, type Role } from '../../src/crypto/index.js';
-import { memberList } from '../../src/crypto/membership.js';
-import { loadOrCreatePeerKey } from '../../src/agent/p2p/index.js';
+import { memberList, serializeMemberList } from '../../src/crypto/membership.js';
 import { logger, silentLogger } from '../../src/util/log.js';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys';
+import type { PrivateKey } from '@libp2p/interface';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 
@@ -56,6 +59,8 @@ export interface Member {
   index: number;
   role: Role;
   peerId: string;
+  /** Its libp2p identity (the key its --peer-key file holds). */
+  privateKey: PrivateKey;
   dataDir: string;
   p2pPort: number;
   /** Known once the member runs (its API and health servers take free ports when they start). */
@@ -83,11 +88,17 @@ export interface ClusterInit {
   replicationFactor?: number;
   graceMs?: number;
   options?: AgentOptions;
+  /** Run with --insecure-open-cluster (no member list, no peer key files). Default: closed. */
+  open?: boolean;
+  /** Cluster name in the member list. Default "test". */
+  name?: string;
 }
 
 export interface Cluster {
   root: string;
   keysDir: string;
+  /** The member list file every agent is given (undefined in an open cluster). */
+  membersFile?: string;
   members: Member[];
   /** One API caller token per role (callers named `<role>-caller`). */
   tokens: Record<Role, string>;
@@ -108,12 +119,13 @@ export async function createCluster(init: ClusterInit): Promise<Cluster> {
   const members: Member[] = [];
   for (let i = 0; i < n; i++) {
     const dataDir = join(root, `agent-${i}`);
-    const { privateKey } = await loadOrCreatePeerKey(dataDir);
+    const privateKey = await generateKeyPair('Ed25519');
     // Only the P2P ports are chosen up front (every agent's bootstrap list names them).
     members.push({
       index: i,
       role: init.members[i].role,
       peerId: peerIdFromPrivateKey(privateKey).toString(),
+      privateKey,
       dataDir,
       p2pPort: await freePort(),
       apiUrl: '',
@@ -121,7 +133,11 @@ export async function createCluster(init: ClusterInit): Promise<Cluster> {
       flags: {},
     });
   }
-  const allIds = members.map((m) => m.peerId).join(',');
+  const membersFile = init.open === true ? undefined : join(root, 'members.json');
+  if (membersFile !== undefined) {
+    const list = members.map((m) => ({ name: `agent-${m.index}`, peerId: m.peerId, role: m.role }));
+    await writeFile(membersFile, serializeMemberList(init.name ?? 'test', list), { mode: 0o644 });
+  }
   const tokens = {} as Record<Role, string>;
   const entries = ROLES.map((role) => {
     const t = generateApiToken();
@@ -131,10 +147,14 @@ export async function createCluster(init: ClusterInit): Promise<Cluster> {
   const apiCallersFile = join(root, 'api-callers.json');
   await writeFile(apiCallersFile, serializeApiCallers(entries), { mode: 0o600 });
   const members_ = memberList(
-    'test',
+    init.name ?? 'test',
     members.map((m) => ({ name: `agent-${m.index}`, peerId: m.peerId, role: m.role })),
   );
   for (const m of members) {
+    const keyFile = join(root, `agent-${m.index}.peer.key`);
+    await writeFile(keyFile, privateKeyToProtobuf(m.privateKey), { mode: 0o600 });
+    const membership: Record<string, string> =
+      membersFile === undefined ? { insecureOpenCluster: 'true', peerKey: keyFile } : { members: membersFile, peerKey: keyFile };
     m.flags = {
       dataDir: m.dataDir,
       host: '127.0.0.1',
@@ -147,7 +167,7 @@ export async function createCluster(init: ClusterInit): Promise<Cluster> {
       role: m.role,
       keysDir,
       shareFile: sharePath(keysDir, m.index + 1),
-      allowPeers: allIds,
+      ...membership,
       heartbeatMs: String(init.heartbeatMs),
       electionTimeoutMs: String(init.electionTimeoutMs),
       replicationFactor: String(init.replicationFactor ?? 3),
@@ -160,6 +180,7 @@ export async function createCluster(init: ClusterInit): Promise<Cluster> {
   const cluster: Cluster = {
     root,
     keysDir,
+    membersFile,
     members,
     tokens,
     auth: (role) => ({ authorization: `Bearer ${tokens[role]}` }),
@@ -228,7 +249,8 @@ const FLAG_NAMES: Record<string, string> = {
   role: '--role',
   keysDir: '--keys-dir',
   shareFile: '--share-file',
-  allowPeers: '--allow-peers',
+  members: '--members',
+  peerKey: '--peer-key',
   heartbeatMs: '--heartbeat-ms',
   electionTimeoutMs: '--election-timeout-ms',
   replicationFactor: '--replication-factor',
@@ -241,7 +263,11 @@ const FLAG_NAMES: Record<string, string> = {
 /** Starts `node bin/bzzzctl.js agent run` with these flags; resolves once it printed its peer ID line. */
 export async function spawnChildAgent(flags: Record<string, string>, env: NodeJS.ProcessEnv = {}): Promise<ChildAgent> {
   const args = ['bin/bzzzctl.js', 'agent', 'run'];
-  for (const [k, v] of Object.entries(flags)) args.push(FLAG_NAMES[k], v);
+  for (const [k, v] of Object.entries(flags)) {
+    if (k === 'insecureOpenCluster') {
+      if (v === 'true') args.push('--insecure-open-cluster');
+    } else args.push(FLAG_NAMES[k], v);
+  }
   const proc = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, BZZZ_LOG_LEVEL: 'info', ...env },

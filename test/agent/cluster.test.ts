@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadShare, sharePath, AgeIdentity, AdminKeyCollectionError, ShareRequestRefusedError } from '../../src/crypto/index.js';
 import { collectAdminKey, requestShare } from '../../src/agent/share-exchange.js';
 import { failoverBoundMs, stickyMs } from '../../src/agent/election/index.js';
-import { COORDINATION_TOPIC, META_DISCUSSION_TOPIC, loadOrCreatePeerKey, recordKey, type AgentMessage } from '../../src/agent/p2p/index.js';
+import { COORDINATION_TOPIC, META_DISCUSSION_TOPIC, recordKey, type AgentMessage } from '../../src/agent/p2p/index.js';
 import { encodeRecord } from '../../src/agent/p2p/records.js';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Role } from '../../src/crypto/index.js';
@@ -176,7 +176,7 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
 
     // Agent 3 writes under agent 2's name with its own key: the validators refuse it everywhere.
     const key = recordKey(m[2].peerId, 'forged');
-    const { privateKey: agent3Key } = await loadOrCreatePeerKey(m[3].dataDir);
+    const agent3Key = m[3].privateKey;
     const forged = await encodeRecord(agent3Key, key, value, Date.now());
     const refusals: string[] = [];
     try {
@@ -452,10 +452,25 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
     const ownShare = await loadShare(sharePath(cluster.keysDir, admin.index + 1));
     const adminPub = (await readFile(join(cluster.keysDir, 'roles', 'admin.pub'), 'utf8')).trim();
     const peers = (ids: Member[]) => ids.map((x) => peerIdFromString(x.peerId));
+    // Holders of a closed cluster want the signed votes that elected the admin.
+    const proof = admin.agent!.parts.election.proof() ?? undefined;
+    expect(proof?.admin).toBe(admin.peerId);
+    await expect(
+      collectAdminKey({
+        libp2p,
+        peers: peers([m[0], m[1]]),
+        ownShare,
+        adminRecipient: adminPub,
+        threshold: 3,
+        signal: AbortSignal.timeout(5000),
+      }),
+      'without the proof of election',
+    ).rejects.toThrow(/no proof of election/);
 
     const two = collectAdminKey({
       libp2p,
       peers: peers([m[0]]),
+      proof,
       ownShare,
       adminRecipient: adminPub,
       threshold: 3,
@@ -465,6 +480,7 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
     const three = await collectAdminKey({
       libp2p,
       peers: peers([m[0], m[1]]),
+      proof,
       ownShare,
       adminRecipient: adminPub,
       threshold: 3,
@@ -475,7 +491,7 @@ describe('five agents on loopback: P2P, content, election, crypto, health', () =
     // A follower asking for a share is refused by the holder.
     const follower = m[1].agent!.parts.node.libp2p;
     await expect(
-      requestShare(follower, peerIdFromString(m[0].peerId), { adminRecipient: adminPub, replyTo: await AgeIdentity.generate() }),
+      requestShare(follower, peerIdFromString(m[0].peerId), { adminRecipient: adminPub, replyTo: await AgeIdentity.generate(), proof }),
     ).rejects.toBeInstanceOf(ShareRequestRefusedError);
   });
 

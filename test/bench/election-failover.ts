@@ -2,8 +2,10 @@
 // 127.0.0.1 with the same heartbeat and election timeout, in the same run (issue 3's target:
 // no slower than etcd).
 //
-// Each round, interleaved so load swings on a shared machine hit both alike:
-//   bzzz  3 processes, each a libp2p node (TCP, Noise, Yamux, identify, ping, GossipSub with strict
+// Each round, interleaved so load swings on a shared machine hit all alike:
+//   bzzz  3 processes, twice: an OPEN cluster (no member list, unsigned votes) and a CLOSED one
+//         (member list, votes signed with the peer keys, proof of election in every heartbeat,
+//         member-only GossipSub validator: what issue 7 added), each each a libp2p node (TCP, Noise, Yamux, identify, ping, GossipSub with strict
 //         signing) running the election. SIGKILL the admin; time until both survivors name the same
 //         new admin (each survivor's own admin-changed event time; the latest of the two).
 //   etcd  3 members. SIGKILL the leader (found with POST /v3/maintenance/status); time until both
@@ -29,7 +31,8 @@ import { parseArgs } from 'node:util';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
-import { createElection, createGossipsubElectionTransport } from '../../src/agent/election/index.js';
+import { createBallots, createElection, createGossipsubElectionTransport } from '../../src/agent/election/index.js';
+import { parseMemberList, serializeMemberList } from '../../src/crypto/membership.js';
 import { silentLogger } from '../../src/util/log.js';
 import { createElectionTestNode } from '../agent/election/libp2p-node.js';
 import { ensureTools } from './tools.mjs';
@@ -78,6 +81,8 @@ interface NodeConfig {
   peers: string[];
   heartbeatMs: number;
   timeoutMs: number;
+  /** Closed cluster: the member list file (votes signed, proofs in heartbeats, member-only validator). */
+  membersFile?: string;
 }
 
 async function runNode(cfg: NodeConfig): Promise<void> {
@@ -85,11 +90,19 @@ async function runNode(cfg: NodeConfig): Promise<void> {
   const node = await createElectionTestNode({ privateKey, port: cfg.port });
   const selfId = node.peerId.toString();
   const out = (o: object): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
-  const transport = createGossipsubElectionTransport({ pubsub: node.services.pubsub, libp2p: node, selfId, log: silentLogger() });
+  const members = cfg.membersFile === undefined ? undefined : parseMemberList(readFileSync(cfg.membersFile, 'utf8'), cfg.membersFile);
+  const transport = createGossipsubElectionTransport({
+    pubsub: node.services.pubsub,
+    libp2p: node,
+    selfId,
+    ...(members === undefined ? {} : { isMember: (p: string) => members.has(p) }),
+    log: silentLogger(),
+  });
   const election = createElection({
     transport,
     selfId,
     clusterSize: SIZE,
+    ...(members === undefined ? {} : { ballots: createBallots(privateKey, members) }),
     heartbeatMs: cfg.heartbeatMs,
     timeoutMs: cfg.timeoutMs,
     dataDir: cfg.dataDir,
@@ -134,20 +147,29 @@ interface BzzzMember {
 
 class BzzzCluster {
   readonly members: BzzzMember[] = [];
-  constructor(private readonly dir: string) {}
+  constructor(
+    private readonly dir: string,
+    readonly closed: boolean,
+  ) {}
 
   async init(): Promise<void> {
     const ports = await Promise.all(Array.from({ length: SIZE }, freePort));
     const keys = await Promise.all(Array.from({ length: SIZE }, () => generateKeyPair('Ed25519')));
     const addrs = keys.map((k, i) => `/ip4/127.0.0.1/tcp/${ports[i]}/p2p/${peerIdFromPrivateKey(k).toString()}`);
+    const mode = this.closed ? 'closed' : 'open';
+    const membersFile = this.closed ? join(this.dir, 'members.json') : undefined;
+    if (membersFile !== undefined) {
+      const list = keys.map((k, i) => ({ name: `bzzz-${i}`, peerId: peerIdFromPrivateKey(k).toString(), role: 'observer' as const }));
+      writeFileSync(membersFile, serializeMemberList('bench', list));
+    }
     for (let i = 0; i < SIZE; i++) {
-      const dataDir = join(this.dir, `bzzz-${i}`);
+      const dataDir = join(this.dir, `bzzz-${mode}-${i}`);
       mkdirSync(dataDir, { recursive: true });
       const keyFile = join(dataDir, 'peer.key');
       writeFileSync(keyFile, privateKeyToProtobuf(keys[i]));
       this.members.push({
         id: peerIdFromPrivateKey(keys[i]).toString(),
-        config: { keyFile, dataDir, port: ports[i], peers: addrs.filter((_, j) => j !== i), heartbeatMs, timeoutMs },
+        config: { keyFile, dataDir, port: ports[i], peers: addrs.filter((_, j) => j !== i), heartbeatMs, timeoutMs, membersFile },
         proc: null,
         admin: null,
         adminAt: 0,
@@ -367,9 +389,13 @@ async function main(): Promise<void> {
   const rounds = Number(args.rounds);
   const handoffRounds = Number(args['handoff-rounds']);
   const dir = mkdtempSync(join(tmpdir(), 'bzzz-bench-election-'));
-  const bzzz = new BzzzCluster(dir);
+  mkdirSync(join(dir, 'open'));
+  mkdirSync(join(dir, 'closed'));
+  const open = new BzzzCluster(join(dir, 'open'), false);
+  const bzzz = new BzzzCluster(join(dir, 'closed'), true);
   const etcd = new EtcdCluster(dir);
   const cleanup = async (): Promise<void> => {
+    await open.stop();
     await bzzz.stop();
     await etcd.stop();
   };
@@ -381,32 +407,47 @@ async function main(): Promise<void> {
       p.stdout.on('data', (d) => (out += d));
       p.on('close', () => resolve(/etcd Version: (\S+)/.exec(out)?.[1] ?? 'unknown'));
     });
-    await Promise.all([bzzz.init(), etcd.init()]);
+    await Promise.all([open.init(), bzzz.init(), etcd.init()]);
     console.log(
       `election failover: 3 members on 127.0.0.1, heartbeat ${heartbeatMs} ms, election timeout ${timeoutMs} ms, ${rounds} rounds, load average ${loadavg()[0].toFixed(1)}`,
     );
     const b: number[] = [];
+    const o: number[] = [];
     const e: number[] = [];
     for (let r = 0; r < rounds; r++) {
+      o.push(await open.failover('SIGKILL'));
       b.push(await bzzz.failover('SIGKILL'));
       e.push(await etcd.failover());
-      console.log(`  round ${String(r + 1).padStart(2)}: bzzz ${String(b[r]).padStart(5)} ms   etcd ${String(e[r]).padStart(5)} ms`);
+      console.log(
+        `  round ${String(r + 1).padStart(2)}: bzzz open ${String(o[r]).padStart(5)} ms   bzzz closed ${String(b[r]).padStart(5)} ms   etcd ${String(e[r]).padStart(5)} ms`,
+      );
     }
     const h: number[] = [];
-    for (let r = 0; r < handoffRounds; r++) h.push(await bzzz.failover('SIGTERM'));
+    const ho: number[] = [];
+    for (let r = 0; r < handoffRounds; r++) {
+      ho.push(await open.failover('SIGTERM'));
+      h.push(await bzzz.failover('SIGTERM'));
+    }
     const sb = stats(b);
+    const so = stats(o);
     const se = stats(e);
     const fmt = (s: ReturnType<typeof stats>): string =>
       `p50 ${(s.p50 / 1000).toFixed(3)} s  mean ${(s.mean / 1000).toFixed(3)} s  min ${(s.min / 1000).toFixed(3)} s  max ${(s.max / 1000).toFixed(3)} s`;
     console.log(`kill -9 of the leader → survivors agree on a new one:`);
-    console.log(`  bzzz election (gossipsub)   ${fmt(sb)}`);
+    console.log(`  bzzz election, open        ${fmt(so)}`);
+    console.log(
+      `  bzzz election, closed      ${fmt(sb)}   (closed/open p50 ${(sb.p50 / so.p50).toFixed(2)}, mean ${(sb.mean / so.mean).toFixed(2)})`,
+    );
     console.log(`  etcd ${etcdVersion.padEnd(22)} ${fmt(se)}`);
     console.log(
-      `  ratio bzzz/etcd             p50 ${(sb.p50 / se.p50).toFixed(2)}  mean ${(sb.mean / se.mean).toFixed(2)}  max ${(sb.max / se.max).toFixed(2)}  (< 1: bzzz faster)`,
+      `  ratio bzzz closed/etcd      p50 ${(sb.p50 / se.p50).toFixed(2)}  mean ${(sb.mean / se.mean).toFixed(2)}  max ${(sb.max / se.max).toFixed(2)}  (< 1: bzzz faster)`,
     );
     if (h.length > 0) {
       const sh = stats(h);
-      console.log(`SIGTERM of the bzzz admin (step-down + hand-off) → others agree on the successor: p50 ${sh.p50} ms  max ${sh.max} ms`);
+      const sho = stats(ho);
+      console.log(
+        `SIGTERM of the bzzz admin (step-down + hand-off) → others agree on the successor: open p50 ${sho.p50} ms  max ${sho.max} ms; closed p50 ${sh.p50} ms  max ${sh.max} ms`,
+      );
     }
     console.log(
       JSON.stringify({
@@ -414,8 +455,10 @@ async function main(): Promise<void> {
         timeoutMs,
         rounds,
         bzzzMs: b,
+        bzzzOpenMs: o,
         etcdMs: e,
         handoffMs: h,
+        handoffOpenMs: ho,
         ratioP50: sb.p50 / se.p50,
         ratioMean: sb.mean / se.mean,
         etcdVersion,

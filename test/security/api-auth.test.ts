@@ -9,7 +9,6 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encryptForRole, loadRoleKeys, type Role, type RolePublicKeys } from '../../src/crypto/index.js';
 import { signDecision, type Decision } from '../../src/agent/decision-signature.js';
-import { loadOrCreatePeerKey } from '../../src/agent/p2p/index.js';
 import { createCluster, getJson, waitFor, type Cluster, type Member } from '../agent/cluster-harness.js';
 import { metric } from './harness.js';
 
@@ -150,7 +149,8 @@ describe('attacks on the agent API', () => {
   it('refuses forged decisions uploaded as blobs — unsigned, signed by a non-member, by a member whose role may not publish the type, or under another author — and counts them', async () => {
     const architect = m[1];
     const backend = m[2];
-    const keyOf = async (x: Member): Promise<PrivateKey> => (await loadOrCreatePeerKey(x.dataDir)).privateKey;
+    // Each member's own libp2p key (the harness hands it over with --peer-key, as the operator does).
+    const keyOf = async (x: Member): Promise<PrivateKey> => x.privateKey;
     const stranger = await generateKeyPair('Ed25519');
     const strangerId = peerIdFromPrivateKey(stranger).toString();
     const forge = async (plaintext: string) => upload(await encryptForRole(plaintext, 'observer', publicKeys));

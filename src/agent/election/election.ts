@@ -46,6 +46,18 @@
 //  * Who is live and how good: every message carries its sender's score; the admin's heartbeat
 //    carries the roster of followers that acked recently (followers answer only the admin); and
 //    followers with no admin in sight announce themselves every max(heartbeatMs, timeoutMs/3).
+//
+// Closed clusters (init.ballots: the member list and this node's key) — the admin is provable:
+//  * Only members are heard (the p2p gater already keeps others out; this is defence in depth).
+//  * A granted real vote is signed by the voter (ballots.ts); a candidate counts only grants whose
+//    signature verifies, and on winning holds the proof of its election (proof.ts): the signed
+//    votes of a majority of the member list. Its heartbeats carry that proof, and a follower obeys
+//    a heartbeat only when the proof is for that sender and that term (checked once per term). A
+//    member that merely claims term+1 is not followed; share holders ask for the same proof.
+//  * A term more than MAX_TERM_STEP above this node's is ignored unless the message proves it (a
+//    heartbeat's own proof, or the newest proof a candidate's request carries), and a term above
+//    MAX_TERM never gets past the parser (terms.ts). A resign is honoured only from the admin this
+//    node follows in that term.
 import { EventEmitter } from 'node:events';
 import { InvalidInputError } from '../../util/errors.js';
 import { logger, type Logger } from '../../util/log.js';
@@ -60,7 +72,10 @@ import {
   type VoteMessage,
   type VoteRequestMessage,
 } from './messages.js';
-import { PeerTable } from './peer-table.js';
+import { MAX_STATUS_PEERS, PeerTable } from './peer-table.js';
+import type { Ballots } from './ballots.js';
+import type { ElectionProof, SignedVote } from './proof.js';
+import { MAX_TERM, MAX_TERM_STEP, isTerm } from './terms.js';
 import { computeScore, DEFAULT_SCORE_SETTINGS, systemScoreProvider, type ScoreProvider, type ScoreSettings } from './score.js';
 import { electionTimeoutMs, PREFERENCE_MARGIN, preferenceWindowMs, stickyMs, validateTiming } from './timing.js';
 import type {
@@ -90,6 +105,8 @@ interface Campaign {
   phase: 'pre' | 'real';
   electionTerm: number;
   grants: Set<string>;
+  /** Closed clusters, real phase: the verified signature of each grant (own included). */
+  sigs: Map<string, string>;
   startedAt: number;
   nextRetransmitAt: number;
   reason: string;
@@ -111,7 +128,13 @@ class ElectionNode implements Election {
   private readonly scoreProvider: ScoreProvider;
   private readonly scoreSettings: ScoreSettings;
   private readonly members: ReadonlySet<string> | null;
+  private readonly ballots: Ballots | null;
   private readonly events = new EventEmitter();
+  /** While admin in a closed cluster: the proof of this node's election. */
+  private ownProof: ElectionProof | null = null;
+  /** The newest proof of election this node verified or made (sent with vote requests: lagging voters catch up). */
+  private latestProof: ElectionProof | null = null;
+  private lastRefusalLogAt = -Infinity;
 
   // Durable.
   private term: number;
@@ -183,7 +206,17 @@ class ElectionNode implements Election {
         now: () => this.clock.now(),
         connectedPeers: () => this.transport.peers().length,
       });
-    this.members = init.members === undefined ? null : new Set(init.members);
+    this.ballots = init.ballots ?? null;
+    if (this.ballots !== null && this.ballots.members.members.length !== init.clusterSize) {
+      throw new InvalidInputError(
+        `election clusterSize ${init.clusterSize} differs from the member list's ${this.ballots.members.members.length} members: in a closed cluster the majority is counted over the member list`,
+      );
+    }
+    if (this.ballots !== null && !this.ballots.members.has(init.selfId)) {
+      throw new InvalidInputError(`election selfId ${init.selfId} is not on the member list of cluster ${this.ballots.members.cluster}`);
+    }
+    const memberIds = this.ballots !== null ? this.ballots.members.members.map((m) => m.peerId) : init.members;
+    this.members = memberIds === undefined ? null : new Set(memberIds);
     this.peers = new PeerTable(this.members);
     this.lease = new AdminLease(this.sticky, this.majority);
     const persisted = this.store.load();
@@ -230,10 +263,14 @@ class ElectionNode implements Election {
     const ids = new Set<string>([...connected, ...this.peers.ids()]);
     ids.delete(this.selfId);
     if (this.members !== null) for (const id of ids) if (!this.members.has(id)) ids.delete(id);
-    const peers: PeerView[] = [...ids].sort().map((id) => {
-      const p = this.peers.get(id);
-      return { id, score: p?.score ?? null, lastSeenAt: p?.lastSeenAt ?? null, connected: connected.has(id) };
-    });
+    // Bounded: by the member list in a closed cluster, by MAX_STATUS_PEERS in an open one.
+    const peers: PeerView[] = [...ids]
+      .sort()
+      .slice(0, MAX_STATUS_PEERS)
+      .map((id) => {
+        const p = this.peers.get(id);
+        return { id, score: p?.score ?? null, lastSeenAt: p?.lastSeenAt ?? null, connected: connected.has(id) };
+      });
     return {
       self: this.selfId,
       admin: this.currentAdmin(now),
@@ -254,6 +291,10 @@ class ElectionNode implements Election {
 
   stateAsNumber(): number {
     return ELECTION_STATE_NUMBER[this.state];
+  }
+
+  proof(): ElectionProof | null {
+    return this.running && this.state === 'admin' ? this.ownProof : null;
   }
 
   async triggerElection(): Promise<void> {
@@ -392,6 +433,11 @@ class ElectionNode implements Election {
       this.log.debug({ from, type: msg.type }, 'election message from a non-member ignored');
       return;
     }
+    const refusal = this.termRefusal(from, msg);
+    if (refusal !== null) {
+      this.logRefusal(from, msg, refusal);
+      return;
+    }
     this.run((now) => {
       this.peers.heard(from, msg.score, now);
       switch (msg.type) {
@@ -416,6 +462,18 @@ class ElectionNode implements Election {
       // A stale admin: our higher term tells it to step down.
       this.queue(from, { type: 'heartbeat-ack', term: this.term, score: this.score(), to: from, seq: m.seq, ok: false });
       return;
+    }
+    if (this.ballots !== null) {
+      // Closed cluster: only a proven admin is followed (its term is not even adopted otherwise).
+      const verdict =
+        m.proof === undefined
+          ? { ok: false as const, reason: 'the heartbeat carries no proof of election' }
+          : this.ballots.verifyProof(m.proof, from, m.term);
+      if (!verdict.ok) {
+        this.logRefusal(from, m, `heartbeat without a valid proof of election: ${verdict.reason}`);
+        return;
+      }
+      this.noteProof(m.proof as ElectionProof);
     }
     if (m.term > this.term) this.adoptTerm(m.term, now, 'higher-term');
     if (this.state === 'admin' || (this.adminId !== null && this.adminId !== from)) {
@@ -490,6 +548,8 @@ class ElectionNode implements Election {
       this.contactAt = now;
       this.electionDeadline = now + this.drawTimeout();
     }
+    // The signature makes the vote transferable: the candidate shows it to others as proof.
+    const sig = granted && this.ballots !== null ? this.ballots.sign(m.electionTerm, from) : undefined;
     this.queue(from, {
       type: 'vote',
       term: this.term,
@@ -498,6 +558,7 @@ class ElectionNode implements Election {
       electionTerm: m.electionTerm,
       prevote: false,
       granted,
+      ...(sig === undefined ? {} : { sig }),
     });
   }
 
@@ -509,6 +570,13 @@ class ElectionNode implements Election {
     }
     const c = this.campaign;
     if (c === null || !m.granted || c.phase !== (m.prevote ? 'pre' : 'real') || c.electionTerm !== m.electionTerm) return;
+    if (this.ballots !== null && c.phase === 'real') {
+      if (m.sig === undefined || !this.ballots.verifyVote(from, m.electionTerm, this.selfId, m.sig)) {
+        this.logRefusal(from, m, 'a granted vote without a valid signature is not counted');
+        return;
+      }
+      c.sigs.set(from, m.sig);
+    }
     c.grants.add(from);
     this.checkCampaign(now);
   }
@@ -517,7 +585,8 @@ class ElectionNode implements Election {
     if (m.term < this.term) return;
     if (m.term > this.term) this.adoptTerm(m.term, now, 'higher-term');
     this.peers.resigned(from, now);
-    if (this.state === 'admin' || (this.adminId !== null && this.adminId !== from)) return;
+    // Only the admin this node follows in this term can resign it (and name a successor).
+    if (this.state === 'admin' || this.adminId !== from) return;
     this.log.info({ self: this.selfId, term: this.term, from, handoffTo: m.handoffTo }, 'admin resigned');
     this.adminId = null;
     this.contactAt = -Infinity;
@@ -569,6 +638,7 @@ class ElectionNode implements Election {
       phase,
       electionTerm,
       grants: new Set([this.selfId]),
+      sigs: new Map(),
       startedAt: now,
       nextRetransmitAt: now + this.timing.heartbeatMs,
       reason,
@@ -586,6 +656,13 @@ class ElectionNode implements Election {
   }
 
   private startRealCampaign(now: number, reason: string): void {
+    if (this.term >= MAX_TERM) {
+      this.log.error(
+        { self: this.selfId, term: this.term },
+        `term ${this.term} is at the limit ${MAX_TERM}: no further election is possible`,
+      );
+      return;
+    }
     this.term += 1;
     this.votedFor = this.selfId;
     this.persist();
@@ -593,6 +670,7 @@ class ElectionNode implements Election {
     this.earlyRequests.clear();
     this.contactAt = now;
     const campaign = this.beginCampaign('real', this.term, now, reason);
+    if (this.ballots !== null) campaign.sigs.set(this.selfId, this.ballots.sign(this.term, this.selfId));
     this.log.info({ self: this.selfId, term: this.term, reason }, 'campaigning');
     this.queue(null, this.voteRequest(campaign));
     this.checkCampaign(now);
@@ -611,6 +689,12 @@ class ElectionNode implements Election {
     this.lastAdminId = this.selfId;
     this.lease.begin(now, c.startedAt);
     this.selfResignedAt = null;
+    if (this.ballots !== null) {
+      // The smallest proof: a majority of the signed grants, own first.
+      const votes: SignedVote[] = [...c.sigs].slice(0, this.majority).map(([voter, sig]) => ({ voter, sig }));
+      this.ownProof = { v: 1, cluster: this.ballots.members.cluster, term: this.term, admin: this.selfId, votes };
+      this.noteProof(this.ownProof);
+    }
     this.setState('admin', 'elected');
     this.log.info({ self: this.selfId, term: this.term, votes: [...c.grants].sort() }, 'elected admin');
     this.sendHeartbeat(now);
@@ -620,7 +704,14 @@ class ElectionNode implements Election {
     const seq = this.lease.heartbeat(now);
     this.nextHeartbeatAt = now + this.timing.heartbeatMs;
     const roster = this.peers.roster(now, Math.min(3 * this.timing.heartbeatMs, this.timing.timeoutMs), MAX_ROSTER);
-    this.queue(null, { type: 'heartbeat', term: this.term, score: this.score(), seq, roster });
+    this.queue(null, {
+      type: 'heartbeat',
+      term: this.term,
+      score: this.score(),
+      seq,
+      roster,
+      ...(this.ownProof === null ? {} : { proof: this.ownProof }),
+    });
   }
 
   private resign(now: number, target: string | null, reason: string): void {
@@ -638,11 +729,13 @@ class ElectionNode implements Election {
 
   private dropAdmin(): void {
     this.lease.end();
+    this.ownProof = null;
     this.adminId = null;
     this.nextHeartbeatAt = Infinity;
   }
 
   private adoptTerm(term: number, now: number, reason: string): void {
+    if (!isTerm(term) || term <= this.term) return; // receive() refuses these; never persist one
     const wasAdmin = this.state === 'admin';
     if (wasAdmin && this.lease.holds(now)) {
       this.log.warn(
@@ -691,7 +784,52 @@ class ElectionNode implements Election {
   }
 
   private voteRequest(c: Campaign): VoteRequestMessage {
-    return { type: 'vote-request', term: this.term, score: this.score(), electionTerm: c.electionTerm, prevote: c.phase === 'pre' };
+    const proof = c.phase === 'real' ? this.latestProof : null;
+    return {
+      type: 'vote-request',
+      term: this.term,
+      score: this.score(),
+      electionTerm: c.electionTerm,
+      prevote: c.phase === 'pre',
+      ...(proof === null ? {} : { proof }),
+    };
+  }
+
+  /**
+   * Null when the terms `msg` carries may be looked at; otherwise why not. A term more than
+   * MAX_TERM_STEP ahead of ours passes only with a verified proof (terms.ts says why).
+   */
+  private termRefusal(from: string, msg: ElectionMessage): string | null {
+    const highest = Math.max(msg.term, 'electionTerm' in msg ? msg.electionTerm : 0);
+    if (highest <= this.term + MAX_TERM_STEP) return null;
+    const why = `term ${highest} is more than ${MAX_TERM_STEP} above this node's ${this.term}`;
+    // An open cluster has no proofs: there, an admin's heartbeat is the only way a lagging node
+    // catches up, and anyone could send one anyway (that is what --insecure-open-cluster means).
+    if (this.ballots === null) return msg.type === 'heartbeat' ? null : `${why}, and an open cluster has no proofs`;
+    if (msg.type === 'heartbeat' && msg.proof !== undefined) {
+      const v = this.ballots.verifyProof(msg.proof, from, msg.term);
+      if (v.ok) this.noteProof(msg.proof);
+      return v.ok ? null : `${why}, and its proof does not hold: ${v.reason}`;
+    }
+    if (msg.type === 'vote-request' && msg.proof !== undefined) {
+      if (msg.proof.term < highest - MAX_TERM_STEP) return `${why}, and its newest proof (term ${msg.proof.term}) is older still`;
+      const v = this.ballots.verifyProof(msg.proof, msg.proof.admin);
+      if (v.ok) this.noteProof(msg.proof);
+      return v.ok ? null : `${why}, and its proof does not hold: ${v.reason}`;
+    }
+    return `${why}, with no proof`;
+  }
+
+  private noteProof(proof: ElectionProof): void {
+    if (this.latestProof === null || proof.term > this.latestProof.term) this.latestProof = proof;
+  }
+
+  /** A refused message is logged at warn level at most once a second (a flood must not flood the log too). */
+  private logRefusal(from: string, msg: ElectionMessage, reason: string): void {
+    const now = this.clock.now();
+    if (now - this.lastRefusalLogAt < 1000) return;
+    this.lastRefusalLogAt = now;
+    this.log.warn({ self: this.selfId, term: this.term, from, type: msg.type, reason }, 'election message refused');
   }
 
   /** This node's election timeout, staggered by its rank among the live candidates it knows. */

@@ -33,6 +33,8 @@ export interface GossipsubElectionTransportInit {
   /** This node's peer id (libp2p.peerId.toString()). */
   selfId: string;
   topic?: string;
+  /** Closed clusters: is this peer on the member list? The topic validator rejects other signers. */
+  isMember?: (peerId: string) => boolean;
   log?: Logger;
 }
 
@@ -53,8 +55,16 @@ export function createGossipsubElectionTransport(init: GossipsubElectionTranspor
   }
   const handlers = new Set<Handler>();
 
-  const validator = (_peer: unknown, msg: Message): TopicValidatorResult =>
-    msg.type === 'signed' && decodeElectionMessage(msg.data) !== null ? TopicValidatorResult.Accept : TopicValidatorResult.Reject;
+  // Never throws: anything unexpected is a rejection (a throwing validator would be GossipSub's problem).
+  const validator = (_peer: unknown, msg: Message): TopicValidatorResult => {
+    try {
+      if (msg.type !== 'signed') return TopicValidatorResult.Reject;
+      if (init.isMember !== undefined && !init.isMember(msg.from.toString())) return TopicValidatorResult.Reject;
+      return decodeElectionMessage(msg.data) !== null ? TopicValidatorResult.Accept : TopicValidatorResult.Reject;
+    } catch {
+      return TopicValidatorResult.Reject;
+    }
+  };
 
   const onPubsubMessage = (evt: CustomEvent<Message>): void => {
     const m = evt.detail;

@@ -33,7 +33,30 @@ export {
   type ScoreWeights,
 } from './score.js';
 export { failoverBoundMs, stickyMs, electionTimeoutMs, type ElectionTimingSettings } from './timing.js';
-export { ElectionStateError, fileVoteStore, memoryVoteStore, VOTE_FILE, type PersistedVote, type VoteStore } from './vote-store.js';
+export {
+  ElectionStateError,
+  fileVoteStore,
+  isPersistedVote,
+  memoryVoteStore,
+  VOTE_FILE,
+  type PersistedVote,
+  type VoteStore,
+} from './vote-store.js';
+export { MAX_TERM, MAX_TERM_STEP, isTerm } from './terms.js';
+export {
+  MAX_PROOF_VOTES,
+  PROOF_VERSION,
+  parseElectionProof,
+  verifyElectionProof,
+  voteStatement,
+  type ElectionProof,
+  type ProofExpectation,
+  type ProofVerdict,
+  type SignedVote,
+  type VoteVerifier,
+} from './proof.js';
+export { createBallots, type Ballots } from './ballots.js';
+export { MAX_PEERS, MAX_STATUS_PEERS } from './peer-table.js';
 export { monotonicClock } from './clock.js';
 export { ELECTION_PROTOCOL, type ElectionDirectNode } from './direct-channel.js';
 export {

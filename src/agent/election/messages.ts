@@ -4,6 +4,14 @@
 //
 // Every message carries the sender's current term (`term`) and its candidate score (`score`), so
 // each node keeps an up-to-date view of the others' scores for hand-off and vote preference.
+//
+// Closed clusters (a member list and signed ballots, ballots.ts) add: a granted real vote carries
+// the voter's signature (`sig`) of (cluster, term, candidate); the admin's heartbeat carries the
+// proof of its election (`proof`: a majority of those signatures); a candidate's real vote request
+// may carry the newest proof it knows, so a node that lagged many terms behind can catch up.
+// Terms are bounded (terms.ts): a term above MAX_TERM is refused here, before anything sees it.
+import { type ElectionProof, parseElectionProof } from './proof.js';
+import { isTerm } from './terms.js';
 
 /** The GossipSub topic of the election (one per protocol version). */
 export const ELECTION_TOPIC = 'bzzz/election/v1';
@@ -30,6 +38,8 @@ export interface HeartbeatMessage extends Common {
   readonly type: 'heartbeat';
   readonly seq: number;
   readonly roster: readonly RosterEntry[];
+  /** Closed clusters: the signed votes that elected the sender in `term`. */
+  readonly proof?: ElectionProof;
 }
 
 /** A follower's answer to a heartbeat. `ok: false` with a higher term tells a stale admin to step down. */
@@ -48,6 +58,8 @@ export interface VoteRequestMessage extends Common {
   readonly type: 'vote-request';
   readonly electionTerm: number;
   readonly prevote: boolean;
+  /** Closed clusters, real requests: the newest proof of election the candidate knows (lets a lagging voter catch up). */
+  readonly proof?: ElectionProof;
 }
 
 /** A voter's answer for `electionTerm`; `term` is the voter's own term. */
@@ -57,6 +69,8 @@ export interface VoteMessage extends Common {
   readonly electionTerm: number;
   readonly prevote: boolean;
   readonly granted: boolean;
+  /** Closed clusters, granted real votes: the voter's signature (base64) of (cluster, electionTerm, to). */
+  readonly sig?: string;
 }
 
 /**
@@ -80,8 +94,9 @@ export type ElectionMessageType = ElectionMessage['type'];
 const MAX_ID_LENGTH = 256;
 /** Roster entries a heartbeat may carry (clusters are a handful of agents). */
 export const MAX_ROSTER = 128;
-/** A bound on wire size: a heartbeat with a full roster stays under it. */
-export const MAX_MESSAGE_BYTES = 48 * 1024;
+/** A bound on wire size: a heartbeat with a full roster and the proof of a 1000-member cluster stays under it. */
+export const MAX_MESSAGE_BYTES = 128 * 1024;
+const MAX_SIG_LENGTH = 128;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -120,7 +135,9 @@ export function parseElectionMessage(value: unknown): ElectionMessage | null {
         if (typeof r !== 'object' || r === null || !isId(r.id) || !isScore(r.score)) return null;
         roster.push({ id: r.id, score: r.score });
       }
-      return { type: 'heartbeat', ...common, seq: v.seq, roster };
+      const proof = optionalProof(v.proof);
+      if (proof === null) return null;
+      return { type: 'heartbeat', ...common, seq: v.seq, roster, ...(proof === undefined ? {} : { proof }) };
     }
     case 'heartbeat-ack':
       return isId(v.to) && isTerm(v.seq) && typeof v.ok === 'boolean'
@@ -130,10 +147,29 @@ export function parseElectionMessage(value: unknown): ElectionMessage | null {
       if (!isTerm(v.electionTerm) || typeof v.prevote !== 'boolean') return null;
       // A real request is for the sender's own term, a pre-vote for the one after it.
       if (v.electionTerm !== v.term + (v.prevote ? 1 : 0)) return null;
-      return { type: 'vote-request', ...common, electionTerm: v.electionTerm, prevote: v.prevote };
+      {
+        const proof = optionalProof(v.proof);
+        if (proof === null) return null;
+        return {
+          type: 'vote-request',
+          ...common,
+          electionTerm: v.electionTerm,
+          prevote: v.prevote,
+          ...(proof === undefined ? {} : { proof }),
+        };
+      }
     case 'vote':
       if (!isId(v.to) || !isTerm(v.electionTerm) || typeof v.prevote !== 'boolean' || typeof v.granted !== 'boolean') return null;
-      return { type: 'vote', ...common, to: v.to, electionTerm: v.electionTerm, prevote: v.prevote, granted: v.granted };
+      if (v.sig !== undefined && (typeof v.sig !== 'string' || v.sig.length === 0 || v.sig.length > MAX_SIG_LENGTH)) return null;
+      return {
+        type: 'vote',
+        ...common,
+        to: v.to,
+        electionTerm: v.electionTerm,
+        prevote: v.prevote,
+        granted: v.granted,
+        ...(typeof v.sig === 'string' ? { sig: v.sig } : {}),
+      };
     case 'resign':
       if (v.handoffTo !== null && !isId(v.handoffTo)) return null;
       return { type: 'resign', ...common, handoffTo: v.handoffTo };
@@ -144,8 +180,9 @@ export function parseElectionMessage(value: unknown): ElectionMessage | null {
   }
 }
 
-function isTerm(x: unknown): x is number {
-  return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+/** undefined: absent; null: present but not a proof (the message is refused). */
+function optionalProof(x: unknown): ElectionProof | undefined | null {
+  return x === undefined ? undefined : parseElectionProof(x);
 }
 
 function isScore(x: unknown): x is number {

@@ -1,8 +1,16 @@
 // What one node knows of the others: last score, when it last heard from each (directly or through
 // the admin's roster), acks, resignations. Used only for liveness-side choices (staggered
 // timeouts, vote preference, hand-off target, the roster itself), never for safety.
+//
+// Bounded: in a closed cluster only members reach it (the election drops everyone else first); in
+// an open one it keeps at most MAX_PEERS entries, forgetting the one heard from longest ago.
 import { InvalidInputError } from '../../util/errors.js';
 import type { RosterEntry } from './messages.js';
+
+/** Most peers remembered in an open cluster (a closed one is bounded by its member list). */
+export const MAX_PEERS = 256;
+/** Most peers the status endpoint lists. */
+export const MAX_STATUS_PEERS = MAX_PEERS;
 
 export interface PeerRecord {
   score: number;
@@ -26,9 +34,12 @@ export class PeerTable {
 
   /** A message came from `id` itself. */
   heard(id: string, score: number, now: number): void {
+    if (this.members !== null && !this.members.has(id)) return;
     const p = this.peers.get(id);
-    if (p === undefined) this.peers.set(id, { score, lastSeenAt: now, lastAckAt: null, resignedAt: null });
-    else {
+    if (p === undefined) {
+      if (this.peers.size >= MAX_PEERS) this.forgetOldest();
+      this.peers.set(id, { score, lastSeenAt: now, lastAckAt: null, resignedAt: null });
+    } else {
       p.score = score;
       p.lastSeenAt = now;
     }
@@ -38,6 +49,22 @@ export class PeerTable {
   mentioned(id: string, score: number, now: number): void {
     if (this.members !== null && !this.members.has(id)) return;
     this.heard(id, score, Math.max(now, this.peers.get(id)?.lastSeenAt ?? now));
+  }
+
+  get size(): number {
+    return this.peers.size;
+  }
+
+  private forgetOldest(): void {
+    let oldest: string | undefined;
+    let at = Infinity;
+    for (const [id, p] of this.peers) {
+      if (p.lastSeenAt < at) {
+        at = p.lastSeenAt;
+        oldest = id;
+      }
+    }
+    if (oldest !== undefined) this.peers.delete(oldest);
   }
 
   acked(id: string, now: number): void {

@@ -1,7 +1,9 @@
 // The election's public types: the election itself and its settings, the narrow transport it
 // needs, its clock, its status and events.
 import type { Logger } from '../../util/log.js';
+import type { Ballots } from './ballots.js';
 import type { ElectionMessage } from './messages.js';
+import type { ElectionProof } from './proof.js';
 import type { ScoreProvider, ScoreSettings } from './score.js';
 import type { VoteStore } from './vote-store.js';
 
@@ -111,8 +113,14 @@ export interface ElectionInit {
   /** This node's score inputs; by default uptime, os memory/load and the transport's peer count. */
   readonly scoreProvider?: ScoreProvider;
   readonly scoreSettings?: ScoreSettings;
-  /** When given, messages from other peer ids are ignored (the p2p allowlist should already drop them). */
+  /** When given, messages from other peer ids are ignored (the p2p gater should already drop them). */
   readonly members?: readonly string[];
+  /**
+   * Closed cluster: the member list and this node's signing key. Votes are signed, the admin holds
+   * a proof of its election and followers obey only proven heartbeats; clusterSize must equal the
+   * member count, and `members` is taken from the list.
+   */
+  readonly ballots?: Ballots;
   readonly clock?: ElectionClock;
   /** Uniform in [0, 1); injected so simulations are reproducible. */
   readonly random?: () => number;
@@ -131,6 +139,8 @@ export interface Election {
   isAdmin(peerId?: string): boolean;
   /** For the `bzzz_election_state` gauge: 0 follower, 1 candidate, 2 admin (ELECTION_STATE_NUMBER). */
   stateAsNumber(): number;
+  /** Closed cluster, while this node is admin: the signed votes that elected it (shown to share holders). Else null. */
+  proof(): ElectionProof | null;
   /** Manual trigger. On the admin: step down and hand off to the best-scored follower. Elsewhere:
    * campaign now instead of waiting for the timeout; voters that still hear a live admin refuse,
    * so a manual trigger never deposes a working admin from outside. */

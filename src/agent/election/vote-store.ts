@@ -5,6 +5,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { BzzzError } from '../../util/errors.js';
+import { MAX_TERM, isTerm } from './terms.js';
 
 export const VOTE_FILE = 'election-vote.json';
 
@@ -40,20 +41,16 @@ export function fileVoteStore(dataDir: string): VoteStore {
       } catch (err) {
         throw corrupt(file, err);
       }
-      const v = value as Partial<Record<string, unknown>> | null;
-      if (
-        typeof v !== 'object' ||
-        v === null ||
-        typeof v.term !== 'number' ||
-        !Number.isSafeInteger(v.term) ||
-        v.term < 0 ||
-        !(v.votedFor === null || (typeof v.votedFor === 'string' && v.votedFor !== ''))
-      ) {
-        throw corrupt(file);
-      }
+      if (!isPersistedVote(value)) throw corrupt(file);
+      const v = value as PersistedVote;
       return { term: v.term, votedFor: v.votedFor };
     },
     save(vote) {
+      if (!isPersistedVote(vote)) {
+        throw new ElectionStateError(
+          `election state ${file}: refused to write term ${String(vote.term)} / votedFor ${JSON.stringify(vote.votedFor)}: a term is a whole number from 0 to ${MAX_TERM} and votedFor a peer id or null; the file keeps its previous vote`,
+        );
+      }
       try {
         mkdirSync(dataDir, { recursive: true, mode: 0o700 });
         const tmp = `${file}.${process.pid}.tmp`;
@@ -81,12 +78,25 @@ export function fileVoteStore(dataDir: string): VoteStore {
   };
 }
 
+const MAX_VOTED_FOR_LENGTH = 256;
+
+/** What load() accepts and save() writes: {term in [0, MAX_TERM], votedFor: a non-empty id or null}. */
+export function isPersistedVote(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const v = value as Partial<Record<string, unknown>>;
+  return (
+    isTerm(v.term) &&
+    (v.votedFor === null || (typeof v.votedFor === 'string' && v.votedFor !== '' && v.votedFor.length <= MAX_VOTED_FOR_LENGTH))
+  );
+}
+
 /** Keeps the vote in memory only: for tests and embedding; a restart that reuses it keeps the vote. */
 export function memoryVoteStore(initial: PersistedVote = { term: 0, votedFor: null }): VoteStore & { current: PersistedVote } {
   const store = {
     current: initial,
     load: () => store.current,
     save: (vote: PersistedVote) => {
+      if (!isPersistedVote(vote)) throw new ElectionStateError(`in-memory election state: refused to keep term ${String(vote.term)}`);
       store.current = { term: vote.term, votedFor: vote.votedFor };
     },
   };

@@ -1,4 +1,4 @@
-// An optional allowlist of peer IDs, enforced by a libp2p connection gater in both directions:
+// The allowlist of peer IDs (the member list's, in a closed cluster; null in an open one), enforced by a libp2p connection gater in both directions:
 // dials to other peers are not made, and connections from them are dropped right after the
 // Noise handshake proves who they are (before any protocol runs). The list can be changed at
 // run time (a member added or removed); existing connections to peers no longer allowed are

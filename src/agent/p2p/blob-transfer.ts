@@ -10,6 +10,10 @@
 //
 // The receiver of bytes always puts them with `expected`, so a peer that sends the wrong bytes
 // (or a truncated stream) gets nothing stored: the content store refuses the mismatch.
+//
+// Only members are served (closed clusters): the connection gater already drops everyone else;
+// this handler checks again (defence in depth), so a non-member can neither read nor make this
+// agent fetch and store anything ("forbidden").
 import type { Connection, Stream } from '@libp2p/interface';
 import { byteStream, type ByteStream } from '@libp2p/utils';
 import { peerIdFromString } from '@libp2p/peer-id';
@@ -24,7 +28,7 @@ const MAX_HEADER_BYTES = 4 * 1024;
 const DEFAULT_TIMEOUT_MS = 30_000;
 
 type Op = 'get' | 'has' | 'replicate';
-type Reason = 'not-found' | 'bad-request' | 'busy' | 'failed';
+type Reason = 'not-found' | 'bad-request' | 'busy' | 'failed' | 'forbidden';
 type Header = { ok: true; size?: number; has?: boolean; stored?: boolean } | { ok: false; reason: Reason; message: string };
 
 /** No reachable agent holds the blob. */
@@ -40,6 +44,8 @@ export interface BlobTransferComponents {
   log: Logger;
   /** Called after this agent stored a blob on a peer's request (announce it on the DHT). */
   onReplicated(address: string): Promise<void>;
+  /** Closed clusters: is this peer on the member list? Absent: an open cluster, every peer is served. */
+  isMember?: (peerId: string) => boolean;
 }
 
 export interface BlobTransferInit {
@@ -131,6 +137,13 @@ export function createBlobTransfer(c: BlobTransferComponents, init: BlobTransfer
     const step = () => AbortSignal.timeout(timeoutMs);
     const bytes = byteStream(stream);
     const reply = (h: Header) => bytes.write(frame(h), { signal: step() });
+    if (c.isMember !== undefined && !c.isMember(remote)) {
+      c.metrics.p2pRejectedTotal.inc({ reason: 'blob_non_member' });
+      c.log.warn({ peer: remote }, 'blob request from a peer that is not a member refused');
+      await reply({ ok: false, reason: 'forbidden', message: 'not a member of this cluster' });
+      await stream.close({ signal: step() });
+      return;
+    }
     const req = parseRequest(await readFrame(bytes, step()));
     if (req === undefined) {
       await reply({ ok: false, reason: 'bad-request', message: 'expected {op: "get"|"has"|"replicate", address: "blake3:<hex>"}' });
@@ -265,7 +278,7 @@ function parseHeader(bytes: Uint8Array): Header {
       };
     }
     if (o.ok === false && typeof o.reason === 'string') {
-      const reason = (['not-found', 'bad-request', 'busy', 'failed'] as const).find((r) => r === o.reason) ?? 'failed';
+      const reason = (['not-found', 'bad-request', 'busy', 'failed', 'forbidden'] as const).find((r) => r === o.reason) ?? 'failed';
       return { ok: false, reason, message: typeof o.message === 'string' ? o.message.slice(0, 500) : '' };
     }
   } catch {

@@ -1,6 +1,11 @@
 // Content routing on the agents' DHT: announce that this agent holds a blob, find who holds one,
 // and small signed records (`/bzzz/<peer id>/<name>`). Every operation is timed into
 // bzzz_dht_operation_duration_seconds{op}.
+//
+// A provider record names a peer, and anyone who can reach a DHT node can write one (kad-dht does
+// not check that the provider is the peer that stored it). In a closed cluster only members'
+// records count: a non-member's record is dropped here, so it never counts as a live replica and
+// is never tried on a read (the replicator and the fetcher both ask through findProviders).
 import type { KadDHT } from '@libp2p/kad-dht';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { PrivateKey } from '@libp2p/interface';
@@ -14,6 +19,8 @@ export interface ContentRoutingComponents {
   dht: KadDHT;
   privateKey: PrivateKey;
   selfPeerId: string;
+  /** Closed clusters: is this peer on the member list? Absent: an open cluster, every provider counts. */
+  isMember?: (peerId: string) => boolean;
   /** Peers connected now: with none, a DHT query has nobody to ask. */
   connectedPeerCount(): number;
   metrics: AgentMetrics;
@@ -30,7 +37,7 @@ export interface FindProvidersOptions {
 export interface ContentRouting {
   /** Announce that this agent holds `address`. Without peers the announcement is kept locally and made by the next call. */
   provide(address: string, signal?: AbortSignal): Promise<void>;
-  /** Distinct peers that announced `address`, this agent excluded, in the order found. */
+  /** Distinct peers that announced `address`, this agent and non-members excluded, in the order found. */
   findProviders(address: string, options?: FindProvidersOptions): Promise<string[]>;
   putRecord(name: string, value: Uint8Array, signal?: AbortSignal): Promise<void>;
   /** The newest valid value of another agent's record, or undefined. */
@@ -61,6 +68,10 @@ export function createContentRouting(c: ContentRoutingComponents): ContentRoutin
             if (ev.name !== 'PROVIDER') continue;
             for (const p of ev.providers) {
               const id = p.id.toString();
+              if (c.isMember !== undefined && !c.isMember(id)) {
+                c.log.debug({ address, provider: id }, 'provider record of a peer that is not a member ignored');
+                continue;
+              }
               if (id !== c.selfPeerId && !found.includes(id)) found.push(id);
             }
             if (options.max !== undefined && found.length >= options.max) {

@@ -57,3 +57,41 @@ export async function loadOrCreatePeerKey(dataDir: string): Promise<PeerKeyResul
   await rename(tmp, file);
   return { privateKey, created: true };
 }
+
+/**
+ * Reads the peer key the operator handed over (`--peer-key`, a Docker secret): the libp2p Ed25519
+ * private key in protobuf bytes. Never created here: a missing or wrong file is the operator's to fix.
+ */
+export async function loadPeerKeyFile(file: string): Promise<PrivateKey> {
+  let bytes: Buffer;
+  try {
+    const s = await stat(file);
+    // An Ed25519 key in protobuf is ~68 bytes: anything much larger is not one (and is not read whole).
+    if (!s.isFile() || s.size > MAX_PEER_KEY_BYTES)
+      throw new Error(`not a key file (${s.isFile() ? `${s.size} bytes` : 'not a regular file'})`);
+    bytes = await readFile(file);
+  } catch (err) {
+    throw new PeerKeyError(
+      `peer key ${file} (--peer-key, BZZZ_PEER_KEY_FILE) cannot be read (${(err as Error).message}): point it at the agent's key secret the operator generated`,
+      { cause: err },
+    );
+  }
+  let privateKey: PrivateKey;
+  try {
+    privateKey = privateKeyFromProtobuf(bytes);
+  } catch (err) {
+    throw new PeerKeyError(`peer key ${file} is not a libp2p private key in protobuf form: use the key file the operator generated`, {
+      cause: err,
+    });
+  } finally {
+    bytes.fill(0);
+  }
+  if (privateKey.type !== 'Ed25519') {
+    throw new PeerKeyError(
+      `peer key ${file} is a ${privateKey.type} key; cluster members have Ed25519 keys: use the key the operator generated`,
+    );
+  }
+  return privateKey;
+}
+
+const MAX_PEER_KEY_BYTES = 4 * 1024;

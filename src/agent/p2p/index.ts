@@ -1,7 +1,9 @@
 // The agent's networking: libp2p node, DHT content routing and records, blob transfer, fetch,
 // replication and repair, and the agent's GossipSub messages.
 export { createP2PNode, type AgentLibp2p, type AgentServices, type P2PNode, type P2PNodeComponents, type P2PNodeInit } from './node.js';
-export { loadOrCreatePeerKey, PeerKeyError, PEER_KEY_FILE, type PeerKeyResult } from './identity.js';
+export { loadOrCreatePeerKey, loadPeerKeyFile, PeerKeyError, PEER_KEY_FILE, type PeerKeyResult } from './identity.js';
+export { loadMemberListFile, MembershipError } from './members-file.js';
+export { decodeAgentMessage, MAX_BODY_DEPTH, MAX_KIND_LENGTH, type AgentMessagePayload } from './agent-message.js';
 export { createPeerAllowlist, type PeerAllowlist } from './allowlist.js';
 export { BootstrapDialer, type BootstrapDialerComponents, type BootstrapDialerInit, type BootstrapPeerStatus } from './bootstrap-dialer.js';
 export { createContentRouting, type ContentRouting, type ContentRoutingComponents, type FindProvidersOptions } from './content-routing.js';

@@ -1,6 +1,6 @@
 // The agent's libp2p node: TCP + Noise + Yamux, identify and ping, a Kademlia DHT under BZZZ's
-// own protocol id in server mode, GossipSub with strict signing, an optional peer allowlist, and
-// the bootstrap peers kept connected. Everything above it (content routing, blob transfer,
+// own protocol id in server mode, GossipSub with strict signing, the member list enforced by the
+// connection gater (closed clusters), and the bootstrap peers kept connected. Everything above it (content routing, blob transfer,
 // election transport, share exchange) uses this object, not libp2p's options.
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { tcp } from '@libp2p/tcp';
@@ -38,8 +38,12 @@ export interface P2PNodeInit {
   /** TCP port; 0 picks a free one. */
   port: number;
   bootstrap: readonly BootstrapPeer[];
-  /** When set, only these peer IDs may connect. */
-  allowPeers?: readonly string[];
+  /**
+   * The peer IDs of the member list: only they may connect, in either direction (a non-member is
+   * dropped right after the Noise handshake, before any protocol stream). Null: an open cluster
+   * (--insecure-open-cluster), anyone may connect.
+   */
+  members: readonly string[] | null;
   /** Most connections this agent opens on its own to peers it learns from the DHT. */
   maxAutoDialPeers?: number;
   /** Bootstrap redial backoff: first delay and cap (ms). */
@@ -57,6 +61,8 @@ export interface P2PNode {
   readonly peerId: string;
   readonly libp2p: AgentLibp2p;
   readonly allowlist: PeerAllowlist;
+  /** On the member list (always true in an open cluster). */
+  isMember(peerId: string): boolean;
   start(): Promise<void>;
   stop(): Promise<void>;
   /** Listen multiaddrs with /p2p/<id>: what others put in their bootstrap list. */
@@ -71,7 +77,7 @@ export interface P2PNode {
 
 export async function createP2PNode(init: P2PNodeInit, components: P2PNodeComponents): Promise<P2PNode> {
   const { log, clock } = components;
-  const allowlist = createPeerAllowlist(init.allowPeers ?? null);
+  const allowlist = createPeerAllowlist(init.members);
   const listenProto = init.host.includes(':') ? 'ip6' : 'ip4';
   const libp2p: AgentLibp2p = await createLibp2p({
     start: false,
@@ -152,6 +158,7 @@ export async function createP2PNode(init: P2PNodeInit, components: P2PNodeCompon
     peerId,
     libp2p,
     allowlist,
+    isMember: (id) => allowlist.isAllowed(id),
     async start() {
       libp2p.addEventListener('peer:discovery', onDiscovery);
       libp2p.addEventListener('peer:disconnect', onDisconnect);

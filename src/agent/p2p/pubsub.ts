@@ -2,12 +2,17 @@
 // (StrictSign: the sender's peer ID is proven). The receiver times publish-to-delivery into
 // bzzz_pubsub_propagation_seconds (sender and receiver clocks: exact on one host, subject to
 // clock skew across hosts).
-import type { GossipSub, Message } from '@libp2p/gossipsub';
+//
+// Every topic the agent takes part in has a validator: a message whose signer is not a member, or
+// whose payload is not an agent message (agent-message.ts), is rejected, so it is neither
+// delivered nor forwarded. A validator never throws (anything unexpected is a rejection).
+import { TopicValidatorResult, type GossipSub, type Message } from '@libp2p/gossipsub';
 import type { Logger } from '../../util/log.js';
 import type { AgentMetrics } from '../metrics.js';
+import { type AgentMessagePayload, decodeAgentMessage, MAX_PUBSUB_MESSAGE_BYTES } from './agent-message.js';
 import { AGENT_TOPICS } from './topics.js';
 
-export const MAX_PUBSUB_MESSAGE_BYTES = 64 * 1024;
+export { MAX_PUBSUB_MESSAGE_BYTES };
 
 export interface AgentMessage {
   topic: string;
@@ -19,7 +24,9 @@ export interface AgentMessage {
 }
 
 export interface AgentPubSubComponents {
-  pubsub: GossipSub;
+  pubsub: Pick<GossipSub, 'addEventListener' | 'removeEventListener' | 'publish' | 'subscribe' | 'getSubscribers' | 'topicValidators'>;
+  /** Closed clusters: is this peer on the member list? Absent: an open cluster, any signer. */
+  isMember?: (peerId: string) => boolean;
   metrics: AgentMetrics;
   log: Logger;
   now(): number;
@@ -36,6 +43,8 @@ export interface AgentPubSub {
   topicPeers(topic: string): string[];
   /** Messages received since start, per topic. */
   received(): Record<string, number>;
+  /** Messages its validators rejected since start (non-member signer, malformed payload). */
+  rejected(): number;
 }
 
 export function createAgentPubSub(c: AgentPubSubComponents): AgentPubSub {
@@ -43,18 +52,45 @@ export function createAgentPubSub(c: AgentPubSubComponents): AgentPubSub {
   const counts: Record<string, number> = {};
   const topics = new Set<string>(AGENT_TOPICS);
 
+  let rejected = 0;
+  // What the validator decoded, for the delivery that follows (same bytes): one JSON parse per message.
+  const decoded = new WeakMap<Uint8Array, AgentMessagePayload>();
+  const validator = (_peer: unknown, m: Message): TopicValidatorResult => {
+    try {
+      if (m.type !== 'signed' || (c.isMember !== undefined && !c.isMember(m.from.toString()))) {
+        rejected++;
+        c.metrics.p2pRejectedTotal.inc({ reason: 'pubsub_non_member' });
+        return TopicValidatorResult.Reject;
+      }
+      const payload = decodeAgentMessage(m.data);
+      if (payload === null) {
+        rejected++;
+        c.metrics.p2pRejectedTotal.inc({ reason: 'pubsub_malformed' });
+        return TopicValidatorResult.Reject;
+      }
+      decoded.set(m.data, payload);
+      return TopicValidatorResult.Accept;
+    } catch {
+      rejected++;
+      c.metrics.p2pRejectedTotal.inc({ reason: 'pubsub_malformed' });
+      return TopicValidatorResult.Reject;
+    }
+  };
+  const guard = (topic: string): void => {
+    c.pubsub.topicValidators.set(topic, validator);
+  };
+
   const onGossip = (evt: CustomEvent<Message>): void => {
     const m = evt.detail;
     if (!topics.has(m.topic) || m.type !== 'signed') return;
+    // The validator already refused these; a handler added before it (or a test double) must not see them either.
+    if (c.isMember !== undefined && !c.isMember(m.from.toString())) return;
     const receivedAt = c.now();
-    let parsed: { kind?: unknown; sentAt?: unknown; body?: unknown };
-    try {
-      parsed = JSON.parse(new TextDecoder().decode(m.data)) as typeof parsed;
-    } catch {
-      c.log.debug({ topic: m.topic, from: m.from.toString() }, 'ignored a non-JSON message');
+    const parsed = decoded.get(m.data) ?? decodeAgentMessage(m.data);
+    if (parsed === null) {
+      c.log.debug({ topic: m.topic, from: m.from.toString() }, 'ignored a malformed message');
       return;
     }
-    if (typeof parsed.kind !== 'string' || typeof parsed.sentAt !== 'number') return;
     counts[m.topic] = (counts[m.topic] ?? 0) + 1;
     c.metrics.pubsubMessagesTotal.inc({ topic: m.topic, direction: 'in' });
     const delay = (receivedAt - parsed.sentAt) / 1000;
@@ -71,10 +107,12 @@ export function createAgentPubSub(c: AgentPubSubComponents): AgentPubSub {
 
   return {
     start() {
+      for (const topic of topics) guard(topic);
       c.pubsub.addEventListener('message', onGossip);
     },
     stop() {
       c.pubsub.removeEventListener('message', onGossip);
+      for (const topic of topics) if (c.pubsub.topicValidators.get(topic) === validator) c.pubsub.topicValidators.delete(topic);
     },
     async publish(topic, kind, body) {
       const data = new TextEncoder().encode(JSON.stringify({ kind, sentAt: c.now(), body }));
@@ -85,6 +123,7 @@ export function createAgentPubSub(c: AgentPubSubComponents): AgentPubSub {
       }
       if (!topics.has(topic)) {
         topics.add(topic);
+        guard(topic);
         c.pubsub.subscribe(topic);
       }
       const r = await c.pubsub.publish(topic, data);
@@ -94,6 +133,7 @@ export function createAgentPubSub(c: AgentPubSubComponents): AgentPubSub {
     onMessage(topic, handler) {
       if (!topics.has(topic)) {
         topics.add(topic);
+        guard(topic);
         c.pubsub.subscribe(topic);
       }
       let set = handlers.get(topic);
@@ -103,5 +143,6 @@ export function createAgentPubSub(c: AgentPubSubComponents): AgentPubSub {
     },
     topicPeers: (topic) => c.pubsub.getSubscribers(topic).map(String),
     received: () => ({ ...counts }),
+    rejected: () => rejected,
   };
 }

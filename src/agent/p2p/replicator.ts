@@ -188,13 +188,14 @@ export function createReplicator(c: ReplicatorComponents, init: ReplicatorInit):
     if (repairing.has(address) || !running) return;
     repairing.add(address);
     provided.delete(address);
+    let repairedAddress: string | undefined;
     try {
       const r = await c.fetcher.fetch(address, controller.signal);
       repairStats.repaired++;
       unrepaired.delete(address);
       metrics.blobRepairsTotal.inc({ outcome: 'ok' });
       log.info({ address: r.address }, 'corrupted blob fetched again from a peer');
-      await provide(r.address, controller.signal);
+      repairedAddress = r.address;
     } catch (err) {
       repairStats.failed++;
       unrepaired.add(address);
@@ -204,6 +205,8 @@ export function createReplicator(c: ReplicatorComponents, init: ReplicatorInit):
     } finally {
       repairing.delete(address);
     }
+    // Announced once repaired: a slow DHT must not keep the blob counted as "being fetched".
+    if (repairedAddress !== undefined) await provide(repairedAddress, controller.signal);
   }
 
   return {

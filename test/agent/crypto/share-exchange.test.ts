@@ -61,7 +61,12 @@ beforeAll(async () => {
   electedAdmin = nodes[0]!.peerId.toString();
   // Node i holds share i+1.
   services = nodes.map((n, i) =>
-    createAdminShareService({ libp2p: n, share: shares[i]!, isAuthorizedRequester: (peer) => peer === electedAdmin, log: silentLogger() }),
+    createAdminShareService({
+      libp2p: n,
+      share: shares[i]!,
+      authorizeRequester: (peer) => (peer === electedAdmin ? null : 'not the elected admin'),
+      log: silentLogger(),
+    }),
   );
   await Promise.all(services.map((s) => s.start()));
 });
@@ -159,7 +164,7 @@ describe('admin key share exchange over libp2p', () => {
   it('ignores a forged share and still rebuilds from the valid ones', async () => {
     const forger = await node();
     const forged: AdminKeyShare = { ...shares[1]!, share: new Uint8Array(shares[1]!.share.byteLength).fill(42) };
-    const svc = createAdminShareService({ libp2p: forger, share: forged, isAuthorizedRequester: () => true, log: silentLogger() });
+    const svc = createAdminShareService({ libp2p: forger, share: forged, authorizeRequester: () => null, log: silentLogger() });
     await svc.start();
     try {
       const identity = await collectAdminKey({

@@ -6,7 +6,7 @@ const PEER = '12D3KooWJi8az9tPddbMum8zDbiTGHGtccbvn2cyBu5hW1ztLRyA';
 
 describe('parseAgentConfig', () => {
   it('GIVEN no flags WHEN parsed THEN BZZZ defaults apply (ports 9000/8080/8081, 5 s / 15 s, factor 3)', () => {
-    const c = parseAgentConfig({});
+    const c = parseAgentConfig({ insecureOpenCluster: true });
     expect(c).toMatchObject({
       p2pPort: 9000,
       apiPort: 8080,
@@ -20,7 +20,8 @@ describe('parseAgentConfig', () => {
       graceMs: 10000,
       bootstrap: [],
     });
-    expect(c.allowPeers).toBeUndefined();
+    expect(c.membersFile).toBeUndefined();
+    expect(c.insecureOpenCluster).toBe(true);
     expect(c.dataDir.startsWith('/')).toBe(true);
   });
 
@@ -34,7 +35,8 @@ describe('parseAgentConfig', () => {
       heartbeatMs: '100',
       electionTimeoutMs: '500',
       bootstrap: `walnut:9101, /ip4/10.0.0.2/tcp/9000/p2p/${PEER}`,
-      allowPeers: PEER,
+      members: 'members.json',
+      peerKey: 'peer.key',
       keysDir: 'keys',
       graceMs: '0',
     });
@@ -43,7 +45,9 @@ describe('parseAgentConfig', () => {
       { source: 'walnut:9101', address: '/dns4/walnut/tcp/9101' },
       { source: `/ip4/10.0.0.2/tcp/9000/p2p/${PEER}`, address: `/ip4/10.0.0.2/tcp/9000/p2p/${PEER}`, peerId: PEER },
     ]);
-    expect(c.allowPeers).toEqual([PEER]);
+    expect(c.membersFile).toMatch(/\/members\.json$/);
+    expect(c.peerKeyFile).toMatch(/\/peer\.key$/);
+    expect(c.insecureOpenCluster).toBe(false);
     expect(c.keysDir).toMatch(/\/keys$/);
   });
 
@@ -55,7 +59,7 @@ describe('parseAgentConfig', () => {
         role: 'king',
         apiPort: '8081',
         bootstrap: 'walnut',
-        allowPeers: 'nope',
+        insecureOpenCluster: 'maybe',
         heartbeatMs: '5000',
         electionTimeoutMs: '6000',
       });
@@ -70,12 +74,25 @@ describe('parseAgentConfig', () => {
     );
     expect(msg).toContain('--health-port (BZZZ_HEALTH_PORT): port 8081 is also given to --api-port');
     expect(msg).toContain('--bootstrap (BZZZ_BOOTSTRAP_PEERS): "walnut" is neither a multiaddr nor host:port');
-    expect(msg).toContain('--allow-peers (BZZZ_ALLOWED_PEERS): "nope" is not a libp2p peer ID');
+    expect(msg).toContain('--insecure-open-cluster (BZZZ_INSECURE_OPEN_CLUSTER): "maybe" is not true or false');
     expect(msg).toContain('--election-timeout-ms (BZZZ_ELECTION_TIMEOUT_MS): 6000 ms must be more than twice the heartbeat interval');
   });
 
   it('GIVEN a host name as --host WHEN parsed THEN it asks for an IP address', () => {
-    expect(() => parseAgentConfig({ host: 'walnut' })).toThrow(/--host \(BZZZ_HOST\): "walnut" is not an IP address/);
+    expect(() => parseAgentConfig({ host: 'walnut', insecureOpenCluster: true })).toThrow(
+      /--host \(BZZZ_HOST\): "walnut" is not an IP address/,
+    );
+  });
+
+  it('GIVEN neither a member list nor --insecure-open-cluster WHEN parsed THEN it refuses, naming both ways out', () => {
+    expect(() => parseAgentConfig({})).toThrow(/--members \(BZZZ_MEMBERS_FILE\): no member list: .*--insecure-open-cluster/);
+    expect(() => parseAgentConfig({ insecureOpenCluster: 'false' })).toThrow(/--members \(BZZZ_MEMBERS_FILE\): no member list/);
+  });
+
+  it('GIVEN a member list and --insecure-open-cluster WHEN parsed THEN it refuses the contradiction', () => {
+    expect(() => parseAgentConfig({ members: 'm.json', insecureOpenCluster: true })).toThrow(
+      /--insecure-open-cluster \(BZZZ_INSECURE_OPEN_CLUSTER\): a member list is given too/,
+    );
   });
 });
 
@@ -106,7 +123,7 @@ describe('agent settings for API access and store limits', () => {
     const c = parseAgentConfig({ insecureOpenCluster: true, storeQuota: '1GiB', apiCallers: 'callers.json' });
     expect(c).toMatchObject({ insecureOpenCluster: true, storeQuotaBytes: 1024 ** 3, storeReserveBytes: 256 * 1024 ** 2 });
     expect(c.apiCallersFile).toMatch(/\/callers\.json$/);
-    expect(parseAgentConfig({}).insecureOpenCluster).toBe(false);
+    expect(parseAgentConfig({ members: 'members.json' }).insecureOpenCluster).toBe(false);
     expect(() => parseAgentConfig({ storeQuota: 'lots', insecureOpenCluster: 'maybe' })).toThrow(
       /--insecure-open-cluster \(BZZZ_INSECURE_OPEN_CLUSTER\): "maybe" is not true or false[\s\S]*--store-quota \(BZZZ_STORE_QUOTA\): "lots" is not a size/,
     );

@@ -56,6 +56,24 @@ describe('election wire messages', () => {
     ['real request for another term', { type: 'vote-request', term: 1, score: 0, electionTerm: 2, prevote: false }],
     ['granted not boolean', { type: 'vote', term: 1, score: 0, to: 'a', electionTerm: 1, prevote: false, granted: 'yes' }],
     ['handoffTo a number', { type: 'resign', term: 1, score: 0, handoffTo: 5 }],
+    // Issue 7: impossible terms never get past the parser, so nothing can persist them.
+    ['resign with term MAX_SAFE_INTEGER', { type: 'resign', term: Number.MAX_SAFE_INTEGER, score: 0, handoffTo: 'a' }],
+    ['heartbeat with a term above MAX_TERM', { type: 'heartbeat', term: 2 ** 52 + 1, score: 0, seq: 1, roster: [] }],
+    [
+      'pre-vote asking for MAX_TERM + 1',
+      {
+        type: 'vote-request',
+        term: Math.floor(Number.MAX_SAFE_INTEGER / 2),
+        score: 0,
+        electionTerm: Math.floor(Number.MAX_SAFE_INTEGER / 2) + 1,
+        prevote: true,
+      },
+    ],
+    [
+      'a vote signature that is not a string',
+      { type: 'vote', term: 1, score: 0, to: 'a', electionTerm: 1, prevote: false, granted: true, sig: 5 },
+    ],
+    ['a heartbeat proof that is not a proof', { type: 'heartbeat', term: 1, score: 0, seq: 1, roster: [], proof: { v: 1 } }],
   ])('reject %s', (_what, value) => {
     expect(parseElectionMessage(value)).toBeNull();
   });

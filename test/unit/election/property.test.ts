@@ -4,16 +4,22 @@
 // stop and the cluster must converge on one admin within the failover bound.
 import { describe, expect, it } from 'vitest';
 import { failoverBoundMs, stickyMs } from '../../../src/agent/election/index.js';
-import { SimCluster } from './sim/cluster.js';
+import { closedSimKeys, SimCluster } from './sim/cluster.js';
 
 const SEEDS = [101, 202, 303, 404, 505, 606];
 const VIRTUAL_MS = 10 * 60 * 1000;
 
-describe('election under random faults', () => {
+// Open clusters (no member list) and closed ones (signed votes, proofs in heartbeats, bounded
+// term steps): the same faults, the same guarantees.
+describe.each([
+  ['open', false],
+  ['closed', true],
+])('election under random faults (%s cluster)', (_mode, closed) => {
   for (const seed of SEEDS) {
     it(`seed ${seed}: safe throughout, converges after the faults stop`, async () => {
       const size = seed % 2 === 0 ? 5 : 4;
-      const c = new SimCluster({ size, seed, heartbeatMs: 100, timeoutMs: 500, maxDelayMs: 40, direct: seed % 3 === 0 });
+      const keys = closed ? await closedSimKeys(size, seed) : undefined;
+      const c = new SimCluster({ size, seed, heartbeatMs: 100, timeoutMs: 500, maxDelayMs: 40, direct: seed % 3 === 0, keys });
       const pick = <T>(xs: readonly T[]): T => xs[Math.floor(c.random() * xs.length)];
       await c.startAll();
       const end = c.clock.now() + VIRTUAL_MS;

@@ -2,7 +2,14 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createElection, ElectionStateError, fileVoteStore, VOTE_FILE } from '../../../src/agent/election/index.js';
+import {
+  createElection,
+  ElectionStateError,
+  fileVoteStore,
+  MAX_TERM,
+  memoryVoteStore,
+  VOTE_FILE,
+} from '../../../src/agent/election/index.js';
 import { InvalidInputError } from '../../../src/util/errors.js';
 
 let dir: string;
@@ -31,6 +38,26 @@ describe('file vote store', () => {
     writeFileSync(join(dir, VOTE_FILE), 'not json');
     const transport = { selfId: 'a', broadcast: async () => undefined, onMessage: () => () => undefined, peers: () => [] };
     expect(() => createElection({ transport, selfId: 'a', clusterSize: 3, dataDir: dir })).toThrow(ElectionStateError);
+  });
+
+  it('never writes what it would refuse to read: an impossible term is refused and the file keeps the last good vote', () => {
+    const store = fileVoteStore(dir);
+    store.save({ term: 4, votedFor: 'peer-a' });
+    for (const term of [Number.MAX_SAFE_INTEGER, MAX_TERM + 1, -1, 1.5, Number.NaN]) {
+      expect(() => store.save({ term, votedFor: null }), String(term)).toThrow(ElectionStateError);
+      expect(() => store.save({ term, votedFor: null }), String(term)).toThrow(/refused to write term/);
+    }
+    expect(() => store.save({ term: 5, votedFor: '' })).toThrow(ElectionStateError);
+    // A restart reads the last vote it wrote.
+    expect(fileVoteStore(dir).load()).toEqual({ term: 4, votedFor: 'peer-a' });
+    store.save({ term: MAX_TERM, votedFor: null });
+    expect(fileVoteStore(dir).load()).toEqual({ term: MAX_TERM, votedFor: null });
+    expect(() => memoryVoteStore().save({ term: Number.MAX_SAFE_INTEGER, votedFor: null })).toThrow(ElectionStateError);
+  });
+
+  it('refuses a file with a term above the limit (the poisoned state of issue 7) by name', () => {
+    writeFileSync(join(dir, VOTE_FILE), JSON.stringify({ term: Number.MAX_SAFE_INTEGER + 1, votedFor: null }));
+    expect(() => fileVoteStore(dir).load()).toThrow(new RegExp(`${VOTE_FILE}.*restore it, or remove it`));
   });
 
   it('reports a write failure with the file name', () => {

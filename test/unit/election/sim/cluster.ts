@@ -11,6 +11,11 @@ import {
   type ScoreSettings,
   type VoteStore,
 } from '../../../../src/agent/election/index.js';
+import type { PrivateKey } from '@libp2p/interface';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { generateKeyPairFromSeed } from '@libp2p/crypto/keys';
+import { memberList, type MemberList } from '../../../../src/crypto/membership.js';
+import { createBallots } from '../../../../src/agent/election/index.js';
 import { EventClock } from './event-clock.js';
 import { SimNetwork, type SimNetworkOptions } from './network.js';
 import { seededRandom } from './prng.js';
@@ -31,6 +36,20 @@ export interface SimClusterOptions extends SimNetworkOptions {
   scores?: readonly number[];
   /** Keep votes in real files under this directory (default: in memory, kept across restarts). */
   dataDir?: string;
+  /** A closed cluster: node i has key i (ids are peer ids), votes are signed, heartbeats carry proofs (see closedSimKeys). */
+  keys?: readonly PrivateKey[];
+}
+
+/** Deterministic Ed25519 keys for a closed simulated cluster (same seed, same ids). */
+export async function closedSimKeys(size: number, seed: number): Promise<PrivateKey[]> {
+  return Promise.all(
+    Array.from({ length: size }, (_, i) => {
+      const bytes = new Uint8Array(32);
+      new DataView(bytes.buffer).setUint32(0, seed);
+      new DataView(bytes.buffer).setUint32(4, i);
+      return generateKeyPairFromSeed('Ed25519', bytes);
+    }),
+  );
 }
 
 export interface SimMember {
@@ -38,6 +57,7 @@ export interface SimMember {
   election: Election;
   readonly store: VoteStore;
   score: number;
+  readonly key?: PrivateKey;
 }
 
 export class SimCluster {
@@ -51,16 +71,26 @@ export class SimCluster {
   readonly adminsByTerm = new Map<number, string>();
   readonly violations: string[] = [];
   maxActingAdmins = 0;
+  /** Closed clusters: the member list every node checks against. */
+  readonly memberList: MemberList | null;
 
   constructor(private readonly opts: SimClusterOptions) {
     this.random = seededRandom(opts.seed);
     this.net = new SimNetwork(this.clock, this.random, opts);
     this.heartbeatMs = opts.heartbeatMs ?? 100;
     this.timeoutMs = opts.timeoutMs ?? 500;
+    const keys = opts.keys;
+    this.memberList =
+      keys === undefined
+        ? null
+        : memberList(
+            'sim',
+            keys.map((k, i) => ({ name: `node-${i}`, peerId: peerIdFromPrivateKey(k).toString(), role: 'observer' as const })),
+          );
     for (let i = 0; i < opts.size; i++) {
-      const id = `node-${i}`;
+      const id = keys === undefined ? `node-${i}` : peerIdFromPrivateKey(keys[i]).toString();
       const store = opts.dataDir === undefined ? memoryVoteStore() : fileVoteStore(`${opts.dataDir}/${id}`);
-      const member: SimMember = { id, store, score: opts.scores?.[i] ?? 0.5, election: null as unknown as Election };
+      const member: SimMember = { id, store, score: opts.scores?.[i] ?? 0.5, election: null as unknown as Election, key: keys?.[i] };
       member.election = this.build(member);
       this.members.push(member);
     }
@@ -131,6 +161,7 @@ export class SimCluster {
       store: m.store,
       scoreProvider: () => ({ uptimeMs: 0, capabilities: [], freeMemoryRatio: m.score, cpuIdleRatio: m.score, connectedPeers: 0 }),
       scoreSettings: PLAIN_SCORE,
+      ...(m.key !== undefined && this.memberList !== null ? { ballots: createBallots(m.key, this.memberList) } : {}),
       clock: this.clock,
       random: this.random,
       log: silentLogger(),

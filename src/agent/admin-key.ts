@@ -6,7 +6,7 @@
 import { peerIdFromString } from '@libp2p/peer-id';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock, Timer } from '../util/clock.js';
 import type { AdminKeyShare, AgeIdentity } from '../crypto/index.js';
 import { collectAdminKey } from './share-exchange.js';
 import type { ElectionProof } from './election/proof.js';
@@ -46,14 +46,14 @@ export interface AdminKeyHolder {
 
 export function createAdminKeyHolder(c: AdminKeyHolderComponents, init: AdminKeyHolderInit): AdminKeyHolder {
   let identity: AgeIdentity | undefined;
-  let timer: TimerHandle | undefined;
+  let timer: Timer | undefined;
   let controller: AbortController | undefined;
   let attempts = 0;
   let lastError: string | undefined;
   let generation = 0;
 
   const cancel = (): void => {
-    if (timer !== undefined) c.clock.clearTimeout(timer);
+    timer?.cancel();
     timer = undefined;
     controller?.abort();
     controller = undefined;

@@ -12,7 +12,7 @@ import { errorMessage } from '../util/errors.js';
 import { logger, type Logger } from '../util/log.js';
 import { createAdminKeyHolder, type AdminKeyHolder } from './admin-key.js';
 import { createContentStore, type ContentStore } from './cas/index.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock, type Timer } from '../util/clock.js';
 import type { AgentConfig } from './config.js';
 import type { MemberList } from '../crypto/membership.js';
 import { loadRoleKeys, loadShare, type AdminKeyShare, type LoadedRoleKeys } from '../crypto/index.js';
@@ -477,7 +477,7 @@ export async function createAgent(givenConfig: AgentConfig, options: AgentOption
   // Integrity: a full re-hash now and then finds corruption in blobs nobody reads; the store
   // reports each one and the replicator fetches it again.
   const scrubIntervalMs = options.scrubIntervalMs ?? 6 * 60 * 60 * 1000;
-  let scrubTimer: unknown;
+  let scrubTimer: Timer | undefined;
   const scheduleScrub = (): void => {
     if (scrubIntervalMs <= 0 || lifecycle.signal.aborted) return;
     scrubTimer = clock.setTimeout(() => {
@@ -493,7 +493,7 @@ export async function createAgent(givenConfig: AgentConfig, options: AgentOption
 
   async function closeAll(): Promise<void> {
     const steps: Array<[string, () => Promise<void> | void]> = [
-      ['scrub', () => clock.clearTimeout(scrubTimer)],
+      ['scrub', () => scrubTimer?.cancel()],
       ['replication', () => replicator.stop()],
       ['admin key', () => adminKey?.stop()],
       ['election', () => election.stop()],

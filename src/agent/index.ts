@@ -10,5 +10,5 @@ export {
   type BootstrapPeer,
 } from './config.js';
 export { createAgentMetrics, type AgentMetrics } from './metrics.js';
-export { systemClock, ManualClock, type Clock } from './clock.js';
+export { systemClock, ManualClock, type Clock } from '../util/clock.js';
 export { agentRunCommand } from './cli/run.js';

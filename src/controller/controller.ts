@@ -14,11 +14,12 @@
 import { performance } from 'node:perf_hooks';
 import { BzzzError, errorMessage } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/log.js';
-import { realClock } from './clock.js';
+import { systemClock } from '../util/clock.js';
 import type { ControllerMetrics, ReconcileOutcome } from './metrics.js';
 import { createWorkQueue, type WorkQueue } from './queue.js';
 import type { RateLimiterOptions } from './rate-limiter.js';
-import type { Clock, ClusterEventSource, ClusterLister, ClusterSink, HealthCheck, HealthReport, Runnable } from './types.js';
+import type { ClusterEventSource, ClusterLister, ClusterSink, HealthCheck, HealthReport, Runnable } from './types.js';
+import type { Clock } from '../util/clock.js';
 import { TerminalError, type ReconcileResult, type Reconciler } from '../reconcilers/reconciler.js';
 
 export interface ControllerOptions {
@@ -69,7 +70,7 @@ const INITIAL_LIST_RETRY_MS = 1000;
 export function createController(options: ControllerOptions): Controller {
   const { reconciler, lister, events, metrics } = options;
   const runnables = options.runnables ?? [];
-  const clock = options.clock ?? realClock;
+  const clock = options.clock ?? systemClock;
   const log = options.log ?? silentLogger();
   const workers = positiveInt(options.workers ?? 2, 'workers');
   const resyncMs = positiveInt(options.resyncMs ?? 30_000, 'resyncMs');

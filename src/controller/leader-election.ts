@@ -8,7 +8,7 @@
 import { errorMessage } from '../util/errors.js';
 import { silentLogger, type Logger } from '../util/log.js';
 import type { LeaseElector } from '../store/lease.js';
-import type { Clock } from './types.js';
+import type { Clock } from '../util/clock.js';
 
 export interface LeaderElectionOptions {
   elector: LeaseElector;

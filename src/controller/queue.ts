@@ -5,7 +5,7 @@
 // - `addAfter` holds a key back (earliest wanted time wins), `addRateLimited` backs off per key;
 // - `get` waits for a key and returns undefined once the queue is shut down.
 import { createRateLimiter, type RateLimiter, type RateLimiterOptions } from './rate-limiter.js';
-import type { Clock } from './types.js';
+import type { Clock } from '../util/clock.js';
 
 export interface QueueMetrics {
   add(): void;

@@ -2,7 +2,7 @@
 // the larger of a per-key exponential backoff (5 ms, 10 ms, 20 ms, ... capped at ~16.7 min) and
 // a global token bucket (10 per second, burst 100) so that many failing keys cannot hammer the
 // engine together. `forget` resets a key after a success.
-import type { Clock } from './types.js';
+import type { Clock } from '../util/clock.js';
 
 export interface RateLimiterOptions {
   baseDelayMs?: number;

@@ -11,7 +11,7 @@ import { createClusterReconciler } from '../reconcilers/cluster.js';
 import { httpAgentProber } from '../reconcilers/agents.js';
 import { logger, type Logger } from '../util/log.js';
 import { createAgentMonitor } from './agent-monitor.js';
-import { realClock } from './clock.js';
+import { systemClock } from '../util/clock.js';
 import { startHttp } from './http.js';
 import { createLeaderElection } from './leader-election.js';
 import { createManager, type Manager } from './manager.js';
@@ -48,7 +48,7 @@ export async function startController(opts: ControllerProcessOptions): Promise<R
   const leaseTtlMs = opts.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
   const leaderElection = createLeaderElection({
     elector: createLeaseElector(port, holder, leaseTtlMs),
-    clock: realClock,
+    clock: systemClock,
     renewMs: Math.max(200, Math.floor(leaseTtlMs / 3)),
     log,
   });

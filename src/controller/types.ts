@@ -7,12 +7,6 @@ export interface ClusterLister {
   listClusters(signal?: AbortSignal): Promise<string[]>;
 }
 
-/** Time, injected so that tests drive backoff and timers instead of sleeping. */
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): { cancel(): void };
-}
-
 /** Something with the manager's lifecycle (HTTP endpoint, leader lease, ...). */
 export interface Runnable {
   start(signal: AbortSignal): Promise<void> | void;

@@ -62,7 +62,7 @@ import { EventEmitter } from 'node:events';
 import { InvalidInputError } from '../../util/errors.js';
 import { logger, type Logger } from '../../util/log.js';
 import { AdminLease } from './admin-lease.js';
-import { monotonicClock } from './clock.js';
+import { monotonicClock, type Timer } from '../../util/clock.js';
 import {
   MAX_ROSTER,
   type ElectionMessage,
@@ -164,7 +164,7 @@ class ElectionNode implements Election {
   private readonly lease: AdminLease;
   private nextHeartbeatAt = Infinity;
 
-  private timer: unknown = null;
+  private timer: Timer | null = null;
   private visibleAdmin: string | null = null;
   private outbox: Outgoing[] = [];
   private inRun = false;
@@ -245,7 +245,7 @@ class ElectionNode implements Election {
     this.running = false;
     this.unsubscribe?.();
     this.unsubscribe = null;
-    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     const wasAdmin = this.state === 'admin';
     this.lease.end();
@@ -312,10 +312,10 @@ class ElectionNode implements Election {
     const target = this.peers.successor(now, this.timing.timeoutMs, opts.handoffTo);
     const waitMs = opts.waitMs ?? this.timing.timeoutMs;
     const result = new Promise<StepDownResult>((resolve) => {
-      let handle: unknown = null;
+      let handle: Timer | null = null;
       const done = (): void => {
         off();
-        if (handle !== null) this.clock.clearTimeout(handle);
+        handle?.cancel();
         this.waiters.delete(done);
         resolve({ handedOffTo: target, newAdmin: this.running ? this.currentAdmin(this.clock.now()) : null });
       };
@@ -399,7 +399,7 @@ class ElectionNode implements Election {
   }
 
   private arm(now: number): void {
-    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = null;
     if (!this.running) return;
     const due: number[] = [];

@@ -57,7 +57,7 @@ export {
 } from './proof.js';
 export { createBallots, type Ballots } from './ballots.js';
 export { MAX_PEERS, MAX_STATUS_PEERS } from './peer-table.js';
-export { monotonicClock } from './clock.js';
+export { monotonicClock } from '../../util/clock.js';
 export { ELECTION_PROTOCOL, type ElectionDirectNode } from './direct-channel.js';
 export {
   createGossipsubElectionTransport,

@@ -1,5 +1,6 @@
 // The election's public types: the election itself and its settings, the narrow transport it
 // needs, its clock, its status and events.
+import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
 import type { Ballots } from './ballots.js';
 import type { ElectionMessage } from './messages.js';
@@ -31,11 +32,8 @@ export interface ElectionTransport {
  * ManualClock fits. The default is monotonic: safety compares durations, and a wall-clock jump
  * must not shorten a lease or a heartbeat timeout.
  */
-export interface ElectionClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+/** The election's time: the one clock interface (src/util/clock.ts), monotonic by default. */
+export type ElectionClock = Clock;
 
 export interface PeerView {
   readonly id: string;

@@ -3,7 +3,7 @@
 // jitter, capped) until it works, and a bootstrap peer that goes away is dialled again. Entries
 // given as host:port carry no peer ID; the ID learnt from the first successful dial is kept.
 import type { Logger } from '../../util/log.js';
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock, Timer } from '../../util/clock.js';
 import type { BootstrapPeer } from '../config.js';
 
 export interface BootstrapDialerComponents {
@@ -43,7 +43,7 @@ interface Entry {
   failures: number;
   lastError?: string;
   self: boolean;
-  timer?: TimerHandle;
+  timer?: Timer;
   dialing: boolean;
 }
 
@@ -109,7 +109,7 @@ export class BootstrapDialer {
   }
 
   private clear(e: Entry): void {
-    if (e.timer !== undefined) this.components.clock.clearTimeout(e.timer);
+    e.timer?.cancel();
     e.timer = undefined;
   }
 

@@ -14,7 +14,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { PeerId, PrivateKey } from '@libp2p/interface';
 import type { Logger } from '../../util/log.js';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../../util/clock.js';
 import type { BootstrapPeer } from '../config.js';
 import { createPeerAllowlist, type PeerAllowlist } from './allowlist.js';
 import { BootstrapDialer, type BootstrapPeerStatus } from './bootstrap-dialer.js';

@@ -12,7 +12,7 @@
 import { errorMessage } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
 import type { BlobAddress, ContentStore } from '../cas/index.js';
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock, Timer } from '../../util/clock.js';
 import type { AgentMetrics } from '../metrics.js';
 import type { BlobFetcher } from './blob-fetcher.js';
 import type { BlobTransfer } from './blob-transfer.js';
@@ -65,7 +65,7 @@ export interface Replicator {
 export function createReplicator(c: ReplicatorComponents, init: ReplicatorInit): Replicator {
   const { metrics, log } = c;
   const concurrency = init.concurrency ?? 4;
-  let timer: TimerHandle | undefined;
+  let timer: Timer | undefined;
   let running = false;
   let controller = new AbortController();
   let round: Promise<unknown> | undefined;
@@ -224,7 +224,7 @@ export function createReplicator(c: ReplicatorComponents, init: ReplicatorInit):
     async stop() {
       running = false;
       unsubscribe?.();
-      if (timer !== undefined) c.clock.clearTimeout(timer);
+      timer?.cancel();
       controller.abort();
       await round?.catch(() => undefined);
     },

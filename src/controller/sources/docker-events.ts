@@ -11,9 +11,10 @@
 // backoff and, once back, asks for a full resync because events were missed — it never gives up
 // (kubernetes-client's cache.ts; swarm-cronjob's log.Fatal on a broken stream is what not to do).
 import { StringDecoder } from 'node:string_decoder';
-import { realClock } from '../clock.js';
+import { systemClock } from '../../util/clock.js';
 import type { ControllerMetrics } from '../metrics.js';
-import type { Clock, ClusterEventSource, ClusterSink, WatchStatus } from '../types.js';
+import type { ClusterEventSource, ClusterSink, WatchStatus } from '../types.js';
+import type { Clock } from '../../util/clock.js';
 import { errorMessage } from '../../util/errors.js';
 import { L } from '../../swarm/labels.js';
 import type { EngineEvents, EventFilters } from '../../swarm/event-stream.js';
@@ -128,7 +129,7 @@ const STABLE_STREAM_MS = 10_000;
 
 export function createDockerEventSource(options: DockerEventSourceOptions): ClusterEventSource {
   const { engine, metrics } = options;
-  const clock = options.clock ?? realClock;
+  const clock = options.clock ?? systemClock;
   const log = options.log ?? silentLogger();
   const initialMs = options.initialReconnectMs ?? 250;
   const maxMs = options.maxReconnectMs ?? 30_000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/agent/clock.js';
+import { ManualClock } from '../../../src/util/clock.js';
 import { BootstrapDialer } from '../../../src/agent/p2p/bootstrap-dialer.js';
 import { silentLogger } from '../../../src/util/log.js';
 

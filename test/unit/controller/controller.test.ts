@@ -6,7 +6,8 @@ import { createController, type Controller, type ControllerOptions } from '../..
 import { createControllerMetrics, type ControllerMetrics } from '../../../src/controller/metrics.js';
 import type { ClusterEventSource, ClusterSink, WatchStatus } from '../../../src/controller/types.js';
 import { TerminalError, type ReconcileResult } from '../../../src/reconcilers/reconciler.js';
-import { createFakeClock, flush, type FakeClock } from './fake-clock.js';
+import { ManualClock } from '../../../src/util/clock.js';
+import { flush } from '../../support/flush.js';
 
 type Behaviour = (cluster: string, call: number, signal: AbortSignal) => Promise<ReconcileResult> | ReconcileResult;
 
@@ -77,7 +78,7 @@ function fakeLister(names: string[]) {
   return lister;
 }
 
-function handFedSource(clock: FakeClock) {
+function handFedSource(clock: ManualClock) {
   let sink: ClusterSink | undefined;
   let status: WatchStatus = { connected: true, since: clock.now(), reconnects: 0 };
   const source: ClusterEventSource & { emit(cluster: string): void; drop(): void; sink(): ClusterSink } = {
@@ -101,7 +102,7 @@ async function metric(metrics: ControllerMetrics, name: string, labels: Record<s
   return values.filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((sum, v) => sum + v.value, 0);
 }
 
-let running: Array<{ manager: Controller; clock: FakeClock }> = [];
+let running: Array<{ manager: Controller; clock: ManualClock }> = [];
 afterEach(async () => {
   // Stop every manager; drive its clock past the stop bound so a reconcile left in flight by a
   // failing test cannot hang the teardown.
@@ -113,7 +114,7 @@ afterEach(async () => {
 });
 
 function setup(names: string[] = ['alpha', 'beta'], extra: Partial<ControllerOptions> = {}) {
-  const clock = createFakeClock();
+  const clock = new ManualClock(1_000_000);
   const reconciler = recordingReconciler();
   const lister = fakeLister(names);
   const events = handFedSource(clock);

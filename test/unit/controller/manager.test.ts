@@ -6,7 +6,8 @@ import { createLeaderElection } from '../../../src/controller/leader-election.js
 import { createManager, type Manager } from '../../../src/controller/manager.js';
 import type { ReconcileResult } from '../../../src/reconcilers/reconciler.js';
 import type { LeaseElector } from '../../../src/store/lease.js';
-import { createFakeClock, flush, type FakeClock } from './fake-clock.js';
+import { ManualClock } from '../../../src/util/clock.js';
+import { flush } from '../../support/flush.js';
 
 /** A lease register shared by electors, with the same take-over rule as the real one (holder or free). */
 function leaseRegister() {
@@ -49,7 +50,7 @@ function recorder(name: string, log: string[]) {
 
 const lister = (keys: string[]) => ({ listClusters: async () => keys });
 
-let cleanup: Array<{ manager: Manager; clock: FakeClock }> = [];
+let cleanup: Array<{ manager: Manager; clock: ManualClock }> = [];
 afterEach(async () => {
   const stops = cleanup.map(({ manager }) => manager.stop());
   await flush();
@@ -59,7 +60,7 @@ afterEach(async () => {
 });
 
 function setup(lease = leaseRegister(), me = 'a') {
-  const clock = createFakeClock();
+  const clock = new ManualClock(1_000_000);
   const leaderElection = createLeaderElection({ elector: lease.elector(me), clock, renewMs: 1000 });
   const leader: boolean[] = [];
   const manager = createManager({ leaderElection, onLeader: (h) => leader.push(h) });
@@ -127,7 +128,7 @@ describe('manager with several controllers under one lease', () => {
   });
 
   it('without leader election (a single writer by construction) starts at once', async () => {
-    const clock = createFakeClock();
+    const clock = new ManualClock(1_000_000);
     const calls: string[] = [];
     const manager = createManager();
     manager.add({ name: 'cluster', reconciler: recorder('cluster', calls), lister: lister(['x']), clock });

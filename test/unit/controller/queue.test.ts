@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { createWorkQueue } from '../../../src/controller/queue.js';
 import { createRateLimiter, DEFAULT_MAX_DELAY_MS } from '../../../src/controller/rate-limiter.js';
-import { createFakeClock, flush } from './fake-clock.js';
+import { ManualClock } from '../../../src/util/clock.js';
+import { flush } from '../../support/flush.js';
 
 function setup() {
-  const clock = createFakeClock();
+  const clock = new ManualClock(1_000_000);
   const counts = { adds: 0, retries: 0, depth: 0 };
   const queue = createWorkQueue({
     clock,
@@ -121,7 +122,7 @@ describe('work queue', () => {
   });
 
   it('caps the per-key backoff at 1000 s (~16.7 min)', () => {
-    const clock = createFakeClock();
+    const clock = new ManualClock(1_000_000);
     const limiter = createRateLimiter(clock);
     const delays: number[] = [];
     for (let i = 0; i < 40; i++) {
@@ -152,7 +153,7 @@ describe('work queue', () => {
   });
 
   it('limits retries of many keys together with a global bucket (10/s after a burst of 100)', () => {
-    const clock = createFakeClock();
+    const clock = new ManualClock(1_000_000);
     const limiter = createRateLimiter(clock);
     const first = Array.from({ length: 100 }, (_, i) => limiter.when(`k${i}`));
     expect(Math.max(...first)).toBe(5);

@@ -3,7 +3,7 @@
 // never two admins in one term, never two admins acting at the same instant. At the end the faults
 // stop and the cluster must converge on one admin within the failover bound.
 import { describe, expect, it } from 'vitest';
-import { failoverBoundMs, stickyMs } from '../../../src/agent/election/index.js';
+import { failoverBoundMs, stickyMs } from '../../../../src/agent/election/index.js';
 import { closedSimKeys, SimCluster } from './sim/cluster.js';
 
 const SEEDS = [101, 202, 303, 404, 505, 606];

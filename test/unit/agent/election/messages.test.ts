@@ -5,7 +5,7 @@ import {
   MAX_MESSAGE_BYTES,
   parseElectionMessage,
   type ElectionMessage,
-} from '../../../src/agent/election/index.js';
+} from '../../../../src/agent/election/index.js';
 
 const valid: ElectionMessage[] = [
   { type: 'heartbeat', term: 3, score: 0.5, seq: 7, roster: [] },

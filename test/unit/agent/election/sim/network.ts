@@ -8,7 +8,7 @@ import {
   encodeElectionMessage,
   type ElectionMessage,
   type ElectionTransport,
-} from '../../../../src/agent/election/index.js';
+} from '../../../../../src/agent/election/index.js';
 import type { EventClock } from './event-clock.js';
 
 type Handler = (from: string, msg: ElectionMessage) => void;

@@ -17,11 +17,11 @@ import {
   parseElectionProof,
   type ElectionClock,
   type ElectionMessage,
-} from '../../../src/agent/election/index.js';
-import { decodeAgentMessage, MAX_BODY_DEPTH, MAX_PUBSUB_MESSAGE_BYTES } from '../../../src/agent/p2p/index.js';
-import { silentLogger } from '../../../src/util/log.js';
+} from '../../../../src/agent/election/index.js';
+import { decodeAgentMessage, MAX_BODY_DEPTH, MAX_PUBSUB_MESSAGE_BYTES } from '../../../../src/agent/p2p/index.js';
+import { silentLogger } from '../../../../src/util/log.js';
 import { closedSimKeys } from './sim/cluster.js';
-import { memberList } from '../../../src/crypto/membership.js';
+import { memberList } from '../../../../src/crypto/membership.js';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 
 const RUNS = 300;
@@ -131,7 +131,7 @@ describe('a closed election fed arbitrary member messages', () => {
     );
     let now = 0;
     // Timers never fire: only messages drive it (and `now` moves between them).
-    const clock: ElectionClock = { now: () => now, setTimeout: () => 0, clearTimeout: () => undefined };
+    const clock: ElectionClock = { now: () => now, setTimeout: () => ({ cancel: () => undefined }) };
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.tuple(fc.constantFrom(...ids.slice(1), 'stranger'), messageLike(ids), fc.nat(2_000)), { maxLength: 40 }),

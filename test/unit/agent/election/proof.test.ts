@@ -12,8 +12,8 @@ import {
   verifyElectionProof,
   type Ballots,
   type ElectionProof,
-} from '../../../src/agent/election/index.js';
-import { memberList, type MemberList } from '../../../src/crypto/membership.js';
+} from '../../../../src/agent/election/index.js';
+import { memberList, type MemberList } from '../../../../src/crypto/membership.js';
 
 let keys: PrivateKey[];
 let ids: string[];

@@ -2,7 +2,7 @@
 // safety invariants checked after every event:
 //   - at most one node acts as admin (isAdmin() on itself) at any instant;
 //   - at most one node ever becomes admin in a given term.
-import { silentLogger } from '../../../../src/util/log.js';
+import { silentLogger } from '../../../../../src/util/log.js';
 import {
   createElection,
   fileVoteStore,
@@ -10,12 +10,12 @@ import {
   type Election,
   type ScoreSettings,
   type VoteStore,
-} from '../../../../src/agent/election/index.js';
+} from '../../../../../src/agent/election/index.js';
 import type { PrivateKey } from '@libp2p/interface';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys';
-import { memberList, type MemberList } from '../../../../src/crypto/membership.js';
-import { createBallots } from '../../../../src/agent/election/index.js';
+import { memberList, type MemberList } from '../../../../../src/crypto/membership.js';
+import { createBallots } from '../../../../../src/agent/election/index.js';
 import { EventClock } from './event-clock.js';
 import { SimNetwork, type SimNetworkOptions } from './network.js';
 import { seededRandom } from './prng.js';

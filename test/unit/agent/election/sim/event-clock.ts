@@ -1,6 +1,6 @@
 // Virtual time for simulations: timers run one at a time in (time, insertion) order, and a hook
 // runs after each one, so invariants are checked after every single event (timer or delivery).
-import type { ElectionClock } from '../../../../src/agent/election/index.js';
+import type { ElectionClock } from '../../../../../src/agent/election/index.js';
 
 interface Timer {
   at: number;
@@ -28,7 +28,7 @@ export class EventClock implements ElectionClock {
     return this.current;
   }
 
-  setTimeout(fn: () => void, ms: number): unknown {
+  setTimeout(fn: () => void, ms: number): { cancel(): void } {
     const t: Timer = { at: this.current + Math.max(0, ms), seq: ++this.seq, fn, cancelled: false };
     // Binary insertion keeps the queue sorted by (at, seq).
     let lo = 0;
@@ -40,11 +40,11 @@ export class EventClock implements ElectionClock {
       else hi = mid;
     }
     this.queue.splice(lo, 0, t);
-    return t;
-  }
-
-  clearTimeout(handle: unknown): void {
-    (handle as Timer).cancelled = true;
+    return {
+      cancel: () => {
+        t.cancelled = true;
+      },
+    };
   }
 
   private fire(t: Timer): void {

@@ -12,8 +12,8 @@ import {
   memoryVoteStore,
   type ElectionMessage,
   type ElectionTransport,
-} from '../../../src/agent/election/index.js';
-import { silentLogger } from '../../../src/util/log.js';
+} from '../../../../src/agent/election/index.js';
+import { silentLogger } from '../../../../src/util/log.js';
 import { closedSimKeys, SimCluster } from './sim/cluster.js';
 
 const timing = { heartbeatMs: 100, timeoutMs: 500 };

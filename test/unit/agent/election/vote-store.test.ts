@@ -9,8 +9,8 @@ import {
   MAX_TERM,
   memoryVoteStore,
   VOTE_FILE,
-} from '../../../src/agent/election/index.js';
-import { InvalidInputError } from '../../../src/util/errors.js';
+} from '../../../../src/agent/election/index.js';
+import { InvalidInputError } from '../../../../src/util/errors.js';
 
 let dir: string;
 beforeEach(() => {

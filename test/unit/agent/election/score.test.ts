@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computeScore, electionTimeoutMs, systemScoreProvider, type ScoreInputs } from '../../../src/agent/election/index.js';
+import { computeScore, electionTimeoutMs, systemScoreProvider, type ScoreInputs } from '../../../../src/agent/election/index.js';
 
 const base: ScoreInputs = { uptimeMs: 0, capabilities: [], freeMemoryRatio: 0, cpuIdleRatio: 0, connectedPeers: 0 };
 

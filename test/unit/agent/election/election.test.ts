@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { failoverBoundMs, stickyMs, VOTE_FILE } from '../../../src/agent/election/index.js';
+import { failoverBoundMs, stickyMs, VOTE_FILE } from '../../../../src/agent/election/index.js';
 import { SimCluster } from './sim/cluster.js';
 
 const timing = { heartbeatMs: 100, timeoutMs: 500 };

@@ -26,12 +26,15 @@ function pct(xs: number[], p: number): number {
 const fmt = (ms: number) => `${ms.toFixed(3)} ms`;
 
 async function oneAgent(secure: boolean): Promise<{ cluster: Cluster; url: string }> {
-  const cluster = await createCluster({ members: [{ role: 'backend_developer' }], heartbeatMs: 1000, electionTimeoutMs: 3000 });
+  // Open: the harness's explicit --insecure-open-cluster mode (no member list, no callers file).
+  const cluster = await createCluster({
+    members: [{ role: 'backend_developer' }],
+    heartbeatMs: 1000,
+    electionTimeoutMs: 3000,
+    open: !secure,
+  });
   const m = cluster.members[0];
-  if (!secure) {
-    delete m.flags.apiCallers;
-    m.flags.insecureOpenCluster = 'true';
-  }
+  if (!secure) delete m.flags.apiCallers; // and no callers file: every caller acts with the agent's role
   await cluster.startMember(m);
   return { cluster, url: m.apiUrl };
 }

@@ -27,7 +27,7 @@ import type {
   Task,
   Volume,
 } from './api-types.js';
-import type { LabelFilter, SwarmPort, WriteCounter } from './port.js';
+import { WRITE_METHODS, type LabelFilter, type SwarmPort, type WriteCounter } from './port.js';
 import { type EngineFailure, engine, engineError, idMaker, isValidImageReference, matchesLabels } from './memory/rules.js';
 import { TaskModel, type TaskOutcome, type TaskOutcomeHook } from './memory/tasks.js';
 import { stableStringify } from './labels.js';
@@ -65,20 +65,6 @@ export interface MemorySwarmPort extends SwarmPort, WriteCounter {
 export function createMemorySwarmPort(opts: MemorySwarmPortOptions = {}): MemorySwarmPort {
   return new InMemorySwarmPort(opts);
 }
-
-const WRITE_METHODS = new Set<SwarmMethod>([
-  'createService',
-  'updateService',
-  'removeService',
-  'createSecret',
-  'removeSecret',
-  'createConfig',
-  'updateConfig',
-  'removeConfig',
-  'createNetwork',
-  'removeNetwork',
-  'removeVolume',
-]);
 
 class InMemorySwarmPort implements MemorySwarmPort {
   private version = 0;

@@ -62,7 +62,8 @@ export interface WriteCounter {
   readonly writeLog: readonly string[];
 }
 
-const WRITE_METHODS = new Set<string>([
+/** The port's write calls (everything else only reads). */
+export const WRITE_METHODS: ReadonlySet<string> = new Set<keyof SwarmPort>([
   'createService',
   'updateService',
   'removeService',
@@ -100,4 +101,26 @@ export function countingPort(inner: SwarmPort): SwarmPort & WriteCounter {
 function describeTarget(args: unknown[]): string {
   const named = args.find((a): a is { Name: unknown } => !!a && typeof a === 'object' && 'Name' in a);
   return named ? String(named.Name) : String(args[0]);
+}
+
+/**
+ * `port` for a pass that must not write: every write method (WRITE_METHODS) throws before it
+ * reaches the engine, and `refused()` tells whether one was tried.
+ */
+export function refusingWrites(port: SwarmPort): { port: SwarmPort; refused: () => boolean } {
+  let refused = false;
+  const guarded = new Proxy(port, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== 'function') return value;
+      if (typeof prop === 'string' && WRITE_METHODS.has(prop)) {
+        return () => {
+          refused = true;
+          return Promise.reject(new Error(`${prop}: this pass may not write (no lease held)`));
+        };
+      }
+      return (value as (...a: unknown[]) => unknown).bind(target);
+    },
+  });
+  return { port: guarded, refused: () => refused };
 }

@@ -16,26 +16,13 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadSpecFile } from '../../src/spec/index.js';
 import { DockerSwarmPort } from '../../src/swarm/docker-port.js';
-import type { SwarmPort } from '../../src/swarm/port.js';
+import { WRITE_METHODS, type SwarmPort } from '../../src/swarm/port.js';
 import { ClusterStore } from '../../src/store/cluster-store.js';
 import { createClusterReconciler } from '../../src/reconcilers/cluster.js';
 import { resolveApply, storeSpec as storeResolved } from '../../src/cli/resolve-apply.js';
 import { silentLogger } from '../../src/util/log.js';
 
 const BIN = process.env.BZZZCTL_BIN ?? 'bin/bzzzctl.js';
-const WRITES = new Set([
-  'createService',
-  'updateService',
-  'removeService',
-  'createSecret',
-  'removeSecret',
-  'createConfig',
-  'updateConfig',
-  'removeConfig',
-  'createNetwork',
-  'removeNetwork',
-  'removeVolume',
-]);
 
 interface WriteTiming {
   call: string;
@@ -52,7 +39,7 @@ function timingPort(inner: SwarmPort): { port: SwarmPort; mark(): void; writes: 
       const value: unknown = Reflect.get(target, prop, target);
       if (typeof value !== 'function') return value;
       const fn = value as (...a: unknown[]) => Promise<unknown>;
-      if (typeof prop !== 'string' || !WRITES.has(prop)) return fn.bind(target);
+      if (typeof prop !== 'string' || !WRITE_METHODS.has(prop)) return fn.bind(target);
       return async (...args: unknown[]) => {
         const result = await fn.apply(target, args);
         const named = args.find((a): a is { Name: string } => !!a && typeof a === 'object' && 'Name' in a);

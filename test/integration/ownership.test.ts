@@ -4,34 +4,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { ownedBy, ownerLabels } from '../../src/swarm/labels.js';
 import { OWNER_LABEL } from '../../src/swarm/ownership.js';
-import { cli, docker, port, specDir, uniqueName, writeSpec } from './harness.js';
-
-function spec(name: string): string {
-  return `apiVersion: bzzz.io/v2
-kind: BzzzCluster
-metadata:
-  name: ${name}
-spec:
-  version: "2.0.0"
-  configs:
-    settings:
-      content: "level=1"
-  agent:
-    image: bzzz-test/busybox:1
-    instances:
-      - name: a1
-    configs:
-      - source: settings
-        target: /etc/bzzz/settings
-    stopGracePeriod: 2s
-  services:
-    mcpServer: { enabled: false }
-    openaiProxy: { enabled: false }
-    contentResolver: { enabled: false }
-    postgres: { enabled: false }
-    redis: { enabled: false }
-`;
-}
+import { agentsOnlySpec, cli, docker, port, specDir, uniqueName, writeSpec } from './harness.js';
 
 describe('look-alike objects with the cluster labels', () => {
   const name = uniqueName('it-owner');
@@ -42,7 +15,7 @@ describe('look-alike objects with the cluster labels', () => {
   });
 
   it('are not pruned by a pass, shown in status, and left alone by delete; the real objects carry a proof', async () => {
-    const file = writeSpec(specDir(), spec(name));
+    const file = writeSpec(specDir(), agentsOnlySpec(name, { config: 'level=1' }));
     const applied = await cli(['apply', '-f', file, '--timeout', '120s']);
     expect(applied.code, applied.stderr + applied.stdout).toBe(0);
 

@@ -4,30 +4,19 @@
 import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { leaseIsLive, readLease } from '../../src/store/lease.js';
-import { BIN, cleanup, port, ROOT, spawnController, specDir, uniqueName, waitFor, writeSpec, type Controller } from './harness.js';
-
-function spec(name: string): string {
-  return `apiVersion: bzzz.io/v2
-kind: BzzzCluster
-metadata:
-  name: ${name}
-spec:
-  version: "2.0.0"
-  agent:
-    image: bzzz-test/busybox:1
-    instances:
-      - name: a1
-      - name: a2
-      - name: a3
-    stopGracePeriod: 2s
-  services:
-    mcpServer: { enabled: false }
-    openaiProxy: { enabled: false }
-    contentResolver: { enabled: false }
-    postgres: { enabled: false }
-    redis: { enabled: false }
-`;
-}
+import {
+  agentsOnlySpec,
+  BIN,
+  cleanup,
+  port,
+  ROOT,
+  spawnController,
+  specDir,
+  uniqueName,
+  waitFor,
+  writeSpec,
+  type Controller,
+} from './harness.js';
 
 describe('an in-process apply and a controller never write at once', () => {
   const name = uniqueName('it-writer');
@@ -40,7 +29,7 @@ describe('an in-process apply and a controller never write at once', () => {
   it('apply holds the lease while it reconciles; a controller started meanwhile stands by, then takes over when apply ends', async () => {
     const lease = await readLease(port);
     if (leaseIsLive(lease, Date.now())) throw new Error(`a controller (${lease?.holder}) holds the lease; this test needs none running`);
-    const file = writeSpec(specDir(), spec(name));
+    const file = writeSpec(specDir(), agentsOnlySpec(name, { agents: ['a1', 'a2', 'a3'] }));
     const apply = spawn(process.execPath, [BIN, 'apply', '-f', file, '--timeout', '120s'], { cwd: ROOT });
     let out = '';
     apply.stderr.on('data', (d) => {
@@ -82,7 +71,7 @@ describe('an in-process apply and a controller never write at once', () => {
 
   it('two in-process applies of different clusters at once both reconcile: the second waits for the first to give the lease back', async () => {
     const other = uniqueName('it-writer2');
-    const files = [writeSpec(specDir(), spec(`${name}b`)), writeSpec(specDir(), spec(other))];
+    const files = [writeSpec(specDir(), agentsOnlySpec(`${name}b`)), writeSpec(specDir(), agentsOnlySpec(other))];
     try {
       const run = (file: string) =>
         new Promise<{ code: number | null; out: string }>((resolve) => {

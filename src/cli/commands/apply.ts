@@ -6,7 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { loadSpecFile, parseDurationMs } from '../../spec/index.js';
 import { cliContext } from '../context.js';
-import type { SwarmPort } from '../../swarm/port.js';
+import { refusingWrites } from '../../swarm/port.js';
 import { ClusterStore, stateFromConfigs } from '../../store/cluster-store.js';
 import type { ClusterStatus } from '../../spec/status.js';
 import { leaseIsLive, readLease } from '../../store/lease.js';
@@ -148,28 +148,6 @@ export async function applyCommand(opts: ApplyOptions): Promise<number> {
     printLines(lines);
   }
   return converged ? EXIT_OK : EXIT_ERROR;
-}
-
-/**
- * `port` for a pass that must not write: every write method (create*, update*, remove* — the
- * SwarmPort's writes) throws before it reaches the engine, and `refused()` tells whether one was tried.
- */
-function refusingWrites(port: SwarmPort): { port: SwarmPort; refused: () => boolean } {
-  let refused = false;
-  const guarded = new Proxy(port, {
-    get(target, prop) {
-      const value: unknown = Reflect.get(target, prop, target);
-      if (typeof value !== 'function') return value;
-      if (typeof prop === 'string' && /^(create|update|remove)[A-Z]/.test(prop)) {
-        return () => {
-          refused = true;
-          return Promise.reject(new Error(`${prop}: this pass may not write (no lease held)`));
-        };
-      }
-      return (value as (...a: unknown[]) => unknown).bind(target);
-    },
-  });
-  return { port: guarded, refused: () => refused };
 }
 
 /** The promise itself, with its rejection marked as handled until someone awaits it. */

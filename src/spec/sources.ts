@@ -1,7 +1,7 @@
 // Reads the values of secrets and configs whose source is a file, an environment variable or
 // inline content. Generated and external ones are not read here (the secrets reconciler makes
 // or finds them). Errors name the secret and the file or variable, never the value.
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InvalidInputError, errorMessage } from '../util/errors.js';
 import type { BzzzCluster } from './types.js';
@@ -20,7 +20,7 @@ export async function readSecretValues(cluster: BzzzCluster, baseDir: string, en
     const where = `spec.secrets.${name}`;
     let value: Buffer | undefined;
     if (secret.file !== undefined) {
-      value = await readSourceFile('secret', name, secret.file, `${where}.file`, baseDir, problems);
+      value = await readSourceFile('secret', name, secret.file, `${where}.file`, baseDir, MAX_SECRET_BYTES, problems);
     } else if (secret.env !== undefined) {
       value = readEnv('secret', name, secret.env, `${where}.env`, env, problems);
     } else continue;
@@ -38,7 +38,7 @@ export async function readConfigValues(cluster: BzzzCluster, baseDir: string, en
   for (const [name, config] of Object.entries(cluster.spec.configs ?? {})) {
     let value: Buffer | undefined;
     if (config.file !== undefined) {
-      value = await readSourceFile('config', name, config.file, `spec.configs.${name}.file`, baseDir, problems);
+      value = await readSourceFile('config', name, config.file, `spec.configs.${name}.file`, baseDir, MAX_CONFIG_BYTES, problems);
     } else if (config.content !== undefined) {
       value = Buffer.from(config.content, 'utf8');
     } else continue;
@@ -54,11 +54,29 @@ async function readSourceFile(
   file: string,
   field: string,
   baseDir: string,
+  max: number,
   problems: string[],
 ): Promise<Buffer | undefined> {
   const path = resolve(baseDir, file);
   try {
-    return await readFile(path);
+    // At most `max` bytes are read: a file that is larger (or endless, like /dev/zero) is refused
+    // by checkSize without being held in memory. One byte more than allowed tells it apart.
+    const fh = await open(path, 'r');
+    try {
+      const buf = Buffer.alloc(max);
+      let size = 0;
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, size, max - size, null);
+        if (bytesRead === 0 || size + bytesRead >= max) {
+          size += bytesRead;
+          break;
+        }
+        size += bytesRead;
+      }
+      return buf.subarray(0, size);
+    } finally {
+      await fh.close();
+    }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why =
@@ -90,7 +108,8 @@ function checkSize(kind: string, name: string, value: Buffer, max: number, probl
   }
   if (value.length >= max) {
     problems.push(
-      `${kind} \`${name}\` is ${value.length} bytes; Docker's limit is ${max - 1} bytes: store less, or mount a volume instead`,
+      // A file is read only up to the limit, so its size is then known only as "at least".
+      `${kind} \`${name}\` is ${value.length === max ? `${max} bytes or more` : `${value.length} bytes`}; Docker's limit is ${max - 1} bytes: store less, or mount a volume instead`,
     );
     return false;
   }

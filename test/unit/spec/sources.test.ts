@@ -75,6 +75,13 @@ describe('readConfigValues', () => {
   it("refuses a config file over Docker's size limit, naming it", async () => {
     await writeFile(join(dir, 'big'), Buffer.alloc(1000 * 1024, 'a'));
     const err = await rejection(readConfigValues(cluster(undefined, { big: { file: 'big' } }), dir));
-    expect(err.message).toMatch(/config `big` is 1024000 bytes; Docker's limit is 1023999 bytes/);
+    expect(err.message).toMatch(/config `big` is 1024000 bytes or more; Docker's limit is 1023999 bytes/);
+  });
+
+  it('reads an endless file (/dev/zero) only up to the limit, and refuses it', async () => {
+    const before = process.memoryUsage().rss;
+    const err = await rejection(readConfigValues(cluster(undefined, { zero: { file: '/dev/zero' } }), dir));
+    expect(err.message).toMatch(/config `zero` is 1024000 bytes or more; Docker's limit is 1023999 bytes/);
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
   });
 });

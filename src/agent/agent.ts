@@ -285,6 +285,7 @@ export async function createAgent(givenConfig: AgentConfig, options: AgentOption
       connectedPeers: () => libp2p.getPeers().length,
     }),
     log: log.child({ part: 'election' }),
+    onRefused: (reason) => metrics.p2pRejectedTotal.inc({ reason: `election_${reason}` }),
   });
 
   // A share goes only to the admin this agent follows now, and (closed cluster) only against the

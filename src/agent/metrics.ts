@@ -44,7 +44,14 @@ export interface AgentMetrics {
 }
 
 /** Reasons of bzzz_p2p_rejected_total. */
-export const P2P_REJECT_REASONS = ['pubsub_non_member', 'pubsub_malformed', 'blob_non_member'] as const;
+export const P2P_REJECT_REASONS = [
+  'pubsub_non_member',
+  'pubsub_malformed',
+  'blob_non_member',
+  'election_non_member',
+  'election_term_unproven',
+  'election_over_budget',
+] as const;
 
 export function createAgentMetrics(options: { defaultMetrics?: boolean } = {}): AgentMetrics {
   const registry = new Registry();
@@ -159,7 +166,7 @@ export function createAgentMetrics(options: { defaultMetrics?: boolean } = {}): 
     }),
     p2pRejectedTotal: new Counter({
       name: 'bzzz_p2p_rejected_total',
-      help: 'P2P input refused, by reason (pubsub_non_member, pubsub_malformed, blob_non_member).',
+      help: 'P2P input refused, by reason (pubsub_non_member, pubsub_malformed, blob_non_member, election_non_member, election_term_unproven, election_over_budget).',
       labelNames: ['reason'],
       registers: [registry],
     }),

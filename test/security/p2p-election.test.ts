@@ -370,6 +370,22 @@ describe('an impostor holding a stolen member key (no votes)', () => {
     ).rejects.toBeInstanceOf(AdminKeyCollectionError);
   });
 
+  it('a flood of election messages from a member (a stolen key) is cut to its budget, counted, and changes no admin', async () => {
+    const before = await agreed();
+    const victim = agents.find((m) => m.peerId !== before.admin)!;
+    const dropped = await rejectedMetric(victim, 'election_over_budget');
+    // 3000 well-formed announces at the current term, as fast as the stream takes them.
+    const flood = Array.from({ length: 3000 }, () => ({ type: 'announce', term: before.term, score: 1 }));
+    await sendDirect(impostor, victim, flood);
+    await waitFor('the victim counts the messages over budget', async () =>
+      (await rejectedMetric(victim, 'election_over_budget')) > dropped ? true : undefined,
+    );
+    await sleep(2 * HEARTBEAT_MS);
+    const after = await agreed();
+    expect(after.admin).toBe(before.admin);
+    expect(after.term).toBe(before.term);
+  });
+
   it('a resign with term MAX_SAFE_INTEGER (or far ahead) handing off to a victim moves no term; the victim restarts on its own vote file', async () => {
     const before = await agreed();
     const victim = agents.find((m) => m.peerId !== before.admin)!;
@@ -388,6 +404,8 @@ describe('an impostor holding a stolen member key (no votes)', () => {
       expect(s.term, `agent ${m.index}`).toBe(before.term);
       expect(s.admin, `agent ${m.index}`).toBe(before.admin);
     }
+    // Refused, and counted where operators look.
+    expect(await rejectedMetric(victim, 'election_term_unproven')).toBeGreaterThan(0);
     // The vote file is what the victim wrote itself, and it starts on it.
     const persisted = fileVoteStore(victim.dataDir).load();
     expect(persisted.term).toBeLessThanOrEqual(before.term);

@@ -63,6 +63,7 @@ import { InvalidInputError } from '../../util/errors.js';
 import { logger, type Logger } from '../../util/log.js';
 import { AdminLease } from './admin-lease.js';
 import { monotonicClock, type Timer } from '../../util/clock.js';
+import { createMessageBudget, type MessageBudget } from './message-budget.js';
 import {
   MAX_ROSTER,
   type ElectionMessage,
@@ -84,6 +85,7 @@ import type {
   ElectionClock,
   ElectionEvents,
   ElectionInit,
+  ElectionRefusal,
   ElectionState,
   ElectionStatus,
   ElectionTransport,
@@ -129,6 +131,8 @@ class ElectionNode implements Election {
   private readonly scoreSettings: ScoreSettings;
   private readonly members: ReadonlySet<string> | null;
   private readonly ballots: Ballots | null;
+  private readonly onRefused: (reason: ElectionRefusal) => void;
+  private readonly budget: MessageBudget;
   private readonly events = new EventEmitter();
   /** While admin in a closed cluster: the proof of this node's election. */
   private ownProof: ElectionProof | null = null;
@@ -198,6 +202,11 @@ class ElectionNode implements Election {
     this.clock = init.clock ?? monotonicClock;
     this.random = init.random ?? Math.random;
     this.log = init.log ?? logger('election');
+    this.onRefused = init.onRefused ?? (() => undefined);
+    // A healthy election sends a few messages per heartbeat per peer; 20 heartbeats' worth per
+    // second (at least 50/s) with a burst of twice that only ever cuts a flood.
+    const perSecond = Math.max(50, (20 * 1000) / Math.max(1, init.heartbeatMs ?? 5000));
+    this.budget = createMessageBudget({ ratePerSecond: perSecond, burst: 2 * perSecond, clock: this.clock, maxPeers: 1000 });
     this.scoreSettings = init.scoreSettings ?? DEFAULT_SCORE_SETTINGS;
     this.scoreProvider =
       init.scoreProvider ??
@@ -431,11 +440,17 @@ class ElectionNode implements Election {
     if (!this.running || from === this.selfId) return;
     if (this.members !== null && !this.members.has(from)) {
       this.log.debug({ from, type: msg.type }, 'election message from a non-member ignored');
+      this.onRefused('non_member');
+      return;
+    }
+    if (!this.budget.take(from)) {
+      this.onRefused('over_budget');
       return;
     }
     const refusal = this.termRefusal(from, msg);
     if (refusal !== null) {
       this.logRefusal(from, msg, refusal);
+      this.onRefused('term_unproven');
       return;
     }
     this.run((now) => {

@@ -123,7 +123,11 @@ export interface ElectionInit {
   /** Uniform in [0, 1); injected so simulations are reproducible. */
   readonly random?: () => number;
   readonly log?: Logger;
+  /** Told of every message refused (for bzzz_p2p_rejected_total): from a non-member, over its peer's budget, or a term jump without a proof that holds. */
+  readonly onRefused?: (reason: ElectionRefusal) => void;
 }
+
+export type ElectionRefusal = 'non_member' | 'term_unproven' | 'over_budget';
 
 export interface Election {
   readonly selfId: string;

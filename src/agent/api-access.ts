@@ -1,7 +1,7 @@
 // How the agent decides who may call its API, from its settings: the callers file when given
 // (read with a size limit before parsing — a callers file is small, a path to /dev/zero is not),
 // otherwise the insecure open mode when asked for explicitly, otherwise the API does not start.
-import { open } from 'node:fs/promises';
+import { readUpTo } from '../util/read-up-to.js';
 import { InvalidInputError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { MAX_CALLERS_BYTES, parseApiCallers, type ApiCallerList } from '../crypto/api-callers.js';
@@ -13,25 +13,14 @@ export class ApiAccessNotConfiguredError extends InvalidInputError {}
 
 export async function loadApiCallersFile(path: string): Promise<ApiCallerList> {
   let text: string;
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
-    handle = await open(path, 'r');
-    const buf = Buffer.alloc(MAX_CALLERS_BYTES + 1);
-    let filled = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buf, filled, buf.byteLength - filled, null);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-      if (filled > MAX_CALLERS_BYTES) break;
-    }
-    text = buf.subarray(0, filled).toString('utf8');
+    // One byte over the limit is enough for the parser to refuse the file as too large.
+    text = (await readUpTo(path, MAX_CALLERS_BYTES + 1)).toString('utf8');
   } catch (err) {
     throw new InvalidInputError(
       `--api-callers (BZZZ_API_CALLERS_FILE) ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): give the callers file the operator wrote`,
       { cause: err },
     );
-  } finally {
-    await handle?.close().catch(() => undefined);
   }
   return parseApiCallers(text, `--api-callers ${path}`);
 }

@@ -1,7 +1,7 @@
 // Reads the values of secrets and configs whose source is a file, an environment variable or
 // inline content. Generated and external ones are not read here (the secrets reconciler makes
 // or finds them). Errors name the secret and the file or variable, never the value.
-import { open } from 'node:fs/promises';
+import { readUpTo } from '../util/read-up-to.js';
 import { resolve } from 'node:path';
 import { InvalidInputError, errorMessage } from '../util/errors.js';
 import type { BzzzCluster } from './types.js';
@@ -59,24 +59,9 @@ async function readSourceFile(
 ): Promise<Buffer | undefined> {
   const path = resolve(baseDir, file);
   try {
-    // At most `max` bytes are read: a file that is larger (or endless, like /dev/zero) is refused
-    // by checkSize without being held in memory. One byte more than allowed tells it apart.
-    const fh = await open(path, 'r');
-    try {
-      const buf = Buffer.alloc(max);
-      let size = 0;
-      for (;;) {
-        const { bytesRead } = await fh.read(buf, size, max - size, null);
-        if (bytesRead === 0 || size + bytesRead >= max) {
-          size += bytesRead;
-          break;
-        }
-        size += bytesRead;
-      }
-      return buf.subarray(0, size);
-    } finally {
-      await fh.close();
-    }
+    // At most `max` bytes (Docker's limit is max - 1): a larger or endless file (/dev/zero) is
+    // refused by checkSize without being held in memory.
+    return await readUpTo(path, max);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why =

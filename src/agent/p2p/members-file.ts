@@ -1,7 +1,7 @@
 // Reads the member list file (`--members`, BZZZ_MEMBERS_FILE; a Docker config under the operator).
 // Bounded: a file larger than the format allows is refused from its size, never read whole (a
 // path like /dev/zero must not exhaust memory).
-import { open } from 'node:fs/promises';
+import { readUpTo } from '../../util/read-up-to.js';
 import { MAX_MEMBERS_BYTES, parseMemberList, type MemberList } from '../../crypto/membership.js';
 import { BzzzError } from '../../util/errors.js';
 
@@ -11,20 +11,9 @@ export class MembershipError extends BzzzError {}
 export async function loadMemberListFile(file: string): Promise<MemberList> {
   let text: string;
   try {
-    const fh = await open(file, 'r');
-    try {
-      const buf = Buffer.alloc(MAX_MEMBERS_BYTES + 1);
-      let length = 0;
-      for (;;) {
-        const { bytesRead } = await fh.read(buf, length, buf.length - length, null);
-        if (bytesRead === 0) break;
-        length += bytesRead;
-        if (length > MAX_MEMBERS_BYTES) throw new Error(`more than ${MAX_MEMBERS_BYTES} bytes`);
-      }
-      text = buf.subarray(0, length).toString('utf8');
-    } finally {
-      await fh.close();
-    }
+    const bytes = await readUpTo(file, MAX_MEMBERS_BYTES + 1);
+    if (bytes.length > MAX_MEMBERS_BYTES) throw new Error(`more than ${MAX_MEMBERS_BYTES} bytes`);
+    text = bytes.toString('utf8');
   } catch (err) {
     throw new MembershipError(
       `member list ${file} (--members, BZZZ_MEMBERS_FILE) cannot be read (${(err as Error).message}): point it at the member list the operator wrote`,

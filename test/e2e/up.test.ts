@@ -6,21 +6,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, cli, docker, port, specDir, uniqueName, waitFor, writeSpec } from '../integration/harness.js';
 import { ownedBy } from '../../src/swarm/labels.js';
+import type { AgentStatus } from '../../src/spec/status.js';
 
-interface Agent {
-  name: string;
-  service: string;
-  healthy: boolean;
-  peers: number;
-  admin: boolean;
-  peerId?: string;
-  adminPeer?: string | null;
-  term?: number;
-}
 interface StatusDoc {
   ready: boolean;
   generation: number;
-  agents: Agent[];
+  agents: AgentStatus[];
   controller: { running: boolean };
 }
 
@@ -67,7 +58,7 @@ describe('bzzzctl up on a bare swarm', () => {
   it('brings every agent up healthy, fully peered, with one elected admin', async () => {
     const r = await cli(['up', '-f', file, '--timeout', '400s', '-o', 'json']);
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
-    const doc = JSON.parse(r.stdout) as { ready: boolean; agents: Agent[] };
+    const doc = JSON.parse(r.stdout) as { ready: boolean; agents: AgentStatus[] };
     expect(doc.ready).toBe(true);
     expect(doc.agents.map((a) => a.name)).toEqual(['a', 'b', 'c']);
 

@@ -156,28 +156,3 @@ export function metricValue(text: string, name: string, labels = ''): number {
   const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}` : ''}`) && !l.startsWith('#'));
   return line ? Number(line.split(' ').pop()) : 0;
 }
-
-/**
- * A spec of only busybox agents (no companions): what tests of the operator's own behaviour
- * (leases, ownership) need. `agents` names the instances; `config` adds one mounted config.
- */
-export function agentsOnlySpec(name: string, opts: { agents?: string[]; config?: string } = {}): string {
-  const agents = opts.agents ?? ['a1'];
-  return `apiVersion: bzzz.io/v2
-kind: BzzzCluster
-metadata:
-  name: ${name}
-spec:
-  version: "2.0.0"
-${opts.config === undefined ? '' : `  configs:\n    settings:\n      content: "${opts.config}"\n`}  agent:
-    image: bzzz-test/busybox:1
-    instances:
-${agents.map((a) => `      - name: ${a}\n`).join('')}${opts.config === undefined ? '' : '    configs:\n      - source: settings\n        target: /etc/bzzz/settings\n'}    stopGracePeriod: 2s
-  services:
-    mcpServer: { enabled: false }
-    openaiProxy: { enabled: false }
-    contentResolver: { enabled: false }
-    postgres: { enabled: false }
-    redis: { enabled: false }
-`;
-}

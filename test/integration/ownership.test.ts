@@ -2,9 +2,10 @@
 // made by the operator for it — planted by anyone with access to the engine — are never pruned,
 // adopted, updated or deleted, and `status` and `delete` say which ones were left alone.
 import { afterAll, describe, expect, it } from 'vitest';
+import { agentsOnlySpec } from '../support/specs.js';
 import { ownedBy, ownerLabels } from '../../src/swarm/labels.js';
 import { OWNER_LABEL } from '../../src/swarm/ownership.js';
-import { agentsOnlySpec, cli, docker, port, specDir, uniqueName, writeSpec } from './harness.js';
+import { cli, docker, port, specDir, uniqueName, writeSpec } from './harness.js';
 
 describe('look-alike objects with the cluster labels', () => {
   const name = uniqueName('it-owner');

@@ -3,20 +3,9 @@
 // when apply ends and the controller takes over at once.
 import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
+import { agentsOnlySpec } from '../support/specs.js';
 import { leaseIsLive, readLease } from '../../src/store/lease.js';
-import {
-  agentsOnlySpec,
-  BIN,
-  cleanup,
-  port,
-  ROOT,
-  spawnController,
-  specDir,
-  uniqueName,
-  waitFor,
-  writeSpec,
-  type Controller,
-} from './harness.js';
+import { BIN, cleanup, port, ROOT, spawnController, specDir, uniqueName, waitFor, writeSpec, type Controller } from './harness.js';
 
 describe('an in-process apply and a controller never write at once', () => {
   const name = uniqueName('it-writer');

@@ -1,37 +1,14 @@
 // The operator's durable state in the real swarm: stored spec generations and the cluster record
 // (src/swarm/state.ts), read and written the way apply and the controller do.
 import { afterAll, describe, expect, it } from 'vitest';
+import { storeFixtures } from '../support/specs.js';
 import { ClusterStore, SPECS_KEPT, stateFromConfigs } from '../../src/store/cluster-store.js';
 import { L, ownedBy } from '../../src/swarm/labels.js';
-import { validateSpecText } from '../../src/spec/index.js';
 import { countingPort, type SwarmPort } from '../../src/swarm/port.js';
 import { cleanup, port, uniqueName } from './harness.js';
 
 const name = uniqueName('it-state');
-const parsed = validateSpecText(
-  `apiVersion: bzzz.io/v2
-kind: BzzzCluster
-metadata: { name: ${name} }
-spec:
-  version: "2.0.0"
-  agent: { image: bzzz-test/busybox:1, instances: [{ name: a1 }] }
-  services:
-    mcpServer: { enabled: false }
-    openaiProxy: { enabled: false }
-    contentResolver: { enabled: false }
-    postgres: { enabled: false }
-    redis: { enabled: false }
-`,
-  'state.yaml',
-);
-if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-const cluster = parsed.cluster;
-const doc = (n: number) => ({ cluster, secretVersions: {}, configContents: { n: String(n) }, specHash: `hash-${n}` });
-const status = (g: number, reason: string) => ({
-  observedGeneration: g,
-  conditions: [{ type: 'Ready' as const, status: 'False' as const, reason, message: '', lastTransitionTime: new Date(0).toISOString() }],
-  components: [],
-});
+const { doc, status } = storeFixtures(name);
 const specGenerations = async () =>
   (await port.listConfigs({ labels: [...ownedBy(name), `${L.kind}=spec`] }))
     .map((c) => Number(c.Spec.Labels?.[L.generation]))

@@ -2,38 +2,14 @@
 // generations, pruning, and compare-and-swap writes that are retried, never blind. The same
 // store against the real engine: test/integration/state.test.ts.
 import { describe, expect, it } from 'vitest';
-import { validateSpecText } from '../../../src/spec/index.js';
+import { storeFixtures } from '../../support/specs.js';
 import { L, ownedBy } from '../../../src/swarm/labels.js';
 import { createMemorySwarmPort, type MemorySwarmPort } from '../../../src/swarm/memory-port.js';
 import { ClusterStore, SPECS_KEPT, stateFromConfigs } from '../../../src/store/cluster-store.js';
-import type { ClusterStatus } from '../../../src/spec/status.js';
 import { ConflictError, NotFoundError } from '../../../src/util/errors.js';
 
 const NAME = 'unit-state';
-const parsed = validateSpecText(
-  `apiVersion: bzzz.io/v2
-kind: BzzzCluster
-metadata: { name: ${NAME} }
-spec:
-  version: "2.0.0"
-  agent: { image: bzzz-test/busybox:1, instances: [{ name: a1 }] }
-  services:
-    mcpServer: { enabled: false }
-    openaiProxy: { enabled: false }
-    contentResolver: { enabled: false }
-    postgres: { enabled: false }
-    redis: { enabled: false }
-`,
-  'state.yaml',
-);
-if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-const cluster = parsed.cluster;
-const doc = (n: number) => ({ cluster, secretVersions: {}, configContents: { n: String(n) }, specHash: `hash-${n}` });
-const status = (g: number, reason: string): ClusterStatus => ({
-  observedGeneration: g,
-  conditions: [{ type: 'Ready', status: 'False', reason, message: '', lastTransitionTime: new Date(0).toISOString() }],
-  components: [],
-});
+const { doc, status } = storeFixtures(NAME);
 const T0 = new Date(Date.UTC(2025, 0, 1));
 const later = (ms: number) => new Date(T0.getTime() + ms);
 

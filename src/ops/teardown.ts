@@ -6,8 +6,7 @@
 //   2. services, then (once their tasks are gone) secrets, configs and networks
 //   3. the volumes the engine made for its mounts
 import { ownedBy } from '../swarm/labels.js';
-import { proven, type OwnedKind } from '../swarm/ownership.js';
-import type { Labels } from '../swarm/api-types.js';
+import { ownershipCheck } from '../swarm/ownership.js';
 import { ClusterStore } from '../store/cluster-store.js';
 import type { SwarmPort } from '../swarm/port.js';
 import { NotFoundError } from '../util/errors.js';
@@ -44,14 +43,10 @@ export async function deleteCluster(
   const owned = { labels: ownedBy(name) };
   const store = new ClusterStore(port);
   const record = await store.get(name);
-  const lookAlikes = new Set<string>();
   // No record: nothing can be proven (a look-alike could be anything). A record from before
   // ownership proofs has no key: its objects are trusted by their labels.
-  const ours = (kind: OwnedKind, objectName: string, labels: Labels | null | undefined): boolean => {
-    const ok = !!record && (record.ownerKey === undefined || proven(record.ownerKey, kind, objectName, labels ?? undefined));
-    if (!ok) lookAlikes.add(`${kind} ${objectName}`);
-    return ok;
-  };
+  const check = ownershipCheck(record ? record.ownerKey : null);
+  const ours = check.ours;
   const state = await store.remove(name, (c) => c.ID === record?.id || ours('config', c.Spec.Name, c.Spec.Labels));
   const services = (await port.listServices(owned)).filter((s) => ours('service', s.Spec.Name, s.Spec.Labels));
   await Promise.all(
@@ -114,6 +109,6 @@ export async function deleteCluster(
     { until: (r) => r.listed === 0, deadline, everyMs: (r) => (r.failed ? 500 : 0) },
   );
   if (!volumes.met) report.leftovers.push(...volumes.value.left);
-  report.lookAlikes = [...lookAlikes].sort();
+  report.lookAlikes = check.lookAlikes();
   return report;
 }

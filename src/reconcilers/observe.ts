@@ -4,8 +4,7 @@ import type { BzzzCluster } from '../spec/types.js';
 import type { SwarmPort } from '../swarm/port.js';
 import { L, ownedBy } from '../swarm/labels.js';
 import type { IdIndex, Observed } from './types.js';
-import type { Config, Labels, Network, Secret, Service } from '../swarm/api-types.js';
-import { proven, type OwnedKind } from '../swarm/ownership.js';
+import { ownershipCheck } from '../swarm/ownership.js';
 import { stateFromConfigs } from '../store/cluster-store.js';
 
 /** Everything the cluster owns, found by its labels: one parallel read of each kind. */
@@ -20,51 +19,17 @@ export async function observeOwned(port: SwarmPort, name: string): Promise<Omit<
   // The record (found by its exact name) holds the ownership key; everything else must prove it
   // was made with that key, or it is a look-alike: reported, never adopted, changed or removed.
   const record = stateFromConfigs(name, configs).record;
-  const lookAlikes: string[] = [];
-  const mine =
-    <T>(kind: OwnedKind, nameOf: (o: T) => string, labelsOf: (o: T) => Labels | undefined) =>
-    (o: T) => {
-      if (record && (record.ownerKey === undefined || proven(record.ownerKey, kind, nameOf(o), labelsOf(o)))) return true;
-      lookAlikes.push(`${kind} ${nameOf(o)}`);
-      return false;
-    };
-  const isRecord = (c: Config) => c.ID === record?.id;
-  const ownedConfigs = configs.filter(
-    (c) =>
-      isRecord(c) ||
-      mine<Config>(
-        'config',
-        (x) => x.Spec.Name,
-        (x) => x.Spec.Labels,
-      )(c),
-  );
+  const check = ownershipCheck(record ? record.ownerKey : null);
+  const ownedConfigs = configs.filter((c) => c.ID === record?.id || check.ours('config', c.Spec.Name, c.Spec.Labels));
   return {
-    networks: networks.filter(
-      mine<Network>(
-        'network',
-        (n) => n.Name,
-        (n) => n.Labels ?? undefined,
-      ),
-    ),
-    secrets: secrets.filter(
-      mine<Secret>(
-        'secret',
-        (x) => x.Spec.Name,
-        (x) => x.Spec.Labels,
-      ),
-    ),
+    networks: networks.filter((n) => check.ours('network', n.Name, n.Labels)),
+    secrets: secrets.filter((x) => check.ours('secret', x.Spec.Name, x.Spec.Labels)),
     // The operator's own state (stored specs, cluster record) is not a config of the cluster's
     // services; it is kept apart so that a pass reads its record from the same list.
     configs: ownedConfigs.filter((c) => !c.Spec.Labels?.[L.kind]),
     state: ownedConfigs.filter((c) => c.Spec.Labels?.[L.kind]),
-    services: services.filter(
-      mine<Service>(
-        'service',
-        (x) => x.Spec.Name,
-        (x) => x.Spec.Labels,
-      ),
-    ),
-    lookAlikes: lookAlikes.sort(),
+    services: services.filter((x) => check.ours('service', x.Spec.Name, x.Spec.Labels)),
+    lookAlikes: check.lookAlikes(),
   };
 }
 

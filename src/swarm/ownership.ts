@@ -30,6 +30,27 @@ export function proven(key: string, kind: OwnedKind, name: string, labels: Label
   return timingSafeEqual(Buffer.from(claim), Buffer.from(ownerProof(key, kind, name)));
 }
 
+/**
+ * Sorts objects labelled as a cluster's into its own and look-alikes. `key`: the cluster record's
+ * ownership key; `undefined` for a record from before ownership proofs (its objects are trusted by
+ * their labels); `null` when there is no record (nothing can be proven: all are look-alikes).
+ */
+export function ownershipCheck(key: string | undefined | null): {
+  ours(kind: OwnedKind, name: string, labels: Labels | null | undefined): boolean;
+  /** `<kind> <name>` of every object `ours` refused so far, sorted, each once. */
+  lookAlikes(): string[];
+} {
+  const refused = new Set<string>();
+  return {
+    ours(kind, name, labels) {
+      const ok = key !== null && (key === undefined || proven(key, kind, name, labels ?? undefined));
+      if (!ok) refused.add(`${kind} ${name}`);
+      return ok;
+    },
+    lookAlikes: () => [...refused].sort(),
+  };
+}
+
 function withProof(key: string, kind: OwnedKind, name: string, labels: Labels | undefined): Labels {
   return { ...(labels ?? {}), [OWNER_LABEL]: ownerProof(key, kind, name) };
 }

@@ -70,34 +70,13 @@ export interface ClusterReconciler extends Reconciler {
 export function createClusterReconciler(opts: ClusterReconcilerOptions): ClusterReconciler {
   const log = opts.log ?? logger('reconciler');
   const now = opts.now ?? (() => new Date());
-  const specs = new Map<string, StoredSpec>();
-  // Derived access material per generation (derivation costs a few ms per agent; generations are immutable).
-  const accesses = new Map<string, Promise<AccessMaterial | undefined>>();
-  const accessOf = (cluster: string, rec: ClusterRecord, spec: StoredSpec): Promise<AccessMaterial | undefined> => {
-    const key = `${cluster}@${rec.generation}`;
-    let a = accesses.get(key);
-    if (!a) {
-      a = accessMaterial(spec.cluster, rec.ownerKey, spec.apiTokenHashes);
-      accesses.set(key, a);
-      if (accesses.size > 64) accesses.delete(accesses.keys().next().value as string);
-    }
-    return a;
-  };
-
-  async function storedSpec(
-    cluster: string,
-    generation: number,
-    listed: (generation: number) => StoredSpec | undefined,
-  ): Promise<StoredSpec> {
-    const key = `${cluster}@${generation}`;
-    let s = specs.get(key);
-    if (!s) {
-      s = listed(generation) ?? (await opts.store.getSpec(cluster, generation));
-      specs.set(key, s);
-      if (specs.size > 64) specs.delete(specs.keys().next().value as string);
-    }
-    return s;
-  }
+  // Stored specs and the access material derived from them, per generation of a cluster record:
+  // generations are immutable, and derivation costs a few ms per agent. Keyed by the record's ID
+  // too, so a cluster deleted and applied again (generation 1 again, a new ownership key) is not
+  // served its previous life's spec or identities.
+  const specs = boundedMemo<StoredSpec>(64);
+  const accesses = boundedMemo<AccessMaterial | undefined>(64);
+  const generationKey = (rec: ClusterRecord) => `${rec.id}@${rec.generation}`;
 
   async function pass(cluster: string, prior?: Observed): Promise<PassReport | undefined> {
     const port = countingPort(opts.port);
@@ -108,11 +87,14 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
       opts.agents?.forget(cluster);
       return undefined; // deleted: nothing to drive
     }
-    const spec = await storedSpec(cluster, rec.generation, state.spec);
+    const spec = await specs(
+      generationKey(rec),
+      async () => state.spec(rec.generation) ?? (await opts.store.getSpec(cluster, rec.generation)),
+    );
     const observed: Observed = { ...owned, external: prior?.external ?? (await observeExternal(port, spec.cluster)) };
     const ids = idIndex(observed);
     const plan = planCluster(
-      { ...spec, access: await accessOf(cluster, rec, spec) },
+      { ...spec, access: await accesses(generationKey(rec), () => accessMaterial(spec.cluster, rec.ownerKey, spec.apiTokenHashes)) },
       observed,
       now().getTime(),
       Date.parse(spec.appliedAt),
@@ -197,5 +179,23 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
       if (report.problems.length) throw new ClusterNotConvergedError(cluster, report.problems);
       return { requeueAfterMs: report.requeueAfterMs, driftCorrected: report.driftCorrected, writes: report.writes };
     },
+  };
+}
+
+/** `get(key, make)`: the value made once per key, the oldest of more than `max` keys forgotten. */
+function boundedMemo<T>(max: number): (key: string, make: () => Promise<T>) => Promise<T> {
+  const values = new Map<string, Promise<T>>();
+  return (key, make) => {
+    let v = values.get(key);
+    if (!v) {
+      // A failed read is not kept: the next pass tries again.
+      v = make().catch((err: unknown) => {
+        values.delete(key);
+        throw err;
+      });
+      values.set(key, v);
+      if (values.size > max) values.delete(values.keys().next().value as string);
+    }
+    return v;
   };
 }

@@ -11,6 +11,7 @@ import { cliCaller, deriveApiToken, OPERATOR_CALLER } from '../../../src/crypto/
 import { ownedBy } from '../../../src/swarm/labels.js';
 import { OWNER_LABEL } from '../../../src/swarm/ownership.js';
 import { memoryCluster } from '../../support/memory-cluster.js';
+import { deleteCluster } from '../../../src/ops/teardown.js';
 import { planCluster } from '../../../src/reconcilers/steps.js';
 import { observe } from '../../../src/reconcilers/observe.js';
 import { createMemorySwarmPort } from '../../../src/swarm/memory-port.js';
@@ -94,6 +95,23 @@ describe('agent access: identities, member list, API callers', () => {
       ...(await c.port.listServices({ labels: ownedBy(c.name) })),
     ];
     for (const o of objects) expect(o.Spec.Labels?.[OWNER_LABEL], o.Spec.Name).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('GIVEN a cluster deleted and applied again under the same name WHEN the same reconciler passes THEN its agents get identities of the new ownership key', async () => {
+    const c = await memoryCluster(DEV);
+    await c.apply();
+    await c.pass();
+    const oldKey = (await c.store.get(c.name))!.ownerKey!;
+    await deleteCluster(c.port, c.name, 1000);
+    expect(await c.apply()).toEqual({ generation: 1, changed: true }); // generation 1 again
+    const report = await c.pass();
+    expect(report.problems).toEqual([]);
+    const newKey = (await c.store.get(c.name))!.ownerKey!;
+    expect(newKey).not.toBe(oldKey);
+    const members = parseMemberList(await configText(c, 'bzzz-members'), 'members');
+    const { derivePeerIdentity } = await import('../../../src/crypto/peer-identity.js');
+    expect(members.get((await derivePeerIdentity(newKey, 'a')).peerId)?.name).toBe('a');
+    expect(members.get((await derivePeerIdentity(oldKey, 'a')).peerId)).toBeUndefined();
   });
 
   it('GIVEN a cluster not stored yet WHEN planned (bzzzctl diff) THEN the identities and lists are shown as to be made, under placeholder names', async () => {

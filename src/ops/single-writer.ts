@@ -4,6 +4,7 @@
 // the moment the lease is released. If a controller holds the lease (or wins the race for it),
 // the command does not write at all: it hands the generation to that controller and waits.
 import { hostname } from 'node:os';
+import { poll } from '../util/poll.js';
 import { createLeaseElector, DEFAULT_LEASE_TTL_MS, releaseLease } from '../store/lease.js';
 import type { SwarmPort } from '../swarm/port.js';
 
@@ -44,10 +45,13 @@ export async function underLease<T>(
   const renewMs = Math.max(200, Math.floor(ttlMs / 3));
   // Another command (an apply of another cluster) holds it only while it reconciles: wait our
   // turn. A controller holds it for good: hand over to it.
-  while (!(await elector.tryAcquire(now()))) {
-    if (!isCommandHolder(elector.lastHolder) || now() + renewMs > (opts.waitUntil ?? 0)) return { held: false, holder: elector.lastHolder };
-    await new Promise((r) => setTimeout(r, renewMs));
-  }
+  const taken = await poll(() => elector.tryAcquire(now()), {
+    until: (held) => held || !isCommandHolder(elector.lastHolder),
+    deadline: opts.waitUntil ?? 0,
+    everyMs: renewMs,
+    now,
+  });
+  if (!taken.value) return { held: false, holder: elector.lastHolder };
   const lost = new AbortController();
   let renewing: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {

@@ -42,6 +42,8 @@ export interface ClusterSpec {
   updatePolicy?: UpdatePolicy;
   /** Default rollback policy (what the swarm does when an update fails and rolls back). */
   rollbackPolicy?: UpdatePolicy;
+  /** Rollouts: analysis during each rollout and a watch window after it; what a failed one does. */
+  upgrade?: UpgradeSpec;
 
   // Reserved for later work: validated as objects now so specs can carry them without reshaping.
   backups?: BackupsSpec;
@@ -291,11 +293,91 @@ export interface MigrationSpec {
   v1Hosts?: Array<Record<string, unknown>>;
   [k: string]: unknown;
 }
-export interface RollbackTriggersSpec {
-  triggers?: Array<Record<string, unknown>>;
-  [k: string]: unknown;
+
+// ---- rollouts (issue 9) ----
+
+export interface UpgradeSpec {
+  /** Metric analysis of every rollout: a failed rule rolls the whole stack back to the last good revision. */
+  analysis?: AnalysisSpec;
 }
+
+export interface AnalysisSpec {
+  /** Where measurements come from. Without `prometheus`, the agents' own /metrics are scraped directly. */
+  provider?: { prometheus?: { url: string; timeout?: string } };
+  /** Analysis goes on this long after every service converged, so a release that breaks later is still caught. Default 10m. */
+  watch?: string;
+  rules: AnalysisRule[];
+}
+
+export type AnalysisOutcomePolicy = 'fail' | 'inconclusive' | 'pass';
+
+export interface AnalysisRule {
+  /** Unique within the rules: status, history and notifications name the rule by it. */
+  name: string;
+  /**
+   * One number. With Prometheus: a PromQL instant query. With the agents' /metrics: `sum|avg|max|min(SELECTOR)`,
+   * `rate(SELECTOR)` inside one of those, and `A / B` of two such terms (src/analysis/agent-query.ts).
+   */
+  query: string;
+  /** When a measurement fails. Exactly one field. */
+  failWhen: AnalysisCondition;
+  /** Time between measurements. Default 30s. */
+  interval?: string;
+  /** Measurements to take; 0 (default) measures until the rollout and its watch window end. */
+  count?: number;
+  /** Wait before the first measurement. Default 0s. */
+  initialDelay?: string;
+  /** Failed measurements tolerated; one more fails the rule. Default 0. */
+  failureLimit?: number;
+  /** Inconclusive measurements tolerated; one more pauses the rollout. Default 0. */
+  inconclusiveLimit?: number;
+  /** Measurement errors in a row (provider unreachable, bad answer) tolerated; one more makes the rule inconclusive. Default 4. */
+  consecutiveErrorLimit?: number;
+  /** What a query that returns no sample counts as. Default inconclusive. */
+  noData?: AnalysisOutcomePolicy;
+  /** What a NaN value counts as. Default inconclusive. */
+  nan?: AnalysisOutcomePolicy;
+  /** Measured and shown, but decides nothing. */
+  dryRun?: boolean;
+  /** What a failed rule does: roll the stack back (default) or pause the rollout. */
+  onFailure?: 'rollback' | 'pause';
+}
+
+/** Exactly one field. The `*Baseline` forms compare with the value measured before the rollout started. */
+export interface AnalysisCondition {
+  above?: number;
+  below?: number;
+  /** Fails above this multiple of the baseline: 2 = 200 % of it. */
+  aboveBaseline?: number;
+  /** Fails below this multiple of the baseline: 0.5 = half of it. */
+  belowBaseline?: number;
+}
+
+export type TriggerAction = 'rollback-previous' | 'pause' | 'notify';
+
+export interface RollbackTriggersSpec {
+  /** Alertmanager webhook (POST /webhooks/alertmanager/<cluster> on the controller). */
+  webhook?: {
+    /** Logical name of a file or env secret in spec.secrets holding the bearer token Alertmanager sends. */
+    tokenSecret: string;
+  };
+  /** Alerts mapped to actions: the first trigger whose matchers all hold acts. */
+  triggers?: RollbackTrigger[];
+}
+
+export interface RollbackTrigger {
+  name: string;
+  /** Alert label matchers in Alertmanager syntax: `alertname="BzzzErrorRate"`, `severity=~"critical|page"`, `env!="dev"`. All must hold. */
+  matchers: string[];
+  action: TriggerAction;
+  /** Act only within this long after the last rollout started, e.g. 30m. Without it the trigger always acts. */
+  window?: string;
+}
+
 export interface NotificationsSpec {
-  slack?: { webhookUrlSecret?: string; channel?: string };
-  [k: string]: unknown;
+  slack?: {
+    /** Secret (a key of spec.secrets) holding the Slack incoming-webhook URL; the controller reads it from its secrets directory. */
+    webhookUrlSecret?: string;
+    channel?: string;
+  };
 }

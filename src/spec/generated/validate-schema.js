@@ -199,7 +199,7 @@ function validate22(data, { instancePath = "", parentData, parentDataProperty, r
   validate22.errors = vErrors;
   return errors === 0;
 }
-const schema10 = { "type": "object", "additionalProperties": false, "properties": { "version": { "type": "string", "pattern": "^[0-9][0-9A-Za-z_.-]{0,126}$" }, "registry": { "type": "string", "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$" }, "nodes": { "type": "array", "items": { "$ref": "#/definitions/NodeSpec" } }, "networks": { "type": "object", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/NetworkSpec" } }, "secrets": { "type": "object", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/SecretSpec" } }, "configs": { "type": "object", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/ConfigSpec" } }, "agent": { "$ref": "#/definitions/AgentSpec" }, "services": { "$ref": "#/definitions/CompanionServices" }, "ingress": { "$ref": "#/definitions/IngressSpec" }, "updatePolicy": { "$ref": "#/definitions/UpdatePolicy" }, "rollbackPolicy": { "$ref": "#/definitions/UpdatePolicy" }, "backups": { "$ref": "#/definitions/BackupsSpec" }, "keys": { "$ref": "#/definitions/KeysSpec" }, "migration": { "$ref": "#/definitions/MigrationSpec" }, "rollback": { "$ref": "#/definitions/RollbackTriggersSpec" }, "notifications": { "$ref": "#/definitions/NotificationsSpec" } }, "required": ["version", "agent"] };
+const schema10 = { "type": "object", "additionalProperties": false, "properties": { "version": { "type": "string", "pattern": "^[0-9][0-9A-Za-z_.-]{0,126}$" }, "registry": { "type": "string", "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$" }, "nodes": { "type": "array", "items": { "$ref": "#/definitions/NodeSpec" } }, "networks": { "type": "object", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/NetworkSpec" } }, "secrets": { "type": "object", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/SecretSpec" } }, "configs": { "type": "object", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/ConfigSpec" } }, "agent": { "$ref": "#/definitions/AgentSpec" }, "services": { "$ref": "#/definitions/CompanionServices" }, "ingress": { "$ref": "#/definitions/IngressSpec" }, "updatePolicy": { "$ref": "#/definitions/UpdatePolicy" }, "rollbackPolicy": { "$ref": "#/definitions/UpdatePolicy" }, "upgrade": { "$ref": "#/definitions/UpgradeSpec" }, "backups": { "$ref": "#/definitions/BackupsSpec" }, "keys": { "$ref": "#/definitions/KeysSpec" }, "migration": { "$ref": "#/definitions/MigrationSpec" }, "rollback": { "$ref": "#/definitions/RollbackTriggersSpec" }, "notifications": { "$ref": "#/definitions/NotificationsSpec" } }, "required": ["version", "agent"] };
 const func6 = Object.prototype.hasOwnProperty;
 const pattern2 = new RegExp("^[0-9][0-9A-Za-z_.-]{0,126}$", "u");
 const pattern3 = new RegExp("^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$", "u");
@@ -4663,7 +4663,683 @@ function validate214(data, { instancePath = "", parentData, parentDataProperty, 
   validate214.errors = vErrors;
   return errors === 0;
 }
+const pattern25 = new RegExp("^https?://[^\\s]+$", "u");
+const schema50 = { "type": "object", "additionalProperties": false, "properties": { "name": { "type": "string", "minLength": 1, "maxLength": 63, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$" }, "query": { "type": "string", "minLength": 1, "maxLength": 2048 }, "failWhen": { "$ref": "#/definitions/AnalysisCondition" }, "interval": { "$ref": "#/definitions/Duration" }, "count": { "type": "integer", "minimum": 0, "maximum": 1e4 }, "initialDelay": { "$ref": "#/definitions/Duration" }, "failureLimit": { "type": "integer", "minimum": 0, "maximum": 1e4 }, "inconclusiveLimit": { "type": "integer", "minimum": 0, "maximum": 1e4 }, "consecutiveErrorLimit": { "type": "integer", "minimum": 0, "maximum": 1e4 }, "noData": { "type": "string", "enum": ["fail", "inconclusive", "pass"] }, "nan": { "type": "string", "enum": ["fail", "inconclusive", "pass"] }, "dryRun": { "type": "boolean" }, "onFailure": { "type": "string", "enum": ["rollback", "pause"] } }, "required": ["name", "query", "failWhen"] };
+function validate224(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+  let vErrors = null;
+  let errors = 0;
+  if (data && typeof data == "object" && !Array.isArray(data)) {
+    if (Object.keys(data).length > 1) {
+      const err0 = { instancePath, schemaPath: "#/maxProperties", keyword: "maxProperties", params: { limit: 1 }, message: "must NOT have more than 1 properties" };
+      if (vErrors === null) {
+        vErrors = [err0];
+      } else {
+        vErrors.push(err0);
+      }
+      errors++;
+    }
+    if (Object.keys(data).length < 1) {
+      const err1 = { instancePath, schemaPath: "#/minProperties", keyword: "minProperties", params: { limit: 1 }, message: "must NOT have fewer than 1 properties" };
+      if (vErrors === null) {
+        vErrors = [err1];
+      } else {
+        vErrors.push(err1);
+      }
+      errors++;
+    }
+    for (const key0 in data) {
+      if (!(key0 === "above" || key0 === "below" || key0 === "aboveBaseline" || key0 === "belowBaseline")) {
+        const err2 = { instancePath, schemaPath: "#/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key0 }, message: "must NOT have additional properties" };
+        if (vErrors === null) {
+          vErrors = [err2];
+        } else {
+          vErrors.push(err2);
+        }
+        errors++;
+      }
+    }
+    if (data.above !== void 0) {
+      let data0 = data.above;
+      if (!(typeof data0 == "number" && isFinite(data0))) {
+        const err3 = { instancePath: instancePath + "/above", schemaPath: "#/properties/above/type", keyword: "type", params: { type: "number" }, message: "must be number" };
+        if (vErrors === null) {
+          vErrors = [err3];
+        } else {
+          vErrors.push(err3);
+        }
+        errors++;
+      }
+    }
+    if (data.below !== void 0) {
+      let data1 = data.below;
+      if (!(typeof data1 == "number" && isFinite(data1))) {
+        const err4 = { instancePath: instancePath + "/below", schemaPath: "#/properties/below/type", keyword: "type", params: { type: "number" }, message: "must be number" };
+        if (vErrors === null) {
+          vErrors = [err4];
+        } else {
+          vErrors.push(err4);
+        }
+        errors++;
+      }
+    }
+    if (data.aboveBaseline !== void 0) {
+      let data2 = data.aboveBaseline;
+      if (typeof data2 == "number" && isFinite(data2)) {
+        if (data2 <= 0 || isNaN(data2)) {
+          const err5 = { instancePath: instancePath + "/aboveBaseline", schemaPath: "#/properties/aboveBaseline/exclusiveMinimum", keyword: "exclusiveMinimum", params: { comparison: ">", limit: 0 }, message: "must be > 0" };
+          if (vErrors === null) {
+            vErrors = [err5];
+          } else {
+            vErrors.push(err5);
+          }
+          errors++;
+        }
+      } else {
+        const err6 = { instancePath: instancePath + "/aboveBaseline", schemaPath: "#/properties/aboveBaseline/type", keyword: "type", params: { type: "number" }, message: "must be number" };
+        if (vErrors === null) {
+          vErrors = [err6];
+        } else {
+          vErrors.push(err6);
+        }
+        errors++;
+      }
+    }
+    if (data.belowBaseline !== void 0) {
+      let data3 = data.belowBaseline;
+      if (typeof data3 == "number" && isFinite(data3)) {
+        if (data3 <= 0 || isNaN(data3)) {
+          const err7 = { instancePath: instancePath + "/belowBaseline", schemaPath: "#/properties/belowBaseline/exclusiveMinimum", keyword: "exclusiveMinimum", params: { comparison: ">", limit: 0 }, message: "must be > 0" };
+          if (vErrors === null) {
+            vErrors = [err7];
+          } else {
+            vErrors.push(err7);
+          }
+          errors++;
+        }
+      } else {
+        const err8 = { instancePath: instancePath + "/belowBaseline", schemaPath: "#/properties/belowBaseline/type", keyword: "type", params: { type: "number" }, message: "must be number" };
+        if (vErrors === null) {
+          vErrors = [err8];
+        } else {
+          vErrors.push(err8);
+        }
+        errors++;
+      }
+    }
+  } else {
+    const err9 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+    if (vErrors === null) {
+      vErrors = [err9];
+    } else {
+      vErrors.push(err9);
+    }
+    errors++;
+  }
+  validate224.errors = vErrors;
+  return errors === 0;
+}
+function validate223(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+  let vErrors = null;
+  let errors = 0;
+  if (data && typeof data == "object" && !Array.isArray(data)) {
+    if (data.name === void 0) {
+      const err0 = { instancePath, schemaPath: "#/required", keyword: "required", params: { missingProperty: "name" }, message: "must have required property 'name'" };
+      if (vErrors === null) {
+        vErrors = [err0];
+      } else {
+        vErrors.push(err0);
+      }
+      errors++;
+    }
+    if (data.query === void 0) {
+      const err1 = { instancePath, schemaPath: "#/required", keyword: "required", params: { missingProperty: "query" }, message: "must have required property 'query'" };
+      if (vErrors === null) {
+        vErrors = [err1];
+      } else {
+        vErrors.push(err1);
+      }
+      errors++;
+    }
+    if (data.failWhen === void 0) {
+      const err2 = { instancePath, schemaPath: "#/required", keyword: "required", params: { missingProperty: "failWhen" }, message: "must have required property 'failWhen'" };
+      if (vErrors === null) {
+        vErrors = [err2];
+      } else {
+        vErrors.push(err2);
+      }
+      errors++;
+    }
+    for (const key0 in data) {
+      if (!func6.call(schema50.properties, key0)) {
+        const err3 = { instancePath, schemaPath: "#/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key0 }, message: "must NOT have additional properties" };
+        if (vErrors === null) {
+          vErrors = [err3];
+        } else {
+          vErrors.push(err3);
+        }
+        errors++;
+      }
+    }
+    if (data.name !== void 0) {
+      let data0 = data.name;
+      if (typeof data0 === "string") {
+        if (func2(data0) > 63) {
+          const err4 = { instancePath: instancePath + "/name", schemaPath: "#/properties/name/maxLength", keyword: "maxLength", params: { limit: 63 }, message: "must NOT have more than 63 characters" };
+          if (vErrors === null) {
+            vErrors = [err4];
+          } else {
+            vErrors.push(err4);
+          }
+          errors++;
+        }
+        if (func2(data0) < 1) {
+          const err5 = { instancePath: instancePath + "/name", schemaPath: "#/properties/name/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
+          if (vErrors === null) {
+            vErrors = [err5];
+          } else {
+            vErrors.push(err5);
+          }
+          errors++;
+        }
+        if (!pattern6.test(data0)) {
+          const err6 = { instancePath: instancePath + "/name", schemaPath: "#/properties/name/pattern", keyword: "pattern", params: { pattern: "^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$" }, message: 'must match pattern "^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$"' };
+          if (vErrors === null) {
+            vErrors = [err6];
+          } else {
+            vErrors.push(err6);
+          }
+          errors++;
+        }
+      } else {
+        const err7 = { instancePath: instancePath + "/name", schemaPath: "#/properties/name/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+        if (vErrors === null) {
+          vErrors = [err7];
+        } else {
+          vErrors.push(err7);
+        }
+        errors++;
+      }
+    }
+    if (data.query !== void 0) {
+      let data1 = data.query;
+      if (typeof data1 === "string") {
+        if (func2(data1) > 2048) {
+          const err8 = { instancePath: instancePath + "/query", schemaPath: "#/properties/query/maxLength", keyword: "maxLength", params: { limit: 2048 }, message: "must NOT have more than 2048 characters" };
+          if (vErrors === null) {
+            vErrors = [err8];
+          } else {
+            vErrors.push(err8);
+          }
+          errors++;
+        }
+        if (func2(data1) < 1) {
+          const err9 = { instancePath: instancePath + "/query", schemaPath: "#/properties/query/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
+          if (vErrors === null) {
+            vErrors = [err9];
+          } else {
+            vErrors.push(err9);
+          }
+          errors++;
+        }
+      } else {
+        const err10 = { instancePath: instancePath + "/query", schemaPath: "#/properties/query/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+        if (vErrors === null) {
+          vErrors = [err10];
+        } else {
+          vErrors.push(err10);
+        }
+        errors++;
+      }
+    }
+    if (data.failWhen !== void 0) {
+      if (!validate224(data.failWhen, { instancePath: instancePath + "/failWhen", parentData: data, parentDataProperty: "failWhen", rootData })) {
+        vErrors = vErrors === null ? validate224.errors : vErrors.concat(validate224.errors);
+        errors = vErrors.length;
+      }
+    }
+    if (data.interval !== void 0) {
+      if (!validate108(data.interval, { instancePath: instancePath + "/interval", parentData: data, parentDataProperty: "interval", rootData })) {
+        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
+        errors = vErrors.length;
+      }
+    }
+    if (data.count !== void 0) {
+      let data4 = data.count;
+      if (!(typeof data4 == "number" && (!(data4 % 1) && !isNaN(data4)) && isFinite(data4))) {
+        const err11 = { instancePath: instancePath + "/count", schemaPath: "#/properties/count/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+        if (vErrors === null) {
+          vErrors = [err11];
+        } else {
+          vErrors.push(err11);
+        }
+        errors++;
+      }
+      if (typeof data4 == "number" && isFinite(data4)) {
+        if (data4 > 1e4 || isNaN(data4)) {
+          const err12 = { instancePath: instancePath + "/count", schemaPath: "#/properties/count/maximum", keyword: "maximum", params: { comparison: "<=", limit: 1e4 }, message: "must be <= 10000" };
+          if (vErrors === null) {
+            vErrors = [err12];
+          } else {
+            vErrors.push(err12);
+          }
+          errors++;
+        }
+        if (data4 < 0 || isNaN(data4)) {
+          const err13 = { instancePath: instancePath + "/count", schemaPath: "#/properties/count/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
+          if (vErrors === null) {
+            vErrors = [err13];
+          } else {
+            vErrors.push(err13);
+          }
+          errors++;
+        }
+      }
+    }
+    if (data.initialDelay !== void 0) {
+      if (!validate108(data.initialDelay, { instancePath: instancePath + "/initialDelay", parentData: data, parentDataProperty: "initialDelay", rootData })) {
+        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
+        errors = vErrors.length;
+      }
+    }
+    if (data.failureLimit !== void 0) {
+      let data6 = data.failureLimit;
+      if (!(typeof data6 == "number" && (!(data6 % 1) && !isNaN(data6)) && isFinite(data6))) {
+        const err14 = { instancePath: instancePath + "/failureLimit", schemaPath: "#/properties/failureLimit/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+        if (vErrors === null) {
+          vErrors = [err14];
+        } else {
+          vErrors.push(err14);
+        }
+        errors++;
+      }
+      if (typeof data6 == "number" && isFinite(data6)) {
+        if (data6 > 1e4 || isNaN(data6)) {
+          const err15 = { instancePath: instancePath + "/failureLimit", schemaPath: "#/properties/failureLimit/maximum", keyword: "maximum", params: { comparison: "<=", limit: 1e4 }, message: "must be <= 10000" };
+          if (vErrors === null) {
+            vErrors = [err15];
+          } else {
+            vErrors.push(err15);
+          }
+          errors++;
+        }
+        if (data6 < 0 || isNaN(data6)) {
+          const err16 = { instancePath: instancePath + "/failureLimit", schemaPath: "#/properties/failureLimit/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
+          if (vErrors === null) {
+            vErrors = [err16];
+          } else {
+            vErrors.push(err16);
+          }
+          errors++;
+        }
+      }
+    }
+    if (data.inconclusiveLimit !== void 0) {
+      let data7 = data.inconclusiveLimit;
+      if (!(typeof data7 == "number" && (!(data7 % 1) && !isNaN(data7)) && isFinite(data7))) {
+        const err17 = { instancePath: instancePath + "/inconclusiveLimit", schemaPath: "#/properties/inconclusiveLimit/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+        if (vErrors === null) {
+          vErrors = [err17];
+        } else {
+          vErrors.push(err17);
+        }
+        errors++;
+      }
+      if (typeof data7 == "number" && isFinite(data7)) {
+        if (data7 > 1e4 || isNaN(data7)) {
+          const err18 = { instancePath: instancePath + "/inconclusiveLimit", schemaPath: "#/properties/inconclusiveLimit/maximum", keyword: "maximum", params: { comparison: "<=", limit: 1e4 }, message: "must be <= 10000" };
+          if (vErrors === null) {
+            vErrors = [err18];
+          } else {
+            vErrors.push(err18);
+          }
+          errors++;
+        }
+        if (data7 < 0 || isNaN(data7)) {
+          const err19 = { instancePath: instancePath + "/inconclusiveLimit", schemaPath: "#/properties/inconclusiveLimit/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
+          if (vErrors === null) {
+            vErrors = [err19];
+          } else {
+            vErrors.push(err19);
+          }
+          errors++;
+        }
+      }
+    }
+    if (data.consecutiveErrorLimit !== void 0) {
+      let data8 = data.consecutiveErrorLimit;
+      if (!(typeof data8 == "number" && (!(data8 % 1) && !isNaN(data8)) && isFinite(data8))) {
+        const err20 = { instancePath: instancePath + "/consecutiveErrorLimit", schemaPath: "#/properties/consecutiveErrorLimit/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+        if (vErrors === null) {
+          vErrors = [err20];
+        } else {
+          vErrors.push(err20);
+        }
+        errors++;
+      }
+      if (typeof data8 == "number" && isFinite(data8)) {
+        if (data8 > 1e4 || isNaN(data8)) {
+          const err21 = { instancePath: instancePath + "/consecutiveErrorLimit", schemaPath: "#/properties/consecutiveErrorLimit/maximum", keyword: "maximum", params: { comparison: "<=", limit: 1e4 }, message: "must be <= 10000" };
+          if (vErrors === null) {
+            vErrors = [err21];
+          } else {
+            vErrors.push(err21);
+          }
+          errors++;
+        }
+        if (data8 < 0 || isNaN(data8)) {
+          const err22 = { instancePath: instancePath + "/consecutiveErrorLimit", schemaPath: "#/properties/consecutiveErrorLimit/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
+          if (vErrors === null) {
+            vErrors = [err22];
+          } else {
+            vErrors.push(err22);
+          }
+          errors++;
+        }
+      }
+    }
+    if (data.noData !== void 0) {
+      let data9 = data.noData;
+      if (typeof data9 !== "string") {
+        const err23 = { instancePath: instancePath + "/noData", schemaPath: "#/properties/noData/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+        if (vErrors === null) {
+          vErrors = [err23];
+        } else {
+          vErrors.push(err23);
+        }
+        errors++;
+      }
+      if (!(data9 === "fail" || data9 === "inconclusive" || data9 === "pass")) {
+        const err24 = { instancePath: instancePath + "/noData", schemaPath: "#/properties/noData/enum", keyword: "enum", params: { allowedValues: schema50.properties.noData.enum }, message: "must be equal to one of the allowed values" };
+        if (vErrors === null) {
+          vErrors = [err24];
+        } else {
+          vErrors.push(err24);
+        }
+        errors++;
+      }
+    }
+    if (data.nan !== void 0) {
+      let data10 = data.nan;
+      if (typeof data10 !== "string") {
+        const err25 = { instancePath: instancePath + "/nan", schemaPath: "#/properties/nan/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+        if (vErrors === null) {
+          vErrors = [err25];
+        } else {
+          vErrors.push(err25);
+        }
+        errors++;
+      }
+      if (!(data10 === "fail" || data10 === "inconclusive" || data10 === "pass")) {
+        const err26 = { instancePath: instancePath + "/nan", schemaPath: "#/properties/nan/enum", keyword: "enum", params: { allowedValues: schema50.properties.nan.enum }, message: "must be equal to one of the allowed values" };
+        if (vErrors === null) {
+          vErrors = [err26];
+        } else {
+          vErrors.push(err26);
+        }
+        errors++;
+      }
+    }
+    if (data.dryRun !== void 0) {
+      if (typeof data.dryRun !== "boolean") {
+        const err27 = { instancePath: instancePath + "/dryRun", schemaPath: "#/properties/dryRun/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
+        if (vErrors === null) {
+          vErrors = [err27];
+        } else {
+          vErrors.push(err27);
+        }
+        errors++;
+      }
+    }
+    if (data.onFailure !== void 0) {
+      let data12 = data.onFailure;
+      if (typeof data12 !== "string") {
+        const err28 = { instancePath: instancePath + "/onFailure", schemaPath: "#/properties/onFailure/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+        if (vErrors === null) {
+          vErrors = [err28];
+        } else {
+          vErrors.push(err28);
+        }
+        errors++;
+      }
+      if (!(data12 === "rollback" || data12 === "pause")) {
+        const err29 = { instancePath: instancePath + "/onFailure", schemaPath: "#/properties/onFailure/enum", keyword: "enum", params: { allowedValues: schema50.properties.onFailure.enum }, message: "must be equal to one of the allowed values" };
+        if (vErrors === null) {
+          vErrors = [err29];
+        } else {
+          vErrors.push(err29);
+        }
+        errors++;
+      }
+    }
+  } else {
+    const err30 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+    if (vErrors === null) {
+      vErrors = [err30];
+    } else {
+      vErrors.push(err30);
+    }
+    errors++;
+  }
+  validate223.errors = vErrors;
+  return errors === 0;
+}
+function validate220(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+  let vErrors = null;
+  let errors = 0;
+  if (data && typeof data == "object" && !Array.isArray(data)) {
+    if (data.rules === void 0) {
+      const err0 = { instancePath, schemaPath: "#/required", keyword: "required", params: { missingProperty: "rules" }, message: "must have required property 'rules'" };
+      if (vErrors === null) {
+        vErrors = [err0];
+      } else {
+        vErrors.push(err0);
+      }
+      errors++;
+    }
+    for (const key0 in data) {
+      if (!(key0 === "provider" || key0 === "watch" || key0 === "rules")) {
+        const err1 = { instancePath, schemaPath: "#/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key0 }, message: "must NOT have additional properties" };
+        if (vErrors === null) {
+          vErrors = [err1];
+        } else {
+          vErrors.push(err1);
+        }
+        errors++;
+      }
+    }
+    if (data.provider !== void 0) {
+      let data0 = data.provider;
+      if (data0 && typeof data0 == "object" && !Array.isArray(data0)) {
+        for (const key1 in data0) {
+          if (!(key1 === "prometheus")) {
+            const err2 = { instancePath: instancePath + "/provider", schemaPath: "#/properties/provider/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key1 }, message: "must NOT have additional properties" };
+            if (vErrors === null) {
+              vErrors = [err2];
+            } else {
+              vErrors.push(err2);
+            }
+            errors++;
+          }
+        }
+        if (data0.prometheus !== void 0) {
+          let data1 = data0.prometheus;
+          if (data1 && typeof data1 == "object" && !Array.isArray(data1)) {
+            if (data1.url === void 0) {
+              const err3 = { instancePath: instancePath + "/provider/prometheus", schemaPath: "#/properties/provider/properties/prometheus/required", keyword: "required", params: { missingProperty: "url" }, message: "must have required property 'url'" };
+              if (vErrors === null) {
+                vErrors = [err3];
+              } else {
+                vErrors.push(err3);
+              }
+              errors++;
+            }
+            for (const key2 in data1) {
+              if (!(key2 === "url" || key2 === "timeout")) {
+                const err4 = { instancePath: instancePath + "/provider/prometheus", schemaPath: "#/properties/provider/properties/prometheus/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key2 }, message: "must NOT have additional properties" };
+                if (vErrors === null) {
+                  vErrors = [err4];
+                } else {
+                  vErrors.push(err4);
+                }
+                errors++;
+              }
+            }
+            if (data1.url !== void 0) {
+              let data2 = data1.url;
+              if (typeof data2 === "string") {
+                if (func2(data2) > 2048) {
+                  const err5 = { instancePath: instancePath + "/provider/prometheus/url", schemaPath: "#/properties/provider/properties/prometheus/properties/url/maxLength", keyword: "maxLength", params: { limit: 2048 }, message: "must NOT have more than 2048 characters" };
+                  if (vErrors === null) {
+                    vErrors = [err5];
+                  } else {
+                    vErrors.push(err5);
+                  }
+                  errors++;
+                }
+                if (func2(data2) < 1) {
+                  const err6 = { instancePath: instancePath + "/provider/prometheus/url", schemaPath: "#/properties/provider/properties/prometheus/properties/url/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
+                  if (vErrors === null) {
+                    vErrors = [err6];
+                  } else {
+                    vErrors.push(err6);
+                  }
+                  errors++;
+                }
+                if (!pattern25.test(data2)) {
+                  const err7 = { instancePath: instancePath + "/provider/prometheus/url", schemaPath: "#/properties/provider/properties/prometheus/properties/url/pattern", keyword: "pattern", params: { pattern: "^https?://[^\\s]+$" }, message: 'must match pattern "^https?://[^\\s]+$"' };
+                  if (vErrors === null) {
+                    vErrors = [err7];
+                  } else {
+                    vErrors.push(err7);
+                  }
+                  errors++;
+                }
+              } else {
+                const err8 = { instancePath: instancePath + "/provider/prometheus/url", schemaPath: "#/properties/provider/properties/prometheus/properties/url/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                if (vErrors === null) {
+                  vErrors = [err8];
+                } else {
+                  vErrors.push(err8);
+                }
+                errors++;
+              }
+            }
+            if (data1.timeout !== void 0) {
+              if (!validate108(data1.timeout, { instancePath: instancePath + "/provider/prometheus/timeout", parentData: data1, parentDataProperty: "timeout", rootData })) {
+                vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
+                errors = vErrors.length;
+              }
+            }
+          } else {
+            const err9 = { instancePath: instancePath + "/provider/prometheus", schemaPath: "#/properties/provider/properties/prometheus/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+            if (vErrors === null) {
+              vErrors = [err9];
+            } else {
+              vErrors.push(err9);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err10 = { instancePath: instancePath + "/provider", schemaPath: "#/properties/provider/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+        if (vErrors === null) {
+          vErrors = [err10];
+        } else {
+          vErrors.push(err10);
+        }
+        errors++;
+      }
+    }
+    if (data.watch !== void 0) {
+      if (!validate108(data.watch, { instancePath: instancePath + "/watch", parentData: data, parentDataProperty: "watch", rootData })) {
+        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
+        errors = vErrors.length;
+      }
+    }
+    if (data.rules !== void 0) {
+      let data5 = data.rules;
+      if (Array.isArray(data5)) {
+        if (data5.length > 20) {
+          const err11 = { instancePath: instancePath + "/rules", schemaPath: "#/properties/rules/maxItems", keyword: "maxItems", params: { limit: 20 }, message: "must NOT have more than 20 items" };
+          if (vErrors === null) {
+            vErrors = [err11];
+          } else {
+            vErrors.push(err11);
+          }
+          errors++;
+        }
+        if (data5.length < 1) {
+          const err12 = { instancePath: instancePath + "/rules", schemaPath: "#/properties/rules/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items" };
+          if (vErrors === null) {
+            vErrors = [err12];
+          } else {
+            vErrors.push(err12);
+          }
+          errors++;
+        }
+        const len0 = data5.length;
+        for (let i0 = 0; i0 < len0; i0++) {
+          if (!validate223(data5[i0], { instancePath: instancePath + "/rules/" + i0, parentData: data5, parentDataProperty: i0, rootData })) {
+            vErrors = vErrors === null ? validate223.errors : vErrors.concat(validate223.errors);
+            errors = vErrors.length;
+          }
+        }
+      } else {
+        const err13 = { instancePath: instancePath + "/rules", schemaPath: "#/properties/rules/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+        if (vErrors === null) {
+          vErrors = [err13];
+        } else {
+          vErrors.push(err13);
+        }
+        errors++;
+      }
+    }
+  } else {
+    const err14 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+    if (vErrors === null) {
+      vErrors = [err14];
+    } else {
+      vErrors.push(err14);
+    }
+    errors++;
+  }
+  validate220.errors = vErrors;
+  return errors === 0;
+}
 function validate219(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+  let vErrors = null;
+  let errors = 0;
+  if (data && typeof data == "object" && !Array.isArray(data)) {
+    for (const key0 in data) {
+      if (!(key0 === "analysis")) {
+        const err0 = { instancePath, schemaPath: "#/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key0 }, message: "must NOT have additional properties" };
+        if (vErrors === null) {
+          vErrors = [err0];
+        } else {
+          vErrors.push(err0);
+        }
+        errors++;
+      }
+    }
+    if (data.analysis !== void 0) {
+      if (!validate220(data.analysis, { instancePath: instancePath + "/analysis", parentData: data, parentDataProperty: "analysis", rootData })) {
+        vErrors = vErrors === null ? validate220.errors : vErrors.concat(validate220.errors);
+        errors = vErrors.length;
+      }
+    }
+  } else {
+    const err1 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+    if (vErrors === null) {
+      vErrors = [err1];
+    } else {
+      vErrors.push(err1);
+    }
+    errors++;
+  }
+  validate219.errors = vErrors;
+  return errors === 0;
+}
+function validate231(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -4825,10 +5501,10 @@ function validate219(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate219.errors = vErrors;
+  validate231.errors = vErrors;
   return errors === 0;
 }
-function validate221(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate233(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -5017,10 +5693,10 @@ function validate221(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate221.errors = vErrors;
+  validate233.errors = vErrors;
   return errors === 0;
 }
-function validate224(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate236(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -5092,15 +5768,200 @@ function validate224(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate224.errors = vErrors;
+  validate236.errors = vErrors;
   return errors === 0;
 }
-function validate226(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const schema56 = { "type": "object", "additionalProperties": false, "properties": { "name": { "type": "string", "minLength": 1, "maxLength": 63, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$" }, "matchers": { "type": "array", "minItems": 1, "maxItems": 20, "items": { "type": "string", "minLength": 3, "maxLength": 1024 } }, "action": { "type": "string", "enum": ["rollback-previous", "pause", "notify"] }, "window": { "$ref": "#/definitions/Duration" } }, "required": ["name", "matchers", "action"] };
+function validate240(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+  let vErrors = null;
+  let errors = 0;
+  if (data && typeof data == "object" && !Array.isArray(data)) {
+    if (data.name === void 0) {
+      const err0 = { instancePath, schemaPath: "#/required", keyword: "required", params: { missingProperty: "name" }, message: "must have required property 'name'" };
+      if (vErrors === null) {
+        vErrors = [err0];
+      } else {
+        vErrors.push(err0);
+      }
+      errors++;
+    }
+    if (data.matchers === void 0) {
+      const err1 = { instancePath, schemaPath: "#/required", keyword: "required", params: { missingProperty: "matchers" }, message: "must have required property 'matchers'" };
+      if (vErrors === null) {
+        vErrors = [err1];
+      } else {
+        vErrors.push(err1);
+      }
+      errors++;
+    }
+    if (data.action === void 0) {
+      const err2 = { instancePath, schemaPath: "#/required", keyword: "required", params: { missingProperty: "action" }, message: "must have required property 'action'" };
+      if (vErrors === null) {
+        vErrors = [err2];
+      } else {
+        vErrors.push(err2);
+      }
+      errors++;
+    }
+    for (const key0 in data) {
+      if (!(key0 === "name" || key0 === "matchers" || key0 === "action" || key0 === "window")) {
+        const err3 = { instancePath, schemaPath: "#/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key0 }, message: "must NOT have additional properties" };
+        if (vErrors === null) {
+          vErrors = [err3];
+        } else {
+          vErrors.push(err3);
+        }
+        errors++;
+      }
+    }
+    if (data.name !== void 0) {
+      let data0 = data.name;
+      if (typeof data0 === "string") {
+        if (func2(data0) > 63) {
+          const err4 = { instancePath: instancePath + "/name", schemaPath: "#/properties/name/maxLength", keyword: "maxLength", params: { limit: 63 }, message: "must NOT have more than 63 characters" };
+          if (vErrors === null) {
+            vErrors = [err4];
+          } else {
+            vErrors.push(err4);
+          }
+          errors++;
+        }
+        if (func2(data0) < 1) {
+          const err5 = { instancePath: instancePath + "/name", schemaPath: "#/properties/name/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
+          if (vErrors === null) {
+            vErrors = [err5];
+          } else {
+            vErrors.push(err5);
+          }
+          errors++;
+        }
+        if (!pattern6.test(data0)) {
+          const err6 = { instancePath: instancePath + "/name", schemaPath: "#/properties/name/pattern", keyword: "pattern", params: { pattern: "^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$" }, message: 'must match pattern "^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$"' };
+          if (vErrors === null) {
+            vErrors = [err6];
+          } else {
+            vErrors.push(err6);
+          }
+          errors++;
+        }
+      } else {
+        const err7 = { instancePath: instancePath + "/name", schemaPath: "#/properties/name/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+        if (vErrors === null) {
+          vErrors = [err7];
+        } else {
+          vErrors.push(err7);
+        }
+        errors++;
+      }
+    }
+    if (data.matchers !== void 0) {
+      let data1 = data.matchers;
+      if (Array.isArray(data1)) {
+        if (data1.length > 20) {
+          const err8 = { instancePath: instancePath + "/matchers", schemaPath: "#/properties/matchers/maxItems", keyword: "maxItems", params: { limit: 20 }, message: "must NOT have more than 20 items" };
+          if (vErrors === null) {
+            vErrors = [err8];
+          } else {
+            vErrors.push(err8);
+          }
+          errors++;
+        }
+        if (data1.length < 1) {
+          const err9 = { instancePath: instancePath + "/matchers", schemaPath: "#/properties/matchers/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items" };
+          if (vErrors === null) {
+            vErrors = [err9];
+          } else {
+            vErrors.push(err9);
+          }
+          errors++;
+        }
+        const len0 = data1.length;
+        for (let i0 = 0; i0 < len0; i0++) {
+          let data2 = data1[i0];
+          if (typeof data2 === "string") {
+            if (func2(data2) > 1024) {
+              const err10 = { instancePath: instancePath + "/matchers/" + i0, schemaPath: "#/properties/matchers/items/maxLength", keyword: "maxLength", params: { limit: 1024 }, message: "must NOT have more than 1024 characters" };
+              if (vErrors === null) {
+                vErrors = [err10];
+              } else {
+                vErrors.push(err10);
+              }
+              errors++;
+            }
+            if (func2(data2) < 3) {
+              const err11 = { instancePath: instancePath + "/matchers/" + i0, schemaPath: "#/properties/matchers/items/minLength", keyword: "minLength", params: { limit: 3 }, message: "must NOT have fewer than 3 characters" };
+              if (vErrors === null) {
+                vErrors = [err11];
+              } else {
+                vErrors.push(err11);
+              }
+              errors++;
+            }
+          } else {
+            const err12 = { instancePath: instancePath + "/matchers/" + i0, schemaPath: "#/properties/matchers/items/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            if (vErrors === null) {
+              vErrors = [err12];
+            } else {
+              vErrors.push(err12);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err13 = { instancePath: instancePath + "/matchers", schemaPath: "#/properties/matchers/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+        if (vErrors === null) {
+          vErrors = [err13];
+        } else {
+          vErrors.push(err13);
+        }
+        errors++;
+      }
+    }
+    if (data.action !== void 0) {
+      let data3 = data.action;
+      if (typeof data3 !== "string") {
+        const err14 = { instancePath: instancePath + "/action", schemaPath: "#/properties/action/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+        if (vErrors === null) {
+          vErrors = [err14];
+        } else {
+          vErrors.push(err14);
+        }
+        errors++;
+      }
+      if (!(data3 === "rollback-previous" || data3 === "pause" || data3 === "notify")) {
+        const err15 = { instancePath: instancePath + "/action", schemaPath: "#/properties/action/enum", keyword: "enum", params: { allowedValues: schema56.properties.action.enum }, message: "must be equal to one of the allowed values" };
+        if (vErrors === null) {
+          vErrors = [err15];
+        } else {
+          vErrors.push(err15);
+        }
+        errors++;
+      }
+    }
+    if (data.window !== void 0) {
+      if (!validate108(data.window, { instancePath: instancePath + "/window", parentData: data, parentDataProperty: "window", rootData })) {
+        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
+        errors = vErrors.length;
+      }
+    }
+  } else {
+    const err16 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+    if (vErrors === null) {
+      vErrors = [err16];
+    } else {
+      vErrors.push(err16);
+    }
+    errors++;
+  }
+  validate240.errors = vErrors;
+  return errors === 0;
+}
+function validate238(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
     for (const key0 in data) {
-      if (!(key0 === "triggers")) {
+      if (!(key0 === "webhook" || key0 === "triggers")) {
         const err0 = { instancePath, schemaPath: "#/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key0 }, message: "must NOT have additional properties" };
         if (vErrors === null) {
           vErrors = [err0];
@@ -5110,45 +5971,87 @@ function validate226(data, { instancePath = "", parentData, parentDataProperty, 
         errors++;
       }
     }
-    if (data.triggers !== void 0) {
-      let data0 = data.triggers;
-      if (Array.isArray(data0)) {
-        const len0 = data0.length;
-        for (let i0 = 0; i0 < len0; i0++) {
-          let data1 = data0[i0];
-          if (!(data1 && typeof data1 == "object" && !Array.isArray(data1))) {
-            const err1 = { instancePath: instancePath + "/triggers/" + i0, schemaPath: "#/properties/triggers/items/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+    if (data.webhook !== void 0) {
+      let data0 = data.webhook;
+      if (data0 && typeof data0 == "object" && !Array.isArray(data0)) {
+        if (data0.tokenSecret === void 0) {
+          const err1 = { instancePath: instancePath + "/webhook", schemaPath: "#/properties/webhook/required", keyword: "required", params: { missingProperty: "tokenSecret" }, message: "must have required property 'tokenSecret'" };
+          if (vErrors === null) {
+            vErrors = [err1];
+          } else {
+            vErrors.push(err1);
+          }
+          errors++;
+        }
+        for (const key1 in data0) {
+          if (!(key1 === "tokenSecret")) {
+            const err2 = { instancePath: instancePath + "/webhook", schemaPath: "#/properties/webhook/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key1 }, message: "must NOT have additional properties" };
             if (vErrors === null) {
-              vErrors = [err1];
+              vErrors = [err2];
             } else {
-              vErrors.push(err1);
+              vErrors.push(err2);
             }
             errors++;
           }
         }
+        if (data0.tokenSecret !== void 0) {
+          if (!validate34(data0.tokenSecret, { instancePath: instancePath + "/webhook/tokenSecret", parentData: data0, parentDataProperty: "tokenSecret", rootData })) {
+            vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
+            errors = vErrors.length;
+          }
+        }
       } else {
-        const err2 = { instancePath: instancePath + "/triggers", schemaPath: "#/properties/triggers/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+        const err3 = { instancePath: instancePath + "/webhook", schemaPath: "#/properties/webhook/type", keyword: "type", params: { type: "object" }, message: "must be object" };
         if (vErrors === null) {
-          vErrors = [err2];
+          vErrors = [err3];
         } else {
-          vErrors.push(err2);
+          vErrors.push(err3);
+        }
+        errors++;
+      }
+    }
+    if (data.triggers !== void 0) {
+      let data2 = data.triggers;
+      if (Array.isArray(data2)) {
+        if (data2.length > 50) {
+          const err4 = { instancePath: instancePath + "/triggers", schemaPath: "#/properties/triggers/maxItems", keyword: "maxItems", params: { limit: 50 }, message: "must NOT have more than 50 items" };
+          if (vErrors === null) {
+            vErrors = [err4];
+          } else {
+            vErrors.push(err4);
+          }
+          errors++;
+        }
+        const len0 = data2.length;
+        for (let i0 = 0; i0 < len0; i0++) {
+          if (!validate240(data2[i0], { instancePath: instancePath + "/triggers/" + i0, parentData: data2, parentDataProperty: i0, rootData })) {
+            vErrors = vErrors === null ? validate240.errors : vErrors.concat(validate240.errors);
+            errors = vErrors.length;
+          }
+        }
+      } else {
+        const err5 = { instancePath: instancePath + "/triggers", schemaPath: "#/properties/triggers/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+        if (vErrors === null) {
+          vErrors = [err5];
+        } else {
+          vErrors.push(err5);
         }
         errors++;
       }
     }
   } else {
-    const err3 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+    const err6 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
     if (vErrors === null) {
-      vErrors = [err3];
+      vErrors = [err6];
     } else {
-      vErrors.push(err3);
+      vErrors.push(err6);
     }
     errors++;
   }
-  validate226.errors = vErrors;
+  validate238.errors = vErrors;
   return errors === 0;
 }
-function validate228(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate244(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -5224,7 +6127,7 @@ function validate228(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate228.errors = vErrors;
+  validate244.errors = vErrors;
   return errors === 0;
 }
 function validate28(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
@@ -5462,33 +6365,39 @@ function validate28(data, { instancePath = "", parentData, parentDataProperty, r
         errors = vErrors.length;
       }
     }
-    if (data.backups !== void 0) {
-      if (!validate219(data.backups, { instancePath: instancePath + "/backups", parentData: data, parentDataProperty: "backups", rootData })) {
+    if (data.upgrade !== void 0) {
+      if (!validate219(data.upgrade, { instancePath: instancePath + "/upgrade", parentData: data, parentDataProperty: "upgrade", rootData })) {
         vErrors = vErrors === null ? validate219.errors : vErrors.concat(validate219.errors);
         errors = vErrors.length;
       }
     }
+    if (data.backups !== void 0) {
+      if (!validate231(data.backups, { instancePath: instancePath + "/backups", parentData: data, parentDataProperty: "backups", rootData })) {
+        vErrors = vErrors === null ? validate231.errors : vErrors.concat(validate231.errors);
+        errors = vErrors.length;
+      }
+    }
     if (data.keys !== void 0) {
-      if (!validate221(data.keys, { instancePath: instancePath + "/keys", parentData: data, parentDataProperty: "keys", rootData })) {
-        vErrors = vErrors === null ? validate221.errors : vErrors.concat(validate221.errors);
+      if (!validate233(data.keys, { instancePath: instancePath + "/keys", parentData: data, parentDataProperty: "keys", rootData })) {
+        vErrors = vErrors === null ? validate233.errors : vErrors.concat(validate233.errors);
         errors = vErrors.length;
       }
     }
     if (data.migration !== void 0) {
-      if (!validate224(data.migration, { instancePath: instancePath + "/migration", parentData: data, parentDataProperty: "migration", rootData })) {
-        vErrors = vErrors === null ? validate224.errors : vErrors.concat(validate224.errors);
+      if (!validate236(data.migration, { instancePath: instancePath + "/migration", parentData: data, parentDataProperty: "migration", rootData })) {
+        vErrors = vErrors === null ? validate236.errors : vErrors.concat(validate236.errors);
         errors = vErrors.length;
       }
     }
     if (data.rollback !== void 0) {
-      if (!validate226(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
-        vErrors = vErrors === null ? validate226.errors : vErrors.concat(validate226.errors);
+      if (!validate238(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
+        vErrors = vErrors === null ? validate238.errors : vErrors.concat(validate238.errors);
         errors = vErrors.length;
       }
     }
     if (data.notifications !== void 0) {
-      if (!validate228(data.notifications, { instancePath: instancePath + "/notifications", parentData: data, parentDataProperty: "notifications", rootData })) {
-        vErrors = vErrors === null ? validate228.errors : vErrors.concat(validate228.errors);
+      if (!validate244(data.notifications, { instancePath: instancePath + "/notifications", parentData: data, parentDataProperty: "notifications", rootData })) {
+        vErrors = vErrors === null ? validate244.errors : vErrors.concat(validate244.errors);
         errors = vErrors.length;
       }
     }
@@ -5601,7 +6510,7 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
   validate21.errors = vErrors;
   return errors === 0;
 }
-const schema = { "$schema": "http://json-schema.org/draft-07/schema#", "title": "BzzzCluster", "description": "A BZZZ v2 cluster on Docker Swarm, run by bzzz-operator (`bzzzctl apply -f FILE`). Unknown keys are errors.", "type": "object", "additionalProperties": false, "required": ["apiVersion", "kind", "metadata", "spec"], "properties": { "apiVersion": { "const": "bzzz.io/v2", "description": 'Always "bzzz.io/v2".' }, "kind": { "const": "BzzzCluster", "description": 'Always "BzzzCluster".' }, "metadata": { "$ref": "#/definitions/ObjectMeta", "description": "Name and labels of the cluster." }, "spec": { "$ref": "#/definitions/ClusterSpec", "description": "The desired cluster." } }, "definitions": { "ClusterName": { "type": "string", "description": 'Cluster name: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 32 characters (Docker object names are <name>_<component>, at most 63).', "minLength": 1, "maxLength": 32, "pattern": "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" }, "LogicalName": { "type": "string", "description": 'A logical name (key of spec.networks, spec.secrets or spec.configs): letters, digits, "_", "." and "-", starting and ending with a letter or digit, at most 48 characters.', "minLength": 1, "maxLength": 48, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$" }, "DockerObjectName": { "type": "string", "description": 'An existing Docker object name: letters, digits, "_", "." and "-", starting with a letter or digit, at most 64 characters.', "minLength": 1, "maxLength": 64, "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$" }, "NodeName": { "type": "string", "description": 'A node name: letters, digits, ".", "_" and "-", starting and ending with a letter or digit, at most 63 characters.', "minLength": 1, "maxLength": 63, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$" }, "InstanceName": { "type": "string", "description": 'Agent instance name: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 24 characters (it becomes the DNS name agent-<name>).', "minLength": 1, "maxLength": 24, "pattern": "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" }, "Duration": { "type": "string", "description": 'A duration: a number and a unit (ns, us, ms, s, m, h), possibly several, e.g. "500ms", "10s", "1m30s".', "pattern": "^(0|([0-9]+(\\.[0-9]+)?(ns|us|\xB5s|ms|s|m|h))+)$" }, "Memory": { "type": ["string", "integer"], "description": 'A memory size: bytes as an integer, or a number with a unit b, k, m, g, t (binary: 1k = 1024), e.g. "512M", "2G", "1.5g".', "minimum": 0, "pattern": "^[0-9]+(\\.[0-9]+)?\\s*([bBkKmMgGtT]|[kKmMgGtT][iI]?[bB])?$" }, "Port": { "type": "integer", "description": "A port number from 1 to 65535.", "minimum": 1, "maximum": 65535 }, "Labels": { "type": "object", "description": "Labels: string keys to string values (quote numbers and booleans).", "propertyNames": { "minLength": 1, "maxLength": 255, "pattern": "^[^\\s=]+$" }, "additionalProperties": { "type": "string" } }, "Env": { "type": "object", "description": 'Environment variables: names of letters, digits and "_" (not starting with a digit) to string values.', "propertyNames": { "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" }, "additionalProperties": { "type": "string" } }, "ImageRef": { "type": "string", "description": 'A Docker image reference: [registry[:port]/]repository[:tag][@digest], repository in lowercase, e.g. "postgres:15-alpine".', "minLength": 1, "maxLength": 512 }, "AbsolutePath": { "type": "string", "description": 'An absolute path in the container, e.g. "/app/config/bzzz.yaml".', "minLength": 2, "pattern": "^/" }, "FileMode": { "type": "string", "description": 'An octal file mode as a string, e.g. "0400".', "pattern": "^0?[0-7]{3}$" }, "NumericId": { "type": "string", "description": 'A numeric user or group id as a string, e.g. "1000".', "pattern": "^[0-9]+$" }, "Role": { "type": "string", "description": "A BZZZ role: admin, senior_software_architect, backend_developer or observer (each can decrypt the roles after it).", "enum": ["admin", "senior_software_architect", "backend_developer", "observer"] }, "ObjectMeta": { "type": "object", "description": "Name and labels of the cluster.", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/ClusterName", "description": "Cluster name: the stack namespace and the prefix of every Docker object (<name>_<component>), so `docker stack services <name>` lists the cluster." }, "labels": { "$ref": "#/definitions/Labels", "description": "Labels of the cluster, copied onto every object it owns. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "annotations": { "type": "object", "description": "Free-form notes (not applied to Docker objects).", "additionalProperties": { "type": "string" } } }, "required": ["name"] }, "ClusterSpec": { "type": "object", "description": "The desired cluster.", "additionalProperties": false, "properties": { "version": { "type": "string", "description": 'Release of BZZZ v2 the cluster runs, e.g. "2.0.0" (without a leading "v"). Images without a tag get the tag v<version>.', "pattern": "^[0-9][0-9A-Za-z_.-]{0,126}$" }, "registry": { "type": "string", "description": 'Registry (and path) of the BZZZ images the operator chooses by default (bzzz, bzzz-mcp, bzzz-openai-proxy, bzzz-resolver), e.g. "registry.example.com". Unset: no registry prefix.', "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$" }, "nodes": { "type": "array", "description": "Swarm nodes the spec refers to by name (instance `node`, placement `nodes`). Not needed on a single-node swarm.", "items": { "$ref": "#/definitions/NodeSpec", "description": "A swarm node." } }, "networks": { "type": "object", "description": "Overlay networks by logical name; each is created as <cluster>_<name> unless external. When omitted: `external` (attachable overlay) and `internal` (internal: true, attachable). When given, list every network the cluster uses.", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/NetworkSpec", "description": "An overlay network." } }, "secrets": { "type": "object", "description": "Docker secrets by logical name, e.g. openai_api_key. Each has exactly one source: file, env, generate or external. Created as <cluster>_<name>-<hash8>.", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/SecretSpec", "description": "A secret." } }, "configs": { "type": "object", "description": "Docker configs by logical name. Each has exactly one source: file, content or external. Created as <cluster>_<name>-<hash8>.", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/ConfigSpec", "description": "A config." } }, "agent": { "$ref": "#/definitions/AgentSpec", "description": "The BZZZ agent: one swarm service per instance (<cluster>_agent-<instance>)." }, "services": { "$ref": "#/definitions/CompanionServices", "description": "Companion services of the v2 stack. Each runs unless `enabled: false`." }, "ingress": { "$ref": "#/definitions/IngressSpec", "description": "Traefik ingress settings for services that set `ingress`." }, "updatePolicy": { "$ref": "#/definitions/UpdatePolicy", "description": "Default rolling-update policy of every service. Defaults: parallelism 1, delay 10s, monitor 30s, failureAction rollback, maxFailureRatio 0, order start-first (stop-first for the agent, postgres and redis)." }, "rollbackPolicy": { "$ref": "#/definitions/UpdatePolicy", "description": "Default policy the swarm uses when it rolls an update back. Defaults: parallelism 1, delay 0s, monitor 30s, failureAction pause, maxFailureRatio 0, order as for updates. failureAction rollback is not allowed here." }, "backups": { "$ref": "#/definitions/BackupsSpec", "description": "Scheduled encrypted backups (reserved: later releases act on it)." }, "keys": { "$ref": "#/definitions/KeysSpec", "description": "Role key and Shamir admin key rotation (reserved: later releases act on it)." }, "migration": { "$ref": "#/definitions/MigrationSpec", "description": "v1 \u2192 v2 migration (reserved: later releases act on it)." }, "rollback": { "$ref": "#/definitions/RollbackTriggersSpec", "description": "Automatic rollback triggers (reserved: later releases act on it)." }, "notifications": { "$ref": "#/definitions/NotificationsSpec", "description": "Where events are announced (reserved: later releases act on it)." } }, "required": ["version", "agent"] }, "NodeSpec": { "type": "object", "description": "A swarm node the spec refers to by name.", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/NodeName", "description": "Name used in this spec (instance `node`, placement `nodes`)." }, "hostname": { "type": "string", "description": "The swarm node's hostname, what `node.hostname ==` matches. Default: name.", "minLength": 1, "maxLength": 253, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$" }, "labels": { "$ref": "#/definitions/Labels", "description": "Node labels the spec expects (informational)." } }, "required": ["name"] }, "NetworkSpec": { "type": "object", "description": "An overlay network.", "additionalProperties": false, "properties": { "external": { "type": "boolean", "description": "Use an existing network instead of creating <cluster>_<name>. Only `name` and `labels` apply then." }, "name": { "$ref": "#/definitions/DockerObjectName", "description": "Docker name of the existing network when external (default: the logical name)." }, "driver": { "type": "string", "enum": ["overlay"], "description": "Network driver: overlay (the only one a swarm service can span nodes with)." }, "internal": { "type": "boolean", "description": "No route outside the network (docker network create --internal). Default false." }, "attachable": { "type": "boolean", "description": "Standalone containers may attach (docker network create --attachable). Default false." }, "encrypted": { "type": "boolean", "description": "Encrypt overlay traffic between nodes (IPsec). Default false." }, "labels": { "$ref": "#/definitions/Labels", "description": "Network labels. Keys under io.bzzz.* and com.docker.stack.namespace are refused." } } }, "SecretSpec": { "type": "object", "description": "A Docker secret: exactly one of file, env, generate, external.", "additionalProperties": false, "properties": { "file": { "type": "string", "description": "Path of a file holding the value, relative to the spec file. Read by bzzzctl apply.", "minLength": 1 }, "env": { "type": "string", "description": "Name of an environment variable holding the value. Read by bzzzctl apply.", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" }, "generate": { "type": "object", "description": "Generated at random by the operator on first apply, kept until rotated.", "additionalProperties": false, "properties": { "length": { "type": "integer", "description": "Number of characters of the generated value. Default 32.", "minimum": 8, "maximum": 4096 }, "encoding": { "type": "string", "enum": ["hex", "base64", "alphanumeric"], "description": "Characters of the generated value. Default hex." } } }, "external": { "$ref": "#/definitions/DockerObjectName", "description": "Name of an existing Docker secret managed outside the operator." }, "labels": { "$ref": "#/definitions/Labels", "description": "Secret labels. Keys under io.bzzz.* and com.docker.stack.namespace are refused." } }, "oneOf": [{ "required": ["file"] }, { "required": ["env"] }, { "required": ["generate"] }, { "required": ["external"] }] }, "ConfigSpec": { "type": "object", "description": "A Docker config: exactly one of file, content, external.", "additionalProperties": false, "properties": { "file": { "type": "string", "description": "Path of a file holding the content, relative to the spec file. Read by bzzzctl apply.", "minLength": 1 }, "content": { "type": "string", "description": "The content itself." }, "external": { "$ref": "#/definitions/DockerObjectName", "description": "Name of an existing Docker config managed outside the operator." }, "labels": { "$ref": "#/definitions/Labels", "description": "Config labels. Keys under io.bzzz.* and com.docker.stack.namespace are refused." } }, "oneOf": [{ "required": ["file"] }, { "required": ["content"] }, { "required": ["external"] }] }, "SecretMount": { "type": "object", "description": "A secret of spec.secrets mounted as a file.", "additionalProperties": false, "properties": { "source": { "$ref": "#/definitions/LogicalName", "description": "Logical secret name (a key of spec.secrets)." }, "target": { "type": "string", "description": "File name under /run/secrets. Default: source.", "minLength": 1, "pattern": "^[A-Za-z0-9._/-]+$" }, "mode": { "$ref": "#/definitions/FileMode", "description": 'File mode, e.g. "0400". Default "0444".' }, "uid": { "$ref": "#/definitions/NumericId", "description": 'Owner uid. Default "0".' }, "gid": { "$ref": "#/definitions/NumericId", "description": 'Owner gid. Default "0".' } }, "required": ["source"] }, "ConfigMount": { "type": "object", "description": "A config of spec.configs mounted as a file.", "additionalProperties": false, "properties": { "source": { "$ref": "#/definitions/LogicalName", "description": "Logical config name (a key of spec.configs)." }, "target": { "$ref": "#/definitions/AbsolutePath", "description": "Absolute path in the container. Default: /<source>." }, "mode": { "$ref": "#/definitions/FileMode", "description": 'File mode, e.g. "0444". Default "0444".' }, "uid": { "$ref": "#/definitions/NumericId", "description": 'Owner uid. Default "0".' }, "gid": { "$ref": "#/definitions/NumericId", "description": 'Owner gid. Default "0".' } }, "required": ["source"] }, "PortSpec": { "type": "object", "description": "A published port.", "additionalProperties": false, "properties": { "target": { "$ref": "#/definitions/Port", "description": "Port inside the container." }, "published": { "$ref": "#/definitions/Port", "description": "Port on every node (ingress mode) or on the node the task runs on (host mode)." }, "protocol": { "type": "string", "enum": ["tcp", "udp"], "description": "Default tcp." }, "mode": { "type": "string", "enum": ["ingress", "host"], "description": "ingress: the routing mesh publishes the port on every node. host: only on the node the task runs on. Default ingress." } }, "required": ["target", "published"] }, "MountSpec": { "type": "object", "description": "A volume, bind or tmpfs mount.", "additionalProperties": false, "properties": { "type": { "type": "string", "enum": ["volume", "bind", "tmpfs"], "description": "volume: a named Docker volume; bind: a host path; tmpfs: memory." }, "source": { "type": "string", "description": "Volume name (type volume; created as <cluster>_<source>) or absolute host path (type bind). Not used with tmpfs.", "minLength": 1 }, "target": { "$ref": "#/definitions/AbsolutePath", "description": "Absolute path in the container." }, "readOnly": { "type": "boolean", "description": "Mount read-only. Default false." } }, "required": ["type", "target"] }, "PlacementSpec": { "type": "object", "description": "Where the swarm may schedule the tasks.", "additionalProperties": false, "properties": { "nodes": { "type": "array", "description": "Names from spec.nodes: the tasks may run on any of them.", "items": { "$ref": "#/definitions/NodeName", "description": "A name from spec.nodes." }, "minItems": 1 }, "constraints": { "type": "array", "description": "Raw swarm placement constraints.", "items": { "type": "string", "description": 'A constraint like "node.role == manager" or "node.labels.zone != b".', "pattern": "^\\s*(node|engine)\\.[A-Za-z0-9_.-]+\\s*(==|!=)\\s*\\S.*$" } }, "spread": { "type": "array", "description": "Spread preferences.", "items": { "type": "string", "description": 'A label to spread over, e.g. "node.labels.zone".', "pattern": "^(node|engine)\\.labels\\.\\S+$" } }, "maxReplicasPerNode": { "type": "integer", "description": "At most this many tasks of the service per node (0: no limit).", "minimum": 0 } } }, "ResourceAmounts": { "type": "object", "description": "CPU and memory amounts.", "additionalProperties": false, "properties": { "cpus": { "type": "number", "exclusiveMinimum": 0, "maximum": 1024, "description": "CPUs as a number, e.g. 0.5 for half a core." }, "memory": { "$ref": "#/definitions/Memory", "description": 'Memory, e.g. "512M", "2G", or bytes as an integer.' } } }, "ResourcesSpec": { "type": "object", "description": "CPU and memory limits and reservations.", "additionalProperties": false, "properties": { "limits": { "$ref": "#/definitions/ResourceAmounts", "description": "Hard limits." }, "reservations": { "$ref": "#/definitions/ResourceAmounts", "description": "Reserved for the task when it is scheduled." } } }, "UpdatePolicy": { "type": "object", "description": "A rolling-update (or rollback) policy.", "additionalProperties": false, "properties": { "parallelism": { "type": "integer", "description": "Tasks updated at once (0: all at once).", "minimum": 0 }, "delay": { "$ref": "#/definitions/Duration", "description": 'Wait between batches, e.g. "10s".' }, "monitor": { "$ref": "#/definitions/Duration", "description": 'How long each updated task is watched for failure, e.g. "30s".' }, "failureAction": { "type": "string", "enum": ["pause", "continue", "rollback"], "description": "What the swarm does when an update fails: pause, continue or rollback (rollback is not allowed in a rollback policy)." }, "maxFailureRatio": { "type": "number", "minimum": 0, "maximum": 1, "description": "Fraction of failed task updates tolerated, 0 to 1." }, "order": { "type": "string", "enum": ["stop-first", "start-first"], "description": "stop-first: stop the old task before starting the new one; start-first: overlap them." } } }, "HealthcheckSpec": { "type": "object", "description": "A Docker health check.", "additionalProperties": false, "properties": { "test": { "type": "array", "description": 'The check: ["CMD", "prog", "arg"...], ["CMD-SHELL", "shell command"] or ["NONE"].', "minItems": 1, "items": { "type": "string" } }, "interval": { "$ref": "#/definitions/Duration", "description": 'Time between checks, e.g. "10s".' }, "timeout": { "$ref": "#/definitions/Duration", "description": 'Time a check may take, e.g. "5s".' }, "retries": { "type": "integer", "description": "Consecutive failures that make the task unhealthy.", "minimum": 0 }, "startPeriod": { "$ref": "#/definitions/Duration", "description": 'Failures during this start-up time do not count, e.g. "30s".' } }, "required": ["test"] }, "ServiceIngress": { "type": "object", "description": "Traefik routing to a service.", "additionalProperties": false, "properties": { "host": { "type": "string", "description": 'Host rule, e.g. "bzzz.example.com".', "pattern": "^(\\*\\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$", "maxLength": 253 }, "port": { "$ref": "#/definitions/Port", "description": "Container port Traefik forwards to." }, "path": { "type": "string", "description": 'Path prefix, e.g. "/api".', "pattern": "^/" } }, "required": ["host", "port"] }, "AgentPorts": { "type": "object", "description": "Container ports of the agent.", "additionalProperties": false, "properties": { "p2p": { "$ref": "#/definitions/Port", "description": "libp2p TCP port. Default 9000." }, "api": { "$ref": "#/definitions/Port", "description": "HTTP API port. Default 8080." }, "health": { "$ref": "#/definitions/Port", "description": "Health and metrics port. Default 8081." } } }, "AgentInstance": { "type": "object", "description": "One agent: its own swarm service <cluster>_agent-<name>, DNS name agent-<name>.", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/InstanceName", "description": "Instance name." }, "node": { "$ref": "#/definitions/NodeName", "description": "A name from spec.nodes: pins the instance to that node." }, "publish": { "type": "object", "description": "Ports of this instance published on the node (container ports are agent.agentPorts).", "additionalProperties": false, "properties": { "p2p": { "$ref": "#/definitions/Port", "description": "Published libp2p port." }, "api": { "$ref": "#/definitions/Port", "description": "Published HTTP API port." }, "health": { "$ref": "#/definitions/Port", "description": "Published health and metrics port." }, "mode": { "type": "string", "enum": ["host", "ingress"], "description": "host: published only on the node the instance runs on (a stable address for peers). ingress: the routing mesh, on every node. Default: host when the instance is pinned with `node`, else ingress." } } } }, "required": ["name"] }, "AgentSpec": { "type": "object", "description": "The BZZZ agent: one swarm service per instance.", "additionalProperties": false, "properties": { "instances": { "type": "array", "description": "Agent instances: at least one; each becomes its own service with a stable DNS name and its own placement.", "items": { "$ref": "#/definitions/AgentInstance", "description": "An agent instance." }, "minItems": 1 }, "agentPorts": { "$ref": "#/definitions/AgentPorts", "description": "Container ports (BZZZ's own numbers: p2p 9000, api 8080, health 8081)." }, "bootstrap": { "type": "array", "description": "DHT bootstrap peers. Default: the other instances (agent-<name>:<p2p port>).", "items": { "type": "string", "description": 'A multiaddr ("/dns4/agent-a/tcp/9000") or host:port ("walnut:9101").', "pattern": "^(/\\S+|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[0-9]{1,5})$" } }, "role": { "$ref": "#/definitions/Role", "description": "Role the agents act with. Default observer." }, "election": { "type": "object", "description": "Admin election timing.", "additionalProperties": false, "properties": { "heartbeatMs": { "type": "integer", "description": "Admin heartbeat interval in milliseconds. Default 5000.", "minimum": 100, "maximum": 36e5 }, "timeoutMs": { "type": "integer", "description": "Heartbeat silence (ms) that starts an election; must exceed heartbeatMs. Default 15000.", "minimum": 100, "maximum": 36e5 } } }, "replicationFactor": { "type": "integer", "description": "Target number of replicas of each content blob. Default 3.", "minimum": 1, "maximum": 64 }, "api": { "type": "object", "description": "Who may call the agents' HTTP API. Every call is authenticated by a bearer token and authorised by the caller's role. Built in: the controller (observer) and `bzzzctl api-token NAME --role R` for people who can reach the swarm's managers.", "additionalProperties": false, "properties": { "callers": { "type": "array", "description": "More callers, each with its own token from a secret of spec.secrets whose source is a file or an environment variable (bzzzctl apply reads it and stores only its SHA-256).", "maxItems": 100, "items": { "type": "object", "description": "An API caller.", "additionalProperties": false, "required": ["name", "role", "token"], "properties": { "name": { "type": "string", "description": "Caller name (logs, metrics).", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$" }, "role": { "$ref": "#/definitions/Role", "description": "Role the caller acts with: what it may read and publish." }, "token": { "type": "string", "description": "Logical name of the secret (a key of spec.secrets) holding the caller's token.", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$" } } } } } }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the agent. Default: bzzz under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the agent.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the agent.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the agent. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the agent.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the agent.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the agent. These apply to every instance; prefer the per-instance `publish`.", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the agent is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the agent.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the agent." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the agent." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the agent; fields set here override spec.updatePolicy. Default order: stop-first (an instance keeps its identity and data)." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the agent; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the agent (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the agent through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the agent. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the agent is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } }, "required": ["instances"] }, "CompanionServices": { "type": "object", "description": "Companion services of the v2 stack. Each runs unless `enabled: false`.", "additionalProperties": false, "properties": { "mcpServer": { "$ref": "#/definitions/McpServer", "description": "The MCP server (port 3001)." }, "openaiProxy": { "$ref": "#/definitions/OpenaiProxy", "description": "The OpenAI proxy (port 3002)." }, "contentResolver": { "$ref": "#/definitions/ContentResolver", "description": "The content resolver (port 3003)." }, "postgres": { "$ref": "#/definitions/Postgres", "description": "PostgreSQL." }, "redis": { "$ref": "#/definitions/Redis", "description": "Redis." } } }, "McpServer": { "type": "object", "description": "The MCP server (spec.services.mcpServer); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run the MCP server. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of the MCP server. Default 3.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the MCP server. Default: bzzz-mcp under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the MCP server.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the MCP server.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the MCP server. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the MCP server.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the MCP server.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the MCP server. Default: 3001 published on 3001 (ingress).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the MCP server is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the MCP server.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the MCP server." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the MCP server." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the MCP server; fields set here override spec.updatePolicy. Default order: start-first." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the MCP server; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the MCP server (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the MCP server through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the MCP server. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the MCP server is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } } }, "OpenaiProxy": { "type": "object", "description": "The OpenAI proxy (spec.services.openaiProxy); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run the OpenAI proxy. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of the OpenAI proxy. Default 2.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the OpenAI proxy. Default: bzzz-openai-proxy under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the OpenAI proxy.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the OpenAI proxy.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the OpenAI proxy. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the OpenAI proxy.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the OpenAI proxy.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the OpenAI proxy. Default: 3002 published on 3002 (ingress).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the OpenAI proxy is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the OpenAI proxy.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the OpenAI proxy." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the OpenAI proxy." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the OpenAI proxy; fields set here override spec.updatePolicy. Default order: start-first." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the OpenAI proxy; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the OpenAI proxy (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the OpenAI proxy through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the OpenAI proxy. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the OpenAI proxy is given to stop after SIGTERM before SIGKILL, e.g. "10s".' }, "rateLimitRpm": { "type": "integer", "description": "Requests per minute the proxy allows. Default 1000.", "minimum": 1 }, "apiKeySecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the OpenAI API key. Default openai_api_key." } } }, "ContentResolver": { "type": "object", "description": "The content resolver (spec.services.contentResolver); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run the content resolver. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of the content resolver. Default 3.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the content resolver. Default: bzzz-resolver under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the content resolver.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the content resolver.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the content resolver. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the content resolver.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the content resolver.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the content resolver. Default: 3003 published on 3003 (ingress).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the content resolver is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the content resolver.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the content resolver." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the content resolver." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the content resolver; fields set here override spec.updatePolicy. Default order: start-first." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the content resolver; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the content resolver (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the content resolver through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the content resolver. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the content resolver is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } } }, "Postgres": { "type": "object", "description": "PostgreSQL (spec.services.postgres); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run PostgreSQL. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of PostgreSQL. Default 1.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of PostgreSQL. Default: postgres:15-alpine. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of PostgreSQL.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of PostgreSQL.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of PostgreSQL. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in PostgreSQL.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in PostgreSQL.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of PostgreSQL. Default: none (reached on the internal network).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) PostgreSQL is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of PostgreSQL.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule PostgreSQL." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of PostgreSQL." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of PostgreSQL; fields set here override spec.updatePolicy. Default order: stop-first (two tasks must never share its data)." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of PostgreSQL; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of PostgreSQL (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to PostgreSQL through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of PostgreSQL. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time PostgreSQL is given to stop after SIGTERM before SIGKILL, e.g. "10s".' }, "database": { "type": "string", "description": "Database name. Default bzzz_v2.", "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,62}$" }, "userSecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the user name. Default postgres_user." }, "passwordSecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the password. Default postgres_password." } } }, "Redis": { "type": "object", "description": "Redis (spec.services.redis); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run Redis. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of Redis. Default 1.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of Redis. Default: redis:7-alpine. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of Redis.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of Redis.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of Redis. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in Redis.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in Redis.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of Redis. Default: none (reached on the internal network).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) Redis is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of Redis.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule Redis." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of Redis." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of Redis; fields set here override spec.updatePolicy. Default order: stop-first (two tasks must never share its data)." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of Redis; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of Redis (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to Redis through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of Redis. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time Redis is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } } }, "IngressSpec": { "type": "object", "description": "Ingress settings.", "additionalProperties": false, "properties": { "traefik": { "type": "object", "description": "Traefik labels on services that set `ingress`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Generate Traefik labels. Default true." }, "network": { "$ref": "#/definitions/LogicalName", "description": "Logical network (a key of spec.networks) Traefik reaches services on; services with `ingress` must be attached to it. Default external." }, "entrypoints": { "type": "array", "description": 'Traefik entrypoints of the routers, e.g. ["websecure"].', "items": { "type": "string", "minLength": 1 } }, "certResolver": { "type": "string", "description": 'Traefik certificate resolver of the routers, e.g. "letsencrypt".', "minLength": 1 } } } } }, "BackupsSpec": { "type": "object", "description": "Scheduled encrypted backups (reserved).", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Take backups." }, "schedule": { "type": "string", "description": 'Cron schedule, e.g. "0 3 * * *".', "minLength": 1 }, "retention": { "type": "object", "description": "How many backups to keep.", "additionalProperties": false, "properties": { "keepLast": { "type": "integer", "description": "Keep the last N backups.", "minimum": 0 }, "keepDaily": { "type": "integer", "description": "Keep one backup per day for N days.", "minimum": 0 }, "keepWeekly": { "type": "integer", "description": "Keep one backup per week for N weeks.", "minimum": 0 } } }, "target": { "type": "object", "description": "Where backups go (fields defined by a later release)." } } }, "KeysSpec": { "type": "object", "description": "Role keys and the Shamir-split admin key: made by the operator on first apply, delivered to the agents as Docker secrets (rotation is reserved).", "additionalProperties": false, "properties": { "generate": { "type": "boolean", "description": "Make role keys and a Shamir split of the admin key on first apply and deliver them to the agents as Docker secrets (each agent gets only its own share). Default true." }, "rotation": { "type": "object", "description": "Scheduled role key rotation.", "additionalProperties": false, "properties": { "schedule": { "type": "string", "description": 'Cron schedule, e.g. "0 4 1 * *".', "minLength": 1 }, "roles": { "type": "array", "description": "Roles whose keys rotate.", "items": { "$ref": "#/definitions/Role", "description": "A role." } } } }, "shamir": { "type": "object", "description": "Shamir split of the admin key.", "additionalProperties": false, "properties": { "threshold": { "type": "integer", "description": "Shares needed to rebuild the admin key. Default 3.", "minimum": 2, "maximum": 255 }, "shares": { "type": "integer", "description": "Number of shares. Default 5.", "minimum": 2, "maximum": 255 } } } } }, "MigrationSpec": { "type": "object", "description": "v1 \u2192 v2 migration (reserved).", "additionalProperties": false, "properties": { "phase": { "type": "string", "description": "Migration phase the cluster should be in.", "minLength": 1 }, "v1Hosts": { "type": "array", "description": "The v1 hosts.", "items": { "type": "object", "description": "A v1 host (fields defined by a later release)." } } } }, "RollbackTriggersSpec": { "type": "object", "description": "Automatic rollback triggers (reserved).", "additionalProperties": false, "properties": { "triggers": { "type": "array", "description": "Conditions that roll the cluster back.", "items": { "type": "object", "description": "A trigger (fields defined by a later release)." } } } }, "NotificationsSpec": { "type": "object", "description": "Notifications (reserved).", "additionalProperties": false, "properties": { "slack": { "type": "object", "description": "Slack notifications.", "additionalProperties": false, "properties": { "webhookUrlSecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the Slack webhook URL." }, "channel": { "type": "string", "description": 'Slack channel, e.g. "#bzzz-ops".', "minLength": 1 } } } } } } };
+const schema = { "$schema": "http://json-schema.org/draft-07/schema#", "title": "BzzzCluster", "description": "A BZZZ v2 cluster on Docker Swarm, run by bzzz-operator (`bzzzctl apply -f FILE`). Unknown keys are errors.", "type": "object", "additionalProperties": false, "required": ["apiVersion", "kind", "metadata", "spec"], "properties": { "apiVersion": { "const": "bzzz.io/v2", "description": 'Always "bzzz.io/v2".' }, "kind": { "const": "BzzzCluster", "description": 'Always "BzzzCluster".' }, "metadata": { "$ref": "#/definitions/ObjectMeta", "description": "Name and labels of the cluster." }, "spec": { "$ref": "#/definitions/ClusterSpec", "description": "The desired cluster." } }, "definitions": { "ClusterName": { "type": "string", "description": 'Cluster name: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 32 characters (Docker object names are <name>_<component>, at most 63).', "minLength": 1, "maxLength": 32, "pattern": "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" }, "LogicalName": { "type": "string", "description": 'A logical name (key of spec.networks, spec.secrets or spec.configs): letters, digits, "_", "." and "-", starting and ending with a letter or digit, at most 48 characters.', "minLength": 1, "maxLength": 48, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$" }, "DockerObjectName": { "type": "string", "description": 'An existing Docker object name: letters, digits, "_", "." and "-", starting with a letter or digit, at most 64 characters.', "minLength": 1, "maxLength": 64, "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$" }, "NodeName": { "type": "string", "description": 'A node name: letters, digits, ".", "_" and "-", starting and ending with a letter or digit, at most 63 characters.', "minLength": 1, "maxLength": 63, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$" }, "InstanceName": { "type": "string", "description": 'Agent instance name: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 24 characters (it becomes the DNS name agent-<name>).', "minLength": 1, "maxLength": 24, "pattern": "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" }, "Duration": { "type": "string", "description": 'A duration: a number and a unit (ns, us, ms, s, m, h), possibly several, e.g. "500ms", "10s", "1m30s".', "pattern": "^(0|([0-9]+(\\.[0-9]+)?(ns|us|\xB5s|ms|s|m|h))+)$" }, "Memory": { "type": ["string", "integer"], "description": 'A memory size: bytes as an integer, or a number with a unit b, k, m, g, t (binary: 1k = 1024), e.g. "512M", "2G", "1.5g".', "minimum": 0, "pattern": "^[0-9]+(\\.[0-9]+)?\\s*([bBkKmMgGtT]|[kKmMgGtT][iI]?[bB])?$" }, "Port": { "type": "integer", "description": "A port number from 1 to 65535.", "minimum": 1, "maximum": 65535 }, "Labels": { "type": "object", "description": "Labels: string keys to string values (quote numbers and booleans).", "propertyNames": { "minLength": 1, "maxLength": 255, "pattern": "^[^\\s=]+$" }, "additionalProperties": { "type": "string" } }, "Env": { "type": "object", "description": 'Environment variables: names of letters, digits and "_" (not starting with a digit) to string values.', "propertyNames": { "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" }, "additionalProperties": { "type": "string" } }, "ImageRef": { "type": "string", "description": 'A Docker image reference: [registry[:port]/]repository[:tag][@digest], repository in lowercase, e.g. "postgres:15-alpine".', "minLength": 1, "maxLength": 512 }, "AbsolutePath": { "type": "string", "description": 'An absolute path in the container, e.g. "/app/config/bzzz.yaml".', "minLength": 2, "pattern": "^/" }, "FileMode": { "type": "string", "description": 'An octal file mode as a string, e.g. "0400".', "pattern": "^0?[0-7]{3}$" }, "NumericId": { "type": "string", "description": 'A numeric user or group id as a string, e.g. "1000".', "pattern": "^[0-9]+$" }, "Role": { "type": "string", "description": "A BZZZ role: admin, senior_software_architect, backend_developer or observer (each can decrypt the roles after it).", "enum": ["admin", "senior_software_architect", "backend_developer", "observer"] }, "ObjectMeta": { "type": "object", "description": "Name and labels of the cluster.", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/ClusterName", "description": "Cluster name: the stack namespace and the prefix of every Docker object (<name>_<component>), so `docker stack services <name>` lists the cluster." }, "labels": { "$ref": "#/definitions/Labels", "description": "Labels of the cluster, copied onto every object it owns. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "annotations": { "type": "object", "description": "Free-form notes (not applied to Docker objects).", "additionalProperties": { "type": "string" } } }, "required": ["name"] }, "ClusterSpec": { "type": "object", "description": "The desired cluster.", "additionalProperties": false, "properties": { "version": { "type": "string", "description": 'Release of BZZZ v2 the cluster runs, e.g. "2.0.0" (without a leading "v"). Images without a tag get the tag v<version>.', "pattern": "^[0-9][0-9A-Za-z_.-]{0,126}$" }, "registry": { "type": "string", "description": 'Registry (and path) of the BZZZ images the operator chooses by default (bzzz, bzzz-mcp, bzzz-openai-proxy, bzzz-resolver), e.g. "registry.example.com". Unset: no registry prefix.', "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$" }, "nodes": { "type": "array", "description": "Swarm nodes the spec refers to by name (instance `node`, placement `nodes`). Not needed on a single-node swarm.", "items": { "$ref": "#/definitions/NodeSpec", "description": "A swarm node." } }, "networks": { "type": "object", "description": "Overlay networks by logical name; each is created as <cluster>_<name> unless external. When omitted: `external` (attachable overlay) and `internal` (internal: true, attachable). When given, list every network the cluster uses.", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/NetworkSpec", "description": "An overlay network." } }, "secrets": { "type": "object", "description": "Docker secrets by logical name, e.g. openai_api_key. Each has exactly one source: file, env, generate or external. Created as <cluster>_<name>-<hash8>.", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/SecretSpec", "description": "A secret." } }, "configs": { "type": "object", "description": "Docker configs by logical name. Each has exactly one source: file, content or external. Created as <cluster>_<name>-<hash8>.", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/ConfigSpec", "description": "A config." } }, "agent": { "$ref": "#/definitions/AgentSpec", "description": "The BZZZ agent: one swarm service per instance (<cluster>_agent-<instance>)." }, "services": { "$ref": "#/definitions/CompanionServices", "description": "Companion services of the v2 stack. Each runs unless `enabled: false`." }, "ingress": { "$ref": "#/definitions/IngressSpec", "description": "Traefik ingress settings for services that set `ingress`." }, "updatePolicy": { "$ref": "#/definitions/UpdatePolicy", "description": "Default rolling-update policy of every service. Defaults: parallelism 1, delay 10s, monitor 30s, failureAction rollback, maxFailureRatio 0, order start-first (stop-first for the agent, postgres and redis)." }, "rollbackPolicy": { "$ref": "#/definitions/UpdatePolicy", "description": "Default policy the swarm uses when it rolls an update back. Defaults: parallelism 1, delay 0s, monitor 30s, failureAction pause, maxFailureRatio 0, order as for updates. failureAction rollback is not allowed here." }, "upgrade": { "$ref": "#/definitions/UpgradeSpec", "description": "Rollouts: metric analysis during every rollout and for a watch window after it; a failed analysis rolls the whole stack back to the last good revision." }, "backups": { "$ref": "#/definitions/BackupsSpec", "description": "Scheduled encrypted backups (reserved: later releases act on it)." }, "keys": { "$ref": "#/definitions/KeysSpec", "description": "Role key and Shamir admin key rotation (reserved: later releases act on it)." }, "migration": { "$ref": "#/definitions/MigrationSpec", "description": "v1 \u2192 v2 migration (reserved: later releases act on it)." }, "rollback": { "$ref": "#/definitions/RollbackTriggersSpec", "description": "Alertmanager webhook and the alerts that roll the cluster back, pause it or notify." }, "notifications": { "$ref": "#/definitions/NotificationsSpec", "description": "Where rollout events are announced (Slack)." } }, "required": ["version", "agent"] }, "NodeSpec": { "type": "object", "description": "A swarm node the spec refers to by name.", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/NodeName", "description": "Name used in this spec (instance `node`, placement `nodes`)." }, "hostname": { "type": "string", "description": "The swarm node's hostname, what `node.hostname ==` matches. Default: name.", "minLength": 1, "maxLength": 253, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$" }, "labels": { "$ref": "#/definitions/Labels", "description": "Node labels the spec expects (informational)." } }, "required": ["name"] }, "NetworkSpec": { "type": "object", "description": "An overlay network.", "additionalProperties": false, "properties": { "external": { "type": "boolean", "description": "Use an existing network instead of creating <cluster>_<name>. Only `name` and `labels` apply then." }, "name": { "$ref": "#/definitions/DockerObjectName", "description": "Docker name of the existing network when external (default: the logical name)." }, "driver": { "type": "string", "enum": ["overlay"], "description": "Network driver: overlay (the only one a swarm service can span nodes with)." }, "internal": { "type": "boolean", "description": "No route outside the network (docker network create --internal). Default false." }, "attachable": { "type": "boolean", "description": "Standalone containers may attach (docker network create --attachable). Default false." }, "encrypted": { "type": "boolean", "description": "Encrypt overlay traffic between nodes (IPsec). Default false." }, "labels": { "$ref": "#/definitions/Labels", "description": "Network labels. Keys under io.bzzz.* and com.docker.stack.namespace are refused." } } }, "SecretSpec": { "type": "object", "description": "A Docker secret: exactly one of file, env, generate, external.", "additionalProperties": false, "properties": { "file": { "type": "string", "description": "Path of a file holding the value, relative to the spec file. Read by bzzzctl apply.", "minLength": 1 }, "env": { "type": "string", "description": "Name of an environment variable holding the value. Read by bzzzctl apply.", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" }, "generate": { "type": "object", "description": "Generated at random by the operator on first apply, kept until rotated.", "additionalProperties": false, "properties": { "length": { "type": "integer", "description": "Number of characters of the generated value. Default 32.", "minimum": 8, "maximum": 4096 }, "encoding": { "type": "string", "enum": ["hex", "base64", "alphanumeric"], "description": "Characters of the generated value. Default hex." } } }, "external": { "$ref": "#/definitions/DockerObjectName", "description": "Name of an existing Docker secret managed outside the operator." }, "labels": { "$ref": "#/definitions/Labels", "description": "Secret labels. Keys under io.bzzz.* and com.docker.stack.namespace are refused." } }, "oneOf": [{ "required": ["file"] }, { "required": ["env"] }, { "required": ["generate"] }, { "required": ["external"] }] }, "ConfigSpec": { "type": "object", "description": "A Docker config: exactly one of file, content, external.", "additionalProperties": false, "properties": { "file": { "type": "string", "description": "Path of a file holding the content, relative to the spec file. Read by bzzzctl apply.", "minLength": 1 }, "content": { "type": "string", "description": "The content itself." }, "external": { "$ref": "#/definitions/DockerObjectName", "description": "Name of an existing Docker config managed outside the operator." }, "labels": { "$ref": "#/definitions/Labels", "description": "Config labels. Keys under io.bzzz.* and com.docker.stack.namespace are refused." } }, "oneOf": [{ "required": ["file"] }, { "required": ["content"] }, { "required": ["external"] }] }, "SecretMount": { "type": "object", "description": "A secret of spec.secrets mounted as a file.", "additionalProperties": false, "properties": { "source": { "$ref": "#/definitions/LogicalName", "description": "Logical secret name (a key of spec.secrets)." }, "target": { "type": "string", "description": "File name under /run/secrets. Default: source.", "minLength": 1, "pattern": "^[A-Za-z0-9._/-]+$" }, "mode": { "$ref": "#/definitions/FileMode", "description": 'File mode, e.g. "0400". Default "0444".' }, "uid": { "$ref": "#/definitions/NumericId", "description": 'Owner uid. Default "0".' }, "gid": { "$ref": "#/definitions/NumericId", "description": 'Owner gid. Default "0".' } }, "required": ["source"] }, "ConfigMount": { "type": "object", "description": "A config of spec.configs mounted as a file.", "additionalProperties": false, "properties": { "source": { "$ref": "#/definitions/LogicalName", "description": "Logical config name (a key of spec.configs)." }, "target": { "$ref": "#/definitions/AbsolutePath", "description": "Absolute path in the container. Default: /<source>." }, "mode": { "$ref": "#/definitions/FileMode", "description": 'File mode, e.g. "0444". Default "0444".' }, "uid": { "$ref": "#/definitions/NumericId", "description": 'Owner uid. Default "0".' }, "gid": { "$ref": "#/definitions/NumericId", "description": 'Owner gid. Default "0".' } }, "required": ["source"] }, "PortSpec": { "type": "object", "description": "A published port.", "additionalProperties": false, "properties": { "target": { "$ref": "#/definitions/Port", "description": "Port inside the container." }, "published": { "$ref": "#/definitions/Port", "description": "Port on every node (ingress mode) or on the node the task runs on (host mode)." }, "protocol": { "type": "string", "enum": ["tcp", "udp"], "description": "Default tcp." }, "mode": { "type": "string", "enum": ["ingress", "host"], "description": "ingress: the routing mesh publishes the port on every node. host: only on the node the task runs on. Default ingress." } }, "required": ["target", "published"] }, "MountSpec": { "type": "object", "description": "A volume, bind or tmpfs mount.", "additionalProperties": false, "properties": { "type": { "type": "string", "enum": ["volume", "bind", "tmpfs"], "description": "volume: a named Docker volume; bind: a host path; tmpfs: memory." }, "source": { "type": "string", "description": "Volume name (type volume; created as <cluster>_<source>) or absolute host path (type bind). Not used with tmpfs.", "minLength": 1 }, "target": { "$ref": "#/definitions/AbsolutePath", "description": "Absolute path in the container." }, "readOnly": { "type": "boolean", "description": "Mount read-only. Default false." } }, "required": ["type", "target"] }, "PlacementSpec": { "type": "object", "description": "Where the swarm may schedule the tasks.", "additionalProperties": false, "properties": { "nodes": { "type": "array", "description": "Names from spec.nodes: the tasks may run on any of them.", "items": { "$ref": "#/definitions/NodeName", "description": "A name from spec.nodes." }, "minItems": 1 }, "constraints": { "type": "array", "description": "Raw swarm placement constraints.", "items": { "type": "string", "description": 'A constraint like "node.role == manager" or "node.labels.zone != b".', "pattern": "^\\s*(node|engine)\\.[A-Za-z0-9_.-]+\\s*(==|!=)\\s*\\S.*$" } }, "spread": { "type": "array", "description": "Spread preferences.", "items": { "type": "string", "description": 'A label to spread over, e.g. "node.labels.zone".', "pattern": "^(node|engine)\\.labels\\.\\S+$" } }, "maxReplicasPerNode": { "type": "integer", "description": "At most this many tasks of the service per node (0: no limit).", "minimum": 0 } } }, "ResourceAmounts": { "type": "object", "description": "CPU and memory amounts.", "additionalProperties": false, "properties": { "cpus": { "type": "number", "exclusiveMinimum": 0, "maximum": 1024, "description": "CPUs as a number, e.g. 0.5 for half a core." }, "memory": { "$ref": "#/definitions/Memory", "description": 'Memory, e.g. "512M", "2G", or bytes as an integer.' } } }, "ResourcesSpec": { "type": "object", "description": "CPU and memory limits and reservations.", "additionalProperties": false, "properties": { "limits": { "$ref": "#/definitions/ResourceAmounts", "description": "Hard limits." }, "reservations": { "$ref": "#/definitions/ResourceAmounts", "description": "Reserved for the task when it is scheduled." } } }, "UpdatePolicy": { "type": "object", "description": "A rolling-update (or rollback) policy.", "additionalProperties": false, "properties": { "parallelism": { "type": "integer", "description": "Tasks updated at once (0: all at once).", "minimum": 0 }, "delay": { "$ref": "#/definitions/Duration", "description": 'Wait between batches, e.g. "10s".' }, "monitor": { "$ref": "#/definitions/Duration", "description": 'How long each updated task is watched for failure, e.g. "30s".' }, "failureAction": { "type": "string", "enum": ["pause", "continue", "rollback"], "description": "What the swarm does when an update fails: pause, continue or rollback (rollback is not allowed in a rollback policy)." }, "maxFailureRatio": { "type": "number", "minimum": 0, "maximum": 1, "description": "Fraction of failed task updates tolerated, 0 to 1." }, "order": { "type": "string", "enum": ["stop-first", "start-first"], "description": "stop-first: stop the old task before starting the new one; start-first: overlap them." } } }, "HealthcheckSpec": { "type": "object", "description": "A Docker health check.", "additionalProperties": false, "properties": { "test": { "type": "array", "description": 'The check: ["CMD", "prog", "arg"...], ["CMD-SHELL", "shell command"] or ["NONE"].', "minItems": 1, "items": { "type": "string" } }, "interval": { "$ref": "#/definitions/Duration", "description": 'Time between checks, e.g. "10s".' }, "timeout": { "$ref": "#/definitions/Duration", "description": 'Time a check may take, e.g. "5s".' }, "retries": { "type": "integer", "description": "Consecutive failures that make the task unhealthy.", "minimum": 0 }, "startPeriod": { "$ref": "#/definitions/Duration", "description": 'Failures during this start-up time do not count, e.g. "30s".' } }, "required": ["test"] }, "ServiceIngress": { "type": "object", "description": "Traefik routing to a service.", "additionalProperties": false, "properties": { "host": { "type": "string", "description": 'Host rule, e.g. "bzzz.example.com".', "pattern": "^(\\*\\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$", "maxLength": 253 }, "port": { "$ref": "#/definitions/Port", "description": "Container port Traefik forwards to." }, "path": { "type": "string", "description": 'Path prefix, e.g. "/api".', "pattern": "^/" } }, "required": ["host", "port"] }, "AgentPorts": { "type": "object", "description": "Container ports of the agent.", "additionalProperties": false, "properties": { "p2p": { "$ref": "#/definitions/Port", "description": "libp2p TCP port. Default 9000." }, "api": { "$ref": "#/definitions/Port", "description": "HTTP API port. Default 8080." }, "health": { "$ref": "#/definitions/Port", "description": "Health and metrics port. Default 8081." } } }, "AgentInstance": { "type": "object", "description": "One agent: its own swarm service <cluster>_agent-<name>, DNS name agent-<name>.", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/InstanceName", "description": "Instance name." }, "node": { "$ref": "#/definitions/NodeName", "description": "A name from spec.nodes: pins the instance to that node." }, "publish": { "type": "object", "description": "Ports of this instance published on the node (container ports are agent.agentPorts).", "additionalProperties": false, "properties": { "p2p": { "$ref": "#/definitions/Port", "description": "Published libp2p port." }, "api": { "$ref": "#/definitions/Port", "description": "Published HTTP API port." }, "health": { "$ref": "#/definitions/Port", "description": "Published health and metrics port." }, "mode": { "type": "string", "enum": ["host", "ingress"], "description": "host: published only on the node the instance runs on (a stable address for peers). ingress: the routing mesh, on every node. Default: host when the instance is pinned with `node`, else ingress." } } } }, "required": ["name"] }, "AgentSpec": { "type": "object", "description": "The BZZZ agent: one swarm service per instance.", "additionalProperties": false, "properties": { "instances": { "type": "array", "description": "Agent instances: at least one; each becomes its own service with a stable DNS name and its own placement.", "items": { "$ref": "#/definitions/AgentInstance", "description": "An agent instance." }, "minItems": 1 }, "agentPorts": { "$ref": "#/definitions/AgentPorts", "description": "Container ports (BZZZ's own numbers: p2p 9000, api 8080, health 8081)." }, "bootstrap": { "type": "array", "description": "DHT bootstrap peers. Default: the other instances (agent-<name>:<p2p port>).", "items": { "type": "string", "description": 'A multiaddr ("/dns4/agent-a/tcp/9000") or host:port ("walnut:9101").', "pattern": "^(/\\S+|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[0-9]{1,5})$" } }, "role": { "$ref": "#/definitions/Role", "description": "Role the agents act with. Default observer." }, "election": { "type": "object", "description": "Admin election timing.", "additionalProperties": false, "properties": { "heartbeatMs": { "type": "integer", "description": "Admin heartbeat interval in milliseconds. Default 5000.", "minimum": 100, "maximum": 36e5 }, "timeoutMs": { "type": "integer", "description": "Heartbeat silence (ms) that starts an election; must exceed heartbeatMs. Default 15000.", "minimum": 100, "maximum": 36e5 } } }, "replicationFactor": { "type": "integer", "description": "Target number of replicas of each content blob. Default 3.", "minimum": 1, "maximum": 64 }, "api": { "type": "object", "description": "Who may call the agents' HTTP API. Every call is authenticated by a bearer token and authorised by the caller's role. Built in: the controller (observer) and `bzzzctl api-token NAME --role R` for people who can reach the swarm's managers.", "additionalProperties": false, "properties": { "callers": { "type": "array", "description": "More callers, each with its own token from a secret of spec.secrets whose source is a file or an environment variable (bzzzctl apply reads it and stores only its SHA-256).", "maxItems": 100, "items": { "type": "object", "description": "An API caller.", "additionalProperties": false, "required": ["name", "role", "token"], "properties": { "name": { "type": "string", "description": "Caller name (logs, metrics).", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$" }, "role": { "$ref": "#/definitions/Role", "description": "Role the caller acts with: what it may read and publish." }, "token": { "type": "string", "description": "Logical name of the secret (a key of spec.secrets) holding the caller's token.", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$" } } } } } }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the agent. Default: bzzz under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the agent.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the agent.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the agent. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the agent.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the agent.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the agent. These apply to every instance; prefer the per-instance `publish`.", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the agent is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the agent.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the agent." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the agent." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the agent; fields set here override spec.updatePolicy. Default order: stop-first (an instance keeps its identity and data)." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the agent; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the agent (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the agent through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the agent. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the agent is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } }, "required": ["instances"] }, "CompanionServices": { "type": "object", "description": "Companion services of the v2 stack. Each runs unless `enabled: false`.", "additionalProperties": false, "properties": { "mcpServer": { "$ref": "#/definitions/McpServer", "description": "The MCP server (port 3001)." }, "openaiProxy": { "$ref": "#/definitions/OpenaiProxy", "description": "The OpenAI proxy (port 3002)." }, "contentResolver": { "$ref": "#/definitions/ContentResolver", "description": "The content resolver (port 3003)." }, "postgres": { "$ref": "#/definitions/Postgres", "description": "PostgreSQL." }, "redis": { "$ref": "#/definitions/Redis", "description": "Redis." } } }, "McpServer": { "type": "object", "description": "The MCP server (spec.services.mcpServer); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run the MCP server. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of the MCP server. Default 3.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the MCP server. Default: bzzz-mcp under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the MCP server.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the MCP server.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the MCP server. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the MCP server.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the MCP server.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the MCP server. Default: 3001 published on 3001 (ingress).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the MCP server is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the MCP server.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the MCP server." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the MCP server." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the MCP server; fields set here override spec.updatePolicy. Default order: start-first." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the MCP server; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the MCP server (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the MCP server through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the MCP server. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the MCP server is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } } }, "OpenaiProxy": { "type": "object", "description": "The OpenAI proxy (spec.services.openaiProxy); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run the OpenAI proxy. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of the OpenAI proxy. Default 2.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the OpenAI proxy. Default: bzzz-openai-proxy under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the OpenAI proxy.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the OpenAI proxy.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the OpenAI proxy. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the OpenAI proxy.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the OpenAI proxy.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the OpenAI proxy. Default: 3002 published on 3002 (ingress).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the OpenAI proxy is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the OpenAI proxy.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the OpenAI proxy." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the OpenAI proxy." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the OpenAI proxy; fields set here override spec.updatePolicy. Default order: start-first." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the OpenAI proxy; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the OpenAI proxy (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the OpenAI proxy through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the OpenAI proxy. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the OpenAI proxy is given to stop after SIGTERM before SIGKILL, e.g. "10s".' }, "rateLimitRpm": { "type": "integer", "description": "Requests per minute the proxy allows. Default 1000.", "minimum": 1 }, "apiKeySecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the OpenAI API key. Default openai_api_key." } } }, "ContentResolver": { "type": "object", "description": "The content resolver (spec.services.contentResolver); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run the content resolver. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of the content resolver. Default 3.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the content resolver. Default: bzzz-resolver under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the content resolver.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the content resolver.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the content resolver. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the content resolver.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the content resolver.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the content resolver. Default: 3003 published on 3003 (ingress).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the content resolver is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the content resolver.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the content resolver." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the content resolver." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the content resolver; fields set here override spec.updatePolicy. Default order: start-first." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the content resolver; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the content resolver (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the content resolver through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the content resolver. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the content resolver is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } } }, "Postgres": { "type": "object", "description": "PostgreSQL (spec.services.postgres); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run PostgreSQL. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of PostgreSQL. Default 1.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of PostgreSQL. Default: postgres:15-alpine. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of PostgreSQL.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of PostgreSQL.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of PostgreSQL. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in PostgreSQL.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in PostgreSQL.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of PostgreSQL. Default: none (reached on the internal network).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) PostgreSQL is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of PostgreSQL.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule PostgreSQL." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of PostgreSQL." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of PostgreSQL; fields set here override spec.updatePolicy. Default order: stop-first (two tasks must never share its data)." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of PostgreSQL; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of PostgreSQL (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to PostgreSQL through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of PostgreSQL. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time PostgreSQL is given to stop after SIGTERM before SIGKILL, e.g. "10s".' }, "database": { "type": "string", "description": "Database name. Default bzzz_v2.", "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,62}$" }, "userSecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the user name. Default postgres_user." }, "passwordSecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the password. Default postgres_password." } } }, "Redis": { "type": "object", "description": "Redis (spec.services.redis); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run Redis. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of Redis. Default 1.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of Redis. Default: redis:7-alpine. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of Redis.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of Redis.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of Redis. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in Redis.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in Redis.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of Redis. Default: none (reached on the internal network).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) Redis is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of Redis.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule Redis." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of Redis." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of Redis; fields set here override spec.updatePolicy. Default order: stop-first (two tasks must never share its data)." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of Redis; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of Redis (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to Redis through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of Redis. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time Redis is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } } }, "IngressSpec": { "type": "object", "description": "Ingress settings.", "additionalProperties": false, "properties": { "traefik": { "type": "object", "description": "Traefik labels on services that set `ingress`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Generate Traefik labels. Default true." }, "network": { "$ref": "#/definitions/LogicalName", "description": "Logical network (a key of spec.networks) Traefik reaches services on; services with `ingress` must be attached to it. Default external." }, "entrypoints": { "type": "array", "description": 'Traefik entrypoints of the routers, e.g. ["websecure"].', "items": { "type": "string", "minLength": 1 } }, "certResolver": { "type": "string", "description": 'Traefik certificate resolver of the routers, e.g. "letsencrypt".', "minLength": 1 } } } } }, "BackupsSpec": { "type": "object", "description": "Scheduled encrypted backups (reserved).", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Take backups." }, "schedule": { "type": "string", "description": 'Cron schedule, e.g. "0 3 * * *".', "minLength": 1 }, "retention": { "type": "object", "description": "How many backups to keep.", "additionalProperties": false, "properties": { "keepLast": { "type": "integer", "description": "Keep the last N backups.", "minimum": 0 }, "keepDaily": { "type": "integer", "description": "Keep one backup per day for N days.", "minimum": 0 }, "keepWeekly": { "type": "integer", "description": "Keep one backup per week for N weeks.", "minimum": 0 } } }, "target": { "type": "object", "description": "Where backups go (fields defined by a later release)." } } }, "KeysSpec": { "type": "object", "description": "Role keys and the Shamir-split admin key: made by the operator on first apply, delivered to the agents as Docker secrets (rotation is reserved).", "additionalProperties": false, "properties": { "generate": { "type": "boolean", "description": "Make role keys and a Shamir split of the admin key on first apply and deliver them to the agents as Docker secrets (each agent gets only its own share). Default true." }, "rotation": { "type": "object", "description": "Scheduled role key rotation.", "additionalProperties": false, "properties": { "schedule": { "type": "string", "description": 'Cron schedule, e.g. "0 4 1 * *".', "minLength": 1 }, "roles": { "type": "array", "description": "Roles whose keys rotate.", "items": { "$ref": "#/definitions/Role", "description": "A role." } } } }, "shamir": { "type": "object", "description": "Shamir split of the admin key.", "additionalProperties": false, "properties": { "threshold": { "type": "integer", "description": "Shares needed to rebuild the admin key. Default 3.", "minimum": 2, "maximum": 255 }, "shares": { "type": "integer", "description": "Number of shares. Default 5.", "minimum": 2, "maximum": 255 } } } } }, "MigrationSpec": { "type": "object", "description": "v1 \u2192 v2 migration (reserved).", "additionalProperties": false, "properties": { "phase": { "type": "string", "description": "Migration phase the cluster should be in.", "minLength": 1 }, "v1Hosts": { "type": "array", "description": "The v1 hosts.", "items": { "type": "object", "description": "A v1 host (fields defined by a later release)." } } } }, "RollbackTriggersSpec": { "type": "object", "description": "The Alertmanager webhook and the alerts that act on the cluster.", "additionalProperties": false, "properties": { "webhook": { "type": "object", "description": "The controller's Alertmanager webhook for this cluster: POST /webhooks/alertmanager/<cluster>.", "additionalProperties": false, "properties": { "tokenSecret": { "$ref": "#/definitions/LogicalName", "description": "A file or env secret of spec.secrets holding the bearer token Alertmanager sends." } }, "required": ["tokenSecret"] }, "triggers": { "type": "array", "description": "Alerts mapped to actions: the first trigger whose matchers all hold acts.", "maxItems": 50, "items": { "$ref": "#/definitions/RollbackTrigger" } } } }, "NotificationsSpec": { "type": "object", "description": "Where rollout events are announced.", "additionalProperties": false, "properties": { "slack": { "type": "object", "description": "Slack incoming webhook: rollout started, succeeded, paused, rolled back.", "additionalProperties": false, "properties": { "webhookUrlSecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the Slack webhook URL; the controller reads it from its secrets directory, never from the spec." }, "channel": { "type": "string", "description": 'Slack channel, e.g. "#bzzz-ops".', "minLength": 1 } } } } }, "UpgradeSpec": { "type": "object", "description": "How rollouts are judged.", "additionalProperties": false, "properties": { "analysis": { "$ref": "#/definitions/AnalysisSpec", "description": "Metric analysis of every rollout." } } }, "AnalysisSpec": { "type": "object", "description": "Metric analysis: rules measured during a rollout and its watch window.", "additionalProperties": false, "properties": { "provider": { "type": "object", "description": "Where measurements come from. Without prometheus, the agents' own /metrics are scraped directly.", "additionalProperties": false, "properties": { "prometheus": { "type": "object", "description": "A Prometheus server the controller can reach.", "additionalProperties": false, "properties": { "url": { "type": "string", "description": "Base URL, e.g. http://prometheus:9090.", "minLength": 1, "maxLength": 2048, "pattern": "^https?://[^\\s]+$" }, "timeout": { "$ref": "#/definitions/Duration", "description": "Time allowed for one query. Default 5s." } }, "required": ["url"] } } }, "watch": { "$ref": "#/definitions/Duration", "description": "Analysis goes on this long after every service converged. Default 10m." }, "rules": { "type": "array", "description": "The rules; each is measured on its own interval.", "minItems": 1, "maxItems": 20, "items": { "$ref": "#/definitions/AnalysisRule" } } }, "required": ["rules"] }, "AnalysisRule": { "type": "object", "description": "One measurement and when it fails.", "additionalProperties": false, "properties": { "name": { "type": "string", "description": "Unique rule name, shown in status, history and notifications.", "minLength": 1, "maxLength": 63, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$" }, "query": { "type": "string", "description": "One number: a PromQL instant query (Prometheus provider), or AGG(SELECTOR), AGG(rate(SELECTOR)) and A / B of such terms (agents' /metrics).", "minLength": 1, "maxLength": 2048 }, "failWhen": { "$ref": "#/definitions/AnalysisCondition", "description": "When a measurement fails." }, "interval": { "$ref": "#/definitions/Duration", "description": "Time between measurements. Default 30s." }, "count": { "type": "integer", "description": "Measurements to take; 0 measures until the rollout and its watch window end. Default 0.", "minimum": 0, "maximum": 1e4 }, "initialDelay": { "$ref": "#/definitions/Duration", "description": "Wait before the first measurement. Default 0s." }, "failureLimit": { "type": "integer", "description": "Failed measurements tolerated; one more fails the rule. Default 0.", "minimum": 0, "maximum": 1e4 }, "inconclusiveLimit": { "type": "integer", "description": "Inconclusive measurements tolerated; one more pauses the rollout. Default 0.", "minimum": 0, "maximum": 1e4 }, "consecutiveErrorLimit": { "type": "integer", "description": "Measurement errors in a row tolerated; one more makes the rule inconclusive. Default 4.", "minimum": 0, "maximum": 1e4 }, "noData": { "type": "string", "enum": ["fail", "inconclusive", "pass"], "description": "What a query that returns no sample counts as. Default inconclusive." }, "nan": { "type": "string", "enum": ["fail", "inconclusive", "pass"], "description": "What a NaN value counts as. Default inconclusive." }, "dryRun": { "type": "boolean", "description": "Measured and shown, but decides nothing." }, "onFailure": { "type": "string", "enum": ["rollback", "pause"], "description": "What a failed rule does: roll the stack back (default) or pause the rollout." } }, "required": ["name", "query", "failWhen"] }, "AnalysisCondition": { "type": "object", "description": "When a measurement fails: exactly one of above, below, aboveBaseline, belowBaseline.", "additionalProperties": false, "properties": { "above": { "type": "number", "description": "Fails when the value is above this number." }, "below": { "type": "number", "description": "Fails when the value is below this number." }, "aboveBaseline": { "type": "number", "description": "Fails above this multiple of the value measured before the rollout started: 2 = 200 % of it.", "exclusiveMinimum": 0 }, "belowBaseline": { "type": "number", "description": "Fails below this multiple of the value measured before the rollout started: 0.5 = half of it.", "exclusiveMinimum": 0 } }, "minProperties": 1, "maxProperties": 1 }, "RollbackTrigger": { "type": "object", "description": "An alert match and the action it takes.", "additionalProperties": false, "properties": { "name": { "type": "string", "description": "Trigger name, recorded with every action it takes.", "minLength": 1, "maxLength": 63, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$" }, "matchers": { "type": "array", "description": 'Alert label matchers in Alertmanager syntax, e.g. alertname="BzzzErrorRateHigh", severity=~"critical|page". All must hold.', "minItems": 1, "maxItems": 20, "items": { "type": "string", "description": "One matcher: label, =, !=, =~ or !~, and a quoted value.", "minLength": 3, "maxLength": 1024 } }, "action": { "type": "string", "enum": ["rollback-previous", "pause", "notify"], "description": "rollback-previous rolls the stack back to the last good revision; pause holds the rollout; notify only announces." }, "window": { "$ref": "#/definitions/Duration", "description": "Act only within this long after the last rollout started, e.g. 30m. Without it the trigger always acts." } }, "required": ["name", "matchers", "action"] } } };
 export {
   stdin_default as default,
   schema,

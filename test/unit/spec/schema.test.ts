@@ -42,8 +42,13 @@ const typeChecks = [
   same<Props<'BackupsSpec'>, Known<T.BackupsSpec>>(true),
   same<Props<'KeysSpec'>, Known<T.KeysSpec>>(true),
   same<Props<'MigrationSpec'>, Known<T.MigrationSpec>>(true),
-  same<Props<'RollbackTriggersSpec'>, Known<T.RollbackTriggersSpec>>(true),
-  same<Props<'NotificationsSpec'>, Known<T.NotificationsSpec>>(true),
+  same<Props<'RollbackTriggersSpec'>, keyof T.RollbackTriggersSpec>(true),
+  same<Props<'RollbackTrigger'>, keyof T.RollbackTrigger>(true),
+  same<Props<'NotificationsSpec'>, keyof T.NotificationsSpec>(true),
+  same<Props<'UpgradeSpec'>, keyof T.UpgradeSpec>(true),
+  same<Props<'AnalysisSpec'>, keyof T.AnalysisSpec>(true),
+  same<Props<'AnalysisRule'>, keyof T.AnalysisRule>(true),
+  same<Props<'AnalysisCondition'>, keyof T.AnalysisCondition>(true),
 ];
 
 type Node = { [k: string]: unknown };

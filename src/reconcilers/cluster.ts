@@ -21,6 +21,8 @@ import { planCluster, type StepContext } from './steps.js';
 import { accessMaterial, type AccessMaterial } from './access.js';
 import { deriveApiToken, OPERATOR_CALLER } from '../crypto/derive.js';
 import { computeStatus } from './status.js';
+import { rolloutTarget } from './rollout.js';
+import { rolloutFromConfigs } from '../store/rollout-store.js';
 import type { Problem } from './types.js';
 import type { AgentStatus } from '../spec/status.js';
 import type { BzzzCluster } from '../spec/types.js';
@@ -42,6 +44,11 @@ export interface ClusterReconcilerOptions {
   now?: () => Date;
   /** Requeue delay while tasks start or a rolling update runs (no task events are watched). */
   progressRequeueMs?: number;
+  /**
+   * A rollout controller runs beside this reconciler (the controller process): service writes of an
+   * analysed spec wait until it has started the rollout (measured the baseline).
+   */
+  rollouts?: boolean;
   /** What the agents last reported (a controller on the cluster network probes them in the background). */
   agents?: {
     latest(cluster: string): AgentStatus[] | undefined;
@@ -76,7 +83,6 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
   // served its previous life's spec or identities.
   const specs = boundedMemo<StoredSpec>(64);
   const accesses = boundedMemo<AccessMaterial | undefined>(64);
-  const generationKey = (rec: ClusterRecord) => `${rec.id}@${rec.generation}`;
 
   async function pass(cluster: string, prior?: Observed): Promise<PassReport | undefined> {
     const port = countingPort(opts.port);
@@ -87,33 +93,46 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
       opts.agents?.forget(cluster);
       return undefined; // deleted: nothing to drive
     }
-    const spec = await specs(
-      generationKey(rec),
-      async () => state.spec(rec.generation) ?? (await opts.store.getSpec(cluster, rec.generation)),
-    );
+    const specOf = (generation: number) =>
+      specs(`${rec.id}@${generation}`, async () => state.spec(generation) ?? (await opts.store.getSpec(cluster, generation)));
+    const current = await specOf(rec.generation);
+    // A rolled-back rollout serves the stable generation's spec; a paused one holds service writes.
+    const rollout = rolloutFromConfigs(cluster, owned.state);
+    const target = rolloutTarget(rec.generation, rollout, {
+      analysed: current.cluster.spec.upgrade?.analysis !== undefined,
+      rolloutController: opts.rollouts === true,
+      running: owned.services.length > 0,
+    });
+    const serving = target.serve === rec.generation;
+    const spec = serving ? current : await specOf(target.serve);
     const observed: Observed = { ...owned, external: prior?.external ?? (await observeExternal(port, spec.cluster)) };
     const ids = idIndex(observed);
     const plan = planCluster(
-      { ...spec, access: await accesses(generationKey(rec), () => accessMaterial(spec.cluster, rec.ownerKey, spec.apiTokenHashes)) },
+      {
+        ...spec,
+        access: await accesses(`${rec.id}@${target.serve}`, () => accessMaterial(spec.cluster, rec.ownerKey, spec.apiTokenHashes)),
+      },
       observed,
       now().getTime(),
-      Date.parse(spec.appliedAt),
+      target.since ?? Date.parse(spec.appliedAt),
+      target.hold,
     );
     const problems: Problem[] = [...plan.problems];
     // Every object this pass creates carries the cluster's ownership proof.
     const writer = rec.ownerKey ? provingPort(port, cluster, rec.ownerKey) : port;
     const ctx: StepContext = { port: writer, cluster, ids, observed, failedServices: new Set() };
     let conflicts = 0;
-    // A generation the engine refused stays failed until a new one is applied: no write retries it.
+    // A generation the engine refused stays failed until a new one is applied: no write retries it
+    // (a rollback to the stable generation is another spec: it goes on).
     let failure = rec.status?.failure?.generation === rec.generation ? rec.status.failure : undefined;
-    if (!failure) {
+    if (!failure || !serving) {
       for (const step of plan.steps) {
         const outcome = await step.act(ctx);
         problems.push(...outcome.problems);
         conflicts += outcome.conflicts ?? 0;
       }
       const refused = problems.find((p) => p.terminal);
-      if (refused) {
+      if (refused && serving) {
         failure = {
           generation: rec.generation,
           object: refused.object,
@@ -127,7 +146,17 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
         );
       }
     }
-    const { desired, plan: services, deferred } = ctx.services ?? { desired: plan.desired, plan: plan.services, deferred: plan.deferred };
+    const {
+      desired,
+      plan: services,
+      deferred,
+      held,
+    } = ctx.services ?? {
+      desired: plan.desired,
+      plan: plan.services,
+      deferred: plan.deferred,
+      held: plan.held,
+    };
 
     const serviceWrites = failure ? 0 : services.create.length + services.update.length + services.remove.length;
     // Status needs only services (re-listed when this pass wrote) and their tasks.
@@ -141,6 +170,8 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
       problems,
       pendingChanges: conflicts,
       deferred,
+      held,
+      rollout,
       previous: rec.status,
       failure,
       lookAlikes: observed.lookAlikes,

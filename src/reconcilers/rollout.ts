@@ -9,6 +9,8 @@ import type { Service } from '../swarm/api-types.js';
 import type { ServicePlan } from './services.js';
 import type { Observed } from './types.js';
 import { compareStrings } from '../util/compare.js';
+import { ROLLED_BACK_PHASES } from '../spec/rollout.js';
+import type { RolloutState } from '../store/rollout-store.js';
 
 const BUSY = new Set(['updating', 'rollback_started']);
 
@@ -44,5 +46,54 @@ export function gateAgentUpdates(cluster: BzzzCluster, plan: ServicePlan, observ
       changes: plan.changes.filter((c) => !deferred.some((u) => u.observed.Spec.Name === c.name)),
     },
     deferred: deferred.map((u) => u.observed.Spec.Name),
+  };
+}
+
+export interface RolloutTarget {
+  /** The generation whose stored spec the services run: the stable one while a rollout is rolled back. */
+  serve: number;
+  /** Service creates and updates are held, and why (status says it). */
+  hold?: string;
+  /** Rolled back: when that began (a swarm rollback from before it undid something else). */
+  since?: number;
+}
+
+/**
+ * What the services run this pass, decided from the cluster's generation and its rollout (pure).
+ * `rolloutController`: a rollout controller runs beside this reconciler (the controller process);
+ * it starts every rollout of an analysed spec by measuring the baseline, so the services wait for
+ * it — unless nothing runs yet (a first deploy has nothing to compare with or to protect).
+ */
+export function rolloutTarget(
+  generation: number,
+  rollout: RolloutState | undefined,
+  o: { analysed: boolean; rolloutController: boolean; running: boolean },
+): RolloutTarget {
+  if (rollout?.generation === generation) {
+    if (ROLLED_BACK_PHASES.has(rollout.phase) && rollout.stable !== undefined) {
+      return { serve: rollout.stable, since: Date.parse(rollout.cause?.at ?? rollout.startedAt) };
+    }
+    if (rollout.phase === 'Paused') {
+      return {
+        serve: generation,
+        hold: `rollout of generation ${generation} paused${rollout.cause ? `: ${rollout.cause.message}` : ''}; go on with bzzzctl rollout resume, or roll back with bzzzctl rollout abort`,
+      };
+    }
+    return { serve: generation };
+  }
+  if (o.analysed && o.rolloutController && o.running) {
+    return { serve: generation, hold: `waiting for the rollout of generation ${generation} to start (baseline measurement)` };
+  }
+  return { serve: generation };
+}
+
+/** Holds every service create and update of a plan (removals go on: they change nothing that runs on). */
+export function holdServiceWrites(plan: ServicePlan): GatedPlan {
+  const held = [...plan.create.map((d) => d.spec.Name), ...plan.update.map((u) => u.observed.Spec.Name)];
+  if (held.length === 0) return { plan, deferred: [] };
+  const names = new Set(held);
+  return {
+    plan: { ...plan, create: [], update: [], changes: plan.changes.filter((c) => !names.has(c.name) || c.action === 'remove') },
+    deferred: held.sort(compareStrings),
   };
 }

@@ -4,8 +4,10 @@
 import type { Service, Task } from '../swarm/api-types.js';
 import type { DesiredService } from '../convert/services.js';
 import { stripDigest } from '../convert/project.js';
-import type { ClusterStatus, ComponentStatus, Condition, ConditionType, GenerationFailure } from '../spec/status.js';
+import type { ClusterStatus, ComponentStatus, Condition, ConditionType, GenerationFailure, RolloutSummary } from '../spec/status.js';
 import type { Problem } from './types.js';
+import { ROLLED_BACK_PHASES } from '../spec/rollout.js';
+import type { RolloutState } from '../store/rollout-store.js';
 import { compareStrings } from '../util/compare.js';
 
 export interface StatusInput {
@@ -16,8 +18,12 @@ export interface StatusInput {
   problems: Problem[];
   /** Writes still planned (a pass that changed things is not converged yet). */
   pendingChanges: number;
-  /** Agent instances waiting for their turn in the operator's rolling update. */
+  /** Agent instances waiting for their turn in the operator's rolling update (or every held service). */
   deferred?: string[];
+  /** Why every service write is held (a paused rollout, one not started yet). */
+  held?: string;
+  /** The cluster's rollout, when a rollout controller keeps one. */
+  rollout?: RolloutState;
   previous?: ClusterStatus;
   /** The current generation failed terminally (the engine refused it): reported, not retried. */
   failure?: GenerationFailure;
@@ -72,32 +78,38 @@ export function computeStatus(i: StatusInput): ClusterStatus {
   const errors = taskErrors(components, i.services, i.tasks);
 
   const failed = i.failure;
-  const degraded: [boolean, string, string] = failed
-    ? [true, 'GenerationFailed', `generation ${failed.generation} failed: ${failed.message}; fix the spec and apply again`]
-    : i.problems.length
-      ? [true, i.problems[0].reason, i.problems.map((p) => p.message).join('; ')]
-      : failedUpdates.length
-        ? [
-            true,
-            'UpdateFailed',
-            failedUpdates.map((c) => `${c.service}: update ${c.update}${c.updateMessage ? ` (${c.updateMessage})` : ''}`).join('; '),
-          ]
-        : errors.length && notRunning.length
-          ? [true, 'TasksFailing', errors.join('; ')]
-          : [false, 'AsExpected', 'no problems'];
+  const back = i.rollout?.generation === i.generation && ROLLED_BACK_PHASES.has(i.rollout.phase) ? i.rollout : undefined;
+  const degraded: [boolean, string, string] = back
+    ? [true, rolledBackReason(back), rolledBackMessage(back)]
+    : failed
+      ? [true, 'GenerationFailed', `generation ${failed.generation} failed: ${failed.message}; fix the spec and apply again`]
+      : i.problems.length
+        ? [true, i.problems[0].reason, i.problems.map((p) => p.message).join('; ')]
+        : failedUpdates.length
+          ? [
+              true,
+              'UpdateFailed',
+              failedUpdates.map((c) => `${c.service}: update ${c.update}${c.updateMessage ? ` (${c.updateMessage})` : ''}`).join('; '),
+            ]
+          : errors.length && notRunning.length
+            ? [true, 'TasksFailing', errors.join('; ')]
+            : [false, 'AsExpected', 'no problems'];
   const progressing: [boolean, string, string] = failed
     ? [false, 'GenerationFailed', `generation ${failed.generation} is not rolled out any further`]
-    : i.deferred?.length
-      ? [true, 'RollingUpdate', `updating agent instances one batch at a time; waiting: ${i.deferred.join(', ')}`]
-      : i.pendingChanges > 0
-        ? [true, 'Applying', `${i.pendingChanges} change(s) being written`]
-        : updating.length
-          ? [true, 'RollingUpdate', `updating ${updating.map((c) => c.service).join(', ')}`]
-          : notRunning.length
-            ? [true, 'TasksStarting', notRunning.map((c) => `${c.service} ${c.running}/${c.desired}`).join(', ')]
-            : [false, 'Converged', 'every service runs its desired tasks'];
-  const ready: [boolean, string, string] =
-    !degraded[0] && !progressing[0]
+    : i.held && i.deferred?.length
+      ? [true, i.rollout?.phase === 'Paused' && i.rollout.generation === i.generation ? 'RolloutPaused' : 'RolloutHeld', i.held]
+      : i.deferred?.length
+        ? [true, 'RollingUpdate', `updating agent instances one batch at a time; waiting: ${i.deferred.join(', ')}`]
+        : i.pendingChanges > 0
+          ? [true, 'Applying', `${i.pendingChanges} change(s) being written`]
+          : updating.length
+            ? [true, 'RollingUpdate', `updating ${updating.map((c) => c.service).join(', ')}`]
+            : notRunning.length
+              ? [true, 'TasksStarting', notRunning.map((c) => `${c.service} ${c.running}/${c.desired}`).join(', ')]
+              : [false, 'Converged', 'every service runs its desired tasks'];
+  const ready: [boolean, string, string] = back
+    ? [false, degraded[1], degraded[2]]
+    : !degraded[0] && !progressing[0]
       ? [true, 'Converged', `generation ${i.generation} is running`]
       : [false, degraded[0] ? degraded[1] : progressing[1], degraded[0] ? degraded[2] : progressing[2]];
 
@@ -108,13 +120,41 @@ export function computeStatus(i: StatusInput): ClusterStatus {
     return { type, status, reason, message, lastTransitionTime };
   };
   const conditions = [cond('Ready', ready), cond('Progressing', progressing), cond('Degraded', degraded)];
-  if (failed) conditions.push(cond('Failed', [true, failed.reason, `${failed.object}: ${failed.message}`]));
+  if (back) conditions.push(cond('Failed', [true, rolledBackReason(back), rolledBackMessage(back)]));
+  else if (failed) conditions.push(cond('Failed', [true, failed.reason, `${failed.object}: ${failed.message}`]));
   return {
     observedGeneration: i.generation,
     ...(failed ? { failure: failed } : {}),
+    ...(i.rollout ? { rollout: rolloutSummary(i.rollout) } : {}),
     ...(i.lookAlikes?.length ? { lookAlikes: i.lookAlikes } : {}),
     conditions,
     components,
+  };
+}
+
+function rolledBackReason(r: RolloutState): string {
+  return r.phase === 'Aborted' ? 'RolloutAborted' : 'RolledBack';
+}
+
+function rolledBackMessage(r: RolloutState): string {
+  const to = r.stable === undefined ? '' : ` to generation ${r.stable}`;
+  const done = r.phase === 'RollingBack' ? 'rolling back' : 'rolled back';
+  const c = r.cause;
+  const why = !c
+    ? ''
+    : c.kind === 'analysis' && c.rule
+      ? `: analysis rule ${c.rule} saw ${c.value} (threshold ${c.threshold})${c.message ? `: ${c.message}` : ''}`
+      : `: ${c.kind}: ${c.message}`;
+  return `generation ${r.generation} ${done}${to}${why}; it is not rolled forward again until the spec changes`;
+}
+
+/** What status shows of a rollout: no measurements (they change every interval; `bzzzctl rollout status` shows them). */
+function rolloutSummary(r: RolloutState): RolloutSummary {
+  return {
+    generation: r.generation,
+    phase: r.phase,
+    ...(r.stable !== undefined ? { stable: r.stable } : {}),
+    ...(r.cause ? { cause: r.cause } : {}),
   };
 }
 

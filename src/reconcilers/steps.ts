@@ -16,7 +16,7 @@ import { createAccess } from './access.js';
 import { createNetworks, pruneNetworks } from './networks.js';
 import { desiredServices, planObjects, wantedNames, type ObjectsPlan, type SpecInput } from './plan.js';
 import { failures } from './problems.js';
-import { gateAgentUpdates } from './rollout.js';
+import { gateAgentUpdates, holdServiceWrites } from './rollout.js';
 import { createGeneratedSecrets, planSecretPrune } from './secrets.js';
 import { applyServices, planServices, referencedByUntouched, removeServices, type ServicePlan } from './services.js';
 import type { Change, IdIndex, Observed, Problem } from './types.js';
@@ -43,6 +43,8 @@ export interface ServicesResolved {
   desired: DesiredService[];
   plan: ServicePlan;
   deferred: string[];
+  /** Why every service write is held (a paused rollout, a rollout not started yet), when they are. */
+  held?: string;
 }
 
 export interface StepOutcome {
@@ -64,8 +66,10 @@ export interface ClusterPlan {
   desired: DesiredService[];
   /** The services plan this pass acts on (agent updates held for their turn are not in it). */
   services: ServicePlan;
-  /** Agent instances whose update waits for its turn in the rolling order. */
+  /** Agent instances whose update waits for its turn in the rolling order, or every held service. */
   deferred: string[];
+  /** Why every service write is held, when they are. */
+  held?: string;
   /** Every change, in step order. */
   changes: Change[];
   /** Found while planning (a missing external object, a network that cannot change in place). */
@@ -77,11 +81,16 @@ export interface ClusterPlan {
  * `appliedAt`, when the stored generation was applied, tells a rollback of its own update (the
  * generation failed) from one of an older generation's.
  */
-export function planCluster(spec: SpecInput, observed: Observed, now: number, appliedAt?: number): ClusterPlan {
+export function planCluster(spec: SpecInput, observed: Observed, now: number, appliedAt?: number, hold?: string): ClusterPlan {
   const objects = planObjects(spec, observed);
   const resolve = (): ServicesResolved => {
     const desired = desiredServices(spec, objects);
-    const gated = gateAgentUpdates(spec.cluster, planServices(desired, observed, appliedAt), observed, now);
+    const services = planServices(desired, observed, appliedAt);
+    if (hold) {
+      const held = holdServiceWrites(services);
+      return { desired, plan: held.plan, deferred: held.deferred, ...(held.deferred.length ? { held: hold } : {}) };
+    }
+    const gated = gateAgentUpdates(spec.cluster, services, observed, now);
     return { desired, plan: gated.plan, deferred: gated.deferred };
   };
   // Generated secrets and keys appear here under placeholder names (`…-(generated)`); the
@@ -99,6 +108,7 @@ export function planCluster(spec: SpecInput, observed: Observed, now: number, ap
     desired: planned.desired,
     services: planned.plan,
     deferred: planned.deferred,
+    ...(planned.held ? { held: planned.held } : {}),
     changes: steps.flatMap((s) => s.changes),
     problems: [
       ...objects.networks.problems,
@@ -136,7 +146,12 @@ function objectsStep(cluster: BzzzCluster, objects: ObjectsPlan): Step {
 
 function servicesStep(planned: ServicesResolved, resolve: () => ServicesResolved): Step {
   const waiting = planned.deferred.map(
-    (name): Change => ({ action: 'update', kind: 'service', name, reason: 'waits its turn: agent instances update one batch at a time' }),
+    (name): Change => ({
+      action: 'update',
+      kind: 'service',
+      name,
+      reason: planned.held ? `held: ${planned.held}` : 'waits its turn: agent instances update one batch at a time',
+    }),
   );
   return {
     name: 'services',

@@ -2,6 +2,8 @@
 // each component's tasks and what the agents say of themselves. Stored in the cluster record
 // (src/store) and printed by `bzzzctl status`; pure types.
 
+import type { RolloutCause, RolloutPhase } from './rollout.js';
+
 export type ConditionType = 'Ready' | 'Progressing' | 'Degraded' | 'Failed';
 export interface Condition {
   type: ConditionType;
@@ -55,8 +57,19 @@ export interface GenerationFailure {
   at: string;
 }
 
+/** The cluster's rollout as status shows it (`bzzzctl rollout status` shows its analysis too). */
+export interface RolloutSummary {
+  generation: number;
+  phase: RolloutPhase;
+  /** The last known good generation: what the stack rolls back to. */
+  stable?: number;
+  cause?: RolloutCause;
+}
+
 export interface ClusterStatus {
   observedGeneration: number;
+  /** The rollout of the latest generation, when a controller runs rollouts. */
+  rollout?: RolloutSummary;
   /** Present while the current generation has failed terminally. */
   failure?: GenerationFailure;
   /** Objects labelled as this cluster's without its ownership proof: left alone (`<kind> <name>`). */

@@ -257,6 +257,7 @@ function parseSpec(c: Config): StoredSpec {
   return JSON.parse(Buffer.from(c.Spec.Data ?? '', 'base64').toString('utf8')) as StoredSpec;
 }
 
-function isConflict(err: unknown): boolean {
+/** A compare-and-swap lost: the object changed (or was created) since it was read. */
+export function isConflict(err: unknown): boolean {
   return err instanceof ConflictError || /already exists|name conflicts/i.test((err as Error)?.message ?? '');
 }

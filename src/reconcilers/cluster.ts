@@ -11,7 +11,7 @@ import type { SwarmPort } from '../swarm/port.js';
 import { countingPort } from '../swarm/port.js';
 import { ownedBy } from '../swarm/labels.js';
 import { provingPort } from '../swarm/ownership.js';
-import { stateFromConfigs, type ClusterRecord, type ClusterStore, type StoredSpec } from '../store/cluster-store.js';
+import { stateFromConfigs, type ClusterStore, type StoredSpec } from '../store/cluster-store.js';
 import type { ClusterStatus } from '../spec/status.js';
 import { logger, type Logger } from '../util/log.js';
 import { BzzzError } from '../util/errors.js';

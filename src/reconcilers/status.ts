@@ -38,8 +38,17 @@ export function componentStatuses(desired: DesiredService[], services: Service[]
   const byName = new Map(services.map((s) => [s.Spec.Name, s]));
   return desired.map((d) => {
     const s = byName.get(d.spec.Name);
+    // A task counts once it runs the service's current image: right after an update is pushed the
+    // old tasks still run, and counting them would report the new release as converged.
+    const image = s ? stripDigest(s.Spec.TaskTemplate.ContainerSpec.Image) : undefined;
     const running = s
-      ? tasks.filter((t) => t.ServiceID === s.ID && t.DesiredState === 'running' && t.Status.State === 'running').length
+      ? tasks.filter(
+          (t) =>
+            t.ServiceID === s.ID &&
+            t.DesiredState === 'running' &&
+            t.Status.State === 'running' &&
+            (t.Spec.ContainerSpec?.Image === undefined || stripDigest(t.Spec.ContainerSpec.Image) === image),
+        ).length
       : 0;
     const c: ComponentStatus = {
       service: d.spec.Name,

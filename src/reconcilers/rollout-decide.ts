@@ -8,13 +8,11 @@
 //                          │  └──────────┴→ Paused ⇄ (resume)
 //                          └───────────────→ RollingBack → RolledBack | Aborted
 import type { ClusterStatus } from '../spec/status.js';
-import type { RevisionRecord, RolloutCause } from '../spec/rollout.js';
+import type { RevisionRecord, RolloutCause, RolloutEventKind } from '../spec/rollout.js';
 import { FINISHED_PHASES } from '../spec/rollout.js';
-import type { RolloutState } from '../store/rollout-store.js';
+import { LOG_KEPT, type RolloutState } from '../store/rollout-store.js';
 import { BzzzError } from '../util/errors.js';
 import { condition, isReady } from './status.js';
-
-export type RolloutEventKind = 'started' | 'succeeded' | 'paused' | 'resumed' | 'rolling-back' | 'rolled-back' | 'aborted';
 
 export interface RolloutEvent {
   kind: RolloutEventKind;
@@ -175,7 +173,7 @@ export function pauseRollout(r: RolloutState | undefined, cause: RolloutCause): 
 
 /** `rollout resume`: back to where the pause interrupted it; the analysis starts counting afresh. */
 export function resumeRollout(r: RolloutState | undefined, by: string, now: Date): RolloutStep {
-  if (!r || r.phase !== 'Paused')
+  if (r?.phase !== 'Paused')
     throw new RolloutVerbError(`no paused rollout${r ? ` (generation ${r.generation} is ${r.phase})` : ''}: nothing to resume`);
   const { cause: _cause, pausedFrom, analysis: _analysis, ...rest } = r;
   const phase = pausedFrom ?? 'Progressing';
@@ -217,4 +215,12 @@ export function rollBackRollout(r: RolloutState | undefined, cause: RolloutCause
   return r.phase === 'Succeeded'
     ? { ...step, revisions: [{ generation: r.generation, record: { outcome: 'RolledBack', at: cause.at, reason: cause.message } }] }
     : step;
+}
+
+/** The step's next record with its events appended to the record's log (the outbox). */
+export function withLog(step: RolloutStep, at: string): RolloutState | undefined {
+  if (!step.next) return undefined;
+  if (step.events.length === 0) return step.next;
+  const added = step.events.map((e) => ({ ...e, at: e.cause?.at ?? at }));
+  return { ...step.next, log: [...(step.next.log ?? []), ...added].slice(-LOG_KEPT) };
 }

@@ -12,6 +12,8 @@
  */
 export type RolloutPhase = 'Progressing' | 'Watching' | 'Succeeded' | 'Paused' | 'RollingBack' | 'RolledBack' | 'Aborted';
 
+export type RolloutEventKind = 'started' | 'succeeded' | 'paused' | 'resumed' | 'rolling-back' | 'rolled-back' | 'aborted';
+
 /** What stopped a rollout, or rolled a revision back. */
 export type RolloutCauseKind = 'analysis' | 'alert' | 'swarm' | 'engine' | 'manual';
 

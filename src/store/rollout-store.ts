@@ -7,13 +7,13 @@ import type { Config, Labels } from '../swarm/api-types.js';
 import type { SwarmPort } from '../swarm/port.js';
 import { L, objectName, ownerLabels } from '../swarm/labels.js';
 import { OWNER_LABEL, ownerProof } from '../swarm/ownership.js';
-import type { RevisionRecord, RolloutCause, RolloutPhase } from '../spec/rollout.js';
+import type { RevisionRecord, RolloutCause, RolloutEventKind, RolloutPhase } from '../spec/rollout.js';
 import { ConflictError, NotFoundError } from '../util/errors.js';
 import { isConflict, type ClusterStore, type StoredSpec } from './cluster-store.js';
 import { ownershipCheck } from '../swarm/ownership.js';
 
 // Replaced by src/analysis/run.ts's state when the analysis engine lands.
-type AnalysisRunState = Record<string, unknown>;
+export type AnalysisRunState = Record<string, unknown>;
 
 export const ROLLOUT_LABEL = 'io.bzzz.rollout';
 export const REVISION_LABEL = 'io.bzzz.revision';
@@ -37,6 +37,23 @@ export interface RolloutState {
   analysis?: AnalysisRunState;
   /** Alert actions already taken for this rollout (dedupe keys), newest last, bounded. */
   handledAlerts?: string[];
+  /**
+   * What happened to this rollout, newest last, bounded (LOG_KEPT): every transition with its
+   * cause. Also the notification outbox: the controller announces entries not yet `announced`,
+   * so an event a CLI verb recorded is announced too, and one recorded before a crash is not lost.
+   */
+  log?: RolloutLogEntry[];
+}
+
+export const LOG_KEPT = 20;
+
+export interface RolloutLogEntry {
+  kind: RolloutEventKind;
+  at: string;
+  generation: number;
+  stable?: number;
+  cause?: RolloutCause;
+  announced?: boolean;
 }
 
 export interface Revision {

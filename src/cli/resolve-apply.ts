@@ -12,6 +12,8 @@ import { secretLabels } from '../reconcilers/secrets.js';
 import { newOwnerKey, provingPort } from '../swarm/ownership.js';
 import { compareStrings } from '../util/compare.js';
 import { tokenSha256 } from '../crypto/api-callers.js';
+import { hostname, userInfo } from 'node:os';
+import type { AppliedBy } from '../spec/rollout.js';
 
 export interface ResolvedApply {
   doc: Omit<StoredSpec, 'generation' | 'appliedAt'>;
@@ -33,15 +35,24 @@ export async function resolveApply(loaded: LoadedSpec, env: NodeJS.ProcessEnv = 
   for (const [logical, value] of [...configValues].sort(([a], [b]) => compareStrings(a, b))) {
     configContents[logical] = Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
   }
-  // Declared API callers' tokens: only their SHA-256 is stored (the agents compare against it).
+  // Bearer tokens — the declared API callers' (the agents compare against them) and the
+  // Alertmanager webhook's (the controller does): only their SHA-256 is stored.
   const apiTokenHashes: Record<string, string> = {};
-  for (const c of cluster.spec.agent.api?.callers ?? []) {
-    const value = secretValues.get(c.token);
-    if (value) apiTokenHashes[c.token] = tokenSha256(value.toString('utf8').trim());
+  const webhook = cluster.spec.rollback?.webhook?.tokenSecret;
+  for (const logical of [...(cluster.spec.agent.api?.callers ?? []).map((c) => c.token), ...(webhook ? [webhook] : [])]) {
+    const value = secretValues.get(logical);
+    if (value) apiTokenHashes[logical] = tokenSha256(value.toString('utf8').trim());
   }
   const specHash = stableHash({ cluster, secretVersions, configContents });
   return {
-    doc: { cluster, secretVersions, configContents, ...(Object.keys(apiTokenHashes).length ? { apiTokenHashes } : {}), specHash },
+    doc: {
+      cluster,
+      secretVersions,
+      configContents,
+      ...(Object.keys(apiTokenHashes).length ? { apiTokenHashes } : {}),
+      specHash,
+      appliedBy: appliedBy(),
+    },
     secretValues,
   };
 }
@@ -91,4 +102,15 @@ export async function storeSpec(
     changed,
     summary: `${name}: ${changed ? `stored generation ${generation}` : `unchanged (generation ${generation})`}`,
   };
+}
+
+/** Who applies: the user and host `rollout history` shows (not part of the spec hash). */
+export function appliedBy(via: AppliedBy['via'] = 'apply', fromRevision?: number): AppliedBy {
+  let user = process.env.SUDO_USER ?? process.env.USER ?? '';
+  try {
+    user ||= userInfo().username;
+  } catch {
+    user ||= `uid ${process.getuid?.() ?? '?'}`;
+  }
+  return { user, host: hostname(), ...(via !== 'apply' ? { via } : {}), ...(fromRevision !== undefined ? { fromRevision } : {}) };
 }

@@ -8,6 +8,7 @@ import type { BzzzCluster } from '../spec/types.js';
 import type { Config, ConfigSpec, Labels } from '../swarm/api-types.js';
 import type { SwarmPort } from '../swarm/port.js';
 import type { ClusterStatus } from '../spec/status.js';
+import type { AppliedBy } from '../spec/rollout.js';
 import { L, MANAGER, objectName, ownerLabels, stableStringify } from '../swarm/labels.js';
 import { newOwnerKey, OWNER_LABEL, ownerProof } from '../swarm/ownership.js';
 import { ConflictError, NotFoundError } from '../util/errors.js';
@@ -22,8 +23,10 @@ export interface StoredSpec {
   secretVersions: Record<string, string>;
   /** Logical config → content, for configs from a file or inline content. */
   configContents: Record<string, string>;
-  /** SHA-256 of the tokens of spec.agent.api.callers, by secret logical name (never the tokens). */
+  /** SHA-256 of bearer tokens (spec.agent.api.callers, spec.rollback.webhook), by secret logical name (never the tokens). */
   apiTokenHashes?: Record<string, string>;
+  /** Who stored this generation (apply's user and host, or an undo). Not part of specHash. */
+  appliedBy?: AppliedBy;
   specHash: string;
   appliedAt: string;
 }

@@ -10,7 +10,8 @@ import { refusingWrites } from '../../swarm/port.js';
 import { ClusterStore, stateFromConfigs } from '../../store/cluster-store.js';
 import type { ClusterStatus } from '../../spec/status.js';
 import { leaseIsLive, readLease } from '../../store/lease.js';
-import { isCommandHolder, underLease } from '../../ops/single-writer.js';
+import { isCommandHolder } from '../../ops/single-writer.js';
+import { converge, failedAt, failureLine } from '../converge.js';
 import { createClusterReconciler } from '../../reconcilers/cluster.js';
 import { observeExternal, observeOwned } from '../../reconcilers/observe.js';
 import type { Observed } from '../../reconcilers/types.js';
@@ -18,7 +19,6 @@ import { condition, isReady } from '../../reconcilers/status.js';
 import { resolveApply, storeSpec } from '../resolve-apply.js';
 import { printDocument, printLines, progress, type OutputFormat } from '../output.js';
 import { silentLogger } from '../../util/log.js';
-import { poll } from '../../util/poll.js';
 import { EXIT_ERROR, EXIT_OK } from '../../util/exit-codes.js';
 import { formatStatusLine } from './status.js';
 
@@ -28,9 +28,6 @@ export interface ApplyOptions {
   wait: boolean;
   output: OutputFormat;
 }
-
-/** The engine refused this generation: waiting longer cannot help. */
-const failedAt = (s: ClusterStatus | undefined, generation: number) => s?.failure?.generation === generation;
 
 export async function applyCommand(opts: ApplyOptions): Promise<number> {
   const timeoutMs = parseDurationMs(opts.timeout, '--timeout');
@@ -55,18 +52,17 @@ export async function applyCommand(opts: ApplyOptions): Promise<number> {
   ]);
   const { generation, changed, summary } = await storeSpec(port, store, resolved, observed);
   // With nothing written since, the first pass starts from this observation instead of reading again.
-  let fresh = port.writes === 0 ? observed : undefined;
+  const fresh = port.writes === 0 ? observed : undefined;
   const say = (line: string) => {
     if (opts.output === 'text') process.stderr.write(`${line}\n`);
   };
   const deadline = Date.now() + timeoutMs;
   const bar = opts.output === 'text' ? progress() : { update() {}, done() {} };
   let status: ClusterStatus | undefined;
-  const done = (s: ClusterStatus | undefined) => isReady(s, generation) || failedAt(s, generation);
   let noWrites = false;
   // A live lease held by a controller: it does the work. One held by another bzzzctl command
   // (an apply of another cluster) is waited for below.
-  let controller = leaseIsLive(lease, Date.now()) && !isCommandHolder(lease?.holder) ? lease?.holder : undefined;
+  const controller = leaseIsLive(lease, Date.now()) && !isCommandHolder(lease?.holder) ? lease?.holder : undefined;
   if (controller === undefined && fresh && !changed && isReady(stateFromConfigs(name, observed.state).record?.status, generation)) {
     // A re-apply of a converged cluster, with no controller: one pass from apply's own
     // observation on a port that refuses every write, without the lease. The lease keeps two
@@ -87,67 +83,33 @@ export async function applyCommand(opts: ApplyOptions): Promise<number> {
       noWrites = true;
     }
   }
-  if (controller === undefined && !noWrites) {
-    // No controller: reconcile here, holding the lease so that one started meanwhile stands by.
-    const run = await underLease(
-      engine,
-      'apply',
-      async (lost) => {
-        say(`${summary}; no controller running: reconciling in-process`);
-        const reconciler = createClusterReconciler({ port, store, log: silentLogger() });
-        await poll(
-          async () => {
-            const report = await reconciler.pass(name, fresh);
-            fresh = undefined;
-            status = report?.status;
-            return report;
-          },
-          {
-            until: () => !opts.wait || done(status),
-            deadline,
-            everyMs: (report) => (report?.problems.length ? 1000 : 300),
-            onValue: () => bar.update(formatStatusLine(name, status)),
-            signal: lost,
-          },
-        );
-      },
-      { waitUntil: deadline },
-    );
-    if (!run.held) controller = run.holder;
-  }
-  const mode = controller === undefined ? 'in-process' : 'controller';
-  if (controller !== undefined) {
-    say(`${summary}; controller ${controller} reconciles it`);
-    const waited = await poll(async () => (await store.get(name))?.status, {
-      until: (s) => (!opts.wait && (s?.observedGeneration ?? 0) >= generation) || done(s),
-      deadline,
-      everyMs: 200,
-      onValue: (s) => bar.update(formatStatusLine(name, s)),
-    });
-    status = waited.value;
-  }
+  const converged = noWrites
+    ? { status, mode: 'in-process' as const }
+    : await converge({ name, generation, summary, controller, fresh, wait: opts.wait, deadline, say, bar, command: 'apply' });
+  status = converged.status;
+  const mode = converged.mode;
   bar.done();
 
   const ready = isReady(status, generation);
-  const converged = ready || (!opts.wait && (status?.observedGeneration ?? 0) >= generation);
+  const done = ready || (!opts.wait && (status?.observedGeneration ?? 0) >= generation);
   if (opts.output !== 'text') {
     printDocument({ name, generation, changed, mode, ready, engineWrites: port.writeLog, status }, opts.output);
   } else {
     const lines = [
       `bzzzcluster/${name} ${changed ? 'configured' : 'unchanged'} (generation ${generation}, ${mode === 'controller' ? 'by the controller' : 'in-process'}${mode === 'in-process' ? `, ${port.writes} engine writes` : ''})`,
     ];
-    if (!converged) {
+    if (!done) {
       const c = condition(status, 'Degraded')?.status === 'True' ? condition(status, 'Degraded') : condition(status, 'Ready');
       lines.push(
         failedAt(status, generation)
-          ? `generation ${generation} failed: ${status?.failure?.object}: ${status?.failure?.message}; fix the spec and apply again`
+          ? failureLine(status, generation)
           : `not converged after ${opts.timeout}: ${c?.reason ?? 'NotObserved'}: ${c?.message ?? 'the controller has not observed this generation yet'}`,
       );
       lines.push(`see: bzzzctl status ${name}`);
     }
     printLines(lines);
   }
-  return converged ? EXIT_OK : EXIT_ERROR;
+  return done ? EXIT_OK : EXIT_ERROR;
 }
 
 /** The promise itself, with its rejection marked as handled until someone awaits it. */

@@ -112,8 +112,12 @@ function parseLabels(line: Line): Record<string, string> {
   for (;;) {
     line.skipBlanks();
     if (line.eat('}')) return labels;
+    const start = line.pos;
     const name = line.match(LABEL_NAME, 'a label name or "}"');
-    if (name in labels) line.fail(`a label other than "${name}" (it appears twice)`);
+    if (name in labels) {
+      line.pos = start;
+      line.fail(`a label other than "${name}" (it appears twice)`);
+    }
     line.skipBlanks();
     if (!line.eat('=')) line.fail('"=" after the label name');
     line.skipBlanks();

@@ -88,7 +88,9 @@ describe('agentsProvider against agents serving prom-client metrics', () => {
       servers.push(s);
       return `${s.url}/metrics`;
     };
-    const malformed = await failure(agentsProvider({ targets: [await serve('ok 1\nbzzz_errors_total{component="p2p" 1\n')] }).measure('sum(bzzz_errors_total)'));
+    const malformed = await failure(
+      agentsProvider({ targets: [await serve('ok 1\nbzzz_errors_total{component="p2p" 1\n')] }).measure('sum(bzzz_errors_total)'),
+    );
     expect(malformed.message).toContain('line 2, column 35: expected "," or "}" after the label value');
     const big = await failure(agentsProvider({ targets: [await serve('m 1\n'.repeat(1000))], maxBytes: 1000 }).measure('sum(m)'));
     expect(big.message).toContain('more than the 1000 bytes allowed');

@@ -126,10 +126,34 @@ describe('prometheusProvider limits, against crafted answers', () => {
     ['JSON that is not an API answer', '{"hello":1}', 200, 'application/json', 'HTTP 200, not a successful API answer'],
     ['broken JSON', '{"status":', 200, 'application/json', 'the answer is not JSON'],
     ['no data object', '{"status":"success"}', 200, 'application/json', 'no "data" object'],
-    ['a number instead of a value string', '{"status":"success","data":{"resultType":"scalar","result":[1,2]}}', 200, 'application/json', 'expected a sample [time, "value"]'],
-    ['a value that is not a number', '{"status":"success","data":{"resultType":"scalar","result":[1,"many"]}}', 200, 'application/json', '"many" is not a number'],
-    ['a string result', '{"status":"success","data":{"resultType":"string","result":[1,"x"]}}', 200, 'application/json', 'returned a string'],
-    ['a vector sample that is not an object', '{"status":"success","data":{"resultType":"vector","result":[7]}}', 200, 'application/json', 'not an object'],
+    [
+      'a number instead of a value string',
+      '{"status":"success","data":{"resultType":"scalar","result":[1,2]}}',
+      200,
+      'application/json',
+      'expected a sample [time, "value"]',
+    ],
+    [
+      'a value that is not a number',
+      '{"status":"success","data":{"resultType":"scalar","result":[1,"many"]}}',
+      200,
+      'application/json',
+      '"many" is not a number',
+    ],
+    [
+      'a string result',
+      '{"status":"success","data":{"resultType":"string","result":[1,"x"]}}',
+      200,
+      'application/json',
+      'returned a string',
+    ],
+    [
+      'a vector sample that is not an object',
+      '{"status":"success","data":{"resultType":"vector","result":[7]}}',
+      200,
+      'application/json',
+      'not an object',
+    ],
   ])('refuses %s', async (_, body, status, type, message) => {
     const err = await failure(prometheusProvider({ url: await answering(body, status, type) }).measure('up'));
     expect(err).toBeInstanceOf(MeasurementError);

@@ -30,7 +30,11 @@ describe('parseAgentQuery', () => {
     [
       'sum(rate(http_requests_total{code="500"}))/sum(rate(http_requests_total))',
       {
-        numerator: { agg: 'sum', rate: true, selector: { metric: 'http_requests_total', matchers: [{ label: 'code', op: '=', value: '500' }] } },
+        numerator: {
+          agg: 'sum',
+          rate: true,
+          selector: { metric: 'http_requests_total', matchers: [{ label: 'code', op: '=', value: '500' }] },
+        },
         denominator: { agg: 'sum', rate: true, selector: { metric: 'http_requests_total', matchers: [] } },
       },
     ],

@@ -5,7 +5,12 @@ import { ExpositionFormatError, parseExposition, parseSampleValue } from '../../
 describe('parseExposition', () => {
   it('reads what prom-client serves: counters, gauges and histograms with labels', async () => {
     const registry = new Registry();
-    const errors = new Counter({ name: 'bzzz_errors_total', help: 'Errors.\nBy "component".', labelNames: ['component'], registers: [registry] });
+    const errors = new Counter({
+      name: 'bzzz_errors_total',
+      help: 'Errors.\nBy "component".',
+      labelNames: ['component'],
+      registers: [registry],
+    });
     errors.inc({ component: 'p2p' }, 3);
     errors.inc({ component: 'c:\\a"s\nx' }, 1);
     new Gauge({ name: 'bzzz_system_health_score', help: 'Health', registers: [registry] }).set(0.75);
@@ -53,7 +58,7 @@ describe('parseExposition', () => {
       ['g', 2, undefined],
     ]);
     expect({ ...e.samples[2].labels }).toEqual({ x: '1', y: '' });
-    expect(e.samples[6].labels.__proto__).toBe('p');
+    expect(Object.entries(e.samples[6].labels)).toEqual([['__proto__', 'p']]);
   });
 
   it.each([

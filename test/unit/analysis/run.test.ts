@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { dueRules, KEPT_MEASUREMENTS, type MeasurementInput, type RunState, recordMeasurement, startRun, verdict } from '../../../src/analysis/run.js';
+import {
+  dueRules,
+  KEPT_MEASUREMENTS,
+  type MeasurementInput,
+  type RunState,
+  recordMeasurement,
+  startRun,
+  verdict,
+} from '../../../src/analysis/run.js';
 import type { AnalysisRule } from '../../../src/spec/types.js';
 import { InvalidInputError } from '../../../src/util/errors.js';
 
@@ -63,7 +71,13 @@ describe('run accounting, one rule', () => {
     const v = verdict(play(rule({ failureLimit: 1 }), [11, 2, 14]), { finished: false });
     expect(v).toEqual({
       phase: 'Failed',
-      failing: { rule: 'errors', value: 14, threshold: 10, action: 'rollback', message: expect.stringContaining('2 failed measurement(s), more than failureLimit 1') },
+      failing: {
+        rule: 'errors',
+        value: 14,
+        threshold: 10,
+        action: 'rollback',
+        message: expect.stringContaining('2 failed measurement(s), more than failureLimit 1'),
+      },
     });
     expect(v.failing?.message).toContain('14 is above 10');
   });
@@ -161,12 +175,17 @@ describe('run state', () => {
     const copy = JSON.parse(JSON.stringify(s)) as RunState;
     expect(copy).toEqual(s);
     expect(copy.rules[0].last.map((m) => m.value ?? m.error ?? 'no data')).toEqual(['+Inf', '-Inf', 'no data', 'boom', 3]);
-    expect(recordMeasurement(copy, 'errors', { at: T0 + 10, value: 50 })).toEqual(recordMeasurement(s, 'errors', { at: T0 + 10, value: 50 }));
+    expect(recordMeasurement(copy, 'errors', { at: T0 + 10, value: 50 })).toEqual(
+      recordMeasurement(s, 'errors', { at: T0 + 10, value: 50 }),
+    );
   });
 
   it(`keeps only the last ${KEPT_MEASUREMENTS} measurements and bounded error text, however long the run`, () => {
     const r = rule();
-    const s = play(r, Array.from({ length: 500 }, (_, i) => (i % 2 ? `!${'x'.repeat(10_000)}` : 1) as Step));
+    const s = play(
+      r,
+      Array.from({ length: 500 }, (_, i) => (i % 2 ? `!${'x'.repeat(10_000)}` : 1) as Step),
+    );
     expect(s.rules[0].last).toHaveLength(KEPT_MEASUREMENTS);
     expect(s.rules[0].counts).toMatchObject({ measured: 250, errors: 250, successful: 250 });
     expect(JSON.stringify(s).length).toBeLessThan(4_000);

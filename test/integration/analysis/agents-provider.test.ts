@@ -6,15 +6,7 @@ import { agentsProvider } from '../../../src/analysis/providers/agents.js';
 import { MeasurementError } from '../../../src/analysis/providers/provider.js';
 import { serveHttp, serveRegistry, type TestServer } from '../../support/http-server.js';
 import { freePort } from '../../support/ports.js';
-
-async function failure(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the measurement to fail');
-}
+import { rejectionOf } from '../../support/rejection.js';
 
 function agent() {
   const registry = new Registry();
@@ -75,10 +67,10 @@ describe('agentsProvider against agents serving prom-client metrics', () => {
   it('leaves out an agent that does not answer, and fails when none does', async () => {
     const down = `http://127.0.0.1:${await freePort()}/metrics`;
     expect(await agentsProvider({ targets: [targets[0], down] }).measure('sum(bzzz_errors_total)')).toEqual({ value: 15 });
-    const err = await failure(agentsProvider({ targets: [down, down] }).measure('sum(bzzz_errors_total)'));
+    const err = await rejectionOf(agentsProvider({ targets: [down, down] }).measure('sum(bzzz_errors_total)'));
     expect(err).toBeInstanceOf(MeasurementError);
     expect(err.message).toContain("none of the 2 agents' /metrics answered");
-    const none = await failure(agentsProvider({ targets: [] }).measure('sum(bzzz_errors_total)'));
+    const none = await rejectionOf(agentsProvider({ targets: [] }).measure('sum(bzzz_errors_total)'));
     expect(none.message).toContain('no agent /metrics URL to scrape');
   });
 
@@ -88,26 +80,26 @@ describe('agentsProvider against agents serving prom-client metrics', () => {
       servers.push(s);
       return `${s.url}/metrics`;
     };
-    const malformed = await failure(
+    const malformed = await rejectionOf(
       agentsProvider({ targets: [await serve('ok 1\nbzzz_errors_total{component="p2p" 1\n')] }).measure('sum(bzzz_errors_total)'),
     );
     expect(malformed.message).toContain('line 2, column 35: expected "," or "}" after the label value');
-    const big = await failure(agentsProvider({ targets: [await serve('m 1\n'.repeat(1000))], maxBytes: 1000 }).measure('sum(m)'));
+    const big = await rejectionOf(agentsProvider({ targets: [await serve('m 1\n'.repeat(1000))], maxBytes: 1000 }).measure('sum(m)'));
     expect(big.message).toContain('more than the 1000 bytes allowed');
-    const status = await failure(agentsProvider({ targets: [await serve('', 500)] }).measure('sum(m)'));
+    const status = await rejectionOf(agentsProvider({ targets: [await serve('', 500)] }).measure('sum(m)'));
     expect(status.message).toContain('HTTP 500');
     const silent = await serveHttp(() => {});
     servers.push(silent);
-    const slow = await failure(agentsProvider({ targets: [`${silent.url}/metrics`], timeoutMs: 200 }).measure('sum(m)'));
+    const slow = await rejectionOf(agentsProvider({ targets: [`${silent.url}/metrics`], timeoutMs: 200 }).measure('sum(m)'));
     expect(slow.message).toContain('no complete answer within 200 ms');
   });
 
   it('refuses a bad query with its column, and a baseline from the past', async () => {
     const p = agentsProvider({ targets });
-    const bad = await failure(p.measure('rate(bzzz_errors_total)'));
+    const bad = await rejectionOf(p.measure('rate(bzzz_errors_total)'));
     expect(bad).toBeInstanceOf(MeasurementError);
     expect(bad.message).toContain('column 1: expected an aggregation: sum, avg, max or min');
-    const past = await failure(p.measure('sum(bzzz_errors_total)', new Date(Date.now() - 600_000)));
+    const past = await rejectionOf(p.measure('sum(bzzz_errors_total)', new Date(Date.now() - 600_000)));
     expect(past.message).toContain("the agents' /metrics tell only the present");
     expect(await p.measure('sum(bzzz_errors_total)', new Date())).toEqual({ value: expect.any(Number) });
   });

@@ -7,16 +7,8 @@ import { prometheusProvider } from '../../../src/analysis/providers/prometheus.j
 import { poll } from '../../../src/util/poll.js';
 import { serveHttp, serveRegistry, type TestServer } from '../../support/http-server.js';
 import { freePort } from '../../support/ports.js';
+import { rejectionOf } from '../../support/rejection.js';
 import { type PrometheusProcess, startPrometheus } from '../../support/prometheus.js';
-
-async function failure(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the measurement to fail');
-}
 
 /** Measures until the value is `want` (Prometheus scrapes every 250 ms). */
 async function measuredAs(provider: MetricsProvider, query: string, want: number): Promise<Measurement> {
@@ -72,7 +64,7 @@ describe('prometheusProvider against a real Prometheus', () => {
   });
 
   it('refuses several series, telling the user to aggregate', async () => {
-    const err = await failure(provider.measure('analysis_test_multi'));
+    const err = await rejectionOf(provider.measure('analysis_test_multi'));
     expect(err).toBeInstanceOf(MeasurementError);
     expect(err.message).toContain('returned 2 series');
     expect(err.message).toContain('agent="a"');
@@ -80,10 +72,10 @@ describe('prometheusProvider against a real Prometheus', () => {
   });
 
   it("passes on Prometheus' own refusal of a bad query, and refuses a range vector", async () => {
-    const bad = await failure(provider.measure('sum(analysis_test_value'));
+    const bad = await rejectionOf(provider.measure('sum(analysis_test_value'));
     expect(bad).toBeInstanceOf(MeasurementError);
     expect(bad.message).toMatch(/refused query "sum\(analysis_test_value": bad_data: .*parse error/);
-    const range = await failure(provider.measure('analysis_test_value[1m]'));
+    const range = await rejectionOf(provider.measure('analysis_test_value[1m]'));
     expect(range.message).toContain('returned a matrix; an analysis query must return one number');
   });
 });
@@ -102,14 +94,14 @@ describe('prometheusProvider limits, against crafted answers', () => {
   it('gives up at the timeout', async () => {
     const s = await serveHttp(() => {});
     servers.push(s);
-    const err = await failure(prometheusProvider({ url: s.url, timeoutMs: 300 }).measure('up'));
+    const err = await rejectionOf(prometheusProvider({ url: s.url, timeoutMs: 300 }).measure('up'));
     expect(err).toBeInstanceOf(MeasurementError);
     expect(err.message).toContain('no complete answer within 300 ms');
   });
 
   it('refuses an answer larger than the limit, declared or streamed', async () => {
     const big = JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [], pad: 'x'.repeat(100_000) } });
-    const declared = await failure(prometheusProvider({ url: await answering(big), maxBytes: 1024 }).measure('up'));
+    const declared = await rejectionOf(prometheusProvider({ url: await answering(big), maxBytes: 1024 }).measure('up'));
     expect(declared.message).toMatch(/more than the 1024 bytes allowed/);
     const s = await serveHttp((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -117,7 +109,7 @@ describe('prometheusProvider limits, against crafted answers', () => {
       res.end();
     });
     servers.push(s);
-    const streamed = await failure(prometheusProvider({ url: s.url, maxBytes: 1024 }).measure('up'));
+    const streamed = await rejectionOf(prometheusProvider({ url: s.url, maxBytes: 1024 }).measure('up'));
     expect(streamed.message).toContain('more than the 1024 bytes allowed');
   });
 
@@ -155,7 +147,7 @@ describe('prometheusProvider limits, against crafted answers', () => {
       'not an object',
     ],
   ])('refuses %s', async (_, body, status, type, message) => {
-    const err = await failure(prometheusProvider({ url: await answering(body, status, type) }).measure('up'));
+    const err = await rejectionOf(prometheusProvider({ url: await answering(body, status, type) }).measure('up'));
     expect(err).toBeInstanceOf(MeasurementError);
     expect(err.message).toContain(message);
   });
@@ -167,11 +159,11 @@ describe('prometheusProvider limits, against crafted answers', () => {
       res.writeHead(503, { 'content-type': 'text/plain' }).end('down');
     });
     servers.push(s);
-    const err = await failure(prometheusProvider({ url: s.url.replace('http://', 'http://ops:s3cret@') }).measure('up'));
+    const err = await rejectionOf(prometheusProvider({ url: s.url.replace('http://', 'http://ops:s3cret@') }).measure('up'));
     expect(auth).toBe(`Basic ${Buffer.from('ops:s3cret').toString('base64')}`);
     expect(err.message).toContain('HTTP 503');
     expect(err.message).not.toContain('s3cret');
-    const refused = await failure(prometheusProvider({ url: `http://ops:s3cret@127.0.0.1:${await freePort()}` }).measure('up'));
+    const refused = await rejectionOf(prometheusProvider({ url: `http://ops:s3cret@127.0.0.1:${await freePort()}` }).measure('up'));
     expect(refused).toBeInstanceOf(MeasurementError);
     expect(refused.message).not.toContain('s3cret');
   });

@@ -41,6 +41,7 @@ export async function boundedFetch(url: URL, opts: BoundedFetchOptions): Promise
   };
   let res: Response;
   try {
+    // No redirects: an answer must not send the controller on to an address nobody configured.
     res = await fetch(url, { method: opts.method ?? 'GET', body: opts.body, headers: opts.headers, signal, redirect: 'error' });
   } catch (err) {
     throw failed(err, `${where}: `);

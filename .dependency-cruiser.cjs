@@ -1,5 +1,6 @@
 // The layers of DESIGN.md, checked in `npm test` (npm run lint:deps). Arrows point down only:
-//   cli → ops, controller, images → reconcilers → convert, store, hosts → swarm → spec, crypto → util
+//   cli → ops, controller, images → reconcilers → convert, store, hosts, analysis → swarm → spec, crypto → util
+// analysis (metric analysis of rollouts) needs neither Docker nor the store: only spec and util.
 // The agent runtime imports only spec, crypto and util. Only src/swarm talks to Docker.
 /** Folders under src/ a layer may import, besides itself. */
 const allowed = {
@@ -10,10 +11,11 @@ const allowed = {
   convert: ['swarm', 'spec', 'crypto', 'util'],
   store: ['swarm', 'spec', 'util'],
   hosts: ['swarm', 'spec', 'crypto', 'util'],
-  reconcilers: ['convert', 'store', 'hosts', 'swarm', 'spec', 'crypto', 'util'],
+  analysis: ['spec', 'util'],
+  reconcilers: ['convert', 'store', 'hosts', 'analysis', 'swarm', 'spec', 'crypto', 'util'],
   images: ['swarm', 'spec', 'util'],
-  ops: ['reconcilers', 'convert', 'store', 'hosts', 'images', 'swarm', 'spec', 'crypto', 'util'],
-  controller: ['reconcilers', 'ops', 'convert', 'store', 'hosts', 'swarm', 'spec', 'crypto', 'util'],
+  ops: ['reconcilers', 'convert', 'store', 'hosts', 'analysis', 'images', 'swarm', 'spec', 'crypto', 'util'],
+  controller: ['reconcilers', 'ops', 'convert', 'store', 'hosts', 'analysis', 'swarm', 'spec', 'crypto', 'util'],
   agent: ['spec', 'crypto', 'util'],
 };
 const layers = Object.keys(allowed);

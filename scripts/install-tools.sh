@@ -17,6 +17,7 @@
 #   age (age)                     test/agent/crypto/key-files.test.ts, bench:crypto
 #   psql (postgresql-client)      test/integration/images.test.ts (logs into bzzz/postgres:15)
 #   busybox (busybox-static)      scripts/build-test-images.sh (the bzzz-test/busybox images)
+#   prometheus (prometheus)       test/integration/analysis/prometheus-provider.test.ts (test/support/prometheus.ts)
 #   etcd (etcd-server)            bench:election (--bench)
 #   hyperfine (hyperfine)         bench:spec, bench:apply start-up phase (--bench)
 #   docker, dockerd, mmdebstrap   scripts/swarm-up.sh (docker.io iptables mmdebstrap)
@@ -47,6 +48,7 @@ tools=(
   "age age"
   "psql postgresql-client"
   "busybox busybox-static"
+  "prometheus prometheus"
 )
 if [ "$bench" = 1 ]; then
   tools+=(

@@ -5,6 +5,7 @@
 import type { BzzzCluster } from '../spec/types.js';
 import { DEFAULT_AGENT_PORTS } from '../spec/defaults.js';
 import type { AgentStatus } from '../spec/status.js';
+import { readBodyUpTo } from '../util/bounded-body.js';
 
 export type { AgentStatus };
 
@@ -38,36 +39,15 @@ export function gaugeValue(metrics: string, name: string): number | undefined {
   return undefined;
 }
 
-/** The body as text, refusing one over `max` bytes (the timeout bounds a slow one). */
-async function boundedText(res: Response, max: number, url: string): Promise<string> {
-  const length = Number(res.headers.get('content-length') ?? 0);
-  if (length > max) throw new Error(`${url} answered ${length} bytes, more than ${max}`);
-  const reader = res.body?.getReader();
-  if (!reader) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      throw new Error(`${url} answered more than ${max} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 async function getJson<T>(url: string, timeoutMs: number, token?: string): Promise<{ status: number; body: T }> {
   const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: token ? { authorization: `Bearer ${token}` } : {} });
-  const text = await boundedText(res, MAX_JSON_BYTES, url);
+  const text = await readBodyUpTo(res, MAX_JSON_BYTES, url);
   return { status: res.status, body: JSON.parse(text) as T };
 }
 
 async function getText(url: string, timeoutMs: number): Promise<string> {
   const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  return boundedText(res, MAX_METRICS_BYTES, url);
+  return readBodyUpTo(res, MAX_METRICS_BYTES, url);
 }
 
 /** Probes every instance over the cluster network (service DNS names). */

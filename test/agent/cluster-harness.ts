@@ -11,7 +11,6 @@
 // member list in code (decision signatures are checked against it).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createAgent, type Agent, type AgentOptions } from '../../src/agent/agent.js';
@@ -19,35 +18,14 @@ import { parseAgentConfig } from '../../src/agent/config.js';
 import { generateApiToken, generateKeys, ROLES, serializeApiCallers, sharePath, type Role } from '../../src/crypto/index.js';
 import { memberList, serializeMemberList } from '../../src/crypto/membership.js';
 import { logger, silentLogger } from '../../src/util/log.js';
+import { freePort } from '../support/ports.js';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 
-const handedOut = new Set<number>();
-
-/** A TCP port free on 127.0.0.1 now, never the same one twice in this process. */
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await anyFreePort();
-    if (!handedOut.has(port)) {
-      handedOut.add(port);
-      return port;
-    }
-  }
-}
-
-function anyFreePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
+export { freePort };
 
 export interface MemberSpec {
   role: Role;

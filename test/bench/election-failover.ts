@@ -23,7 +23,6 @@
 import '../../src/util/polyfill.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -35,6 +34,7 @@ import { createBallots, createElection, createGossipsubElectionTransport } from 
 import { parseMemberList, serializeMemberList } from '../../src/crypto/membership.js';
 import { silentLogger } from '../../src/util/log.js';
 import { createElectionTestNode } from '../agent/election/libp2p-node.js';
+import { freePort } from '../support/ports.js';
 import { ensureTools } from './tools.mjs';
 
 const { values: args } = parseArgs({
@@ -59,17 +59,6 @@ async function waitFor(what: string, maxMs: number, check: () => boolean | Promi
     if (Date.now() > end) throw new Error(`benchmark: not within ${maxMs} ms: ${what}`);
     await sleep(everyMs);
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 // ---------------------------------------------------------------- one bzzz member (child process)

@@ -7,6 +7,7 @@ import type { ServiceSpec } from '../../src/swarm/api-types.js';
 import { EngineCallError } from '../../src/swarm/errors.js';
 import type { SwarmPort } from '../../src/swarm/port.js';
 import { ConflictError, NotFoundError } from '../../src/util/errors.js';
+import { rejectionOf } from './rejection.js';
 
 export interface ContractSubject {
   port: SwarmPort;
@@ -16,15 +17,7 @@ export interface ContractSubject {
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
-/** The error a promise rejects with (fails the test when it resolves). */
-async function refusal(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the engine to refuse, but the call succeeded');
-}
+const refusal = (p: Promise<unknown>) => rejectionOf(p, 'expected the engine to refuse, but the call succeeded');
 
 export function describePortContract(label: string, subject: () => ContractSubject): void {
   describe(`SwarmPort contract (${label})`, () => {

@@ -50,6 +50,11 @@ export interface HttpServerInit {
    * that becomes the answer.
    */
   guard?(req: IncomingMessage): ApiCaller;
+  /**
+   * Runs after the guard, before the route's handler, on every routed request (fault injection:
+   * delays, injected failures). What it throws becomes the answer, like a handler's error.
+   */
+  beforeHandler?(signal: AbortSignal): Promise<void>;
 }
 
 export interface HttpServerComponents {
@@ -120,7 +125,7 @@ export function createHttpServer(c: HttpServerComponents, init: HttpServerInit):
     const found = routes.map((r) => ({ r, params: match(r, segments) })).filter((m) => m.params !== undefined);
     const hit = found.find((m) => m.r.method === req.method);
     const routeName = hit ? hit.r.path : 'unmatched';
-    const end = c.metrics.httpRequestSeconds.startTimer({ route: routeName, method: req.method ?? '' });
+    const end = c.metrics.httpRequestSeconds.startTimer({ server: init.name, route: routeName, method: req.method ?? '' });
     const controller = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) controller.abort();
@@ -167,6 +172,7 @@ export function createHttpServer(c: HttpServerComponents, init: HttpServerInit):
     }
     try {
       if (MUTATING_METHODS.has(req.method ?? '')) requireMediaType(req, hit.r.accepts ?? JSON_BODY, `${req.method} ${hit.r.path}`);
+      await init.beforeHandler?.(controller.signal);
       await hit.r.handler({ req, res, params: hit.params ?? {}, signal: controller.signal, caller });
     } catch (err) {
       fail(err);

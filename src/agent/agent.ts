@@ -461,6 +461,7 @@ export async function createAgent(givenConfig: AgentConfig, options: AgentOption
       routes: healthRoutes({
         monitor: health,
         registry: metrics.registry,
+        refresh: () => metrics.refresh(),
         peerId,
         startedAt,
         now,

@@ -1,7 +1,7 @@
 // The agent's Prometheus metrics, in a registry of its own (so several agents in one process —
 // the cluster tests — never mix their numbers). Names are BZZZ's `bzzz_*`. Gauges that mirror
-// live state (peers, health, election, store) are filled by collect callbacks at scrape time,
-// so a scrape never shows a stale value.
+// live state (peers, health, election, memory) are filled by callbacks that /metrics runs before
+// it reads the registry (refresh), so a scrape never shows a stale value.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { StoreOp } from './cas/types.js';
 import { REJECT_REASONS } from './decision-signature.js';
@@ -74,6 +74,12 @@ export interface AgentMetrics {
   readonly p2pRejectedTotal: Counter<'reason'>;
   /** Set before each scrape: live state that is cheaper to read than to track. */
   onCollect(fn: () => void | Promise<void>): void;
+  /**
+   * Runs the onCollect callbacks, one after the other. /metrics calls it before it reads the
+   * registry: prom-client reads metrics concurrently, so a collect hook on one metric would race
+   * the others' values (a scrape would show the health of the scrape before).
+   */
+  refresh(): Promise<void>;
 }
 
 /** Reasons of bzzz_p2p_rejected_total. */
@@ -89,20 +95,10 @@ export const P2P_REJECT_REASONS = [
 export function createAgentMetrics(options: { defaultMetrics?: boolean } = {}): AgentMetrics {
   const registry = new Registry();
   const collectors: Array<() => void | Promise<void>> = [];
-  // One collect hook runs every callback once per scrape, before the values are read.
   const connectedPeers = new Gauge({
     name: 'bzzz_p2p_connected_peers',
     help: 'Peers this agent has an open libp2p connection to.',
     registers: [registry],
-    async collect() {
-      for (const fn of collectors) {
-        try {
-          await fn();
-        } catch {
-          // a failing collector leaves its gauges at the previous value; the scrape still works
-        }
-      }
-    },
   });
   const m: AgentMetrics = {
     registry,
@@ -244,6 +240,15 @@ export function createAgentMetrics(options: { defaultMetrics?: boolean } = {}): 
     }),
     onCollect(fn) {
       collectors.push(fn);
+    },
+    async refresh() {
+      for (const fn of collectors) {
+        try {
+          await fn();
+        } catch {
+          // a failing collector leaves its gauges at the previous value; the scrape still works
+        }
+      }
     },
   };
   // Known components start at 0, so rate() and alerts see the series before the first error.

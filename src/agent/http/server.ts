@@ -85,7 +85,9 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 
 /** The client went away (closed the socket, aborted the upload): not the server's failure. */
 function clientGone(req: IncomingMessage, signal: AbortSignal, err: unknown): boolean {
-  if (signal.aborted || req.destroyed) return true;
+  // A request whose body was read whole is destroyed too (autoDestroy): only an unfinished one, a
+  // closed socket or an aborted answer mean the client left.
+  if (signal.aborted || req.socket.destroyed || (req.destroyed && !req.complete)) return true;
   const code = (err as { code?: unknown } | null)?.code;
   return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNABORTED';
 }

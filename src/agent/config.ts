@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { multiaddr } from '@multiformats/multiaddr';
 import { InvalidInputError } from '../util/errors.js';
 import { ROLES, isRole, type Role } from '../crypto/roles.js';
-import { NO_FAULT, parseFault, type FaultSpec } from './fault.js';
+import { NO_FAULT, parseFault, type FaultSpec } from './fault-spec.js';
 
 /** A peer to dial at start-up and keep connected to. */
 export interface BootstrapPeer {

@@ -43,15 +43,15 @@ afterAll(async () => {
 
 describe('the metrics the rollback triggers read, moved by real behaviour', () => {
   it('counts API requests by server in the latency histogram (the error rate divides by its _count)', async () => {
-    const before = await scrape(agent.healthUrl);
+    const was = await scrape(agent.healthUrl);
     for (let i = 0; i < 5; i++) expect((await api('/api/election/status')).status).toBe(200);
-    const after = await scrape(agent.healthUrl);
-    const apiCount = (m: typeof after) => m('bzzz_http_request_duration_seconds_count', { server: 'api' }) ?? 0;
-    expect(apiCount(after) - apiCount(before)).toBe(5);
-    expect(after('bzzz_http_request_duration_seconds_count', { server: 'api', route: '/api/election/status', status: '200' })).toBe(5);
+    const now = await scrape(agent.healthUrl);
+    const apiCount = (m: typeof now) => m('bzzz_http_request_duration_seconds_count', { server: 'api' }) ?? 0;
+    expect(apiCount(now) - apiCount(was)).toBe(5);
+    expect(now('bzzz_http_request_duration_seconds_count', { server: 'api', route: '/api/election/status', status: '200' })).toBe(5);
     // The scrapes themselves count on the health server, never in the API's denominator.
-    expect(after('bzzz_http_request_duration_seconds_count', { server: 'health', route: '/metrics' })).toBeGreaterThanOrEqual(1);
-    expect(after('bzzz_errors_total', { component: 'http' })).toBe(0);
+    expect(now('bzzz_http_request_duration_seconds_count', { server: 'health', route: '/metrics' })).toBeGreaterThanOrEqual(1);
+    expect(now('bzzz_errors_total', { component: 'http' })).toBe(0);
   });
 
   it("reports memory in use against the container's limit, and the use rises with an allocation", async () => {
@@ -71,7 +71,7 @@ describe('the metrics the rollback triggers read, moved by real behaviour', () =
   });
 
   it('counts store operations, and an errno from the disk as a store I/O error', async () => {
-    const before = await scrape(agent.healthUrl);
+    const was = await scrape(agent.healthUrl);
     const good = new TextEncoder().encode(`good blob ${Date.now()}`);
     const put = await putBlob(good);
     expect(put.status).toBe(201);
@@ -90,8 +90,8 @@ describe('the metrics the rollback triggers read, moved by real behaviour', () =
       await rm(join(blobs, hex.slice(0, 2), hex.slice(2, 4)), { force: true });
     }
 
-    const after = await scrape(agent.healthUrl);
-    const delta = (name: string, labels: Record<string, string>) => (after(name, labels) ?? 0) - (before(name, labels) ?? 0);
+    const now = await scrape(agent.healthUrl);
+    const delta = (name: string, labels: Record<string, string>) => (now(name, labels) ?? 0) - (was(name, labels) ?? 0);
     expect(delta('bzzz_store_operations_total', { op: 'put', outcome: 'ok' })).toBe(1);
     expect(delta('bzzz_store_operations_total', { op: 'put', outcome: 'error' })).toBe(1);
     expect(delta('bzzz_store_operations_total', { op: 'get_buffer', outcome: 'ok' })).toBe(1);
@@ -100,7 +100,7 @@ describe('the metrics the rollback triggers read, moved by real behaviour', () =
     expect(delta('bzzz_errors_total', { component: 'store' })).toBe(1);
     expect(delta('bzzz_errors_total', { component: 'http' })).toBe(1);
     // A healthy agent: no failing check, status healthy or degraded, never unhealthy.
-    expect(after('bzzz_health_status', { status: 'unhealthy' })).toBe(0);
+    expect(now('bzzz_health_status', { status: 'unhealthy' })).toBe(0);
   });
 
   it('counts bytes that no longer match their address as a corruption I/O error', async () => {
@@ -109,10 +109,12 @@ describe('the metrics the rollback triggers read, moved by real behaviour', () =
     const { address } = (await put.json()) as { address: string };
     const hex = addressHex(hashBytes(bytes));
     await writeFile(join(agent.dataDir, 'store', 'blobs', hex.slice(0, 2), hex.slice(2, 4), hex), 'flipped bytes');
-    const before = await scrape(agent.healthUrl);
+    const was = await scrape(agent.healthUrl);
     expect((await api(`/api/blobs/${address}`)).status).not.toBe(200);
-    const after = await scrape(agent.healthUrl);
-    expect((after('bzzz_store_io_errors_total', { kind: 'corruption' }) ?? 0) - (before('bzzz_store_io_errors_total', { kind: 'corruption' }) ?? 0)).toBe(1);
+    const now = await scrape(agent.healthUrl);
+    expect(
+      (now('bzzz_store_io_errors_total', { kind: 'corruption' }) ?? 0) - (was('bzzz_store_io_errors_total', { kind: 'corruption' }) ?? 0),
+    ).toBe(1);
   });
 });
 
@@ -163,7 +165,9 @@ describe('BZZZ_FAULT: a bad release a setting switches', () => {
     for (let i = 0; i < 20; i++) statuses.push((await api('/api/election/status')).status);
     expect(statuses.filter((s) => s === 500)).toHaveLength(5);
     const m = await scrape(agent.healthUrl);
-    expect((m('bzzz_errors_total', { component: 'http' }) ?? 0) / (m('bzzz_http_request_duration_seconds_count', { server: 'api' }) ?? 1)).toBe(0.25);
+    expect(
+      (m('bzzz_errors_total', { component: 'http' }) ?? 0) / (m('bzzz_http_request_duration_seconds_count', { server: 'api' }) ?? 1),
+    ).toBe(0.25);
   });
 
   it('slow=300ms: API answers take 300 ms more (in the latency histogram too); health and metrics do not', async () => {
@@ -176,7 +180,8 @@ describe('BZZZ_FAULT: a bad release a setting switches', () => {
     // Not delayed: the health server's answers sit in the buckets below the injected 300 ms.
     expect(m('bzzz_http_request_duration_seconds_bucket', { server: 'health', route: '/health/live', le: '0.1' })).toBe(1);
     const mean =
-      (m('bzzz_http_request_duration_seconds_sum', { server: 'api' }) ?? 0) / (m('bzzz_http_request_duration_seconds_count', { server: 'api' }) ?? 1);
+      (m('bzzz_http_request_duration_seconds_sum', { server: 'api' }) ?? 0) /
+      (m('bzzz_http_request_duration_seconds_count', { server: 'api' }) ?? 1);
     expect(mean).toBeGreaterThanOrEqual(0.29);
     expect(m('bzzz_http_request_duration_seconds_bucket', { server: 'api', le: '0.1' })).toBe(0);
     expect(m('bzzz_errors_total', { component: 'http' })).toBe(0);

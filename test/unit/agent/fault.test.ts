@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseAgentConfig } from '../../../src/agent/config.js';
-import { apiFault, describeFault, FaultInjectedError, NO_FAULT, parseFault } from '../../../src/agent/fault.js';
+import { apiFault, FaultInjectedError } from '../../../src/agent/fault.js';
+import { describeFault, NO_FAULT, parseFault } from '../../../src/agent/fault-spec.js';
 import { InvalidInputError } from '../../../src/util/errors.js';
 
 describe('parseFault (BZZZ_FAULT)', () => {

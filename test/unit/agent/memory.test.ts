@@ -22,7 +22,12 @@ async function files(entries: Record<string, string>): Promise<void> {
 }
 
 const read = () =>
-  readMemory({ procCgroupFile: join(dir, 'proc-self-cgroup'), cgroupRoot: join(dir, 'cg'), machineBytes: () => 16 * GiB, rss: () => 12345 });
+  readMemory({
+    procCgroupFile: join(dir, 'proc-self-cgroup'),
+    cgroupRoot: join(dir, 'cg'),
+    machineBytes: () => 16 * GiB,
+    rss: () => 12345,
+  });
 
 describe('readMemory: usage against the cgroup limit', () => {
   it('GIVEN cgroup v2 THEN memory.current less inactive_file against memory.max, in its own cgroup', async () => {

@@ -4,11 +4,12 @@
 // metrics the agent registers. promtool (Debian's prometheus) and amtool (prometheus-alertmanager)
 // come from scripts/install-tools.sh.
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { createAgentMetrics } from '../../../src/agent/metrics.js';
 
 const DIR = resolve(import.meta.dirname, '../../../stacks/monitoring');
@@ -31,6 +32,14 @@ interface AlertRule {
   expr: string;
   for: string;
   labels: Record<string, string>;
+}
+
+/** Every series name an agent's /metrics can show (histograms as _sum, _count, _bucket). */
+async function exportedNames(): Promise<Set<string>> {
+  const metrics = await createAgentMetrics().registry.getMetricsAsJSON();
+  return new Set(
+    metrics.flatMap((m) => (String(m.type) === 'histogram' ? [`${m.name}_sum`, `${m.name}_count`, `${m.name}_bucket`] : [m.name])),
+  );
 }
 
 describe('stacks/monitoring', () => {
@@ -84,14 +93,37 @@ describe('stacks/monitoring', () => {
   it('the rules read only metrics the agent exports (or Prometheus itself: up)', async () => {
     const doc = parse(await readFile(join(DIR, 'alerts.yml'), 'utf8')) as { groups: Array<{ rules: AlertRule[] }> };
     const text = doc.groups.flatMap((g) => g.rules.map((r) => r.expr)).join('\n');
-    const exported = new Set(
-      (await createAgentMetrics().registry.getMetricsAsJSON()).flatMap((m) =>
-        m.type === 'histogram' ? [`${m.name}_sum`, `${m.name}_count`, `${m.name}_bucket`] : [m.name],
-      ),
-    );
+    const exported = await exportedNames();
     const used = new Set([...text.matchAll(/\b(bzzz_[a-z_]+)\{?/g)].map((m) => m[1]));
     expect(used.size).toBeGreaterThanOrEqual(7);
     for (const name of used) expect(exported, name).toContain(name);
+  });
+
+  it("the example specs' analysis rules are valid PromQL (Prometheus provider) and read only exported metrics", async () => {
+    const exported = await exportedNames();
+    const examples = resolve(DIR, '../examples');
+    const queries: string[] = [];
+    for (const file of ['analysis-snippet.yaml', 'analysis-snippet-agents.yaml']) {
+      const doc = parse(await readFile(join(examples, file), 'utf8')) as {
+        spec: { upgrade: { analysis: { rules: Array<{ query: string }> } } };
+      };
+      const rules = doc.spec.upgrade.analysis.rules;
+      expect(rules, file).toHaveLength(5);
+      queries.push(...rules.map((r) => r.query));
+    }
+    for (const name of new Set(queries.join('\n').match(/\bbzzz_[a-z_]+/g))) expect(exported, name).toContain(name);
+    const dir = await mkdtemp(join(tmpdir(), 'bzzz-promql-'));
+    try {
+      const promql = parse(await readFile(join(examples, 'analysis-snippet.yaml'), 'utf8')) as {
+        spec: { upgrade: { analysis: { rules: Array<{ name: string; query: string }> } } };
+      };
+      const records = promql.spec.upgrade.analysis.rules.map((r) => ({ record: `bzzz:${r.name.replaceAll('-', '_')}`, expr: r.query }));
+      await writeFile(join(dir, 'rules.yml'), stringify({ groups: [{ name: 'analysis', rules: records }] }));
+      const r = await tool('promtool', ['check', 'rules', join(dir, 'rules.yml')]);
+      expect(r.out).toContain('SUCCESS: 5 rules found');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('prometheus.yml scrapes the agents on their health port with a cluster label, as job bzzz-agents', async () => {

@@ -30,14 +30,30 @@ const read = () =>
   });
 
 describe('readMemory: usage against the cgroup limit', () => {
-  it('GIVEN cgroup v2 THEN memory.current less inactive_file against memory.max, in its own cgroup', async () => {
+  // A container's own cgroup under the host's path: usage less inactive file cache, against the limit.
+  it.each([
+    {
+      version: 'v2',
+      procCgroup: '0::/system.slice/docker-abc.scope\n',
+      dir: 'cg/system.slice/docker-abc.scope',
+      names: ['memory.max', 'memory.current', 'memory.stat', 'inactive_file'],
+    },
+    {
+      version: 'v1 (hybrid host)',
+      procCgroup: '9:name=systemd:/\n4:memory:/process_api/abc\n1:cpu,cpuacct:/\n0::/\n',
+      dir: 'cg/memory/process_api/abc',
+      names: ['memory.limit_in_bytes', 'memory.usage_in_bytes', 'memory.stat', 'total_inactive_file'],
+    },
+  ])('GIVEN cgroup $version THEN $names.1 less $names.3 against $names.0', async ({ version, procCgroup, dir: cg, names }) => {
+    const [limit, usage, stat, inactive] = names;
     await files({
-      'proc-self-cgroup': '0::/system.slice/docker-abc.scope\n',
-      'cg/system.slice/docker-abc.scope/memory.max': '1073741824\n',
-      'cg/system.slice/docker-abc.scope/memory.current': '900000000\n',
-      'cg/system.slice/docker-abc.scope/memory.stat': 'anon 700000000\nfile 200000000\ninactive_file 100000000\nactive_file 1\n',
+      'proc-self-cgroup': procCgroup,
+      [`${cg}/${limit}`]: '1073741824\n',
+      [`${cg}/${usage}`]: '900000000\n',
+      [`${cg}/${stat}`]: `anon 700000000\nfile 200000000\n${inactive} 100000000\nactive_file 1\n`,
+      'cg/unified/cgroup.procs': '',
     });
-    expect(await read()).toEqual({ usageBytes: 800_000_000, limitBytes: GiB, source: 'cgroup-v2' });
+    expect(await read()).toEqual({ usageBytes: 800_000_000, limitBytes: GiB, source: `cgroup-${version.slice(0, 2)}` });
   });
 
   it('GIVEN cgroup v2 in a private namespace ("0::/") with no limit THEN the machine is the limit', async () => {
@@ -48,17 +64,6 @@ describe('readMemory: usage against the cgroup limit', () => {
   it("GIVEN the host's cgroup path but the container's cgroup mounted at the root THEN the root is read", async () => {
     await files({ 'proc-self-cgroup': '0::/docker/abc\n', 'cg/memory.max': '2147483648', 'cg/memory.current': '1000' });
     expect(await read()).toMatchObject({ usageBytes: 1000, limitBytes: 2 * GiB });
-  });
-
-  it('GIVEN cgroup v1 (hybrid host) THEN memory.usage_in_bytes less total_inactive_file against memory.limit_in_bytes', async () => {
-    await files({
-      'proc-self-cgroup': '9:name=systemd:/\n4:memory:/process_api/abc\n1:cpu,cpuacct:/\n0::/\n',
-      'cg/memory/process_api/abc/memory.limit_in_bytes': '536870912\n',
-      'cg/memory/process_api/abc/memory.usage_in_bytes': '500000000\n',
-      'cg/memory/process_api/abc/memory.stat': 'cache 1\ntotal_cache 2\ntotal_inactive_file 20000000\n',
-      'cg/unified/cgroup.procs': '',
-    });
-    expect(await read()).toEqual({ usageBytes: 480_000_000, limitBytes: 512 * 1024 * 1024, source: 'cgroup-v1' });
   });
 
   it("GIVEN cgroup v1 without a limit (a huge number) THEN the limit is capped at the machine's memory", async () => {

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, every command-line tool the tests run (and, with --bench, the
 # benchmarks too), so that a bare machine (Node.js and apt, nothing else) passes `npm test`.
-# `npm test` runs it first (scripts/test.mjs); `npm test -- --project unit` does not: unit tests
-# run no external tool. Idempotent: a tool already on PATH is left alone, and apt is not touched
+# `npm test` runs it first (scripts/test.mjs); `npm test -- --project unit` does not: the only unit
+# tests that run a tool (promtool, amtool on stacks/monitoring) say so when it is missing. Idempotent: a tool already on PATH is left alone, and apt is not touched
 # at all when nothing is missing.
 #
 #   bash scripts/install-tools.sh            # what `npm test` needs
@@ -17,7 +17,12 @@
 #   age (age)                     test/agent/crypto/key-files.test.ts, bench:crypto
 #   psql (postgresql-client)      test/integration/images.test.ts (logs into bzzz/postgres:15)
 #   busybox (busybox-static)      scripts/build-test-images.sh (the bzzz-test/busybox images)
-#   prometheus (prometheus)       test/integration/analysis/prometheus-provider.test.ts (test/support/prometheus.ts)
+#   prometheus, promtool (prometheus)
+#                                 test/integration/analysis/prometheus-provider.test.ts (test/support/prometheus.ts),
+#                                 test/unit/monitoring/monitoring-files.test.ts (check rules, test rules, check config)
+#   amtool, prometheus-alertmanager (prometheus-alertmanager)
+#                                 test/unit/monitoring/monitoring-files.test.ts (check-config),
+#                                 test/integration/alertmanager.test.ts (test/support/alertmanager.ts)
 #   etcd (etcd-server)            bench:election (--bench)
 #   hyperfine (hyperfine)         bench:spec, bench:apply start-up phase (--bench)
 #   docker, dockerd, mmdebstrap   scripts/swarm-up.sh (docker.io iptables mmdebstrap)
@@ -49,6 +54,8 @@ tools=(
   "psql postgresql-client"
   "busybox busybox-static"
   "prometheus prometheus"
+  "promtool prometheus"
+  "amtool prometheus-alertmanager"
 )
 if [ "$bench" = 1 ]; then
   tools+=(

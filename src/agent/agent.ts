@@ -37,6 +37,9 @@ import {
 import { createHealthMonitor, type HealthMonitor } from './health/monitor.js';
 import { diskCheck, dhtCheck, electionCheck, memoryCheck, peersCheck, pubsubCheck, storeCheck } from './health/checks.js';
 import { healthRoutes } from './health/routes.js';
+import { readMemory } from './health/memory.js';
+import { apiFault, faultCheck } from './fault.js';
+import { describeFault, faultActive } from './fault-spec.js';
 import { blobRoutes } from './http/blob-routes.js';
 import { decisionRoutes } from './http/decision-routes.js';
 import { electionRoutes } from './http/election-routes.js';
@@ -178,6 +181,12 @@ export async function createAgent(givenConfig: AgentConfig, options: AgentOption
   const clusterSize = members === null ? config.clusterSize : members.members.length;
   const ballots: Ballots | undefined = members === null ? undefined : createBallots(privateKey, members);
   const metrics = createAgentMetrics({ defaultMetrics: options.processMetrics ?? true });
+  if (faultActive(config.fault)) {
+    log.warn(
+      { fault: describeFault(config.fault) },
+      'FAULT INJECTED (--fault / BZZZ_FAULT): this agent misbehaves on purpose, as a test or chaos aid',
+    );
+  }
 
   const node = await createP2PNode(
     {
@@ -204,6 +213,13 @@ export async function createAgent(givenConfig: AgentConfig, options: AgentOption
     quotaBytes: config.storeQuotaBytes,
     reserveBytes: config.storeReserveBytes,
     onRefused: (reason) => metrics.storeRefusedTotal.inc({ reason }),
+    onOperation: ({ op, outcome, ioErrors }) => {
+      metrics.storeOperationsTotal.inc({ op, outcome });
+      if (ioErrors === undefined) return;
+      metrics.storeIoErrorsTotal.inc({ op, kind: ioErrors.kind }, ioErrors.count);
+      // Corruption is counted there already, by the replicator's corruption listener.
+      if (ioErrors.kind === 'errno') metrics.errorsTotal.inc({ component: 'store' }, ioErrors.count);
+    },
   });
   let roleKeys: LoadedRoleKeys | undefined;
   let share: AdminKeyShare | undefined;
@@ -385,7 +401,16 @@ export async function createAgent(givenConfig: AgentConfig, options: AgentOption
         electionCheck({ status: () => election.status() }),
         storeCheck({ stats: () => store.stats(), repairs: () => replicator.repairs() }),
         diskCheck({ dir: config.dataDir }),
-        memoryCheck(),
+        memoryCheck({
+          read: async () => {
+            const m = await readMemory();
+            metrics.memoryUsageBytes.set(m.usageBytes);
+            metrics.memoryLimitBytes.set(m.limitBytes);
+            metrics.memoryUsageRatio.set(m.limitBytes > 0 ? m.usageBytes / m.limitBytes : 0);
+            return m;
+          },
+        }),
+        ...(config.fault.unhealthy ? [faultCheck(config.fault)] : []),
       ],
     },
   );
@@ -424,6 +449,7 @@ export async function createAgent(givenConfig: AgentConfig, options: AgentOption
         ...decisionRoutes({ decisions, maxDecisionBytes: options.maxDecisionBytes ?? 1024 * 1024 }),
         ...electionRoutes({ election, role: config.role }),
       ],
+      beforeHandler: apiFault(config.fault),
     },
   );
   const healthServer: HttpServer = createHttpServer(
@@ -436,6 +462,7 @@ export async function createAgent(givenConfig: AgentConfig, options: AgentOption
       routes: healthRoutes({
         monitor: health,
         registry: metrics.registry,
+        refresh: () => metrics.refresh(),
         peerId,
         startedAt,
         now,

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { multiaddr } from '@multiformats/multiaddr';
 import { InvalidInputError } from '../util/errors.js';
 import { ROLES, isRole, type Role } from '../crypto/roles.js';
+import { NO_FAULT, parseFault, type FaultSpec } from './fault-spec.js';
 
 /** A peer to dial at start-up and keep connected to. */
 export interface BootstrapPeer {
@@ -49,6 +50,8 @@ export interface AgentConfig {
   readonly storeQuotaBytes?: number;
   /** Free bytes always kept on the data directory's disk (the election's vote file must stay writable). */
   readonly storeReserveBytes: number;
+  /** Test / chaos aid (agent/fault.ts): a bad release whose failure a setting switches. Off by default. */
+  readonly fault: FaultSpec;
 }
 
 /** The option names commander uses (camelCase of the flags), with their flag and env names. */
@@ -73,6 +76,7 @@ const FIELDS = {
   insecureOpenCluster: ['--insecure-open-cluster', 'BZZZ_INSECURE_OPEN_CLUSTER'],
   storeQuota: ['--store-quota', 'BZZZ_STORE_QUOTA'],
   storeReserve: ['--store-reserve', 'BZZZ_STORE_RESERVE'],
+  fault: ['--fault', 'BZZZ_FAULT'],
 } as const;
 
 type Field = keyof typeof FIELDS;
@@ -183,6 +187,13 @@ export function parseAgentConfig(input: AgentOptionsInput): AgentConfig {
     return bytes;
   };
 
+  let fault: FaultSpec = NO_FAULT;
+  try {
+    fault = parseFault(raw('fault'));
+  } catch (err) {
+    fail('fault', `${(err as Error).message} (a test / chaos aid; leave it unset in production)`);
+  }
+
   const config: AgentConfig = {
     dataDir: resolve(raw('dataDir') ?? DEFAULTS.dataDir),
     host,
@@ -204,6 +215,7 @@ export function parseAgentConfig(input: AgentOptionsInput): AgentConfig {
     apiCallersFile: optionalPath(raw('apiCallers')),
     storeQuotaBytes: size('storeQuota'),
     storeReserveBytes: size('storeReserve') ?? 0,
+    fault,
   };
   if (problems.length > 0) {
     throw new InvalidInputError(`agent settings are not valid:\n  ${problems.join('\n  ')}`);

@@ -1,11 +1,25 @@
 // The agent's Prometheus metrics, in a registry of its own (so several agents in one process —
 // the cluster tests — never mix their numbers). Names are BZZZ's `bzzz_*`. Gauges that mirror
-// live state (peers, health, election, store) are filled by collect callbacks at scrape time,
-// so a scrape never shows a stale value.
+// live state (peers, health, election, memory) are filled by callbacks that /metrics runs before
+// it reads the registry (refresh), so a scrape never shows a stale value.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { StoreOp } from './cas/types.js';
 import { REJECT_REASONS } from './decision-signature.js';
 
 export const ERROR_COMPONENTS = ['dht', 'replication', 'store', 'http', 'pubsub', 'election'] as const;
+
+/** The ops of bzzz_store_operations_total and bzzz_store_io_errors_total (`read`: streaming a blob out). */
+export const STORE_OPS = [
+  'put',
+  'get',
+  'get_buffer',
+  'has',
+  'stat',
+  'delete',
+  'verify',
+  'scrub',
+  'read',
+] as const satisfies readonly StoreOp[];
 
 export const ELECTION_STATE_VALUES = { follower: 0, candidate: 1, admin: 2 } as const;
 
@@ -30,7 +44,26 @@ export interface AgentMetrics {
   readonly pubsubMessagesTotal: Counter<'topic' | 'direction'>;
   readonly blobTransfersTotal: Counter<'direction' | 'outcome'>;
   readonly blobRepairsTotal: Counter<'outcome'>;
-  readonly httpRequestSeconds: Histogram<'route' | 'method' | 'status'>;
+  /**
+   * Every HTTP request by server (api, health), route, method and status. Its `_count` with
+   * server="api" is the request count the error rate divides by (bzzz_errors_total{component="http"}
+   * over it); its `_sum` over `_count` is the mean latency the latency trigger compares with a baseline.
+   */
+  readonly httpRequestSeconds: Histogram<'server' | 'route' | 'method' | 'status'>;
+  /** Memory in use (cgroup usage less inactive file cache, or RSS outside a memory cgroup). */
+  readonly memoryUsageBytes: Gauge;
+  /** The container's memory limit (cgroup), capped at the machine's memory; the machine's without one. */
+  readonly memoryLimitBytes: Gauge;
+  /** memoryUsageBytes / memoryLimitBytes. */
+  readonly memoryUsageRatio: Gauge;
+  /** Content store operations by op (put, get, …) and outcome (ok, error). */
+  readonly storeOperationsTotal: Counter<'op' | 'outcome'>;
+  /** Content store operations that failed in the filesystem (an errno: EIO, ENOSPC, EACCES …) or read corrupted bytes. */
+  readonly storeIoErrorsTotal: Counter<'op' | 'kind'>;
+  /** Health check runs that ended in `fail`, by check. */
+  readonly healthCheckFailuresTotal: Counter<'check'>;
+  /** 1 for the agent's current overall health status (healthy, degraded, unhealthy), 0 for the others. */
+  readonly healthStatus: Gauge<'status'>;
   /** Decisions refused on read: unsigned, malformed, bad signature, signer not a member or not allowed. */
   readonly contentRejectedTotal: Counter<'reason'>;
   /** API requests refused before routing: no token, unknown token, cross-origin. */
@@ -41,6 +74,12 @@ export interface AgentMetrics {
   readonly p2pRejectedTotal: Counter<'reason'>;
   /** Set before each scrape: live state that is cheaper to read than to track. */
   onCollect(fn: () => void | Promise<void>): void;
+  /**
+   * Runs the onCollect callbacks, one after the other. /metrics calls it before it reads the
+   * registry: prom-client reads metrics concurrently, so a collect hook on one metric would race
+   * the others' values (a scrape would show the health of the scrape before).
+   */
+  refresh(): Promise<void>;
 }
 
 /** Reasons of bzzz_p2p_rejected_total. */
@@ -56,20 +95,10 @@ export const P2P_REJECT_REASONS = [
 export function createAgentMetrics(options: { defaultMetrics?: boolean } = {}): AgentMetrics {
   const registry = new Registry();
   const collectors: Array<() => void | Promise<void>> = [];
-  // One collect hook runs every callback once per scrape, before the values are read.
   const connectedPeers = new Gauge({
     name: 'bzzz_p2p_connected_peers',
     help: 'Peers this agent has an open libp2p connection to.',
     registers: [registry],
-    async collect() {
-      for (const fn of collectors) {
-        try {
-          await fn();
-        } catch {
-          // a failing collector leaves its gauges at the previous value; the scrape still works
-        }
-      }
-    },
   });
   const m: AgentMetrics = {
     registry,
@@ -141,8 +170,8 @@ export function createAgentMetrics(options: { defaultMetrics?: boolean } = {}): 
     }),
     httpRequestSeconds: new Histogram({
       name: 'bzzz_http_request_duration_seconds',
-      help: 'HTTP API and health requests.',
-      labelNames: ['route', 'method', 'status'],
+      help: 'HTTP requests by server (api, health), route, method and status; _count is the request count.',
+      labelNames: ['server', 'route', 'method', 'status'],
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
       registers: [registry],
     }),
@@ -170,8 +199,56 @@ export function createAgentMetrics(options: { defaultMetrics?: boolean } = {}): 
       labelNames: ['reason'],
       registers: [registry],
     }),
+    memoryUsageBytes: new Gauge({
+      name: 'bzzz_memory_usage_bytes',
+      help: "Memory in use: the container's cgroup usage less inactive file cache (as docker stats), or the process's RSS outside a memory cgroup.",
+      registers: [registry],
+    }),
+    memoryLimitBytes: new Gauge({
+      name: 'bzzz_memory_limit_bytes',
+      help: "The container's memory limit (cgroup v2 memory.max or v1 memory.limit_in_bytes), capped at the machine's memory; the machine's memory without a limit.",
+      registers: [registry],
+    }),
+    memoryUsageRatio: new Gauge({
+      name: 'bzzz_memory_usage_ratio',
+      help: 'bzzz_memory_usage_bytes / bzzz_memory_limit_bytes, 0 to 1.',
+      registers: [registry],
+    }),
+    storeOperationsTotal: new Counter({
+      name: 'bzzz_store_operations_total',
+      help: 'Content store operations by op (put, get, get_buffer, has, stat, delete, verify, scrub, read) and outcome (ok, error).',
+      labelNames: ['op', 'outcome'],
+      registers: [registry],
+    }),
+    storeIoErrorsTotal: new Counter({
+      name: 'bzzz_store_io_errors_total',
+      help: 'Content store operations that failed in the filesystem (kind="errno": EIO, ENOSPC, EACCES …) or read bytes that do not match their address (kind="corruption").',
+      labelNames: ['op', 'kind'],
+      registers: [registry],
+    }),
+    healthCheckFailuresTotal: new Counter({
+      name: 'bzzz_health_check_failures_total',
+      help: 'Health check runs that ended in fail, by check.',
+      labelNames: ['check'],
+      registers: [registry],
+    }),
+    healthStatus: new Gauge({
+      name: 'bzzz_health_status',
+      help: 'Overall health: 1 for the current status (healthy, degraded, unhealthy), 0 for the others. unhealthy is what /health answers 503 for.',
+      labelNames: ['status'],
+      registers: [registry],
+    }),
     onCollect(fn) {
       collectors.push(fn);
+    },
+    async refresh() {
+      for (const fn of collectors) {
+        try {
+          await fn();
+        } catch {
+          // a failing collector leaves its gauges at the previous value; the scrape still works
+        }
+      }
     },
   };
   // Known components start at 0, so rate() and alerts see the series before the first error.
@@ -180,6 +257,10 @@ export function createAgentMetrics(options: { defaultMetrics?: boolean } = {}): 
   for (const reason of ['missing', 'invalid', 'cross_origin']) m.apiAuthFailuresTotal.inc({ reason }, 0);
   for (const reason of ['quota', 'reserve']) m.storeRefusedTotal.inc({ reason }, 0);
   for (const reason of P2P_REJECT_REASONS) m.p2pRejectedTotal.inc({ reason }, 0);
+  for (const op of STORE_OPS) {
+    for (const outcome of ['ok', 'error']) m.storeOperationsTotal.inc({ op, outcome }, 0);
+    for (const kind of ['errno', 'corruption']) m.storeIoErrorsTotal.inc({ op, kind }, 0);
+  }
   if (options.defaultMetrics === true) collectDefaultMetrics({ register: registry, prefix: 'bzzz_' });
   return m;
 }

@@ -182,6 +182,12 @@ export function buildProgram(): Command {
         .env('BZZZ_STORE_RESERVE')
         .default('256MiB'),
     )
+    .addOption(
+      new Option(
+        '--fault <faults>',
+        'TEST / CHAOS AID, off by default: make this agent a bad release, comma-separated: unhealthy (a failing critical health check: /health answers 503), errors or errors=PERCENT% (API requests answer 500 and count in bzzz_errors_total{component="http"}), slow=DURATION (API requests wait e.g. 300ms or 2s first), e.g. --fault unhealthy,slow=300ms',
+      ).env('BZZZ_FAULT'),
+    )
     .action(run(() => import('../agent/cli/run.js').then((m) => m.agentRunCommand)));
 
   return program;

@@ -236,6 +236,7 @@ const FLAG_NAMES: Record<string, string> = {
   apiCallers: '--api-callers',
   storeQuota: '--store-quota',
   storeReserve: '--store-reserve',
+  fault: '--fault',
 };
 
 /** Starts `node bin/bzzzctl.js agent run` with these flags; resolves once it printed its peer ID line. */

@@ -21,6 +21,8 @@ import type {
   PutOptions,
   PutResult,
   ScrubResult,
+  StoreOp,
+  StoreOperationEnd,
   StoreStats,
   VerifyResult,
 } from './types.js';
@@ -50,15 +52,40 @@ export async function createContentStore(init: ContentStoreInit): Promise<Conten
   const scrubs = new Set<AbortController>();
   let closed = false;
 
-  // Every public operation runs through here: refused after close, awaited by close.
-  const track = <T>(operation: string, run: () => Promise<T>): Promise<T> => {
-    if (closed) return Promise.reject(new StoreClosedError(operation));
+  const report = (op: StoreOp, outcome: unknown, failed: boolean): void => {
+    if (init.onOperation === undefined) return;
+    const ioErrors = ioErrorsOf(outcome, failed);
+    init.onOperation({ op, outcome: failed ? 'error' : 'ok', ...(ioErrors === undefined ? {} : { ioErrors }) });
+  };
+
+  // Every public operation runs through here: refused after close, awaited by close, reported.
+  const track = <T>(op: StoreOp, run: () => Promise<T>): Promise<T> => {
+    if (closed) return Promise.reject(new StoreClosedError(op));
     const p = run();
     inflight.add(p);
-    const forget = (): void => void inflight.delete(p);
-    p.then(forget, forget);
+    p.then(
+      (r) => {
+        inflight.delete(p);
+        report(op, r, false);
+      },
+      (err: unknown) => {
+        inflight.delete(p);
+        report(op, err, true);
+      },
+    );
     return p;
   };
+
+  /** A blob's stream, reported as a `read` when it ends or fails. */
+  async function* reported(stream: AsyncGenerator<Uint8Array, void, undefined>): AsyncGenerator<Uint8Array, void, undefined> {
+    try {
+      yield* stream;
+    } catch (err) {
+      report('read', err, true);
+      throw err;
+    }
+    report('read', undefined, false);
+  }
 
   const missing = (address: BlobAddress) => () => new BlobNotFoundError(address);
 
@@ -194,7 +221,7 @@ export async function createContentStore(init: ContentStoreInit): Promise<Conten
       throw errorCode(err) === 'ENOENT' ? new BlobNotFoundError(address) : err;
     });
     const stream = readChecked(path, readChunkBytes, (read) => checkRead(address, read), missing(address));
-    return { address, size: st.size, stream };
+    return { address, size: st.size, stream: reported(stream) };
   }
 
   async function getVerifiedBuffer(input: string, maxBytes: number): Promise<Buffer> {
@@ -266,7 +293,7 @@ export async function createContentStore(init: ContentStoreInit): Promise<Conten
     root: layout.root,
     put: (source, opts) => track('put', () => put(source, opts)),
     get: (address) => track('get', () => get(address)),
-    getVerifiedBuffer: (address, maxBytes) => track('getVerifiedBuffer', () => getVerifiedBuffer(address, maxBytes)),
+    getVerifiedBuffer: (address, maxBytes) => track('get_buffer', () => getVerifiedBuffer(address, maxBytes)),
     has: (address) => track('has', async () => exists(layout.blobPath(parseAddress(address)))),
     stat: (address) => track('stat', () => statBlob(address)),
     delete: (address) => track('delete', () => deleteBlob(address)),
@@ -284,6 +311,18 @@ export async function createContentStore(init: ContentStoreInit): Promise<Conten
       await Promise.allSettled([...inflight]);
     },
   };
+}
+
+/** What an operation's result or error says about the disk (StoreOperationEnd.ioErrors). */
+function ioErrorsOf(outcome: unknown, failed: boolean): StoreOperationEnd['ioErrors'] {
+  if (failed) {
+    if (outcome instanceof BlobCorruptedError) return { kind: 'corruption', count: 1 };
+    // errno codes only (EIO, ENOSPC …): not Node's ERR_* / ABORT_ERR, not the store's own refusals.
+    return /^E[A-Z0-9]+$/.test(errorCode(outcome) ?? '') ? { kind: 'errno', count: 1 } : undefined;
+  }
+  if (outcome === 'corrupted') return { kind: 'corruption', count: 1 };
+  const corrupted = (outcome as Partial<ScrubResult> | undefined)?.corrupted;
+  return typeof corrupted === 'number' && corrupted > 0 ? { kind: 'corruption', count: corrupted } : undefined;
 }
 
 async function statOrUndefined(path: string): Promise<Stats | undefined> {

@@ -28,6 +28,22 @@ export interface ContentStoreInit {
   reserveBytes?: number;
   /** Told about every refusal (a metric). */
   onRefused?(reason: 'quota' | 'reserve'): void;
+  /** Told about every operation's end (metrics): see StoreOperationEnd. */
+  onOperation?(end: StoreOperationEnd): void;
+}
+
+export type StoreOp = 'put' | 'get' | 'get_buffer' | 'has' | 'stat' | 'delete' | 'verify' | 'scrub' | 'read';
+
+/**
+ * One finished store operation. `ioErrors` counts what the disk did wrong: an errno from the
+ * filesystem (EIO, ENOSPC, EACCES, ENOTDIR …; a missing blob is a miss, not an error) or bytes that
+ * no longer match their address (corruption: thrown on read, or found by verify and scrub).
+ * `read` is the streaming of a blob handed out by get().
+ */
+export interface StoreOperationEnd {
+  op: StoreOp;
+  outcome: 'ok' | 'error';
+  ioErrors?: { kind: 'errno' | 'corruption'; count: number };
 }
 
 export interface PutOptions {

@@ -1,9 +1,9 @@
 // The agent's health checks (BZZZ v1's pkg/health set): peers, pubsub, DHT, election, store
 // integrity, disk, memory. Each is a small function of narrow inputs returning a score in 0..1
 // and pass / warn / fail with a message a person can act on.
-import { readFile, statfs } from 'node:fs/promises';
-import { totalmem } from 'node:os';
+import { statfs } from 'node:fs/promises';
 import type { ElectionStatus } from '../election/index.js';
+import { readMemory, type MemoryReading } from './memory.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
@@ -183,45 +183,22 @@ export function diskCheck(d: { dir: string; warnFreeRatio?: number; failFreeRati
   };
 }
 
-/** Resident memory against the container's limit (cgroup v2 memory.max) or the machine's. */
-export function memoryCheck(d: { rss?: () => number; limitBytes?: number } = {}): HealthCheck {
-  const rss = d.rss ?? (() => process.memoryUsage.rss());
-  let limit: number | undefined = d.limitBytes;
+/** Memory in use against the container's limit (health/memory.ts: cgroup v2 or v1), or the machine's. */
+export function memoryCheck(d: { read?: () => Promise<Pick<MemoryReading, 'usageBytes' | 'limitBytes'>> } = {}): HealthCheck {
+  const read = d.read ?? (() => readMemory());
   return {
     name: 'memory',
     critical: false,
     weight: 1,
     async run() {
-      limit ??= await memoryLimit();
-      const used = rss();
-      const ratio = used / limit;
-      const details = { rssBytes: used, limitBytes: limit, ratio: Math.round(ratio * 1000) / 1000 };
+      const { usageBytes: used, limitBytes: limit } = await read();
+      const ratio = limit > 0 ? used / limit : 1;
+      const details = { usedBytes: used, limitBytes: limit, ratio: Math.round(ratio * 1000) / 1000 };
       const mib = (b: number) => `${Math.round(b / 1048576)} MiB`;
-      if (ratio >= 0.9)
-        return {
-          status: 'fail',
-          score: 0.1,
-          message: `RSS ${mib(used)} is ${Math.round(ratio * 100)}% of the ${mib(limit)} limit`,
-          details,
-        };
-      if (ratio >= 0.75)
-        return {
-          status: 'warn',
-          score: 0.5,
-          message: `RSS ${mib(used)} is ${Math.round(ratio * 100)}% of the ${mib(limit)} limit`,
-          details,
-        };
-      return { status: 'pass', score: 1, message: `RSS ${mib(used)} of ${mib(limit)}`, details };
+      const text = `memory in use ${mib(used)} is ${Math.round(ratio * 100)}% of the ${mib(limit)} limit`;
+      if (ratio >= 0.9) return { status: 'fail', score: 0.1, message: text, details };
+      if (ratio >= 0.75) return { status: 'warn', score: 0.5, message: text, details };
+      return { status: 'pass', score: 1, message: `memory in use ${mib(used)} of ${mib(limit)}`, details };
     },
   };
-}
-
-async function memoryLimit(): Promise<number> {
-  try {
-    const text = (await readFile('/sys/fs/cgroup/memory.max', 'utf8')).trim();
-    if (/^\d+$/.test(text)) return Math.min(Number(text), totalmem());
-  } catch {
-    // not in a cgroup v2 container
-  }
-  return totalmem();
 }

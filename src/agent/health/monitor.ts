@@ -1,11 +1,13 @@
 // Runs the health checks (at most once per `cacheMs`, so a burst of probes and a scrape share one
 // run), combines them into an overall score (weighted mean) and status, and keeps
-// bzzz_system_health_score and bzzz_component_health_score{component} current.
+// bzzz_system_health_score, bzzz_component_health_score{component} and bzzz_health_status{status}
+// current, and counts failing check runs in bzzz_health_check_failures_total{check}.
 import type { Logger } from '../../util/log.js';
 import type { AgentMetrics } from '../metrics.js';
 import type { CheckOutcome, CheckStatus, HealthCheck } from './checks.js';
 
-export type OverallStatus = 'healthy' | 'degraded' | 'unhealthy';
+export const OVERALL_STATUSES = ['healthy', 'degraded', 'unhealthy'] as const;
+export type OverallStatus = (typeof OVERALL_STATUSES)[number];
 
 export interface CheckReport extends CheckOutcome {
   name: string;
@@ -52,7 +54,11 @@ export function createHealthMonitor(
       checks.some((r) => r.status === want && (critical === undefined || r.critical === critical));
     const status: OverallStatus = worst('fail', true) ? 'unhealthy' : worst('fail') || worst('warn') ? 'degraded' : 'healthy';
     c.metrics.systemHealthScore.set(score);
-    for (const r of checks) c.metrics.componentHealthScore.set({ component: r.name }, r.score);
+    for (const r of checks) {
+      c.metrics.componentHealthScore.set({ component: r.name }, r.score);
+      if (r.status === 'fail') c.metrics.healthCheckFailuresTotal.inc({ check: r.name });
+    }
+    for (const s of OVERALL_STATUSES) c.metrics.healthStatus.set({ status: s }, s === status ? 1 : 0);
     if (previous !== undefined && previous !== status) {
       c.log.info(
         { status, previous, score, failing: checks.filter((r) => r.status !== 'pass').map((r) => `${r.name}: ${r.message}`) },

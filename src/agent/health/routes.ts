@@ -11,6 +11,8 @@ import { sendJson, type Route } from '../http/server.js';
 export interface HealthRoutesDeps {
   monitor: HealthMonitor;
   registry: Registry;
+  /** Brings live gauges up to date before a scrape reads them (AgentMetrics.refresh). */
+  refresh(): Promise<void>;
   peerId: string;
   startedAt: number;
   now(): number;
@@ -65,6 +67,7 @@ export function healthRoutes(d: HealthRoutesDeps): Route[] {
       path: '/metrics',
       whileDraining: true,
       async handler({ res }) {
+        await d.refresh();
         const text = await d.registry.metrics();
         res.writeHead(200, { 'content-type': d.registry.contentType, 'content-length': Buffer.byteLength(text) });
         res.end(text);

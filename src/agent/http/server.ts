@@ -50,6 +50,11 @@ export interface HttpServerInit {
    * that becomes the answer.
    */
   guard?(req: IncomingMessage): ApiCaller;
+  /**
+   * Runs after the guard, before the route's handler, on every routed request (fault injection:
+   * delays, injected failures). What it throws becomes the answer, like a handler's error.
+   */
+  beforeHandler?(signal: AbortSignal): Promise<void>;
 }
 
 export interface HttpServerComponents {
@@ -80,7 +85,9 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 
 /** The client went away (closed the socket, aborted the upload): not the server's failure. */
 function clientGone(req: IncomingMessage, signal: AbortSignal, err: unknown): boolean {
-  if (signal.aborted || req.destroyed) return true;
+  // A request whose body was read whole is destroyed too (autoDestroy): only an unfinished one, a
+  // closed socket or an aborted answer mean the client left.
+  if (signal.aborted || req.socket.destroyed || (req.destroyed && !req.complete)) return true;
   const code = (err as { code?: unknown } | null)?.code;
   return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNABORTED';
 }
@@ -120,7 +127,7 @@ export function createHttpServer(c: HttpServerComponents, init: HttpServerInit):
     const found = routes.map((r) => ({ r, params: match(r, segments) })).filter((m) => m.params !== undefined);
     const hit = found.find((m) => m.r.method === req.method);
     const routeName = hit ? hit.r.path : 'unmatched';
-    const end = c.metrics.httpRequestSeconds.startTimer({ route: routeName, method: req.method ?? '' });
+    const end = c.metrics.httpRequestSeconds.startTimer({ server: init.name, route: routeName, method: req.method ?? '' });
     const controller = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) controller.abort();
@@ -167,6 +174,7 @@ export function createHttpServer(c: HttpServerComponents, init: HttpServerInit):
     }
     try {
       if (MUTATING_METHODS.has(req.method ?? '')) requireMediaType(req, hit.r.accepts ?? JSON_BODY, `${req.method} ${hit.r.path}`);
+      await init.beforeHandler?.(controller.signal);
       await hit.r.handler({ req, res, params: hit.params ?? {}, signal: controller.signal, caller });
     } catch (err) {
       fail(err);

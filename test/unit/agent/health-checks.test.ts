@@ -45,9 +45,9 @@ describe('health checks', () => {
     expect(disk).toMatchObject({ freeBytes: expect.any(Number), totalBytes: expect.any(Number) });
     // The health port is unauthenticated: no paths in what it shows.
     expect(JSON.stringify(disk)).not.toContain(tmpdir());
-    expect(await memoryCheck({ rss: () => 95, limitBytes: 100 }).run()).toMatchObject({ status: 'fail' });
-    expect(await memoryCheck({ rss: () => 80, limitBytes: 100 }).run()).toMatchObject({ status: 'warn' });
-    expect(await memoryCheck({ rss: () => 10, limitBytes: 100 }).run()).toMatchObject({ status: 'pass' });
+    expect(await memoryCheck({ read: async () => ({ usageBytes: 95, limitBytes: 100 }) }).run()).toMatchObject({ status: 'fail' });
+    expect(await memoryCheck({ read: async () => ({ usageBytes: 80, limitBytes: 100 }) }).run()).toMatchObject({ status: 'warn' });
+    expect(await memoryCheck({ read: async () => ({ usageBytes: 10, limitBytes: 100 }) }).run()).toMatchObject({ status: 'pass' });
   });
 });
 

@@ -9,7 +9,7 @@ const allowed = {
   crypto: ['util'],
   swarm: ['spec', 'util'],
   convert: ['swarm', 'spec', 'crypto', 'util'],
-  store: ['swarm', 'spec', 'util'],
+  store: ['swarm', 'analysis', 'spec', 'util'],
   hosts: ['swarm', 'spec', 'crypto', 'util'],
   analysis: ['spec', 'util'],
   reconcilers: ['convert', 'store', 'hosts', 'analysis', 'swarm', 'spec', 'crypto', 'util'],

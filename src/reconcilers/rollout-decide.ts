@@ -8,6 +8,7 @@
 //                          │  └──────────┴→ Paused ⇄ (resume)
 //                          └───────────────→ RollingBack → RolledBack | Aborted
 import type { ClusterStatus } from '../spec/status.js';
+import type { Verdict } from '../analysis/run.js';
 import type { RevisionRecord, RolloutCause, RolloutEventKind } from '../spec/rollout.js';
 import { FINISHED_PHASES } from '../spec/rollout.js';
 import { LOG_KEPT, type RolloutState } from '../store/rollout-store.js';
@@ -21,11 +22,8 @@ export interface RolloutEvent {
   cause?: RolloutCause;
 }
 
-/** What the analysis says now (src/analysis/run.ts verdict). */
-export interface AnalysisVerdict {
-  phase: 'Running' | 'Successful' | 'Failed' | 'Inconclusive';
-  failing?: { rule: string; value?: number; threshold?: number; message: string; action: 'rollback' | 'pause' };
-}
+/** What the analysis says now. */
+export type AnalysisVerdict = Verdict;
 
 export interface RolloutInput {
   generation: number;
@@ -34,6 +32,8 @@ export interface RolloutInput {
   status?: ClusterStatus;
   /** Newest revision below `generation` recorded as succeeded: the stable one when no rollout record exists yet. */
   lastGood?: number;
+  /** Why a new generation's rollout starts, when a person asked for it (rollout undo). */
+  startCause?: RolloutCause;
   /** The analysis verdict (undefined: the spec has no analysis). */
   verdict?: AnalysisVerdict;
   watchMs: number;
@@ -133,7 +133,11 @@ function start(i: RolloutInput, at: string): RolloutStep {
       : r.stable
     : (i.lastGood ?? (previousReady ? i.status?.observedGeneration : undefined));
   const next: RolloutState = { generation: i.generation, ...(stable !== undefined ? { stable } : {}), phase: 'Progressing', startedAt: at };
-  return { next, events: [{ kind: 'started', generation: i.generation, stable }], revisions };
+  return {
+    next,
+    events: [{ kind: 'started', generation: i.generation, stable, ...(i.startCause ? { cause: i.startCause } : {}) }],
+    revisions,
+  };
 }
 
 function rollBack(r: RolloutState, cause: RolloutCause): RolloutStep {

@@ -6,10 +6,11 @@
 // serves whatever the rollout says (the stable spec while rolled back). Nothing lives only here:
 // a controller killed mid-rollback reads the rollout back and finishes it, once.
 import type { ClusterStore, StoredSpec } from '../store/cluster-store.js';
-import type { AnalysisRunState, RolloutLogEntry, RolloutState, RolloutStore } from '../store/rollout-store.js';
+import type { RolloutLogEntry, RolloutState, RolloutStore } from '../store/rollout-store.js';
+import type { RunState } from '../analysis/run.js';
 import type { SwarmPort } from '../swarm/port.js';
 import { ownedBy } from '../swarm/labels.js';
-import { FINISHED_PHASES } from '../spec/rollout.js';
+import { FINISHED_PHASES, type RolloutCause } from '../spec/rollout.js';
 import { parseDurationMs } from '../spec/units.js';
 import { logger, type Logger } from '../util/log.js';
 import { decideRollout, watchEnded, withLog, type AnalysisVerdict } from './rollout-decide.js';
@@ -19,14 +20,14 @@ import type { ReconcileResult, Reconciler } from './reconciler.js';
 export interface RolloutAnalyzer {
   /** Values of the rules that compare with a baseline, measured before `before` where the provider can (null: none). */
   baselines(spec: StoredSpec, before: Date): Promise<Record<string, number | null>>;
-  start(spec: StoredSpec, now: Date): AnalysisRunState;
+  start(spec: StoredSpec, now: Date): RunState;
   /** Measures the rules due now; returns the run, the verdict and when the next measurement is due (ms). */
   step(
     spec: StoredSpec,
     r: RolloutState,
     now: Date,
     finished: boolean,
-  ): Promise<{ analysis: AnalysisRunState; verdict: AnalysisVerdict; nextAt?: number }>;
+  ): Promise<{ analysis: RunState; verdict: AnalysisVerdict; nextAt?: number }>;
 }
 
 /** Told of every rollout event once it is recorded; delivery is the listener's business (never blocks). */
@@ -67,7 +68,17 @@ export function createRolloutReconciler(opts: RolloutReconcilerOptions): Reconci
     if (!rollout || rollout.generation < rec.generation) {
       // A new generation: its rollout starts here.
       const lastGood = rollout ? undefined : await lastGoodRevision(cluster, rec.generation);
-      const step = decideRollout({ generation: rec.generation, rollout, status: rec.status, lastGood, watchMs, now: t });
+      const by = spec.appliedBy;
+      const startCause: RolloutCause | undefined =
+        by?.via === 'undo'
+          ? {
+              kind: 'manual',
+              by: `${by.user}@${by.host}`,
+              message: `undo to revision ${by.fromRevision} by ${by.user}@${by.host}`,
+              at: spec.appliedAt,
+            }
+          : undefined;
+      const step = decideRollout({ generation: rec.generation, rollout, status: rec.status, lastGood, startCause, watchMs, now: t });
       const next = withLog(step, t.toISOString());
       if (next && analysis && opts.analyzer) {
         if (next.stable !== undefined) next.baselines = await opts.analyzer.baselines(spec, new Date(spec.appliedAt));

@@ -23,7 +23,8 @@ export interface RolloutCause {
   at: string;
   /** Analysis: the rule, the value seen and the threshold it crossed. */
   rule?: string;
-  value?: number;
+  /** A number, or NaN / ±Inf written as Prometheus writes them. */
+  value?: number | string;
   threshold?: number;
   /** Alert: the trigger and the alert that fired it. */
   trigger?: string;

@@ -7,13 +7,11 @@ import type { Config, Labels } from '../swarm/api-types.js';
 import type { SwarmPort } from '../swarm/port.js';
 import { L, objectName, ownerLabels } from '../swarm/labels.js';
 import { OWNER_LABEL, ownerProof } from '../swarm/ownership.js';
+import type { RunState } from '../analysis/run.js';
 import type { RevisionRecord, RolloutCause, RolloutEventKind, RolloutPhase } from '../spec/rollout.js';
 import { ConflictError, NotFoundError } from '../util/errors.js';
 import { isConflict, type ClusterStore, type StoredSpec } from './cluster-store.js';
 import { ownershipCheck } from '../swarm/ownership.js';
-
-// Replaced by src/analysis/run.ts's state when the analysis engine lands.
-export type AnalysisRunState = Record<string, unknown>;
 
 export const ROLLOUT_LABEL = 'io.bzzz.rollout';
 export const REVISION_LABEL = 'io.bzzz.revision';
@@ -34,7 +32,7 @@ export interface RolloutState {
   cause?: RolloutCause;
   /** Rule → value measured before the rollout started (null: could not be measured). */
   baselines?: Record<string, number | null>;
-  analysis?: AnalysisRunState;
+  analysis?: RunState;
   /** Alert actions already taken for this rollout (dedupe keys), newest last, bounded. */
   handledAlerts?: string[];
   /**

@@ -12,7 +12,7 @@ import type { Verdict } from '../analysis/run.js';
 import type { RevisionRecord, RolloutCause, RolloutEventKind } from '../spec/rollout.js';
 import { FINISHED_PHASES } from '../spec/rollout.js';
 import { LOG_KEPT, type RolloutState } from '../store/rollout-store.js';
-import { BzzzError } from '../util/errors.js';
+import { InvalidInputError } from '../util/errors.js';
 import { condition, isReady } from './status.js';
 
 export interface RolloutEvent {
@@ -164,7 +164,7 @@ function pause(r: RolloutState, cause: RolloutCause): RolloutStep {
 // ---- transitions asked for from outside: the CLI verbs and the Alertmanager webhook ----
 
 /** A rollout verb that cannot apply now: says why (exit code 1). */
-export class RolloutVerbError extends BzzzError {}
+export class RolloutVerbError extends InvalidInputError {}
 
 /** `rollout pause`, or a pause alert. Idempotent: an already paused rollout is left as is. */
 export function pauseRollout(r: RolloutState | undefined, cause: RolloutCause): RolloutStep {

@@ -3,3 +3,7 @@
 export const EXIT_OK = 0;
 export const EXIT_INVALID = 1;
 export const EXIT_ERROR = 2;
+// `bzzzctl rollout status` (and a rollout verb that waits) also: 3 the rollout is paused;
+// 4 it is still in progress (without --watch, or when --watch timed out). 2 means rolled back.
+export const EXIT_PAUSED = 3;
+export const EXIT_IN_PROGRESS = 4;

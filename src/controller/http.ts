@@ -2,7 +2,7 @@
 // 503 with the failing checks as JSON), /readyz (200 once the first full list was queued), and
 // whatever routes the composition adds under a path prefix (the Alertmanager webhook). Header and
 // request timeouts and a connection cap bound what a slow or greedy client can hold.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { InvalidInputError, errorMessage } from '../util/errors.js';
@@ -96,6 +96,24 @@ export async function startHttp(options: HttpOptions): Promise<HttpEndpoint> {
         else res.destroy();
       });
   });
+  // Requests Node's parser refuses (a body longer than its Content-Length runs into the next
+  // "request", headers too large, too slow): answered with a reason, like every other refusal.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    const [status, reason] =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, `the request did not arrive within ${HTTP_REQUEST_TIMEOUT_MS} ms`]
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'the request headers are too large']
+          : [400, `not a valid HTTP/1.1 request (${err.code ?? 'parse error'}); is a body longer than its Content-Length?`];
+    const busy = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+    if (socket.writable && !busy) {
+      const body = `${JSON.stringify({ error: 'malformed', reason })}\n`;
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy();
+  });
   server.headersTimeout = HTTP_HEADERS_TIMEOUT_MS;
   server.requestTimeout = HTTP_REQUEST_TIMEOUT_MS;
   server.maxConnections = HTTP_MAX_CONNECTIONS;
@@ -126,5 +144,6 @@ export async function startHttp(options: HttpOptions): Promise<HttpEndpoint> {
 }
 
 export function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { ...headers, 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) }).end(text);
 }

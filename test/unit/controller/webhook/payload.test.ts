@@ -15,7 +15,7 @@ describe('checkPayload', () => {
     ['no alerts', (p: Record<string, unknown>) => (p.alerts = []), '/alerts', /fewer than 1/],
     [
       'bad alert status',
-      (p: ReturnType<typeof alertmanagerPayload>) => (p.alerts[0].status = 'pending'),
+      (p: ReturnType<typeof alertmanagerPayload>) => ((p.alerts[0] as { status: string }).status = 'pending'),
       '/alerts/0/status',
       /firing, resolved/,
     ],

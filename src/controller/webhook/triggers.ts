@@ -9,7 +9,7 @@
 //     known it is closed.
 import type { RollbackTrigger, TriggerAction } from '../../spec/types.js';
 import { parseDurationMs } from '../../spec/units.js';
-import { parseMatchers, type Matcher } from './matchers.js';
+import { parseMatchers, type Matcher } from '../../spec/matchers.js';
 import type { Alert } from './payload.js';
 
 export interface CompiledTrigger {

@@ -1,7 +1,7 @@
 // Alertmanager's matcher syntax, table-driven: what matches, what does not, what is refused.
 import { describe, expect, it } from 'vitest';
-import { parseMatcher, parseMatchers } from '../../../../src/controller/webhook/matchers.js';
-import { InvalidInputError } from '../../../../src/util/errors.js';
+import { parseMatcher, parseMatchers } from '../../../src/spec/matchers.js';
+import { InvalidInputError } from '../../../src/util/errors.js';
 
 const labels = { alertname: 'BzzzErrorRate', severity: 'critical', env: 'prod', path: 'a"b\\c', multi: 'x\ny' };
 

@@ -2,9 +2,11 @@
 // `env!="dev"`, `team!~"qa.*"`), parsed the way Alertmanager's classic parser does
 // (pkg/labels/parse.go): a label name, an operator, a value that may be double-quoted with `\"`,
 // `\\` and `\n` escapes. Regexes are anchored at both ends like Alertmanager's (`^(?:re)$`), and a
-// label an alert does not carry counts as the empty string. Pure; the spec's semantic checks call
-// `parseMatcher` too, so a bad matcher is refused at apply with the same message.
-import { InvalidInputError } from '../../util/errors.js';
+// label an alert does not carry counts as the empty string. Pure. It lives with the spec because it
+// is the syntax of a spec field (spec.rollback.triggers[].matchers): the semantic checks call
+// `parseMatchers` to refuse a bad matcher at apply, and the controller's webhook
+// (src/controller/webhook/triggers.ts) matches alerts with the same parser.
+import { InvalidInputError } from '../util/errors.js';
 
 export type MatchOperator = '=' | '!=' | '=~' | '!~';
 

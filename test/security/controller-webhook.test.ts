@@ -39,6 +39,7 @@ async function serve(options: Partial<AlertmanagerWebhookOptions> = {}): Promise
     dev: { tokenSha256: dev.tokenSha256, triggers },
     prod: { tokenSha256: prod.tokenSha256, triggers },
     quiet: { triggers }, // no webhook token configured
+    broken: { tokenSha256: dev.tokenSha256, triggers: [{ name: 'bad', matchers: ['nope'], action: 'pause' }] },
   };
   const metrics = createControllerMetrics({ defaultMetrics: false });
   const log = captureLog();
@@ -346,6 +347,15 @@ describe('attacks on the controller Alertmanager webhook', () => {
     expect(s.log.text()).toContain('store unavailable');
   });
 
+  it('answers 500 naming the trigger when a stored spec has a matcher that cannot be used, and acts on nothing', async () => {
+    await refusedWithoutActing(
+      await post('broken', alertmanagerPayload()),
+      500,
+      'error',
+      /triggers\[0\] \(bad\)\.matchers\[0\]: "nope" is not a matcher/,
+    );
+  });
+
   it('counts every outcome, and never logs a token or the payload', async () => {
     const text = async (outcome: string) => metric(s.url, 'bzzz_operator_webhook_requests_total', `outcome="${outcome}"`);
     for (const outcome of [
@@ -363,6 +373,30 @@ describe('attacks on the controller Alertmanager webhook', () => {
     }
     const logs = s.log.text();
     for (const secret of [dev.token, prod.token, 'error rate above 5 %', 'http://prometheus:9090']) expect(logs).not.toContain(secret);
+  });
+});
+
+describe('the controller Alertmanager webhook when its clusters cannot be read', () => {
+  it('answers 503 with Retry-After, saying nothing of the cluster or the failure', async () => {
+    const s = await serve({
+      lookup: () => Promise.reject(new Error('store unreachable: /var/run/docker.sock')),
+    });
+    try {
+      const res = await fetch(`${s.url}/webhooks/alertmanager/dev`, {
+        method: 'POST',
+        headers: bearer(dev.token),
+        body: JSON.stringify(alertmanagerPayload()),
+      });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('5');
+      const body = await res.text();
+      expect(body).not.toContain('docker.sock');
+      expect(JSON.parse(body)).toMatchObject({ error: 'error', reason: expect.stringMatching(/retry/) });
+      await flush();
+      expect(s.acts).toEqual([]);
+    } finally {
+      await s.endpoint.close();
+    }
   });
 });
 

@@ -19,7 +19,7 @@ export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: numb
     let size = 0;
     const finish = (result: BodyRead) => {
       clearTimeout(timer);
-      req.off('data', onData).off('end', onEnd).off('aborted', onGone).off('error', onGone);
+      req.off('data', onData).off('end', onEnd).off('close', onClose).off('error', onGone);
       if (!result.ok) req.pause();
       resolve(result);
     };
@@ -31,8 +31,11 @@ export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: numb
     };
     const onEnd = () => finish({ ok: true, body: Buffer.concat(chunks, size) });
     const onGone = () => finish({ ok: false, status: 0, reason: 'the client closed the connection' });
+    const onClose = () => {
+      if (!req.complete) onGone();
+    };
     const timer = setTimeout(() => finish({ ok: false, status: 408, reason: `the body did not arrive within ${timeoutMs} ms` }), timeoutMs);
-    req.on('data', onData).on('end', onEnd).on('aborted', onGone).on('error', onGone);
+    req.on('data', onData).on('end', onEnd).on('close', onClose).on('error', onGone);
   });
 }
 

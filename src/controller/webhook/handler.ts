@@ -112,7 +112,16 @@ export function alertmanagerWebhook(options: AlertmanagerWebhookOptions): HttpRo
   async function handle(req: IncomingMessage, res: ServerResponse, rest: string): Promise<void> {
     const receivedAt = new Date(clock.now());
     const cluster = CLUSTER_NAME.test(rest) ? rest : undefined;
-    const found = cluster === undefined ? undefined : await options.lookup(cluster);
+    let found: WebhookCluster | undefined;
+    try {
+      found = cluster === undefined ? undefined : await options.lookup(cluster);
+    } catch (err) {
+      // Says nothing of the cluster: the caller is not authenticated yet.
+      log.error({ err: errorMessage(err) }, 'alertmanager webhook: cluster lookup failed');
+      return answerAndClose(req, res, () =>
+        refuse(res, 'error', 503, 'the controller cannot read its clusters right now; retry', { 'retry-after': '5' }),
+      );
+    }
     if (!authenticated(req.headers.authorization, found?.tokenSha256) || cluster === undefined || found === undefined) {
       // Not read: close once answered, so a stranger's body is never taken in.
       return answerAndClose(req, res, () =>
@@ -153,9 +162,14 @@ export function alertmanagerWebhook(options: AlertmanagerWebhookOptions): HttpRo
 
     let triggers = compiled.get(found.triggers);
     if (triggers === undefined) {
-      // The spec's checks refuse bad matchers at apply; a stored spec that still has one is an
-      // operator's problem to fix, answered 500 (Alertmanager retries until it is fixed).
-      triggers = compileTriggers(found.triggers);
+      try {
+        triggers = compileTriggers(found.triggers);
+      } catch (err) {
+        // The spec's checks refuse bad matchers at apply; a stored spec that still has one is the
+        // operator's to fix, answered 500 (Alertmanager retries until it is fixed).
+        log.error({ cluster, err: errorMessage(err) }, 'alertmanager webhook: the cluster has triggers that cannot be used');
+        return refuse(res, 'error', 500, `the cluster's spec.rollback.triggers cannot be used: ${errorMessage(err)}`);
+      }
       compiled.set(found.triggers, triggers);
     }
     dispatch(cluster, check.payload, triggers, found.lastRolloutStartedAt, receivedAt, res);

@@ -1,6 +1,8 @@
 // The controller's HTTP endpoint: GET /metrics (Prometheus text), /healthz (liveness: 200 or
-// 503 with the failing checks as JSON), /readyz (200 once the first full list was queued).
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+// 503 with the failing checks as JSON), /readyz (200 once the first full list was queued), and
+// whatever routes the composition adds under a path prefix (the Alertmanager webhook). Header and
+// request timeouts and a connection cap bound what a slow or greedy client can hold.
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { InvalidInputError, errorMessage } from '../util/errors.js';
@@ -15,7 +17,22 @@ export interface HttpOptions {
   /** Readiness; defaults to always ready. */
   ready?: () => boolean;
   log?: Logger;
+  /** More routes, each owning the paths under its prefix (they never shadow the fixed ones). */
+  routes?: readonly HttpRoute[];
 }
+
+export interface HttpRoute {
+  /** The path prefix this route owns, e.g. `/webhooks/alertmanager/`; the rest of the path goes to `handle`. */
+  readonly prefix: string;
+  /** Methods it answers; others get 405. */
+  readonly methods: readonly string[];
+  handle(req: IncomingMessage, res: ServerResponse, rest: string): Promise<void> | void;
+}
+
+/** Limits of the server as a whole: a client has this long to send its headers, and its whole request. */
+export const HTTP_HEADERS_TIMEOUT_MS = 10_000;
+export const HTTP_REQUEST_TIMEOUT_MS = 30_000;
+export const HTTP_MAX_CONNECTIONS = 256;
 
 export interface HttpEndpoint {
   readonly port: number;
@@ -62,20 +79,44 @@ export async function startHttp(options: HttpOptions): Promise<HttpEndpoint> {
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const route = routes[path];
-    if (!route) return json(res, 404, { error: `no such path ${path}; try /metrics, /healthz or /readyz` });
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('allow', 'GET, HEAD');
-      return json(res, 405, { error: `${req.method} is not allowed on ${path}; use GET` });
+    const fixed = Object.hasOwn(routes, path) ? routes[path] : undefined;
+    const extra = fixed ? undefined : options.routes?.find((r) => path.startsWith(r.prefix));
+    if (!fixed && !extra) return json(res, 404, { error: `no such path ${path}; try /metrics, /healthz or /readyz` });
+    const methods = extra?.methods ?? ['GET', 'HEAD'];
+    if (!methods.includes(req.method ?? '')) {
+      res.setHeader('allow', methods.join(', '));
+      return json(res, 405, { error: `${req.method} is not allowed on ${path}; use ${methods.join(' or ')}` });
     }
+    const where = extra ? extra.prefix : path;
     Promise.resolve()
-      .then(() => route(res))
+      .then(() => (extra ? extra.handle(req, res, path.slice(extra.prefix.length)) : fixed?.(res)))
       .catch((err: unknown) => {
-        log.error({ path, err: errorMessage(err) }, 'http handler failed');
-        if (!res.headersSent) json(res, 500, { error: `${path} failed: ${errorMessage(err)}` });
+        log.error({ path: where, err: errorMessage(err) }, 'http handler failed');
+        if (!res.headersSent) json(res, 500, { error: `${where} failed: ${errorMessage(err)}` });
         else res.destroy();
       });
   });
+  // Requests Node's parser refuses (a body longer than its Content-Length runs into the next
+  // "request", headers too large, too slow): answered with a reason, like every other refusal.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    const [status, reason] =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, `the request did not arrive within ${HTTP_REQUEST_TIMEOUT_MS} ms`]
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'the request headers are too large']
+          : [400, `not a valid HTTP/1.1 request (${err.code ?? 'parse error'}); is a body longer than its Content-Length?`];
+    const busy = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+    if (socket.writable && !busy) {
+      const body = `${JSON.stringify({ error: 'malformed', reason })}\n`;
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy();
+  });
+  server.headersTimeout = HTTP_HEADERS_TIMEOUT_MS;
+  server.requestTimeout = HTTP_REQUEST_TIMEOUT_MS;
+  server.maxConnections = HTTP_MAX_CONNECTIONS;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) =>
@@ -86,7 +127,10 @@ export async function startHttp(options: HttpOptions): Promise<HttpEndpoint> {
     server.listen(port, host, () => resolve());
   });
   const address = server.address() as AddressInfo;
-  log.info({ host: address.address, port: address.port }, 'serving /metrics, /healthz and /readyz');
+  log.info(
+    { host: address.address, port: address.port, routes: (options.routes ?? []).map((r) => r.prefix) },
+    'serving /metrics, /healthz and /readyz',
+  );
 
   return {
     port: address.port,
@@ -99,6 +143,7 @@ export async function startHttp(options: HttpOptions): Promise<HttpEndpoint> {
   };
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
+export function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) }).end(text);
 }

@@ -2,13 +2,17 @@
 // so tests and embedders can hold several). The rest of the controller records through the
 // narrow ControllerMetrics interface and never touches prom-client itself.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { NotificationMetrics } from './notify/slack.js';
 import type { QueueMetrics } from './queue.js';
+import type { WebhookMetrics } from './webhook/handler.js';
 
 export type ReconcileOutcome = 'success' | 'error' | 'requeue' | 'terminal';
 
 export interface ControllerMetrics {
   readonly registry: Registry;
   readonly queue: QueueMetrics;
+  readonly webhook: WebhookMetrics;
+  readonly notifications: NotificationMetrics;
   reconciled(cluster: string, outcome: ReconcileOutcome, seconds: number): void;
   driftCorrected(cluster: string, count: number): void;
   engineWrites(cluster: string, count: number): void;
@@ -93,8 +97,34 @@ export function createControllerMetrics(options: ControllerMetricsOptions = {}):
     registers,
   });
 
+  const webhookRequests = new Counter({
+    name: `${PREFIX}webhook_requests_total`,
+    help: 'Alertmanager webhook requests by outcome (accepted, duplicate, unauthorized, too_large, malformed, invalid, rate_limited, ignored_resolved, no_match, timeout, error).',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  const alertToAction = new Histogram({
+    name: `${PREFIX}alert_to_action_seconds`,
+    help: 'From an alert received on the webhook to its action (a rollback, a pause) started.',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers,
+  });
+  const notifications = new Counter({
+    name: `${PREFIX}notifications_total`,
+    help: 'Notifications by channel and outcome (delivered, retried, failed, dropped: the queue was full).',
+    labelNames: ['channel', 'outcome'] as const,
+    registers,
+  });
+
   return {
     registry,
+    webhook: {
+      request: (outcome) => webhookRequests.inc({ outcome }),
+      alertToAction: (seconds) => alertToAction.observe(nonNegative(seconds)),
+    },
+    notifications: {
+      notification: (channel, outcome) => notifications.inc({ channel, outcome }),
+    },
     queue: {
       add: () => adds.inc(),
       retry: () => retries.inc(),

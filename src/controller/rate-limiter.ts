@@ -3,6 +3,7 @@
 // a global token bucket (10 per second, burst 100) so that many failing keys cannot hammer the
 // engine together. `forget` resets a key after a success.
 import type { Clock } from '../util/clock.js';
+import { createTokenBucket } from './token-bucket.js';
 
 export interface RateLimiterOptions {
   baseDelayMs?: number;
@@ -30,17 +31,8 @@ export function createRateLimiter(clock: Clock, options: RateLimiterOptions = {}
   const burst = options.burst ?? 100;
   const failures = new Map<string, number>();
 
-  // Token bucket with reservations (golang.org/x/time/rate semantics): tokens may go negative,
-  // and a negative balance is the wait before that reservation's turn.
-  let tokens = burst;
-  let last = clock.now();
-  function bucketDelay(): number {
-    const now = clock.now();
-    tokens = Math.min(burst, tokens + ((now - last) / 1000) * rate);
-    last = now;
-    tokens -= 1;
-    return tokens >= 0 ? 0 : Math.ceil((-tokens / rate) * 1000);
-  }
+  // Reservations: a negative balance is the wait before that reservation's turn.
+  const bucket = createTokenBucket(clock, rate, burst);
 
   return {
     when(key) {
@@ -48,7 +40,7 @@ export function createRateLimiter(clock: Clock, options: RateLimiterOptions = {}
       failures.set(key, n + 1);
       // 2^n overflows to Infinity for large n; min() then gives the cap.
       const perKey = Math.min(max, base * 2 ** n);
-      return Math.max(perKey, bucketDelay());
+      return Math.max(perKey, bucket.reserve());
     },
     forget(key) {
       failures.delete(key);

@@ -17,6 +17,7 @@ import { createLeaderElection } from './leader-election.js';
 import { createManager, type Manager } from './manager.js';
 import { createControllerMetrics } from './metrics.js';
 import { createDockerEventSource } from './sources/docker-events.js';
+import { alertmanagerWebhook, type AlertmanagerWebhookOptions } from './webhook/handler.js';
 
 export interface ControllerProcessOptions {
   listen: string;
@@ -26,6 +27,8 @@ export interface ControllerProcessOptions {
   progressRequeueMs?: number;
   probeAgents?: boolean;
   leaseTtlMs?: number;
+  /** Serves POST /webhooks/alertmanager/<cluster> when given: where a cluster's token hash and triggers come from, and what an alert does. */
+  alertWebhook?: Pick<AlertmanagerWebhookOptions, 'lookup' | 'act'>;
 }
 
 export interface RunningController {
@@ -86,6 +89,9 @@ export async function startController(opts: ControllerProcessOptions): Promise<R
     health: () => manager.healthy(),
     ready: () => manager.ready,
     log,
+    routes: opts.alertWebhook
+      ? [alertmanagerWebhook({ ...opts.alertWebhook, metrics: metrics.webhook, log: log.child({ component: 'webhook' }) })]
+      : [],
   });
   await manager.start();
   log.info({ listen: `${http.host}:${http.port}`, holder, resyncMs: opts.resyncMs, leaseTtlMs }, 'controller started');

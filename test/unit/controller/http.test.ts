@@ -1,7 +1,8 @@
 // The HTTP endpoint on a real socket (port 0) with a real prom-client registry.
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseListen, startHttp, type HttpEndpoint } from '../../../src/controller/http.js';
+import { parseListen, startHttp, type HttpEndpoint, type HttpRoute } from '../../../src/controller/http.js';
 import { createControllerMetrics } from '../../../src/controller/metrics.js';
+import { observeActionStarted, type AlertAction } from '../../../src/controller/webhook/handler.js';
 import type { HealthReport } from '../../../src/controller/types.js';
 import { InvalidInputError } from '../../../src/util/errors.js';
 
@@ -80,6 +81,48 @@ describe('controller HTTP endpoint', () => {
     const post = await get('/metrics', { method: 'POST' });
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET, HEAD');
+  });
+
+  it('hands paths under a route prefix to that route, with its own methods, and never lets it shadow the fixed paths', async () => {
+    const metrics = createControllerMetrics({ defaultMetrics: false });
+    const seen: string[] = [];
+    const route: HttpRoute = {
+      prefix: '/hooks/',
+      methods: ['POST'],
+      handle: (req, res, rest) => {
+        seen.push(`${req.method} ${rest}`);
+        res.writeHead(204).end();
+      },
+    };
+    const failing: HttpRoute = { prefix: '/boom/', methods: ['POST'], handle: () => Promise.reject(new Error('kaput')) };
+    endpoint = await startHttp({
+      listen: '127.0.0.1:0',
+      registry: metrics.registry,
+      health: () => ({ ok: true, checks: {} }),
+      routes: [route, failing, { ...route, prefix: '/metrics' }],
+    });
+    const base = `http://127.0.0.1:${endpoint.port}`;
+    expect((await fetch(`${base}/hooks/dev`, { method: 'POST' })).status).toBe(204);
+    const get = await fetch(`${base}/hooks/dev`);
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('POST');
+    expect((await fetch(`${base}/metrics`)).status).toBe(200);
+    const boom = await fetch(`${base}/boom/x`, { method: 'POST' });
+    expect(boom.status).toBe(500);
+    expect(await boom.json()).toEqual({ error: '/boom/ failed: kaput' });
+    expect(seen).toEqual(['POST dev']);
+  });
+
+  it('exports the webhook and notification metrics', async () => {
+    const { metrics, get } = await serve(() => ({ ok: true, checks: {} }));
+    metrics.webhook.request('unauthorized');
+    observeActionStarted(metrics.webhook, { receivedAt: new Date(1000) } as AlertAction, new Date(1300));
+    metrics.notifications.notification('slack', 'retried');
+    const text = await (await get('/metrics')).text();
+    expect(text).toContain('bzzz_operator_webhook_requests_total{outcome="unauthorized"} 1');
+    expect(text).toContain('bzzz_operator_alert_to_action_seconds_bucket{le="0.5"} 1');
+    expect(text).toContain('bzzz_operator_alert_to_action_seconds_sum 0.3');
+    expect(text).toContain('bzzz_operator_notifications_total{channel="slack",outcome="retried"} 1');
   });
 
   it('refuses a taken port with a message naming --listen', async () => {

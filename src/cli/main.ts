@@ -100,7 +100,7 @@ export function buildProgram(): Command {
   controller
     .command('run')
     .description(
-      'Run the controller: watch Docker events, spec changes and a periodic resync; undo drift; serve /metrics and /healthz. Only the holder of the controller lease reconciles; a second controller stands by and takes over when the first stops renewing it.',
+      'Run the controller: watch Docker events, spec changes and a periodic resync; undo drift; run rollouts (analysis, automatic rollback); serve /metrics, /healthz and POST /webhooks/alertmanager/<cluster>. Only the holder of the controller lease reconciles; a second controller stands by and takes over when the first stops renewing it.',
     )
     .option('--listen <addr>', 'HTTP address for /metrics and /healthz', '0.0.0.0:9464')
     .option('--resync <duration>', 'periodic full resync interval', '30s')
@@ -110,6 +110,15 @@ export function buildProgram(): Command {
       '--lease-ttl <duration>',
       'leader election: a controller that has not renewed the lease for this long is replaced by a standby one (renewed every third of it)',
       '15s',
+    )
+    .option('--secrets-dir <dir>', 'where mounted Docker secrets are (the Slack webhook URL, as <cluster>_<secret>)', '/run/secrets')
+    .addOption(
+      new Option(
+        '--agents-via <how>',
+        "how rollout analysis reaches the agents' /metrics without a Prometheus: network (service names on the cluster network, the controller runs in the swarm) or published-ports (127.0.0.1:<published health port>)",
+      )
+        .choices(['network', 'published-ports'])
+        .default('network'),
     )
     .action(run(() => import('./commands/controller.js').then((m) => m.controllerRunCommand)));
 

@@ -5,6 +5,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { NotificationMetrics } from './notify/slack.js';
 import type { QueueMetrics } from './queue.js';
 import type { WebhookMetrics } from './webhook/handler.js';
+import type { RolloutCauseKind, RolloutEventKind } from '../spec/rollout.js';
 
 export type ReconcileOutcome = 'success' | 'error' | 'requeue' | 'terminal';
 
@@ -13,6 +14,7 @@ export interface ControllerMetrics {
   readonly queue: QueueMetrics;
   readonly webhook: WebhookMetrics;
   readonly notifications: NotificationMetrics;
+  readonly rollouts: RolloutMetrics;
   reconciled(cluster: string, outcome: ReconcileOutcome, seconds: number): void;
   driftCorrected(cluster: string, count: number): void;
   engineWrites(cluster: string, count: number): void;
@@ -20,6 +22,13 @@ export interface ControllerMetrics {
   watchReconnected(): void;
   /** This controller holds the lease and reconciles (true), or stands by (false). */
   leader(holding: boolean): void;
+}
+
+export interface RolloutMetrics {
+  /** A rollout event recorded (counted by outcome, and rollbacks by cause). */
+  event(kind: RolloutEventKind, cause?: RolloutCauseKind): void;
+  /** One analysis measurement and its outcome (successful, failed, inconclusive, error). */
+  measurement(outcome: string): void;
 }
 
 export interface ControllerMetricsOptions {
@@ -116,8 +125,38 @@ export function createControllerMetrics(options: ControllerMetricsOptions = {}):
     registers,
   });
 
+  const rollouts = new Counter({
+    name: `${PREFIX}rollouts_total`,
+    help: 'Rollouts by outcome (succeeded, rolled_back, aborted) and pauses (paused).',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  const rollbacks = new Counter({
+    name: `${PREFIX}rollbacks_total`,
+    help: 'Stack rollbacks started, by cause (analysis, alert, swarm, engine, manual: rollout abort or undo).',
+    labelNames: ['cause'] as const,
+    registers,
+  });
+  const measurements = new Counter({
+    name: `${PREFIX}analysis_measurements_total`,
+    help: 'Analysis measurements by outcome (successful, failed, inconclusive, error).',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+
   return {
     registry,
+    rollouts: {
+      event(kind, cause) {
+        if (kind === 'succeeded') rollouts.inc({ outcome: 'succeeded' });
+        else if (kind === 'rolled-back') rollouts.inc({ outcome: 'rolled_back' });
+        else if (kind === 'aborted') rollouts.inc({ outcome: 'aborted' });
+        else if (kind === 'paused') rollouts.inc({ outcome: 'paused' });
+        else if (kind === 'rolling-back') rollbacks.inc({ cause: cause ?? 'manual' });
+        else if (kind === 'started' && cause === 'manual') rollbacks.inc({ cause: 'manual' }); // rollout undo
+      },
+      measurement: (outcome) => measurements.inc({ outcome }),
+    },
     webhook: {
       request: (outcome) => webhookRequests.inc({ outcome }),
       alertToAction: (seconds) => alertToAction.observe(nonNegative(seconds)),

@@ -17,7 +17,9 @@ import { createLeaderElection } from './leader-election.js';
 import { createManager, type Manager } from './manager.js';
 import { createControllerMetrics } from './metrics.js';
 import { createDockerEventSource } from './sources/docker-events.js';
-import { alertmanagerWebhook, type AlertmanagerWebhookOptions } from './webhook/handler.js';
+import { alertmanagerWebhook } from './webhook/handler.js';
+import { createRolloutWiring } from './rollouts.js';
+import { RolloutStore } from '../store/rollout-store.js';
 
 export interface ControllerProcessOptions {
   listen: string;
@@ -27,8 +29,10 @@ export interface ControllerProcessOptions {
   progressRequeueMs?: number;
   probeAgents?: boolean;
   leaseTtlMs?: number;
-  /** Serves POST /webhooks/alertmanager/<cluster> when given: where a cluster's token hash and triggers come from, and what an alert does. */
-  alertWebhook?: Pick<AlertmanagerWebhookOptions, 'lookup' | 'act'>;
+  /** Where mounted Docker secrets are (the Slack webhook URL). Default /run/secrets. */
+  secretsDir?: string;
+  /** How the rollout analysis reaches the agents' /metrics (rollout-analysis.ts). Default network. */
+  agentsVia?: 'network' | 'published-ports';
 }
 
 export interface RunningController {
@@ -66,6 +70,20 @@ export async function startController(opts: ControllerProcessOptions): Promise<R
           onChange: (c) => clusters.enqueue(c, 'agent reports changed'),
           log: log.child({ component: 'agents' }),
         });
+  // Rollouts: a controller of their own beside the cluster's, sharing its events. The cluster
+  // reconciler holds an analysed spec's service writes until the rollout has started.
+  const rolloutsAbort = new AbortController();
+  const rollouts = createRolloutWiring({
+    port,
+    store,
+    rollouts: new RolloutStore(port, store),
+    metrics,
+    log: log.child({ component: 'rollouts' }),
+    secretsDir: opts.secretsDir ?? '/run/secrets',
+    agentsVia: opts.agentsVia,
+    progressRequeueMs: opts.progressRequeueMs,
+    signal: rolloutsAbort.signal,
+  });
   const clusters = manager.add({
     name: 'cluster',
     reconciler: createClusterReconciler({
@@ -74,12 +92,26 @@ export async function startController(opts: ControllerProcessOptions): Promise<R
       log: log.child({ component: 'reconciler' }),
       progressRequeueMs: opts.progressRequeueMs,
       agents,
+      rollouts: true,
     }),
     lister: store,
     events: createDockerEventSource({ engine: engineEvents(docker), log: log.child({ component: 'events' }), metrics }),
     metrics,
     workers: opts.workers,
     resyncMs: opts.resyncMs,
+  });
+  const rolloutController = manager.add({
+    name: 'rollout',
+    reconciler: rollouts.reconciler,
+    lister: store,
+    events: createDockerEventSource({ engine: engineEvents(docker), log: log.child({ component: 'events' }), metrics }),
+    metrics,
+    workers: opts.workers,
+    resyncMs: opts.resyncMs,
+  });
+  rollouts.onAction((cluster, reason) => {
+    clusters.enqueue(cluster, reason);
+    rolloutController.enqueue(cluster, reason);
   });
   if (agents) manager.addRunnable({ ...agents, leaderOnly: true });
 
@@ -89,9 +121,7 @@ export async function startController(opts: ControllerProcessOptions): Promise<R
     health: () => manager.healthy(),
     ready: () => manager.ready,
     log,
-    routes: opts.alertWebhook
-      ? [alertmanagerWebhook({ ...opts.alertWebhook, metrics: metrics.webhook, log: log.child({ component: 'webhook' }) })]
-      : [],
+    routes: [alertmanagerWebhook({ ...rollouts.webhook, metrics: metrics.webhook, log: log.child({ component: 'webhook' }) })],
   });
   await manager.start();
   log.info({ listen: `${http.host}:${http.port}`, holder, resyncMs: opts.resyncMs, leaseTtlMs }, 'controller started');
@@ -101,6 +131,8 @@ export async function startController(opts: ControllerProcessOptions): Promise<R
     lost: manager.lost,
     async stop() {
       await manager.stop();
+      rolloutsAbort.abort();
+      await rollouts.flush();
       // Only a holder gives the lease up (releaseLease checks); a standby leaves it alone.
       await releaseLease(port, holder).catch(() => undefined);
       await http.close();

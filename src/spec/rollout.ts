@@ -12,7 +12,8 @@
  */
 export type RolloutPhase = 'Progressing' | 'Watching' | 'Succeeded' | 'Paused' | 'RollingBack' | 'RolledBack' | 'Aborted';
 
-export type RolloutEventKind = 'started' | 'succeeded' | 'paused' | 'resumed' | 'rolling-back' | 'rolled-back' | 'aborted';
+/** `alert`: an alert matched a notify trigger (recorded and announced; nothing else changes). */
+export type RolloutEventKind = 'started' | 'succeeded' | 'paused' | 'resumed' | 'rolling-back' | 'rolled-back' | 'aborted' | 'alert';
 
 /** What stopped a rollout, or rolled a revision back. */
 export type RolloutCauseKind = 'analysis' | 'alert' | 'swarm' | 'engine' | 'manual';

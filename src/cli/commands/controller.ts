@@ -15,6 +15,8 @@ export interface ControllerOptions {
   workers: string;
   probeAgents: boolean;
   leaseTtl: string;
+  secretsDir: string;
+  agentsVia: 'network' | 'published-ports';
 }
 
 export async function controllerRunCommand(opts: ControllerOptions): Promise<number> {
@@ -30,6 +32,8 @@ export async function controllerRunCommand(opts: ControllerOptions): Promise<num
     log,
     probeAgents: opts.probeAgents,
     leaseTtlMs,
+    secretsDir: opts.secretsDir,
+    agentsVia: opts.agentsVia,
   });
   const outcome = await new Promise<'signal' | 'lost'>((resolve) => {
     const onSignal = (sig: string) => {

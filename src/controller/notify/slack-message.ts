@@ -3,8 +3,8 @@
 // string from outside (rule names, reasons, cluster names) is escaped for Slack's mrkdwn and cut
 // to Slack's block limits, so a message is never refused for its size or read as markup.
 
-export type RollbackCause = 'analysis' | 'alert' | 'swarm' | 'manual' | 'abort';
-export type RolloutEventKind = 'started' | 'succeeded' | 'paused' | 'rolled-back';
+export type RollbackCause = 'analysis' | 'alert' | 'swarm' | 'engine' | 'manual' | 'abort';
+export type RolloutEventKind = 'started' | 'succeeded' | 'paused' | 'rolled-back' | 'alert';
 
 export interface RolloutNotification {
   event: RolloutEventKind;
@@ -51,12 +51,14 @@ const TITLE: Record<RolloutEventKind, { icon: string; words: string }> = {
   succeeded: { icon: ':white_check_mark:', words: 'rollout succeeded' },
   paused: { icon: ':double_vertical_bar:', words: 'rollout paused' },
   'rolled-back': { icon: ':rewind:', words: 'rolled back' },
+  alert: { icon: ':rotating_light:', words: 'alert' },
 };
 
 const CAUSE: Record<RollbackCause, string> = {
   analysis: 'metric analysis failed',
   alert: 'an alert set off a trigger',
   swarm: 'Swarm paused or rolled back a service',
+  engine: 'the engine refused the generation',
   manual: 'manual undo',
   abort: 'rollout aborted',
 };

@@ -96,6 +96,57 @@ export function buildProgram(): Command {
     .option('--timeout <duration>', 'how long to wait for removal', '120s')
     .action(run(() => import('./commands/down.js').then((m) => m.downCommand)));
 
+  const rollout = program
+    .command('rollout')
+    .description(
+      'Rollouts of the whole stack: follow one, list revisions, bring an earlier revision back, pause, resume or abort. Exit codes of status: 0 succeeded, 2 rolled back or aborted, 3 paused, 4 in progress.',
+    );
+  rollout
+    .command('status')
+    .description(
+      'The current rollout: phase, each service, each analysis rule (measurements, baseline, last value), the cause of a pause or rollback.',
+    )
+    .argument('<name>', 'cluster name')
+    .option('-w, --watch', 'follow it until it succeeds, pauses or is rolled back')
+    .option('--timeout <duration>', 'how long --watch follows it', '30m')
+    .addOption(outputOption())
+    .action(run(() => import('./commands/rollout.js').then((m) => m.rolloutStatusCommand)));
+  rollout
+    .command('history')
+    .description('Revisions kept: generation, when and by whom applied, outcome and reason, images, secret and config versions (-o json).')
+    .argument('<name>', 'cluster name')
+    .addOption(outputOption())
+    .action(run(() => import('./commands/rollout.js').then((m) => m.rolloutHistoryCommand)));
+  rollout
+    .command('undo')
+    .description(
+      'Bring back the whole stack at an earlier revision (every service, config version and secret version) as one new generation, rolled out like an apply.',
+    )
+    .argument('<name>', 'cluster name')
+    .option('--to-revision <n>', 'the revision (default: the last known good one)')
+    .option('--timeout <duration>', 'how long to wait for convergence', '300s')
+    .option('--no-wait', 'return once the generation is stored')
+    .addOption(outputOption())
+    .action(run(() => import('./commands/rollout.js').then((m) => m.rolloutUndoCommand)));
+  for (const [verb, what] of [
+    ['pause', 'Hold the current rollout: no further service is updated and analysis stops until resume or abort.'],
+    ['resume', 'Go on with a paused rollout; its analysis starts counting afresh.'],
+    ['abort', 'Roll the whole stack back to the stable revision now; the generation is not rolled forward again until the spec changes.'],
+  ] as const) {
+    rollout
+      .command(verb)
+      .description(what)
+      .argument('<name>', 'cluster name')
+      .addOption(outputOption())
+      .action(
+        run(() =>
+          import('./commands/rollout.js').then(
+            (m) => (name: string, opts: { output: 'text' | 'json' | 'yaml' }) => m.rolloutVerbCommand(verb, name, opts),
+          ),
+        ),
+      );
+  }
+
   const controller = program.command('controller').description('The reconciling controller.');
   controller
     .command('run')

@@ -33,7 +33,7 @@ export async function applyCommand(opts: ApplyOptions): Promise<number> {
   const timeoutMs = parseDurationMs(opts.timeout, '--timeout');
   // Writes to the cluster's objects are counted (engineWrites); the lease is the operator's own
   // bookkeeping and is written through the uncounted engine port.
-  const { engine, port, store } = cliContext();
+  const { port, store } = cliContext();
   // No separate preflight: the first reads fail with the engine's own reason (not reachable, not
   // in swarm mode, a worker), translated with the fix by the port. They go out before the spec is
   // parsed and validated (CPU work the engine's answers can arrive during): the lease, and the

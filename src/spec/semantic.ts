@@ -16,6 +16,7 @@ import {
 import { checkDockerNames, checkImages, checkReservedLabels, checkVolumeMounts } from './checks/docker-rules.js';
 import { checkDurationsAndSizes, checkElection, checkPolicies, checkReserved } from './checks/values.js';
 import { checkPortCollisions } from './checks/ports.js';
+import { checkAnalysis, checkRollbackTriggers } from './checks/rollouts.js';
 
 export type SemanticCheck = (cluster: BzzzCluster, report: ProblemReporter) => void;
 
@@ -36,6 +37,8 @@ export const SEMANTIC_CHECKS: readonly SemanticCheck[] = [
   checkReserved,
   checkPortCollisions,
   checkPublishedPortsReachable,
+  checkAnalysis,
+  checkRollbackTriggers,
 ];
 
 /**

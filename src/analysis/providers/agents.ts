@@ -6,7 +6,8 @@
 // An agent that does not answer is left out of that measurement (agents restart one by one during
 // a rolling update; health has rules of its own); when none answers the measurement is an error.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type AgentQuery, type AgentScrape, evaluateAgentQuery, parseAgentQuery } from '../agent-query.js';
+import { type AgentScrape, evaluateAgentQuery } from '../agent-query.js';
+import { type AgentQuery, parseAgentQuery } from '../../spec/agent-query.js';
 import { DEFAULT_MAX_EXPOSITION_BYTES, parseExposition } from '../prom-text.js';
 import { boundedFetch, redactUrl } from './http.js';
 import { type Measurement, MeasurementError, type MetricsProvider } from './provider.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type AgentQuery, type AgentScrape, evaluateAgentQuery, parseAgentQuery } from '../../../src/analysis/agent-query.js';
+import { type AgentScrape, evaluateAgentQuery } from '../../../src/analysis/agent-query.js';
+import { type AgentQuery, parseAgentQuery } from '../../../src/spec/agent-query.js';
 import { parseExposition } from '../../../src/analysis/prom-text.js';
 
 function parsed(q: string): AgentQuery {

@@ -9,7 +9,7 @@ import { createClusterReconciler, type PassReport } from '../../../src/reconcile
 import { decideRollout } from '../../../src/reconcilers/rollout-decide.js';
 import type { RolloutCause, RolloutPhase } from '../../../src/spec/rollout.js';
 import type { BzzzCluster } from '../../../src/spec/types.js';
-import { RolloutStore, type RolloutState } from '../../../src/store/rollout-store.js';
+import { LookAlikeError, RolloutStore, type RolloutState } from '../../../src/store/rollout-store.js';
 import type { Service } from '../../../src/swarm/api-types.js';
 import { L, ownedBy, ownerLabels } from '../../../src/swarm/labels.js';
 import { OWNER_LABEL } from '../../../src/swarm/ownership.js';
@@ -329,5 +329,42 @@ describe('RolloutStore on the in-memory port', () => {
       [1, '0.1.0', 'Succeeded'],
       [2, '0.2.0', 'RolledBack'],
     ]);
+  });
+});
+
+// Found by these tests: RolloutStore read and wrote the rollout record and stored specs by name
+// alone, so a look-alike holding the name was trusted (while the cluster reconciler ignores it)
+// and had its labels rewritten.
+describe('RolloutStore and look-alikes', () => {
+  it('GIVEN a look-alike rollout record holding the name WHEN the rollout is read and written THEN it is neither trusted nor written', async () => {
+    const c = await memoryCluster(DEV);
+    await c.apply();
+    const store = new RolloutStore(c.port, c.store);
+    await c.port.createConfig({
+      Name: 'bzzz-dev_bzzz-rollout',
+      Labels: { ...ownerLabels(c.name, 'bzzz-rollout'), [L.kind]: 'rollout', 'io.bzzz.rollout': JSON.stringify(record(c, 'RollingBack')) },
+      Data: 'e30=',
+    });
+    c.port.clearWriteLog();
+    expect(await store.get(c.name)).toBeUndefined();
+    const err = await store.update(c.name, () => record(c, 'Progressing')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LookAlikeError);
+    expect((err as Error).message).toBe(
+      "cluster bzzz-dev: config bzzz-dev_bzzz-rollout is labelled as the cluster's but carries no ownership proof, so the rollout cannot be recorded in it; remove it (docker config rm bzzz-dev_bzzz-rollout) if it is not yours",
+    );
+    expect(c.port.writeLog.filter((w) => w.startsWith('updateConfig'))).toEqual([]);
+  });
+
+  it('GIVEN a look-alike stored spec WHEN its revision is marked THEN it is left alone', async () => {
+    const c = await memoryCluster(DEV);
+    await c.apply();
+    await c.port.createConfig({
+      Name: 'bzzz-dev_bzzz-spec-g2',
+      Labels: { ...ownerLabels(c.name, 'bzzz-spec'), [L.kind]: 'spec', [L.generation]: '2' },
+      Data: 'e30=',
+    });
+    c.port.clearWriteLog();
+    await new RolloutStore(c.port, c.store).markRevision(c.name, 2, { outcome: 'Succeeded', at: at(c) });
+    expect(c.port.writeLog).toEqual([]);
   });
 });

@@ -173,6 +173,43 @@ describe('the cluster reconciler under a rollout', () => {
     expect([forward.generation, forward.ready, cond(forward, 'Failed')]).toEqual([3, true, undefined]);
   });
 
+  // Found by this test: the generation's failure made status say Progressing False while the
+  // stable spec was still coming back, so the rollout was RolledBack with agent-c on the bad release.
+  it('GIVEN the swarm rolling back the update of agent-b WHEN the state machine drives the rollout pass by pass THEN it is RolledBack only once every agent runs generation 1 again', async () => {
+    const c = await memoryCluster(DEV, {
+      taskOutcome: ({ service, image }) =>
+        service.Spec.Name === 'bzzz-dev_agent-b' && image === 'bzzz/bzzzctl:v0.2.0'
+          ? { state: 'rejected', err: 'health check failed' }
+          : undefined,
+    });
+    await c.apply();
+    await c.pass();
+    await c.apply(release2);
+    const store = new RolloutStore(c.port, c.store);
+    await writeRollout(c, record(c, 'Progressing'));
+    const seen: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      await c.pass();
+      const r = await store.get(c.name);
+      const step = decideRollout({
+        generation: 2,
+        rollout: r,
+        status: (await c.store.get(c.name))?.status,
+        watchMs: 60_000,
+        now: new Date(c.now()),
+      });
+      if (step.next) await writeRollout(c, step.next);
+      const agents = (await running(c)).filter((s) => s.startsWith('agent-') && s.includes('v0.2.0')).map((s) => s.split(' ')[0]);
+      seen.push(`${step.next?.phase ?? r?.phase} ${agents.join(',') || '-'}`);
+      c.advance(AGENT_DELAY_MS);
+    }
+    const rolledBack = seen.findIndex((s) => s.startsWith('RolledBack'));
+    expect(rolledBack).toBeGreaterThan(0);
+    expect(seen.slice(rolledBack)).toEqual(Array(seen.length - rolledBack).fill('RolledBack -'));
+    expect((await store.get(c.name))?.cause).toMatchObject({ kind: 'swarm' });
+    expect(await running(c)).toEqual(GEN1);
+  });
+
   it('GIVEN the rollout of generation 2 Paused WHEN passes run THEN no service is written and status says why and how to go on; resumed, generation 2 rolls out', async () => {
     const c = await generation2();
     const cause = { ...analysisCause(c), message: 'analysis inconclusive: no data for errors' };

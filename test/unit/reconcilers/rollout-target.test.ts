@@ -197,6 +197,26 @@ describe('computeStatus with a rollout', () => {
     ]);
   });
 
+  // Found by cluster-rollout.test.ts: the generation's failure (the swarm rolled one agent back)
+  // made Progressing False at once, so the rollout was called RolledBack while other agents
+  // still ran the failed release.
+  it.each<[string, Partial<StatusInput>, string]>([
+    ['agents still waiting their turn', { deferred: ['c_agent-a'] }, 'Progressing=True:RollingUpdate'],
+    ['every service back on the stable spec', {}, 'Progressing=False:Converged'],
+  ])(
+    'GIVEN generation 5 failed (the swarm rolled an update back) and its rollout RollingBack with %s THEN Progressing tells how far the rollback is',
+    (_, i, progressing) => {
+      const failure = { generation: 5, object: 'service c_agent-b', reason: 'UpdateRolledBack', message: 'rolled back', at: STARTED };
+      const s = status({
+        ...i,
+        failure,
+        rollout: rollout('RollingBack', { cause: { kind: 'swarm', message: 'rolled back', at: CAUSE_AT } }),
+      });
+      expect(conds(s)).toEqual(['Ready=False:RolledBack', progressing, 'Degraded=True:RolledBack', 'Failed=True:RolledBack']);
+      expect(s.failure).toEqual(failure);
+    },
+  );
+
   it.each<[string, RolloutState]>([
     ['Progressing', rollout('Progressing')],
     ['Watching', rollout('Watching', { convergedAt: STARTED })],

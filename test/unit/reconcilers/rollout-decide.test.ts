@@ -16,21 +16,16 @@ import {
 import type { ClusterStatus, GenerationFailure } from '../../../src/spec/status.js';
 import type { RolloutCause, RolloutPhase } from '../../../src/spec/rollout.js';
 import type { RolloutState } from '../../../src/store/rollout-store.js';
+import { ROLLOUT_STARTED, rolloutOf5 } from '../../support/rollouts.js';
 
 const NOW = new Date('2026-12-01T12:00:00Z');
 const AT = NOW.toISOString();
-const STARTED = '2026-12-01T11:00:00Z';
+const STARTED = ROLLOUT_STARTED;
 const WATCH_MS = 10 * 60_000;
 const CONVERGED = new Date(NOW.getTime() - WATCH_MS).toISOString(); // the watch window ends right now
 const CONVERGED_LATE = new Date(NOW.getTime() - WATCH_MS + 1).toISOString(); // one millisecond to go
 
-const rollout = (phase: RolloutPhase, extra: Partial<RolloutState> = {}): RolloutState => ({
-  generation: 5,
-  stable: 4,
-  phase,
-  startedAt: STARTED,
-  ...extra,
-});
+const rollout = rolloutOf5;
 
 interface StatusShape {
   ready?: boolean;

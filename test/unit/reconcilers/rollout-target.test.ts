@@ -6,11 +6,12 @@ import { holdServiceWrites, rolloutTarget, type RolloutTarget } from '../../../s
 import { computeStatus, type StatusInput } from '../../../src/reconcilers/status.js';
 import type { ServicePlan } from '../../../src/reconcilers/services.js';
 import type { DesiredService } from '../../../src/convert/services.js';
-import type { RolloutCause, RolloutPhase } from '../../../src/spec/rollout.js';
+import type { RolloutCause } from '../../../src/spec/rollout.js';
 import type { RolloutState } from '../../../src/store/rollout-store.js';
 import type { Service, Task } from '../../../src/swarm/api-types.js';
+import { ROLLOUT_STARTED, rolloutOf5 } from '../../support/rollouts.js';
 
-const STARTED = '2026-12-01T11:00:00.000Z';
+const STARTED = ROLLOUT_STARTED;
 const CAUSE_AT = '2026-12-01T11:30:00.000Z';
 const analysis: RolloutCause = {
   kind: 'analysis',
@@ -20,13 +21,7 @@ const analysis: RolloutCause = {
   message: 'error rate above 5 %',
   at: CAUSE_AT,
 };
-const rollout = (phase: RolloutPhase, extra: Partial<RolloutState> = {}): RolloutState => ({
-  generation: 5,
-  stable: 4,
-  phase,
-  startedAt: STARTED,
-  ...extra,
-});
+const rollout = rolloutOf5;
 
 describe('rolloutTarget: which generation the services run, and whether their writes wait', () => {
   const all = { analysed: true, rolloutController: true, running: true };

@@ -175,7 +175,7 @@ export function pauseRollout(r: RolloutState | undefined, cause: RolloutCause): 
 
 /** `rollout resume`: back to where the pause interrupted it; the analysis starts counting afresh. */
 export function resumeRollout(r: RolloutState | undefined, by: string, now: Date): RolloutStep {
-  if (!r || r.phase !== 'Paused')
+  if (r?.phase !== 'Paused')
     throw new RolloutVerbError(`no paused rollout${r ? ` (generation ${r.generation} is ${r.phase})` : ''}: nothing to resume`);
   const { cause: _cause, pausedFrom, analysis: _analysis, ...rest } = r;
   const phase = pausedFrom ?? 'Progressing';

@@ -103,19 +103,22 @@ export function computeStatus(i: StatusInput): ClusterStatus {
           : errors.length && notRunning.length
             ? [true, 'TasksFailing', errors.join('; ')]
             : [false, 'AsExpected', 'no problems'];
-  const progressing: [boolean, string, string] = failed
-    ? [false, 'GenerationFailed', `generation ${failed.generation} is not rolled out any further`]
-    : i.held && i.deferred?.length
-      ? [true, i.rollout?.phase === 'Paused' && i.rollout.generation === i.generation ? 'RolloutPaused' : 'RolloutHeld', i.held]
-      : i.deferred?.length
-        ? [true, 'RollingUpdate', `updating agent instances one batch at a time; waiting: ${i.deferred.join(', ')}`]
-        : i.pendingChanges > 0
-          ? [true, 'Applying', `${i.pendingChanges} change(s) being written`]
-          : updating.length
-            ? [true, 'RollingUpdate', `updating ${updating.map((c) => c.service).join(', ')}`]
-            : notRunning.length
-              ? [true, 'TasksStarting', notRunning.map((c) => `${c.service} ${c.running}/${c.desired}`).join(', ')]
-              : [false, 'Converged', 'every service runs its desired tasks'];
+  // While rolled back, Progressing tells how far the stable revision has come back (the rollout
+  // controller waits for it to go False), not that the failed generation goes no further.
+  const progressing: [boolean, string, string] =
+    failed && !back
+      ? [false, 'GenerationFailed', `generation ${failed.generation} is not rolled out any further`]
+      : i.held && i.deferred?.length
+        ? [true, i.rollout?.phase === 'Paused' && i.rollout.generation === i.generation ? 'RolloutPaused' : 'RolloutHeld', i.held]
+        : i.deferred?.length
+          ? [true, 'RollingUpdate', `updating agent instances one batch at a time; waiting: ${i.deferred.join(', ')}`]
+          : i.pendingChanges > 0
+            ? [true, 'Applying', `${i.pendingChanges} change(s) being written`]
+            : updating.length
+              ? [true, 'RollingUpdate', `updating ${updating.map((c) => c.service).join(', ')}`]
+              : notRunning.length
+                ? [true, 'TasksStarting', notRunning.map((c) => `${c.service} ${c.running}/${c.desired}`).join(', ')]
+                : [false, 'Converged', 'every service runs its desired tasks'];
   const ready: [boolean, string, string] = back
     ? [false, degraded[1], degraded[2]]
     : !degraded[0] && !progressing[0]

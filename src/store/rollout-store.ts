@@ -9,8 +9,8 @@ import { L, objectName, ownerLabels } from '../swarm/labels.js';
 import { OWNER_LABEL, ownerProof } from '../swarm/ownership.js';
 import type { RunState } from '../analysis/run.js';
 import type { RevisionRecord, RolloutCause, RolloutEventKind, RolloutPhase } from '../spec/rollout.js';
-import { ConflictError, NotFoundError } from '../util/errors.js';
-import { isConflict, type ClusterStore, type StoredSpec } from './cluster-store.js';
+import { BzzzError, ConflictError, NotFoundError } from '../util/errors.js';
+import { isConflict, type ClusterRecord, type ClusterStore, type StoredSpec } from './cluster-store.js';
 import { ownershipCheck } from '../swarm/ownership.js';
 
 export const ROLLOUT_LABEL = 'io.bzzz.rollout';
@@ -73,6 +73,15 @@ export function revisionRecordOf(c: Config): RevisionRecord | undefined {
   return parseJson<RevisionRecord>(c.Spec.Labels?.[REVISION_LABEL]);
 }
 
+/** The rollout record's name is held by a config the operator cannot prove it made. */
+export class LookAlikeError extends BzzzError {
+  constructor(cluster: string, name: string) {
+    super(
+      `cluster ${cluster}: config ${name} is labelled as the cluster's but carries no ownership proof, so the rollout cannot be recorded in it; remove it (docker config rm ${name}) if it is not yours`,
+    );
+  }
+}
+
 export class RolloutStore {
   constructor(
     private readonly port: SwarmPort,
@@ -80,8 +89,19 @@ export class RolloutStore {
   ) {}
 
   async get(cluster: string): Promise<RolloutState | undefined> {
-    const [c] = await this.port.listConfigs({ names: [rolloutName(cluster)] });
-    return c && c.Spec.Name === rolloutName(cluster) ? parseRollout(c) : undefined;
+    const { config } = await this.proven(cluster, rolloutName(cluster));
+    return config ? parseRollout(config) : undefined;
+  }
+
+  /**
+   * The config of this exact name with the cluster's record, when the config is proven the
+   * cluster's: a look-alike holding the name (labelled as the cluster's, without the ownership
+   * proof) is neither read nor written — the cluster reconciler ignores it too (observe.ts).
+   */
+  private async proven(cluster: string, name: string): Promise<{ rec?: ClusterRecord; config?: Config; lookAlike?: Config }> {
+    const [rec, [c]] = await Promise.all([this.clusters.get(cluster), this.port.listConfigs({ names: [name] })]);
+    if (!c || c.Spec.Name !== name) return { rec };
+    return ownershipCheck(rec ? rec.ownerKey : null).ours('config', name, c.Spec.Labels) ? { rec, config: c } : { rec, lookAlike: c };
   }
 
   /**
@@ -93,8 +113,9 @@ export class RolloutStore {
     change: (current: RolloutState | undefined) => RolloutState | undefined,
   ): Promise<{ state: RolloutState | undefined; written: boolean }> {
     for (let attempt = 0; attempt < 8; attempt++) {
-      const [c] = await this.port.listConfigs({ names: [rolloutName(cluster)] });
-      const existing = c?.Spec.Name === rolloutName(cluster) ? c : undefined;
+      const { rec, config: existing, lookAlike } = await this.proven(cluster, rolloutName(cluster));
+      if (!rec) throw new NotFoundError(`cluster ${cluster} does not exist: apply it first`);
+      if (lookAlike) throw new LookAlikeError(cluster, rolloutName(cluster));
       const current = existing ? parseRollout(existing) : undefined;
       const next = change(current);
       if (!next) return { state: current, written: false };
@@ -106,8 +127,6 @@ export class RolloutStore {
             Labels: { ...(existing.Spec.Labels ?? {}), [ROLLOUT_LABEL]: JSON.stringify(next) },
           });
         } else {
-          const rec = await this.clusters.get(cluster);
-          if (!rec) throw new NotFoundError(`cluster ${cluster} does not exist: apply it first`);
           const name = rolloutName(cluster);
           const labels: Labels = { ...ownerLabels(cluster, 'bzzz-rollout'), [L.kind]: 'rollout', [ROLLOUT_LABEL]: JSON.stringify(next) };
           if (rec.ownerKey) labels[OWNER_LABEL] = ownerProof(rec.ownerKey, 'config', name);
@@ -126,8 +145,9 @@ export class RolloutStore {
   async markRevision(cluster: string, generation: number, record: RevisionRecord): Promise<void> {
     const name = objectName(cluster, `bzzz-spec-g${generation}`);
     for (let attempt = 0; attempt < 5; attempt++) {
-      const [c] = await this.port.listConfigs({ names: [name] });
-      if (!c || c.Spec.Name !== name) return; // pruned: nothing left to annotate
+      // Pruned (nothing left to annotate), or a look-alike (not ours to write).
+      const { config: c } = await this.proven(cluster, name);
+      if (!c) return;
       try {
         await this.port.updateConfig(c.ID, c.Version.Index, {
           Name: c.Spec.Name,

@@ -9,7 +9,8 @@
 import { TerminalError, type Reconciler, type ReconcileResult } from './reconciler.js';
 import type { SwarmPort } from '../swarm/port.js';
 import { countingPort } from '../swarm/port.js';
-import { ownedBy } from '../swarm/labels.js';
+import { L, ownedBy, versionedName } from '../swarm/labels.js';
+import type { Config } from '../swarm/api-types.js';
 import { provingPort } from '../swarm/ownership.js';
 import { stateFromConfigs, type ClusterStore, type StoredSpec } from '../store/cluster-store.js';
 import type { ClusterStatus } from '../spec/status.js';
@@ -115,7 +116,7 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
       observed,
       now().getTime(),
       target.since ?? Date.parse(spec.appliedAt),
-      target.hold,
+      { hold: target.hold, retainSecrets: revisionSecretVersions(cluster, owned.state) },
     );
     const problems: Problem[] = [...plan.problems];
     // Every object this pass creates carries the cluster's ownership proof.
@@ -211,6 +212,25 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
       return { requeueAfterMs: report.requeueAfterMs, driftCorrected: report.driftCorrected, writes: report.writes };
     },
   };
+}
+
+/**
+ * The file/env secret versions of every revision the cluster keeps (its stored specs, listed with
+ * their data by observe): a rollback to the stable revision, or an undo to any kept one, needs
+ * them, and only apply could write them again.
+ */
+function revisionSecretVersions(cluster: string, state: readonly Config[]): Set<string> {
+  const names = new Set<string>();
+  for (const c of state) {
+    if (c.Spec.Labels?.[L.kind] !== 'spec' || !c.Spec.Data) continue;
+    try {
+      const spec = JSON.parse(Buffer.from(c.Spec.Data, 'base64').toString('utf8')) as Pick<StoredSpec, 'secretVersions'>;
+      for (const [logical, hash8] of Object.entries(spec.secretVersions ?? {})) names.add(versionedName(cluster, logical, hash8));
+    } catch {
+      // an unreadable stored spec keeps nothing
+    }
+  }
+  return names;
 }
 
 /** `get(key, make)`: the value made once per key, the oldest of more than `max` keys forgotten. */

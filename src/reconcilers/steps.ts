@@ -81,7 +81,18 @@ export interface ClusterPlan {
  * `appliedAt`, when the stored generation was applied, tells a rollback of its own update (the
  * generation failed) from one of an older generation's.
  */
-export function planCluster(spec: SpecInput, observed: Observed, now: number, appliedAt?: number, hold?: string): ClusterPlan {
+export interface PlanOptions {
+  /** Hold every service create and update, and why (a paused rollout, one not started yet). */
+  hold?: string;
+  /**
+   * File/env secret versions kept though no service uses them: those of the revisions kept for
+   * a rollback or an undo. Only apply can write such a version again (it alone reads the file).
+   */
+  retainSecrets?: ReadonlySet<string>;
+}
+
+export function planCluster(spec: SpecInput, observed: Observed, now: number, appliedAt?: number, o: PlanOptions = {}): ClusterPlan {
+  const { hold } = o;
   const objects = planObjects(spec, observed);
   const resolve = (): ServicesResolved => {
     const desired = desiredServices(spec, objects);
@@ -100,7 +111,7 @@ export function planCluster(spec: SpecInput, observed: Observed, now: number, ap
     objectsStep(spec.cluster, objects),
     servicesStep(planned, resolve),
     pruneNetworksStep(objects, planned.plan),
-    pruneVersionsStep(objects, planned.plan, observed),
+    pruneVersionsStep(objects, planned.plan, observed, o.retainSecrets),
   ];
   return {
     steps,
@@ -178,12 +189,12 @@ function pruneNetworksStep(objects: ObjectsPlan, services: ServicePlan): Step {
   };
 }
 
-function pruneVersionsStep(objects: ObjectsPlan, planned: ServicePlan, observed: Observed): Step {
+function pruneVersionsStep(objects: ObjectsPlan, planned: ServicePlan, observed: Observed, retain?: ReadonlySet<string>): Step {
   const prunes = (services: ServicePlan) => {
     const wanted = wantedNames(objects);
     const keep = referencedByUntouched(observed, services);
     return {
-      secrets: planSecretPrune(observed, wanted.secrets, keep.secrets),
+      secrets: planSecretPrune(observed, wanted.secrets, keep.secrets).filter((x) => !retain?.has(x.name)),
       configs: planConfigPrune(observed, wanted.configs, keep.configs),
     };
   };

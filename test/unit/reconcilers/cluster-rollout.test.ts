@@ -212,12 +212,10 @@ describe('the cluster reconciler under a rollout', () => {
     expect(await running(c)).toEqual(GEN1);
   });
 
-  // KNOWN BUG, not fixed here (see the report of branch i9-rtests): once generation 2 converged,
-  // the prune step removed generation 1's env/file secret version, whose value only the CLI
-  // ever had. A rollback during the watch window (or an alert's rollback of a succeeded rollout)
-  // then cannot bring generation 1 back: SecretMissing, agents stay on the bad release, and the
-  // rollout stays RollingBack. `it.fails` turns red once the stable revision's versions are kept.
-  it.fails('GIVEN generation 2 converged with a new env secret value WHEN its rollout rolls back THEN generation 1 runs again with its own secret version', async () => {
+  // Once generation 2 converged, no service uses generation 1's env/file secret version, and only
+  // the CLI ever had its value: the prune step keeps the versions of every kept revision, so a
+  // rollback during the watch window (or an alert's rollback of a succeeded rollout) can run it.
+  it('GIVEN generation 2 converged with a new env secret value WHEN its rollout rolls back THEN generation 1 runs again with its own secret version', async () => {
     const c = await memoryCluster(DEV);
     const loaded = await loadSpecFile(DEV);
     const apply = async (token: string, edit?: (x: BzzzCluster) => void) => {

@@ -103,7 +103,7 @@ describe('stacks/monitoring', () => {
     const exported = await exportedNames();
     const examples = resolve(DIR, '../examples');
     const queries: string[] = [];
-    for (const file of ['analysis-snippet.yaml', 'analysis-snippet-agents.yaml']) {
+    for (const file of ['production.yaml', 'dev.yaml']) {
       const doc = parse(await readFile(join(examples, file), 'utf8')) as {
         spec: { upgrade: { analysis: { rules: Array<{ query: string }> } } };
       };
@@ -114,7 +114,7 @@ describe('stacks/monitoring', () => {
     for (const name of new Set(queries.join('\n').match(/\bbzzz_[a-z_]+/g))) expect(exported, name).toContain(name);
     const dir = await mkdtemp(join(tmpdir(), 'bzzz-promql-'));
     try {
-      const promql = parse(await readFile(join(examples, 'analysis-snippet.yaml'), 'utf8')) as {
+      const promql = parse(await readFile(join(examples, 'production.yaml'), 'utf8')) as {
         spec: { upgrade: { analysis: { rules: Array<{ name: string; query: string }> } } };
       };
       const records = promql.spec.upgrade.analysis.rules.map((r) => ({ record: `bzzz:${r.name.replaceAll('-', '_')}`, expr: r.query }));

@@ -327,6 +327,84 @@ ${COMPANIONS_OFF}`),
     path: '',
     message: /the file does not parse/,
   },
+  {
+    name: "an analysis rule without a Prometheus whose query is not in the agents' query language",
+    text: spec(`${AGENT}  upgrade:
+    analysis:
+      rules:
+        - name: errors
+          query: rate(bzzz_errors_total[5m]) # <--
+          failWhen: { above: 0.05 }
+${COMPANIONS_OFF}`),
+    path: 'spec.upgrade.analysis.rules[0].query',
+    message: /analysis rule `errors`: .*sum, avg, max, min.*provider\.prometheus\.url/,
+  },
+  {
+    name: 'two analysis rules with one name',
+    text: spec(`${AGENT}  upgrade:
+    analysis:
+      rules:
+        - name: errors
+          query: sum(bzzz_errors_total)
+          failWhen: { above: 1 }
+        - name: errors # <--
+          query: max(bzzz_memory_usage_ratio)
+          failWhen: { above: 0.9 }
+${COMPANIONS_OFF}`),
+    path: 'spec.upgrade.analysis.rules[1].name',
+    message: /analysis rule `errors` is declared twice \(first at spec\.upgrade\.analysis\.rules\[0\]\); rename one/,
+  },
+  {
+    name: 'an analysis condition with two thresholds',
+    text: spec(`${AGENT}  upgrade:
+    analysis:
+      rules:
+        - name: errors
+          query: sum(bzzz_errors_total)
+          failWhen: { above: 1, aboveBaseline: 2 } # <--
+${COMPANIONS_OFF}`),
+    path: 'spec.upgrade.analysis.rules[0].failWhen',
+    message: /more than 1/i,
+  },
+  {
+    name: 'a webhook token from a generated secret (Alertmanager could never send it)',
+    text: spec(`${AGENT}  secrets:
+    am_token:
+      generate: {}
+  rollback:
+    webhook:
+      tokenSecret: am_token # <--
+${COMPANIONS_OFF}`),
+    path: 'spec.rollback.webhook.tokenSecret',
+    message: /token secret `am_token` must come from a file or an environment variable/,
+  },
+  {
+    name: 'rollback triggers without a webhook token',
+    text: spec(`${AGENT}  rollback:
+    triggers: # <--
+      - name: errors
+        matchers: ['alertname="BzzzErrorRateHigh"']
+        action: rollback-previous
+${COMPANIONS_OFF}`),
+    path: 'spec.rollback.webhook',
+    message: /set spec\.rollback\.webhook\.tokenSecret/,
+  },
+  {
+    name: 'a trigger matcher that is not Alertmanager syntax',
+    text: spec(`${AGENT}  secrets:
+    am_token:
+      env: AM_TOKEN
+  rollback:
+    webhook: { tokenSecret: am_token }
+    triggers:
+      - name: errors
+        matchers:
+          - alertname~"BzzzErrorRateHigh" # <--
+        action: rollback-previous
+${COMPANIONS_OFF}`),
+    path: 'spec.rollback.triggers[0].matchers[0]',
+    message: /trigger errors: .* is not a matcher; write label, operator/,
+  },
 ];
 
 describe('bad specs are refused with path, line and advice', () => {

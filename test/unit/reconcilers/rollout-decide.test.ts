@@ -272,7 +272,18 @@ describe('decideRollout: RollingBack ends when the stable revision runs', () => 
   const back = (phase: 'RolledBack' | 'Aborted', cause: RolloutCause): RolloutStep => ({
     next: rollout('RollingBack', { cause, phase, finishedAt: AT }),
     events: [{ kind: phase === 'RolledBack' ? 'rolled-back' : 'aborted', generation: 5, stable: 4, cause }],
-    revisions: [{ generation: 5, record: { outcome: phase, at: AT, reason: cause.message } }],
+    revisions: [
+      {
+        generation: 5,
+        record: {
+          outcome: phase,
+          at: AT,
+          // History names an analysis's rule, value and threshold.
+          reason:
+            cause.kind === 'analysis' ? 'analysis rule error-rate saw 0.09 (threshold 0.05): error rate 9 % above 5 %' : cause.message,
+        },
+      },
+    ],
   });
 
   it.each<[string, RolloutCause, 'RolledBack' | 'Aborted']>([
@@ -335,7 +346,12 @@ describe('the rollout verbs', () => {
 
   describe('resume', () => {
     it('GIVEN a rollout paused while Watching WHEN resumed THEN it watches again from now, with no cause and no old analysis', () => {
-      const r = rollout('Paused', { pausedFrom: 'Watching', convergedAt: STARTED, cause: analysisCause(), analysis: { version: 1, startedAt: 0, rules: [] } });
+      const r = rollout('Paused', {
+        pausedFrom: 'Watching',
+        convergedAt: STARTED,
+        cause: analysisCause(),
+        analysis: { version: 1, startedAt: 0, rules: [] },
+      });
       expect(resumeRollout(r, 'ops@walnut', NOW)).toEqual({
         next: { generation: 5, stable: 4, phase: 'Watching', startedAt: STARTED, convergedAt: AT },
         events: [

@@ -38,7 +38,7 @@ import { createHealthMonitor, type HealthMonitor } from './health/monitor.js';
 import { diskCheck, dhtCheck, electionCheck, memoryCheck, peersCheck, pubsubCheck, storeCheck } from './health/checks.js';
 import { healthRoutes } from './health/routes.js';
 import { readMemory } from './health/memory.js';
-import { apiFault, faultCheck } from './fault.js';
+import { apiFault, faultBegun, faultCheck } from './fault.js';
 import { describeFault, faultActive } from './fault-spec.js';
 import { blobRoutes } from './http/blob-routes.js';
 import { decisionRoutes } from './http/decision-routes.js';
@@ -181,6 +181,7 @@ export async function createAgent(givenConfig: AgentConfig, options: AgentOption
   const clusterSize = members === null ? config.clusterSize : members.members.length;
   const ballots: Ballots | undefined = members === null ? undefined : createBallots(privateKey, members);
   const metrics = createAgentMetrics({ defaultMetrics: options.processMetrics ?? true });
+  const faultBegins = faultBegun(config.fault, now(), now);
   if (faultActive(config.fault)) {
     log.warn(
       { fault: describeFault(config.fault) },
@@ -410,7 +411,7 @@ export async function createAgent(givenConfig: AgentConfig, options: AgentOption
             return m;
           },
         }),
-        ...(config.fault.unhealthy ? [faultCheck(config.fault)] : []),
+        ...(config.fault.unhealthy ? [faultCheck(config.fault, faultBegins)] : []),
       ],
     },
   );
@@ -449,7 +450,7 @@ export async function createAgent(givenConfig: AgentConfig, options: AgentOption
         ...decisionRoutes({ decisions, maxDecisionBytes: options.maxDecisionBytes ?? 1024 * 1024 }),
         ...electionRoutes({ election, role: config.role }),
       ],
-      beforeHandler: apiFault(config.fault),
+      beforeHandler: apiFault(config.fault, faultBegins),
     },
   );
   const healthServer: HttpServer = createHttpServer(

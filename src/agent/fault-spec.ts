@@ -11,6 +11,8 @@
 //   BZZZ_FAULT=slow=300ms           every API request waits this long before it is handled
 //                                   (ms or s, up to 10 min)
 //   BZZZ_FAULT=unhealthy,slow=1s    several at once, comma-separated, each at most once
+//   BZZZ_FAULT=errors,after=30s     the faults begin this long after the agent started (ms, s or
+//                                   m, up to 1 h): a release that breaks later, inside a watch window
 //
 // Health, liveness and /metrics (port 8081) are never slowed or failed by `errors` or `slow`.
 export interface FaultSpec {
@@ -19,13 +21,17 @@ export interface FaultSpec {
   errorRatio: number;
   /** Added to every API request, ms (0: none). */
   slowMs: number;
+  /** The faults begin this long after the agent started, ms (0: at once). */
+  afterMs: number;
 }
 
-export const NO_FAULT: FaultSpec = { unhealthy: false, errorRatio: 0, slowMs: 0 };
+export const NO_FAULT: FaultSpec = { unhealthy: false, errorRatio: 0, slowMs: 0, afterMs: 0 };
 
-export const FAULT_SYNTAX = 'unhealthy, errors, errors=PERCENT% (e.g. errors=10%), slow=DURATION (e.g. slow=300ms, slow=2s)';
+export const FAULT_SYNTAX =
+  'unhealthy, errors, errors=PERCENT% (e.g. errors=10%), slow=DURATION (e.g. slow=300ms, slow=2s), after=DURATION (e.g. after=30s)';
 
 const MAX_SLOW_MS = 10 * 60 * 1000;
+const MAX_AFTER_MS = 60 * 60 * 1000;
 
 /** Parses a BZZZ_FAULT value; throws Error with every problem, naming what to write instead. */
 export function parseFault(text: string | undefined): FaultSpec {
@@ -57,10 +63,17 @@ export function parseFault(text: string | undefined): FaultSpec {
       if (!(ms > 0 && ms <= MAX_SLOW_MS))
         problems.push(`${JSON.stringify(item)}: write slow=DURATION in ms or s, above 0 and at most 10 min (e.g. slow=300ms)`);
       else spec.slowMs = ms;
+    } else if (name === 'after' && value !== undefined) {
+      const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(value);
+      const ms = m === null ? NaN : Math.round(Number(m[1]) * (m[2] === 'm' ? 60_000 : m[2] === 's' ? 1000 : 1));
+      if (!(ms > 0 && ms <= MAX_AFTER_MS))
+        problems.push(`${JSON.stringify(item)}: write after=DURATION in ms, s or m, above 0 and at most 1 h (e.g. after=30s)`);
+      else spec.afterMs = ms;
     } else {
       problems.push(`${JSON.stringify(item)} is not a fault: use ${FAULT_SYNTAX}, comma-separated`);
     }
   }
+  if (spec.afterMs > 0 && !faultActive(spec)) problems.push('"after" delays a fault: give one as well (e.g. errors,after=30s)');
   if (problems.length > 0) throw new Error(problems.join('; '));
   return spec;
 }
@@ -75,5 +88,6 @@ export function describeFault(f: FaultSpec): string {
   if (f.unhealthy) parts.push('unhealthy');
   if (f.errorRatio > 0) parts.push(f.errorRatio === 1 ? 'errors' : `errors=${Math.round(f.errorRatio * 10000) / 100}%`);
   if (f.slowMs > 0) parts.push(`slow=${f.slowMs}ms`);
+  if (f.afterMs > 0) parts.push(`after=${f.afterMs}ms`);
   return parts.join(',');
 }

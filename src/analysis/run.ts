@@ -215,7 +215,7 @@ export function recordMeasurement(state: RunState, ruleName: string, m: Measurem
 }
 
 /** A rule's phase once the run is finished: still Running means it measured until the end (Argo's terminating run). */
-function finalPhase(r: RuleState): { phase: RulePhase; message?: string } {
+export function finalPhase(r: RuleState): { phase: RulePhase; message?: string } {
   if (r.phase !== 'Running') return { phase: r.phase, message: r.message };
   // Never successful on no evidence at all: a rule that was never judged cannot pass.
   if (r.counts.measured === 0) return { phase: 'Inconclusive', message: 'no measurement was taken before the analysis ended' };

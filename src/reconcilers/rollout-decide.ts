@@ -72,7 +72,7 @@ export function decideRollout(i: RolloutInput): RolloutStep {
     return {
       next,
       events: [{ kind: aborted ? 'aborted' : 'rolled-back', generation: r.generation, stable: r.stable, cause: r.cause }],
-      revisions: [{ generation: r.generation, record: { outcome: aborted ? 'Aborted' : 'RolledBack', at, reason: r.cause?.message } }],
+      revisions: [{ generation: r.generation, record: { outcome: aborted ? 'Aborted' : 'RolledBack', at, reason: causeReason(r.cause) } }],
     };
   }
   if (r.phase !== 'Progressing' && r.phase !== 'Watching') return NOTHING;
@@ -138,6 +138,12 @@ function start(i: RolloutInput, at: string): RolloutStep {
     events: [{ kind: 'started', generation: i.generation, stable, ...(i.startCause ? { cause: i.startCause } : {}) }],
     revisions,
   };
+}
+
+/** Why a revision was rolled back, for `rollout history`: an analysis names its rule, the value and the threshold. */
+function causeReason(c: RolloutCause | undefined): string | undefined {
+  if (c?.kind === 'analysis' && c.rule) return `analysis rule ${c.rule} saw ${c.value} (threshold ${c.threshold}): ${c.message}`;
+  return c?.message;
 }
 
 function rollBack(r: RolloutState, cause: RolloutCause): RolloutStep {

@@ -20,7 +20,7 @@ import { configHash8, versionedName } from '../../swarm/labels.js';
 import { InvalidInputError, NotFoundError } from '../../util/errors.js';
 import { poll } from '../../util/poll.js';
 import { EXIT_ERROR, EXIT_IN_PROGRESS, EXIT_OK, EXIT_PAUSED } from '../../util/exit-codes.js';
-import type { RuleState } from '../../analysis/run.js';
+import { finalPhase, type RuleState } from '../../analysis/run.js';
 
 function context() {
   const { port, store } = cliContext();
@@ -70,7 +70,8 @@ function statusView(name: string, rec: ClusterRecord, r: RolloutState | undefine
     services: rec.status?.components ?? [],
     rules: (current?.analysis?.rules ?? []).map((x) => ({
       name: x.rule.name,
-      phase: x.phase,
+      // A finished rollout measures no more: a rule still Running measured until the end.
+      phase: FINISHED_PHASES.has(current?.phase ?? 'Progressing') ? finalPhase(x).phase : x.phase,
       dryRun: x.rule.dryRun,
       counts: x.counts,
       ...(current?.baselines && x.rule.name in current.baselines ? { baseline: current.baselines[x.rule.name] } : {}),

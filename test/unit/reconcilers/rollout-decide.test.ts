@@ -272,7 +272,18 @@ describe('decideRollout: RollingBack ends when the stable revision runs', () => 
   const back = (phase: 'RolledBack' | 'Aborted', cause: RolloutCause): RolloutStep => ({
     next: rollout('RollingBack', { cause, phase, finishedAt: AT }),
     events: [{ kind: phase === 'RolledBack' ? 'rolled-back' : 'aborted', generation: 5, stable: 4, cause }],
-    revisions: [{ generation: 5, record: { outcome: phase, at: AT, reason: cause.message } }],
+    revisions: [
+      {
+        generation: 5,
+        record: {
+          outcome: phase,
+          at: AT,
+          // History names an analysis's rule, value and threshold.
+          reason:
+            cause.kind === 'analysis' ? 'analysis rule error-rate saw 0.09 (threshold 0.05): error rate 9 % above 5 %' : cause.message,
+        },
+      },
+    ],
   });
 
   it.each<[string, RolloutCause, 'RolledBack' | 'Aborted']>([

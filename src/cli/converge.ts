@@ -7,7 +7,8 @@ import { ROLLED_BACK_PHASES } from '../spec/rollout.js';
 import { underLease } from '../ops/single-writer.js';
 import { createClusterReconciler } from '../reconcilers/cluster.js';
 import type { Observed } from '../reconcilers/types.js';
-import { isReady } from '../reconcilers/status.js';
+import { condition, isReady } from '../reconcilers/status.js';
+import { EXIT_ERROR, EXIT_IN_PROGRESS, EXIT_OK, EXIT_PAUSED } from '../util/exit-codes.js';
 import { silentLogger } from '../util/log.js';
 import { poll } from '../util/poll.js';
 import { formatStatusLine } from './commands/status.js';
@@ -37,6 +38,67 @@ export function failureLine(s: ClusterStatus | undefined, generation: number): s
   const rolledBack = s?.conditions.find((c) => c.type === 'Failed' && c.status === 'True' && /RolledBack|RolloutAborted/.test(c.reason));
   if (rolledBack) return rolledBack.message;
   return `generation ${generation} failed: ${s?.failure?.object}: ${s?.failure?.message}; fix the spec and apply again`;
+}
+
+/** The rollout of `generation` has decided (succeeded) or stopped for a person (paused). */
+function rolloutSettled(s: ClusterStatus | undefined, generation: number): boolean {
+  return s?.rollout?.generation === generation && (s.rollout.phase === 'Succeeded' || s.rollout.phase === 'Paused');
+}
+
+export interface ConvergeVerdict {
+  code: number;
+  /** Ready, and (by a controller) its rollout succeeded. */
+  ready: boolean;
+  /** What to tell people when it is not a plain success. */
+  lines: string[];
+}
+
+/**
+ * What a command that stored `generation` and waited reports. With a controller the generation is
+ * a rollout: success is its rollout succeeding (analysis included, through its watch window) —
+ * never just the services running, since a release can still be rolled back after that.
+ */
+export function convergeVerdict(
+  s: ClusterStatus | undefined,
+  generation: number,
+  o: { mode: 'in-process' | 'controller'; wait: boolean; timeout: string; name: string },
+): ConvergeVerdict {
+  const ready = isReady(s, generation);
+  if (!o.wait && (s?.observedGeneration ?? 0) >= generation) return { code: EXIT_OK, ready, lines: [] };
+  if (failedAt(s, generation))
+    return { code: EXIT_ERROR, ready: false, lines: [failureLine(s, generation), `see: bzzzctl rollout status ${o.name}`] };
+  if (o.mode === 'in-process') {
+    if (ready) return { code: EXIT_OK, ready, lines: [] };
+  } else if (s?.rollout?.generation === generation && s.rollout.phase === 'Succeeded' && ready) {
+    return { code: EXIT_OK, ready, lines: [] };
+  } else if (s?.rollout?.generation === generation && s.rollout.phase === 'Paused') {
+    return {
+      code: EXIT_PAUSED,
+      ready: false,
+      lines: [
+        `the rollout of generation ${generation} is paused: ${s.rollout.cause?.message ?? ''}`,
+        `see: bzzzctl rollout status ${o.name}`,
+      ],
+    };
+  } else if (ready) {
+    return {
+      code: EXIT_IN_PROGRESS,
+      ready: false,
+      lines: [
+        `generation ${generation} runs, but its rollout has not decided after ${o.timeout} (analysis and its watch window go on)`,
+        `follow it: bzzzctl rollout status ${o.name} --watch`,
+      ],
+    };
+  }
+  const c = condition(s, 'Degraded')?.status === 'True' ? condition(s, 'Degraded') : condition(s, 'Ready');
+  return {
+    code: EXIT_ERROR,
+    ready: false,
+    lines: [
+      `not converged after ${o.timeout}: ${c?.reason ?? 'NotObserved'}: ${c?.message ?? 'the controller has not observed this generation yet'}`,
+      `see: bzzzctl status ${o.name}`,
+    ],
+  };
 }
 
 export async function converge(o: ConvergeOptions): Promise<{ status: ClusterStatus | undefined; mode: 'in-process' | 'controller' }> {
@@ -76,7 +138,8 @@ export async function converge(o: ConvergeOptions): Promise<{ status: ClusterSta
   if (controller === undefined) return { status, mode: 'in-process' };
   o.say(`${o.summary}; controller ${controller} reconciles it`);
   const waited = await poll(async () => (await store.get(o.name))?.status, {
-    until: (s) => (!o.wait && (s?.observedGeneration ?? 0) >= o.generation) || done(s),
+    // A controller rolls the generation out: wait for its rollout to decide, not only for Ready.
+    until: (s) => (!o.wait && (s?.observedGeneration ?? 0) >= o.generation) || failedAt(s, o.generation) || rolloutSettled(s, o.generation),
     deadline: o.deadline,
     everyMs: 200,
     onValue: (s) => o.bar.update(formatStatusLine(o.name, s)),

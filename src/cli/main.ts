@@ -34,7 +34,7 @@ export function buildProgram(): Command {
   program
     .command('apply')
     .description(
-      'Store the spec in the swarm as a new generation and converge the swarm to it. Waits for a running controller to observe it, or reconciles in-process when none runs.',
+      'Store the spec in the swarm as a new generation and converge the swarm to it. With a running controller it is a rollout: apply waits for the rollout to succeed (analysis and its watch window included) and exits 0, 2 when it is rolled back or fails, 3 when it pauses, 4 when it still runs undecided at --timeout. With no controller it reconciles in-process (no analysis) and exits 0 once Ready.',
     )
     .requiredOption('-f, --filename <file>', 'spec file (YAML or JSON)')
     .option('--timeout <duration>', 'how long to wait for convergence', '120s')

@@ -11,15 +11,14 @@ import { ClusterStore, stateFromConfigs } from '../../store/cluster-store.js';
 import type { ClusterStatus } from '../../spec/status.js';
 import { leaseIsLive, readLease } from '../../store/lease.js';
 import { isCommandHolder } from '../../ops/single-writer.js';
-import { converge, failedAt, failureLine } from '../converge.js';
+import { converge, convergeVerdict } from '../converge.js';
 import { createClusterReconciler } from '../../reconcilers/cluster.js';
 import { observeExternal, observeOwned } from '../../reconcilers/observe.js';
 import type { Observed } from '../../reconcilers/types.js';
-import { condition, isReady } from '../../reconcilers/status.js';
+import { isReady } from '../../reconcilers/status.js';
 import { resolveApply, storeSpec } from '../resolve-apply.js';
 import { printDocument, printLines, progress, type OutputFormat } from '../output.js';
 import { silentLogger } from '../../util/log.js';
-import { EXIT_ERROR, EXIT_OK } from '../../util/exit-codes.js';
 import { formatStatusLine } from './status.js';
 
 export interface ApplyOptions {
@@ -90,26 +89,16 @@ export async function applyCommand(opts: ApplyOptions): Promise<number> {
   const mode = converged.mode;
   bar.done();
 
-  const ready = isReady(status, generation);
-  const done = ready || (!opts.wait && (status?.observedGeneration ?? 0) >= generation);
+  const verdict = convergeVerdict(status, generation, { mode, wait: opts.wait, timeout: opts.timeout, name });
   if (opts.output !== 'text') {
-    printDocument({ name, generation, changed, mode, ready, engineWrites: port.writeLog, status }, opts.output);
+    printDocument({ name, generation, changed, mode, ready: verdict.ready, engineWrites: port.writeLog, status }, opts.output);
   } else {
-    const lines = [
+    printLines([
       `bzzzcluster/${name} ${changed ? 'configured' : 'unchanged'} (generation ${generation}, ${mode === 'controller' ? 'by the controller' : 'in-process'}${mode === 'in-process' ? `, ${port.writes} engine writes` : ''})`,
-    ];
-    if (!done) {
-      const c = condition(status, 'Degraded')?.status === 'True' ? condition(status, 'Degraded') : condition(status, 'Ready');
-      lines.push(
-        failedAt(status, generation)
-          ? failureLine(status, generation)
-          : `not converged after ${opts.timeout}: ${c?.reason ?? 'NotObserved'}: ${c?.message ?? 'the controller has not observed this generation yet'}`,
-      );
-      lines.push(`see: bzzzctl status ${name}`);
-    }
-    printLines(lines);
+      ...verdict.lines,
+    ]);
   }
-  return done ? EXIT_OK : EXIT_ERROR;
+  return verdict.code;
 }
 
 /** The promise itself, with its rejection marked as handled until someone awaits it. */

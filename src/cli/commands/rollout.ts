@@ -5,7 +5,7 @@
 // generation and converges like apply.
 import { cliContext } from '../context.js';
 import { appliedBy } from '../resolve-apply.js';
-import { converge, failedAt, failureLine } from '../converge.js';
+import { converge, convergeVerdict } from '../converge.js';
 import { printDocument, printLines, progress, table, type OutputFormat } from '../output.js';
 import { RolloutStore, type RolloutState, type Revision } from '../../store/rollout-store.js';
 import type { ClusterRecord, StoredSpec } from '../../store/cluster-store.js';
@@ -267,26 +267,16 @@ export async function rolloutUndoCommand(
     command: 'rollout undo',
   });
   bar.done();
-  const ready = isReady(status, stored.generation);
-  const done = ready || (!opts.wait && (status?.observedGeneration ?? 0) >= stored.generation);
+  const verdict = convergeVerdict(status, stored.generation, { mode, wait: opts.wait, timeout: opts.timeout, name });
   if (opts.output !== 'text') {
     printDocument(
-      { name, generation: stored.generation, revision: target.generation, changed: stored.changed, mode, ready, status },
+      { name, generation: stored.generation, revision: target.generation, changed: stored.changed, mode, ready: verdict.ready, status },
       opts.output,
     );
   } else {
-    printLines([
-      `${summary} (${mode === 'controller' ? 'by the controller' : 'in-process'})`,
-      ...(done
-        ? []
-        : [
-            failedAt(status, stored.generation)
-              ? failureLine(status, stored.generation)
-              : `not converged after ${opts.timeout}; see: bzzzctl rollout status ${name}`,
-          ]),
-    ]);
+    printLines([`${summary} (${mode === 'controller' ? 'by the controller' : 'in-process'})`, ...verdict.lines]);
   }
-  return done ? EXIT_OK : EXIT_ERROR;
+  return verdict.code;
 }
 
 /** The revision undo brings back: the one asked for, else the stable one, else the newest earlier success. */

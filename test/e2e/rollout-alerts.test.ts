@@ -19,7 +19,6 @@ import {
   cleanup,
   cli,
   docker,
-  metricValue,
   port,
   spawnController,
   specDir,

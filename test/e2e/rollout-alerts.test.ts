@@ -342,7 +342,16 @@ describe('rollouts rolled back by alerts: real agents, Prometheus, an Alertmanag
       '--resync',
       '10s',
     ]);
-    await waitFor('the controller holds the lease', async () => (await controller.metric('bzzz_operator_leader')) === 1, 30_000);
+    // One lease per swarm: a controller someone else runs on this engine (bzzzctl up's service, another
+    // test's) must stop first.
+    await waitFor('the controller holds the lease', async () => (await controller.metric('bzzz_operator_leader')) === 1, 180_000).catch(
+      async (err: Error) => {
+        const lease = await docker('config', 'inspect', '--format', '{{json .Spec.Labels}}', 'bzzz-operator_controller-lease').catch(
+          () => '',
+        );
+        throw new Error(`${err.message}; another controller holds the swarm's lease: ${lease.trim()}`);
+      },
+    );
     relay = await lossyRelay(`http://127.0.0.1:${controller.port}`);
     pair = await startAlertmanagerPair({ webhookUrl: `${relay.url}/webhooks/alertmanager/${name}`, token, groupWait: '200ms' });
     prometheus = await startPrometheus({
@@ -359,7 +368,7 @@ describe('rollouts rolled back by alerts: real agents, Prometheus, an Alertmanag
     const t = await cli(['api-token', name, '--role', 'observer']);
     expect(t.code, t.stderr).toBe(0);
     load = startLoad(t.stdout.trim());
-  }, 400_000);
+  }, 600_000);
 
   afterAll(async () => {
     await load?.stop();

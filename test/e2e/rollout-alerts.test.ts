@@ -31,6 +31,7 @@ import { startAlertmanagerPair, type Alertmanager } from '../support/alertmanage
 import { startPrometheus, type PrometheusProcess } from '../support/prometheus.js';
 import { buildAgentImage, tagImage, untagImages } from '../support/agent-image.js';
 import { alertmanagerPayload } from '../support/alertmanager-payload.js';
+import { COMPANIONS_OFF } from '../support/specs.js';
 import { parseDurationMs } from '../../src/spec/units.js';
 import { ClusterStore } from '../../src/store/cluster-store.js';
 import { RolloutStore, type RolloutState } from '../../src/store/rollout-store.js';
@@ -84,13 +85,7 @@ ${AGENTS.map((a) => `      - name: ${a.name}\n        publish: { api: ${a.api}, 
 ${r.fault ? `    env:\n      BZZZ_FAULT: "${r.fault}"\n` : ''}    resources:
       limits: { cpus: 0.5, memory: 256M }
     stopGracePeriod: 3s
-  services:
-    mcpServer: { enabled: false }
-    openaiProxy: { enabled: false }
-    contentResolver: { enabled: false }
-    postgres: { enabled: false }
-    redis: { enabled: false }
-  updatePolicy:
+${COMPANIONS_OFF}  updatePolicy:
     parallelism: 1
     delay: 1s
     monitor: 2s

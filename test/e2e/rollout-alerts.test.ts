@@ -14,24 +14,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ROOT,
-  cleanup,
-  cli,
-  docker,
-  port,
-  spawnController,
-  specDir,
-  uniqueName,
-  waitFor,
-  writeSpec,
-  type Controller,
-} from '../integration/harness.js';
+import { ROOT, cleanup, cli, docker, port, specDir, uniqueName, waitFor, writeSpec, type Controller } from '../integration/harness.js';
 import { startAlertmanagerPair, type Alertmanager } from '../support/alertmanager.js';
 import { startPrometheus, type PrometheusProcess } from '../support/prometheus.js';
 import { buildAgentImage, tagImage, untagImages } from '../support/agent-image.js';
 import { alertmanagerPayload } from '../support/alertmanager-payload.js';
 import { COMPANIONS_OFF } from '../support/specs.js';
+import { spawnLeadingController } from '../support/leading-controller.js';
 import { parseDurationMs } from '../../src/spec/units.js';
 import { ClusterStore } from '../../src/store/cluster-store.js';
 import { RolloutStore, type RolloutState } from '../../src/store/rollout-store.js';
@@ -332,7 +321,8 @@ describe('rollouts rolled back by alerts: real agents, Prometheus, an Alertmanag
     slackUrl = `${slack.url}/services/T0E2E/B0E2E/${slackSecret}`;
     writeFileSync(join(secretsDir, `${name}_slack_webhook_url`), `${slackUrl}\n`, { mode: 0o600 });
 
-    controller = await spawnController([
+    // One lease per swarm: on a shared engine, wait for other controllers to stop first.
+    controller = await spawnLeadingController([
       '--agents-via',
       'published-ports',
       '--secrets-dir',
@@ -343,16 +333,6 @@ describe('rollouts rolled back by alerts: real agents, Prometheus, an Alertmanag
       '--resync',
       '10s',
     ]);
-    // One lease per swarm: a controller someone else runs on this engine (bzzzctl up's service, another
-    // test's) must stop first.
-    await waitFor('the controller holds the lease', async () => (await controller.metric('bzzz_operator_leader')) === 1, 180_000).catch(
-      async (err: Error) => {
-        const lease = await docker('config', 'inspect', '--format', '{{json .Spec.Labels}}', 'bzzz-operator_controller-lease').catch(
-          () => '',
-        );
-        throw new Error(`${err.message}; another controller holds the swarm's lease: ${lease.trim()}`);
-      },
-    );
     relay = await lossyRelay(`http://127.0.0.1:${controller.port}`);
     pair = await startAlertmanagerPair({ webhookUrl: `${relay.url}/webhooks/alertmanager/${name}`, token, groupWait: '200ms' });
     prometheus = await startPrometheus({
@@ -369,7 +349,7 @@ describe('rollouts rolled back by alerts: real agents, Prometheus, an Alertmanag
     const t = await cli(['api-token', name, '--role', 'observer']);
     expect(t.code, t.stderr).toBe(0);
     load = startLoad(t.stdout.trim());
-  }, 600_000);
+  }, 900_000);
 
   afterAll(async () => {
     await load?.stop();

@@ -214,6 +214,17 @@ export function recordMeasurement(state: RunState, ruleName: string, m: Measurem
   return { ...state, rules };
 }
 
+/** The run once it is finished (the rollout and its watch window ended): each rule with its final phase, as the verdict judged it. */
+export function finishRun(state: RunState): RunState {
+  return {
+    ...state,
+    rules: state.rules.map((r) => {
+      const { phase, message } = finalPhase(r);
+      return phase === r.phase ? r : { ...r, phase, ...(message !== undefined ? { message } : {}) };
+    }),
+  };
+}
+
 /** A rule's phase once the run is finished: still Running means it measured until the end (Argo's terminating run). */
 export function finalPhase(r: RuleState): { phase: RulePhase; message?: string } {
   if (r.phase !== 'Running') return { phase: r.phase, message: r.message };

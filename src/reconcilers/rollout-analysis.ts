@@ -6,7 +6,7 @@ import { DEFAULT_AGENT_PORTS } from '../spec/defaults.js';
 import { parseDurationMs } from '../spec/units.js';
 import type { StoredSpec } from '../store/cluster-store.js';
 import type { RolloutState } from '../store/rollout-store.js';
-import { dueRules, recordMeasurement, startRun, verdict, type MeasurementInput, type RunState } from '../analysis/run.js';
+import { dueRules, finishRun, recordMeasurement, startRun, verdict, type MeasurementInput, type RunState } from '../analysis/run.js';
 import type { MetricsProvider } from '../analysis/providers/provider.js';
 import { prometheusProvider } from '../analysis/providers/prometheus.js';
 import { agentsProvider } from '../analysis/providers/agents.js';
@@ -100,7 +100,12 @@ export function createRolloutAnalyzer(opts: RolloutAnalyzerOptions = {}): Rollou
         opts.onMeasurement?.(spec.cluster.metadata.name, name, last?.outcome ?? 'error');
       }
       const running = run.rules.filter((x) => x.phase === 'Running').map((x) => x.nextAt);
-      return { analysis: run, verdict: verdict(run, { finished }), nextAt: running.length ? Math.min(...running) : undefined };
+      // A finished run keeps the phases its verdict judged, so status does not show rules still Running.
+      return {
+        analysis: finished ? finishRun(run) : run,
+        verdict: verdict(run, { finished }),
+        nextAt: running.length ? Math.min(...running) : undefined,
+      };
     },
   };
 }

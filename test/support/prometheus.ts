@@ -1,7 +1,8 @@
 // A real Prometheus (Debian's `prometheus`, installed by scripts/install-tools.sh) for the analysis
 // tests: started on a free loopback port with a generated config that scrapes the given targets
 // every scrapeIntervalMs, its TSDB in a temp directory; ready when /-/ready answers 200. stop()
-// ends it (SIGTERM, then SIGKILL) and removes its directory.
+// ends it (SIGTERM, then SIGKILL) and removes its directory. Optionally it evaluates alert rules
+// (a rule file's text) at the same interval and sends what fires to Alertmanagers.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,8 @@ export interface PrometheusProcess {
   /** http://127.0.0.1:<port> */
   url: string;
   stop(): Promise<void>;
+  /** The last of what it printed, for failure messages. */
+  stderr(): string;
 }
 
 export interface StartPrometheusOptions {
@@ -20,14 +23,30 @@ export interface StartPrometheusOptions {
   targets: string[];
   scrapeIntervalMs?: number;
   readyTimeoutMs?: number;
+  /** The scrape job's name. Default test. */
+  job?: string;
+  /** Labels every scraped series carries (e.g. the cluster's name). */
+  labels?: Record<string, string>;
+  /** A rule file's text (YAML), evaluated every scrapeIntervalMs. */
+  rules?: string;
+  /** host:port of the Alertmanagers that firing alerts go to. */
+  alertmanagers?: string[];
 }
 
-function config(targets: string[], intervalMs: number): string {
+function config(opts: StartPrometheusOptions, intervalMs: number, ruleFile: string | undefined): string {
   // JSON is YAML: no YAML writer needed for a config this small.
   const interval = `${intervalMs}ms`;
   return JSON.stringify({
     global: { scrape_interval: interval, scrape_timeout: interval, evaluation_interval: interval },
-    scrape_configs: [{ job_name: 'test', metrics_path: '/metrics', static_configs: [{ targets }] }],
+    ...(ruleFile ? { rule_files: [ruleFile] } : {}),
+    ...(opts.alertmanagers?.length ? { alerting: { alertmanagers: [{ static_configs: [{ targets: opts.alertmanagers }] }] } } : {}),
+    scrape_configs: [
+      {
+        job_name: opts.job ?? 'test',
+        metrics_path: '/metrics',
+        static_configs: [{ targets: opts.targets, ...(opts.labels ? { labels: opts.labels } : {}) }],
+      },
+    ],
   });
 }
 
@@ -45,7 +64,9 @@ async function exited(child: ChildProcess, ms: number): Promise<boolean> {
 export async function startPrometheus(opts: StartPrometheusOptions): Promise<PrometheusProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'bzzz-prometheus-'));
   const configFile = join(dir, 'prometheus.yml');
-  await writeFile(configFile, config(opts.targets, opts.scrapeIntervalMs ?? 1000));
+  const ruleFile = opts.rules === undefined ? undefined : join(dir, 'rules.yml');
+  if (ruleFile) await writeFile(ruleFile, opts.rules ?? '');
+  await writeFile(configFile, config(opts, opts.scrapeIntervalMs ?? 1000, ruleFile));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(
@@ -85,5 +106,5 @@ export async function startPrometheus(opts: StartPrometheusOptions): Promise<Pro
     await stop();
     throw new Error(`prometheus did not get ready at ${url} (exit code ${child.exitCode}); its stderr:\n${stderr}`);
   }
-  return { url, stop };
+  return { url, stop, stderr: () => stderr };
 }

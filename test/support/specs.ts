@@ -4,6 +4,15 @@ import { validateSpecText } from '../../src/spec/index.js';
 import type { BzzzCluster } from '../../src/spec/types.js';
 import type { ClusterStatus } from '../../src/spec/status.js';
 
+/** `spec.services` with every companion service turned off (YAML at the spec's indentation). */
+export const COMPANIONS_OFF = `  services:
+    mcpServer: { enabled: false }
+    openaiProxy: { enabled: false }
+    contentResolver: { enabled: false }
+    postgres: { enabled: false }
+    redis: { enabled: false }
+`;
+
 /**
  * A spec of only busybox agents (no companions): what tests of the operator's own behaviour
  * (leases, ownership) need. `agents` names the instances; `config` adds one mounted config.
@@ -20,13 +29,7 @@ ${opts.config === undefined ? '' : `  configs:\n    settings:\n      content: "$
     image: bzzz-test/busybox:1
     instances:
 ${agents.map((a) => `      - name: ${a}\n`).join('')}${opts.config === undefined ? '' : '    configs:\n      - source: settings\n        target: /etc/bzzz/settings\n'}    stopGracePeriod: 2s
-  services:
-    mcpServer: { enabled: false }
-    openaiProxy: { enabled: false }
-    contentResolver: { enabled: false }
-    postgres: { enabled: false }
-    redis: { enabled: false }
-`;
+${COMPANIONS_OFF}`;
 }
 
 /** What the store tests store: the parsed agents-only cluster, generation documents and statuses. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   dueRules,
+  finishRun,
   KEPT_MEASUREMENTS,
   type MeasurementInput,
   type RunState,
@@ -132,6 +133,18 @@ describe('run accounting, several rules', () => {
     s = recordMeasurement(s, 'errors', { at: T0, value: 1 });
     s = recordMeasurement(s, 'latency', { at: T0 + 60_000, value: 1 }, 1);
     expect(verdict(s, { finished: true })).toEqual({ phase: 'Successful' });
+  });
+
+  it('a finished run keeps the phases its verdict judged: no rule is left Running', () => {
+    let s = startRun([rule(), rule({ name: 'never' }), rule({ name: 'failed' })], T0);
+    s = recordMeasurement(s, 'errors', { at: T0, value: 1 });
+    s = recordMeasurement(s, 'failed', { at: T0, value: 11 });
+    const done = finishRun(s);
+    expect(done.rules.map((r) => r.phase)).toEqual(['Successful', 'Inconclusive', 'Failed']);
+    expect(done.rules[1].message).toMatch(/no measurement was taken/);
+    expect(done.rules[2]).toBe(s.rules[2]);
+    expect(verdict(done, { finished: true })).toEqual(verdict(s, { finished: true }));
+    expect(dueRules(done, T0 + 600_000)).toEqual([]);
   });
 
   it('a dryRun rule that is inconclusive does not pause either', () => {

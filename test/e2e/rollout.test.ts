@@ -18,7 +18,6 @@ import {
   docker,
   engineWritesDuring,
   port,
-  spawnController,
   specDir,
   uniqueName,
   waitFor,
@@ -26,7 +25,7 @@ import {
   type Controller,
 } from '../integration/harness.js';
 import { ensureImages } from '../../src/images/index.js';
-import { leaseIsLive, readLease } from '../../src/store/lease.js';
+import { spawnLeadingController } from '../support/leading-controller.js';
 import { ClusterStore } from '../../src/store/cluster-store.js';
 import { RolloutStore } from '../../src/store/rollout-store.js';
 import type { ClusterStatusView } from '../../src/cli/commands/status.js';
@@ -179,31 +178,11 @@ describe('rollouts on the real swarm: analysed, rolled back by themselves, drive
    * This file's controller, once it holds the lease: there is one lease per swarm, and a controller
    * of another test on this engine would otherwise run these rollouts (with its own flags).
    */
-  async function leadingController(): Promise<Controller> {
-    const deadline = Date.now() + 10 * 60_000;
-    for (;;) {
-      await waitFor(
-        'the controller lease to be free (another controller runs on this swarm)',
-        async () => !leaseIsLive(await readLease(port), Date.now()),
-        Math.max(1000, deadline - Date.now()),
-        1000,
-      );
-      const c = await spawnController(CONTROLLER_ARGS);
-      const leading = await waitFor('the lease taken', async () => (await c.metric('bzzz_operator_leader')) === 1, 10_000, 200).catch(
-        () => false,
-      );
-      if (leading) return c;
-      const exited = new Promise((res) => c.proc.on('exit', res));
-      c.proc.kill('SIGTERM'); // another controller took the lease first: wait for it again
-      await exited;
-    }
-  }
-
   beforeAll(async () => {
     await exec(process.execPath, ['scripts/build.mjs'], { cwd: ROOT });
     const images = await ensureImages({ images: [IMAGE, 'bzzz/redis:7'], root: ROOT, log: silentLogger() });
     expect(images.missing).toEqual([]);
-    ctl = await leadingController();
+    ctl = await spawnLeadingController(CONTROLLER_ARGS);
 
     const r = await cli(['apply', '-f', file({ release: 1 }), '--timeout', '150s']);
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
@@ -374,7 +353,7 @@ describe('rollouts on the real swarm: analysed, rolled back by themselves, drive
     expect(await phaseOf(8)).toBe('RollingBack');
 
     ctlLogs.push(...ctl.logs);
-    ctl = await leadingController();
+    ctl = await spawnLeadingController(CONTROLLER_ARGS);
     const w = await watchRollout(name);
     expect(w.code).toBe(2);
     expect(w.view).toMatchObject({ generation: 8, phase: 'RolledBack', stable: 6, cause: { kind: 'analysis', rule: 'error-rate' } });

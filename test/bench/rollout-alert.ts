@@ -12,7 +12,8 @@
 //   3. measure until (a) the rollout record says RollingBack (read in a tight loop, one engine call
 //      each, so the figure is at most one read late) and (b) the first service update of the
 //      rollback is in the engine (the engine's own timestamp of the first `service update` event
-//      of the cluster after t0; checked afterwards to be the way back to release 1);
+//      of the cluster after t0: the stack had converged on release k and nothing else changes
+//      it, so that update is the rollback's — step 4 then sees release 1 everywhere);
 //   4. wait until every service runs release 1 again and the rollout says RolledBack.
 // Prints median and p90 of (a) and (b) and the ratio to Flagger's floor. Flagger is not run here
 // (no Kubernetes): its floor is COMPUTED from its defaults — a canary fails after `threshold`
@@ -76,7 +77,9 @@ const spec = (release: number, withAnalysis: boolean) =>
   smallClusterSpec({ name, agents, release, webhookAlert: ALERT, analysis: withAnalysis ? analysis : undefined });
 
 if (args.alertmanager) ensureTools(['prometheus-alertmanager']);
-console.log(`alert → rollback: cluster ${name}, ${ROUNDS} rounds, ${args.alertmanager ? 'via a real Alertmanager' : 'direct POST'}, load ${load()}`);
+console.log(
+  `alert → rollback: cluster ${name}, ${ROUNDS} rounds, ${args.alertmanager ? 'via a real Alertmanager' : 'direct POST'}, load ${load()}`,
+);
 await ensureAgentImage();
 
 const ctlLog: string[] = [];
@@ -133,7 +136,9 @@ try {
       const res = await fetch(webhook, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify(alertmanagerPayload({ alertname: ALERT, fingerprint, startsAt, groupKey: `{}:{alertname="${ALERT}",n="${round}"}` })),
+        body: JSON.stringify(
+          alertmanagerPayload({ alertname: ALERT, fingerprint, startsAt, groupKey: `{}:{alertname="${ALERT}",n="${round}"}` }),
+        ),
       });
       answered.push(now() - t0);
       if (res.status !== 202) throw new Error(`webhook answered ${res.status}: ${await res.text()}`);
@@ -171,7 +176,11 @@ try {
 
   const row = (label: string, xs: number[]) =>
     console.log(
-      `${label.padEnd(44)} median ${quantile(xs, 0.5).toFixed(1).padStart(7)} ms   p90 ${quantile(xs, 0.9).toFixed(1).padStart(7)} ms   max ${Math.max(...xs).toFixed(1).padStart(7)} ms`,
+      `${label.padEnd(44)} median ${quantile(xs, 0.5).toFixed(1).padStart(7)} ms   p90 ${quantile(xs, 0.9).toFixed(1).padStart(7)} ms   max ${Math.max(
+        ...xs,
+      )
+        .toFixed(1)
+        .padStart(7)} ms`,
     );
   console.log(`\n${ROUNDS} rounds, ${args.alertmanager ? 'through a real Alertmanager (group_wait 0s)' : 'direct POST'}; load ${load()}`);
   if (answered.length) row('webhook answered (202)', answered);
@@ -182,8 +191,12 @@ try {
   console.log(
     `\npeer: Flagger's floor, COMPUTED (not run): analysis interval ${FLAGGER_INTERVAL_S} s × threshold ${FLAGGER_THRESHOLD} = ${FLAGGER_FLOOR_MS / 1000} s before its rollback starts`,
   );
-  console.log(`ratio (b) median / Flagger's floor: ${(med / FLAGGER_FLOOR_MS).toExponential(2)} (×${(FLAGGER_FLOOR_MS / med).toFixed(0)} sooner)`);
-  console.log(`target (b) < 1 s: ${quantile(toEngine, 0.9) < 1000 ? 'met (p90)' : med < 1000 ? 'met in the median, not at p90' : 'NOT met'}`);
+  console.log(
+    `ratio (b) median / Flagger's floor: ${(med / FLAGGER_FLOOR_MS).toExponential(2)} (×${(FLAGGER_FLOOR_MS / med).toFixed(0)} sooner)`,
+  );
+  console.log(
+    `target (b) < 1 s: ${quantile(toEngine, 0.9) < 1000 ? 'met (p90)' : med < 1000 ? 'met in the median, not at p90' : 'NOT met'}`,
+  );
 } catch (err) {
   console.error(`rollout-alert: ${err instanceof Error ? err.message : String(err)}`);
   console.error(`controller log (last 30 lines):\n${ctlLog.slice(-30).join('\n')}`);

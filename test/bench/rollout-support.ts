@@ -219,8 +219,8 @@ ${env}
     postgres: { enabled: false }
     redis: { enabled: false }
 ${o.analysis ? `  upgrade:\n    analysis:\n${o.analysis}\n` : ''}${
-    o.webhookAlert
-      ? `  rollback:
+  o.webhookAlert
+    ? `  rollback:
     webhook:
       tokenSecret: am_token
     triggers:
@@ -228,8 +228,8 @@ ${o.analysis ? `  upgrade:\n    analysis:\n${o.analysis}\n` : ''}${
         matchers: ['alertname="${o.webhookAlert}"']
         action: rollback-previous
 `
-      : ''
-  }`;
+    : ''
+}`;
 }
 
 /** Writes the spec to a temp file and applies it with the real CLI (the controller, when one runs, reconciles it). */

@@ -51,6 +51,7 @@ import {
   onExit,
   pickPorts,
   quantile,
+  recordEvents,
   removeCluster,
   rolloutOf,
   run,
@@ -186,9 +187,11 @@ let ctl: RunningController | undefined;
 let apiToken: string | undefined;
 const opTraffic = traffic(`http://127.0.0.1:${opApi}/api/election/status`, () => apiToken, 10);
 const swTraffic = traffic(`http://127.0.0.1:${swApi}/api/election/status`, () => undefined, 10);
+const events = recordEvents();
 const cleanup = onExit(async () => {
   opTraffic.stop();
   swTraffic.stop();
+  events.stop();
   await ctl?.stop().catch(() => undefined);
   await run('docker', ['stack', 'rm', swName]);
   await removeCluster(opName);
@@ -210,17 +213,25 @@ const release = (s: ServiceNow[], svc: string) => s.find((x) => x.name.endsWith(
 
 interface OpResult {
   backMs: number;
+  /** The bad release's agent task running. */
+  badMs?: number;
   detectMs: number;
+  /** The first service update after the rollback was decided. */
+  firstUpdateMs?: number;
   cause: string;
 }
+const secs = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`);
+
 /** Applies a bad release to the operator's cluster; ms until every service runs release 1 again. */
 async function operatorRound(rel: number, fault: string): Promise<OpResult> {
   const before = snapshot(opTraffic.counts);
   const t0 = now();
   await apply(opSpec(rel, fault), token);
   let detectMs = 0;
+  let badMs: number | undefined;
   const backMs = await timeUntil(opName, t0, 300_000, (s) => {
     if (!detectMs) void rolloutOf(opName).then((r) => r?.phase === 'RollingBack' && !detectMs && (detectMs = now() - t0));
+    if (badMs === undefined && release(s, 'agent-a')?.running.some((t) => t.fault === fault)) badMs = now() - t0;
     return allOn(s, '1');
   });
   if (backMs === undefined)
@@ -231,11 +242,16 @@ async function operatorRound(rel: number, fault: string): Promise<OpResult> {
     60_000,
     200,
   );
+  const decidedAt = r?.cause?.at ? Date.parse(r.cause.at) : t0 + detectMs;
+  const first = events.events.find(
+    (e) => e.type === 'service' && e.action === 'update' && e.name.startsWith(`${opName}_`) && e.at >= decidedAt,
+  );
+  const firstUpdateMs = first ? first.at - t0 : undefined;
   const cause = `${r?.cause?.kind}${r?.cause?.rule ? ` rule ${r.cause.rule}` : ''}${r?.cause?.value !== undefined ? ` value ${Number(r.cause.value).toFixed(2)}` : ''}`;
   console.log(
-    `  operator, ${fault.padEnd(9)}: rollback decided ${(detectMs / 1000).toFixed(1)} s, whole stack back on release 1 after ${(backMs / 1000).toFixed(1)} s (cause: ${cause}; traffic: ${since(opTraffic.counts, before)})`,
+    `  operator, ${fault.padEnd(9)}: bad agent running ${secs(badMs)}, rollback decided ${secs(detectMs)}, first rollback update ${secs(firstUpdateMs)}, whole stack back on release 1 ${secs(backMs)} (cause: ${cause}; traffic: ${since(opTraffic.counts, before)})`,
   );
-  return { backMs, detectMs, cause };
+  return { backMs, badMs, detectMs, firstUpdateMs, cause };
 }
 
 try {
@@ -296,8 +312,12 @@ try {
       rel++;
       const t0 = now();
       await stackDeploy(rel, 'unhealthy');
+      let badMs: number | undefined;
+      let rollbackMs: number | undefined;
       const agentBack = await timeUntil(swName, t0, 180_000, (s) => {
         const a = release(s, 'agent');
+        if (badMs === undefined && a?.running.some((t) => t.fault === 'unhealthy')) badMs = now() - t0;
+        if (rollbackMs === undefined && a?.update?.startsWith('rollback')) rollbackMs = now() - t0;
         return (
           !!a &&
           a.release === '1' &&

@@ -7,7 +7,7 @@
 // lease is one per swarm: a benchmark waits until nobody holds it and keeps its controller only
 // while it measures.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ensureImages } from '../../src/images/index.js';
@@ -121,7 +121,7 @@ export async function waitForFreeLease(maxMs = 15 * 60_000): Promise<void> {
   );
 }
 
-/** A logger keeping the controller's lines (for a failure message), printing warnings and errors. */
+/** A logger keeping the controller's lines (for a failure message); BENCH_CONTROLLER_LOG=FILE also appends them there. */
 export function captureLogger(lines: string[] = [], bindings: Record<string, unknown> = {}): Logger {
   const at =
     (level: string) =>
@@ -129,8 +129,7 @@ export function captureLogger(lines: string[] = [], bindings: Record<string, unk
       const line = JSON.stringify({ level, ...bindings, ...(typeof a === 'string' ? { msg: a } : { ...a, msg: b }) });
       lines.push(line);
       if (lines.length > 5000) lines.splice(0, 1000);
-      if ((level === 'error' || level === 'fatal') && process.env.BENCH_VERBOSE) process.stderr.write(`${line}\n`);
-      if (process.env.BENCH_VERBOSE === '2') process.stderr.write(`${line}\n`);
+      if (process.env.BENCH_CONTROLLER_LOG) appendFileSync(process.env.BENCH_CONTROLLER_LOG, `${new Date().toISOString()} ${line}\n`);
     };
   return {
     trace: at('trace'),

@@ -96,7 +96,8 @@ export function createRolloutReconciler(opts: RolloutReconcilerOptions): Reconci
     const measuring = rollout.phase === 'Progressing' || rollout.phase === 'Watching';
     if (measuring && analysis && opts.analyzer) {
       const measured = await opts.analyzer.step(spec, rollout, t, watchEnded(rollout, watchMs, t));
-      rollout = { ...rollout, analysis: measured.analysis };
+      // Nothing due: nothing to write (a write comes back as an event and queues another pass).
+      if (measured.analysis !== rollout.analysis) rollout = { ...rollout, analysis: measured.analysis };
       verdict = measured.verdict;
       nextAt = measured.nextAt;
     }

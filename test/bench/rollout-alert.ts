@@ -102,6 +102,7 @@ try {
     log: captureLogger(ctlLog),
     probeAgents: false,
     agentsVia: 'published-ports',
+    clusters: [name],
   });
   const webhook = `http://127.0.0.1:${ctl.port}/webhooks/alertmanager/${name}`;
   if (args.alertmanager) am = await startAlertmanager({ webhookUrl: webhook, token, groupWait: '0s', groupBy: ['alertname', 'n'] });

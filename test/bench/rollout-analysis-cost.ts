@@ -7,7 +7,8 @@
 //             rollout stays in Watching and every rule is measured all phase long;
 //   none      the same spec without spec.upgrade.analysis (its rollout succeeds at once).
 // Each phase applies its spec (a new generation; no service changes), starts a fresh controller
-// process (the real CLI, --agents-via published-ports --no-probe-agents), lets it settle
+// process (the real CLI, --agents-via published-ports --no-probe-agents --clusters NAME: other
+// sessions' clusters on a shared swarm are left alone and cost nothing), lets it settle
 // (--settle seconds), then reads its CPU time (utime + stime from /proc/<pid>/stat) and RSS
 // (/proc/<pid>/status) at the start, every 5 s and at the end of --phase seconds, and the
 // measurements it made (bzzz_operator_analysis_measurements_total). Prints per phase and the
@@ -111,7 +112,7 @@ function sample(pid: number): Sample {
 async function startCtl(): Promise<{ proc: ChildProcess; port: number }> {
   const proc = spawn(
     process.execPath,
-    [BIN, 'controller', 'run', '--listen', '127.0.0.1:0', '--no-probe-agents', '--agents-via', 'published-ports'],
+    [BIN, 'controller', 'run', '--listen', '127.0.0.1:0', '--no-probe-agents', '--agents-via', 'published-ports', '--clusters', name],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, BZZZ_LOG_LEVEL: 'info' } },
   );
   let buf = '';

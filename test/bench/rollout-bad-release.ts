@@ -242,7 +242,9 @@ async function operatorRound(rel: number, fault: string): Promise<OpResult> {
     60_000,
     200,
   );
+  // The decision's own time (the poll above is only an upper bound).
   const decidedAt = r?.cause?.at ? Date.parse(r.cause.at) : t0 + detectMs;
+  detectMs = decidedAt - t0;
   const first = events.events.find(
     (e) => e.type === 'service' && e.action === 'update' && e.name.startsWith(`${opName}_`) && e.at >= decidedAt,
   );
@@ -263,6 +265,7 @@ try {
     log: captureLogger(ctlLog),
     probeAgents: false,
     agentsVia: 'published-ports',
+    clusters: [opName],
   });
   await Promise.all([apply(opSpec(1), token), stackDeploy(1)]);
   await waitFor('operator: release 1 succeeded', async () => (await rolloutOf(opName))?.phase === 'Succeeded', 180_000, 500);

@@ -335,7 +335,12 @@ describe('the rollout verbs', () => {
 
   describe('resume', () => {
     it('GIVEN a rollout paused while Watching WHEN resumed THEN it watches again from now, with no cause and no old analysis', () => {
-      const r = rollout('Paused', { pausedFrom: 'Watching', convergedAt: STARTED, cause: analysisCause(), analysis: { version: 1, startedAt: 0, rules: [] } });
+      const r = rollout('Paused', {
+        pausedFrom: 'Watching',
+        convergedAt: STARTED,
+        cause: analysisCause(),
+        analysis: { version: 1, startedAt: 0, rules: [] },
+      });
       expect(resumeRollout(r, 'ops@walnut', NOW)).toEqual({
         next: { generation: 5, stable: 4, phase: 'Watching', startedAt: STARTED, convergedAt: AT },
         events: [

@@ -45,7 +45,13 @@ describe('example specs', () => {
     expect(cluster.spec.agent.image).toBe('registry.home.deepblack.cloud/bzzz:v2.0.0');
     expect(cluster.spec.networks?.tengig).toMatchObject({ external: true });
     expect(cluster.spec.networks?.internal).toMatchObject({ internal: true, driver: 'overlay' });
-    expect(Object.keys(cluster.spec.secrets ?? {}).sort()).toEqual(['alertmanager_token', 'openai_api_key', 'postgres_password', 'postgres_user', 'slack_webhook_url']);
+    expect(Object.keys(cluster.spec.secrets ?? {}).sort()).toEqual([
+      'alertmanager_token',
+      'openai_api_key',
+      'postgres_password',
+      'postgres_user',
+      'slack_webhook_url',
+    ]);
     const s = cluster.spec.services!;
     expect([s.mcpServer, s.openaiProxy, s.contentResolver, s.postgres, s.redis].map((c) => [c?.enabled, c?.replicas])).toEqual([
       [true, 3],

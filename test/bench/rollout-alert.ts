@@ -25,14 +25,13 @@
 // Needs: Docker in swarm mode, `npm run build` (the npm script does it; the agent image is built
 // from it when not current), no other controller holding the lease (it waits for it).
 import { parseArgs } from 'node:util';
-import { startController, type RunningController } from '../../src/controller/run.js';
+import type { RunningController } from '../../src/controller/run.js';
 import { startAlertmanager, type Alertmanager } from '../support/alertmanager.js';
 import { alertmanagerPayload } from '../support/alertmanager-payload.js';
 import { ensureTools } from './tools.mjs';
 import {
   allOn,
   apply,
-  captureLogger,
   describe,
   ensureAgentImage,
   load,
@@ -44,6 +43,7 @@ import {
   removeCluster,
   rolloutOf,
   smallClusterSpec,
+  startBenchController,
   stackNow,
   waitFor,
   waitForFreeLease,
@@ -95,15 +95,7 @@ const cleanup = onExit(async () => {
 
 try {
   await waitForFreeLease();
-  ctl = await startController({
-    listen: '127.0.0.1:0',
-    resyncMs: 30_000,
-    workers: 2,
-    log: captureLogger(ctlLog),
-    probeAgents: false,
-    agentsVia: 'published-ports',
-    clusters: [name],
-  });
+  ctl = await startBenchController([name], ctlLog);
   const webhook = `http://127.0.0.1:${ctl.port}/webhooks/alertmanager/${name}`;
   if (args.alertmanager) am = await startAlertmanager({ webhookUrl: webhook, token, groupWait: '0s', groupBy: ['alertname', 'n'] });
 

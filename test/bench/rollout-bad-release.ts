@@ -33,13 +33,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startController, type RunningController } from '../../src/controller/run.js';
+import type { RunningController } from '../../src/controller/run.js';
 import {
   AGENT_IMAGE,
   allOn,
   apply,
   bzzzctl,
-  captureLogger,
   COMPANION_IMAGE,
   describe,
   docker,
@@ -57,6 +56,7 @@ import {
   run,
   sleep,
   smallClusterSpec,
+  startBenchController,
   stackNow,
   waitFor,
   waitForFreeLease,
@@ -258,15 +258,7 @@ async function operatorRound(rel: number, fault: string): Promise<OpResult> {
 
 try {
   await waitForFreeLease();
-  ctl = await startController({
-    listen: '127.0.0.1:0',
-    resyncMs: 30_000,
-    workers: 2,
-    log: captureLogger(ctlLog),
-    probeAgents: false,
-    agentsVia: 'published-ports',
-    clusters: [opName],
-  });
+  ctl = await startBenchController([opName], ctlLog);
   await Promise.all([apply(opSpec(1), token), stackDeploy(1)]);
   await waitFor('operator: release 1 succeeded', async () => (await rolloutOf(opName))?.phase === 'Succeeded', 180_000, 500);
   apiToken = (await bzzzctl(['api-token', opName, '--role', 'backend_developer'])).trim();

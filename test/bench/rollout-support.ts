@@ -7,7 +7,7 @@
 // lease is one per swarm: a benchmark waits until nobody holds it and keeps its controller only
 // while it measures.
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ensureImages } from '../../src/images/index.js';
@@ -16,7 +16,9 @@ import { ClusterStore } from '../../src/store/cluster-store.js';
 import { leaseIsLive, readLease } from '../../src/store/lease.js';
 import { RolloutStore, type RolloutState } from '../../src/store/rollout-store.js';
 import { createDockerClient, DockerSwarmPort } from '../../src/swarm/docker-port.js';
-import type { Logger } from '../../src/util/log.js';
+import { startController, type RunningController } from '../../src/controller/run.js';
+import { captureLog } from '../support/capture-log.js';
+import { waitFor } from '../integration/harness.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const BIN = join(ROOT, 'bin/bzzzctl.js');
@@ -48,20 +50,7 @@ export function load(): string {
     .join(' ');
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}${last ? ` (${String(last)})` : ''}`);
-    await sleep(everyMs);
-  }
-}
+export { waitFor };
 
 // ---------------------------------------------------------------- processes
 
@@ -121,25 +110,20 @@ export async function waitForFreeLease(maxMs = 15 * 60_000): Promise<void> {
   );
 }
 
-/** A logger keeping the controller's lines (for a failure message); BENCH_CONTROLLER_LOG=FILE also appends them there. */
-export function captureLogger(lines: string[] = [], bindings: Record<string, unknown> = {}): Logger {
-  const at =
-    (level: string) =>
-    (a: object | string, b?: string): void => {
-      const line = JSON.stringify({ level, ...bindings, ...(typeof a === 'string' ? { msg: a } : { ...a, msg: b }) });
-      lines.push(line);
-      if (lines.length > 5000) lines.splice(0, 1000);
-      if (process.env.BENCH_CONTROLLER_LOG) appendFileSync(process.env.BENCH_CONTROLLER_LOG, `${new Date().toISOString()} ${line}\n`);
-    };
-  return {
-    trace: at('trace'),
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    fatal: at('fatal'),
-    child: (b) => captureLogger(lines, { ...bindings, ...b }),
-  };
+/**
+ * The real controller in this process, on the benchmark's own clusters only, reaching the agents
+ * on their published ports; its log lines are kept in `lines` (for a failure message).
+ */
+export function startBenchController(clusters: string[], lines: string[]): Promise<RunningController> {
+  return startController({
+    listen: '127.0.0.1:0',
+    resyncMs: 30_000,
+    workers: 2,
+    log: captureLog({}, lines),
+    probeAgents: false,
+    agentsVia: 'published-ports',
+    clusters,
+  });
 }
 
 // ---------------------------------------------------------------- the cluster spec

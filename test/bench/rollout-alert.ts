@@ -46,7 +46,6 @@ import {
   startBenchController,
   stackNow,
   waitFor,
-  waitForFreeLease,
 } from './rollout-support.js';
 
 const { values: args } = parseArgs({
@@ -94,7 +93,6 @@ const cleanup = onExit(async () => {
 });
 
 try {
-  await waitForFreeLease();
   ctl = await startBenchController([name], ctlLog);
   const webhook = `http://127.0.0.1:${ctl.port}/webhooks/alertmanager/${name}`;
   if (args.alertmanager) am = await startAlertmanager({ webhookUrl: webhook, token, groupWait: '0s', groupBy: ['alertname', 'n'] });

@@ -26,6 +26,7 @@ import {
   apply,
   BIN,
   ensureAgentImage,
+  holdsLease,
   load,
   onExit,
   pickPorts,
@@ -160,7 +161,14 @@ interface PhaseResult {
 async function phase(kind: 'analysis' | 'none'): Promise<PhaseResult> {
   await apply(spec(kind === 'analysis'), token, true);
   const gen = (await store.get(name))?.generation ?? 0;
-  const { proc, port } = await startCtl();
+  let started = await startCtl();
+  // Another session's controller may take the lease between the wait and the start: wait again.
+  while (!(await holdsLease(started.proc.pid!))) {
+    await stopCtl(started.proc);
+    await waitForFreeLease();
+    started = await startCtl();
+  }
+  const { proc, port } = started;
   current = proc;
   try {
     await waitFor(

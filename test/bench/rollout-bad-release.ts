@@ -59,7 +59,6 @@ import {
   startBenchController,
   stackNow,
   waitFor,
-  waitForFreeLease,
   type ServiceNow,
 } from './rollout-support.js';
 
@@ -257,7 +256,6 @@ async function operatorRound(rel: number, fault: string): Promise<OpResult> {
 }
 
 try {
-  await waitForFreeLease();
   ctl = await startBenchController([opName], ctlLog);
   await Promise.all([apply(opSpec(1), token), stackDeploy(1)]);
   await waitFor('operator: release 1 succeeded', async () => (await rolloutOf(opName))?.phase === 'Succeeded', 180_000, 500);

@@ -8,7 +8,7 @@
 // while it measures.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { hostname, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ensureImages } from '../../src/images/index.js';
 import { deleteCluster } from '../../src/ops/teardown.js';
@@ -91,8 +91,8 @@ export async function ensureAgentImage(): Promise<void> {
   }
 }
 
-/** Waits until no controller holds the swarm's one lease (other sessions' tests run their own). */
-export async function waitForFreeLease(maxMs = 15 * 60_000): Promise<void> {
+/** Waits until no controller holds the swarm's one lease (other sessions' tests run their own; up to 30 min). */
+export async function waitForFreeLease(maxMs = 30 * 60_000): Promise<void> {
   let said = false;
   await waitFor(
     'the controller lease to be free (another controller holds it: stop it, or wait)',
@@ -106,7 +106,7 @@ export async function waitForFreeLease(maxMs = 15 * 60_000): Promise<void> {
       return !live;
     },
     maxMs,
-    1000,
+    100,
   );
 }
 
@@ -114,16 +114,30 @@ export async function waitForFreeLease(maxMs = 15 * 60_000): Promise<void> {
  * The real controller in this process, on the benchmark's own clusters only, reaching the agents
  * on their published ports; its log lines are kept in `lines` (for a failure message).
  */
-export function startBenchController(clusters: string[], lines: string[]): Promise<RunningController> {
-  return startController({
-    listen: '127.0.0.1:0',
-    resyncMs: 30_000,
-    workers: 2,
-    log: captureLog({}, lines),
-    probeAgents: false,
-    agentsVia: 'published-ports',
-    clusters,
-  });
+export async function startBenchController(clusters: string[], lines: string[]): Promise<RunningController> {
+  for (;;) {
+    await waitForFreeLease();
+    const ctl = await startController({
+      listen: '127.0.0.1:0',
+      resyncMs: 30_000,
+      workers: 2,
+      log: captureLog({}, lines),
+      probeAgents: false,
+      agentsVia: 'published-ports',
+      clusters,
+    });
+    if (await holdsLease(process.pid)) return ctl;
+    await ctl.stop(); // another session's controller took the lease first: wait again
+  }
+}
+
+/** Whether the controller process `pid` of this host holds the lease within a few seconds. */
+export async function holdsLease(pid: number): Promise<boolean> {
+  const me = `${hostname()}/${pid}`;
+  return waitFor('the lease', async () => (await readLease(port))?.holder === me, 5000, 50).then(
+    () => true,
+    () => false,
+  );
 }
 
 // ---------------------------------------------------------------- the cluster spec

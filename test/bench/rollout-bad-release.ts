@@ -271,7 +271,6 @@ try {
   const opUnhealthy: OpResult[] = [];
   const swUnhealthyAgent: number[] = [];
   const swNeverBack: string[] = [];
-  const swHalf: string[] = [];
   let swRolledBack = 0;
   let rel = 1;
   for (let round = 1; round <= ROUNDS; round++) {
@@ -323,10 +322,9 @@ try {
       const s = await stackNow(swName);
       if (agentBack === undefined) console.log(`  swarm,    unhealthy: the agent NOT rolled back within 180 s: ${describe(s)}`);
       else swUnhealthyAgent.push(agentBack);
-      const half = `${describe(s)}`;
-      swHalf.push(half);
+      const half = describe(s);
       console.log(
-        `  swarm,    unhealthy: agent service back on release 1 after ${agentBack === undefined ? '-' : (agentBack / 1000).toFixed(1)} s; then: ${half}`,
+        `  swarm,    unhealthy: bad agent task running ${secs(badMs)}, Swarm's rollback started ${secs(rollbackMs)}, agent service back on release 1 ${secs(agentBack)}; then: ${half}`,
       );
       await stackDeploy(1);
       await waitFor('plain stack back on release 1', async () => allOn(await stackNow(swName), '1'), 120_000, 200);

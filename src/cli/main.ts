@@ -171,6 +171,10 @@ export function buildProgram(): Command {
         .choices(['network', 'published-ports'])
         .default('network'),
     )
+    .option(
+      '--clusters <names>',
+      "reconcile only these clusters, comma-separated (default: all): a controller of one's own on a swarm shared with others' clusters; the lease is still the swarm's one",
+    )
     .action(run(() => import('./commands/controller.js').then((m) => m.controllerRunCommand)));
 
   const keys = program.command('keys').description('Role keys and the Shamir-split admin key.');

@@ -20,6 +20,8 @@ import { createDockerEventSource } from './sources/docker-events.js';
 import { alertmanagerWebhook } from './webhook/handler.js';
 import { createRolloutWiring } from './rollouts.js';
 import { RolloutStore } from '../store/rollout-store.js';
+import type { Reconciler } from '../reconcilers/reconciler.js';
+import type { ClusterLister } from './types.js';
 
 export interface ControllerProcessOptions {
   listen: string;
@@ -33,6 +35,11 @@ export interface ControllerProcessOptions {
   secretsDir?: string;
   /** How the rollout analysis reaches the agents' /metrics (rollout-analysis.ts). Default network. */
   agentsVia?: 'network' | 'published-ports';
+  /**
+   * Reconcile only these clusters (default: every cluster in the swarm): a controller of one's own
+   * on a swarm shared with others' clusters (benchmarks, tests). The lease is still the swarm's one.
+   */
+  clusters?: readonly string[];
 }
 
 export interface RunningController {
@@ -60,6 +67,10 @@ export async function startController(opts: ControllerProcessOptions): Promise<R
     log,
   });
   const manager = createManager({ leaderElection, log, onLeader: (holding) => metrics.leader(holding) });
+  const only = opts.clusters ? new Set(opts.clusters) : undefined;
+  const lister: ClusterLister = only ? { listClusters: async () => (await store.listClusters()).filter((c) => only.has(c)) } : store;
+  const scoped = (r: Reconciler): Reconciler =>
+    only ? { reconcile: async (c, signal) => (only.has(c) ? r.reconcile(c, signal) : {}) } : r;
 
   // The monitor queues a cluster when its agents' reports change.
   const agents =
@@ -86,15 +97,17 @@ export async function startController(opts: ControllerProcessOptions): Promise<R
   });
   const clusters = manager.add({
     name: 'cluster',
-    reconciler: createClusterReconciler({
-      port,
-      store,
-      log: log.child({ component: 'reconciler' }),
-      progressRequeueMs: opts.progressRequeueMs,
-      agents,
-      rollouts: true,
-    }),
-    lister: store,
+    reconciler: scoped(
+      createClusterReconciler({
+        port,
+        store,
+        log: log.child({ component: 'reconciler' }),
+        progressRequeueMs: opts.progressRequeueMs,
+        agents,
+        rollouts: true,
+      }),
+    ),
+    lister,
     events: createDockerEventSource({ engine: engineEvents(docker), log: log.child({ component: 'events' }), metrics }),
     metrics,
     workers: opts.workers,
@@ -102,8 +115,8 @@ export async function startController(opts: ControllerProcessOptions): Promise<R
   });
   const rolloutController = manager.add({
     name: 'rollout',
-    reconciler: rollouts.reconciler,
-    lister: store,
+    reconciler: scoped(rollouts.reconciler),
+    lister,
     events: createDockerEventSource({ engine: engineEvents(docker), log: log.child({ component: 'events' }), metrics }),
     metrics,
     workers: opts.workers,

@@ -32,10 +32,15 @@ export function gateAgentUpdates(cluster: BzzzCluster, plan: ServicePlan, observ
   const parallelism = policy.parallelism ?? 1;
   const delayMs = policy.delay ? parseDurationMs(policy.delay, 'spec.agent.update.delay') : 0;
   const agents = observed.services.filter(isAgent);
-  const busy = agents.some((s) => BUSY.has(s.UpdateStatus?.State ?? ''));
+  const busy = new Set(agents.filter((s) => BUSY.has(s.UpdateStatus?.State ?? '')).map((s) => s.ID));
   const lastDone = Math.max(0, ...agents.map((s) => Date.parse(s.UpdateStatus?.CompletedAt ?? '') || 0));
-  const waiting = busy || now < lastDone + delayMs;
-  const allowed = waiting ? [] : parallelism === 0 ? agentUpdates : agentUpdates.slice(0, parallelism);
+  const waiting = busy.size > 0 || now < lastDone + delayMs;
+  // An instance mid-update is the batch in flight: a new spec for it (a rollback of the release it
+  // is moving to, above all) goes at once and supersedes that update, instead of waiting for the
+  // swarm to finish or fail it (with a failing health check: start period, retries, monitor).
+  const inFlight = agentUpdates.filter((u) => busy.has(u.observed.ID));
+  const rest = agentUpdates.filter((u) => !busy.has(u.observed.ID));
+  const allowed = [...inFlight, ...(waiting ? [] : parallelism === 0 ? rest : rest.slice(0, parallelism))];
   const deferred = agentUpdates.filter((u) => !allowed.includes(u));
   if (deferred.length === 0) return { plan, deferred: [] };
   const held = new Set(deferred.map((u) => u.observed.ID));

@@ -17,6 +17,7 @@ export interface ControllerOptions {
   leaseTtl: string;
   secretsDir: string;
   agentsVia: 'network' | 'published-ports';
+  clusters?: string;
 }
 
 export async function controllerRunCommand(opts: ControllerOptions): Promise<number> {
@@ -34,6 +35,14 @@ export async function controllerRunCommand(opts: ControllerOptions): Promise<num
     leaseTtlMs,
     secretsDir: opts.secretsDir,
     agentsVia: opts.agentsVia,
+    ...(opts.clusters
+      ? {
+          clusters: opts.clusters
+            .split(',')
+            .map((c) => c.trim())
+            .filter(Boolean),
+        }
+      : {}),
   });
   const outcome = await new Promise<'signal' | 'lost'>((resolve) => {
     const onSignal = (sig: string) => {

@@ -53,6 +53,14 @@ describe('rolling agent instances across services', () => {
     expect(g.deferred).toEqual(['c_agent-b']);
   });
 
+  it('updates an instance again at once when it is the one mid-update (a rollback of the release it moves to)', () => {
+    const a = svc('c_agent-a', 'agent', { State: 'updating' });
+    const b = svc('c_agent-b', 'agent');
+    const g = gateAgentUpdates(cluster, planOf([a, b]), observed([a, b]), now);
+    expect(g.plan.update.map((u) => u.observed.Spec.Name)).toEqual(['c_agent-a']);
+    expect(g.deferred).toEqual(['c_agent-b']);
+  });
+
   it('waits for the policy delay after the last instance completed, then goes on', () => {
     const a = svc('c_agent-a', 'agent', { State: 'completed', CompletedAt: new Date(now - 1000).toISOString() });
     const b = svc('c_agent-b', 'agent');

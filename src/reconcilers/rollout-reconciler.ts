@@ -60,7 +60,6 @@ export function createRolloutReconciler(opts: RolloutReconcilerOptions): Reconci
     const watchMs = analysis ? parseDurationMs(analysis.watch ?? DEFAULT_WATCH, 'spec.upgrade.analysis.watch') : 0;
     const read = await opts.rollouts.get(cluster);
     const t = now();
-    let writes = 0;
 
     let rollout = read;
     let verdict: AnalysisVerdict | undefined;
@@ -85,11 +84,10 @@ export function createRolloutReconciler(opts: RolloutReconcilerOptions): Reconci
         next.analysis = opts.analyzer.start(spec, t);
       }
       if (next && (await write(cluster, read, next))) {
-        writes++;
         await record(cluster, step.revisions);
         rollout = next;
       }
-      return { requeueAfterMs: progressMs, writes };
+      return { requeueAfterMs: progressMs };
     }
     if (rollout.generation !== rec.generation) return {};
 
@@ -104,7 +102,6 @@ export function createRolloutReconciler(opts: RolloutReconcilerOptions): Reconci
     const step = decideRollout({ generation: rec.generation, rollout, status: rec.status, verdict, watchMs, now: t });
     const next = withLog(step, t.toISOString()) ?? (rollout !== read ? rollout : undefined);
     if (next && (await write(cluster, read, next))) {
-      writes++;
       rollout = next;
       // A revision that succeeded keeps the images it ran, with the digests the engine resolved.
       const images = step.revisions.some((r) => r.record.outcome === 'Succeeded') ? await runningImages(cluster) : undefined;
@@ -114,7 +111,9 @@ export function createRolloutReconciler(opts: RolloutReconcilerOptions): Reconci
       );
     }
     await announce(cluster, rollout);
-    return { requeueAfterMs: requeue(rollout, t, watchMs, nextAt), writes };
+    // The rollout record is the operator's bookkeeping, like status: not counted as engine writes
+    // to the cluster's objects (a converged cluster still makes none).
+    return { requeueAfterMs: requeue(rollout, t, watchMs, nextAt) };
   }
 
   /**

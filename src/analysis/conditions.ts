@@ -63,13 +63,18 @@ function comparison(cond: AnalysisCondition, baseline: number | undefined): Comp
 
 /**
  * Judges `value` (undefined: the query returned no sample) under `rule`. NaN and no data follow
- * `rule.nan` / `rule.noData`; a baseline condition without a finite baseline is inconclusive.
+ * `rule.nan` / `rule.noData`; a baseline condition without a finite baseline follows `rule.noData`.
  */
 export function judge(value: number | undefined, rule: JudgedRule, baseline?: number): Judgement {
   if (value === undefined) return byPolicy(rule.noData, 'noData', 'the query returned no data');
   if (Number.isNaN(value)) return byPolicy(rule.nan, 'nan', 'the query returned NaN');
   const cmp = comparison(rule.failWhen, baseline);
-  if (typeof cmp === 'string') return { outcome: 'inconclusive', message: cmp };
+  if (typeof cmp === 'string') {
+    // Nothing measured before the rollout (no traffic, nothing scraped yet) is no data to compare
+    // with: the rule's explicit noData policy decides, inconclusive by default.
+    const relative = rule.failWhen.aboveBaseline !== undefined || rule.failWhen.belowBaseline !== undefined;
+    return relative ? byPolicy(rule.noData, 'noData', cmp) : { outcome: 'inconclusive', message: cmp };
+  }
   const failed = cmp.fails(value);
   return {
     outcome: failed ? 'failed' : 'successful',

@@ -183,7 +183,7 @@ describe('bzzzctl up on a bare swarm', () => {
     const r = await cli(['apply', '-f', next, '--timeout', '240s']);
     sampling = false;
     await sampler;
-    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    expect(r.code, r.stdout + r.stderr.slice(-2000)).toBe(0);
     for (const i of ['a', 'b', 'c']) {
       const s = JSON.parse(await docker('service', 'inspect', `${name}_agent-${i}`))[0];
       expect(s.Spec.TaskTemplate.ContainerSpec.Image).toBe('bzzz/bzzzctl:v0.1.1');

@@ -63,6 +63,17 @@ describe('judge', () => {
     }
   });
 
+  it.each([
+    ['pass', 'successful'],
+    ['fail', 'failed'],
+    ['inconclusive', 'inconclusive'],
+  ] as const)('a baseline condition with no baseline follows noData: %s', (noData, outcome) => {
+    const j = judge(5, { ...twiceBaseline, noData }, undefined);
+    expect(j.outcome).toBe(outcome);
+    expect(j.message).toContain('the baseline is missing');
+    expect(j.message).toContain(`noData: ${noData}`);
+  });
+
   it('a baseline missing never hides a noData policy of fail', () => {
     expect(judge(undefined, { failWhen: { aboveBaseline: 2 }, noData: 'fail' }).outcome).toBe('failed');
   });

@@ -164,7 +164,18 @@ export async function createCluster(init: ClusterInit): Promise<Cluster> {
     auth: (role) => ({ authorization: `Bearer ${tokens[role]}` }),
     async startMember(m) {
       if (specs.get(m)?.child === true) {
-        m.child = await spawnChildAgent(m.flags);
+        // The member's ports were picked free when the cluster was made; an outgoing connection
+        // of another process on this machine can hold one of them for a moment as its source
+        // port. Retried a few times on EADDRINUSE: the member list names these ports.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            m.child = await spawnChildAgent(m.flags);
+            break;
+          } catch (err) {
+            if (attempt >= 5 || !/EADDRINUSE/.test((err as Error).message)) throw err;
+            await new Promise((r) => setTimeout(r, 500 * attempt));
+          }
+        }
         const started = JSON.parse(m.child.stdout[0]) as { api: string; health: string };
         m.apiUrl = started.api;
         m.healthUrl = started.health;

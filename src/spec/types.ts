@@ -51,6 +51,8 @@ export interface ClusterSpec {
   migration?: MigrationSpec;
   rollback?: RollbackTriggersSpec;
   notifications?: NotificationsSpec;
+  /** The v1 hosts (systemd units) this cluster replaces, and the proxy in front of both: `bzzzctl rollback --to v1`. */
+  v1?: V1Spec;
 }
 
 export interface NodeSpec {
@@ -353,7 +355,8 @@ export interface AnalysisCondition {
   belowBaseline?: number;
 }
 
-export type TriggerAction = 'rollback-previous' | 'pause' | 'notify';
+/** `rollback-to-v1`: take the v2 stack down and run the v1 systemd services again (spec.v1). */
+export type TriggerAction = 'rollback-previous' | 'rollback-to-v1' | 'pause' | 'notify';
 
 export interface RollbackTriggersSpec {
   /** Alertmanager webhook (POST /webhooks/alertmanager/<cluster> on the controller). */
@@ -380,4 +383,96 @@ export interface NotificationsSpec {
     webhookUrlSecret?: string;
     channel?: string;
   };
+}
+
+// ---- v1 hosts and rollback to v1 (issue 10) ----
+
+/** How the operator reaches a host over SSH. */
+export interface SshEndpoint {
+  /** Host or IP address. */
+  address: string;
+  /** SSH port. Default spec.v1.ssh.port (22). */
+  port?: number;
+  /** SSH user. Default spec.v1.ssh.user (root). */
+  user?: string;
+  /** The host key's SHA-256 fingerprint as `ssh-keygen -lf` prints it (`SHA256:...`): any other key is refused. */
+  hostKey: string;
+}
+
+export interface V1Host extends SshEndpoint {
+  /** The host's name (walnut, ironwood, acacia): `{host}` in the unit template. */
+  name: string;
+  /** The v1 unit on this host. Default spec.v1.unit with `{host}` replaced. */
+  unit?: string;
+}
+
+export interface V1Spec {
+  /** SSH defaults for every host and the proxy. */
+  ssh: {
+    /** Logical name of a file or env secret in spec.secrets holding the private key (OpenSSH or PEM). */
+    privateKeySecret: string;
+    user?: string;
+    port?: number;
+    /** Per host: connecting and each command. Default 10s. */
+    timeout?: string;
+  };
+  /** The v1 unit: `bzzz@{host}.service` (default, as the seeds' runbooks write it) or a plain `bzzz.service`. */
+  unit?: string;
+  hosts: V1Host[];
+  /** How the v1 mesh is verified after the units start. */
+  verify?: V1VerifySpec;
+  /** The proxy that sends traffic to v1 or v2. */
+  proxy?: V1ProxySpec;
+  /** Hosts that must come up for the rollback to go on (default: all of them). */
+  minHosts?: number;
+}
+
+export interface V1VerifySpec {
+  /** The v1 agent's HTTP port that must answer on every host. Default 8081 (BZZZ's health port). */
+  port?: number;
+  /** Path answered with 2xx when the agent is healthy. Default /health. */
+  path?: string;
+  /** Where the number of connected peers is read: a Prometheus text endpoint. Default /metrics on the same port. */
+  metricsPath?: string;
+  /** The gauge holding the number of connected peers. Default bzzz_p2p_connected_peers. */
+  peersMetric?: string;
+  /** Peers each v1 agent must report. Default: the other hosts (hosts - 1). */
+  minPeers?: number;
+  /** How long the mesh may take to form. Default 30s. */
+  timeout?: string;
+}
+
+export interface V1ProxySpec {
+  haproxy?: HaproxySwitchSpec;
+  traefik?: TraefikSwitchSpec;
+}
+
+/** HAProxy switched through its runtime API (stats socket, level admin): no reload, nothing dropped. */
+export interface HaproxySwitchSpec {
+  /** The host HAProxy runs on, reached over SSH; the socket is opened through the SSH connection. */
+  host: SshEndpoint;
+  /** The stats socket (`stats socket ... level admin`). Default /run/haproxy/admin.sock. */
+  socket?: string;
+  /** HAProxy's server-state-file: written after every switch so a reload keeps the state. */
+  stateFile?: string;
+  /** The backend holding both v1 and v2 servers. */
+  backend: string;
+  /** Server names of v1 in that backend. */
+  v1Servers: string[];
+  /** Server names of v2 in that backend. */
+  v2Servers: string[];
+  /** Weight of the servers put in service. Default 100. */
+  weight?: number;
+}
+
+/** Traefik's file provider: a dynamic config with one weighted service (the way to weight Traefik services on Swarm). */
+export interface TraefikSwitchSpec {
+  host: SshEndpoint;
+  /** The dynamic config file Traefik watches. */
+  file: string;
+  /** The weighted service the router uses. */
+  service: string;
+  /** The v1 service (its servers' URLs are written too) and the v2 service name in Traefik. */
+  v1Urls: string[];
+  v2Service: string;
 }

@@ -1,0 +1,105 @@
+// The v1 side of the cluster, as the operator sees it: hosts running the v1 agent as a systemd
+// unit, reached over SSH with pinned host keys, and the proxy that sends traffic to v1 or v2.
+// The reconcilers talk to these ports; src/hosts implements them with ssh2 (and tests implement
+// them in memory to table-test the rollback plan's decisions).
+
+/** A host reached over SSH, its settings resolved (defaults from spec.v1.ssh applied). */
+export interface SshTarget {
+  /** How errors and status name it: the v1 host's name, or `proxy`. */
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  /** Pinned `SHA256:...` fingerprint: any other host key is refused. */
+  hostKey: string;
+  /** Connecting, and each command. */
+  timeoutMs: number;
+}
+
+export interface V1HostTarget extends SshTarget {
+  /** The unit, `{host}` already replaced. */
+  unit: string;
+}
+
+/** systemd's view of a unit (`systemctl show`). */
+export interface UnitState {
+  /** active, inactive, failed, activating, deactivating, reloading. */
+  activeState: string;
+  /** running, dead, failed, exited, start-pre, ... */
+  subState: string;
+  /** loaded, not-found, masked, ... */
+  loadState: string;
+  /** When it entered its current active state (ISO), when systemd says. */
+  since?: string;
+  /** Main process id, 0 when none. */
+  mainPid: number;
+  /** The result of the last run (success, exit-code, timeout, ...). */
+  result?: string;
+}
+
+export interface HostUnitReport {
+  host: string;
+  unit: string;
+  state?: UnitState;
+  /** The unit's last log lines (journalctl), bounded in count and length. */
+  logs?: string[];
+  /** Could not be reached or asked: why (never a secret). */
+  error?: string;
+}
+
+export interface MeshHostReport {
+  host: string;
+  /** The agent's health path answered 2xx. */
+  healthy: boolean;
+  /** Peers the agent reports (the peers gauge), when read. */
+  peers?: number;
+  error?: string;
+}
+
+export interface MeshReport {
+  ok: boolean;
+  hosts: MeshHostReport[];
+  /** Why it is not ok, naming the hosts. */
+  reason?: string;
+}
+
+/** Which side the proxy sends traffic to, as the proxy itself reports it. */
+export type ProxySide = 'v1' | 'v2' | 'both' | 'none';
+
+export interface ProxyServerView {
+  name: string;
+  side: 'v1' | 'v2';
+  /** ready, maint, drain (HAProxy's admin/operational view), or up/down for Traefik. */
+  state: string;
+  weight?: number;
+  /** HAProxy's health check status of the server, when it checks. */
+  check?: string;
+}
+
+export interface ProxyView {
+  kind: 'haproxy' | 'traefik';
+  serving: ProxySide;
+  servers: ProxyServerView[];
+}
+
+/** The v1 hosts' units (all hosts in parallel; one host's failure never hides the others'). */
+export interface V1HostsPort {
+  status(hosts: readonly V1HostTarget[], opts?: { logLines?: number }): Promise<HostUnitReport[]>;
+  /** `systemctl start` (idempotent); resolves with each host's state after it. */
+  start(hosts: readonly V1HostTarget[]): Promise<HostUnitReport[]>;
+  /** `systemctl stop` (idempotent). */
+  stop(hosts: readonly V1HostTarget[]): Promise<HostUnitReport[]>;
+}
+
+export interface MeshVerifier {
+  /** Polls every host until all are healthy with enough peers, or the timeout. */
+  verify(opts: { deadlineMs: number; signal?: AbortSignal }): Promise<MeshReport>;
+  /** One look, no waiting (status). */
+  check(): Promise<MeshReport>;
+}
+
+export interface ProxySwitch {
+  view(): Promise<ProxyView>;
+  /** Puts `side`'s servers in service first, then takes the other side's out (make before break). Idempotent. */
+  switchTo(side: 'v1' | 'v2'): Promise<ProxyView>;
+}

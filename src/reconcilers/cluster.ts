@@ -24,6 +24,7 @@ import { deriveApiToken, OPERATOR_CALLER } from '../crypto/derive.js';
 import { computeStatus } from './status.js';
 import { rolloutTarget } from './rollout.js';
 import { rolloutFromConfigs } from '../store/rollout-store.js';
+import { v1PlanFromConfigs } from '../store/v1-store.js';
 import type { Problem } from './types.js';
 import type { AgentStatus } from '../spec/status.js';
 import type { BzzzCluster } from '../spec/types.js';
@@ -99,6 +100,8 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
     const current = await specOf(rec.generation);
     // A rolled-back rollout serves the stable generation's spec; a paused one holds service writes.
     const rollout = rolloutFromConfigs(cluster, owned.state);
+    // A v1 plan that parked v2: the services stay at zero replicas until a plan brings v2 back.
+    const v1 = v1PlanFromConfigs(cluster, owned.state);
     const target = rolloutTarget(rec.generation, rollout, {
       analysed: current.cluster.spec.upgrade?.analysis !== undefined,
       rolloutController: opts.rollouts === true,
@@ -116,7 +119,7 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
       observed,
       now().getTime(),
       target.since ?? Date.parse(spec.appliedAt),
-      { hold: target.hold, retainSecrets: revisionSecretVersions(cluster, owned.state) },
+      { hold: target.hold, retainSecrets: revisionSecretVersions(cluster, owned.state), park: v1?.parked === true },
     );
     const problems: Problem[] = [...plan.problems];
     // Every object this pass creates carries the cluster's ownership proof.
@@ -173,6 +176,7 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
       deferred,
       held,
       rollout,
+      v1,
       previous: rec.status,
       failure,
       lookAlikes: observed.lookAlikes,

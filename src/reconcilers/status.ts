@@ -4,7 +4,17 @@
 import type { Service, Task } from '../swarm/api-types.js';
 import type { DesiredService } from '../convert/services.js';
 import { stripDigest } from '../convert/project.js';
-import type { ClusterStatus, ComponentStatus, Condition, ConditionType, GenerationFailure, RolloutSummary } from '../spec/status.js';
+import type {
+  ClusterStatus,
+  ComponentStatus,
+  Condition,
+  ConditionType,
+  GenerationFailure,
+  RolloutSummary,
+  V1Summary,
+} from '../spec/status.js';
+import { servingSide, type V1PlanState } from '../spec/v1.js';
+import { nextStep } from './v1-plan.js';
 import type { Problem } from './types.js';
 import { ROLLED_BACK_PHASES } from '../spec/rollout.js';
 import type { RolloutState } from '../store/rollout-store.js';
@@ -24,6 +34,8 @@ export interface StatusInput {
   held?: string;
   /** The cluster's rollout, when a rollout controller keeps one. */
   rollout?: RolloutState;
+  /** The cluster's last v1 plan, when there was one. */
+  v1?: V1PlanState;
   previous?: ClusterStatus;
   /** The current generation failed terminally (the engine refused it): reported, not retried. */
   failure?: GenerationFailure;
@@ -119,11 +131,18 @@ export function computeStatus(i: StatusInput): ClusterStatus {
               : notRunning.length
                 ? [true, 'TasksStarting', notRunning.map((c) => `${c.service} ${c.running}/${c.desired}`).join(', ')]
                 : [false, 'Converged', 'every service runs its desired tasks'];
-  const ready: [boolean, string, string] = back
-    ? [false, degraded[1], degraded[2]]
-    : !degraded[0] && !progressing[0]
-      ? [true, 'Converged', `generation ${i.generation} is running`]
-      : [false, degraded[0] ? degraded[1] : progressing[1], degraded[0] ? degraded[2] : progressing[2]];
+  const onV1 = i.v1 && servingSide(i.v1) === 'v1' ? i.v1 : undefined;
+  const ready: [boolean, string, string] = onV1
+    ? [
+        false,
+        'OnV1',
+        `the cluster runs on the v1 hosts${onV1.parked ? ' and the v2 services are parked at zero replicas' : ''} (plan ${onV1.id}, ${onV1.cause.kind}: ${onV1.cause.message}); bzzzctl rollback --to v2 brings v2 back`,
+      ]
+    : back
+      ? [false, degraded[1], degraded[2]]
+      : !degraded[0] && !progressing[0]
+        ? [true, 'Converged', `generation ${i.generation} is running`]
+        : [false, degraded[0] ? degraded[1] : progressing[1], degraded[0] ? degraded[2] : progressing[2]];
 
   const cond = (type: ConditionType, [on, reason, message]: [boolean, string, string]): Condition => {
     const status = on ? 'True' : 'False';
@@ -138,9 +157,19 @@ export function computeStatus(i: StatusInput): ClusterStatus {
     observedGeneration: i.generation,
     ...(failed ? { failure: failed } : {}),
     ...(i.rollout ? { rollout: rolloutSummary(i.rollout) } : {}),
+    ...(i.v1 ? { v1: v1Summary(i.v1) } : {}),
     ...(i.lookAlikes?.length ? { lookAlikes: i.lookAlikes } : {}),
     conditions,
     components,
+  };
+}
+
+function v1Summary(p: V1PlanState): V1Summary {
+  const step = nextStep(p)?.name;
+  return {
+    serving: servingSide(p),
+    parked: p.parked,
+    plan: { id: p.id, to: p.to, phase: p.phase, ...(step ? { step } : {}), cause: p.cause },
   };
 }
 

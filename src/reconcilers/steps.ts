@@ -89,14 +89,20 @@ export interface PlanOptions {
    * a rollback or an undo. Only apply can write such a version again (it alone reads the file).
    */
   retainSecrets?: ReadonlySet<string>;
+  /**
+   * The cluster runs on the v1 hosts (a v1 plan parked v2): every service is held at zero
+   * replicas, all at once; services, volumes, secrets and configs all stay for the way back.
+   */
+  park?: boolean;
 }
 
 export function planCluster(spec: SpecInput, observed: Observed, now: number, appliedAt?: number, o: PlanOptions = {}): ClusterPlan {
   const { hold } = o;
   const objects = planObjects(spec, observed);
   const resolve = (): ServicesResolved => {
-    const desired = desiredServices(spec, objects);
+    const desired = desiredServices(spec, objects).map((d) => (o.park ? parked(d) : d));
     const services = planServices(desired, observed, appliedAt);
+    if (o.park) return { desired, plan: services, deferred: [] };
     if (hold) {
       const held = holdServiceWrites(services);
       return { desired, plan: held.plan, deferred: held.deferred, ...(held.deferred.length ? { held: hold } : {}) };
@@ -129,6 +135,10 @@ export function planCluster(spec: SpecInput, observed: Observed, now: number, ap
       ...planned.plan.rolledBack,
     ],
   };
+}
+
+function parked(d: DesiredService): DesiredService {
+  return { ...d, spec: { ...d.spec, Mode: { Replicated: { Replicas: 0 } } } };
 }
 
 function objectsStep(cluster: BzzzCluster, objects: ObjectsPlan): Step {

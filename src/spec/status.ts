@@ -3,6 +3,7 @@
 // (src/store) and printed by `bzzzctl status`; pure types.
 
 import type { RolloutCause, RolloutPhase } from './rollout.js';
+import type { V1PlanPhase, V1Side, V1StepName } from './v1.js';
 
 export type ConditionType = 'Ready' | 'Progressing' | 'Degraded' | 'Failed';
 export interface Condition {
@@ -66,8 +67,19 @@ export interface RolloutSummary {
   cause?: RolloutCause;
 }
 
+/** Where the cluster runs, once a v1 plan exists (`bzzzctl v1 status` shows the hosts). */
+export interface V1Summary {
+  /** The side the proxy sends traffic to. */
+  serving: V1Side;
+  /** The v2 services are held at zero replicas. */
+  parked: boolean;
+  plan: { id: number; to: V1Side; phase: V1PlanPhase; step?: V1StepName; cause?: RolloutCause };
+}
+
 export interface ClusterStatus {
   observedGeneration: number;
+  /** The last switch between v2 and the v1 systemd services, when there was one. */
+  v1?: V1Summary;
   /** The rollout of the latest generation, when a controller runs rollouts. */
   rollout?: RolloutSummary;
   /** Present while the current generation has failed terminally. */

@@ -56,6 +56,13 @@ export function parseJson<T>(text: string | undefined): T | undefined {
   }
 }
 
+/** The value a list of the cluster's state configs holds (observe lists them every pass). */
+export function registerFromConfigs<T>(k: RegisterKind, cluster: string, configs: readonly Config[]): T | undefined {
+  const name = objectName(cluster, k.component);
+  const c = configs.find((x) => x.Spec.Name === name && x.Spec.Labels?.[L.kind] === k.kind);
+  return c ? parseJson<T>(c.Spec.Labels?.[k.label]) : undefined;
+}
+
 export class Register<T> {
   constructor(
     private readonly port: SwarmPort,
@@ -65,12 +72,6 @@ export class Register<T> {
 
   name(cluster: string): string {
     return objectName(cluster, this.k.component);
-  }
-
-  /** The value a list of the cluster's state configs holds (observe lists them every pass). */
-  fromConfigs(cluster: string, configs: readonly Config[]): T | undefined {
-    const c = configs.find((x) => x.Spec.Name === this.name(cluster) && x.Spec.Labels?.[L.kind] === this.k.kind);
-    return c ? parseJson<T>(c.Spec.Labels?.[this.k.label]) : undefined;
   }
 
   async get(cluster: string): Promise<T | undefined> {

@@ -11,7 +11,7 @@ import type { RevisionRecord, RolloutCause, RolloutEventKind, RolloutPhase } fro
 import { ConflictError } from '../util/errors.js';
 import { isConflict, type ClusterStore, type StoredSpec } from './cluster-store.js';
 import { ownershipCheck } from '../swarm/ownership.js';
-import { LookAlikeError, parseJson, provenConfig, Register } from './register.js';
+import { LookAlikeError, parseJson, provenConfig, Register, registerFromConfigs } from './register.js';
 
 export const ROLLOUT_LABEL = 'io.bzzz.rollout';
 export const REVISION_LABEL = 'io.bzzz.revision';
@@ -64,9 +64,7 @@ const ROLLOUT_KIND = { component: 'bzzz-rollout', kind: 'rollout', label: ROLLOU
 
 /** The rollout a list of the cluster's state configs holds (observe lists them every pass). */
 export function rolloutFromConfigs(cluster: string, configs: readonly Config[]): RolloutState | undefined {
-  const name = objectName(cluster, ROLLOUT_KIND.component);
-  const c = configs.find((x) => x.Spec.Name === name && x.Spec.Labels?.[L.kind] === ROLLOUT_KIND.kind);
-  return c ? parseJson<RolloutState>(c.Spec.Labels?.[ROLLOUT_LABEL]) : undefined;
+  return registerFromConfigs<RolloutState>(ROLLOUT_KIND, cluster, configs);
 }
 
 /** The outcome recorded on a stored spec config, if any. */

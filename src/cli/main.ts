@@ -147,6 +147,33 @@ export function buildProgram(): Command {
       );
   }
 
+  program
+    .command('rollback')
+    .description(
+      'Switch the cluster between v2 and the v1 systemd services (spec.v1). --to v1: record v2, start the v1 units on every host in parallel, verify the v1 mesh, switch the proxy, park the v2 services at zero replicas (nothing deleted), tell Slack. --to v2: the way back. Each step is journaled in the swarm: run by the controller when one runs (else here), resumed after a crash, done once. Exit 0 done (or nothing to do), 2 failed (the side that served goes on serving), 4 still running at --timeout.',
+    )
+    .argument('<name>', 'cluster name')
+    .requiredOption('--to <side>', 'v1 (the systemd services) or v2 (the swarm stack)')
+    .option('--dry-run', 'print the plan with the hosts, units and proxy commands; change nothing')
+    .option('--min-hosts <n>', 'go on when this many v1 hosts come up (default spec.v1.minHosts, else all)')
+    .option('-i, --identity <file>', 'SSH private key of spec.v1.ssh.privateKeySecret (when no controller runs the plan)')
+    .option('--secrets-dir <dir>', 'where <cluster>_<secret> key files are mounted', '/run/secrets')
+    .option('--timeout <duration>', 'how long to wait for the plan', '10m')
+    .option('--no-wait', 'return once the plan is recorded (a controller runs it)')
+    .addOption(outputOption())
+    .action(run(() => import('./commands/v1.js').then((m) => m.rollbackCommand)));
+  const v1 = program.command('v1').description('The v1 hosts of a cluster (spec.v1).');
+  v1.command('status')
+    .description(
+      "Each v1 host's unit state, since when, its last log lines, its health and peers; the proxy's view of v1 and v2; the last plan.",
+    )
+    .argument('<name>', 'cluster name')
+    .option('-i, --identity <file>', 'SSH private key of spec.v1.ssh.privateKeySecret')
+    .option('--secrets-dir <dir>', 'where <cluster>_<secret> key files are mounted', '/run/secrets')
+    .option('--log-lines <n>', 'log lines per host (at most 50)', '5')
+    .addOption(outputOption())
+    .action(run(() => import('./commands/v1.js').then((m) => m.v1StatusCommand)));
+
   const controller = program.command('controller').description('The reconciling controller.');
   controller
     .command('run')

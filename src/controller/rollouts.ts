@@ -35,6 +35,8 @@ export interface RolloutWiringOptions {
   agentsVia?: RolloutAnalyzerOptions['agentsVia'];
   progressRequeueMs?: number;
   signal?: AbortSignal;
+  /** A rollback-to-v1 alert: the v1 wiring asks for the plan (v1.ts); true when it did. */
+  toV1?(cluster: string, action: AlertAction): Promise<boolean>;
 }
 
 export interface RolloutWiring {
@@ -42,6 +44,8 @@ export interface RolloutWiring {
   webhook: Pick<AlertmanagerWebhookOptions, 'lookup' | 'act'>;
   /** Where an alert's action queues the cluster (set once the controllers exist). */
   onAction(enqueue: (cluster: string, reason: string) => void): void;
+  /** Announces an event through the cluster's notifier (Slack), when it has one. */
+  announce(cluster: string, n: RolloutNotification): void;
   /** Delivers what the notifiers still hold. */
   flush(): Promise<void>;
 }
@@ -84,6 +88,13 @@ export function createRolloutWiring(o: RolloutWiringOptions): RolloutWiring {
     return notifier;
   }
 
+  function announce(cluster: string, n: RolloutNotification): void {
+    views.delete(cluster);
+    void view(cluster)
+      .then((v) => v && notifierFor(cluster, v.spec)?.notify(n))
+      .catch((err: unknown) => o.log.warn({ cluster, err: errorMessage(err) }, 'event not announced'));
+  }
+
   function onEvent(cluster: string, entry: RolloutLogEntry): void {
     o.metrics.rollouts.event(entry.kind, entry.cause?.kind);
     void view(cluster)
@@ -120,6 +131,16 @@ export function createRolloutWiring(o: RolloutWiringOptions): RolloutWiring {
   }
 
   async function act(cluster: string, action: AlertAction): Promise<void> {
+    if (action.action === 'rollback-to-v1') {
+      if (!o.toV1) {
+        o.log.warn({ cluster, trigger: action.trigger }, 'rollback-to-v1 alert: this controller does not run v1 plans');
+        return;
+      }
+      if (!(await o.toV1(cluster, action))) return;
+      observeActionStarted(o.metrics.webhook, action, new Date());
+      enqueue(cluster, `alert ${action.alert.name}`);
+      return;
+    }
     const at = new Date();
     const key = `${action.trigger}/${action.alert.fingerprint}/${action.alert.startsAt}`;
     const cause: RolloutCause = {
@@ -181,6 +202,7 @@ export function createRolloutWiring(o: RolloutWiringOptions): RolloutWiring {
     onAction(fn) {
       enqueue = fn;
     },
+    announce,
     async flush() {
       await Promise.all([...notifiers.values()].map((n) => n.notifier.flush()));
     },

@@ -20,6 +20,9 @@ import { createDockerEventSource } from './sources/docker-events.js';
 import { alertmanagerWebhook } from './webhook/handler.js';
 import { createRolloutWiring } from './rollouts.js';
 import { RolloutStore } from '../store/rollout-store.js';
+import { V1Store } from '../store/v1-store.js';
+import { mountedKeyFile, openV1Side } from '../ops/v1-side.js';
+import { createV1Wiring, type V1Wiring } from './v1.js';
 import type { Reconciler } from '../reconcilers/reconciler.js';
 import type { ClusterLister } from './types.js';
 
@@ -84,16 +87,34 @@ export async function startController(opts: ControllerProcessOptions): Promise<R
   // Rollouts: a controller of their own beside the cluster's, sharing its events. The cluster
   // reconciler holds an analysed spec's service writes until the rollout has started.
   const rolloutsAbort = new AbortController();
+  const secretsDir = opts.secretsDir ?? '/run/secrets';
+  let v1: V1Wiring | undefined;
   const rollouts = createRolloutWiring({
     port,
     store,
     rollouts: new RolloutStore(port, store),
     metrics,
     log: log.child({ component: 'rollouts' }),
-    secretsDir: opts.secretsDir ?? '/run/secrets',
+    secretsDir,
     agentsVia: opts.agentsVia,
     progressRequeueMs: opts.progressRequeueMs,
     signal: rolloutsAbort.signal,
+    toV1: (cluster, action) => (v1 ? v1.fromAlert(cluster, action) : Promise.resolve(false)),
+  });
+  // Rollback to v1: a third controller, running the steps of each cluster's v1 plan.
+  v1 = createV1Wiring({
+    port,
+    store,
+    plans: new V1Store(port, store),
+    log: log.child({ component: 'v1' }),
+    announce: (cluster, n) => rollouts.announce(cluster, n),
+    side: (cluster, spec) =>
+      openV1Side({
+        v1: spec,
+        keyFile: mountedKeyFile(secretsDir, cluster, spec),
+        where: `mount the secret ${cluster}_${spec.ssh.privateKeySecret} into the controller (--secrets-dir ${secretsDir})`,
+        log: log.child({ component: 'v1-hosts', cluster }),
+      }),
   });
   const clusters = manager.add({
     name: 'cluster',
@@ -122,9 +143,19 @@ export async function startController(opts: ControllerProcessOptions): Promise<R
     workers: opts.workers,
     resyncMs: opts.resyncMs,
   });
+  const v1Controller = manager.add({
+    name: 'v1',
+    reconciler: scoped(v1.reconciler),
+    lister,
+    events: createDockerEventSource({ engine: engineEvents(docker), log: log.child({ component: 'events' }), metrics }),
+    metrics,
+    workers: opts.workers,
+    resyncMs: opts.resyncMs,
+  });
   rollouts.onAction((cluster, reason) => {
     clusters.enqueue(cluster, reason);
     rolloutController.enqueue(cluster, reason);
+    v1Controller.enqueue(cluster, reason);
   });
   if (agents) manager.addRunnable({ ...agents, leaderOnly: true });
 

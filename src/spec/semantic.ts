@@ -17,6 +17,7 @@ import { checkDockerNames, checkImages, checkReservedLabels, checkVolumeMounts }
 import { checkDurationsAndSizes, checkElection, checkPolicies, checkReserved } from './checks/values.js';
 import { checkPortCollisions } from './checks/ports.js';
 import { checkAnalysis, checkRollbackTriggers } from './checks/rollouts.js';
+import { checkV1 } from './checks/v1.js';
 
 export type SemanticCheck = (cluster: BzzzCluster, report: ProblemReporter) => void;
 
@@ -39,6 +40,7 @@ export const SEMANTIC_CHECKS: readonly SemanticCheck[] = [
   checkPublishedPortsReachable,
   checkAnalysis,
   checkRollbackTriggers,
+  checkV1,
 ];
 
 /**

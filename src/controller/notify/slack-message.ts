@@ -4,7 +4,8 @@
 // to Slack's block limits, so a message is never refused for its size or read as markup.
 
 export type RollbackCause = 'analysis' | 'alert' | 'swarm' | 'engine' | 'manual' | 'abort';
-export type RolloutEventKind = 'started' | 'succeeded' | 'paused' | 'rolled-back' | 'alert';
+/** on-v1, on-v2, v1-failed: a switch between v2 and the v1 systemd services finished or failed. */
+export type RolloutEventKind = 'started' | 'succeeded' | 'paused' | 'rolled-back' | 'alert' | 'on-v1' | 'on-v2' | 'v1-failed';
 
 export interface RolloutNotification {
   event: RolloutEventKind;
@@ -52,6 +53,9 @@ const TITLE: Record<RolloutEventKind, { icon: string; words: string }> = {
   paused: { icon: ':double_vertical_bar:', words: 'rollout paused' },
   'rolled-back': { icon: ':rewind:', words: 'rolled back' },
   alert: { icon: ':rotating_light:', words: 'alert' },
+  'on-v1': { icon: ':rewind:', words: 'rolled back to v1' },
+  'on-v2': { icon: ':fast_forward:', words: 'back on v2' },
+  'v1-failed': { icon: ':x:', words: 'switch between v1 and v2 failed' },
 };
 
 const CAUSE: Record<RollbackCause, string> = {

@@ -251,11 +251,20 @@ export async function startV1Hosts(opts: V1HostsOptions = {}): Promise<V1Hosts> 
     // systemd up (running, or degraded: some unit a container cannot run), sshd with its key.
     await Promise.all(
       all.map(async (name) => {
-        const r = await exec(name, ['timeout', '60', 'systemctl', 'is-system-running', '--wait']);
+        // Right after the start, systemctl may find no systemd to talk to yet (empty answer).
+        const deadline = Date.now() + 60_000;
+        let r: ExecResult;
+        for (;;) {
+          r = await exec(name, ['timeout', '60', 'systemctl', 'is-system-running', '--wait']);
+          if (r.stdout.trim() !== '' || Date.now() > deadline) break;
+          await new Promise((res) => setTimeout(res, 200));
+        }
         const state = r.stdout.trim();
         if (state !== 'running' && state !== 'degraded') {
           const failed = await exec(name, ['systemctl', '--failed', '--no-legend']);
-          throw new Error(`${name}: systemd is ${JSON.stringify(state)} after boot (failed units: ${failed.stdout.trim() || 'none'})`);
+          throw new Error(
+            `${name}: systemd is ${JSON.stringify(state)} after boot (${r.stderr.trim()}; failed units: ${failed.stdout.trim() || 'none'})`,
+          );
         }
         await must(name, ['systemctl', 'is-active', '--quiet', 'ssh.service']);
       }),

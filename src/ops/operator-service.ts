@@ -5,7 +5,8 @@ import type { Labels, ServiceSpec } from '../swarm/api-types.js';
 import type { SwarmPort } from '../swarm/port.js';
 import { L, MANAGER } from '../swarm/labels.js';
 import { diffProjections, networkNamer, projectService } from '../convert/project.js';
-import { stableHash } from '../swarm/labels.js';
+import { stableHash, versionedName } from '../swarm/labels.js';
+import type { BzzzCluster } from '../spec/types.js';
 
 export const OPERATOR_STACK = 'bzzz-operator';
 export const OPERATOR_SERVICE = `${OPERATOR_STACK}_controller`;
@@ -13,12 +14,49 @@ export const OPERATOR_METRICS_PORT = 9464;
 
 export interface OperatorServiceOptions {
   image: string;
+  /** The cluster this deploy is for (its previous secret versions are replaced by `secrets`). */
+  cluster?: string;
   /** Docker network names to attach to (the clusters' overlays). */
   networks: string[];
   /** Publish /metrics and /healthz on this host port (host mode), or none. */
   publishPort?: number;
   logLevel?: string;
   resync?: string;
+  /**
+   * Secrets the controller reads (the v1 SSH key, the Slack webhook URL), mounted as
+   * /run/secrets/<cluster>_<logical>. Those of other clusters it serves already are kept.
+   */
+  secrets?: OperatorSecret[];
+}
+
+export interface OperatorSecret {
+  /** The file under /run/secrets: <cluster>_<logical>. */
+  target: string;
+  id: string;
+  name: string;
+}
+
+/**
+ * The secrets of a cluster's spec the controller needs: spec.v1.ssh.privateKeySecret and
+ * spec.notifications.slack.webhookUrlSecret, as the Docker secrets holding their current values
+ * (`versions`: logical → hash8 of the file/env ones, as stored with the generation).
+ */
+export async function operatorSecrets(port: SwarmPort, cluster: BzzzCluster, versions: Record<string, string>): Promise<OperatorSecret[]> {
+  const name = cluster.metadata.name;
+  const logical = [cluster.spec.v1?.ssh.privateKeySecret, cluster.spec.notifications?.slack?.webhookUrlSecret].filter(
+    (x): x is string => x !== undefined,
+  );
+  const wanted = logical.flatMap((l) => {
+    const s = cluster.spec.secrets?.[l];
+    const docker = s?.external ?? (versions[l] ? versionedName(name, l, versions[l]) : undefined);
+    return docker ? [{ logical: l, docker }] : [];
+  });
+  if (!wanted.length) return [];
+  const found = await port.listSecrets({ names: wanted.map((w) => w.docker) });
+  return wanted.flatMap((w) => {
+    const s = found.find((x) => x.Spec.Name === w.docker);
+    return s ? [{ target: `${name}_${w.logical}`, id: s.ID, name: w.docker }] : [];
+  });
 }
 
 function labels(): Labels {
@@ -39,6 +77,13 @@ export function operatorServiceSpec(o: OperatorServiceOptions): ServiceSpec {
         Args: ['controller', 'run', '--listen', `0.0.0.0:${OPERATOR_METRICS_PORT}`, ...(o.resync ? ['--resync', o.resync] : [])],
         Env: [`BZZZ_LOG_LEVEL=${o.logLevel ?? 'info'}`],
         Mounts: [{ Type: 'bind', Source: '/var/run/docker.sock', Target: '/var/run/docker.sock' }],
+        ...(o.secrets?.length
+          ? {
+              Secrets: [...o.secrets]
+                .sort((a, b) => (a.target < b.target ? -1 : 1))
+                .map((x) => ({ File: { Name: x.target, UID: '0', GID: '0', Mode: 0o400 }, SecretID: x.id, SecretName: x.name })),
+            }
+          : {}),
         // The controller finishes in-flight reconciles within 8 s of SIGTERM.
         StopGracePeriod: 15e9,
         Healthcheck: {
@@ -84,7 +129,13 @@ export async function ensureOperatorService(port: SwarmPort, o: OperatorServiceO
   const existing = new Set(networks.map((n) => n.Id));
   // One controller serves every cluster: keep the networks (still there) of the clusters it already serves.
   const attached = (current.Spec.TaskTemplate.Networks ?? []).filter((n) => existing.has(n.Target)).map((n) => nameOf(n.Target));
-  const desired = operatorServiceSpec({ ...o, networks: [...attached, ...o.networks] });
+  // Likewise the secrets of the other clusters (those still there); this cluster's are o.secrets.
+  const targets = new Set((o.secrets ?? []).map((x) => x.target));
+  const stillThere = new Set((await port.listSecrets()).map((x) => x.ID));
+  const kept = (current.Spec.TaskTemplate.ContainerSpec.Secrets ?? [])
+    .filter((x) => stillThere.has(x.SecretID) && !targets.has(x.File.Name) && !(o.cluster && x.File.Name.startsWith(`${o.cluster}_`)))
+    .map((x) => ({ target: x.File.Name, id: x.SecretID, name: x.SecretName }));
+  const desired = operatorServiceSpec({ ...o, networks: [...attached, ...o.networks], secrets: [...kept, ...(o.secrets ?? [])] });
   const changes = diffProjections(projectService(current.Spec, { networkName: nameOf }), projectService(desired));
   if (!changes.length) return 'unchanged';
   await port.updateService(current.ID, current.Version.Index, desired);

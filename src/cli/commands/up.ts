@@ -15,7 +15,7 @@ import { requireSwarmManager } from '../../swarm/engine.js';
 import type { ClusterStatus } from '../../spec/status.js';
 import { leaseIsLive, readLease } from '../../store/lease.js';
 import { buildNetworks } from '../../convert/services.js';
-import { ensureOperatorService, OPERATOR_METRICS_PORT, OPERATOR_SERVICE } from '../../ops/operator-service.js';
+import { ensureOperatorService, operatorSecrets, OPERATOR_METRICS_PORT, OPERATOR_SERVICE } from '../../ops/operator-service.js';
 import { rolloutServicesUsing } from '../../ops/rollout-images.js';
 import { ownedBy } from '../../swarm/labels.js';
 import { isCommandHolder, underLease } from '../../ops/single-writer.js';
@@ -134,7 +134,15 @@ export async function upCommand(opts: UpOptions): Promise<number> {
   const networks = buildNetworks(loaded.cluster)
     .filter((n) => !n.external)
     .map((n) => n.name);
-  const op = await ensureOperatorService(port, { image: OPERATOR_IMAGE, networks, publishPort: Number(opts.metricsPort) || undefined });
+  // The secrets the controller reads itself: the v1 SSH key, the Slack webhook URL.
+  const secrets = await operatorSecrets(port, loaded.cluster, resolved.doc.secretVersions);
+  const op = await ensureOperatorService(port, {
+    image: OPERATOR_IMAGE,
+    cluster: name,
+    networks,
+    secrets,
+    publishPort: Number(opts.metricsPort) || undefined,
+  });
   if (op !== 'unchanged') say(`controller service ${OPERATOR_SERVICE} ${op}`);
   if (built.built.length) {
     // Same tags, new contents: restart what runs them, per each service's update policy.

@@ -40,6 +40,11 @@ export function failureLine(s: ClusterStatus | undefined, generation: number): s
   return `generation ${generation} failed: ${s?.failure?.object}: ${s?.failure?.message}; fix the spec and apply again`;
 }
 
+/** The cluster runs on the v1 hosts with v2 parked: `generation` is stored and parked too; waiting cannot bring it up. */
+export function parkedOnV1(s: ClusterStatus | undefined, generation: number): boolean {
+  return (s?.observedGeneration ?? 0) >= generation && s?.v1?.serving === 'v1' && s.v1.parked && s.v1.plan.phase !== 'Running';
+}
+
 /** The rollout of `generation` has decided (succeeded) or stopped for a person (paused). */
 function rolloutSettled(s: ClusterStatus | undefined, generation: number): boolean {
   return s?.rollout?.generation === generation && (s.rollout.phase === 'Succeeded' || s.rollout.phase === 'Paused');
@@ -67,6 +72,16 @@ export function convergeVerdict(
   if (!o.wait && (s?.observedGeneration ?? 0) >= generation) return { code: EXIT_OK, ready, lines: [] };
   if (failedAt(s, generation))
     return { code: EXIT_ERROR, ready: false, lines: [failureLine(s, generation), `see: bzzzctl rollout status ${o.name}`] };
+  if (parkedOnV1(s, generation)) {
+    return {
+      code: EXIT_OK,
+      ready: false,
+      lines: [
+        `generation ${generation} is stored, but ${o.name} runs on the v1 hosts: its v2 services are parked at zero replicas`,
+        `bring v2 back at this generation: bzzzctl rollback --to v2 ${o.name}`,
+      ],
+    };
+  }
   if (o.mode === 'in-process') {
     if (ready) return { code: EXIT_OK, ready, lines: [] };
   } else if (s?.rollout?.generation === generation && s.rollout.phase === 'Succeeded' && ready) {
@@ -103,7 +118,7 @@ export function convergeVerdict(
 
 export async function converge(o: ConvergeOptions): Promise<{ status: ClusterStatus | undefined; mode: 'in-process' | 'controller' }> {
   const { engine, port, store } = cliContext();
-  const done = (s: ClusterStatus | undefined) => isReady(s, o.generation) || failedAt(s, o.generation);
+  const done = (s: ClusterStatus | undefined) => isReady(s, o.generation) || failedAt(s, o.generation) || parkedOnV1(s, o.generation);
   let status: ClusterStatus | undefined;
   let controller = o.controller;
   let fresh = o.fresh;
@@ -139,7 +154,11 @@ export async function converge(o: ConvergeOptions): Promise<{ status: ClusterSta
   o.say(`${o.summary}; controller ${controller} reconciles it`);
   const waited = await poll(async () => (await store.get(o.name))?.status, {
     // A controller rolls the generation out: wait for its rollout to decide, not only for Ready.
-    until: (s) => (!o.wait && (s?.observedGeneration ?? 0) >= o.generation) || failedAt(s, o.generation) || rolloutSettled(s, o.generation),
+    until: (s) =>
+      (!o.wait && (s?.observedGeneration ?? 0) >= o.generation) ||
+      failedAt(s, o.generation) ||
+      rolloutSettled(s, o.generation) ||
+      parkedOnV1(s, o.generation),
     deadline: o.deadline,
     everyMs: 200,
     onValue: (s) => o.bar.update(formatStatusLine(o.name, s)),

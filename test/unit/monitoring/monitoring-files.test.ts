@@ -45,7 +45,7 @@ async function exportedNames(): Promise<Set<string>> {
 describe('stacks/monitoring', () => {
   it('alerts.yml passes promtool check rules', async () => {
     const r = await tool('promtool', ['check', 'rules', 'alerts.yml']);
-    expect(r.out).toContain('SUCCESS: 5 rules found');
+    expect(r.out).toContain('SUCCESS: 6 rules found');
     expect(r.code).toBe(0);
   });
 
@@ -76,9 +76,11 @@ describe('stacks/monitoring', () => {
       'BzzzLatencyAboveBaseline',
       'BzzzMemoryHigh',
       'BzzzStorageIOErrors',
+      'BzzzV2Down',
     ]);
     for (const r of rules) {
-      expect(r.labels.severity, r.alert).toBe('critical');
+      // The v1 rollback's alert pages: it hands the cluster back to the v1 hosts.
+      expect(r.labels.severity, r.alert).toBe(r.alert === 'BzzzV2Down' ? 'page' : 'critical');
       expect(r.expr, r.alert).toMatch(/by \(cluster\b/);
     }
     const byName = Object.fromEntries(rules.map((r) => [r.alert, r]));
@@ -88,6 +90,7 @@ describe('stacks/monitoring', () => {
     expect(byName.BzzzLatencyAboveBaseline.expr).toContain('> 2 *');
     expect(byName.BzzzMemoryHigh.expr).toContain('> 0.9');
     expect(byName.BzzzStorageIOErrors.expr).toContain('> 0.01');
+    expect(byName.BzzzV2Down.for).toBe('10m');
   });
 
   it('the rules read only metrics the agent exports (or Prometheus itself: up)', async () => {

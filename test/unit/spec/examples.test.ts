@@ -51,6 +51,7 @@ describe('example specs', () => {
       'postgres_password',
       'postgres_user',
       'slack_webhook_url',
+      'v1_ssh_key',
     ]);
     const s = cluster.spec.services!;
     expect([s.mcpServer, s.openaiProxy, s.contentResolver, s.postgres, s.redis].map((c) => [c?.enabled, c?.replicas])).toEqual([

@@ -185,7 +185,16 @@ export function createV1Reconciler(opts: V1ReconcilerOptions): Reconciler {
     const v1 = spec.cluster.spec.v1;
     if (!v1)
       return { outcome: { ok: false, detail: `generation ${rec.generation} has no spec.v1: add the v1 hosts to the spec and apply it` } };
-    const side = await opts.side(cluster, v1);
+    // What the v1 side says (a refused host key, an unreachable proxy, an unreadable key) is an
+    // answer, not an interruption: the step fails with it and the plan undoes what it started.
+    try {
+      return await hostsStep(plan, name, v1, await opts.side(cluster, v1));
+    } catch (err) {
+      return { outcome: { ok: false, detail: errorMessage(err) } };
+    }
+  }
+
+  async function hostsStep(plan: V1PlanState, name: V1StepName, v1: V1Spec, side: V1SideHandle): Promise<Run> {
     const from: V1Side = plan.to === 'v1' ? 'v2' : 'v1';
     switch (name) {
       case 'start-v1': {

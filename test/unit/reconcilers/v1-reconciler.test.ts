@@ -78,7 +78,7 @@ class V1World {
 
   mesh(): MeshReport {
     const active = HOSTS.filter((h) => this.units.get(h) === 'active');
-    const hosts = HOSTS.map((host) => {
+    const hosts = HOSTS.map((host): MeshReport['hosts'][number] => {
       const up = this.units.get(host) === 'active' && this.meshForms;
       return { host, healthy: up, ...(up ? { peers: active.length - 1 } : { error: 'connection refused' }) };
     });

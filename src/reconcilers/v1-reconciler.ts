@@ -120,7 +120,8 @@ export function createV1Reconciler(opts: V1ReconcilerOptions): Reconciler {
       case 'start-v2':
         return unparkV2(cluster, plan, elapsed);
       case 'notify':
-        opts.onFinished?.(cluster, plan);
+        // The listener hears of the plan as it ends (its phase and finish time), not as it was before this step.
+        opts.onFinished?.(cluster, finishStep(plan, 'notify', { ok: true }, now()));
         return { outcome: { ok: true, detail: opts.onFinished ? 'announced' : 'no notifier' } };
       default:
         return v1Step(cluster, plan, name);

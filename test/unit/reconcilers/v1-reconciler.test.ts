@@ -300,7 +300,7 @@ describe('the v1 reconciler: rollback to v1 and forward to v2', () => {
     expect(await kept(k.c)).toEqual(before);
     // announced once, naming the plan; the cluster's status says where it runs
     expect(k.announced).toHaveLength(1);
-    expect(k.announced[0]).toMatchObject({ id: 1, to: 'v1' });
+    expect(k.announced[0]).toMatchObject({ id: 1, to: 'v1', phase: 'Done', finishedAt: plan.finishedAt });
     const report = await k.c.pass();
     expect(report.status.conditions.find((x) => x.type === 'Ready')).toMatchObject({ status: 'False', reason: 'OnV1' });
     expect(report.status.v1).toMatchObject({ serving: 'v1', parked: true, plan: { id: 1, to: 'v1', phase: 'Done' } });
@@ -367,6 +367,7 @@ describe('the v1 reconciler: failures leave v2 serving', () => {
     expect(await k.replicas()).toEqual(ALL_ONE);
     expect(await runningTasks(k.c)).toBe(5);
     expect(k.announced).toHaveLength(1);
+    expect(k.announced[0]).toMatchObject({ phase: 'Failed', finishedAt: plan.finishedAt });
     const report = await k.c.pass();
     expect(report.status.conditions.find((x) => x.type === 'Ready')?.reason).not.toBe('OnV1');
     expect(report.status.v1).toMatchObject({ serving: 'v2', parked: false, plan: { phase: 'Failed' } });

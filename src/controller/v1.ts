@@ -7,7 +7,7 @@ import type { ClusterStore } from '../store/cluster-store.js';
 import type { V1Store } from '../store/v1-store.js';
 import type { SwarmPort } from '../swarm/port.js';
 import type { RolloutCause } from '../spec/rollout.js';
-import type { V1PlanState } from '../spec/v1.js';
+import { servingSide, type V1PlanState } from '../spec/v1.js';
 import { createV1Reconciler, type V1SideFactory } from '../reconcilers/v1-reconciler.js';
 import { failedStep, requestPlan, V1PlanError } from '../reconcilers/v1-plan.js';
 import type { Reconciler } from '../reconcilers/reconciler.js';
@@ -91,10 +91,12 @@ export function v1Notification(cluster: string, p: V1PlanState): RolloutNotifica
     ...(c.trigger ? { rule: c.trigger } : {}),
   };
   if (p.phase === 'Failed' || failed) {
+    // A failure after the switch (stop-v2 timing out, say) leaves the new side serving.
+    const serving = servingSide(p);
     return {
       ...base,
       event: 'v1-failed',
-      detail: `switch to ${p.to} failed at ${failed?.name ?? 'a step'}: ${failed?.detail ?? 'see bzzzctl v1 status'}; ${p.to === 'v1' ? 'v2' : 'v1'} goes on serving`,
+      detail: `switch to ${p.to} failed at ${failed?.name ?? 'a step'}: ${failed?.detail ?? 'see bzzzctl v1 status'}; ${serving === p.to ? `${serving} serves (the switch was made)` : `${serving} goes on serving`}`,
     };
   }
   const steps = p.steps.filter((s) => s.state === 'done' && s.detail && s.name !== 'notify').map((s) => `${s.name}: ${s.detail}`);

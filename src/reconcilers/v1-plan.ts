@@ -66,7 +66,11 @@ const UNDO: Partial<Record<V1StepName, V1StepName>> = {
 };
 /** Undo order: the proxy back first (traffic to the side that still runs), then the rest. */
 const UNDO_ORDER: readonly V1StepName[] = ['undo-proxy', 'undo-v1', 'undo-v2'];
-/** Once these are done the other side is stopped: a later failure has nothing to go back to. */
+/**
+ * Once one of these has been attempted the other side is (being) stopped: a later failure, or
+ * theirs, has nothing to go back to — undoing would put the proxy back on a side that is parked
+ * or half stopped, then stop the side that serves.
+ */
 const POINT_OF_NO_RETURN: readonly V1StepName[] = ['stop-v2', 'stop-v1'];
 
 export function finishStep(plan: V1PlanState, name: V1StepName, outcome: StepOutcome, now: Date): V1PlanState {
@@ -79,7 +83,7 @@ export function finishStep(plan: V1PlanState, name: V1StepName, outcome: StepOut
   }));
   if (!outcome.ok && name !== 'notify') {
     const undoing = name.startsWith('undo-');
-    const pastReturn = next.steps.some((s) => POINT_OF_NO_RETURN.includes(s.name) && s.state === 'done');
+    const pastReturn = next.steps.some((s) => POINT_OF_NO_RETURN.includes(s.name) && s.state !== 'pending' && s.state !== 'skipped');
     if (undoing || pastReturn) {
       // Nothing sensible to go back to: stop here, announce it (a failed notify never fails a plan).
       next = skipPending(next, 'notify');

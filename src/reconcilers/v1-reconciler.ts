@@ -91,11 +91,19 @@ export function createV1Reconciler(opts: V1ReconcilerOptions): Reconciler {
     return { requeueAfterMs: 0 };
   }
 
-  /** Compare-and-swap against the plan as read: a plan replaced or moved on meanwhile drops this write. */
+  /**
+   * Compare-and-swap against the plan as read: a plan replaced or moved on meanwhile drops this
+   * write. The alerts handled meanwhile (an alert arriving while a step ran leaves the stamp as
+   * is) are kept: dropping their keys would let a redelivered alert start another plan later.
+   */
   async function write(cluster: string, read: V1PlanState, next: V1PlanState): Promise<boolean> {
     const stamp = (p: V1PlanState | undefined) =>
       p ? `${p.id}/${p.phase}/${p.parked}/${p.steps.map((s) => `${s.name}:${s.state}:${s.attempts ?? 0}`).join(',')}` : '';
-    const { written } = await opts.plans.update(cluster, (current) => (stamp(current) === stamp(read) ? next : undefined));
+    const { written } = await opts.plans.update(cluster, (current) =>
+      current && stamp(current) === stamp(read)
+        ? { ...next, ...(current.handledAlerts ? { handledAlerts: current.handledAlerts } : {}) }
+        : undefined,
+    );
     return written;
   }
 
@@ -112,7 +120,8 @@ export function createV1Reconciler(opts: V1ReconcilerOptions): Reconciler {
       case 'start-v2':
         return unparkV2(cluster, plan, elapsed);
       case 'notify':
-        opts.onFinished?.(cluster, plan);
+        // The listener hears of the plan as it ends (its phase and finish time), not as it was before this step.
+        opts.onFinished?.(cluster, finishStep(plan, 'notify', { ok: true }, now()));
         return { outcome: { ok: true, detail: opts.onFinished ? 'announced' : 'no notifier' } };
       default:
         return v1Step(cluster, plan, name);

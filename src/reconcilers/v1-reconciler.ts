@@ -116,7 +116,7 @@ export function createV1Reconciler(opts: V1ReconcilerOptions): Reconciler {
         return recordV2(cluster);
       case 'stop-v2':
       case 'undo-v2':
-        return parkV2(cluster, plan, name === 'undo-v2' ? 0 : elapsed);
+        return parkV2(cluster, plan, elapsed);
       case 'start-v2':
         return unparkV2(cluster, plan, elapsed);
       case 'notify':

@@ -73,8 +73,6 @@ export interface V1PlanState {
   minHosts?: number;
   /** Alerts already acted on (dedupe keys), newest last, bounded. */
   handledAlerts?: string[];
-  /** Announced to Slack (the outbox: a plan finished before a crash is announced after it). */
-  announced?: boolean;
 }
 
 export const V1_STEPS: Record<V1Side, readonly V1StepName[]> = {

@@ -5,7 +5,7 @@ import http from 'node:http';
 import { errorMessage } from '../util/errors.js';
 import { poll } from '../util/poll.js';
 import { formatMs } from './ssh.js';
-import type { MeshHostReport, MeshReport, MeshVerifier } from './types.js';
+import type { MeshHostReport, MeshReport, MeshVerifier, MeshWant } from './types.js';
 
 /** Bytes read from a health or metrics answer at most. */
 export const MAX_MESH_BODY_BYTES = 1024 * 1024;
@@ -89,15 +89,18 @@ export function sumMetric(text: string, name: string): number | undefined {
 export class HttpMeshVerifier implements MeshVerifier {
   constructor(private readonly opts: MeshOptions) {}
 
-  async check(signal?: AbortSignal): Promise<MeshReport> {
+  async check(signal?: AbortSignal, want: MeshWant = {}): Promise<MeshReport> {
+    const minPeers = want.minPeers ?? this.opts.minPeers;
+    const enough = want.enough ?? this.opts.hosts.length;
     const hosts = await Promise.all(this.opts.hosts.map((h) => this.checkHost(h, signal)));
-    const bad = hosts.filter((h) => !this.hostOk(h));
-    if (bad.length === 0) return { ok: true, hosts };
-    return { ok: false, hosts, reason: bad.map((h) => `${h.host}: ${this.whyNot(h)}`).join('; ') };
+    const bad = hosts.filter((h) => !this.hostOk(h, minPeers));
+    const ok = hosts.length - bad.length >= enough;
+    if (bad.length === 0) return { ok, hosts };
+    return { ok, hosts, reason: bad.map((h) => `${h.host}: ${this.whyNot(h, minPeers)}`).join('; ') };
   }
 
-  async verify(opts: { deadlineMs: number; signal?: AbortSignal }): Promise<MeshReport> {
-    const { value } = await poll(() => this.check(opts.signal), {
+  async verify(opts: { deadlineMs: number; signal?: AbortSignal } & MeshWant): Promise<MeshReport> {
+    const { value } = await poll(() => this.check(opts.signal, opts), {
       until: (r) => r.ok,
       deadline: Date.now() + opts.deadlineMs,
       everyMs: this.opts.everyMs ?? 500,
@@ -107,14 +110,14 @@ export class HttpMeshVerifier implements MeshVerifier {
     return { ...value, reason: `not verified within ${formatMs(opts.deadlineMs)}: ${value.reason}` };
   }
 
-  private hostOk(h: MeshHostReport): boolean {
-    return h.healthy && !h.error && (h.peers ?? 0) >= this.opts.minPeers;
+  private hostOk(h: MeshHostReport, minPeers: number): boolean {
+    return h.healthy && !h.error && (h.peers ?? 0) >= minPeers;
   }
 
-  private whyNot(h: MeshHostReport): string {
+  private whyNot(h: MeshHostReport, minPeers: number): string {
     if (h.error) return h.error;
     if (!h.healthy) return 'unhealthy';
-    return `${h.peers ?? 0} peers, ${this.opts.minPeers} needed`;
+    return `${h.peers ?? 0} peers, ${minPeers} needed`;
   }
 
   private async checkHost(h: MeshHost, signal?: AbortSignal): Promise<MeshHostReport> {

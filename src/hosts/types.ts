@@ -91,11 +91,17 @@ export interface V1HostsPort {
   stop(hosts: readonly V1HostTarget[]): Promise<HostUnitReport[]>;
 }
 
+/** What counts as verified: `enough` hosts (default all) healthy with `minPeers` (default the spec's) each. */
+export interface MeshWant {
+  enough?: number;
+  minPeers?: number;
+}
+
 export interface MeshVerifier {
-  /** Polls every host until all are healthy with enough peers, or the timeout. */
-  verify(opts: { deadlineMs: number; signal?: AbortSignal }): Promise<MeshReport>;
+  /** Polls every host until enough are healthy with enough peers, or the timeout. */
+  verify(opts: { deadlineMs: number; signal?: AbortSignal } & MeshWant): Promise<MeshReport>;
   /** One look, no waiting (status). */
-  check(): Promise<MeshReport>;
+  check(signal?: AbortSignal, want?: MeshWant): Promise<MeshReport>;
 }
 
 export interface ProxySwitch {

@@ -122,6 +122,20 @@ describe('HttpMeshVerifier', () => {
     expect((await verifierFor(['acacia'])[0].check()).reason).toBe('acacia: /metrics has no bzzz_p2p_connected_peers');
   });
 
+  it('with `enough` fewer than all, a host down does not hold the verification to its deadline', async () => {
+    // walnut answers on 127.0.0.1 only: the same port on 127.0.0.2 refuses (a host that is down).
+    const [v] = verifierFor(['walnut'], {
+      hosts: [
+        { name: 'walnut', address: '127.0.0.1' },
+        { name: 'ghost', address: '127.0.0.2' },
+      ],
+    });
+    const report = await v.verify({ deadlineMs: 5000, enough: 1, minPeers: 1 });
+    expect(report.ok).toBe(true);
+    expect(report.reason).toMatch(/^ghost: \/health: /);
+    expect((await v.verify({ deadlineMs: 200 })).ok).toBe(false);
+  });
+
   it('polls until the mesh forms', async () => {
     agents.get('acacia')!.b = { health: 503 };
     setTimeout(() => {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { createV1Reconciler, type V1SideFactory } from '../../../src/reconcilers/v1-reconciler.js';
 import { failedStep, requestPlan } from '../../../src/reconcilers/v1-plan.js';
 import type { Reconciler } from '../../../src/reconcilers/reconciler.js';
-import type { HostUnitReport, MeshReport, ProxySide, ProxyView, V1HostTarget } from '../../../src/hosts/types.js';
+import type { HostUnitReport, MeshReport, MeshWant, ProxySide, ProxyView, V1HostTarget } from '../../../src/hosts/types.js';
 import type { BzzzCluster, V1Spec } from '../../../src/spec/types.js';
 import type { RolloutCause } from '../../../src/spec/rollout.js';
 import { V1_STEPS, servingSide, type V1PlanState, type V1Side } from '../../../src/spec/v1.js';
@@ -76,13 +76,14 @@ class V1World {
     };
   }
 
-  mesh(): MeshReport {
+  mesh(want: MeshWant = {}): MeshReport {
     const active = HOSTS.filter((h) => this.units.get(h) === 'active');
     const hosts = HOSTS.map((host): MeshReport['hosts'][number] => {
       const up = this.units.get(host) === 'active' && this.meshForms;
       return { host, healthy: up, ...(up ? { peers: active.length - 1 } : { error: 'connection refused' }) };
     });
-    const ok = hosts.every((h) => h.healthy && (h.peers ?? 0) >= HOSTS.length - 1);
+    const minPeers = want.minPeers ?? HOSTS.length - 1;
+    const ok = hosts.filter((h) => h.healthy && (h.peers ?? 0) >= minPeers).length >= (want.enough ?? HOSTS.length);
     return {
       ok,
       hosts,
@@ -151,11 +152,11 @@ class V1World {
         },
       },
       mesh: {
-        verify: async () => {
+        verify: async (opts) => {
           this.calls.push('verify');
-          return this.mesh();
+          return this.mesh(opts);
         },
-        check: async () => this.mesh(),
+        check: async (_signal, want) => this.mesh(want),
       },
       ...(v1.proxy
         ? {

@@ -1,9 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
-// Four suites: fast pure-logic unit tests, integration tests against the real Docker Engine in
-// swarm mode (run one file at a time: they share one engine), agent tests (many agents on
-// loopback with real libp2p), and the security suite (attacks replayed against real agents by a
-// real libp2p node or HTTP client; one file at a time, like the agent tests).
+// Five suites: fast pure-logic unit tests, integration tests against the real Docker Engine in
+// swarm mode (run one file at a time: they share one engine and its controller lease), the v1
+// hosts' tests (containers with real systemd, sshd and HAProxy; no swarm, so they run beside the
+// integration suite), agent tests (many agents on loopback with real libp2p), and the security
+// suite (attacks replayed against real agents by a real libp2p node or HTTP client; one file at a
+// time, like the agent tests).
 export default defineConfig({
   test: {
     setupFiles: ['./src/util/polyfill.ts'],
@@ -14,6 +16,17 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          exclude: ['test/integration/hosts/**'],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'hosts',
+          include: ['test/integration/hosts/**/*.test.ts'],
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 180_000,

@@ -5,7 +5,8 @@
 //   3. the small offline test images
 //   4. a fresh build of the CLI (integration tests run `node bin/bzzzctl.js` as a user would)
 //   5. type-check, format + lint (biome), layer rules (dependency-cruiser), then vitest: unit,
-//      integration (real swarm), agent (real libp2p on loopback), security (attacks on real agents)
+//      integration (real swarm), hosts (v1 hosts: real systemd, sshd, HAProxy), agent (real libp2p
+//      on loopback), security (attacks on real agents)
 // Extra arguments go to vitest, e.g. `npm test -- --project unit` (steps 1–3 skipped: unit tests
 // need neither the tools nor the engine).
 import { spawnSync } from 'node:child_process';

@@ -28,6 +28,21 @@ if (!unitOnly) {
   step('test images', 'bash', ['scripts/build-test-images.sh']);
 }
 step('build', process.execPath, ['scripts/build.mjs']);
+// dist/ is fresh: tests that build images from it (test/support/agent-image.ts) need not rebuild it.
+process.env.BZZZ_DIST_BUILT = '1';
+if (!unitOnly) {
+  step('v1 host test image (test/support/v1-host-image.ts)', process.execPath, [
+    'node_modules/esbuild/bin/esbuild',
+    'test/support/v1-host-image-main.ts',
+    '--bundle',
+    '--platform=node',
+    '--format=esm',
+    '--packages=external',
+    '--outfile=.build/test/v1-host-image.mjs',
+    '--log-level=warning',
+  ]);
+  step('v1 host test image', process.execPath, ['.build/test/v1-host-image.mjs']);
+}
 step('type-check', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
 step('format and lint (biome; `npm run format` fixes what it can)', 'npx', ['biome', 'check', '--error-on-warnings', '.']);
 step('layers (dependency-cruiser: .dependency-cruiser.cjs)', 'npx', ['depcruise', 'src', '--config', '.dependency-cruiser.cjs']);

@@ -13,7 +13,9 @@ const exec = promisify(execFile);
 
 /** Builds dist/ and bzzz/bzzzctl:<tag> from this tree; resolves to the image reference. */
 export async function buildAgentImage(tag: string): Promise<string> {
-  await exec(process.execPath, ['scripts/build.mjs'], { cwd: ROOT });
+  // `npm test` builds dist/ once before the suites (and says so): suites running side by side
+  // must not rewrite it under each other's `node bin/bzzzctl.js`.
+  if (process.env.BZZZ_DIST_BUILT !== '1') await exec(process.execPath, ['scripts/build.mjs'], { cwd: ROOT });
   const ref = `bzzz/bzzzctl:${tag}`;
   const r = await ensureImages({ images: [ref], root: ROOT, log: silentLogger() });
   if (r.missing.length) throw new Error(`image build left ${r.missing.join(', ')} missing`);

@@ -57,6 +57,8 @@ export interface SshHost {
   user: 'root';
   /** sshd's ed25519 host key fingerprint as `ssh-keygen -lf` prints it: `SHA256:<base64, no padding>`. */
   hostKey: string;
+  /** sshd's ed25519 public key line (`ssh-ed25519 AAAA…`), for known_hosts. */
+  hostPublicKey: string;
   containerId: string;
 }
 
@@ -109,6 +111,8 @@ export interface V1Hosts {
   publicKey: string;
   /** Writes the private key (mode 0600) to `path`, or to a new temp file; resolves to the path. */
   writePrivateKey(path?: string): Promise<string>;
+  /** Writes an OpenSSH known_hosts file (every host and the proxy, by address) to `path` or a temp file; resolves to the path. */
+  writeKnownHosts(path?: string): Promise<string>;
   /** API tokens of the v1 agents' callers, one per role (`Authorization: Bearer <token>`). */
   tokens: Record<Role, string>;
   host(name: string): V1Host;
@@ -206,7 +210,10 @@ export async function startV1Hosts(opts: V1HostsOptions = {}): Promise<V1Hosts> 
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    await Promise.all(started.map((c) => execp('docker', ['rm', '-f', '-v', c.getId()]).catch(() => undefined)));
+    // By this run's label too: a container whose start was still under way when another failed.
+    const { stdout } = await execp('docker', ['ps', '-aq', '--filter', `label=${LABEL_RUN}=${run}`]).catch(() => ({ stdout: '' }));
+    const ids = new Set([...started.map((c) => c.getId()), ...stdout.split('\n').filter(Boolean)]);
+    if (ids.size) await execp('docker', ['rm', '-f', '-v', ...ids]).catch(() => undefined);
   };
 
   try {
@@ -251,12 +258,13 @@ export async function startV1Hosts(opts: V1HostsOptions = {}): Promise<V1Hosts> 
     // systemd up (running, or degraded: some unit a container cannot run), sshd with its key.
     await Promise.all(
       all.map(async (name) => {
-        // Right after the start, systemctl may find no systemd to talk to yet (empty answer).
+        // Right after the start, systemctl may find no systemd to talk to yet (no answer, or
+        // "offline" before systemd has set up /run/systemd/system).
         const deadline = Date.now() + 60_000;
         let r: ExecResult;
         for (;;) {
           r = await exec(name, ['timeout', '60', 'systemctl', 'is-system-running', '--wait']);
-          if (r.stdout.trim() !== '' || Date.now() > deadline) break;
+          if (!['', 'offline'].includes(r.stdout.trim()) || Date.now() > deadline) break;
           await new Promise((res) => setTimeout(res, 200));
         }
         const state = r.stdout.trim();
@@ -277,7 +285,16 @@ export async function startV1Hosts(opts: V1HostsOptions = {}): Promise<V1Hosts> 
       const c = containerOf(name);
       await c.copyContentToContainer([{ content: `${publicKey}\n`, target: '/root/.ssh/authorized_keys', mode: 0o600 }]);
       const pub = await must(name, ['cat', '/etc/ssh/ssh_host_ed25519_key.pub']);
-      return { name, address: addressOf(name), sshPort: 22, user: 'root', hostKey: sshFingerprint(pub), containerId: c.getId() };
+      const hostPublicKey = pub.trim().split(/\s+/).slice(0, 2).join(' ');
+      return {
+        name,
+        address: addressOf(name),
+        sshPort: 22,
+        user: 'root',
+        hostKey: sshFingerprint(pub),
+        hostPublicKey,
+        containerId: c.getId(),
+      };
     };
 
     // The v1 agents' closed cluster: peer keys, member list, API callers.
@@ -376,6 +393,11 @@ export async function startV1Hosts(opts: V1HostsOptions = {}): Promise<V1Hosts> 
       async writePrivateKey(path) {
         const file = path ?? join(await mkdtemp(join(tmpdir(), 'bzzz-v1-key-')), 'id_ed25519');
         await writeFile(file, privateKey.endsWith('\n') ? privateKey : `${privateKey}\n`, { mode: 0o600 });
+        return file;
+      },
+      async writeKnownHosts(path) {
+        const file = path ?? join(await mkdtemp(join(tmpdir(), 'bzzz-v1-known-')), 'known_hosts');
+        await writeFile(file, [...hosts, proxy].map((x) => `${x.address} ${x.hostPublicKey}\n`).join(''), { mode: 0o644 });
         return file;
       },
       tokens,

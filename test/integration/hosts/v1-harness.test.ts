@@ -104,6 +104,14 @@ describe('v1 hosts harness', () => {
     expect(h.privateKey).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----/);
     expect((await h.exec(h.proxy, ['systemctl', 'is-active', 'haproxy.service'])).stdout.trim()).toBe('active');
     expect((await h.exec('walnut', ['systemctl', 'is-enabled', 'haproxy.service'])).stdout.trim()).toBe('disabled');
+    for (const unit of ['bzzz@walnut.service', 'bzzz.service']) {
+      const show = await h.exec('walnut', ['systemctl', 'show', '-p', 'LoadState,UnitFileState,ActiveState', unit]);
+      expect(show.stdout.split('\n').filter(Boolean).sort()).toEqual([
+        'ActiveState=inactive',
+        'LoadState=loaded',
+        expect.stringMatching(/^UnitFileState=(disabled|indirect)$/),
+      ]);
+    }
     await waitFor(
       'HAProxy to answer from v2',
       async () => ((await servedBy(h.proxyUrl).catch(() => undefined)) === 'v2-0' ? true : undefined),

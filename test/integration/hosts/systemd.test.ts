@@ -12,7 +12,15 @@ let targets: V1HostTarget[] = [];
 
 beforeAll(async () => {
   v1 = await startV1Hosts({ onProgress: (m) => process.env.BZZZ_TEST_LOG && console.error(m) });
-  targets = v1.hosts.map((h) => ({ name: h.name, address: h.address, port: h.sshPort, user: h.user, hostKey: h.hostKey, timeoutMs: 10_000, unit: h.unit }));
+  targets = v1.hosts.map((h) => ({
+    name: h.name,
+    address: h.address,
+    port: h.sshPort,
+    user: h.user,
+    hostKey: h.hostKey,
+    timeoutMs: 10_000,
+    unit: h.unit,
+  }));
 }, 240_000);
 
 afterAll(async () => {

@@ -25,7 +25,7 @@ export interface HaproxyServerState {
   address: string;
   /** 0 stopped, 1 starting, 2 running, 3 stopping. */
   opState: number;
-  /** Bit mask: 0x01 forced maint, 0x02 inherited maint, 0x04 maint by config, 0x08 forced drain, 0x10 inherited drain, 0x20 maint (resolution), 0x40 maint (fqdn). */
+  /** Bit mask: 0x01 forced maint, 0x02 inherited maint, 0x04 `disabled` in the configuration, 0x08 forced drain, 0x10 inherited drain, 0x20 maint (resolution), 0x40 fqdn set at run time. */
   adminState: number;
   userWeight: number;
   initialWeight: number;
@@ -33,7 +33,9 @@ export interface HaproxyServerState {
   checkState: number;
 }
 
-const MAINT_MASK = 0x01 | 0x02 | 0x04 | 0x20 | 0x40;
+// HAProxy's SRV_ADMF_MAINT (0x23): forced, inherited, resolution. 0x04 (CMAINT) only remembers that the
+// configuration said `disabled`: it stays set on a server put back in service (`state ready` leaves 4).
+const MAINT_MASK = 0x01 | 0x02 | 0x20;
 const DRAIN_MASK = 0x08 | 0x10;
 
 /** Parses `show servers state [<backend>]`: a version line `1`, a `#` header, then one line per server. */

@@ -140,7 +140,9 @@ export function createV1Side(opts: { v1: V1Spec; privateKey: string; log?: Logge
   checkPrivateKey(opts.privateKey, `the SSH private key (secret ${opts.v1.ssh.privateKeySecret})`);
   const resolved = resolveV1(opts.v1);
   const log = opts.log?.child({ component: 'v1-hosts' });
-  const hosts = new SystemdHosts({ privateKey: opts.privateKey, ...(log ? { log } : {}) });
+  // A unit's start may wait for its health (ExecStartPost): it gets the mesh's time, at least the SSH timeout.
+  const startTimeoutMs = Math.max(resolved.mesh.timeoutMs, resolved.hosts[0]?.timeoutMs ?? 0);
+  const hosts = new SystemdHosts({ privateKey: opts.privateKey, startTimeoutMs, ...(log ? { log } : {}) });
   const mesh = new HttpMeshVerifier(resolved.mesh);
   let proxy: ProxySwitch | undefined;
   const rp = resolved.proxy;

@@ -93,7 +93,7 @@ export function boundLogLines(text: string, count: number): string[] {
 export interface SystemdHostsOptions {
   privateKey: string;
   log?: Logger;
-  /** How long start waits for a unit to be active (or failed). Default the host's timeout. */
+  /** How long `systemctl start` may take (a unit whose start waits for its health, ExecStartPost). Default the host's timeout. */
   startTimeoutMs?: number;
   /** Pause between state reads while a unit starts. Default 250ms. */
   pollMs?: number;
@@ -122,7 +122,13 @@ export class SystemdHosts implements V1HostsPort {
       const timeoutMs = this.opts.startTimeoutMs ?? h.timeoutMs;
       const started = Date.now();
       // Blocking start: returns once systemd's start job is done (non-zero when it failed).
-      const res = await conn.exec(['systemctl', 'start', '--', h.unit], { timeoutMs });
+      const res = await conn.exec(['systemctl', 'start', '--', h.unit], { timeoutMs }).catch((err: unknown) => err as Error);
+      if (res instanceof Error) {
+        const report = await this.failedReport(conn, h, `${h.unit} not started within ${formatMs(timeoutMs)}`);
+        if (report.state) report.error = `${report.error}: ${describeState(report.state)}`;
+        report.logs = await journal(conn, h.unit, 10).catch(() => undefined);
+        return report;
+      }
       if (res.code !== 0) {
         const report = await this.failedReport(conn, h, `systemctl start ${h.unit} exited ${exitOf(res)}: ${oneLine(res.stderr)}`);
         report.logs = await journal(conn, h.unit, 10).catch(() => undefined);

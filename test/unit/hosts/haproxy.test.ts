@@ -34,6 +34,13 @@ describe('parseServersState', () => {
     ]);
   });
 
+  it('counts a server configured `disabled` and put back in service (admin state 4) as ready, 5 as maint', () => {
+    expect(adminStateName(4)).toBe('ready');
+    expect(adminStateName(5)).toBe('maint');
+    expect(adminStateName(0x20)).toBe('maint');
+    expect(adminStateName(0x0c)).toBe('drain');
+  });
+
   it('refuses an answer that is not format 1 (an error message, an unknown command)', () => {
     expect(() => parseServersState("Can't find backend.\n")).toThrow(HaproxyError);
     expect(() => parseServersState('1\n3 bzzz 1 v1a\n')).toThrow(/unreadable/);

@@ -130,8 +130,15 @@ export function switchCommands(
 }
 
 /** Sends one command on a fresh socket connection; resolves with HAProxy's answer (it closes the connection after answering). */
-export async function runtimeCommand(conn: SshConnection, socket: string, command: string, timeoutMs: number): Promise<string> {
-  if (/[\n\r;\0]/.test(command))
+export async function runtimeCommand(
+  conn: SshConnection,
+  socket: string,
+  command: string,
+  timeoutMs: number,
+  o: { batch?: boolean } = {},
+): Promise<string> {
+  // A batch joins commands checked one by one (runSetCommands); nothing else may carry a ';'.
+  if (/[\n\r\0]/.test(command) || (!o.batch && command.includes(';')))
     throw new InvalidInputError(`refusing a runtime API command with a line break or ';': ${JSON.stringify(command)}`);
   const stream = await conn.openUnixSocket(socket);
   return new Promise((resolve, reject) => {
@@ -162,6 +169,20 @@ export async function runtimeCommand(conn: SshConnection, socket: string, comman
   });
 }
 
+/**
+ * Sends `set ...` commands in one socket connection (the runtime API runs `a; b; c` in order):
+ * one SSH channel instead of one per command. Each succeeded when HAProxy answered nothing but
+ * blank lines; any text is an error message, reported with the commands.
+ */
+export async function runSetCommands(conn: SshConnection, socket: string, commands: readonly string[], timeoutMs: number): Promise<void> {
+  if (commands.length === 0) return;
+  for (const c of commands) {
+    if (/[\n\r;\0]/.test(c)) throw new InvalidInputError(`refusing a runtime API command with a line break or ';': ${JSON.stringify(c)}`);
+  }
+  const answer = await runtimeCommand(conn, socket, commands.join('; '), timeoutMs, { batch: true });
+  checkSetAnswer(commands.join('; '), answer);
+}
+
 /** A `set ...` command succeeded when HAProxy answers nothing but blank lines; anything else is its error message. */
 export function checkSetAnswer(command: string, answer: string): void {
   const text = answer.trim();
@@ -188,7 +209,7 @@ export class HaproxySwitch implements ProxySwitch {
     return withSsh(o.target, o.privateKey, async (conn) => {
       await this.servers(conn); // every configured server exists before anything changes
       const { make, brk } = switchCommands(o, side);
-      for (const cmd of make) checkSetAnswer(cmd, await runtimeCommand(conn, o.socket, cmd, t));
+      await runSetCommands(conn, o.socket, make, t);
       // Make before break: the other side stays in service until HAProxy sees one of `side`'s servers up.
       const onNames = new Set(side === 'v1' ? o.v1Servers : o.v2Servers);
       const { value, met } = await poll(() => this.servers(conn), {
@@ -207,7 +228,7 @@ export class HaproxySwitch implements ProxySwitch {
           `switching ${o.backend} to ${side}: none of its ${side} servers came up within ${formatMs(o.upTimeoutMs ?? t)} (${seen}); the other side was left in service`,
         );
       }
-      for (const cmd of brk) checkSetAnswer(cmd, await runtimeCommand(conn, o.socket, cmd, t));
+      await runSetCommands(conn, o.socket, brk, t);
       if (o.stateFile) {
         const state = await runtimeCommand(conn, o.socket, 'show servers state', t);
         parseServersState(state); // only a readable state goes to the file

@@ -17,7 +17,14 @@ import type { Logger } from '../util/log.js';
 import type { ControllerMetrics } from './metrics.js';
 import { createSlackNotifier, type Notifier } from './notify/slack.js';
 import type { RollbackCause, RolloutNotification } from './notify/slack-message.js';
-import { observeActionStarted, type AlertAction, type AlertmanagerWebhookOptions, type WebhookCluster } from './webhook/handler.js';
+import {
+  alertActionKey,
+  alertCause,
+  observeActionStarted,
+  type AlertAction,
+  type AlertmanagerWebhookOptions,
+  type WebhookCluster,
+} from './webhook/handler.js';
 
 /** Alert dedupe keys kept on a rollout record. */
 const HANDLED_KEPT = 50;
@@ -142,15 +149,8 @@ export function createRolloutWiring(o: RolloutWiringOptions): RolloutWiring {
       return;
     }
     const at = new Date();
-    const key = `${action.trigger}/${action.alert.fingerprint}/${action.alert.startsAt}`;
-    const cause: RolloutCause = {
-      kind: 'alert',
-      trigger: action.trigger,
-      alert: action.alert.name,
-      message: `alert ${action.alert.name} matched trigger ${action.trigger} (${action.action})`,
-      at: at.toISOString(),
-      receivedAt: action.receivedAt.toISOString(),
-    };
+    const key = alertActionKey(action);
+    const cause = alertCause(action, at);
     let refused: string | undefined;
     const { written, state } = await o.rollouts.update(cluster, (current) => {
       if (!current || current.handledAlerts?.includes(key)) return undefined;

@@ -13,7 +13,7 @@ import { failedStep, requestPlan, V1PlanError } from '../reconcilers/v1-plan.js'
 import type { Reconciler } from '../reconcilers/reconciler.js';
 import type { Logger } from '../util/log.js';
 import type { RolloutNotification } from './notify/slack-message.js';
-import type { AlertAction } from './webhook/handler.js';
+import { alertActionKey, alertCause, type AlertAction } from './webhook/handler.js';
 
 const HANDLED_KEPT = 50;
 
@@ -47,15 +47,8 @@ export function createV1Wiring(o: V1WiringOptions): V1Wiring {
 
   async function fromAlert(cluster: string, action: AlertAction): Promise<boolean> {
     const at = new Date();
-    const key = `${action.trigger}/${action.alert.fingerprint}/${action.alert.startsAt}`;
-    const cause: RolloutCause = {
-      kind: 'alert',
-      trigger: action.trigger,
-      alert: action.alert.name,
-      message: `alert ${action.alert.name} matched trigger ${action.trigger} (rollback-to-v1)`,
-      at: at.toISOString(),
-      receivedAt: action.receivedAt.toISOString(),
-    };
+    const key = alertActionKey(action);
+    const cause = alertCause(action, at);
     let asked = false;
     let refused: string | undefined;
     await o.plans.update(cluster, (current) => {

@@ -68,7 +68,8 @@ export async function describeNodeBinary(path: string): Promise<NodeBinary> {
   return { path, version, size: st.size, mtimeMs: Math.round(st.mtimeMs) };
 }
 
-function aptSourcesFromEnv(): string[] | undefined {
+/** BZZZ_APT_SOURCES: `|`-separated apt sources lines for mmdebstrap (a local mirror), when set. */
+export function aptSourcesFromEnv(): string[] | undefined {
   const v = process.env.BZZZ_APT_SOURCES?.trim();
   return v
     ? v

@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describeNodeBinary } from '../../src/images/index.js';
+import { aptSourcesFromEnv, describeNodeBinary } from '../../src/images/index.js';
 import { BUILD_HASH_LABEL, ROOTFS_HASH_LABEL, hashTree, hashValue } from '../../src/images/hash.js';
 import { DEFAULT_APT_SOURCES, mmdebstrapArgs, runMmdebstrap } from '../../src/images/mmdebstrap.js';
 import type { DebianRootfs } from '../../src/images/recipes.js';
@@ -132,13 +132,7 @@ async function ensureRootfs(
 }
 
 function aptSources(): string[] {
-  const v = process.env.BZZZ_APT_SOURCES?.trim();
-  return v
-    ? v
-        .split('|')
-        .map((s) => s.trim())
-        .filter(Boolean)
-    : DEFAULT_APT_SOURCES;
+  return aptSourcesFromEnv() ?? DEFAULT_APT_SOURCES;
 }
 
 /**

@@ -15,6 +15,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MAX_TOKEN_CHARS, tokenSha256 } from '../../crypto/api-callers.js';
 import type { RollbackTrigger, TriggerAction } from '../../spec/types.js';
+import type { RolloutCause } from '../../spec/rollout.js';
 import { systemClock, type Clock } from '../../util/clock.js';
 import { errorMessage } from '../../util/errors.js';
 import { silentLogger, type Logger } from '../../util/log.js';
@@ -60,6 +61,23 @@ export interface AlertAction {
   action: TriggerAction;
   alert: { name: string; fingerprint: string; startsAt: string; labels: Record<string, string> };
   receivedAt: Date;
+}
+
+/** What an alert's action is deduplicated on: the trigger and the alert (fingerprint + startsAt). */
+export function alertActionKey(action: AlertAction): string {
+  return `${action.trigger}/${action.alert.fingerprint}/${action.alert.startsAt}`;
+}
+
+/** An alert's action as the cause recorded with what it did. */
+export function alertCause(action: AlertAction, at: Date): RolloutCause {
+  return {
+    kind: 'alert',
+    trigger: action.trigger,
+    alert: action.alert.name,
+    message: `alert ${action.alert.name} matched trigger ${action.trigger} (${action.action})`,
+    at: at.toISOString(),
+    receivedAt: action.receivedAt.toISOString(),
+  };
 }
 
 export interface AlertmanagerWebhookOptions {

@@ -6,7 +6,6 @@
 import type { ClusterStore } from '../store/cluster-store.js';
 import type { V1Store } from '../store/v1-store.js';
 import type { SwarmPort } from '../swarm/port.js';
-import type { RolloutCause } from '../spec/rollout.js';
 import { servingSide, type V1PlanState } from '../spec/v1.js';
 import { createV1Reconciler, type V1SideFactory } from '../reconcilers/v1-reconciler.js';
 import { failedStep, requestPlan, V1PlanError } from '../reconcilers/v1-plan.js';

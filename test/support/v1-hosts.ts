@@ -57,6 +57,8 @@ export interface SshHost {
   user: 'root';
   /** sshd's ed25519 host key fingerprint as `ssh-keygen -lf` prints it: `SHA256:<base64, no padding>`. */
   hostKey: string;
+  /** sshd's ed25519 public key line (`ssh-ed25519 AAAA…`), for known_hosts. */
+  hostPublicKey: string;
   containerId: string;
 }
 
@@ -109,6 +111,8 @@ export interface V1Hosts {
   publicKey: string;
   /** Writes the private key (mode 0600) to `path`, or to a new temp file; resolves to the path. */
   writePrivateKey(path?: string): Promise<string>;
+  /** Writes an OpenSSH known_hosts file (every host and the proxy, by address) to `path` or a temp file; resolves to the path. */
+  writeKnownHosts(path?: string): Promise<string>;
   /** API tokens of the v1 agents' callers, one per role (`Authorization: Bearer <token>`). */
   tokens: Record<Role, string>;
   host(name: string): V1Host;
@@ -277,7 +281,16 @@ export async function startV1Hosts(opts: V1HostsOptions = {}): Promise<V1Hosts> 
       const c = containerOf(name);
       await c.copyContentToContainer([{ content: `${publicKey}\n`, target: '/root/.ssh/authorized_keys', mode: 0o600 }]);
       const pub = await must(name, ['cat', '/etc/ssh/ssh_host_ed25519_key.pub']);
-      return { name, address: addressOf(name), sshPort: 22, user: 'root', hostKey: sshFingerprint(pub), containerId: c.getId() };
+      const hostPublicKey = pub.trim().split(/\s+/).slice(0, 2).join(' ');
+      return {
+        name,
+        address: addressOf(name),
+        sshPort: 22,
+        user: 'root',
+        hostKey: sshFingerprint(pub),
+        hostPublicKey,
+        containerId: c.getId(),
+      };
     };
 
     // The v1 agents' closed cluster: peer keys, member list, API callers.
@@ -376,6 +389,11 @@ export async function startV1Hosts(opts: V1HostsOptions = {}): Promise<V1Hosts> 
       async writePrivateKey(path) {
         const file = path ?? join(await mkdtemp(join(tmpdir(), 'bzzz-v1-key-')), 'id_ed25519');
         await writeFile(file, privateKey.endsWith('\n') ? privateKey : `${privateKey}\n`, { mode: 0o600 });
+        return file;
+      },
+      async writeKnownHosts(path) {
+        const file = path ?? join(await mkdtemp(join(tmpdir(), 'bzzz-v1-known-')), 'known_hosts');
+        await writeFile(file, [...hosts, proxy].map((x) => `${x.address} ${x.hostPublicKey}\n`).join(''), { mode: 0o644 });
         return file;
       },
       tokens,

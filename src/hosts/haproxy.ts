@@ -25,7 +25,7 @@ export interface HaproxyServerState {
   address: string;
   /** 0 stopped, 1 starting, 2 running, 3 stopping. */
   opState: number;
-  /** Bit mask: 0x01 forced maint, 0x02 inherited maint, 0x04 maint by config, 0x08 forced drain, 0x10 inherited drain, 0x20 maint (resolution), 0x40 maint (fqdn). */
+  /** Bit mask: 0x01 forced maint, 0x02 inherited maint, 0x04 `disabled` in the configuration (kept after the runtime API puts the server in service), 0x08 forced drain, 0x10 inherited drain, 0x20 maint (resolution), 0x40 FQDN set at runtime. */
   adminState: number;
   userWeight: number;
   initialWeight: number;
@@ -33,7 +33,9 @@ export interface HaproxyServerState {
   checkState: number;
 }
 
-const MAINT_MASK = 0x01 | 0x02 | 0x04 | 0x20 | 0x40;
+// HAProxy's SRV_ADMF_MAINT: 0x04 (CMAINT) only records that the configuration says `disabled`; a
+// server so configured and then set ready over the runtime API serves with 0x04 still set.
+const MAINT_MASK = 0x01 | 0x02 | 0x20;
 const DRAIN_MASK = 0x08 | 0x10;
 
 /** Parses `show servers state [<backend>]`: a version line `1`, a `#` header, then one line per server. */

@@ -140,7 +140,10 @@ export function createV1Side(opts: { v1: V1Spec; privateKey: string; log?: Logge
   checkPrivateKey(opts.privateKey, `the SSH private key (secret ${opts.v1.ssh.privateKeySecret})`);
   const resolved = resolveV1(opts.v1);
   const log = opts.log?.child({ component: 'v1-hosts' });
-  const hosts = new SystemdHosts({ privateKey: opts.privateKey, ...(log ? { log } : {}) });
+  // A unit's start lasts as long as the unit takes to come up (the v1 agent: seconds), not as long
+  // as one SSH command should: it may take up to the mesh's own deadline (verify.timeout).
+  const startTimeoutMs = Math.max(resolved.mesh.timeoutMs, ...resolved.hosts.map((h) => h.timeoutMs));
+  const hosts = new SystemdHosts({ privateKey: opts.privateKey, startTimeoutMs, ...(log ? { log } : {}) });
   const mesh = new HttpMeshVerifier(resolved.mesh);
   let proxy: ProxySwitch | undefined;
   const rp = resolved.proxy;

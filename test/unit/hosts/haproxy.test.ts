@@ -34,6 +34,13 @@ describe('parseServersState', () => {
     ]);
   });
 
+  it('counts a server `disabled` in the configuration and set ready at runtime (admin state 0x04 left) as in service', () => {
+    expect(adminStateName(0x04)).toBe('ready');
+    expect(adminStateName(0x04 | 0x01)).toBe('maint');
+    expect(adminStateName(0x04 | 0x08)).toBe('drain');
+    expect(adminStateName(0x20)).toBe('maint');
+  });
+
   it('refuses an answer that is not format 1 (an error message, an unknown command)', () => {
     expect(() => parseServersState("Can't find backend.\n")).toThrow(HaproxyError);
     expect(() => parseServersState('1\n3 bzzz 1 v1a\n')).toThrow(/unreadable/);

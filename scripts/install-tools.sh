@@ -25,6 +25,9 @@
 #                                 test/integration/alertmanager.test.ts (test/support/alertmanager.ts)
 #   etcd (etcd-server)            bench:election (--bench)
 #   hyperfine (hyperfine)         bench:spec, bench:apply start-up phase (--bench)
+#   ssh (openssh-client), curl (curl)
+#                                 test/bench/fixtures/rollback-v2.sh, the seeds' rollback run by the
+#                                 rollback-to-v1 benchmark against the v1 test hosts (--bench)
 #   docker, dockerd, mmdebstrap   scripts/swarm-up.sh (docker.io iptables mmdebstrap)
 set -euo pipefail
 
@@ -61,6 +64,8 @@ if [ "$bench" = 1 ]; then
   tools+=(
     "etcd etcd-server"
     "hyperfine hyperfine"
+    "ssh openssh-client"
+    "curl curl"
   )
 fi
 

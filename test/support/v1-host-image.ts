@@ -1,6 +1,6 @@
 // The v1 host image for the rollback-to-v1 tests and benchmark (issue 10), built offline on first
 // use and cached by content: bzzz-test/v1-host:<hash of its inputs>.
-//   1. bzzz/bzzzctl:v1-host from this tree (test/support/agent-image.ts: dist/ + production
+//   1. bzzz/bzzzctl:v1-host-<checkout> from this tree (test/support/agent-image.ts: dist/ + production
 //      node_modules; only rebuilt when they changed) — the v1 stand-in's agent runtime;
 //   2. a root filesystem from mmdebstrap (Debian bookworm minbase + systemd, openssh-server,
 //      haproxy, socat, iproute2, this machine's Node.js), imported untagged and found again by its hash label;
@@ -8,6 +8,7 @@
 // The tag names the hash of all three (rootfs recipe, agent image ID, the Dockerfile directory), so
 // an image with the same inputs is never built twice; older v1-host tags are removed when unused.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,8 +25,11 @@ import { buildAgentImage } from './agent-image.js';
 const exec = promisify(execFile);
 
 export const V1_HOST_REPO = 'bzzz-test/v1-host';
-/** The bzzzctl tag the v1 hosts copy their agent runtime from. */
-export const V1_AGENT_TAG = 'v1-host';
+/**
+ * The bzzzctl tag the v1 hosts copy their agent runtime from: one per checkout (several worktrees
+ * on one engine would otherwise rebuild a shared tag in turn, each with its own dist/).
+ */
+export const V1_AGENT_TAG = `v1-host-${createHash('sha256').update(ROOT).digest('hex').slice(0, 8)}`;
 const CONTEXT_DIR = 'test/support/v1-host';
 
 export const V1_HOST_PACKAGES = [
@@ -137,7 +141,10 @@ function aptSources(): string[] {
     : DEFAULT_APT_SOURCES;
 }
 
-/** Other bzzz-test/v1-host tags (earlier inputs): removed when no container uses them. */
+/**
+ * Other bzzz-test/v1-host tags (earlier inputs, or another checkout's): removed when no container
+ * uses them (the engine refuses to untag an image a container runs).
+ */
 async function removeOlderTags(keep: string): Promise<void> {
   const { stdout } = await exec('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}', V1_HOST_REPO]);
   for (const old of stdout.split('\n').filter((r) => r && r !== keep)) {

@@ -210,7 +210,10 @@ export async function startV1Hosts(opts: V1HostsOptions = {}): Promise<V1Hosts> 
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    await Promise.all(started.map((c) => execp('docker', ['rm', '-f', '-v', c.getId()]).catch(() => undefined)));
+    // By this run's label too: a container whose start was still under way when another failed.
+    const { stdout } = await execp('docker', ['ps', '-aq', '--filter', `label=${LABEL_RUN}=${run}`]).catch(() => ({ stdout: '' }));
+    const ids = new Set([...started.map((c) => c.getId()), ...stdout.split('\n').filter(Boolean)]);
+    if (ids.size) await execp('docker', ['rm', '-f', '-v', ...ids]).catch(() => undefined);
   };
 
   try {
@@ -255,12 +258,13 @@ export async function startV1Hosts(opts: V1HostsOptions = {}): Promise<V1Hosts> 
     // systemd up (running, or degraded: some unit a container cannot run), sshd with its key.
     await Promise.all(
       all.map(async (name) => {
-        // Right after the start, systemctl may find no systemd to talk to yet (empty answer).
+        // Right after the start, systemctl may find no systemd to talk to yet (no answer, or
+        // "offline" before systemd has set up /run/systemd/system).
         const deadline = Date.now() + 60_000;
         let r: ExecResult;
         for (;;) {
           r = await exec(name, ['timeout', '60', 'systemctl', 'is-system-running', '--wait']);
-          if (r.stdout.trim() !== '' || Date.now() > deadline) break;
+          if (!['', 'offline'].includes(r.stdout.trim()) || Date.now() > deadline) break;
           await new Promise((res) => setTimeout(res, 200));
         }
         const state = r.stdout.trim();

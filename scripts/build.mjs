@@ -14,8 +14,9 @@
 //   - The packages of the controller-side commands (BUNDLED below) and everything they pull in.
 //     From node_modules they cost ~300 CommonJS files to resolve and read at every start
 //     (dockerode alone ~210); bundled they are part of one file.
-//   - dockerode's dependencies that no bzzzctl command uses are replaced by stubs (UNUSED):
-//     ssh2 (ssh:// DOCKER_HOST), @grpc/grpc-js + @grpc/proto-loader + protobufjs (BuildKit
+//   - dockerode's dependencies that no bzzzctl command uses are replaced by stubs (UNUSED) where
+//     dockerode and its dependencies import them: ssh2 (ssh:// DOCKER_HOST; src/hosts' own import
+//     of ssh2 stays external), @grpc/grpc-js + @grpc/proto-loader + protobufjs (BuildKit
 //     sessions of `buildImage`), tar-fs (image build contexts). A stub loads for free and throws
 //     a clear error if it is ever called. readable-stream (docker-modem's hijacked streams) is
 //     Node's own stream module under another name.
@@ -78,8 +79,9 @@ const dependencyPolicy = {
     b.onResolve({ filter: /^[^./]/ }, (args) => {
       if (isAbsolute(args.path) || args.path.startsWith('node:')) return undefined;
       const name = packageName(args.path);
-      if (UNUSED[name]) return { path: name, namespace: 'unused-stub' };
       const fromDependency = args.importer.includes(nodeModules);
+      // Stubbed where dockerode & co. import them; src/hosts uses ssh2 itself (from node_modules).
+      if (UNUSED[name] && fromDependency) return { path: name, namespace: 'unused-stub' };
       if (fromDependency || BUNDLED.has(name)) return undefined; // bundled: esbuild resolves it
       return { path: args.path, external: true };
     });

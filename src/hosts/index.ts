@@ -140,8 +140,9 @@ export function createV1Side(opts: { v1: V1Spec; privateKey: string; log?: Logge
   checkPrivateKey(opts.privateKey, `the SSH private key (secret ${opts.v1.ssh.privateKeySecret})`);
   const resolved = resolveV1(opts.v1);
   const log = opts.log?.child({ component: 'v1-hosts' });
-  // A unit's start may wait for its health (ExecStartPost): it gets the mesh's time, at least the SSH timeout.
-  const startTimeoutMs = Math.max(resolved.mesh.timeoutMs, resolved.hosts[0]?.timeoutMs ?? 0);
+  // A unit's start lasts as long as the unit takes to come up (the v1 agent: seconds), not as long
+  // as one SSH command should: it may take up to the mesh's own deadline (verify.timeout).
+  const startTimeoutMs = Math.max(resolved.mesh.timeoutMs, ...resolved.hosts.map((h) => h.timeoutMs));
   const hosts = new SystemdHosts({ privateKey: opts.privateKey, startTimeoutMs, ...(log ? { log } : {}) });
   const mesh = new HttpMeshVerifier(resolved.mesh);
   let proxy: ProxySwitch | undefined;

@@ -34,11 +34,11 @@ describe('parseServersState', () => {
     ]);
   });
 
-  it('counts a server configured `disabled` and put back in service (admin state 4) as ready, 5 as maint', () => {
-    expect(adminStateName(4)).toBe('ready');
-    expect(adminStateName(5)).toBe('maint');
+  it('counts a server `disabled` in the configuration and set ready at runtime (admin state 0x04 left) as in service', () => {
+    expect(adminStateName(0x04)).toBe('ready');
+    expect(adminStateName(0x04 | 0x01)).toBe('maint');
+    expect(adminStateName(0x04 | 0x08)).toBe('drain');
     expect(adminStateName(0x20)).toBe('maint');
-    expect(adminStateName(0x0c)).toBe('drain');
   });
 
   it('refuses an answer that is not format 1 (an error message, an unknown command)', () => {

@@ -211,8 +211,9 @@ export function createV1Reconciler(opts: V1ReconcilerOptions): Reconciler {
         const need = plan.minHosts ?? v1.minHosts ?? side.targets.length;
         const active = reports.filter(isActive);
         if (active.length >= need) return { outcome: { ok: true, detail: hostsLine(reports) } };
-        const failing = side.targets.filter((t) => !active.some((r) => r.host === t.name));
-        const withLogs = await side.hosts.status(failing, { logLines: LOG_LINES }).catch(() => []);
+        // The logs of units that failed; an unreachable host is not asked again (a second timeout).
+        const failing = side.targets.filter((t) => reports.some((r) => r.host === t.name && !r.error && !isActive(r)));
+        const withLogs = failing.length ? await side.hosts.status(failing, { logLines: LOG_LINES }).catch(() => []) : [];
         const detail = reports.map((r) => {
           const logs = withLogs.find((w) => w.host === r.host)?.logs;
           return isActive(r) ? `${r.host}: active` : `${r.host}: ${unitLine(r)}${logs?.length ? ` (last log: ${logs.at(-1)})` : ''}`;

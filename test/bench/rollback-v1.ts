@@ -50,6 +50,7 @@ import {
   store,
   waitForFreeLease,
 } from './rollout-support.js';
+import { longestOutage, startTraffic } from '../support/proxy-traffic.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -63,53 +64,6 @@ const V2_SERVER = 'v2-a';
 const name = `bench-v1-${Math.random().toString(36).slice(2, 6)}`;
 const [api, health] = pickPorts(2);
 const plans = new V1Store(port, store);
-
-interface Sample {
-  at: number;
-  ok: boolean;
-  by?: string;
-}
-
-function startTraffic(url: string): { samples: Sample[]; stop(): Promise<void> } {
-  const samples: Sample[] = [];
-  const pending = new Set<Promise<void>>();
-  const timer = setInterval(() => {
-    const at = now();
-    const p = fetch(`${url}/health/live`, { signal: AbortSignal.timeout(1000) })
-      .then(async (r) => {
-        await r.arrayBuffer();
-        samples.push({ at, ok: r.ok, by: r.headers.get('x-served-by') ?? undefined });
-      })
-      .catch(() => {
-        samples.push({ at, ok: false });
-      })
-      .finally(() => pending.delete(p));
-    pending.add(p);
-  }, 50);
-  return {
-    samples,
-    async stop() {
-      clearInterval(timer);
-      await Promise.all([...pending]);
-    },
-  };
-}
-
-/** The longest run of failed requests in [from, to]: first failure's start to the next success's start (ms). */
-function longestOutage(samples: Sample[], from: number, to: number): { ms: number; failed: number; total: number } {
-  const s = samples.filter((x) => x.at >= from && x.at <= to).sort((a, b) => a.at - b.at);
-  let longest = 0;
-  let start: number | undefined;
-  for (const x of s) {
-    if (!x.ok) start ??= x.at;
-    else if (start !== undefined) {
-      longest = Math.max(longest, x.at - start);
-      start = undefined;
-    }
-  }
-  if (start !== undefined) longest = Math.max(longest, (s.at(-1)?.at ?? start) - start + 50);
-  return { ms: longest, failed: s.filter((x) => !x.ok).length, total: s.length };
-}
 
 function spec(v1: V1Hosts, keyFile: string): string {
   return `apiVersion: bzzz.io/v2
@@ -184,7 +138,7 @@ try {
   const knownHosts = await hosts.writeKnownHosts(join(dir, 'known_hosts'));
   writeFileSync(join(dir, 'cluster.yaml'), spec(hosts, keyFile));
   await must(process.execPath, [BIN, 'apply', '-f', join(dir, 'cluster.yaml'), '--timeout', '180s']);
-  traffic = startTraffic(hosts.proxyUrl);
+  traffic = startTraffic(hosts.proxyUrl, now);
   const t = traffic;
   const recent = (by: (b: string | undefined) => boolean) => async () => {
     const r = t.samples.filter((x) => x.at > now() - 1000);

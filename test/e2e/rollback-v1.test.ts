@@ -35,6 +35,7 @@ import { ClusterStore } from '../../src/store/cluster-store.js';
 import { V1Store } from '../../src/store/v1-store.js';
 import type { V1PlanState } from '../../src/spec/v1.js';
 import type { ClusterStatusView } from '../../src/cli/commands/status.js';
+import { longestOutage, startTraffic } from '../support/proxy-traffic.js';
 
 const IMAGE = 'bzzz/bzzzctl:e2e-rollback-v1';
 const V1_NAMES = ['walnut', 'ironwood', 'acacia'];
@@ -43,54 +44,6 @@ const KEY_SECRET = 'v1_ssh_key';
 const TRIGGER = 'v1-emergency';
 const ALERT = 'BzzzV1Rollback';
 const CONTROLLER_ARGS = ['--agents-via', 'published-ports', '--no-probe-agents', '--lease-ttl', '3s', '--resync', '5s'];
-
-interface Sample {
-  at: number;
-  ok: boolean;
-  by?: string;
-}
-
-/** Requests through HAProxy every ~50 ms (each with a 1 s timeout), recorded. */
-function startTraffic(url: string): { samples: Sample[]; stop(): Promise<void> } {
-  const samples: Sample[] = [];
-  const pending = new Set<Promise<void>>();
-  const timer = setInterval(() => {
-    const at = Date.now();
-    const p = fetch(`${url}/health/live`, { signal: AbortSignal.timeout(1000) })
-      .then(async (r) => {
-        await r.arrayBuffer();
-        samples.push({ at, ok: r.ok, by: r.headers.get('x-served-by') ?? undefined });
-      })
-      .catch(() => {
-        samples.push({ at, ok: false });
-      })
-      .finally(() => pending.delete(p));
-    pending.add(p);
-  }, 50);
-  return {
-    samples,
-    async stop() {
-      clearInterval(timer);
-      await Promise.all([...pending]);
-    },
-  };
-}
-
-/** The longest run of failed requests between `from` and `to`: first failure's start to the next success's start (ms). */
-function longestOutage(samples: Sample[], from = 0, to = Number.POSITIVE_INFINITY): { ms: number; failed: number; total: number } {
-  const s = samples.filter((x) => x.at >= from && x.at <= to).sort((a, b) => a.at - b.at);
-  let longest = 0;
-  let start: number | undefined;
-  for (const x of s) {
-    if (!x.ok) start ??= x.at;
-    else if (start !== undefined) {
-      longest = Math.max(longest, x.at - start);
-      start = undefined;
-    }
-  }
-  if (start !== undefined) longest = Math.max(longest, (s.at(-1)?.at ?? start) - start + 50);
-  return { ms: longest, failed: s.filter((x) => !x.ok).length, total: s.length };
-}
 
 describe('rollback to the v1 systemd services: real swarm, real v1 hosts over SSH, real HAProxy', () => {
   const name = uniqueName('e2e-v1');

@@ -17,7 +17,7 @@ import { checkDockerNames, checkImages, checkReservedLabels, checkVolumeMounts }
 import { checkDurationsAndSizes, checkElection, checkPolicies, checkReserved } from './checks/values.js';
 import { checkPortCollisions } from './checks/ports.js';
 import { checkAnalysis, checkRollbackTriggers } from './checks/rollouts.js';
-import { checkV1 } from './checks/v1.js';
+import { checkMigration, checkV1 } from './checks/v1.js';
 
 export type SemanticCheck = (cluster: BzzzCluster, report: ProblemReporter) => void;
 
@@ -41,6 +41,7 @@ export const SEMANTIC_CHECKS: readonly SemanticCheck[] = [
   checkAnalysis,
   checkRollbackTriggers,
   checkV1,
+  checkMigration,
 ];
 
 /**

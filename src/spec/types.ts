@@ -290,12 +290,40 @@ export interface KeysSpec {
   shamir?: { threshold?: number; shares?: number };
   [k: string]: unknown;
 }
-export interface MigrationSpec {
-  phase?: string;
-  v1Hosts?: Array<Record<string, unknown>>;
-  [k: string]: unknown;
-}
+/**
+ * v1-only: the v1 units serve, v2 is parked. parallel: v2 runs beside v1 (the proxy still sends
+ * everything to v1). content-migrated: every v1 host's conversation log verified and imported
+ * into the v2 content store. cutover: traffic on v2 (moved in weighted steps, each gated by the
+ * rollout analysis). complete: v1 stopped, disabled, archived, its proxy routes out of service.
+ */
+export type MigrationPhase = 'v1-only' | 'parallel' | 'content-migrated' | 'cutover' | 'complete';
 
+export const MIGRATION_PHASES: readonly MigrationPhase[] = ['v1-only', 'parallel', 'content-migrated', 'cutover', 'complete'];
+
+/** The v1 → v2 migration (the seeds' four phases), driven by the controller toward `targetPhase`. Needs spec.v1. */
+export interface MigrationSpec {
+  targetPhase: MigrationPhase;
+  content?: {
+    /** The conversation log (JSON lines) on every v1 host. Default /var/lib/bzzz/conversation.log. */
+    logPath?: string;
+    /** A log larger than this is refused (never cut). Default 4G. */
+    maxLogBytes?: string | number;
+  };
+  cutover?: {
+    /** Shares of traffic v2 gets, in order; the last must be 100. Default [10, 50, 100]. */
+    steps?: number[];
+    /** How long each step holds (analysed by spec.upgrade.analysis when set) before the next. Default 5m. */
+    hold?: string;
+  };
+  archive?: {
+    /** Directory (on the controller's machine) the v1 data goes to, as `<cluster>-<host>-<time>.tar.age` with a BLAKE3 manifest. */
+    dir: string;
+    /** What to archive on every v1 host. Default [/var/lib/bzzz]. */
+    paths?: string[];
+    /** age recipients (age1...) the archive is encrypted to. */
+    recipients: string[];
+  };
+}
 // ---- rollouts (issue 9) ----
 
 export interface UpgradeSpec {

@@ -102,3 +102,46 @@ export function checkV1(cluster: BzzzCluster, report: ProblemReporter): void {
     );
   }
 }
+
+/** spec.migration: it runs on the v1 side (spec.v1), its cutover needs a proxy, its end an archive. */
+export function checkMigration(cluster: BzzzCluster, report: ProblemReporter): void {
+  const m = cluster.spec.migration;
+  if (!m) return;
+  const order = ['v1-only', 'parallel', 'content-migrated', 'cutover', 'complete'];
+  const target = order.indexOf(m.targetPhase);
+  if (!cluster.spec.v1) {
+    report.add(
+      ['spec', 'migration'],
+      'no spec.v1',
+      'spec.v1 with the v1 hosts',
+      'the migration runs on the v1 hosts: declare them in spec.v1 (hosts, ssh.privateKeySecret, proxy)',
+    );
+  } else if (target >= order.indexOf('cutover') && !cluster.spec.v1.proxy) {
+    report.add(
+      ['spec', 'migration', 'targetPhase'],
+      m.targetPhase,
+      'spec.v1.proxy (HAProxy or Traefik)',
+      `targetPhase ${m.targetPhase} moves traffic to v2 through the proxy: declare it in spec.v1.proxy`,
+    );
+  }
+  const steps = m.cutover?.steps;
+  if (steps) {
+    const rising = steps.every((s, i) => i === 0 || s > steps[i - 1]);
+    if (!rising || steps.at(-1) !== 100) {
+      report.add(
+        ['spec', 'migration', 'cutover', 'steps'],
+        JSON.stringify(steps),
+        'rising shares ending at 100, e.g. [10, 50, 100]',
+        'cutover steps are the shares of traffic v2 gets, one after the other: they must rise and end with 100 (all traffic on v2)',
+      );
+    }
+  }
+  if (target === order.indexOf('complete') && !m.archive) {
+    report.add(
+      ['spec', 'migration', 'archive'],
+      'no archive',
+      'spec.migration.archive (dir, recipients)',
+      'targetPhase complete stops the v1 units and archives their data first: say where (spec.migration.archive.dir) and to whom it is encrypted (recipients)',
+    );
+  }
+}

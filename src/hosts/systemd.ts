@@ -7,7 +7,7 @@ import { type SshConnection, formatMs, withSsh } from './ssh.js';
 import type { HostUnitReport, UnitState, V1HostTarget, V1HostsPort } from './types.js';
 
 export const UNIT_NAME = /^[A-Za-z0-9:_.@-]+\.service$/;
-export const SHOW_PROPERTIES = ['ActiveState', 'SubState', 'LoadState', 'ActiveEnterTimestamp', 'ExecMainPID', 'Result'] as const;
+export const SHOW_PROPERTIES = ['ActiveState', 'SubState', 'LoadState', 'ActiveEnterTimestamp', 'ExecMainPID', 'Result', 'UnitFileState'] as const;
 /** Log lines kept per host at most, and characters per line. */
 export const MAX_LOG_LINES = 200;
 export const MAX_LOG_LINE_CHARS = 1000;
@@ -66,6 +66,8 @@ export function parseSystemctlShow(text: string): UnitState {
   if (since) state.since = since;
   const result = props.get('Result');
   if (result) state.result = result;
+  const file = props.get('UnitFileState');
+  if (file) state.unitFileState = file;
   return state;
 }
 
@@ -117,8 +119,12 @@ export class SystemdHosts implements V1HostsPort {
     });
   }
 
-  start(hosts: readonly V1HostTarget[]): Promise<HostUnitReport[]> {
+  start(hosts: readonly V1HostTarget[], o: { enable?: boolean } = {}): Promise<HostUnitReport[]> {
     return this.each(hosts, 'start', async (conn, h) => {
+      if (o.enable) {
+        const en = await conn.exec(['systemctl', 'enable', '--', h.unit]);
+        if (en.code !== 0) return this.failedReport(conn, h, `systemctl enable ${h.unit} exited ${exitOf(en)}: ${oneLine(en.stderr)}`);
+      }
       const timeoutMs = this.opts.startTimeoutMs ?? h.timeoutMs;
       const started = Date.now();
       // Blocking start: returns once systemd's start job is done (non-zero when it failed).
@@ -158,10 +164,15 @@ export class SystemdHosts implements V1HostsPort {
     });
   }
 
-  stop(hosts: readonly V1HostTarget[]): Promise<HostUnitReport[]> {
+  stop(hosts: readonly V1HostTarget[], o: { disable?: boolean } = {}): Promise<HostUnitReport[]> {
     return this.each(hosts, 'stop', async (conn, h) => {
       const res = await conn.exec(['systemctl', 'stop', '--', h.unit]);
       if (res.code !== 0) return this.failedReport(conn, h, `systemctl stop ${h.unit} exited ${exitOf(res)}: ${oneLine(res.stderr)}`);
+      if (o.disable) {
+        // A template instance (bzzz@walnut) or a plain unit: `disable` removes what `enable` made.
+        const dis = await conn.exec(['systemctl', 'disable', '--', h.unit]);
+        if (dis.code !== 0) return this.failedReport(conn, h, `systemctl disable ${h.unit} exited ${exitOf(dis)}: ${oneLine(dis.stderr)}`);
+      }
       const state = await showUnit(conn, h.unit);
       const report: HostUnitReport = { host: h.name, unit: h.unit, state };
       if (state.activeState === 'active' || state.activeState === 'deactivating')

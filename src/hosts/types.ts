@@ -35,6 +35,8 @@ export interface UnitState {
   mainPid: number;
   /** The result of the last run (success, exit-code, timeout, ...). */
   result?: string;
+  /** enabled, disabled, static, ... (`systemctl enable` starts it at boot). */
+  unitFileState?: string;
 }
 
 export interface HostUnitReport {
@@ -85,10 +87,10 @@ export interface ProxyView {
 /** The v1 hosts' units (all hosts in parallel; one host's failure never hides the others'). */
 export interface V1HostsPort {
   status(hosts: readonly V1HostTarget[], opts?: { logLines?: number }): Promise<HostUnitReport[]>;
-  /** `systemctl start` (idempotent); resolves with each host's state after it. */
-  start(hosts: readonly V1HostTarget[]): Promise<HostUnitReport[]>;
-  /** `systemctl stop` (idempotent). */
-  stop(hosts: readonly V1HostTarget[]): Promise<HostUnitReport[]>;
+  /** `systemctl start` (idempotent), `enable` first when asked; resolves with each host's state after it. */
+  start(hosts: readonly V1HostTarget[], o?: { enable?: boolean }): Promise<HostUnitReport[]>;
+  /** `systemctl stop` (idempotent), then `disable` when asked. */
+  stop(hosts: readonly V1HostTarget[], o?: { disable?: boolean }): Promise<HostUnitReport[]>;
 }
 
 /** What counts as verified: `enough` hosts (default all) healthy with `minPeers` (default the spec's) each. */

@@ -25,6 +25,7 @@ import { computeStatus } from './status.js';
 import { rolloutTarget } from './rollout.js';
 import { rolloutFromConfigs } from '../store/rollout-store.js';
 import { v1PlanFromConfigs } from '../store/v1-store.js';
+import { migrationFromConfigs } from '../store/migration-store.js';
 import type { Problem } from './types.js';
 import type { AgentStatus } from '../spec/status.js';
 import type { BzzzCluster } from '../spec/types.js';
@@ -100,8 +101,10 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
     const current = await specOf(rec.generation);
     // A rolled-back rollout serves the stable generation's spec; a paused one holds service writes.
     const rollout = rolloutFromConfigs(cluster, owned.state);
-    // A v1 plan that parked v2: the services stay at zero replicas until a plan brings v2 back.
+    // A v1 plan that parked v2 (or a migration still at v1-only): the services stay at zero
+    // replicas until a plan (or the migration) brings v2 back.
     const v1 = v1PlanFromConfigs(cluster, owned.state);
+    const migration = migrationFromConfigs(cluster, owned.state);
     const target = rolloutTarget(rec.generation, rollout, {
       analysed: current.cluster.spec.upgrade?.analysis !== undefined,
       rolloutController: opts.rollouts === true,
@@ -119,7 +122,7 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
       observed,
       now().getTime(),
       target.since ?? Date.parse(spec.appliedAt),
-      { hold: target.hold, retainSecrets: revisionSecretVersions(cluster, owned.state), park: v1?.parked === true },
+      { hold: target.hold, retainSecrets: revisionSecretVersions(cluster, owned.state), park: v1?.parked === true || migration?.parkV2 === true },
     );
     const problems: Problem[] = [...plan.problems];
     // Every object this pass creates carries the cluster's ownership proof.

@@ -7,7 +7,15 @@ import { type SshConnection, formatMs, withSsh } from './ssh.js';
 import type { HostUnitReport, UnitState, V1HostTarget, V1HostsPort } from './types.js';
 
 export const UNIT_NAME = /^[A-Za-z0-9:_.@-]+\.service$/;
-export const SHOW_PROPERTIES = ['ActiveState', 'SubState', 'LoadState', 'ActiveEnterTimestamp', 'ExecMainPID', 'Result', 'UnitFileState'] as const;
+export const SHOW_PROPERTIES = [
+  'ActiveState',
+  'SubState',
+  'LoadState',
+  'ActiveEnterTimestamp',
+  'ExecMainPID',
+  'Result',
+  'UnitFileState',
+] as const;
 /** Log lines kept per host at most, and characters per line. */
 export const MAX_LOG_LINES = 200;
 export const MAX_LOG_LINE_CHARS = 1000;

@@ -122,7 +122,11 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
       observed,
       now().getTime(),
       target.since ?? Date.parse(spec.appliedAt),
-      { hold: target.hold, retainSecrets: revisionSecretVersions(cluster, owned.state), park: v1?.parked === true || migration?.parkV2 === true },
+      {
+        hold: target.hold,
+        retainSecrets: revisionSecretVersions(cluster, owned.state),
+        park: v1?.parked === true || migration?.parkV2 === true,
+      },
     );
     const problems: Problem[] = [...plan.problems];
     // Every object this pass creates carries the cluster's ownership proof.
@@ -180,6 +184,7 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
       held,
       rollout,
       v1,
+      ...(migration ? { migration, migrationTarget: spec.cluster.spec.migration?.targetPhase } : {}),
       previous: rec.status,
       failure,
       lookAlikes: observed.lookAlikes,

@@ -10,10 +10,13 @@ import type {
   Condition,
   ConditionType,
   GenerationFailure,
+  MigrationSummary,
   RolloutSummary,
   V1Summary,
 } from '../spec/status.js';
 import { servingSide, type V1PlanState } from '../spec/v1.js';
+import type { MigrationState } from '../spec/migration.js';
+import type { MigrationPhase } from '../spec/types.js';
 import { nextStep } from './v1-plan.js';
 import type { Problem } from './types.js';
 import { ROLLED_BACK_PHASES } from '../spec/rollout.js';
@@ -36,6 +39,9 @@ export interface StatusInput {
   rollout?: RolloutState;
   /** The cluster's last v1 plan, when there was one. */
   v1?: V1PlanState;
+  /** The cluster's migration, when spec.migration is set. */
+  migration?: MigrationState;
+  migrationTarget?: MigrationPhase;
   previous?: ClusterStatus;
   /** The current generation failed terminally (the engine refused it): reported, not retried. */
   failure?: GenerationFailure;
@@ -158,9 +164,22 @@ export function computeStatus(i: StatusInput): ClusterStatus {
     ...(failed ? { failure: failed } : {}),
     ...(i.rollout ? { rollout: rolloutSummary(i.rollout) } : {}),
     ...(i.v1 ? { v1: v1Summary(i.v1) } : {}),
+    ...(i.migration ? { migration: migrationSummary(i.migration, i.migrationTarget) } : {}),
     ...(i.lookAlikes?.length ? { lookAlikes: i.lookAlikes } : {}),
     conditions,
     components,
+  };
+}
+
+function migrationSummary(m: MigrationState, target?: MigrationPhase): MigrationSummary {
+  const t = m.transition;
+  const step = t?.steps.find((x) => x.state === 'running' || x.state === 'pending' || x.state === 'failed')?.name;
+  const failing = t ? [...t.gates, ...t.exits].filter((c) => !c.ok).map((c) => `${c.name}: ${c.value}`) : [];
+  return {
+    phase: m.phase,
+    ...(target ? { target } : {}),
+    ...(t ? { transition: { from: t.from, to: t.to, ...(step ? { step } : {}), ...(failing.length ? { failing } : {}) } } : {}),
+    ...(m.paused ? { paused: m.paused.message } : {}),
   };
 }
 

@@ -70,6 +70,11 @@ export interface MigrationState {
   /** v2's share of traffic the proxy was last set to. */
   v2Share?: number;
   content?: Record<string, ContentHostRecord>;
+  /**
+   * The analysis of the cutover step holding now: the rollout's rules measured during the hold
+   * (src/analysis/run.ts RunState, kept opaque here: spec imports no analysis).
+   */
+  analysis?: unknown;
   /** Phase changes and stops, newest last, bounded; the Slack outbox. */
   log?: MigrationEvent[];
 }

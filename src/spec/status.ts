@@ -4,6 +4,7 @@
 
 import type { RolloutCause, RolloutPhase } from './rollout.js';
 import type { V1PlanPhase, V1Side, V1StepName } from './v1.js';
+import type { MigrationPhase } from './types.js';
 
 export type ConditionType = 'Ready' | 'Progressing' | 'Degraded' | 'Failed';
 export interface Condition {
@@ -76,8 +77,17 @@ export interface V1Summary {
   plan: { id: number; to: V1Side; phase: V1PlanPhase; step?: V1StepName; cause?: RolloutCause };
 }
 
+/** The migration as status shows it (`bzzzctl migrate status` shows every gate and check). */
+export interface MigrationSummary {
+  phase: MigrationPhase;
+  target?: MigrationPhase;
+  transition?: { from: MigrationPhase; to: MigrationPhase; step?: string; failing?: string[] };
+  paused?: string;
+}
+
 export interface ClusterStatus {
   observedGeneration: number;
+  migration?: MigrationSummary;
   /** The last switch between v2 and the v1 systemd services, when there was one. */
   v1?: V1Summary;
   /** The rollout of the latest generation, when a controller runs rollouts. */

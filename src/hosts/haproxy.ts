@@ -3,6 +3,8 @@
 // puts the wanted side's servers in service first, waits until HAProxy sees one of them up, and
 // only then puts the other side's servers in maintenance (make before break); the server states
 // are then saved to the server-state file so a later reload keeps them. No reload, nothing dropped.
+// A weighing (the migration's cutover) keeps both sides in service and splits new requests between
+// them by the servers' weights, in the same make-before-break order.
 import { BzzzError, InvalidInputError } from '../util/errors.js';
 import { type Logger, silentLogger } from '../util/log.js';
 import { poll } from '../util/poll.js';
@@ -129,6 +131,98 @@ export function switchCommands(
   };
 }
 
+/** The v2 share a weighing asks for: an integer from 0 to 100, else InvalidInputError naming the value. */
+export function checkV2Percent(v2Percent: unknown): number {
+  if (typeof v2Percent !== 'number' || !Number.isInteger(v2Percent) || v2Percent < 0 || v2Percent > 100)
+    throw new InvalidInputError(
+      `the v2 share ${typeof v2Percent === 'number' ? String(v2Percent) : JSON.stringify(v2Percent)} is not an integer percentage from 0 to 100`,
+    );
+  return v2Percent;
+}
+
+/** Per-server weights of a weighing: every v1 server at `v1`, every v2 server at `v2`. */
+export interface SideWeights {
+  v1: number;
+  v2: number;
+}
+
+/**
+ * The per-server weights (integers 0–256, HAProxy's range) giving v2 the share closest to
+ * `v2Percent` of new requests with `n1` v1 and `n2` v2 servers: v2 gets n2·w2 / (n1·w1 + n2·w2).
+ * 0 % and 100 % are exact (the side off at 0, the other at `weight`). Between, both weights are at
+ * least 1 and every pair is tried: the smallest error wins, ties going to the pair whose larger
+ * weight is closest to `weight` (the weight of a side serving alone), then to the smaller pair.
+ * E.g. 3 v1 servers and 1 v2 server at 10 %: 99 and 33 (33 / 330, exact); 1 and 1 at 10 %: 99 and 11.
+ */
+export function weightsFor(n1: number, n2: number, v2Percent: number, weight = 100): SideWeights {
+  checkV2Percent(v2Percent);
+  for (const [n, what] of [
+    [n1, 'v1'],
+    [n2, 'v2'],
+  ] as const) {
+    if (!Number.isInteger(n) || n < 1) throw new InvalidInputError(`weighing needs at least one ${what} server (got ${n})`);
+  }
+  if (!Number.isInteger(weight) || weight < 1 || weight > 256)
+    throw new InvalidInputError(`the HAProxy weight ${weight} is not an integer from 1 to 256`);
+  if (v2Percent === 0) return { v1: weight, v2: 0 };
+  if (v2Percent === 100) return { v1: 0, v2: weight };
+  // Error of a pair as a fraction errNum / errDen (compared by cross-multiplying: integers, no float ties).
+  let best: { w1: number; w2: number; num: number; den: number; far: number } | undefined;
+  for (let w1 = 1; w1 <= 256; w1++) {
+    for (let w2 = 1; w2 <= 256; w2++) {
+      const total = n1 * w1 + n2 * w2;
+      const num = Math.abs(100 * n2 * w2 - v2Percent * total);
+      const den = total;
+      const far = Math.abs(Math.max(w1, w2) - weight);
+      if (!best) {
+        best = { w1, w2, num, den, far };
+        continue;
+      }
+      const cmp = num * best.den - best.num * den;
+      if (cmp < 0 || (cmp === 0 && far < best.far)) best = { w1, w2, num, den, far };
+    }
+  }
+  return { v1: best!.w1, v2: best!.w2 };
+}
+
+/** A share as views report it: one decimal (10 % of 3 v1 and 1 v2 server at 99 and 33 is exactly 10; 256 vs 3 × 1 is 98.8). */
+export function roundShare(share: number): number {
+  return Math.round(share * 10) / 10;
+}
+
+/** v2's share (percent, 0–100) of new requests with these per-side weight sums; undefined when nothing takes traffic. */
+export function shareOf(v1Weight: number, v2Weight: number): number | undefined {
+  const total = v1Weight + v2Weight;
+  return total > 0 ? (100 * v2Weight) / total : undefined;
+}
+
+/**
+ * The runtime API commands of a weighing to `v2Percent`, in order. `first` is the side whose share
+ * rises (v2 when v2Percent is above the current share, v1 when below; when equal, v2 unless at
+ * 0 %): its servers get their weight and are put in service (`set weight` before `state ready`, so
+ * none serves a moment at an old weight); the switch waits until HAProxy sees one of them up, then
+ * sends `after`, the other side's. A side at 0 % gets weight 0 and stays in service (walking back
+ * is instant), except a server in maintenance: it stays there (it never was in service).
+ */
+export function weighCommands(
+  o: Pick<HaproxySwitchOptions, 'backend' | 'v1Servers' | 'v2Servers' | 'weight'>,
+  v2Percent: number,
+  states: readonly HaproxyServerState[],
+  current: number | undefined,
+): { first: 'v1' | 'v2'; weights: SideWeights; make: string[]; after: string[] } {
+  const weights = weightsFor(o.v1Servers.length, o.v2Servers.length, v2Percent, o.weight);
+  const cur = current ?? 0;
+  const first = v2Percent > cur ? 'v2' : v2Percent < cur ? 'v1' : v2Percent > 0 ? 'v2' : 'v1';
+  const admin = new Map(states.filter((s) => s.backend === o.backend).map((s) => [s.server, adminStateName(s.adminState)]));
+  const side = (which: 'v1' | 'v2') => {
+    const w = weights[which];
+    return (which === 'v1' ? o.v1Servers : o.v2Servers).flatMap((s) =>
+      w === 0 && admin.get(s) === 'maint' ? [] : [`set weight ${o.backend}/${s} ${w}`, `set server ${o.backend}/${s} state ready`],
+    );
+  };
+  return { first, weights, make: side(first), after: side(first === 'v1' ? 'v2' : 'v1') };
+}
+
 /** Sends one command on a fresh socket connection; resolves with HAProxy's answer (it closes the connection after answering). */
 export async function runtimeCommand(
   conn: SshConnection,
@@ -211,33 +305,65 @@ export class HaproxySwitch implements ProxySwitch {
       const { make, brk } = switchCommands(o, side);
       await runSetCommands(conn, o.socket, make, t);
       // Make before break: the other side stays in service until HAProxy sees one of `side`'s servers up.
-      const onNames = new Set(side === 'v1' ? o.v1Servers : o.v2Servers);
-      const { value, met } = await poll(() => this.servers(conn), {
-        until: (states) => states.some((s) => onNames.has(s.server) && serving(s)),
-        deadline: Date.now() + (o.upTimeoutMs ?? t),
-        everyMs: 200,
-      });
-      if (!met) {
-        const seen = value
-          .filter((s) => onNames.has(s.server))
-          .map(
-            (s) => `${s.server} ${opStateName(s.opState)}/${adminStateName(s.adminState)}${checkName(s) ? ` check ${checkName(s)}` : ''}`,
-          )
-          .join(', ');
-        throw new HaproxyError(
-          `switching ${o.backend} to ${side}: none of its ${side} servers came up within ${formatMs(o.upTimeoutMs ?? t)} (${seen}); the other side was left in service`,
-        );
-      }
+      await this.waitUp(conn, side, `switching ${o.backend} to ${side}`);
       await runSetCommands(conn, o.socket, brk, t);
-      if (o.stateFile) {
-        const state = await runtimeCommand(conn, o.socket, 'show servers state', t);
-        parseServersState(state); // only a readable state goes to the file
-        await conn.writeFile(o.stateFile, state.endsWith('\n') ? state : `${state}\n`, 0o644);
-      }
+      await this.saveState(conn);
       const view = await this.read(conn);
       this.log.info({ backend: o.backend, side, serving: view.serving }, 'proxy switched');
       return view;
     });
+  }
+
+  /**
+   * Splits new requests between v1 and v2 by weights (weightsFor), both sides in service; the side
+   * whose share rises is written first and must be seen up before the other side's weights change
+   * (weighCommands), so there is never a moment where no server up has a weight above 0.
+   */
+  async weigh(v2Percent: number): Promise<ProxyView> {
+    const p = checkV2Percent(v2Percent);
+    const o = this.opts;
+    const t = o.target.timeoutMs;
+    return withSsh(o.target, o.privateKey, async (conn) => {
+      const states = await this.servers(conn); // every configured server exists before anything changes
+      const before = haproxyView(states, o.v1Servers, o.v2Servers).v2Percent;
+      const { first, weights, make, after } = weighCommands(o, p, states, before);
+      await runSetCommands(conn, o.socket, make, t);
+      await this.waitUp(conn, first, `weighing ${o.backend} to v2 ${p} %`);
+      await runSetCommands(conn, o.socket, after, t);
+      await this.saveState(conn);
+      const view = await this.read(conn);
+      this.log.info({ backend: o.backend, v2Percent: p, weights, before, after: view.v2Percent, serving: view.serving }, 'proxy weighed');
+      return view;
+    });
+  }
+
+  /** Waits until HAProxy sees one of `side`'s servers up and in service; else an error saying what it saw (the other side untouched). */
+  private async waitUp(conn: SshConnection, side: 'v1' | 'v2', doing: string): Promise<void> {
+    const o = this.opts;
+    const t = o.upTimeoutMs ?? o.target.timeoutMs;
+    const onNames = new Set(side === 'v1' ? o.v1Servers : o.v2Servers);
+    const { value, met } = await poll(() => this.servers(conn), {
+      until: (states) => states.some((s) => onNames.has(s.server) && serving(s)),
+      deadline: Date.now() + t,
+      everyMs: 200,
+    });
+    if (met) return;
+    const seen = value
+      .filter((s) => onNames.has(s.server))
+      .map((s) => `${s.server} ${opStateName(s.opState)}/${adminStateName(s.adminState)}${checkName(s) ? ` check ${checkName(s)}` : ''}`)
+      .join(', ');
+    throw new HaproxyError(
+      `${doing}: none of its ${side} servers came up within ${formatMs(t)} (${seen}); the other side was left in service`,
+    );
+  }
+
+  /** The server states to the server-state file (when configured), so a later reload keeps them. */
+  private async saveState(conn: SshConnection): Promise<void> {
+    const o = this.opts;
+    if (!o.stateFile) return;
+    const state = await runtimeCommand(conn, o.socket, 'show servers state', o.target.timeoutMs);
+    parseServersState(state); // only a readable state goes to the file
+    await conn.writeFile(o.stateFile, state.endsWith('\n') ? state : `${state}\n`, 0o644);
   }
 
   private async servers(conn: SshConnection): Promise<HaproxyServerState[]> {
@@ -274,7 +400,15 @@ export function haproxyView(states: readonly HaproxyServerState[], v1Servers: re
     servers.push(view);
   }
   const on = (names: Set<string>) => states.some((s) => names.has(s.server) && serving(s));
-  return { kind: 'haproxy', serving: sideOf(on(v1), on(v2)), servers };
+  // The share from the weights of the servers taking traffic (a server down or out of service takes none).
+  const sum = (names: Set<string>) => states.filter((s) => names.has(s.server) && serving(s)).reduce((a, s) => a + s.userWeight, 0);
+  const share = shareOf(sum(v1), sum(v2));
+  return {
+    kind: 'haproxy',
+    serving: sideOf(on(v1), on(v2)),
+    servers,
+    ...(share === undefined ? {} : { v2Percent: roundShare(share) }),
+  };
 }
 
 function shorten(s: string): string {

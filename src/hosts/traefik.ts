@@ -2,10 +2,11 @@
 // weighted service over the v1 service (its servers written here too) and the v2 service (defined
 // by another provider, e.g. `bzzz-agent@swarm`), written atomically over SFTP; Traefik watches the
 // file and applies it without a restart. The file belongs to the operator: it is rewritten whole.
+// A switch writes weights 100 and 0; a weighing (the migration's cutover) 100 - p for v1 and p for v2.
 import { parse, stringify } from 'yaml';
 import { BzzzError, InvalidInputError } from '../util/errors.js';
 import { type Logger, silentLogger } from '../util/log.js';
-import { sideOf } from './haproxy.js';
+import { checkV2Percent, roundShare, shareOf, sideOf } from './haproxy.js';
 import { withSsh } from './ssh.js';
 import type { ProxyServerView, ProxySwitch, ProxyView, SshTarget } from './types.js';
 
@@ -59,7 +60,13 @@ export function checkTraefikOptions(o: RenderOptions): void {
 
 /** The dynamic config that sends all traffic to `side`: weights 100 and 0. */
 export function renderTraefikConfig(o: RenderOptions, side: 'v1' | 'v2'): string {
+  return renderTraefikWeights(o, side === 'v2' ? SERVING_WEIGHT : 0);
+}
+
+/** The dynamic config that sends `v2Percent` % of new requests to v2: weights 100 - p (v1) and p (v2), integers. */
+export function renderTraefikWeights(o: RenderOptions, v2Percent: number): string {
   checkTraefikOptions(o);
+  const p = checkV2Percent(v2Percent);
   const v1 = v1ServiceName(o.service);
   const doc = {
     http: {
@@ -67,8 +74,8 @@ export function renderTraefikConfig(o: RenderOptions, side: 'v1' | 'v2'): string
         [o.service]: {
           weighted: {
             services: [
-              { name: v1, weight: side === 'v1' ? SERVING_WEIGHT : 0 },
-              { name: o.v2Service, weight: side === 'v2' ? SERVING_WEIGHT : 0 },
+              { name: v1, weight: SERVING_WEIGHT - p },
+              { name: o.v2Service, weight: p },
             ],
           },
         },
@@ -76,7 +83,7 @@ export function renderTraefikConfig(o: RenderOptions, side: 'v1' | 'v2'): string
       },
     },
   };
-  return `# Written by bzzz-operator (spec.v1.proxy.traefik): which side ${o.service} sends traffic to. Rewritten on every switch.\n${stringify(doc)}`;
+  return `# Written by bzzz-operator (spec.v1.proxy.traefik): how ${o.service} splits traffic between v1 and v2. Rewritten on every switch.\n${stringify(doc)}`;
 }
 
 /** Reads the weights back from a dynamic config this switch wrote (or one edited by hand in the same shape). */
@@ -105,7 +112,14 @@ export function traefikView(text: string | undefined, o: RenderOptions): ProxyVi
     servers.push({ name, side, state: weight > 0 ? 'up' : 'down', weight });
   }
   const on = (side: 'v1' | 'v2') => servers.some((s) => s.side === side && (s.weight ?? 0) > 0);
-  return { kind: 'traefik', serving: sideOf(on('v1'), on('v2')), servers };
+  const sum = (side: 'v1' | 'v2') => servers.filter((s) => s.side === side).reduce((a, s) => a + Math.max(0, s.weight ?? 0), 0);
+  const share = shareOf(sum('v1'), sum('v2'));
+  return {
+    kind: 'traefik',
+    serving: sideOf(on('v1'), on('v2')),
+    servers,
+    ...(share === undefined ? {} : { v2Percent: roundShare(share) }),
+  };
 }
 
 export class TraefikSwitch implements ProxySwitch {
@@ -122,12 +136,20 @@ export class TraefikSwitch implements ProxySwitch {
   }
 
   switchTo(side: 'v1' | 'v2'): Promise<ProxyView> {
-    const content = renderTraefikConfig(this.opts, side);
+    return this.write(renderTraefikConfig(this.opts, side), { side }, 'proxy switched');
+  }
+
+  /** One atomic write of both weights: Traefik never sees one side changed without the other. */
+  async weigh(v2Percent: number): Promise<ProxyView> {
+    return this.write(renderTraefikWeights(this.opts, v2Percent), { v2Percent }, 'proxy weighed');
+  }
+
+  private write(content: string, what: object, message: string): Promise<ProxyView> {
     return withSsh(this.opts.target, this.opts.privateKey, async (conn) => {
       const current = await conn.readFile(this.opts.file, MAX_CONFIG_BYTES).catch(() => undefined);
       if (current !== content) await conn.writeFile(this.opts.file, content, 0o644);
       const view = traefikView(await conn.readFile(this.opts.file, MAX_CONFIG_BYTES), this.opts);
-      this.log.info({ file: this.opts.file, side, serving: view.serving }, 'proxy switched');
+      this.log.info({ file: this.opts.file, ...what, serving: view.serving, v2Percent: view.v2Percent }, message);
       return view;
     });
   }

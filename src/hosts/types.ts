@@ -82,6 +82,8 @@ export interface ProxyView {
   kind: 'haproxy' | 'traefik';
   serving: ProxySide;
   servers: ProxyServerView[];
+  /** Share of new requests v2 gets (0–100), from the weights in service. */
+  v2Percent?: number;
 }
 
 /** The v1 hosts' units (all hosts in parallel; one host's failure never hides the others'). */
@@ -110,4 +112,16 @@ export interface ProxySwitch {
   view(): Promise<ProxyView>;
   /** Puts `side`'s servers in service first, then takes the other side's out (make before break). Idempotent. */
   switchTo(side: 'v1' | 'v2'): Promise<ProxyView>;
+  /**
+   * Splits new requests: `v2Percent` (0–100) to v2, the rest to v1, by weights with both sides in
+   * service (a side at 0 % is in service at weight 0, or in maintenance at 0 % when it never was).
+   * Raising v2's share sets v2's weights before lowering v1's. Idempotent. (The migration's cutover.)
+   */
+  weigh(v2Percent: number): Promise<ProxyView>;
+}
+
+/** A v1 host's conversation log, read over SSH as it is (JSON lines), streamed. */
+export interface V1LogReader {
+  /** The log's bytes; more than `maxBytes` is an error naming the host (never a silent cut). */
+  read(host: V1HostTarget, path: string, opts: { maxBytes: number; signal?: AbortSignal }): AsyncIterable<Buffer>;
 }

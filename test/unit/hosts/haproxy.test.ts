@@ -1,5 +1,6 @@
-// HAProxy's runtime API: `show servers state` parsed (format 1), the switch's commands in make-
-// before-break order, names validated, answers checked. The real HAProxy is in test/integration/hosts.
+// HAProxy's runtime API: `show servers state` parsed (format 1), the switch's and the weighing's
+// commands in make-before-break order, the weights of a share, names and shares validated, answers
+// checked. The real HAProxy is in test/integration/hosts.
 import { describe, expect, it } from 'vitest';
 import {
   HaproxyError,
@@ -7,9 +8,14 @@ import {
   adminStateName,
   checkHaproxyName,
   checkSetAnswer,
+  checkV2Percent,
   haproxyView,
   parseServersState,
+  roundShare,
+  shareOf,
   switchCommands,
+  weighCommands,
+  weightsFor,
 } from '../../../src/hosts/haproxy.js';
 import { InvalidInputError } from '../../../src/util/errors.js';
 
@@ -100,5 +106,143 @@ describe('names and answers', () => {
       'HAProxy refused `set server bzzz/nope state ready`: No such server.',
     );
     expect(() => checkSetAnswer('set weight bzzz/v1a 100', 'Permission denied\n')).toThrow(HaproxyError);
+  });
+});
+
+describe('weightsFor', () => {
+  // n1 v1 servers, n2 v2 servers, the share asked → per-server weights and the share they give.
+  it.each([
+    [1, 1, 0, 100, 0, 0],
+    [1, 1, 10, 99, 11, 10],
+    [1, 1, 50, 100, 100, 50],
+    [1, 1, 100, 0, 100, 100],
+    [3, 1, 0, 100, 0, 0],
+    [3, 1, 10, 99, 33, 10],
+    [3, 1, 50, 33, 99, 50],
+    [3, 1, 100, 0, 100, 100],
+    [1, 3, 10, 108, 4, 10],
+    [1, 3, 50, 99, 33, 50],
+    [3, 1, 1, 99, 3, 1],
+    // HAProxy's range (0–256) is the limit: 3 v1 servers at 1 leave v2 at most 256 / 259.
+    [3, 1, 99, 1, 256, 98.8],
+  ])('%i v1 and %i v2 servers at %i %% → v1 %i, v2 %i (v2 gets %d %%)', (n1, n2, p, w1, w2, share) => {
+    expect(weightsFor(n1, n2, p)).toEqual({ v1: w1, v2: w2 });
+    expect(roundShare(shareOf(n1 * w1, n2 * w2)!)).toBe(share);
+  });
+
+  it('keeps the configured weight at 0 % and 100 %, and stays in 1–256 between', () => {
+    expect(weightsFor(2, 2, 0, 7)).toEqual({ v1: 7, v2: 0 });
+    expect(weightsFor(2, 2, 100, 256)).toEqual({ v1: 0, v2: 256 });
+    for (const [n1, n2] of [
+      [1, 1],
+      [3, 1],
+      [1, 3],
+      [5, 7],
+      [64, 64],
+    ]) {
+      for (let p = 1; p < 100; p++) {
+        const w = weightsFor(n1, n2, p);
+        expect(w.v1).toBeGreaterThanOrEqual(1);
+        expect(w.v2).toBeGreaterThanOrEqual(1);
+        expect(Math.max(w.v1, w.v2)).toBeLessThanOrEqual(256);
+        // Equal numbers of servers on both sides always get within half a point.
+        if (n1 === n2) expect(Math.abs(shareOf(n1 * w.v1, n2 * w.v2)! - p)).toBeLessThan(0.5);
+      }
+    }
+  });
+
+  it.each([-1, 101, 10.5, Number.NaN, Number.POSITIVE_INFINITY, '50' as unknown as number])('refuses the share %j, naming it', (p) => {
+    expect(() => weightsFor(1, 1, p)).toThrow(InvalidInputError);
+    expect(() => checkV2Percent(p)).toThrow(`the v2 share ${typeof p === 'number' ? String(p) : '"50"'} is not an integer percentage`);
+  });
+
+  it('refuses a side without servers', () => {
+    expect(() => weightsFor(0, 1, 10)).toThrow(/at least one v1 server/);
+  });
+});
+
+describe('weighCommands', () => {
+  const o = { backend: 'bzzz', v1Servers: ['v1a', 'v1b', 'v1c'], v2Servers: ['v2a'], weight: 100 };
+  // v1 serving alone (after a rollback): v1 ready at 100, v2 in maintenance.
+  const v1Only = parseServersState(`1
+# be_id be_name srv_id srv_name ...
+3 bzzz 1 v1a 10.0.0.1 2 0 100 100 52 1 0 0 0 0 0 0 - 8080 - 0 0 - - 0
+3 bzzz 2 v1b 10.0.0.2 2 0 100 100 52 1 0 0 0 0 0 0 - 8080 - 0 0 - - 0
+3 bzzz 3 v1c 10.0.0.3 2 0 100 100 52 1 0 0 0 0 0 0 - 8080 - 0 0 - - 0
+3 bzzz 4 v2a 10.0.1.1 0 1 100 100 52 1 0 0 0 0 0 0 - 8080 - 0 0 - - 0
+`);
+
+  it('raising v2’s share: v2’s weights and state first, then v1’s', () => {
+    expect(weighCommands(o, 10, v1Only, 0)).toEqual({
+      first: 'v2',
+      weights: { v1: 99, v2: 33 },
+      make: ['set weight bzzz/v2a 33', 'set server bzzz/v2a state ready'],
+      after: [
+        'set weight bzzz/v1a 99',
+        'set server bzzz/v1a state ready',
+        'set weight bzzz/v1b 99',
+        'set server bzzz/v1b state ready',
+        'set weight bzzz/v1c 99',
+        'set server bzzz/v1c state ready',
+      ],
+    });
+    // 100 %: v1 at weight 0 but in service, so walking back is instant.
+    const full = weighCommands(o, 100, v1Only, 50);
+    expect(full.first).toBe('v2');
+    expect(full.make).toEqual(['set weight bzzz/v2a 100', 'set server bzzz/v2a state ready']);
+    expect(full.after).toContain('set weight bzzz/v1a 0');
+    expect(full.after).toContain('set server bzzz/v1a state ready');
+  });
+
+  it('lowering it: v1’s first, then v2’s', () => {
+    const back = weighCommands(o, 10, v1Only, 50);
+    expect(back.first).toBe('v1');
+    expect(back.make).toEqual([
+      'set weight bzzz/v1a 99',
+      'set server bzzz/v1a state ready',
+      'set weight bzzz/v1b 99',
+      'set server bzzz/v1b state ready',
+      'set weight bzzz/v1c 99',
+      'set server bzzz/v1c state ready',
+    ]);
+    expect(back.after).toEqual(['set weight bzzz/v2a 33', 'set server bzzz/v2a state ready']);
+    // At 0 %, v2's servers in service (v2a ready, v2b drained) keep weight 0 and are ready.
+    const zero = weighCommands({ ...o, v1Servers: ['v1a', 'v1b'], v2Servers: ['v2a', 'v2b'] }, 0, parseServersState(STATE), 33.3);
+    expect(zero.first).toBe('v1');
+    expect(zero.after).toEqual([
+      'set weight bzzz/v2a 0',
+      'set server bzzz/v2a state ready',
+      'set weight bzzz/v2b 0',
+      'set server bzzz/v2b state ready',
+    ]);
+  });
+
+  it('leaves a server of the side at 0 % in maintenance when it is there (never put in service)', () => {
+    const zero = weighCommands(o, 0, v1Only, 0);
+    expect(zero.first).toBe('v1');
+    expect(zero.after).toEqual([]);
+    expect(zero.make).toEqual([
+      'set weight bzzz/v1a 100',
+      'set server bzzz/v1a state ready',
+      'set weight bzzz/v1b 100',
+      'set server bzzz/v1b state ready',
+      'set weight bzzz/v1c 100',
+      'set server bzzz/v1c state ready',
+    ]);
+  });
+
+  it('at the share it already has: the side with a share first (v2, or v1 at 0 %)', () => {
+    expect(weighCommands(o, 50, v1Only, 50).first).toBe('v2');
+    expect(weighCommands(o, 0, v1Only, 0).first).toBe('v1');
+    expect(weighCommands(o, 30, v1Only, undefined).first).toBe('v2');
+  });
+});
+
+describe('haproxyView v2Percent', () => {
+  it('is the share of the weights of the servers taking traffic (ready, up, weight above 0)', () => {
+    // v1a 100 (up, ready), v1b in maint, v2a 50 (up, ready), v2b drained: 50 / 150.
+    expect(haproxyView(parseServersState(STATE), ['v1a', 'v1b'], ['v2a', 'v2b']).v2Percent).toBe(33.3);
+    expect(haproxyView(parseServersState(STATE), ['v1a', 'v1b'], []).v2Percent).toBe(0);
+    expect(haproxyView(parseServersState(STATE), ['v1b'], ['v2b']).v2Percent).toBeUndefined();
   });
 });

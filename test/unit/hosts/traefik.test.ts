@@ -1,8 +1,9 @@
-// Traefik's file provider: the dynamic config sending all traffic to one side, read back. No real
+// Traefik's file provider: the dynamic config sending all traffic to one side or splitting it by
+// weights, read back. No real
 // Traefik here (not in Debian bookworm): the shape follows Traefik's weighted services (v2/v3).
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { TraefikConfigError, renderTraefikConfig, traefikView } from '../../../src/hosts/traefik.js';
+import { TraefikConfigError, TraefikSwitch, renderTraefikConfig, renderTraefikWeights, traefikView } from '../../../src/hosts/traefik.js';
 import { InvalidInputError } from '../../../src/util/errors.js';
 
 const o = { service: 'bzzz', v1Urls: ['http://10.0.0.1:8080', 'http://10.0.0.2:8080'], v2Service: 'bzzz-agent@swarm' };
@@ -57,6 +58,7 @@ describe('traefikView', () => {
         { name: 'bzzz-v1', side: 'v1', state: 'up', weight: 100 },
         { name: 'bzzz-agent@swarm', side: 'v2', state: 'down', weight: 0 },
       ],
+      v2Percent: 0,
     });
     expect(traefikView(renderTraefikConfig(o, 'v2'), o).serving).toBe('v2');
   });
@@ -71,5 +73,46 @@ describe('traefikView', () => {
     const text =
       'http:\n  services:\n    bzzz:\n      weighted:\n        services:\n          - name: bzzz-v1\n          - name: bzzz-agent@swarm\n';
     expect(traefikView(text, o).serving).toBe('both');
+  });
+});
+
+describe('renderTraefikWeights', () => {
+  it.each([
+    [0, 100, 0, 'v1'],
+    [10, 90, 10, 'both'],
+    [50, 50, 50, 'both'],
+    [100, 0, 100, 'v2'],
+  ])('at %i %% writes v1 %i and v2 %i, read back as the same share', (p, w1, w2, serving) => {
+    const text = renderTraefikWeights(o, p);
+    expect(parse(text).http.services.bzzz.weighted.services).toEqual([
+      { name: 'bzzz-v1', weight: w1 },
+      { name: 'bzzz-agent@swarm', weight: w2 },
+    ]);
+    const view = traefikView(text, o);
+    expect(view.v2Percent).toBe(p);
+    expect(view.serving).toBe(serving);
+  });
+
+  it('is the switch’s config at 0 % and 100 %', () => {
+    expect(renderTraefikWeights(o, 0)).toBe(renderTraefikConfig(o, 'v1'));
+    expect(renderTraefikWeights(o, 100)).toBe(renderTraefikConfig(o, 'v2'));
+  });
+
+  it.each([-1, 101, 33.3, Number.NaN])('refuses the share %d, naming it', async (p) => {
+    expect(() => renderTraefikWeights(o, p)).toThrow(InvalidInputError);
+    expect(() => renderTraefikWeights(o, p)).toThrow(`the v2 share ${p} is not an integer percentage from 0 to 100`);
+    const sw = new TraefikSwitch({
+      ...o,
+      target: { name: 'proxy', address: '127.0.0.1', port: 1, user: 'root', hostKey: 'SHA256:x', timeoutMs: 100 },
+      privateKey: '',
+      file: '/etc/traefik/dynamic/bzzz.yml',
+    });
+    await expect(sw.weigh(p)).rejects.toThrow(InvalidInputError);
+  });
+
+  it('reads a hand-written weighting back (3 and 1 → 25 %)', () => {
+    const text =
+      'http:\n  services:\n    bzzz:\n      weighted:\n        services:\n          - name: bzzz-v1\n            weight: 3\n          - name: bzzz-agent@swarm\n            weight: 1\n';
+    expect(traefikView(text, o).v2Percent).toBe(25);
   });
 });

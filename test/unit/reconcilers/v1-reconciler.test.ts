@@ -167,6 +167,11 @@ class V1World {
                 if (!this.proxyRefuses) this.serving = to;
                 return this.view();
               },
+              weigh: async (v2Percent: number) => {
+                this.calls.push(`weigh ${v2Percent}`);
+                if (!this.proxyRefuses) this.serving = v2Percent === 0 ? 'v1' : v2Percent === 100 ? 'v2' : 'both';
+                return this.view();
+              },
             },
           }
         : {}),

@@ -10,7 +10,6 @@ import type { MigrationStore } from '../store/migration-store.js';
 import type { SwarmPort } from '../swarm/port.js';
 import type { Service, Task } from '../swarm/api-types.js';
 import { ownedBy } from '../swarm/labels.js';
-import type { MigrationPhase, V1Spec } from '../spec/types.js';
 import type { ContentHostRecord, MigrationCheck, MigrationState } from '../spec/migration.js';
 import type { RolloutState } from '../store/rollout-store.js';
 import type { RunState } from '../analysis/run.js';
@@ -29,7 +28,6 @@ import {
   steer,
   stepsDone,
   transitionPlan,
-  withEvent,
   type PlanContext,
 } from './migration-plan.js';
 import type { RolloutAnalyzer } from './rollout-reconciler.js';
@@ -269,7 +267,6 @@ export function createMigrationReconciler(opts: MigrationReconcilerOptions): Rec
     signal?: AbortSignal,
   ): Promise<Run> {
     const m = spec.cluster.spec.migration!;
-    const v1: V1Spec = spec.cluster.spec.v1!;
     const step = state.transition?.steps.find((s) => s.name === name && s.state === 'running');
     const elapsed = now().getTime() - (Date.parse(step?.startedAt ?? '') || now().getTime());
     const waitMs = opts.v2WaitMs ?? 300_000;
@@ -404,6 +401,3 @@ export function createMigrationReconciler(opts: MigrationReconcilerOptions): Rec
 function replicasOf(s: Service): number {
   return s.Spec.Mode?.Replicated?.Replicas ?? 0;
 }
-
-export type { MigrationPhase };
-export { withEvent };

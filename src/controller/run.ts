@@ -23,6 +23,8 @@ import { RolloutStore } from '../store/rollout-store.js';
 import { V1Store } from '../store/v1-store.js';
 import { mountedKeyFile, openV1Side } from '../ops/v1-side.js';
 import { createV1Wiring, type V1Wiring } from './v1.js';
+import { createMigrationWiring } from './migration.js';
+import { MigrationStore } from '../store/migration-store.js';
 import type { Reconciler } from '../reconcilers/reconciler.js';
 import type { ClusterLister } from './types.js';
 
@@ -146,6 +148,26 @@ export async function startController(opts: ControllerProcessOptions): Promise<R
   const v1Controller = manager.add({
     name: 'v1',
     reconciler: scoped(v1.reconciler),
+    lister,
+    events: createDockerEventSource({ engine: engineEvents(docker), log: log.child({ component: 'events' }), metrics }),
+    metrics,
+    workers: opts.workers,
+    resyncMs: opts.resyncMs,
+  });
+  // The v1 → v2 migration: a fourth controller, phase by phase toward spec.migration.targetPhase.
+  const migration = createMigrationWiring({
+    port,
+    store,
+    migrations: new MigrationStore(port, store),
+    log: log.child({ component: 'migration' }),
+    secretsDir,
+    agentsVia: opts.agentsVia,
+    signal: rolloutsAbort.signal,
+    announce: (cluster, n) => rollouts.announce(cluster, n),
+  });
+  manager.add({
+    name: 'migration',
+    reconciler: scoped(migration.reconciler),
     lister,
     events: createDockerEventSource({ engine: engineEvents(docker), log: log.child({ component: 'events' }), metrics }),
     metrics,

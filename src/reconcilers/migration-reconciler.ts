@@ -10,7 +10,7 @@ import type { MigrationStore } from '../store/migration-store.js';
 import type { SwarmPort } from '../swarm/port.js';
 import type { Service, Task } from '../swarm/api-types.js';
 import { ownedBy } from '../swarm/labels.js';
-import type { ContentHostRecord, MigrationCheck, MigrationState } from '../spec/migration.js';
+import type { ContentHostRecord, MigrationCheck, MigrationEvent, MigrationState } from '../spec/migration.js';
 import type { RolloutState } from '../store/rollout-store.js';
 import type { RunState } from '../analysis/run.js';
 import { parseDurationMs, parseMemoryBytes } from '../spec/units.js';
@@ -68,6 +68,8 @@ export interface MigrationReconcilerOptions {
   pollMs?: number;
   /** How long v2 may take to come up (start-v2) or go (park-v2). Default 5 min. */
   v2WaitMs?: number;
+  /** Told of every migration event once it is recorded (phase changes, pauses, blocks): Slack. */
+  onEvent?(cluster: string, e: MigrationEvent): void;
 }
 
 const DEFAULT_HOLD = '5m';
@@ -92,6 +94,7 @@ export function createMigrationReconciler(opts: MigrationReconcilerOptions): Rec
     const v1 = spec.cluster.spec.v1;
     const read = await opts.migrations.get(cluster);
     if (!m || !v1) return {};
+    if (read?.log?.some((e) => !e.announced)) return announce(cluster, read);
     const ctx: PlanContext = { hosts: v1.hosts.map((h) => h.name), shares: m.cutover?.steps ?? [...DEFAULT_SHARES] };
     const t = now();
 
@@ -165,6 +168,21 @@ export function createMigrationReconciler(opts: MigrationReconcilerOptions): Rec
     }
     await write(cluster, read, state);
     return { requeueAfterMs: pollMs };
+  }
+
+  /** The log is the outbox: every event not yet announced is handed over once, then marked. */
+  async function announce(cluster: string, read: MigrationState): Promise<ReconcileResult> {
+    const pending = read.log?.filter((e) => !e.announced) ?? [];
+    const { written } = await opts.migrations.update(cluster, (current) =>
+      current
+        ? {
+            ...current,
+            log: current.log?.map((e) => (pending.some((p) => p.at === e.at && p.kind === e.kind) ? { ...e, announced: true } : e)),
+          }
+        : undefined,
+    );
+    if (written) for (const e of pending) opts.onEvent?.(cluster, e);
+    return { requeueAfterMs: 0 };
   }
 
   /** Where a cluster's migration starts: v1-only when v2 has never run (or runs parked), else parallel. */

@@ -5,7 +5,7 @@
 
 export type RollbackCause = 'analysis' | 'alert' | 'swarm' | 'engine' | 'manual' | 'abort';
 /** on-v1, on-v2, v1-failed: a switch between v2 and the v1 systemd services finished or failed. */
-export type RolloutEventKind = 'started' | 'succeeded' | 'paused' | 'rolled-back' | 'alert' | 'on-v1' | 'on-v2' | 'v1-failed';
+export type RolloutEventKind = 'started' | 'succeeded' | 'paused' | 'rolled-back' | 'alert' | 'on-v1' | 'on-v2' | 'v1-failed' | 'migration';
 
 export interface RolloutNotification {
   event: RolloutEventKind;
@@ -56,6 +56,7 @@ const TITLE: Record<RolloutEventKind, { icon: string; words: string }> = {
   'on-v1': { icon: ':rewind:', words: 'rolled back to v1' },
   'on-v2': { icon: ':fast_forward:', words: 'back on v2' },
   'v1-failed': { icon: ':x:', words: 'switch between v1 and v2 failed' },
+  migration: { icon: ':truck:', words: 'migration' },
 };
 
 const CAUSE: Record<RollbackCause, string> = {
@@ -68,7 +69,7 @@ const CAUSE: Record<RollbackCause, string> = {
 };
 
 export function slackMessage(n: RolloutNotification, channel?: string): SlackMessage {
-  const title = `${n.cluster}: ${TITLE[n.event].words} (revision ${n.revision}${n.toRevision !== undefined ? ` → ${n.toRevision}` : ''})`;
+  const title = `${n.cluster}: ${TITLE[n.event].words}${n.revision > 0 ? ` (revision ${n.revision}${n.toRevision !== undefined ? ` → ${n.toRevision}` : ''})` : ''}`;
   const because = n.cause === undefined ? '' : ` because ${CAUSE[n.cause]}`;
   const ruleText =
     n.rule === undefined

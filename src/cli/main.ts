@@ -174,6 +174,46 @@ export function buildProgram(): Command {
     .addOption(outputOption())
     .action(run(() => import('./commands/v1.js').then((m) => m.v1StatusCommand)));
 
+  // ---- migrate: the v1 → v2 migration (spec.migration) ----
+  const migrate = program
+    .command('migrate')
+    .description(
+      'The v1 → v2 migration the controller drives toward spec.migration.targetPhase (v1-only, parallel, content-migrated, cutover, complete), one phase at a time behind entry gates and exit checks. Lower targetPhase and apply to walk back.',
+    );
+  migrate
+    .command('status')
+    .description(
+      "Phase, target, the transition with every gate, step and exit check (value, pass or fail), each host's content import. Exit 0 at the target, 3 paused, 4 on its way.",
+    )
+    .argument('<name>', 'cluster name')
+    .option('-w, --watch', 'follow it (a progress line) until it reaches the target or pauses')
+    .option('--timeout <duration>', 'how long --watch follows it', '60m')
+    .addOption(outputOption())
+    .action(run(() => import('./commands/migrate.js').then((m) => m.migrateStatusCommand)));
+  migrate
+    .command('plan')
+    .description('What the next transition will check and do, concretely; changes nothing.')
+    .argument('<name>', 'cluster name')
+    .addOption(outputOption())
+    .action(run(() => import('./commands/migrate.js').then((m) => m.migratePlanCommand)));
+  for (const [verb, what] of [
+    ['pause', 'Hold the migration: no further step starts until resume.'],
+    ['resume', 'Go on with a paused migration; a failed step runs again.'],
+  ] as const) {
+    migrate
+      .command(verb)
+      .description(what)
+      .argument('<name>', 'cluster name')
+      .addOption(outputOption())
+      .action(
+        run(() =>
+          import('./commands/migrate.js').then(
+            (m) => (name: string, opts: { output: 'text' | 'json' | 'yaml' }) => m.migrateVerbCommand(verb, name, opts),
+          ),
+        ),
+      );
+  }
+
   const controller = program.command('controller').description('The reconciling controller.');
   controller
     .command('run')

@@ -279,6 +279,7 @@ async function rig(first: MigrationPhase = 'v1-only'): Promise<Rig> {
 const ALL_ONE = { 'agent-a': 1, 'agent-b': 1, 'agent-c': 1, postgres: 1, redis: 1 };
 const ALL_ZERO = { 'agent-a': 0, 'agent-b': 0, 'agent-c': 0, postgres: 0, redis: 0 };
 
+const SIGNAL = new AbortController().signal;
 const CAUSE: RolloutCause = { kind: 'manual', message: 'bzzzctl migrate resume', at: new Date(0).toISOString(), by: 'ops@walnut' };
 
 const steps = (s: MigrationState) => s.transition?.steps.map((x) => `${x.name}:${x.state}`);
@@ -387,7 +388,7 @@ describe('the migration reconciler: forward, phase by phase', () => {
     // paused: nothing more, and nothing written
     const calls = k.world.calls.length;
     k.c.port.clearWriteLog();
-    for (let i = 0; i < 3; i++) await k.reconciler.reconcile(k.c.name);
+    for (let i = 0; i < 3; i++) await k.reconciler.reconcile(k.c.name, SIGNAL);
     expect(k.world.calls).toHaveLength(calls);
     expect(k.c.port.writeLog).toEqual([]);
 
@@ -511,7 +512,7 @@ describe('the migration reconciler: resumable and quiet', () => {
     const k = await at('parallel');
     const sides = k.world.sides;
     k.c.port.clearWriteLog();
-    for (let i = 0; i < 3; i++) expect(await k.reconciler.reconcile(k.c.name)).toEqual({});
+    for (let i = 0; i < 3; i++) expect(await k.reconciler.reconcile(k.c.name, SIGNAL)).toEqual({});
     expect(k.c.port.writeLog).toEqual([]);
     expect(k.world.sides).toBe(sides);
   });
@@ -529,7 +530,7 @@ describe('the migration reconciler: resumable and quiet', () => {
       log: silentLogger(),
     });
     c.port.clearWriteLog();
-    expect(await r.reconcile(c.name)).toEqual({});
+    expect(await r.reconcile(c.name, SIGNAL)).toEqual({});
     expect(c.port.writeLog).toEqual([]);
     expect(world.sides).toBe(0);
   });

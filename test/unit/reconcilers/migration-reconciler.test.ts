@@ -308,6 +308,32 @@ describe('the migration reconciler: forward, phase by phase', () => {
     expect(await k.replicas()).toEqual(ALL_ZERO);
     expect(k.world.calls).toEqual([]);
     expect(k.events).toEqual([]);
+    const report = await k.c.pass();
+    expect(report.status.conditions.find((x) => x.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'OnV1',
+      message: expect.stringMatching(/^the migration holds the v2 services parked at zero replicas \(phase v1-only, target v1-only\)/),
+    });
+    expect(report.status.migration).toEqual({ phase: 'v1-only', target: 'v1-only' });
+  });
+
+  it('GIVEN v1-only WHEN start-v2 unparks v2 THEN it waits for the cluster reconciler to bring v2 up: a status Ready from before (parked) never counts', async () => {
+    const k = await rig();
+    await k.settle();
+    await k.target('parallel');
+    await k.c.pass();
+    for (let i = 0; i < 8; i++) {
+      await k.reconciler.reconcile(k.c.name, SIGNAL);
+      k.c.advance(1000);
+    }
+    const waiting = await k.state();
+    expect(waiting).toMatchObject({ phase: 'v1-only', parkV2: false });
+    expect(steps(waiting)).toEqual(['start-v2:running']);
+    expect(await k.replicas()).toEqual(ALL_ZERO);
+    const s = await k.settle();
+    expect(s.phase).toBe('parallel');
+    expect(s.transition).toBeUndefined();
+    expect(await k.replicas()).toEqual(ALL_ONE);
   });
 
   it('GIVEN v1-only WHEN the target is parallel THEN the gates are checked (v1 units, mesh, proxy on v1), v2 unparked and Ready, phase parallel', async () => {
@@ -352,6 +378,13 @@ describe('the migration reconciler: forward, phase by phase', () => {
         failing: [expect.stringMatching(/^v1-mesh: walnut: connection refused/)],
       },
     });
+    // held the same way: checked again, not written again
+    k.c.port.clearWriteLog();
+    for (let i = 0; i < 3; i++) {
+      k.c.advance(5000);
+      await k.reconciler.reconcile(k.c.name, SIGNAL);
+    }
+    expect(k.c.port.writeLog).toEqual([]);
 
     k.world.meshForms = true;
     const s = await k.settle();

@@ -115,8 +115,10 @@ export function createMigrationReconciler(opts: MigrationReconcilerOptions): Rec
     if (tr.direction === 'forward' && !tr.steps.some((s) => s.state !== 'pending') && !gatesPassed(tr, ctx)) {
       const side = await opts.side(cluster, v1);
       const checks = await check(transitionPlan(tr.from, tr.to, ctx).gates, cluster, spec, rec.status, state, side);
+      // A gate still failing the same way is not written again (a write every poll for nothing).
+      const changed = state !== read || !sameChecks(tr.gates, checks);
       state = recordChecks(state, 'gates', checks);
-      await write(cluster, read, state);
+      if (changed) await write(cluster, read, state);
       if (!gatesPassed(state.transition!, ctx)) return { requeueAfterMs: Math.max(pollMs, 5000) };
       return { requeueAfterMs: 0 };
     }
@@ -159,6 +161,7 @@ export function createMigrationReconciler(opts: MigrationReconcilerOptions): Rec
     // Exit checks: the phase is reached only when every one passes.
     const side = await opts.side(cluster, v1);
     const exits = await check(transitionPlan(tr.from, tr.to, ctx).exits, cluster, spec, rec.status, state, side);
+    const changed = state !== read || !sameChecks(tr.exits, exits);
     state = recordChecks(state, 'exits', exits);
     if (exits.every((c) => c.ok)) {
       state = reachPhase(state, now());
@@ -166,7 +169,7 @@ export function createMigrationReconciler(opts: MigrationReconcilerOptions): Rec
       await write(cluster, read, state);
       return { requeueAfterMs: 0 };
     }
-    await write(cluster, read, state);
+    if (changed) await write(cluster, read, state);
     return { requeueAfterMs: pollMs };
   }
 
@@ -414,6 +417,11 @@ export function createMigrationReconciler(opts: MigrationReconcilerOptions): Rec
   }
 
   return { reconcile };
+}
+
+/** The same checks with the same outcome and value (when they were made aside). */
+function sameChecks(a: readonly MigrationCheck[], b: readonly MigrationCheck[]): boolean {
+  return a.length === b.length && a.every((x, i) => x.name === b[i].name && x.ok === b[i].ok && x.value === b[i].value);
 }
 
 function replicasOf(s: Service): number {

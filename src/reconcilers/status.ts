@@ -144,11 +144,17 @@ export function computeStatus(i: StatusInput): ClusterStatus {
         'OnV1',
         `the cluster runs on the v1 hosts${onV1.parked ? ' and the v2 services are parked at zero replicas' : ''} (plan ${onV1.id}, ${onV1.cause.kind}: ${onV1.cause.message}); bzzzctl rollback --to v2 brings v2 back`,
       ]
-    : back
-      ? [false, degraded[1], degraded[2]]
-      : !degraded[0] && !progressing[0]
-        ? [true, 'Converged', `generation ${i.generation} is running`]
-        : [false, degraded[0] ? degraded[1] : progressing[1], degraded[0] ? degraded[2] : progressing[2]];
+    : i.migration?.parkV2
+      ? [
+          false,
+          'OnV1',
+          `the migration holds the v2 services parked at zero replicas (phase ${i.migration.phase}${i.migrationTarget ? `, target ${i.migrationTarget}` : ''}); raise spec.migration.targetPhase to bring v2 up`,
+        ]
+      : back
+        ? [false, degraded[1], degraded[2]]
+        : !degraded[0] && !progressing[0]
+          ? [true, 'Converged', `generation ${i.generation} is running`]
+          : [false, degraded[0] ? degraded[1] : progressing[1], degraded[0] ? degraded[2] : progressing[2]];
 
   const cond = (type: ConditionType, [on, reason, message]: [boolean, string, string]): Condition => {
     const status = on ? 'True' : 'False';

@@ -26,6 +26,7 @@ import { rolloutTarget } from './rollout.js';
 import { rolloutFromConfigs } from '../store/rollout-store.js';
 import { v1PlanFromConfigs } from '../store/v1-store.js';
 import { migrationFromConfigs } from '../store/migration-store.js';
+import type { MigrationState } from '../spec/migration.js';
 import type { Problem } from './types.js';
 import type { AgentStatus } from '../spec/status.js';
 import type { BzzzCluster } from '../spec/types.js';
@@ -125,7 +126,13 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
       {
         hold: target.hold,
         retainSecrets: revisionSecretVersions(cluster, owned.state),
-        park: v1?.parked === true || migration?.parkV2 === true,
+        park:
+          v1?.parked === true ||
+          parkedByMigration(
+            spec.cluster,
+            migration,
+            owned.services.some((x) => (x.Spec.Mode?.Replicated?.Replicas ?? 0) > 0),
+          ),
       },
     );
     const problems: Problem[] = [...plan.problems];
@@ -224,6 +231,15 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
       return { requeueAfterMs: report.requeueAfterMs, driftCorrected: report.driftCorrected, writes: report.writes };
     },
   };
+}
+
+/**
+ * The migration holds v2 at zero replicas in v1-only, and on a first deploy with spec.migration
+ * before the migration controller has made its record (it starts such a cluster at v1-only).
+ */
+function parkedByMigration(cluster: BzzzCluster, m: MigrationState | undefined, v2Running: boolean): boolean {
+  if (m) return m.parkV2;
+  return cluster.spec.migration !== undefined && !v2Running;
 }
 
 /**

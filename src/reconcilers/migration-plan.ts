@@ -87,6 +87,11 @@ export function steer(s: MigrationState, target: MigrationPhase, c: PlanContext,
     // Walking back during a forward transition: from where it was going, back to where it was.
     const reverse = t.direction === 'forward' && phaseIndex(target) <= phaseIndex(t.from);
     if (!reverse) return undefined;
+    // Nothing of it ran yet (held at its gates): dropped, there is nothing to walk back.
+    if (t.steps.every((x) => x.state === 'pending')) {
+      const { transition: _t, ...rest } = s;
+      return rest;
+    }
     const back = transition(t.to, t.from, c, now);
     return withEvent(
       { ...s, transition: back },

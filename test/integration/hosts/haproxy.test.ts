@@ -198,6 +198,7 @@ describe('HAProxy weighing', () => {
     } finally {
       await traffic.stop();
     }
+    if (process.env.BZZZ_TEST_LOG) console.error(`weighing: ${traffic.by.length} requests, ${traffic.failures.length} failed`);
     expect(traffic.failures).toEqual([]);
     // 3 v1 servers and 1 v2 server: 99 / 33 at 10 % (33 of 330), 33 / 99 at 50 %, 0 / 100 at 100 %, 100 / 0 at 0 %.
     // srv_uweight reports what `set weight` set, as is.
@@ -206,12 +207,11 @@ describe('HAProxy weighing', () => {
     expect(measured[100].weights).toEqual({ walnut: 0, ironwood: 0, acacia: 0, 'v2-0': 100 });
     expect(measured[0].weights).toEqual({ walnut: 100, ironwood: 100, acacia: 100, 'v2-0': 0 });
     expect([10, 50, 100, 0].map((p) => measured[p].view)).toEqual([10, 50, 100, 0]);
-    // Round robin with weights is deterministic in HAProxy (smooth weighted round robin): the share
-    // measured over 200 requests back to back is the weights' share within a few requests.
-    expect(measured[10].share).toBeGreaterThanOrEqual(7.5);
-    expect(measured[10].share).toBeLessThanOrEqual(12.5);
-    expect(measured[50].share).toBeGreaterThanOrEqual(45);
-    expect(measured[50].share).toBeLessThanOrEqual(55);
+    // Round robin with weights is deterministic in HAProxy (its weighted round robin spreads each
+    // server's turns evenly): 200 requests back to back get the weights' share within a request or
+    // two (measured: 10 and 50.5); one request in flight while a step is written may go the old way.
+    expect(Math.abs(measured[10].share - 10)).toBeLessThanOrEqual(1.5);
+    expect(Math.abs(measured[50].share - 50)).toBeLessThanOrEqual(1.5);
     expect(measured[100].share).toBe(100);
     expect(measured[0].share).toBe(0);
 

@@ -1,6 +1,8 @@
 // The proxy switch through a real HAProxy's runtime API over SSH: requests through the proxy go to
 // v1 after switchTo('v1') with none failing during the switch, the server states survive a reload
 // (state file), back to v2, and a server HAProxy does not have is named before anything changes.
+// Weighing (the migration's cutover): 10 %, 50 %, 100 % and back to 0 % of the requests answered by
+// v2, none failing across all of it, the weights in the state file and kept across a reload.
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -146,3 +148,107 @@ describe('HAProxy switch', () => {
     expect(admin(after)).toEqual(admin(before));
   });
 });
+
+/** Requests through the proxy back to back, who answered each visible while it runs. */
+function liveLoad(): { by: string[]; failures: string[]; stop(): Promise<void> } {
+  const by: string[] = [];
+  const failures: string[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      try {
+        by.push(await servedBy());
+      } catch (err) {
+        failures.push(String(err));
+      }
+    }
+  })();
+  return {
+    by,
+    failures,
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
+}
+
+const MEASURED = 200;
+
+describe('HAProxy weighing', () => {
+  it('moves 10 %, 50 %, 100 % and back to 0 % of the requests to v2, none failing; the state file has the weights', async () => {
+    // Where a migration starts: v1 alone, v2 in maintenance.
+    expect((await haproxySwitch().switchTo('v1')).serving).toBe('v1');
+    const traffic = liveLoad();
+    const measured: Record<number, { share: number; view: number | undefined; weights: Record<string, number> }> = {};
+    try {
+      for (const p of [10, 50, 100, 0]) {
+        const view = await haproxySwitch().weigh(p);
+        // The next MEASURED requests, all sent after the step was written.
+        const from = traffic.by.length;
+        await waitFor(`${MEASURED} requests at ${p} %`, async () => traffic.by.length >= from + MEASURED, 30_000);
+        const servers = await v1!.haproxyServers();
+        measured[p] = {
+          share: v2Share(traffic.by.slice(from, from + MEASURED)),
+          view: view.v2Percent,
+          weights: Object.fromEntries([...servers].map(([n, s]) => [n, s.weight])),
+        };
+        if (process.env.BZZZ_TEST_LOG) console.error(`weigh(${p}):`, JSON.stringify(measured[p]));
+      }
+    } finally {
+      await traffic.stop();
+    }
+    if (process.env.BZZZ_TEST_LOG) console.error(`weighing: ${traffic.by.length} requests, ${traffic.failures.length} failed`);
+    expect(traffic.failures).toEqual([]);
+    // 3 v1 servers and 1 v2 server: 99 / 33 at 10 % (33 of 330), 33 / 99 at 50 %, 0 / 100 at 100 %, 100 / 0 at 0 %.
+    // srv_uweight reports what `set weight` set, as is.
+    expect(measured[10].weights).toEqual({ walnut: 99, ironwood: 99, acacia: 99, 'v2-0': 33 });
+    expect(measured[50].weights).toEqual({ walnut: 33, ironwood: 33, acacia: 33, 'v2-0': 99 });
+    expect(measured[100].weights).toEqual({ walnut: 0, ironwood: 0, acacia: 0, 'v2-0': 100 });
+    expect(measured[0].weights).toEqual({ walnut: 100, ironwood: 100, acacia: 100, 'v2-0': 0 });
+    expect([10, 50, 100, 0].map((p) => measured[p].view)).toEqual([10, 50, 100, 0]);
+    // Round robin with weights is deterministic in HAProxy (its weighted round robin spreads each
+    // server's turns evenly): 200 requests back to back get the weights' share within a request or
+    // two (measured: 10 and 50.5); one request in flight while a step is written may go the old way.
+    expect(Math.abs(measured[10].share - 10)).toBeLessThanOrEqual(1.5);
+    expect(Math.abs(measured[50].share - 50)).toBeLessThanOrEqual(1.5);
+    expect(measured[100].share).toBe(100);
+    expect(measured[0].share).toBe(0);
+
+    // At 0 % v2 stays in service at weight 0 (walking forward again is instant), and the state file says so.
+    const file = (await v1!.exec(v1!.proxy, ['cat', HAPROXY_STATE_FILE])).stdout;
+    const saved = parseServersState(file).filter((s) => s.backend === HAPROXY_BACKEND);
+    const v2s = saved.find((s) => s.server === 'v2-0')!;
+    expect([adminStateName(v2s.adminState), v2s.userWeight]).toEqual(['ready', 0]);
+    expect(saved.filter((s) => s.server !== 'v2-0').map((s) => [adminStateName(s.adminState), s.userWeight])).toEqual([
+      ['ready', 100],
+      ['ready', 100],
+      ['ready', 100],
+    ]);
+  });
+
+  it('keeps the weights across a reload (load-server-state-from-file)', async () => {
+    expect((await haproxySwitch().weigh(10)).v2Percent).toBe(10);
+    const r = await v1!.exec(v1!.proxy, ['systemctl', 'reload', 'haproxy.service']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    await new Promise((res) => setTimeout(res, 1000));
+    const servers = await v1!.haproxyServers();
+    expect(Object.fromEntries([...servers].map(([n, s]) => [n, s.weight]))).toEqual({ walnut: 99, ironwood: 99, acacia: 99, 'v2-0': 33 });
+    await waitFor('the view after the reload to show 10 %', async () => (await haproxySwitch().view()).v2Percent === 10, 15_000);
+    // Walking back all the way.
+    expect((await haproxySwitch().weigh(0)).v2Percent).toBe(0);
+  });
+
+  it('refuses a share that is not an integer from 0 to 100, changing nothing', async () => {
+    const before = await v1!.haproxyServers();
+    await expect(haproxySwitch().weigh(150)).rejects.toThrow('the v2 share 150 is not an integer percentage from 0 to 100');
+    const after = await v1!.haproxyServers();
+    const admin = (m: typeof after) => [...m].map(([n, s]) => [n, s.adminState, s.weight]);
+    expect(admin(after)).toEqual(admin(before));
+  });
+});
+
+/** The share (percent) of `by` answered by v2. */
+function v2Share(by: readonly string[]): number {
+  return (100 * by.filter((b) => b === 'v2-0').length) / by.length;
+}

@@ -109,3 +109,11 @@ export interface ProxySwitch {
   /** Puts `side`'s servers in service first, then takes the other side's out (make before break). Idempotent. */
   switchTo(side: 'v1' | 'v2'): Promise<ProxyView>;
 }
+
+// ---- v1 conversation logs (issue 11, content-migrated) ----
+
+/** A v1 host's conversation log, read over SSH as it is (JSON lines), streamed. */
+export interface V1LogReader {
+  /** The log's bytes; more than `maxBytes` is an error naming the host (never a silent cut). */
+  read(host: V1HostTarget, path: string, opts: { maxBytes: number; signal?: AbortSignal }): AsyncIterable<Buffer>;
+}

@@ -72,27 +72,52 @@ export class HttpBlobSink implements BlobSink {
     this.fetch = o.fetch ?? fetch;
   }
 
-  private async request(method: 'GET' | 'POST', path: string, body?: Buffer): Promise<Response> {
-    const signal = AbortSignal.any([AbortSignal.timeout(this.timeoutMs), ...(this.o.signal ? [this.o.signal] : [])]);
+  /**
+   * One request and its answer read by `read`, under one timer (a plain timeout cleared at the
+   * end: AbortSignal.timeout would keep every request's signal alive for the whole timeout).
+   */
+  private async exchange<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body: Buffer | undefined,
+    read: (res: Response) => Promise<T>,
+  ): Promise<T> {
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(new DOMException('timeout', 'TimeoutError')), this.timeoutMs);
+    const outer = this.o.signal;
+    const onAbort = () => ac.abort(outer?.reason);
+    outer?.addEventListener('abort', onAbort, { once: true });
     try {
-      return await this.fetch(`${this.base}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${this.o.token}`,
-          ...(body ? { 'content-type': 'application/octet-stream' } : {}),
-        },
-        ...(body ? { body } : {}),
-        signal,
-      });
-    } catch (err) {
-      throw new ContentImportError(`${method} ${this.base}${path}: ${this.why(err)}`);
+      let res: Response;
+      try {
+        res = await this.fetch(`${this.base}${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${this.o.token}`,
+            ...(body ? { 'content-type': 'application/octet-stream' } : {}),
+          },
+          ...(body ? { body } : {}),
+          signal: ac.signal,
+        });
+      } catch (err) {
+        throw new ContentImportError(`${method} ${this.base}${path}: ${this.why(err, ac.signal)}`);
+      }
+      try {
+        return await read(res);
+      } catch (err) {
+        if (err instanceof ContentImportError || !ac.signal.aborted) throw err;
+        throw new ContentImportError(`${method} ${this.base}${path}: ${this.why(err, ac.signal)}`);
+      }
+    } finally {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', onAbort);
     }
   }
 
-  private why(err: unknown): string {
+  private why(err: unknown, signal?: AbortSignal): string {
     if (this.o.signal?.aborted) return 'aborted';
     const name = (err as { name?: string }).name;
-    if (name === 'TimeoutError' || name === 'AbortError') return `no answer within ${this.timeoutMs} ms`;
+    if (signal?.aborted || name === 'TimeoutError' || name === 'AbortError') return `no answer within ${this.timeoutMs} ms`;
     const cause = (err as { cause?: unknown }).cause;
     return cause ? `${errorMessage(err)} (${errorMessage(cause)})` : errorMessage(err);
   }
@@ -101,9 +126,8 @@ export class HttpBlobSink implements BlobSink {
     try {
       return await readBytesUpTo(res, max, what);
     } catch (err) {
-      throw new ContentImportError(
-        this.o.signal?.aborted || /abort|timeout/i.test(String(err)) ? `${what}: ${this.why(err)}` : errorMessage(err),
-      );
+      if ((err as { name?: string }).name === 'AbortError' || (err as { name?: string }).name === 'TimeoutError') throw err;
+      throw new ContentImportError(errorMessage(err));
     }
   }
 
@@ -118,37 +142,39 @@ export class HttpBlobSink implements BlobSink {
 
   async has(address: BlobAddress): Promise<boolean> {
     const what = `GET ${this.base}/api/blobs/${address}`;
-    const res = await this.request('GET', `/api/blobs/${address}`);
-    if (res.status === 404) {
-      await res.body?.cancel();
-      return false;
-    }
-    if (res.status !== 200) throw await this.refusal(res, what);
-    this.check(address, await this.body(res, this.maxBlobBytes, what), what);
-    return true;
+    return this.exchange('GET', `/api/blobs/${address}`, undefined, async (res) => {
+      if (res.status === 404) {
+        await res.body?.cancel();
+        return false;
+      }
+      if (res.status !== 200) throw await this.refusal(res, what);
+      this.check(address, await this.body(res, this.maxBlobBytes, what), what);
+      return true;
+    });
   }
 
   async get(address: BlobAddress): Promise<Buffer> {
     const what = `GET ${this.base}/api/blobs/${address}`;
-    const res = await this.request('GET', `/api/blobs/${address}`);
-    if (res.status !== 200) throw await this.refusal(res, what);
-    const bytes = await this.body(res, this.maxBlobBytes, what);
-    this.check(address, bytes, what);
-    return bytes;
+    return this.exchange('GET', `/api/blobs/${address}`, undefined, async (res) => {
+      if (res.status !== 200) throw await this.refusal(res, what);
+      const bytes = await this.body(res, this.maxBlobBytes, what);
+      this.check(address, bytes, what);
+      return bytes;
+    });
   }
 
   async put(bytes: Buffer): Promise<{ address: BlobAddress; created: boolean }> {
     const what = `POST ${this.base}/api/blobs`;
     const local = hashBytes(bytes);
-    const res = await this.request('POST', '/api/blobs', bytes);
-    if (res.status !== 201 && res.status !== 200) throw await this.refusal(res, what);
-    let answer: { address?: unknown; size?: unknown; created?: unknown };
-    try {
-      answer = JSON.parse((await this.body(res, MAX_JSON_ANSWER, what)).toString('utf8'));
-    } catch (err) {
-      if (err instanceof ContentImportError) throw err;
-      throw new ContentImportError(`${what} answered something that is not JSON`);
-    }
+    const answer = await this.exchange('POST', '/api/blobs', bytes, async (res) => {
+      if (res.status !== 201 && res.status !== 200) throw await this.refusal(res, what);
+      const text = (await this.body(res, MAX_JSON_ANSWER, what)).toString('utf8');
+      try {
+        return JSON.parse(text) as { address?: unknown; size?: unknown; created?: unknown };
+      } catch {
+        throw new ContentImportError(`${what} answered something that is not JSON`);
+      }
+    });
     if (answer?.address !== local)
       throw new ContentImportError(
         `${what} answered the address ${JSON.stringify(answer?.address).slice(0, 80)} for ${bytes.length} bytes whose BLAKE3 is ${local}: the agent's answer is wrong, not trusted`,

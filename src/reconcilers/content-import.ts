@@ -23,9 +23,10 @@
 // Memory stays flat: one manifest page (~2 MB), `concurrency` entries in flight, one address per
 // page. Nothing an agent answers is trusted: every address it returns and every byte it sends
 // back is checked against the local BLAKE3 (HttpBlobSink).
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
 import { type BlobAddress, hashBytes, isCanonicalAddress } from '../crypto/blake3.js';
 import { DEFAULT_MAX_LINE_BYTES, type V1LogReport, verifyV1Log } from '../hosts/v1-log.js';
-import { readBytesUpTo } from '../util/bounded-body.js';
 import { BzzzError, errorMessage } from '../util/errors.js';
 
 /** Where blobs go: an agent's content store (HttpBlobSink), or a stand-in in tests. */
@@ -53,101 +54,122 @@ export interface HttpBlobSinkOptions {
   /** Largest blob read back (default 16 MiB: entries are at most a v1 log line, pages a few MB). */
   maxBlobBytes?: number;
   signal?: AbortSignal;
-  fetch?: typeof fetch;
+  /** Connections kept open to the agent (default 16). */
+  maxSockets?: number;
 }
 
 const MAX_JSON_ANSWER = 64 * 1024;
 
-/** The agent's /api/blobs routes, each answer checked: the address it reports must be the BLAKE3 of what was sent, what it sends back must hash to the address. */
+/**
+ * The agent's /api/blobs routes, each answer checked: the address it reports must be the BLAKE3 of
+ * what was sent, what it sends back must hash to the address. node:http with keep-alive (about four
+ * times fewer CPU per request than fetch here, and the import makes two requests per entry).
+ */
 export class HttpBlobSink implements BlobSink {
   private readonly base: string;
   private readonly timeoutMs: number;
   private readonly maxBlobBytes: number;
-  private readonly fetch: typeof fetch;
+  private readonly client: typeof http | typeof https;
+  private readonly agent: http.Agent;
 
   constructor(private readonly o: HttpBlobSinkOptions) {
     this.base = o.baseUrl.replace(/\/+$/, '');
+    const url = new URL(this.base);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ContentImportError(`${o.baseUrl}: not an http(s) URL`);
+    this.client = url.protocol === 'https:' ? https : http;
+    this.agent = new this.client.Agent({ keepAlive: true, maxSockets: o.maxSockets ?? 16 });
     this.timeoutMs = o.timeoutMs ?? 30_000;
     this.maxBlobBytes = o.maxBlobBytes ?? 16 * 1024 * 1024;
-    this.fetch = o.fetch ?? fetch;
   }
 
-  /**
-   * One request and its answer read by `read`, under one timer (a plain timeout cleared at the
-   * end: AbortSignal.timeout would keep every request's signal alive for the whole timeout).
-   */
-  private async exchange<T>(
+  /** Closes the kept-alive connections. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  /** One request and its answer read by `read`, under one timer for both. */
+  private exchange<T>(
     method: 'GET' | 'POST',
     path: string,
     body: Buffer | undefined,
-    read: (res: Response) => Promise<T>,
+    read: (res: IncomingMessage) => Promise<T>,
   ): Promise<T> {
-    const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(new DOMException('timeout', 'TimeoutError')), this.timeoutMs);
+    const what = `${method} ${this.base}${path}`;
     const outer = this.o.signal;
-    const onAbort = () => ac.abort(outer?.reason);
-    outer?.addEventListener('abort', onAbort, { once: true });
-    try {
-      let res: Response;
-      try {
-        res = await this.fetch(`${this.base}${path}`, {
+    if (outer?.aborted) return Promise.reject(new ContentImportError(`${what}: aborted`));
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const finish = (err: unknown, value?: T) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        outer?.removeEventListener('abort', onAbort);
+        if (err !== undefined) reject(err);
+        else resolve(value as T);
+      };
+      const cut = (why: string) => {
+        finish(new ContentImportError(`${what}: ${why}`));
+        req.destroy();
+      };
+      const timer = setTimeout(() => cut(`no answer within ${this.timeoutMs} ms`), this.timeoutMs);
+      const onAbort = () => cut('aborted');
+      outer?.addEventListener('abort', onAbort, { once: true });
+      const req = this.client.request(
+        `${this.base}${path}`,
+        {
           method,
+          agent: this.agent,
           headers: {
             authorization: `Bearer ${this.o.token}`,
-            ...(body ? { 'content-type': 'application/octet-stream' } : {}),
+            ...(body ? { 'content-type': 'application/octet-stream', 'content-length': body.length } : {}),
           },
-          ...(body ? { body } : {}),
-          signal: ac.signal,
-        });
-      } catch (err) {
-        throw new ContentImportError(`${method} ${this.base}${path}: ${this.why(err, ac.signal)}`);
-      }
-      try {
-        return await read(res);
-      } catch (err) {
-        if (err instanceof ContentImportError || !ac.signal.aborted) throw err;
-        throw new ContentImportError(`${method} ${this.base}${path}: ${this.why(err, ac.signal)}`);
-      }
-    } finally {
-      clearTimeout(timer);
-      outer?.removeEventListener('abort', onAbort);
+        },
+        (res) => {
+          read(res).then(
+            (v) => finish(undefined, v),
+            (err) => {
+              res.destroy();
+              finish(err instanceof ContentImportError ? err : new ContentImportError(`${what}: ${errorMessage(err)}`));
+            },
+          );
+        },
+      );
+      req.on('error', (err) => finish(new ContentImportError(`${what}: ${errorMessage(err)}`)));
+      req.end(body);
+    });
+  }
+
+  /** The answer's bytes, at most `max` (declared or streamed: cut off as soon as it is more). */
+  private async body(res: IncomingMessage, max: number, what: string): Promise<Buffer> {
+    const declared = Number(res.headers['content-length'] ?? 0);
+    if (declared > max) throw new ContentImportError(`${what} answered ${declared} bytes, more than the ${max} allowed`);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of res as AsyncIterable<Buffer>) {
+      size += c.length;
+      if (size > max) throw new ContentImportError(`${what} answered more than the ${max} bytes allowed`);
+      chunks.push(c);
     }
+    return Buffer.concat(chunks);
   }
 
-  private why(err: unknown, signal?: AbortSignal): string {
-    if (this.o.signal?.aborted) return 'aborted';
-    const name = (err as { name?: string }).name;
-    if (signal?.aborted || name === 'TimeoutError' || name === 'AbortError') return `no answer within ${this.timeoutMs} ms`;
-    const cause = (err as { cause?: unknown }).cause;
-    return cause ? `${errorMessage(err)} (${errorMessage(cause)})` : errorMessage(err);
-  }
-
-  private async body(res: Response, max: number, what: string): Promise<Buffer> {
-    try {
-      return await readBytesUpTo(res, max, what);
-    } catch (err) {
-      if ((err as { name?: string }).name === 'AbortError' || (err as { name?: string }).name === 'TimeoutError') throw err;
-      throw new ContentImportError(errorMessage(err));
-    }
-  }
-
-  private async refusal(res: Response, what: string): Promise<ContentImportError> {
+  private async refusal(res: IncomingMessage, what: string): Promise<ContentImportError> {
     const text = (await this.body(res, MAX_JSON_ANSWER, what).catch(() => Buffer.alloc(0))).toString('utf8').slice(0, 300);
     const hint =
-      res.status === 401 || res.status === 403
+      res.statusCode === 401 || res.statusCode === 403
         ? ": the operator's migration caller is not accepted by the agent (is spec.migration set, and the agents' callers file rolled out?)"
         : '';
-    return new ContentImportError(`${what} answered ${res.status}${text ? ` ${text}` : ''}${hint}`);
+    return new ContentImportError(`${what} answered ${res.statusCode}${text ? ` ${text}` : ''}${hint}`);
   }
 
   async has(address: BlobAddress): Promise<boolean> {
     const what = `GET ${this.base}/api/blobs/${address}`;
     return this.exchange('GET', `/api/blobs/${address}`, undefined, async (res) => {
-      if (res.status === 404) {
-        await res.body?.cancel();
+      if (res.statusCode === 404) {
+        res.resume();
         return false;
       }
-      if (res.status !== 200) throw await this.refusal(res, what);
+      if (res.statusCode !== 200) throw await this.refusal(res, what);
       this.check(address, await this.body(res, this.maxBlobBytes, what), what);
       return true;
     });
@@ -156,7 +178,7 @@ export class HttpBlobSink implements BlobSink {
   async get(address: BlobAddress): Promise<Buffer> {
     const what = `GET ${this.base}/api/blobs/${address}`;
     return this.exchange('GET', `/api/blobs/${address}`, undefined, async (res) => {
-      if (res.status !== 200) throw await this.refusal(res, what);
+      if (res.statusCode !== 200) throw await this.refusal(res, what);
       const bytes = await this.body(res, this.maxBlobBytes, what);
       this.check(address, bytes, what);
       return bytes;
@@ -167,7 +189,7 @@ export class HttpBlobSink implements BlobSink {
     const what = `POST ${this.base}/api/blobs`;
     const local = hashBytes(bytes);
     const answer = await this.exchange('POST', '/api/blobs', bytes, async (res) => {
-      if (res.status !== 201 && res.status !== 200) throw await this.refusal(res, what);
+      if (res.statusCode !== 201 && res.statusCode !== 200) throw await this.refusal(res, what);
       const text = (await this.body(res, MAX_JSON_ANSWER, what)).toString('utf8');
       try {
         return JSON.parse(text) as { address?: unknown; size?: unknown; created?: unknown };

@@ -131,6 +131,7 @@ async function main(): Promise<void> {
     if (!member) throw new Error('no member');
     await cluster.startMember(member);
     const sink = new HttpBlobSink({ baseUrl: member.apiUrl, token: cluster.tokens.backend_developer });
+    cleanups.unshift(async () => sink.close());
 
     // The agent's own pace: blobs of the entries' average size POSTed with the same concurrency,
     // nothing read back, nothing verified (each put is durable: written, fsynced, linked).

@@ -1,15 +1,15 @@
 // A stand-in for an agent's two blob routes (POST /api/blobs, GET /api/blobs/:address) over a
 // Map, for the importer's unit tests: a bearer token checked, counts of what was asked, and
 // hostile modes — an answer with a wrong address, an oversized answer, bytes that do not match,
-// a slow answer.
+// a slow answer; 'steady' answers each request after 10 ms (requests overlap, as with a real disk).
 import { hashBytes } from '../../src/crypto/blake3.js';
 import { serveHttp, type TestServer } from './http-server.js';
 
-export type BlobServerMode = 'honest' | 'wrong-address' | 'oversized-answer' | 'corrupt-read' | 'slow' | 'forbidden';
+export type BlobServerMode = 'honest' | 'steady' | 'wrong-address' | 'oversized-answer' | 'corrupt-read' | 'slow' | 'forbidden';
 
 export interface BlobServer extends TestServer {
   blobs: Map<string, Buffer>;
-  counts: { post: number; get: number; created: number; miss: number };
+  counts: { post: number; get: number; created: number; miss: number; inFlight: number; peak: number };
   mode: BlobServerMode;
   /** Fail the POST after this many blobs were created (a controller killed midway), then go on. */
   failAfterCreated?: number;
@@ -17,13 +17,16 @@ export interface BlobServer extends TestServer {
 
 export async function startBlobServer(token: string): Promise<BlobServer> {
   const blobs = new Map<string, Buffer>();
-  const counts = { post: 0, get: 0, created: 0, miss: 0 };
+  const counts = { post: 0, get: 0, created: 0, miss: 0, inFlight: 0, peak: 0 };
   // The returned object itself: tests switch its mode while it runs.
   const state: { mode: BlobServerMode; failAfterCreated?: number } = { mode: 'honest' };
   const server = await serveHttp((req, res) => {
+    counts.inFlight++;
+    counts.peak = Math.max(counts.peak, counts.inFlight);
+    res.once('close', () => counts.inFlight--);
     if (req.headers.authorization !== `Bearer ${token}`) return void res.writeHead(401).end('{"error":"unauthenticated"}');
     if (state.mode === 'forbidden') return void res.writeHead(403).end('{"error":"forbidden","message":"observers only read"}');
-    const slow = (fn: () => void) => (state.mode === 'slow' ? setTimeout(fn, 2000) : fn());
+    const slow = (fn: () => void) => (state.mode === 'slow' ? setTimeout(fn, 2000) : state.mode === 'steady' ? setTimeout(fn, 10) : fn());
     if (req.method === 'POST' && req.url === '/api/blobs') {
       const parts: Buffer[] = [];
       req.on('data', (c: Buffer) => parts.push(c));

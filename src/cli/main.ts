@@ -213,6 +213,17 @@ export function buildProgram(): Command {
         ),
       );
   }
+  // -- migrate verify-log: the v1 logs' chain, offline.
+  migrate
+    .command('verify-log')
+    .description(
+      'Check exported v1 conversation logs (JSON lines of {index, timestamp, author, type, data, hash, prev_hash, signature}) offline, as the content-migrated phase does before importing: each hash is the SHA-256 of its entry, each prev_hash the hash of the entry before (the first one empty), indexes from 0 with no gap or repeat. Exit 0 when every log is intact, 1 with every break listed (file, line, index, reason), 2 when a file cannot be read.',
+    )
+    .argument('<file...>', 'exported log files (JSON lines)')
+    .option('--max-line-bytes <n>', 'longest line accepted; a longer one is a break', String(1024 * 1024))
+    .addOption(outputOption())
+    .action(run(() => import('./commands/migrate-log.js').then((m) => m.verifyLogCommand)));
+  // -- end of migrate verify-log
 
   const controller = program.command('controller').description('The reconciling controller.');
   controller

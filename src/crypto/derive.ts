@@ -19,6 +19,12 @@ export function deriveBytes(ownerKey: string, purpose: string): Buffer {
 /** The built-in API callers: the controller (it reads election status) and `bzzzctl api-token` per role. */
 export const OPERATOR_CALLER = 'bzzz-operator';
 export const cliCaller = (role: Role): string => `bzzzctl-${role}`;
+/**
+ * The controller's caller for the v1 → v2 content import (issue 11): it stores blobs, which an
+ * observer may not, so it acts as backend_developer. Only clusters with spec.migration have it.
+ */
+export const MIGRATION_CALLER = 'bzzz-operator-migrate';
+export const MIGRATION_CALLER_ROLE: Role = 'backend_developer';
 
 /** A built-in caller's bearer token. */
 export function deriveApiToken(ownerKey: string, caller: string): string {

@@ -15,6 +15,17 @@ export { HttpMeshVerifier, sumMetric } from './mesh.js';
 export { HostKeyMismatchError, SshConnection, SshError, buildCommand, quoteArg, sshFingerprint, withSsh } from './ssh.js';
 export { HostsError, SystemdHosts, parseSystemctlShow, requireAllOk, summarizeReports } from './systemd.js';
 export { TraefikSwitch, renderTraefikConfig, traefikView } from './traefik.js';
+export { SshV1LogReader } from './v1-log-reader.js';
+export {
+  checkV1Log,
+  formatBreak,
+  verifyV1Log,
+  type V1LogBreak,
+  type V1LogEntry,
+  type V1LogItem,
+  type V1LogReport,
+  type VerifiedEntry,
+} from './v1-log.js';
 
 export const V1_DEFAULTS = {
   user: 'root',

@@ -125,3 +125,11 @@ export interface V1LogReader {
   /** The log's bytes; more than `maxBytes` is an error naming the host (never a silent cut). */
   read(host: V1HostTarget, path: string, opts: { maxBytes: number; signal?: AbortSignal }): AsyncIterable<Buffer>;
 }
+
+// ---- v1 conversation logs (issue 11, content-migrated) ----
+
+/** A v1 host's conversation log, read over SSH as it is (JSON lines), streamed. */
+export interface V1LogReader {
+  /** The log's bytes; more than `maxBytes` is an error naming the host (never a silent cut). */
+  read(host: V1HostTarget, path: string, opts: { maxBytes: number; signal?: AbortSignal }): AsyncIterable<Buffer>;
+}

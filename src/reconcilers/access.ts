@@ -12,7 +12,7 @@ import { configHash8, L, ownerLabels, secretHash8, versionedName } from '../swar
 import { accessLogical } from '../convert/keys-layout.js';
 import { isRole, ROLES, type Role } from '../crypto/roles.js';
 import { serializeApiCallers, type ApiCallerEntry } from '../crypto/api-callers.js';
-import { cliCaller, deriveApiTokenSha256, OPERATOR_CALLER } from '../crypto/derive.js';
+import { cliCaller, deriveApiTokenSha256, MIGRATION_CALLER, MIGRATION_CALLER_ROLE, OPERATOR_CALLER } from '../crypto/derive.js';
 import type { Member } from '../crypto/membership.js';
 import { PENDING } from './secrets.js';
 import { failures } from './problems.js';
@@ -52,6 +52,9 @@ export async function accessMaterial(
     { name: OPERATOR_CALLER, role: 'observer', tokenSha256: deriveApiTokenSha256(ownerKey, OPERATOR_CALLER) },
     ...ROLES.map((r) => ({ name: cliCaller(r), role: r, tokenSha256: deriveApiTokenSha256(ownerKey, cliCaller(r)) })),
   ];
+  // The content import of the migration stores blobs: a caller that may, only while a migration is declared.
+  if (cluster.spec.migration !== undefined)
+    callers.push({ name: MIGRATION_CALLER, role: MIGRATION_CALLER_ROLE, tokenSha256: deriveApiTokenSha256(ownerKey, MIGRATION_CALLER) });
   for (const c of cluster.spec.agent.api?.callers ?? []) {
     const hash = tokenHashes[c.token];
     if (hash && isRole(c.role)) callers.push({ name: c.name, role: c.role, tokenSha256: hash });

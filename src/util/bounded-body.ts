@@ -4,13 +4,18 @@
 
 /** The body as UTF-8 text; throws when it is declared or turns out larger than `maxBytes`. `what` names the source in the error. */
 export async function readBodyUpTo(res: Response, maxBytes: number, what: string): Promise<string> {
+  return (await readBytesUpTo(res, maxBytes, what)).toString('utf8');
+}
+
+/** The body's bytes; throws when it is declared or turns out larger than `maxBytes`. */
+export async function readBytesUpTo(res: Response, maxBytes: number, what: string): Promise<Buffer> {
   const declared = Number(res.headers.get('content-length') ?? 0);
   if (declared > maxBytes) {
     await res.body?.cancel();
     throw new Error(`${what} answered ${declared} bytes, more than the ${maxBytes} allowed`);
   }
   const reader = res.body?.getReader();
-  if (!reader) return '';
+  if (!reader) return Buffer.alloc(0);
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
@@ -23,5 +28,5 @@ export async function readBodyUpTo(res: Response, maxBytes: number, what: string
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }

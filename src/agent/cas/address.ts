@@ -1,11 +1,9 @@
 // Content addresses: `blake3:<64 lowercase hex>`, where the hex is exactly what `b3sum` prints
 // for the bytes. One parser so every door (HTTP, peers, CLI) accepts and refuses the same strings.
+import { ADDRESS_PREFIX, addressFromHex, type BlobAddress } from '../../crypto/blake3.js';
 import { InvalidAddressError } from './errors.js';
 
-export const ADDRESS_PREFIX = 'blake3:';
-
-/** The canonical form of a content address. */
-export type BlobAddress = `blake3:${string}`;
+export { ADDRESS_PREFIX, addressFromHex, type BlobAddress };
 
 const HEX64 = /^[0-9a-f]{64}$/i;
 
@@ -35,11 +33,6 @@ export function isAddress(input: string): boolean {
 /** The 64 lowercase hex digits of a canonical address. */
 export function addressHex(address: BlobAddress): string {
   return address.slice(ADDRESS_PREFIX.length);
-}
-
-/** The address of a 32-byte BLAKE3 digest given as lowercase hex. */
-export function addressFromHex(hex: string): BlobAddress {
-  return `${ADDRESS_PREFIX}${hex}`;
 }
 
 // Error messages echo the input so people see what was wrong, but never a whole request body.

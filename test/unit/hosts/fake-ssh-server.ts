@@ -16,6 +16,16 @@ export interface ExecAnswer {
   hang?: boolean;
 }
 
+/** Files served over SFTP (read only): OPEN, FSTAT, READ, CLOSE. */
+export interface FakeFiles {
+  files: Map<string, Buffer>;
+  /** Each READ waits this long first (a slow host). */
+  readDelayMs?: number;
+  /** READ requests answered so far, and handles still open. */
+  reads: number;
+  openHandles: number;
+}
+
 export interface FakeSshServer {
   port: number;
   fingerprint: string;
@@ -32,6 +42,7 @@ export function keyPair(): { private: string; public: string } {
 export async function startFakeSsh(opts: {
   clientPublicKey: string;
   onExec: (command: string) => ExecAnswer | Promise<ExecAnswer>;
+  sftp?: FakeFiles;
 }): Promise<FakeSshServer> {
   const host = keyPair();
   const hostParsed = utils.parseKey(host.private);
@@ -45,6 +56,8 @@ export async function startFakeSsh(opts: {
   let connections = 0;
   const server = new Server({ hostKeys: [host.private] }, (client) => {
     connections++;
+    // Without it each SFTP request/answer waits on Nagle's algorithm (~40 ms).
+    (client as unknown as { setNoDelay(on: boolean): void }).setNoDelay(true);
     client.on('error', () => undefined);
     client.on('authentication', (ctx) => {
       if (ctx.method === 'publickey' && ctx.key.data.equals(allowedKey.getPublicSSH())) {
@@ -55,6 +68,8 @@ export async function startFakeSsh(opts: {
     client.on('ready', () => {
       client.on('session', (accept) => {
         const session = accept();
+        const files = opts.sftp;
+        if (files) session.on('sftp', (acceptSftp) => serveFiles(acceptSftp(), files));
         session.on('exec', async (acceptExec, _reject, info) => {
           commands.push(info.command);
           const stream = acceptExec();
@@ -85,4 +100,43 @@ export async function startFakeSsh(opts: {
         setTimeout(resolve, 200).unref();
       }),
   };
+}
+
+function serveFiles(sftp: ssh2.SFTPWrapper, f: FakeFiles): void {
+  const { STATUS_CODE } = utils.sftp;
+  const handles = new Map<string, Buffer>();
+  let next = 0;
+  sftp.on('OPEN', (reqid, filename) => {
+    const data = f.files.get(filename);
+    if (!data) return sftp.status(reqid, STATUS_CODE.NO_SUCH_FILE);
+    const h = Buffer.from(String(next++));
+    handles.set(h.toString(), data);
+    f.openHandles++;
+    sftp.handle(reqid, h);
+  });
+  sftp.on('FSTAT', (reqid, handle) => {
+    const data = handles.get(handle.toString());
+    if (!data) return sftp.status(reqid, STATUS_CODE.FAILURE);
+    sftp.attrs(reqid, { mode: 0o100644, uid: 0, gid: 0, size: data.length, atime: 0, mtime: 0 });
+  });
+  sftp.on('READ', (reqid, handle, offset, length) => {
+    const answer = () => {
+      f.reads++;
+      const data = handles.get(handle.toString());
+      if (!data) return sftp.status(reqid, STATUS_CODE.FAILURE);
+      if (offset >= data.length) return sftp.status(reqid, STATUS_CODE.EOF);
+      sftp.data(reqid, data.subarray(offset, Math.min(data.length, offset + length)));
+    };
+    if (f.readDelayMs) setTimeout(answer, f.readDelayMs);
+    else answer();
+  });
+  // sshd closes what a session left open when it ends.
+  sftp.on('close', () => {
+    f.openHandles -= handles.size;
+    handles.clear();
+  });
+  sftp.on('CLOSE', (reqid, handle) => {
+    if (handles.delete(handle.toString())) f.openHandles--;
+    sftp.status(reqid, STATUS_CODE.OK);
+  });
 }

@@ -7,7 +7,8 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { privateKeyFromProtobuf } from '@libp2p/crypto/keys';
 import { parseMemberList } from '../../../src/crypto/membership.js';
 import { parseApiCallers, tokenSha256 } from '../../../src/crypto/api-callers.js';
-import { cliCaller, deriveApiToken, OPERATOR_CALLER } from '../../../src/crypto/derive.js';
+import { cliCaller, deriveApiToken, MIGRATION_CALLER, OPERATOR_CALLER } from '../../../src/crypto/derive.js';
+import { accessMaterial } from '../../../src/reconcilers/access.js';
 import { ownedBy } from '../../../src/swarm/labels.js';
 import { OWNER_LABEL } from '../../../src/swarm/ownership.js';
 import { memoryCluster } from '../../support/memory-cluster.js';
@@ -81,6 +82,17 @@ describe('agent access: identities, member list, API callers', () => {
     expect(text).not.toContain(admin);
     expect(text).toContain(tokenSha256(admin));
     expect(text).toContain(tokenSha256(deriveApiToken(key, OPERATOR_CALLER)));
+  });
+
+  it('GIVEN spec.migration WHEN the callers are made THEN the migration caller (backend_developer, it stores blobs) is one of them; without it, not', async () => {
+    const { cluster } = await loadSpecFile(DEV);
+    const key = 'ab'.repeat(32);
+    const names = async (c: typeof cluster) =>
+      parseApiCallers((await accessMaterial(c, key))?.callersJson ?? '', 'callers').callers.map((x) => `${x.name} ${x.role}`);
+    expect(await names(cluster)).not.toContain(`${MIGRATION_CALLER} backend_developer`);
+    const migrating = { ...cluster, spec: { ...cluster.spec, migration: { targetPhase: 'content-migrated' } } };
+    expect(await names(migrating)).toContain(`${MIGRATION_CALLER} backend_developer`);
+    expect((await accessMaterial(migrating, key))?.callersJson).toContain(tokenSha256(deriveApiToken(key, MIGRATION_CALLER)));
   });
 
   it('GIVEN a converged cluster WHEN passes run again THEN the identities and lists are not rewritten, and every object carries an ownership proof', async () => {

@@ -292,6 +292,12 @@ export class AgeEncryptor {
     while (off < data.length) {
       // A full staged chunk is sealed only once more data shows it is not the last.
       if (this.filled === AGE_CHUNK_SIZE) this.sealStaged(false, emit);
+      if (this.filled === 0 && data.length - off > AGE_CHUNK_SIZE) {
+        // A whole chunk with more after it, straight from the input (no copy into the stage).
+        for (const b of seal(this.payloadKey, chunkNonce(this.counter++, false), data.subarray(off, off + AGE_CHUNK_SIZE))) emit(b);
+        off += AGE_CHUNK_SIZE;
+        continue;
+      }
       const n = data.copy(this.staged, this.filled, off, Math.min(data.length, off + AGE_CHUNK_SIZE - this.filled));
       this.filled += n;
       off += n;
@@ -317,28 +323,39 @@ export interface AgeStreamCounts {
 abstract class CountingTransform extends Transform implements AgeStreamCounts {
   bytesIn = 0;
   bytesOut = 0;
-  private readonly out: Emit = (b) => {
-    this.bytesOut += b.length;
-    this.push(b);
-  };
+  private pending: Buffer[] = [];
+  private readonly collect: Emit = (b) => this.pending.push(b);
   protected abstract readonly core: { update(data: Buffer, emit: Emit): void; final(emit: Emit): void };
+
+  /** What one write produced, pushed as one buffer (a 16-byte tag is never a write of its own downstream). */
+  private pushPending(): void {
+    const out = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending);
+    this.pending = [];
+    if (out.length === 0) return;
+    this.bytesOut += out.length;
+    this.push(out);
+  }
 
   override _transform(chunk: Buffer | string, _enc: BufferEncoding, cb: TransformCallback): void {
     try {
       const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       this.bytesIn += data.length;
-      this.core.update(data, this.out);
+      this.core.update(data, this.collect);
+      this.pushPending();
       cb();
     } catch (err) {
+      this.pending = [];
       cb(err as Error);
     }
   }
 
   override _flush(cb: TransformCallback): void {
     try {
-      this.core.final(this.out);
+      this.core.final(this.collect);
+      this.pushPending();
       cb();
     } catch (err) {
+      this.pending = [];
       cb(err as Error);
     }
   }
@@ -493,7 +510,12 @@ export class AgeDecryptor {
   }
 
   private openStaged(last: boolean, emit: Emit): void {
-    const plain = open(this.payloadKey as Buffer, chunkNonce(this.counter, last), this.staged.subarray(0, this.filled));
+    this.openChunk(this.staged.subarray(0, this.filled), last, emit);
+    this.filled = 0;
+  }
+
+  private openChunk(sealed: Buffer, last: boolean, emit: Emit): void {
+    const plain = open(this.payloadKey as Buffer, chunkNonce(this.counter, last), sealed);
     if (!plain) {
       throw corrupt(
         last
@@ -503,7 +525,6 @@ export class AgeDecryptor {
     }
     if (last && plain.length === 0 && this.counter > 0) throw corrupt('an empty last chunk after others');
     this.counter++;
-    this.filled = 0;
     if (plain.length > 0) emit(plain);
   }
 
@@ -513,6 +534,11 @@ export class AgeDecryptor {
     let off = 0;
     while (off < data.length) {
       if (this.filled === CIPHER_CHUNK_SIZE) this.openStaged(false, emit);
+      if (this.filled === 0 && data.length - off > CIPHER_CHUNK_SIZE) {
+        this.openChunk(data.subarray(off, off + CIPHER_CHUNK_SIZE), false, emit);
+        off += CIPHER_CHUNK_SIZE;
+        continue;
+      }
       const n = data.copy(this.staged, this.filled, off, Math.min(data.length, off + CIPHER_CHUNK_SIZE - this.filled));
       this.filled += n;
       off += n;

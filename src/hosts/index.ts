@@ -15,6 +15,15 @@ export { HttpMeshVerifier, sumMetric } from './mesh.js';
 export { HostKeyMismatchError, SshConnection, SshError, buildCommand, quoteArg, sshFingerprint, withSsh } from './ssh.js';
 export { HostsError, SystemdHosts, parseSystemctlShow, requireAllOk, summarizeReports } from './systemd.js';
 export { TraefikSwitch, renderTraefikConfig, traefikView } from './traefik.js';
+export {
+  MAX_ARCHIVE_TAR_BYTES,
+  SshV1Archiver,
+  V1ArchiveError,
+  archiveFileName,
+  type SshV1ArchiverOptions,
+  type V1ArchiveManifest,
+  type V1Archiver,
+} from './v1-archive.js';
 
 export const V1_DEFAULTS = {
   user: 'root',

@@ -18,7 +18,7 @@ import { AgeEncryptStream, parseAgeRecipient } from '../crypto/age-stream.js';
 import { createBlake3 } from '../crypto/blake3.js';
 import { BzzzError, InvalidInputError, errorMessage } from '../util/errors.js';
 import { type Logger, silentLogger } from '../util/log.js';
-import { checkRemotePath, withSsh } from './ssh.js';
+import { checkPrivateKey, checkRemotePath, withSsh } from './ssh.js';
 import type { V1HostTarget } from './types.js';
 
 /** Default largest tar accepted per host: more is an error naming the host (never a silent cut). */
@@ -64,7 +64,8 @@ export class V1ArchiveError extends BzzzError {
 }
 
 export interface SshV1ArchiverOptions {
-  privateKey: string;
+  /** The SSH private key, or how to get the one of a cluster (spec.v1.ssh.privateKeySecret differs per cluster). */
+  privateKey: string | ((cluster: string) => string | Promise<string>);
   log?: Logger;
   /** Largest plaintext tar per host. Default MAX_ARCHIVE_TAR_BYTES (8 GiB). */
   maxTarBytes?: number;
@@ -131,8 +132,10 @@ export class SshV1Archiver implements V1Archiver {
     if (!o.dir) throw new InvalidInputError('spec.migration.archive.dir: give the directory archives are written to');
     await mkdir(o.dir, { recursive: true, mode: 0o700 });
 
+    const key = typeof this.opts.privateKey === 'string' ? this.opts.privateKey : await this.opts.privateKey(o.cluster);
+    checkPrivateKey(key);
     const at = this.opts.now?.() ?? new Date();
-    const settled = await Promise.allSettled(o.side.targets.map((h) => this.archiveHost(h, o, at)));
+    const settled = await Promise.allSettled(o.side.targets.map((h) => this.archiveHost(h, key, o, at)));
     const failures = settled.flatMap((s, i) =>
       s.status === 'rejected'
         ? [
@@ -160,6 +163,7 @@ export class SshV1Archiver implements V1Archiver {
   /** One host: resolves with [archive, manifest] once both are renamed into place; on failure leaves nothing. */
   private async archiveHost(
     h: V1HostTarget,
+    privateKey: string,
     o: { cluster: string; paths: string[]; dir: string; recipients: string[] },
     at: Date,
   ): Promise<string[]> {
@@ -172,7 +176,7 @@ export class SshV1Archiver implements V1Archiver {
     const started = Date.now();
     let renamed = false;
     try {
-      const { hash, tarBytes, warning } = await withSsh(h, this.opts.privateKey, async (conn) => {
+      const { hash, tarBytes, warning } = await withSsh(h, privateKey, async (conn) => {
         const run = await conn.execStream(['tar', '-cf', '-', '--', ...o.paths], { idleTimeoutMs });
         const hasher = createBlake3();
         const meter = new Transform({

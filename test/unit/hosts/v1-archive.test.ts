@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateAgeIdentity } from '../../../src/crypto/age-stream.js';
 import type { V1HostTarget } from '../../../src/hosts/types.js';
 import { SshV1Archiver, V1ArchiveError, type V1ArchiveManifest, archiveFileName } from '../../../src/hosts/v1-archive.js';
+import type { V1Archiver as ReconcilerV1Archiver } from '../../../src/reconcilers/migration-reconciler.js';
 import { InvalidInputError } from '../../../src/util/errors.js';
 import { type ExecAnswer, type FakeSshServer, keyPair, startFakeSsh } from './fake-ssh-server.js';
 
@@ -184,6 +185,15 @@ describe('SshV1Archiver', () => {
       }),
     ).rejects.toThrow(/walnut: .*sent nothing for 300ms/);
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('is the port the migration reconciler calls, and takes the key per cluster', async () => {
+    const port: ReconcilerV1Archiver = new SshV1Archiver({ privateKey: async (cluster) => (cluster === 'k' ? client.private : 'nope') });
+    answers.walnut = () => ({ stdout: tarBytes });
+    const dir = freshDir();
+    const side = { targets: [target('walnut')], hosts: {}, mesh: {} } as unknown as Parameters<ReconcilerV1Archiver['archive']>[0]['side'];
+    const { files } = await port.archive({ cluster: 'k', side, paths: ['/var/lib/bzzz'], dir, recipients: [recipient] });
+    expect(files).toHaveLength(2);
   });
 
   it('refuses bad paths, recipients and names before contacting any host', async () => {

@@ -20,7 +20,7 @@ import {
   timingSafeEqual,
 } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { CorruptCiphertextError, InvalidKeyError } from './errors.js';
+import { AccessDeniedError, CorruptCiphertextError, InvalidKeyError } from './errors.js';
 
 /** Plaintext bytes per payload chunk. */
 export const AGE_CHUNK_SIZE = 64 * 1024;
@@ -440,7 +440,9 @@ function unwrapFileKey(stanzas: readonly Stanza[], identities: readonly X25519Id
 /**
  * The age decryption of one file, fed in pieces. Plaintext is emitted only after its chunk's tag
  * verified. A file cut short, altered, or with bytes after its last chunk is a
- * CorruptCiphertextError; a file for other identities too (saying so; no key is ever quoted).
+ * CorruptCiphertextError; a file for other identities an AccessDeniedError (no key is ever quoted).
+ * Chunks are authenticated one by one: the plaintext of the chunks before a bad one has already
+ * been emitted, so a consumer trusts the output only once the stream ended without an error.
  */
 export class AgeDecryptor {
   private readonly ids: X25519Identity[];
@@ -489,12 +491,11 @@ export class AgeDecryptor {
       }
       const { stanzas, noMac, mac } = parseHeader(all.subarray(0, end).toString('latin1'));
       const fileKey = unwrapFileKey(stanzas, this.ids);
-      if (!fileKey)
-        throw new CorruptCiphertextError(
-          stanzas.some((s) => s.args[0] === 'X25519')
-            ? 'the age file is not encrypted to any of the identities given'
-            : 'the age file has no X25519 recipient (scrypt, plugin and post-quantum files are not read here)',
-        );
+      if (!fileKey) {
+        if (stanzas.some((s) => s.args[0] === 'X25519'))
+          throw new AccessDeniedError('the age file is not encrypted to any of the identities given');
+        throw new CorruptCiphertextError('the age file has no X25519 recipient (scrypt, plugin and post-quantum files are not read here)');
+      }
       if (!timingSafeEqual(headerMac(fileKey, noMac), mac)) throw corrupt('the header MAC does not match');
       this.fileKey = fileKey;
       this.header = [];

@@ -135,9 +135,18 @@ export class SshV1Archiver implements V1Archiver {
     const key = typeof this.opts.privateKey === 'string' ? this.opts.privateKey : await this.opts.privateKey(o.cluster);
     checkPrivateKey(key);
     const at = this.opts.now?.() ?? new Date();
-    const settled = await Promise.allSettled(o.side.targets.map((h) => this.archiveHost(h, key, o, at)));
+    // The first host to fail stops the others: their archives would be removed anyway.
+    const cancel = new AbortController();
+    const settled = await Promise.allSettled(
+      o.side.targets.map((h) =>
+        this.archiveHost(h, key, o, at, cancel.signal).catch((err: unknown) => {
+          if (!(err instanceof Cancelled)) cancel.abort();
+          throw err;
+        }),
+      ),
+    );
     const failures = settled.flatMap((s, i) =>
-      s.status === 'rejected'
+      s.status === 'rejected' && !(s.reason instanceof Cancelled)
         ? [
             {
               host: (o.side.targets[i] as V1HostTarget).name,
@@ -147,10 +156,12 @@ export class SshV1Archiver implements V1Archiver {
         : [],
     );
     const written = settled.flatMap((s) => (s.status === 'fulfilled' ? s.value : []));
+    const cancelled = settled.filter((s) => s.status === 'rejected' && s.reason instanceof Cancelled).length;
     if (failures.length > 0) {
       await Promise.all(written.map((f) => rm(f, { force: true })));
       await syncDir(o.dir);
-      const others = written.length > 0 ? '; the archives of the other hosts of this run were removed (all or nothing)' : '';
+      const others =
+        written.length > 0 || cancelled > 0 ? '; the other hosts were stopped or their archives of this run removed (all or nothing)' : '';
       throw new V1ArchiveError(
         `archiving the v1 data failed on ${failures.map((f) => `${f.host}: ${f.error}`).join('; ')}${others}`,
         failures,
@@ -166,6 +177,7 @@ export class SshV1Archiver implements V1Archiver {
     privateKey: string,
     o: { cluster: string; paths: string[]; dir: string; recipients: string[] },
     at: Date,
+    signal: AbortSignal,
   ): Promise<string[]> {
     const name = archiveFileName(o.cluster, h.name, at);
     const final = join(o.dir, name);
@@ -177,6 +189,7 @@ export class SshV1Archiver implements V1Archiver {
     let renamed = false;
     try {
       const { hash, tarBytes, warning } = await withSsh(h, privateKey, async (conn) => {
+        if (signal.aborted) throw new Cancelled();
         const run = await conn.execStream(['tar', '-cf', '-', '--', ...o.paths], { idleTimeoutMs });
         const hasher = createBlake3();
         const meter = new Transform({
@@ -187,9 +200,12 @@ export class SshV1Archiver implements V1Archiver {
           },
         });
         try {
-          await pipeline(run.stdout, meter, new AgeEncryptStream(o.recipients), createWriteStream(tmp, { flags: 'wx', mode: 0o600 }));
+          await pipeline(run.stdout, meter, new AgeEncryptStream(o.recipients), createWriteStream(tmp, { flags: 'wx', mode: 0o600 }), {
+            signal,
+          });
         } catch (err) {
           run.abort();
+          if (signal.aborted) throw new Cancelled();
           // tar's own failure (exit 2 with its message) explains a cut stream better than the cut does.
           const r = await Promise.race([run.result, new Promise<undefined>((res) => setTimeout(res, 500, undefined).unref())]).catch(
             () => undefined,
@@ -207,6 +223,7 @@ export class SshV1Archiver implements V1Archiver {
         if (r.code !== 0) throw new Error(`tar exited ${r.code === null ? `on signal ${r.signal ?? '?'}` : r.code}: ${oneLine(r.stderr)}`);
         return { hash: hasher.digestHex(), tarBytes: hasher.bytes, warning: undefined };
       });
+      if (signal.aborted) throw new Cancelled();
       await fsyncFile(tmp);
       const encryptedBytes = (await stat(tmp)).size;
       await rename(tmp, final);
@@ -232,9 +249,16 @@ export class SshV1Archiver implements V1Archiver {
       await rm(tmp, { force: true });
       if (renamed) await rm(final, { force: true });
       await rm(manifestPath, { force: true });
-      this.log.warn({ host: h.name, error: errorMessage(err) }, 'v1 archive failed');
+      if (!(err instanceof Cancelled)) this.log.warn({ host: h.name, error: errorMessage(err) }, 'v1 archive failed');
       throw err;
     }
+  }
+}
+
+/** Another host failed first: this one stopped (not a failure of its own). */
+class Cancelled extends Error {
+  constructor() {
+    super('stopped: another host failed');
   }
 }
 

@@ -145,6 +145,25 @@ describe('SshV1Archiver', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it('stops the other hosts when one fails: only the failing host is named', async () => {
+    answers.walnut = () => ({ stderr: 'tar: /var/lib/bzzz: Cannot stat: No such file or directory\n', code: 2 });
+    answers.ironwood = () => ({ hang: true });
+    const dir = freshDir();
+    const t0 = Date.now();
+    const err = await archiver({ idleTimeoutMs: 20_000 })
+      .archive({
+        cluster: 'c',
+        side: { targets: [target('walnut'), target('ironwood')] },
+        paths: ['/var/lib/bzzz'],
+        dir,
+        recipients: [recipient],
+      })
+      .catch((e: unknown) => e);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect((err as V1ArchiveError).failures).toEqual([{ host: 'walnut', error: expect.stringMatching(/^tar exited 2: .*Cannot stat/) }]);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it('fails an unreachable host by name, leaving nothing', async () => {
     answers.walnut = () => ({ stdout: tarBytes });
     const dir = freshDir();

@@ -4,6 +4,21 @@
 export { ROLES, isRole, canRead, rolesThatCanRead, rolesReadableBy, type Role } from './roles.js';
 export { AgeIdentity, isAgeRecipient } from './age-identity.js';
 export {
+  AGE_CHUNK_SIZE,
+  AgeDecryptStream,
+  AgeDecryptor,
+  AgeEncryptStream,
+  AgeEncryptor,
+  ageDecrypt,
+  ageEncrypt,
+  agePayloadSize,
+  ageRecipientOf,
+  generateAgeIdentity,
+  parseAgeIdentity,
+  parseAgeRecipient,
+  type AgeStreamCounts,
+} from './age-stream.js';
+export {
   apiCallerList,
   generateApiToken,
   parseApiCallers,

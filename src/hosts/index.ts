@@ -26,6 +26,15 @@ export {
   type V1LogReport,
   type VerifiedEntry,
 } from './v1-log.js';
+export {
+  MAX_ARCHIVE_TAR_BYTES,
+  SshV1Archiver,
+  V1ArchiveError,
+  archiveFileName,
+  type SshV1ArchiverOptions,
+  type V1ArchiveManifest,
+  type V1Archiver,
+} from './v1-archive.js';
 
 export const V1_DEFAULTS = {
   user: 'root',

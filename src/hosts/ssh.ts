@@ -4,7 +4,7 @@
 // bounded, HAProxy's stats socket reached through the connection (streamlocal), files written
 // atomically over SFTP. The private key is never logged and never put in an error.
 import { createHash, randomBytes } from 'node:crypto';
-import type { Duplex } from 'node:stream';
+import { type Duplex, type Readable, Transform, type TransformCallback, pipeline } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
 import { BzzzError, InvalidInputError, errorMessage } from '../util/errors.js';
@@ -54,6 +54,23 @@ export interface ExecOptions {
   maxOutputBytes?: number;
   /** Written to the command's stdin, which is then closed. */
   stdin?: string;
+}
+
+export interface ExecStreamOptions {
+  /** The command is ended when its stdout stays silent this long while the reader waits for it. Default the target's timeout. */
+  idleTimeoutMs?: number;
+  /** stderr kept (more is dropped, `truncated` says so). Default MAX_OUTPUT_BYTES. */
+  maxStderrBytes?: number;
+}
+
+/** A command whose stdout is a stream: read it (pipeline) and await `result`. */
+export interface ExecStream {
+  /** The command's stdout, unbounded: a reader that stops reading holds the command back (SSH window). */
+  stdout: Readable;
+  /** Exit code, signal and bounded stderr once the command ended (stdout is ''); rejects on the idle timeout or a channel error. */
+  result: Promise<ExecResult>;
+  /** Kills the command (when sshd allows signals) and closes the channel. */
+  abort(): void;
 }
 
 /** `SHA256:` and the unpadded base64 of the SHA-256 of the key blob: what `ssh-keygen -lf` prints. */
@@ -242,6 +259,82 @@ export class SshConnection {
         ch.on('error', (ce: Error) => finish(new SshError(this.target.name, `${this.target.name}: \`${shown}\`: ${ce.message}`)));
         if (opts.stdin !== undefined) ch.end(opts.stdin);
         else ch.end();
+      });
+    });
+  }
+
+  /**
+   * Runs argv on the host (each argument quoted) with its stdout as a stream, not collected: for
+   * large output (a tar of a data directory). Nothing bounds the stdout here; the reader counts.
+   */
+  execStream(argv: readonly string[], opts: ExecStreamOptions = {}): Promise<ExecStream> {
+    const command = buildCommand(argv);
+    const idleMs = opts.idleTimeoutMs ?? this.target.timeoutMs;
+    const shown = argv.length > 6 ? `${argv.slice(0, 6).join(' ')} …` : argv.join(' ');
+    const name = this.target.name;
+    return new Promise((resolveStream, rejectStream) => {
+      if (this.closed) return rejectStream(new SshError(name, `${name}: the SSH connection is closed`));
+      this.client.exec(command, (e, ch) => {
+        if (e) return rejectStream(new SshError(name, `${name}: could not run \`${shown}\`: ${e.message}`));
+        const err = new Bounded(opts.maxStderrBytes ?? MAX_OUTPUT_BYTES);
+        let code: number | null = null;
+        let signal: string | undefined;
+        let lastData = Date.now();
+        let settle: { resolve: (r: ExecResult) => void; reject: (e: Error) => void } | undefined;
+        let outcome: { ok: ExecResult } | { error: Error } | undefined;
+        const finish = (o: { ok: ExecResult } | { error: Error }) => {
+          if (outcome) return;
+          outcome = o;
+          clearInterval(idle);
+          if (settle) 'ok' in o ? settle.resolve(o.ok) : settle.reject(o.error);
+        };
+        const result = new Promise<ExecResult>((resolve, reject) => {
+          settle = { resolve, reject };
+        });
+        result.catch(() => undefined); // handled by the caller; never an unhandled rejection
+        const abort = () => {
+          try {
+            ch.signal('KILL');
+          } catch {
+            // sshd may refuse signals; closing the channel ends the session (and tar gets SIGPIPE)
+          }
+          ch.close();
+        };
+        // stdout goes through a pass-through that notes when bytes arrive (a 'data' listener on the
+        // channel would start the flow before the caller reads, and lose bytes).
+        const stdout = new Transform({
+          transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback) {
+            lastData = Date.now();
+            cb(null, chunk);
+          },
+        });
+        pipeline(ch, stdout, () => undefined);
+        // Silence counts only while the reader waits (nothing buffered): a slow reader is backpressure, not a hang.
+        const idle = setInterval(
+          () => {
+            if (ch.readableLength > 0 || stdout.readableLength > 0 || stdout.writableLength > 0) lastData = Date.now();
+            else if (Date.now() - lastData > idleMs) {
+              const error = new SshError(name, `${name}: \`${shown}\` sent nothing for ${formatMs(idleMs)}`);
+              finish({ error });
+              stdout.destroy(error);
+              abort();
+            }
+          },
+          Math.max(50, Math.min(1000, Math.floor(idleMs / 4))),
+        );
+        ch.stderr.on('data', (b: Buffer) => err.push(b));
+        ch.on('exit', (c: number | null, sig?: string) => {
+          code = typeof c === 'number' ? c : null;
+          if (sig) signal = sig;
+        });
+        ch.on('close', () =>
+          finish({
+            ok: { code, ...(signal ? { signal } : {}), stdout: '', stderr: err.text('stderr'), truncated: err.truncated },
+          }),
+        );
+        ch.on('error', (ce: Error) => finish({ error: new SshError(name, `${name}: \`${shown}\`: ${ce.message}`) }));
+        ch.end(); // no stdin
+        resolveStream({ stdout, result, abort });
       });
     });
   }

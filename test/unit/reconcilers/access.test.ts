@@ -90,7 +90,7 @@ describe('agent access: identities, member list, API callers', () => {
     const names = async (c: typeof cluster) =>
       parseApiCallers((await accessMaterial(c, key))?.callersJson ?? '', 'callers').callers.map((x) => `${x.name} ${x.role}`);
     expect(await names(cluster)).not.toContain(`${MIGRATION_CALLER} backend_developer`);
-    const migrating = { ...cluster, spec: { ...cluster.spec, migration: { targetPhase: 'content-migrated' } } };
+    const migrating = { ...cluster, spec: { ...cluster.spec, migration: { targetPhase: 'content-migrated' as const } } };
     expect(await names(migrating)).toContain(`${MIGRATION_CALLER} backend_developer`);
     expect((await accessMaterial(migrating, key))?.callersJson).toContain(tokenSha256(deriveApiToken(key, MIGRATION_CALLER)));
   });

@@ -5,10 +5,15 @@ import type { ClusterStore } from '../store/cluster-store.js';
 import type { MigrationStore } from '../store/migration-store.js';
 import type { SwarmPort } from '../swarm/port.js';
 import type { MigrationEvent } from '../spec/migration.js';
-import { createMigrationReconciler } from '../reconcilers/migration-reconciler.js';
-import { createRolloutAnalyzer, type RolloutAnalyzerOptions } from '../reconcilers/rollout-analysis.js';
+import { createMigrationReconciler, type ContentImporter } from '../reconcilers/migration-reconciler.js';
+import { agentApiTarget, createRolloutAnalyzer, type RolloutAnalyzerOptions } from '../reconcilers/rollout-analysis.js';
+import { HttpBlobSink, importV1Log } from '../reconcilers/content-import.js';
+import { SshV1Archiver, SshV1LogReader } from '../hosts/index.js';
+import { deriveApiToken, MIGRATION_CALLER } from '../crypto/derive.js';
+import { mountedKeyFile as keyFileOf, readPrivateKey } from '../ops/v1-side.js';
+import { InvalidInputError } from '../util/errors.js';
 import type { Reconciler } from '../reconcilers/reconciler.js';
-import { mountedKeyFile, openV1Side } from '../ops/v1-side.js';
+import { openV1Side } from '../ops/v1-side.js';
 import type { Logger } from '../util/log.js';
 import type { RolloutNotification } from './notify/slack-message.js';
 
@@ -32,13 +37,57 @@ export function createMigrationWiring(o: MigrationWiringOptions): { reconciler: 
     side: (cluster, v1) =>
       openV1Side({
         v1,
-        keyFile: mountedKeyFile(o.secretsDir, cluster, v1),
+        keyFile: keyFileOf(o.secretsDir, cluster, v1),
         where: `mount the secret ${cluster}_${v1.ssh.privateKeySecret} into the controller (--secrets-dir ${o.secretsDir})`,
         log: o.log.child({ component: 'v1-hosts', cluster }),
       }),
     analyzer: createRolloutAnalyzer({ agentsVia: o.agentsVia, signal: o.signal }),
+    content: (cluster) => importer(cluster),
+    archiver: new SshV1Archiver({ privateKey: (cluster) => keyOf(cluster), log: o.log.child({ component: 'v1-archive' }) }),
     onEvent: (cluster, e) => o.announce(cluster, migrationNotification(cluster, e)),
   });
+  /** The cluster's SSH key, read from the secrets directory (the stored spec names the secret). */
+  async function keyOf(cluster: string): Promise<string> {
+    const v1 = (await spec(cluster)).cluster.spec.v1;
+    if (!v1) throw new InvalidInputError(`cluster ${cluster} has no spec.v1`);
+    return readPrivateKey(
+      keyFileOf(o.secretsDir, cluster, v1),
+      `mount the secret ${cluster}_${v1.ssh.privateKeySecret} into the controller`,
+    );
+  }
+
+  async function spec(cluster: string) {
+    const rec = await o.store.get(cluster);
+    if (!rec) throw new InvalidInputError(`cluster ${cluster} does not exist`);
+    return { rec, ...(await o.store.getSpec(cluster, rec.generation)) };
+  }
+
+  /** Imports through one agent's API with the migration's own caller (role backend_developer). */
+  async function importer(cluster: string): Promise<ContentImporter> {
+    const s = await spec(cluster);
+    const baseUrl = agentApiTarget(s.cluster, o.agentsVia);
+    if (!baseUrl)
+      throw new InvalidInputError(
+        `cluster ${cluster}: no agent API to import through (publish an agent's api port, or run the controller in the swarm)`,
+      );
+    if (!s.rec.ownerKey) throw new InvalidInputError(`cluster ${cluster} has no owner key: apply it again with this release`);
+    const sink = new HttpBlobSink({ baseUrl, token: deriveApiToken(s.rec.ownerKey, MIGRATION_CALLER), signal: o.signal });
+    const reader = new SshV1LogReader({ privateKey: await keyOf(cluster) });
+    return {
+      async importHost({ host, path, maxBytes, signal }) {
+        const r = await importV1Log({ host: host.name, open: () => reader.read(host, path, { maxBytes, signal }), sink, signal });
+        if (r.ok) return { ok: true, entries: r.entries, bytes: r.report.bytes, manifest: r.manifest };
+        return {
+          ok: false,
+          entries: r.report.entries,
+          bytes: r.report.bytes,
+          breaks: r.report.breaks.map((b) => ({ line: b.line, ...(b.index !== undefined ? { index: b.index } : {}), reason: b.message })),
+          detail: r.reason,
+        };
+      },
+    };
+  }
+
   return { reconciler };
 }
 

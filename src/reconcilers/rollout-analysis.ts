@@ -34,6 +34,16 @@ export function agentMetricsTargets(cluster: BzzzCluster, via: RolloutAnalyzerOp
   });
 }
 
+/** One agent's API base URL (the content import stores through it), as the analysis reaches /metrics. */
+export function agentApiTarget(cluster: BzzzCluster, via: RolloutAnalyzerOptions['agentsVia'] = 'network'): string | undefined {
+  const port = cluster.spec.agent.agentPorts?.api ?? DEFAULT_AGENT_PORTS.api;
+  for (const i of cluster.spec.agent.instances) {
+    if (via === 'network') return `http://agent-${i.name}:${port}`;
+    if (i.publish?.api) return `http://127.0.0.1:${i.publish.api}`;
+  }
+  return undefined;
+}
+
 const baselineRule = (c: { aboveBaseline?: number; belowBaseline?: number }) =>
   c.aboveBaseline !== undefined || c.belowBaseline !== undefined;
 

@@ -9,7 +9,8 @@ export type BlobServerMode = 'honest' | 'steady' | 'wrong-address' | 'oversized-
 
 export interface BlobServer extends TestServer {
   blobs: Map<string, Buffer>;
-  counts: { post: number; get: number; created: number; miss: number; inFlight: number; peak: number };
+  /** `arrived`: requests received (counted when they arrive; `post`/`get` count answers). */
+  counts: { post: number; get: number; created: number; miss: number; inFlight: number; peak: number; arrived: number };
   mode: BlobServerMode;
   /** Fail the POST after this many blobs were created (a controller killed midway), then go on. */
   failAfterCreated?: number;
@@ -17,10 +18,11 @@ export interface BlobServer extends TestServer {
 
 export async function startBlobServer(token: string): Promise<BlobServer> {
   const blobs = new Map<string, Buffer>();
-  const counts = { post: 0, get: 0, created: 0, miss: 0, inFlight: 0, peak: 0 };
+  const counts = { post: 0, get: 0, created: 0, miss: 0, inFlight: 0, peak: 0, arrived: 0 };
   // The returned object itself: tests switch its mode while it runs.
   const state: { mode: BlobServerMode; failAfterCreated?: number } = { mode: 'honest' };
   const server = await serveHttp((req, res) => {
+    counts.arrived++;
     counts.inFlight++;
     counts.peak = Math.max(counts.peak, counts.inFlight);
     res.once('close', () => counts.inFlight--);

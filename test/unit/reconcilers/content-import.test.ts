@@ -26,7 +26,7 @@ beforeAll(async () => {
 afterAll(() => server.close());
 beforeEach(() => {
   server.blobs.clear();
-  Object.assign(server.counts, { post: 0, get: 0, created: 0, miss: 0, inFlight: 0, peak: 0 });
+  Object.assign(server.counts, { post: 0, get: 0, created: 0, miss: 0, inFlight: 0, peak: 0, arrived: 0 });
   server.mode = 'honest';
   server.failAfterCreated = undefined;
 });
@@ -131,6 +131,22 @@ describe('importV1Log', () => {
     const r = await run({ entries: 0 });
     expect(r).toMatchObject({ ok: true, entries: 0 });
     if (r.ok) expect(await readManifestRoot(sink(), r.manifest)).toMatchObject({ entries: 0, pages: [], firstIndex: null });
+  });
+
+  it('GIVEN an abort during the import THEN it stops with an error, nothing sent after, no manifest', async () => {
+    server.mode = 'steady';
+    const ac = new AbortController();
+    const r = run({ entries: 200 }, { sink: sink({ signal: ac.signal }), signal: ac.signal, pageEntries: 1000 });
+    setTimeout(() => ac.abort(), 100);
+    await expect(r).rejects.toThrow(/aborted/);
+    // Nothing more is sent once it gave up (requests written just before the abort may still be
+    // parsed by the server a moment later: the count is taken once those are in).
+    await new Promise((res) => setTimeout(res, 50));
+    const arrived = server.counts.arrived;
+    await new Promise((res) => setTimeout(res, 200));
+    expect(server.counts.arrived).toBe(arrived);
+    expect(server.counts.inFlight).toBe(0);
+    expect(server.blobs.size).toBeLessThan(200);
   });
 
   it('keeps at most `concurrency` requests in flight', async () => {

@@ -40,7 +40,7 @@ export function transitionPlan(from: MigrationPhase, to: MigrationPhase, c: Plan
   const key = `${from}>${to}`;
   switch (key) {
     case 'v1-only>parallel':
-      return { gates: ['v1-units', 'v1-mesh', 'proxy-v1'], steps: ['start-v2'], exits: ['v2-ready'] };
+      return { gates: ['v1-units', 'v1-mesh', 'proxy-v1', 'ports-free'], steps: ['start-v2'], exits: ['v2-ready'] };
     case 'parallel>content-migrated':
       return { gates: ['v2-ready'], steps: c.hosts.map((h) => `import:${h}`), exits: ['content'] };
     case 'content-migrated>cutover':

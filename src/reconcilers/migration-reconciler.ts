@@ -10,6 +10,7 @@ import type { MigrationStore } from '../store/migration-store.js';
 import type { SwarmPort } from '../swarm/port.js';
 import type { Service, Task } from '../swarm/api-types.js';
 import { ownedBy } from '../swarm/labels.js';
+import type { BzzzCluster, PortSpec, ReplicatedComponentSpec } from '../spec/types.js';
 import type { ContentHostRecord, MigrationCheck, MigrationEvent, MigrationState } from '../spec/migration.js';
 import type { RolloutState } from '../store/rollout-store.js';
 import type { RunState } from '../analysis/run.js';
@@ -238,6 +239,25 @@ export function createMigrationReconciler(opts: MigrationReconcilerOptions): Rec
             const ok = name === 'proxy-v1' ? share === 0 && (v.serving === 'v1' || v.serving === 'both') : share === 100;
             return { name, ok, value: `${v.kind}: v2 ${share} % (serving ${v.serving})`, at };
           }
+          case 'ports-free': {
+            // v2 beside v1 on the same machines must not take the v1 agent's ports.
+            const v1 = spec.cluster.spec.v1;
+            const nodes = await opts.port.listNodes();
+            const shared = nodes.filter((n) => v1?.hosts.some((h) => h.address === n.Status.Addr || h.name === n.Description.Hostname));
+            if (!shared.length) return { name, ok: true, value: 'no v1 host is a swarm node', at };
+            const v1Ports = new Set([8080, 9000, v1?.verify?.port ?? 8081]);
+            const published = publishedPorts(spec.cluster);
+            const clash = [...new Set(published.filter((p) => v1Ports.has(p)))].sort((a, b) => a - b);
+            const where = shared.map((n) => n.Description.Hostname).join(', ');
+            return clash.length
+              ? {
+                  name,
+                  ok: false,
+                  value: `v2 publishes ${clash.join(', ')} on ${where}, where the v1 agent listens: publish other ports (the plan: 9000+ range above v1's)`,
+                  at,
+                }
+              : { name, ok: true, value: `v2's published ports avoid v1's (${[...v1Ports].join(', ')}) on ${where}`, at };
+          }
           case 'v2-ready': {
             const ok = isReady(status, spec.generation);
             const ready = status?.conditions.find((c) => c.type === 'Ready');
@@ -422,6 +442,14 @@ export function createMigrationReconciler(opts: MigrationReconcilerOptions): Rec
 /** The same checks with the same outcome and value (when they were made aside). */
 function sameChecks(a: readonly MigrationCheck[], b: readonly MigrationCheck[]): boolean {
   return a.length === b.length && a.every((x, i) => x.name === b[i].name && x.ok === b[i].ok && x.value === b[i].value);
+}
+
+/** Every port v2 publishes on the nodes: the agent instances' and every component's. */
+function publishedPorts(c: BzzzCluster): number[] {
+  const agent = c.spec.agent.instances.flatMap((i) => [i.publish?.p2p, i.publish?.api, i.publish?.health]);
+  const services: Array<ReplicatedComponentSpec | undefined> = Object.values(c.spec.services ?? {});
+  const components = services.flatMap((x) => (x?.enabled === false ? [] : (x?.ports ?? []).map((p: PortSpec) => p.published)));
+  return [...agent, ...components, ...(c.spec.agent.ports ?? []).map((p) => p.published)].filter((p): p is number => typeof p === 'number');
 }
 
 function replicasOf(s: Service): number {

@@ -51,7 +51,7 @@ function runAll(s: MigrationState): MigrationState {
 
 describe('transitionPlan', () => {
   it.each<[MigrationPhase, MigrationPhase, TransitionPlan]>([
-    ['v1-only', 'parallel', { gates: ['v1-units', 'v1-mesh', 'proxy-v1'], steps: ['start-v2'], exits: ['v2-ready'] }],
+    ['v1-only', 'parallel', { gates: ['v1-units', 'v1-mesh', 'proxy-v1', 'ports-free'], steps: ['start-v2'], exits: ['v2-ready'] }],
     [
       'parallel',
       'content-migrated',
@@ -183,7 +183,12 @@ describe('gates and exit checks', () => {
     expect(gatesPassed(failing.transition!, CTX)).toBe(false);
     const partial = recordChecks(s, 'gates', [check('v1-units', true), check('v1-mesh', true)]);
     expect(gatesPassed(partial.transition!, CTX)).toBe(false);
-    const passed = recordChecks(s, 'gates', [check('v1-units', true), check('v1-mesh', true), check('proxy-v1', true)]);
+    const passed = recordChecks(s, 'gates', [
+      check('v1-units', true),
+      check('v1-mesh', true),
+      check('proxy-v1', true),
+      check('ports-free', true),
+    ]);
     expect(gatesPassed(passed.transition!, CTX)).toBe(true);
   });
 

@@ -364,6 +364,7 @@ describe('the migration reconciler: forward, phase by phase', () => {
       ['v1-units', true, '3/3 v1 units active'],
       ['v1-mesh', false, 'walnut: connection refused; ironwood: connection refused; acacia: connection refused'],
       ['proxy-v1', true, 'haproxy: v2 0 % (serving v1)'],
+      ['ports-free', true, 'no v1 host is a swarm node'],
     ]);
     expect(held.parkV2).toBe(true);
     expect(await k.replicas()).toEqual(ALL_ZERO);

@@ -74,8 +74,14 @@ export function createMigrationWiring(o: MigrationWiringOptions): { reconciler: 
     const sink = new HttpBlobSink({ baseUrl, token: deriveApiToken(s.rec.ownerKey, MIGRATION_CALLER), signal: o.signal });
     const reader = new SshV1LogReader({ privateKey: await keyOf(cluster) });
     return {
-      async importHost({ host, path, maxBytes, signal }) {
-        const r = await importV1Log({ host: host.name, open: () => reader.read(host, path, { maxBytes, signal }), sink, signal });
+      async importHost({ host, path, maxBytes, signal, onProgress }) {
+        const r = await importV1Log({
+          host: host.name,
+          open: () => reader.read(host, path, { maxBytes, signal }),
+          sink,
+          signal,
+          onProgress: (p) => onProgress?.({ phase: p.phase, entries: p.entries, bytes: p.bytes }),
+        });
         if (r.ok) return { ok: true, entries: r.entries, bytes: r.report.bytes, manifest: r.manifest };
         return {
           ok: false,

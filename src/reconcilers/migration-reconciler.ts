@@ -44,6 +44,8 @@ export interface ContentImporter {
     path: string;
     maxBytes: number;
     signal?: AbortSignal;
+    /** Entries and log bytes so far (verify pass, then import pass). */
+    onProgress?(p: { phase: 'verify' | 'import'; entries: number; bytes: number }): void;
   }): Promise<
     | { ok: true; entries: number; bytes: number; manifest: string }
     | { ok: false; entries: number; bytes: number; breaks: ContentHostRecord['breaks']; detail: string }
@@ -330,13 +332,27 @@ export function createMigrationReconciler(opts: MigrationReconcilerOptions): Rec
       if (!host) return { ok: false, detail: `${name}: no such v1 host in spec.v1.hosts` };
       if (!opts.content) return { ok: false, detail: 'this controller cannot import content (no importer)' };
       const importer = await opts.content(cluster);
+      // Progress into the record (at most every 2 s): `migrate status --watch` shows it.
+      let lastShown = 0;
+      let showing: Promise<unknown> = Promise.resolve();
       const r = await importer.importHost({
         cluster,
         host,
         path: m.content?.logPath ?? DEFAULT_LOG_PATH,
         maxBytes: parseMemoryBytes(m.content?.maxLogBytes ?? DEFAULT_MAX_LOG, 'spec.migration.content.maxLogBytes'),
         signal,
+        onProgress: (p) => {
+          if (Date.now() - lastShown < 2000) return;
+          lastShown = Date.now();
+          const progress = { entries: p.entries, bytes: p.bytes, at: now().toISOString(), progress: p.phase };
+          showing = showing.then(() =>
+            opts.migrations
+              .update(cluster, (cur) => (cur ? { ...cur, content: { ...(cur.content ?? {}), [host.name]: progress } } : undefined))
+              .catch(() => undefined),
+          );
+        },
       });
+      await showing;
       const at = now().toISOString();
       const record: ContentHostRecord = r.ok
         ? { entries: r.entries, bytes: r.bytes, manifest: r.manifest, at }

@@ -43,6 +43,8 @@ export interface ContentHostRecord {
   bytes: number;
   /** The manifest blob's address (host's v1 index → blob address), once imported and read back. */
   manifest?: string;
+  /** While the import runs: which pass (the entries and bytes are so far). */
+  progress?: 'verify' | 'import';
   /** Breaks the chain verification found (nothing is imported then). */
   breaks?: Array<{ line: number; index?: number; reason: string }>;
   at: string;

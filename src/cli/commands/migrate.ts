@@ -73,9 +73,13 @@ export async function migrateStatusCommand(name: string, o: { watch?: boolean; t
       const t = state?.transition;
       const step = t?.steps.find((x) => x.state === 'running' || x.state === 'pending');
       const done = t ? t.steps.filter((x) => x.state === 'done').length : 0;
+      const importing = step?.name.startsWith('import:') ? state?.content?.[step.name.slice('import:'.length)] : undefined;
+      const detail = importing?.progress
+        ? ` (${importing.progress}: ${importing.entries} entries, ${(importing.bytes / 1048576).toFixed(1)} MiB)`
+        : '';
       bar.update(
         t
-          ? `${name}: ${t.from} → ${t.to} [${'#'.repeat(done)}${'.'.repeat(Math.max(0, t.steps.length - done))}] ${step?.name ?? 'exit checks'}`
+          ? `${name}: ${t.from} → ${t.to} [${'#'.repeat(done)}${'.'.repeat(Math.max(0, t.steps.length - done))}] ${step?.name ?? 'exit checks'}${detail}`
           : `${name}: ${state?.phase ?? 'not started'}`,
       );
       if ((state && state.phase === m.targetPhase && !state.transition) || state?.paused || Date.now() > deadline) break;

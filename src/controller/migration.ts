@@ -76,7 +76,16 @@ export function createMigrationWiring(o: MigrationWiringOptions): { reconciler: 
     return {
       async importHost({ host, path, maxBytes, signal }) {
         const r = await importV1Log({ host: host.name, open: () => reader.read(host, path, { maxBytes, signal }), sink, signal });
-        if (r.ok) return { ok: true, entries: r.entries, bytes: r.report.bytes, manifest: r.manifest };
+        if (r.ok)
+          return {
+            ok: true,
+            entries: r.entries,
+            bytes: r.report.bytes,
+            manifest: r.manifest,
+            stored: r.stored,
+            existing: r.existing,
+            skipped: r.skipped,
+          };
         return {
           ok: false,
           entries: r.report.entries,

@@ -44,7 +44,7 @@ export interface ContentImporter {
     maxBytes: number;
     signal?: AbortSignal;
   }): Promise<
-    | { ok: true; entries: number; bytes: number; manifest: string }
+    | { ok: true; entries: number; bytes: number; manifest: string; stored?: number; existing?: number; skipped?: number }
     | { ok: false; entries: number; bytes: number; breaks: ContentHostRecord['breaks']; detail: string }
   >;
 }
@@ -319,7 +319,7 @@ export function createMigrationReconciler(opts: MigrationReconcilerOptions): Rec
       });
       const at = now().toISOString();
       const record: ContentHostRecord = r.ok
-        ? { entries: r.entries, bytes: r.bytes, manifest: r.manifest, at }
+        ? { entries: r.entries, bytes: r.bytes, manifest: r.manifest, stored: r.stored, existing: r.existing, skipped: r.skipped, at }
         : { entries: r.entries, bytes: r.bytes, breaks: r.breaks?.slice(0, 20), at };
       const patch = { content: { ...(state.content ?? {}), [host.name]: record } };
       return r.ok

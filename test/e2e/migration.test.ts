@@ -288,14 +288,24 @@ ${hosts.join('\n')}
       60_000,
       20,
     );
-    await new Promise((r) => setTimeout(r, 700));
-    const duringKill = await agentBlobs();
+    // …once some of its entries are in the agent's store (pass 2 under way), so the next run finds them there.
+    const walnutBlobs = LOGS.walnut!.entries + 2;
+    const duringKill = await waitFor(
+      "some of ironwood's entries stored",
+      async () => {
+        const n = (await agentBlobs()) - blobsBefore;
+        return n > walnutBlobs + 100 ? n : undefined;
+      },
+      60_000,
+      20,
+    );
     controller!.proc.kill('SIGKILL');
     await new Promise((r) => controller!.proc.once('exit', r));
     const stepAtKill = (await state())?.transition?.steps.find((x) => x.name === 'import:ironwood');
     tag(
-      `controller killed during import:ironwood (started ${at.startedAt}; ${stepAtKill?.state}); ${duringKill - blobsBefore} blobs stored so far`,
+      `controller killed during import:ironwood (started ${at.startedAt}, ${stepAtKill?.state} at the kill); ${duringKill - walnutBlobs} of ironwood's ${LOGS.ironwood!.entries} entries stored`,
     );
+    expect(stepAtKill?.state).toBe('running');
     const killedAt = Date.now();
     await startController();
 
@@ -345,6 +355,12 @@ ${hosts.join('\n')}
     for (const n of V1_NAMES) expect(done.content?.[n]?.manifest, n).toMatch(/^blake3:[0-9a-f]{64}$/);
     expect(done.content?.ironwood?.entries).toBe(LOGS.ironwood!.entries);
     expect(done.content?.acacia?.entries).toBe(ACACIA_FIXED.entries);
+    // The second run found what the killed one had stored and stored only the rest.
+    const iw = done.content!.ironwood!;
+    tag(`ironwood after the kill: ${iw.stored} stored, ${iw.existing} already there, ${iw.skipped} skipped`);
+    expect(iw.existing).toBeGreaterThan(0);
+    expect((iw.stored ?? 0) + (iw.existing ?? 0) + (iw.skipped ?? 0)).toBe(LOGS.ironwood!.entries);
+    expect(done.content!.walnut).toMatchObject({ stored: LOGS.walnut!.entries, existing: 0 });
 
     // Nothing stored twice: the store holds exactly every entry plus one manifest page and one root per host.
     const expected = LOGS.walnut!.entries + LOGS.ironwood!.entries + ACACIA_FIXED.entries + 3 * 2;

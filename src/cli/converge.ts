@@ -42,7 +42,9 @@ export function failureLine(s: ClusterStatus | undefined, generation: number): s
 
 /** The cluster runs on the v1 hosts with v2 parked: `generation` is stored and parked too; waiting cannot bring it up. */
 export function parkedOnV1(s: ClusterStatus | undefined, generation: number): boolean {
-  return (s?.observedGeneration ?? 0) >= generation && s?.v1?.serving === 'v1' && s.v1.parked && s.v1.plan.phase !== 'Running';
+  // Parked by a finished v1 plan, or by the migration (v1-only): status says Ready False OnV1.
+  const onV1 = s?.conditions.some((c) => c.type === 'Ready' && c.status === 'False' && c.reason === 'OnV1');
+  return (s?.observedGeneration ?? 0) >= generation && !!onV1 && s?.v1?.plan.phase !== 'Running';
 }
 
 /** The rollout of `generation` has decided (succeeded) or stopped for a person (paused). */

@@ -82,7 +82,16 @@ export function createMigrationWiring(o: MigrationWiringOptions): { reconciler: 
           signal,
           onProgress: (p) => onProgress?.({ phase: p.phase, entries: p.entries, bytes: p.bytes }),
         });
-        if (r.ok) return { ok: true, entries: r.entries, bytes: r.report.bytes, manifest: r.manifest };
+        if (r.ok)
+          return {
+            ok: true,
+            entries: r.entries,
+            bytes: r.report.bytes,
+            manifest: r.manifest,
+            stored: r.stored,
+            existing: r.existing,
+            skipped: r.skipped,
+          };
         return {
           ok: false,
           entries: r.report.entries,

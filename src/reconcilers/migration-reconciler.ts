@@ -47,7 +47,7 @@ export interface ContentImporter {
     /** Entries and log bytes so far (verify pass, then import pass). */
     onProgress?(p: { phase: 'verify' | 'import'; entries: number; bytes: number }): void;
   }): Promise<
-    | { ok: true; entries: number; bytes: number; manifest: string }
+    | { ok: true; entries: number; bytes: number; manifest: string; stored?: number; existing?: number; skipped?: number }
     | { ok: false; entries: number; bytes: number; breaks: ContentHostRecord['breaks']; detail: string }
   >;
 }
@@ -355,7 +355,7 @@ export function createMigrationReconciler(opts: MigrationReconcilerOptions): Rec
       await showing;
       const at = now().toISOString();
       const record: ContentHostRecord = r.ok
-        ? { entries: r.entries, bytes: r.bytes, manifest: r.manifest, at }
+        ? { entries: r.entries, bytes: r.bytes, manifest: r.manifest, stored: r.stored, existing: r.existing, skipped: r.skipped, at }
         : { entries: r.entries, bytes: r.bytes, breaks: r.breaks?.slice(0, 20), at };
       const patch = { content: { ...(state.content ?? {}), [host.name]: record } };
       return r.ok

@@ -41,6 +41,10 @@ export interface MigrationTransition {
 export interface ContentHostRecord {
   entries: number;
   bytes: number;
+  /** Of this run's entries: stored anew, found already in the store (an earlier, interrupted run stored them), skipped with a page already stored. */
+  stored?: number;
+  existing?: number;
+  skipped?: number;
   /** The manifest blob's address (host's v1 index → blob address), once imported and read back. */
   manifest?: string;
   /** While the import runs: which pass (the entries and bytes are so far). */

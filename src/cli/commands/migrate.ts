@@ -51,7 +51,7 @@ function statusLines(name: string, m: MigrationSpec, s: MigrationState | undefin
   if (s.v2Share !== undefined) out.push(`  v2 share of traffic: ${s.v2Share} %`);
   for (const [host, c] of Object.entries(s.content ?? {})) {
     out.push(
-      `  content ${host}: ${c.entries} entries, ${c.bytes} bytes${c.manifest ? `, manifest ${c.manifest}` : ''}${c.breaks?.length ? `, ${c.breaks.length} break(s): ${c.breaks.map((b) => `line ${b.line}${b.index !== undefined ? ` index ${b.index}` : ''}: ${b.reason}`).join('; ')}` : ''}`,
+      `  content ${host}: ${c.entries} entries, ${c.bytes} bytes${c.stored !== undefined ? ` (${c.stored} stored, ${c.existing ?? 0} already there, ${c.skipped ?? 0} skipped)` : ''}${c.manifest ? `, manifest ${c.manifest}` : ''}${c.breaks?.length ? `, ${c.breaks.length} break(s): ${c.breaks.map((b) => `line ${b.line}${b.index !== undefined ? ` index ${b.index}` : ''}: ${b.reason}`).join('; ')}` : ''}`,
     );
   }
   const last = s.log?.slice(-5) ?? [];

@@ -248,13 +248,15 @@ ${hosts.join('\n')}
       'the gates of v1-only → parallel passed',
       async () => {
         const t = (await state())?.transition;
-        return t?.to === 'parallel' && t.gates.length === 3 && t.gates.every((g) => g.ok) ? t.gates : undefined;
+        return t?.to === 'parallel' && t.gates.length === 4 && t.gates.every((g) => g.ok) ? t.gates : undefined;
       },
       60_000,
       100,
     );
     tag(`gates: ${gated.map((g) => `${g.name}=${g.value}`).join('; ')}`);
-    expect(gated.map((g) => g.name).sort()).toEqual(['proxy-v1', 'v1-mesh', 'v1-units']);
+    expect(gated.map((g) => g.name).sort()).toEqual(['ports-free', 'proxy-v1', 'v1-mesh', 'v1-units']);
+    // The v1 hosts are containers of their own, not swarm nodes: nothing can clash.
+    expect(gated.find((g) => g.name === 'ports-free')?.value).toBe('no v1 host is a swarm node');
     expect(gated.find((g) => g.name === 'v1-units')?.value).toMatch(/3\/3/);
     const s = await reach('parallel', 180_000);
     tag(`parallel reached ${((Date.now() - from) / 1000).toFixed(1)} s after the apply`);

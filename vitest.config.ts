@@ -2,8 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 // Five suites: fast pure-logic unit tests, integration tests against the real Docker Engine in
 // swarm mode (run one file at a time: they share one engine and its controller lease), the v1
-// hosts' tests (containers with real systemd, sshd and HAProxy) and the image builds (no swarm
-// state, no lease: they run beside the integration suite), agent tests (many agents on loopback with real libp2p), and the security
+// hosts' tests (containers with real systemd, sshd and HAProxy; no swarm state, no lease: they
+// run beside the integration suite), agent tests (many agents on loopback with real libp2p), and the security
 // suite (attacks replayed against real agents by a real libp2p node or HTTP client; one file at a
 // time, like the agent tests).
 export default defineConfig({
@@ -16,7 +16,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
-          exclude: ['test/integration/hosts/**', 'test/integration/images.test.ts'],
+          exclude: ['test/integration/hosts/**'],
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 180_000,
@@ -26,8 +26,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'hosts',
-          // The offline image builds need the engine but no swarm state or lease: beside the rest.
-          include: ['test/integration/hosts/**/*.test.ts', 'test/integration/images.test.ts'],
+          include: ['test/integration/hosts/**/*.test.ts'],
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 180_000,

@@ -89,10 +89,24 @@ export function createMigrationReconciler(opts: MigrationReconcilerOptions): Rec
   const now = opts.now ?? (() => new Date());
   const pollMs = opts.pollMs ?? 1000;
 
+  // Stored specs are immutable per record and generation: read once (most clusters have no
+  // spec.migration, and every Docker event queues this controller too).
+  const specs = new Map<string, StoredSpec>();
+  async function storedSpec(cluster: string, id: string, generation: number): Promise<StoredSpec> {
+    const key = `${cluster}|${id}|${generation}`;
+    let s = specs.get(key);
+    if (!s) {
+      s = await opts.store.getSpec(cluster, generation);
+      for (const k of specs.keys()) if (k.startsWith(`${cluster}|`)) specs.delete(k);
+      specs.set(key, s);
+    }
+    return s;
+  }
+
   async function reconcile(cluster: string, signal?: AbortSignal): Promise<ReconcileResult> {
     const rec = await opts.store.get(cluster);
     if (!rec) return {};
-    const spec = await opts.store.getSpec(cluster, rec.generation);
+    const spec = await storedSpec(cluster, rec.id, rec.generation);
     const m = spec.cluster.spec.migration;
     const v1 = spec.cluster.spec.v1;
     const read = await opts.migrations.get(cluster);

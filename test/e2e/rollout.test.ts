@@ -297,7 +297,7 @@ describe('rollouts on the real swarm: analysed, rolled back by themselves, drive
     // Ten seconds between the agent instances: the pause lands before the second one moves.
     const r = await cli(['apply', '-f', file({ release: 6, agentDelay: '10s' }), '--no-wait']);
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
-    await waitFor('the rollout of generation 6 to start', async () => (await phaseOf(6)) === 'Progressing', 30_000, 100);
+    await waitFor('the rollout of generation 6 to start', async () => (await phaseOf(6)) === 'Progressing', 90_000, 100);
     const paused = await cli(['rollout', 'pause', name]);
     expect(paused.code, paused.stderr).toBe(0);
     expect(paused.stdout).toContain(`${name}: pause recorded`);
@@ -333,7 +333,7 @@ describe('rollouts on the real swarm: analysed, rolled back by themselves, drive
     // Abort: a new release stopped by hand, the stack back on release 6.
     const next = await cli(['apply', '-f', file({ release: 7 }), '--no-wait']);
     expect(next.code, next.stderr.slice(-3000)).toBe(0);
-    await waitFor('the rollout of generation 7 to start', async () => (await phaseOf(7)) === 'Progressing', 30_000, 100);
+    await waitFor('the rollout of generation 7 to start', async () => (await phaseOf(7)) === 'Progressing', 90_000, 100);
     const aborted = await cli(['rollout', 'abort', name]);
     expect(aborted.code, aborted.stderr).toBe(0);
     const back = await watchRollout(name);

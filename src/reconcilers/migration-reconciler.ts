@@ -8,7 +8,6 @@
 import type { ClusterStore, StoredSpec } from '../store/cluster-store.js';
 import type { MigrationStore } from '../store/migration-store.js';
 import type { SwarmPort } from '../swarm/port.js';
-import type { Service, Task } from '../swarm/api-types.js';
 import { ownedBy } from '../swarm/labels.js';
 import type { BzzzCluster, PortSpec, ReplicatedComponentSpec } from '../spec/types.js';
 import type { ContentHostRecord, MigrationCheck, MigrationEvent, MigrationState } from '../spec/migration.js';
@@ -35,6 +34,7 @@ import type { RolloutAnalyzer } from './rollout-reconciler.js';
 import { isReady } from './status.js';
 import type { V1SideFactory, V1SideHandle } from './v1-reconciler.js';
 import type { ReconcileResult, Reconciler } from './reconciler.js';
+import { replicasOf, stillUp, v2Tasks } from './v2-tasks.js';
 
 /** Imports one v1 host's conversation log into the v2 content store (src/reconcilers/content-import.ts). */
 export interface ContentImporter {
@@ -285,8 +285,7 @@ export function createMigrationReconciler(opts: MigrationReconcilerOptions): Rec
             };
           }
           case 'v2-parked': {
-            const { services, running } = await tasks(cluster);
-            const up = services.filter((s) => replicasOf(s) > 0 || (running.get(s.ID) ?? 0) > 0).length;
+            const up = stillUp(await v2Tasks(opts.port, cluster)).length;
             return { name, ok: up === 0, value: `${up} v2 service(s) still running`, at };
           }
           case 'content': {
@@ -336,8 +335,9 @@ export function createMigrationReconciler(opts: MigrationReconcilerOptions): Rec
     }
     if (name === 'park-v2') {
       if (!state.parkV2) return { wait: true, patch: { parkV2: true } };
-      const { services, running } = await tasks(cluster);
-      const up = services.filter((s) => replicasOf(s) > 0 || (running.get(s.ID) ?? 0) > 0);
+      const t = await v2Tasks(opts.port, cluster);
+      const up = stillUp(t);
+      const { services } = t;
       if (up.length === 0) return { ok: true, detail: `${services.length} v2 service(s) parked at zero replicas` };
       return elapsed > waitMs ? { ok: false, detail: `v2 still running: ${up.map((s) => s.Spec.Name).join(', ')}` } : { wait: true };
     }
@@ -384,8 +384,8 @@ export function createMigrationReconciler(opts: MigrationReconcilerOptions): Rec
       const share = Number(name.slice('weigh:'.length));
       if (!side.proxy) return { ok: true, detail: 'no spec.v1.proxy: nothing to weigh' };
       if (state.v2Share !== share) {
-        const v = await side.proxy.weigh(share);
-        return { wait: true, patch: { v2Share: share, analysis: undefined, ...(v.v2Percent !== undefined ? {} : {}) } };
+        await side.proxy.weigh(share);
+        return { wait: true, patch: { v2Share: share, analysis: undefined } };
       }
       // Hold (forward steps only), analysed when the spec has rules: a failing rule steps back.
       const forward = state.transition?.direction === 'forward';
@@ -458,14 +458,6 @@ export function createMigrationReconciler(opts: MigrationReconcilerOptions): Rec
     }
   }
 
-  async function tasks(cluster: string): Promise<{ services: Service[]; running: Map<string, number> }> {
-    const services = await opts.port.listServices({ labels: ownedBy(cluster) });
-    const all: Task[] = services.length ? await opts.port.listTasks({ services: services.map((s) => s.ID) }) : [];
-    const running = new Map<string, number>();
-    for (const x of all) if (x.Status.State === 'running') running.set(x.ServiceID, (running.get(x.ServiceID) ?? 0) + 1);
-    return { services, running };
-  }
-
   return { reconcile };
 }
 
@@ -480,8 +472,4 @@ function publishedPorts(c: BzzzCluster): number[] {
   const services: Array<ReplicatedComponentSpec | undefined> = Object.values(c.spec.services ?? {});
   const components = services.flatMap((x) => (x?.enabled === false ? [] : (x?.ports ?? []).map((p: PortSpec) => p.published)));
   return [...agent, ...components, ...(c.spec.agent.ports ?? []).map((p) => p.published)].filter((p): p is number => typeof p === 'number');
-}
-
-function replicasOf(s: Service): number {
-  return s.Spec.Mode?.Replicated?.Replicas ?? 0;
 }

@@ -7,7 +7,7 @@
 import type { ClusterStore, StoredSpec } from '../store/cluster-store.js';
 import type { V1Store } from '../store/v1-store.js';
 import type { SwarmPort } from '../swarm/port.js';
-import type { Service, Task } from '../swarm/api-types.js';
+import type { Service } from '../swarm/api-types.js';
 import { ownedBy } from '../swarm/labels.js';
 import type { V1Spec } from '../spec/types.js';
 import type { V1PlanState, V1ServiceRecord, V1Side, V1StepName } from '../spec/v1.js';
@@ -17,6 +17,7 @@ import { errorMessage } from '../util/errors.js';
 import { logger, type Logger } from '../util/log.js';
 import { finishStep, nextStep, startStep, type StepOutcome } from './v1-plan.js';
 import type { ReconcileResult, Reconciler } from './reconciler.js';
+import { replicasOf, stillUp, v2Tasks } from './v2-tasks.js';
 
 /** The v1 side of one cluster, connected with its SSH key (src/hosts createV1Side). */
 export interface V1SideHandle {
@@ -142,8 +143,9 @@ export function createV1Reconciler(opts: V1ReconcilerOptions): Reconciler {
 
   async function parkV2(cluster: string, plan: V1PlanState, elapsed: number): Promise<Run> {
     if (!plan.parked) return { wait: true, patch: { parked: true } };
-    const { services, running } = await runningTasks(cluster);
-    const up = services.filter((s) => replicasOf(s) > 0 || (running.get(s.ID) ?? 0) > 0);
+    const t = await v2Tasks(opts.port, cluster);
+    const { services, running } = t;
+    const up = stillUp(t);
     if (up.length === 0) {
       return {
         outcome: { ok: true, detail: `${services.length} v2 service(s) at zero replicas; volumes, secrets, configs and specs kept` },
@@ -157,7 +159,7 @@ export function createV1Reconciler(opts: V1ReconcilerOptions): Reconciler {
 
   async function unparkV2(cluster: string, plan: V1PlanState, elapsed: number): Promise<Run> {
     if (plan.parked) return { wait: true, patch: { parked: false } };
-    const { services, running } = await runningTasks(cluster);
+    const { services, running } = await v2Tasks(opts.port, cluster);
     const want = plan.v2?.services ?? {};
     // Every service back at the replicas it had (or the spec's, for one the spec added since).
     const short = services.filter((s) => {
@@ -177,14 +179,6 @@ export function createV1Reconciler(opts: V1ReconcilerOptions): Reconciler {
       };
     }
     return { wait: true };
-  }
-
-  async function runningTasks(cluster: string): Promise<{ services: Service[]; running: Map<string, number> }> {
-    const services = await opts.port.listServices({ labels: ownedBy(cluster) });
-    const tasks: Task[] = services.length ? await opts.port.listTasks({ services: services.map((s) => s.ID) }) : [];
-    const running = new Map<string, number>();
-    for (const t of tasks) if (t.Status.State === 'running') running.set(t.ServiceID, (running.get(t.ServiceID) ?? 0) + 1);
-    return { services, running };
   }
 
   async function v1Step(cluster: string, plan: V1PlanState, name: V1StepName): Promise<Run> {
@@ -251,9 +245,9 @@ export function createV1Reconciler(opts: V1ReconcilerOptions): Reconciler {
       case 'stop-v1':
       case 'undo-v1': {
         const reports = await side.hosts.stop(side.targets);
-        const stillUp = reports.filter((r) => r.error || isActive(r));
-        return stillUp.length
-          ? { outcome: { ok: false, detail: `v1 not stopped on ${stillUp.map((r) => r.host).join(', ')}: ${hostsLine(reports)}` } }
+        const notStopped = reports.filter((r) => r.error || isActive(r));
+        return notStopped.length
+          ? { outcome: { ok: false, detail: `v1 not stopped on ${notStopped.map((r) => r.host).join(', ')}: ${hostsLine(reports)}` } }
           : { outcome: { ok: true, detail: hostsLine(reports) } };
       }
       default:
@@ -262,10 +256,6 @@ export function createV1Reconciler(opts: V1ReconcilerOptions): Reconciler {
   }
 
   return { reconcile };
-}
-
-function replicasOf(s: Service): number {
-  return s.Spec.Mode?.Replicated?.Replicas ?? 0;
 }
 
 function describe(services: Service[], running: Map<string, number>): string {

@@ -1,5 +1,5 @@
 // The layers of DESIGN.md, checked in `npm test` (npm run lint:deps). Arrows point down only:
-//   cli → ops, controller, images → reconcilers → convert, store, hosts, analysis → swarm → spec, crypto → util
+//   cli → ops, controller, images → reconcilers → convert, store, hosts, backup, analysis → swarm → spec, crypto → util
 // analysis (metric analysis of rollouts) needs neither Docker nor the store: only spec and util.
 // The agent runtime imports only spec, crypto and util. Only src/swarm talks to Docker.
 /** Folders under src/ a layer may import, besides itself. */
@@ -11,11 +11,13 @@ const allowed = {
   convert: ['swarm', 'spec', 'crypto', 'util'],
   store: ['swarm', 'analysis', 'spec', 'util'],
   hosts: ['swarm', 'spec', 'crypto', 'util'],
+  // The backup repository (chunks, packs, index, snapshots, lock): files and crypto only.
+  backup: ['crypto', 'util'],
   analysis: ['spec', 'util'],
-  reconcilers: ['convert', 'store', 'hosts', 'analysis', 'swarm', 'spec', 'crypto', 'util'],
+  reconcilers: ['convert', 'backup', 'store', 'hosts', 'analysis', 'swarm', 'spec', 'crypto', 'util'],
   images: ['swarm', 'spec', 'util'],
-  ops: ['reconcilers', 'convert', 'store', 'hosts', 'analysis', 'images', 'swarm', 'spec', 'crypto', 'util'],
-  controller: ['reconcilers', 'ops', 'convert', 'store', 'hosts', 'analysis', 'swarm', 'spec', 'crypto', 'util'],
+  ops: ['reconcilers', 'backup', 'convert', 'store', 'hosts', 'analysis', 'images', 'swarm', 'spec', 'crypto', 'util'],
+  controller: ['reconcilers', 'backup', 'ops', 'convert', 'store', 'hosts', 'analysis', 'swarm', 'spec', 'crypto', 'util'],
   agent: ['spec', 'crypto', 'util'],
 };
 const layers = Object.keys(allowed);

@@ -16,7 +16,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
-          exclude: ['test/integration/hosts/**'],
+          exclude: ['test/integration/hosts/**', 'test/integration/backup/**'],
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 180_000,
@@ -27,6 +27,19 @@ export default defineConfig({
         test: {
           name: 'hosts',
           include: ['test/integration/hosts/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        // Backups: the repository on disk, the real age CLI, PostgreSQL in the swarm driven by
+        // `bzzzctl backup` and the backup controller wired without the swarm's lease, so it runs
+        // beside the integration suite (which owns the lease).
+        extends: true,
+        test: {
+          name: 'backup',
+          include: ['test/integration/backup/**/*.test.ts'],
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 180_000,

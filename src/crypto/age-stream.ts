@@ -565,6 +565,67 @@ export class AgeDecryptStream extends CountingTransform {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Random access (backup packs): an age file's payload is 64 KiB chunks sealed with a counter
+// nonce, so once the header gave the payload key any chunk can be opened on its own.
+
+/** Where an age file's payload starts and the key its chunks open with. */
+export interface AgePayload {
+  /** Byte offset of the first sealed chunk (after header and nonce). */
+  readonly offset: number;
+  /** Opens sealed chunk `index` (AGE_CHUNK_SIZE + 16 bytes, fewer for the last); undefined when its tag does not verify. */
+  openChunk(index: number, last: boolean, sealed: Buffer): Buffer | undefined;
+  /** How many sealed chunks a file of `fileSize` bytes holds. */
+  chunkCount(fileSize: number): number;
+}
+
+/** Bytes of one sealed payload chunk (64 KiB plaintext and its tag). */
+export const AGE_SEALED_CHUNK_SIZE = CIPHER_CHUNK_SIZE;
+
+/** Opens the payloads of age files for some identities (parsed once, used for many files). */
+export class AgePayloadOpener {
+  private readonly ids: X25519Identity[];
+  constructor(identities: readonly string[]) {
+    if (identities.length === 0) throw new InvalidKeyError('age decryption needs at least one identity');
+    this.ids = identities.map((s, i) => {
+      const scalar = privateKeyObject(parseAgeIdentity(s, `age identity ${i + 1}`));
+      return { scalar, pub: rawPublic(createPublicKey(scalar)) };
+    });
+  }
+
+  /**
+   * The payload of the age file whose first bytes are `head` (header and nonce must be inside:
+   * MAX_HEADER_BYTES + 16 is always enough). CorruptCiphertextError or AccessDeniedError as for
+   * AgeDecryptor.
+   */
+  open(head: Buffer): AgePayload {
+    let end = -1;
+    for (let from = 0; ; ) {
+      const lf = head.indexOf(0x0a, from);
+      if (lf < 0 || lf >= MAX_HEADER_BYTES) break;
+      const start = lf === 0 ? 0 : head.lastIndexOf(0x0a, lf - 1) + 1;
+      if (head.subarray(start, start + 4).toString('latin1') === '--- ') {
+        end = lf + 1;
+        break;
+      }
+      from = lf + 1;
+    }
+    if (end < 0) throw corrupt('no header end found');
+    if (head.length < end + NONCE_SIZE) throw corrupt('the payload nonce is cut short');
+    const { stanzas, noMac, mac } = parseHeader(head.subarray(0, end).toString('latin1'));
+    const fileKey = unwrapFileKey(stanzas, this.ids);
+    if (!fileKey) throw new AccessDeniedError('the age file is not encrypted to any of the identities given');
+    if (!timingSafeEqual(headerMac(fileKey, noMac), mac)) throw corrupt('the header MAC does not match');
+    const key = hkdf(fileKey, head.subarray(end, end + NONCE_SIZE), 'payload');
+    const offset = end + NONCE_SIZE;
+    return {
+      offset,
+      openChunk: (index, last, sealed) => open(key, chunkNonce(index, last), sealed),
+      chunkCount: (fileSize) => Math.max(1, Math.ceil((fileSize - offset) / CIPHER_CHUNK_SIZE)),
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Whole buffers (small files: packs, manifests)
 
 function whole(core: { update(data: Buffer, emit: Emit): void; final(emit: Emit): void }, input: Uint8Array): Buffer {

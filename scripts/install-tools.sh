@@ -25,6 +25,7 @@
 #                                 test/integration/alertmanager.test.ts (test/support/alertmanager.ts)
 #   etcd (etcd-server)            bench:election (--bench)
 #   hyperfine (hyperfine)         bench:spec, bench:apply start-up phase (--bench)
+#   restic (restic)               bench:backup, the peer of the backup repository (--bench)
 #   ssh (openssh-client), curl (curl)
 #                                 test/bench/fixtures/rollback-v2.sh, the seeds' rollback run by the
 #                                 rollback-to-v1 benchmark against the v1 test hosts (--bench)
@@ -64,6 +65,7 @@ if [ "$bench" = 1 ]; then
   tools+=(
     "etcd etcd-server"
     "hyperfine hyperfine"
+    "restic restic"
     "ssh openssh-client"
     "curl curl"
   )

@@ -2,7 +2,7 @@
 // n; keep-daily keeps the newest snapshot of each of the n most recent days that have one (likewise
 // ISO weeks and months, in UTC). A snapshot is kept if any rule keeps it. A policy with no rule
 // keeps everything (forgetting all is never a default). Snapshots dated after `now` (a clock
-// ahead of ours) are always kept.
+// ahead of ours) are always kept and count against no rule.
 import type { RetentionPolicy, SnapshotSummary } from './types.js';
 
 function dayKey(d: Date): string {
@@ -38,8 +38,10 @@ export function applyRetention(
   const oldestFirst = [...snapshots].sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
   if (rules.every(([n]) => n === 0)) return { keep: oldestFirst, remove: [] };
   const kept = new Set<string>();
-  const newestFirst = [...oldestFirst].reverse();
-  for (const s of newestFirst) if (Date.parse(s.time) > now.getTime()) kept.add(s.id);
+  // Snapshots from a clock ahead of ours are kept and do not count against any rule.
+  const future = (s: SnapshotSummary) => Date.parse(s.time) > now.getTime();
+  for (const s of oldestFirst) if (future(s)) kept.add(s.id);
+  const newestFirst = oldestFirst.filter((s) => !future(s)).reverse();
   rules.forEach(([n, key], ruleIndex) => {
     if (n === 0) return;
     const seen = new Set<string>();

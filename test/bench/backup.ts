@@ -4,7 +4,8 @@
 // random bytes plus regions duplicated across files (both tools store those once). Each side runs
 // as its own process (ours: this bundle with `--child OP`), so start-up and opening the
 // repository count for both. Each round uses fresh repositories; the page cache holds the data
-// set throughout (it was just written). Figures are medians over the rounds.
+// set throughout (it was just written); every step starts after a `sync`, and who goes first
+// alternates between rounds. Figures are medians over the rounds.
 //
 // Run:  npm run bench:backup [-- --size-mib 1024 --rounds 3 --dir /tmp]
 import { execFile, spawn } from 'node:child_process';
@@ -120,8 +121,15 @@ try {
       ['restore', () => rs(['restore', 'latest', '--target', join(round, 'restic-out')]), () => child('restore', ['--target', join(round, 'ours-out')])],
     ];
     for (const [step, peer, mine] of pairs) {
-      const p = await peer();
-      const o = await mine();
+      // Each step starts with no dirty pages pending (the previous step's writes would otherwise
+      // throttle whoever runs next), and who goes first alternates between rounds.
+      const first = r % 2 === 1 ? peer : mine;
+      const second = r % 2 === 1 ? mine : peer;
+      await run('sync');
+      const a = await first();
+      await run('sync');
+      const b = await second();
+      const [p, o] = r % 2 === 1 ? [a, b] : [b, a];
       restic[step].push(p);
       ours[step].push(o);
       process.stderr.write(`  round ${r}/${rounds} ${step.padEnd(8)} restic ${p.toFixed(3)} s, ours ${o.toFixed(3)} s\n`);

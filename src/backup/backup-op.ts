@@ -42,7 +42,11 @@ function unchanged(e: SourceEntry, p: ManifestEntry | undefined): p is ManifestE
 }
 
 /** The latest snapshot of the cluster with the same parts: its entries by part and path. */
-async function parentOf(ctx: RepoContext, cluster: string, parts: string[]): Promise<{ id?: string; parts: Map<string, Map<string, ManifestEntry>> }> {
+async function parentOf(
+  ctx: RepoContext,
+  cluster: string,
+  parts: string[],
+): Promise<{ id?: string; parts: Map<string, Map<string, ManifestEntry>> }> {
   const key = [...parts].sort().join('\0');
   const candidates = (await ctx.snapshots.list(cluster)).filter((s) => [...s.parts].sort().join('\0') === key);
   const parent = candidates.at(-1);
@@ -57,7 +61,8 @@ export async function runBackup(ctx: RepoContext, sources: readonly BackupSource
   const names = sources.map((s) => s.part);
   if (names.length === 0) throw new InvalidInputError('backup: no sources given');
   if (new Set(names).size !== names.length) throw new InvalidInputError(`backup: part names repeat (${names.join(', ')})`);
-  for (const n of names) if (badRelativePath(n) || n.includes('/')) throw new InvalidInputError(`backup: part name "${n.slice(0, 80)}" is not a plain name`);
+  for (const n of names)
+    if (badRelativePath(n) || n.includes('/')) throw new InvalidInputError(`backup: part name "${n.slice(0, 80)}" is not a plain name`);
   const signal = opts.signal ?? new AbortController().signal;
   ctx.index = await loadIndex(ctx.dir, ctx.identities, ctx.index);
   const index = ctx.index;

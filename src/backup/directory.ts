@@ -79,11 +79,11 @@ export function directoryTarget(part: string, dir: string): RestoreTarget {
       if (data) await pipeline(data, out);
       else await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));
       if (entry.mode !== undefined) await chmod(full, entry.mode);
-      if (entry.mtimeMs !== undefined) await utimes(full, new Date(entry.mtimeMs), new Date(entry.mtimeMs));
+      if (entry.mtimeMs !== undefined) await utimes(full, entry.mtimeMs / 1000, entry.mtimeMs / 1000);
     },
     async finish() {
       // Directory times last: writing files into a directory moves its mtime.
-      for (const d of dirTimes.reverse()) await utimes(d.path, new Date(d.mtimeMs), new Date(d.mtimeMs)).catch(() => undefined);
+      for (const d of dirTimes.reverse()) await utimes(d.path, d.mtimeMs / 1000, d.mtimeMs / 1000).catch(() => undefined);
       dirTimes.length = 0;
     },
   };

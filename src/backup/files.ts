@@ -66,7 +66,8 @@ export async function readBounded(path: string, limit: number, what: string): Pr
   }
   try {
     const { size } = await fh.stat();
-    if (size > limit) throw new RepositoryCorruptError(`${what} ${path} is ${size} bytes, over the limit of ${limit}: not a file this repository wrote`);
+    if (size > limit)
+      throw new RepositoryCorruptError(`${what} ${path} is ${size} bytes, over the limit of ${limit}: not a file this repository wrote`);
     const buf = Buffer.allocUnsafe(size);
     let off = 0;
     while (off < size) {

@@ -20,7 +20,10 @@ export interface ChunkLocation {
 export const PACKS_PER_INDEX_FILE = 20_000;
 
 export function encodeIndex(packs: readonly PackRecord[]): unknown {
-  return { version: FORMAT_VERSION, packs: packs.map((p) => ({ id: p.id, size: p.size, chunks: p.chunks.map((c) => [c.id, c.offset, c.length]) })) };
+  return {
+    version: FORMAT_VERSION,
+    packs: packs.map((p) => ({ id: p.id, size: p.size, chunks: p.chunks.map((c) => [c.id, c.offset, c.length]) })),
+  };
 }
 
 export function parseIndex(value: unknown, file: string): PackRecord[] {

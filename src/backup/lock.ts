@@ -133,7 +133,14 @@ export class RepoLock {
   }
 }
 
-async function checkOthers(repo: string, exclusive: boolean, host: string, nowMs: number, mine: string | undefined, log?: Logger): Promise<void> {
+async function checkOthers(
+  repo: string,
+  exclusive: boolean,
+  host: string,
+  nowMs: number,
+  mine: string | undefined,
+  log?: Logger,
+): Promise<void> {
   for (const name of await listDir(dirs.locks(repo))) {
     if (name === mine || !name.endsWith('.json')) continue;
     const path = join(dirs.locks(repo), name);

@@ -164,7 +164,8 @@ export class SnapshotStore {
     if (!/^[0-9a-f]{1,64}$/.test(idOrPrefix))
       throw new SnapshotNotFoundError(`snapshot id "${idOrPrefix.slice(0, 80)}" is not hex; give an id, a prefix of one, or latest`);
     const hits = all.filter((s) => s.id.startsWith(idOrPrefix));
-    if (hits.length === 0) throw new SnapshotNotFoundError(`no snapshot${where} has an id starting with ${idOrPrefix}; list them with snapshots`);
+    if (hits.length === 0)
+      throw new SnapshotNotFoundError(`no snapshot${where} has an id starting with ${idOrPrefix}; list them with snapshots`);
     if (hits.length > 1)
       throw new SnapshotNotFoundError(
         `snapshot prefix ${idOrPrefix} is ambiguous (${hits.length} snapshots: ${hits

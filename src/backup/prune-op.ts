@@ -22,11 +22,16 @@ export interface PruneOptions {
 
 async function packsOnDisk(repo: string): Promise<string[]> {
   const out: string[] = [];
-  for (const sub of await listDir(dirs.data(repo))) for (const name of await listDir(join(dirs.data(repo), sub))) if (HEX64.test(name)) out.push(name);
+  for (const sub of await listDir(dirs.data(repo)))
+    for (const name of await listDir(join(dirs.data(repo), sub))) if (HEX64.test(name)) out.push(name);
   return out;
 }
 
-export async function runPrune(ctx: RepoContext, reader: PackReader, opts: PruneOptions): Promise<{ packsRemoved: number; bytesFreed: number }> {
+export async function runPrune(
+  ctx: RepoContext,
+  reader: PackReader,
+  opts: PruneOptions,
+): Promise<{ packsRemoved: number; bytesFreed: number }> {
   const signal = opts.signal ?? new AbortController().signal;
   const progress = new ProgressReporter('prune', opts.onProgress);
   let bytesFreed = 0;
@@ -39,7 +44,8 @@ export async function runPrune(ctx: RepoContext, reader: PackReader, opts: Prune
   ctx.index = await loadIndex(ctx.dir, ctx.identities);
   const index = ctx.index;
   const used = new Set<string>();
-  for (const id of await ctx.snapshots.ids()) for (const p of (await ctx.snapshots.manifest(id)).parts) for (const e of p.entries) for (const c of e.chunks) used.add(c);
+  for (const id of await ctx.snapshots.ids())
+    for (const p of (await ctx.snapshots.manifest(id)).parts) for (const e of p.entries) for (const c of e.chunks) used.add(c);
 
   // Each used chunk is kept at one location: the index's (the first pack that listed it).
   const keep: PackRecord[] = [];
@@ -84,7 +90,8 @@ export async function runPrune(ctx: RepoContext, reader: PackReader, opts: Prune
   const fresh = await packer.flush();
   const oldFiles = [...index.files.keys()];
   const all = [...keep, ...fresh];
-  for (let i = 0; i < all.length; i += PACKS_PER_INDEX_FILE) await writeIndexFile(ctx.dir, all.slice(i, i + PACKS_PER_INDEX_FILE), ctx.recipients);
+  for (let i = 0; i < all.length; i += PACKS_PER_INDEX_FILE)
+    await writeIndexFile(ctx.dir, all.slice(i, i + PACKS_PER_INDEX_FILE), ctx.recipients);
   for (const f of oldFiles) await removeIndexFile(ctx.dir, f);
   await fsyncDir(dirs.index(ctx.dir));
   await reader.close();

@@ -61,18 +61,23 @@ export async function initRepository(dir: string, opts: { recipients: readonly s
   const root = resolve(dir);
   if (await isRepository(root)) throw new RepositoryPathError(`${root} is already a backup repository; open it instead`);
   const st = await stat(root).catch(() => undefined);
-  if (st && !st.isDirectory()) throw new RepositoryPathError(`${root} is not a directory; give an empty or new directory for the repository`);
+  if (st && !st.isDirectory())
+    throw new RepositoryPathError(`${root} is not a directory; give an empty or new directory for the repository`);
   if (st && (await readdir(root)).length > 0)
     throw new RepositoryPathError(`${root} is not empty and not a backup repository; give an empty or new directory`);
   try {
     await mkdir(root, { recursive: true, mode: 0o700 });
     await access(root, constants.W_OK);
   } catch (err) {
-    throw new RepositoryPathError(`${root} cannot be created or is not writable (${(err as NodeJS.ErrnoException).code ?? 'error'}); fix its permissions or pick another path`, {
-      cause: err,
-    });
+    throw new RepositoryPathError(
+      `${root} cannot be created or is not writable (${(err as NodeJS.ErrnoException).code ?? 'error'}); fix its permissions or pick another path`,
+      {
+        cause: err,
+      },
+    );
   }
-  for (const d of [dirs.tmp(root), dirs.index(root), dirs.snapshots(root), dirs.locks(root), dirs.data(root)]) await mkdir(d, { recursive: true, mode: 0o700 });
+  for (const d of [dirs.tmp(root), dirs.index(root), dirs.snapshots(root), dirs.locks(root), dirs.data(root)])
+    await mkdir(d, { recursive: true, mode: 0o700 });
   for (let i = 0; i < 256; i++) await mkdir(join(dirs.data(root), i.toString(16).padStart(2, '0')), { recursive: true, mode: 0o700 });
   await writeFileAtomic(join(root, 'config'), [sealJson(newConfig(opts.now ?? new Date()), opts.recipients)], dirs.tmp(root));
   // The marker last: a directory without it is not (yet) a repository.
@@ -90,12 +95,17 @@ export interface OpenOptions {
 
 export async function openRepository(dir: string, opts: OpenOptions): Promise<Repository> {
   const root = resolve(dir);
-  if (opts.identities.length === 0) throw new InvalidInputError('backup repository: an age identity (AGE-SECRET-KEY-1…) is needed to open it');
+  if (opts.identities.length === 0)
+    throw new InvalidInputError('backup repository: an age identity (AGE-SECRET-KEY-1…) is needed to open it');
   checkKeys(opts.recipients, opts.identities);
-  if (!(await isRepository(root))) throw new RepositoryPathError(`${root} is not a backup repository (no ${MARKER_FILE} marker); create one with init`);
+  if (!(await isRepository(root)))
+    throw new RepositoryPathError(`${root} is not a backup repository (no ${MARKER_FILE} marker); create one with init`);
   const configPath = join(root, 'config');
   const reader = new ShapeReader(`repository config ${configPath}`);
-  const config = parseConfig(openJson(await readBounded(configPath, LIMITS.config, 'repository config'), opts.identities, reader), reader.file);
+  const config = parseConfig(
+    openJson(await readBounded(configPath, LIMITS.config, 'repository config'), opts.identities, reader),
+    reader.file,
+  );
   const log = opts.log ?? silentLogger();
   const ctx: RepoContext = {
     dir: root,
@@ -182,4 +192,3 @@ class DirRepository implements Repository {
     this.ctx.index = new ChunkIndex();
   }
 }
-

@@ -58,9 +58,12 @@ export async function runRestore(
   const wanted = opts.parts ?? names;
   const unknown = wanted.filter((p) => !names.includes(p));
   if (unknown.length > 0)
-    throw new InvalidInputError(`restore: snapshot ${summary.id.slice(0, 16)} has no part ${unknown.join(', ')} (it has ${names.join(', ')})`);
+    throw new InvalidInputError(
+      `restore: snapshot ${summary.id.slice(0, 16)} has no part ${unknown.join(', ')} (it has ${names.join(', ')})`,
+    );
   const missing = wanted.filter((p) => !targets.some((t) => t.part === p));
-  if (missing.length > 0) throw new InvalidInputError(`restore: no restore target for part ${missing.join(', ')}; give one per part restored`);
+  if (missing.length > 0)
+    throw new InvalidInputError(`restore: no restore target for part ${missing.join(', ')}; give one per part restored`);
   ctx.index = await loadIndex(ctx.dir, ctx.identities, ctx.index);
   const index = ctx.index;
   const parts = manifest.parts.filter((p) => wanted.includes(p.name));
@@ -68,7 +71,8 @@ export async function runRestore(
   for (const p of parts)
     for (const e of p.entries)
       for (const c of e.chunks)
-        if (!index.chunks.has(c)) throw new RepositoryCorruptError(`restore: chunk ${c} of ${p.name}/${e.path} is in no index file; run verify`);
+        if (!index.chunks.has(c))
+          throw new RepositoryCorruptError(`restore: chunk ${c} of ${p.name}/${e.path} is in no index file; run verify`);
   const total = parts.reduce((n, p) => n + p.entries.reduce((m, e) => m + e.size, 0), 0);
   const progress = new ProgressReporter('restore', opts.onProgress, total);
   let files = 0;

@@ -2,7 +2,7 @@
 // them can be read with `age -d -i KEY`, and none without a key.
 import { ageDecrypt, ageEncrypt } from '../crypto/age-stream.js';
 import { RepositoryCorruptError } from './errors.js';
-import { ShapeReader } from './shape.js';
+import type { ShapeReader } from './shape.js';
 
 export function sealJson(value: unknown, recipients: readonly string[]): Buffer {
   return ageEncrypt(Buffer.from(JSON.stringify(value), 'utf8'), recipients);

@@ -51,7 +51,8 @@ export function checkPackData(ctx: RepoContext, pack: PackRecord, file: Buffer):
   }
   const { plain, bad } = decryptPackSegments(file, payload);
   const badSet = new Set(bad);
-  for (const s of bad) problems.push(`${name}: payload segment ${s} (plaintext bytes ${s * AGE_CHUNK_SIZE}…) does not decrypt: altered on disk`);
+  for (const s of bad)
+    problems.push(`${name}: payload segment ${s} (plaintext bytes ${s * AGE_CHUNK_SIZE}…) does not decrypt: altered on disk`);
   for (const c of pack.chunks) {
     const s0 = Math.floor(c.offset / AGE_CHUNK_SIZE);
     const s1 = Math.floor((c.offset + Math.max(1, c.length) - 1) / AGE_CHUNK_SIZE);
@@ -65,7 +66,10 @@ export function checkPackData(ctx: RepoContext, pack: PackRecord, file: Buffer):
   if (!badSet.has(lastSeg)) {
     const trailer = decodeTrailer(plain);
     if (typeof trailer === 'string') problems.push(`${name}: ${trailer}`);
-    else if (trailer.length !== pack.chunks.length || trailer.some((t, i) => t.id !== pack.chunks[i]?.id || t.offset !== pack.chunks[i]?.offset))
+    else if (
+      trailer.length !== pack.chunks.length ||
+      trailer.some((t, i) => t.id !== pack.chunks[i]?.id || t.offset !== pack.chunks[i]?.offset)
+    )
       problems.push(`${name}: the chunk list inside the pack differs from the index`);
   }
   return problems;
@@ -95,7 +99,8 @@ export async function runVerify(ctx: RepoContext, opts: VerifyOptions): Promise<
       const m = await ctx.snapshots.manifest(id);
       for (const p of m.parts)
         for (const e of p.entries)
-          for (const c of e.chunks) if (!index.chunks.has(c)) add(`snapshot ${id.slice(0, 16)}: ${p.name}/${e.path} needs chunk ${c}, which is in no index file`);
+          for (const c of e.chunks)
+            if (!index.chunks.has(c)) add(`snapshot ${id.slice(0, 16)}: ${p.name}/${e.path} needs chunk ${c}, which is in no index file`);
     } catch (err) {
       add(`snapshot ${id.slice(0, 16)}: ${(err as Error).message}`);
     }
@@ -105,7 +110,8 @@ export async function runVerify(ctx: RepoContext, opts: VerifyOptions): Promise<
   const present: PackRecord[] = [];
   for (const p of packs) {
     const size = await fileSize(packPath(ctx.dir, p.id));
-    if (size === undefined) add(`pack ${p.id}: indexed but missing on disk (${packPath(ctx.dir, p.id)}); its ${p.chunks.length} chunks are lost`);
+    if (size === undefined)
+      add(`pack ${p.id}: indexed but missing on disk (${packPath(ctx.dir, p.id)}); its ${p.chunks.length} chunks are lost`);
     else if (size !== p.size) add(`pack ${p.id}: ${size} bytes on disk, the index says ${p.size} (truncated or altered)`);
     else present.push(p);
   }
@@ -113,7 +119,11 @@ export async function runVerify(ctx: RepoContext, opts: VerifyOptions): Promise<
   let chunksChecked = 0;
   if (opts.readData) {
     const chosen = opts.readData === true ? present : pickSubset(present, opts.readData.subsetPercent);
-    const progress = new ProgressReporter('verify', opts.onProgress, chosen.reduce((n, p) => n + p.size, 0));
+    const progress = new ProgressReporter(
+      'verify',
+      opts.onProgress,
+      chosen.reduce((n, p) => n + p.size, 0),
+    );
     // Read the next pack while this one is checked.
     const read = (p: PackRecord | undefined) => (p ? readBounded(packPath(ctx.dir, p.id), LIMITS.pack, 'pack') : undefined);
     let next = read(chosen[0]);

@@ -112,13 +112,18 @@ try {
     await run('restic', ['init'], { env });
     const { recipient } = JSON.parse(await readFile(keys, 'utf8')) as { recipient: string };
     await initRepository(orepo, { recipients: [recipient] });
-    const child = (op: string, extra: string[] = []) => timed(process.execPath, [self, '--child', op, '--repo', orepo, '--keys', keys, ...extra]);
+    const child = (op: string, extra: string[] = []) =>
+      timed(process.execPath, [self, '--child', op, '--repo', orepo, '--keys', keys, ...extra]);
     const rs = (args: string[]) => timed('restic', ['--quiet', ...args], env);
     const pairs: [Step, () => Promise<number>, () => Promise<number>][] = [
       ['backup', () => rs(['backup', data]), () => child('backup', ['--src', data])],
       ['backup2', () => rs(['backup', data]), () => child('backup', ['--src', data])],
       ['verify', () => rs(['check', '--read-data']), () => child('verify')],
-      ['restore', () => rs(['restore', 'latest', '--target', join(round, 'restic-out')]), () => child('restore', ['--target', join(round, 'ours-out')])],
+      [
+        'restore',
+        () => rs(['restore', 'latest', '--target', join(round, 'restic-out')]),
+        () => child('restore', ['--target', join(round, 'ours-out')]),
+      ],
     ];
     for (const [step, peer, mine] of pairs) {
       // Each step starts with no dirty pages pending (the previous step's writes would otherwise
@@ -139,7 +144,9 @@ try {
     const resticHash = await treeHash(join(round, 'restic-out', data), names);
     if (oursHash !== sourceHash || resticHash !== sourceHash) throw new Error('a restore differs from the data set');
     const du = async (d: string) => Number((await run('du', ['-sb', d])).stdout.split('\t')[0]);
-    process.stderr.write(`  round ${r}/${rounds} repository size: restic ${(await du(rrepo)) / MiB} MiB, ours ${(await du(orepo)) / MiB} MiB\n`);
+    process.stderr.write(
+      `  round ${r}/${rounds} repository size: restic ${(await du(rrepo)) / MiB} MiB, ours ${(await du(orepo)) / MiB} MiB\n`,
+    );
     await rm(round, { recursive: true, force: true });
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] as number;
@@ -149,7 +156,9 @@ try {
     verify: 'verify --read-data',
     restore: 'restore',
   };
-  console.log(`backup repository vs restic ${(await run('restic', ['version'])).stdout.split(' ')[1]}, ${sizeMiB} MiB in ${files} files, median of ${rounds} rounds, load ${loadavg()[0]?.toFixed(1)}`);
+  console.log(
+    `backup repository vs restic ${(await run('restic', ['version'])).stdout.split(' ')[1]}, ${sizeMiB} MiB in ${files} files, median of ${rounds} rounds, load ${loadavg()[0]?.toFixed(1)}`,
+  );
   console.log('| operation | restic | ours | ratio (restic / ours, ≥ 1 is faster) |');
   console.log('|---|---|---|---|');
   for (const s of steps) {

@@ -33,8 +33,16 @@ describe('index files', () => {
   });
 
   const hostile: [string, (v: { version: number; packs: { id: unknown; size: unknown; chunks: unknown[][] }[] }) => unknown, RegExp][] = [
-    ['a pack id that is not hex', (v) => ((v.packs[0] as { id: unknown }).id = '../../etc/passwd'), /packs\[0\]\.id is not 64 lowercase hex/],
-    ['a chunk past the end of its pack', (v) => ((v.packs[0]?.chunks[1] as unknown[])[2] = 5_000_000), /chunks\[1\] overlaps another chunk or lies past the end/],
+    [
+      'a pack id that is not hex',
+      (v) => ((v.packs[0] as { id: unknown }).id = '../../etc/passwd'),
+      /packs\[0\]\.id is not 64 lowercase hex/,
+    ],
+    [
+      'a chunk past the end of its pack',
+      (v) => ((v.packs[0]?.chunks[1] as unknown[])[2] = 5_000_000),
+      /chunks\[1\] overlaps another chunk or lies past the end/,
+    ],
     ['overlapping chunks', (v) => ((v.packs[0]?.chunks[1] as unknown[])[1] = 10), /overlaps/],
     ['a negative offset', (v) => ((v.packs[0]?.chunks[0] as unknown[])[1] = -1), /offset is not an integer/],
     ['a size as a string', (v) => ((v.packs[0] as { size: unknown }).size = '3000000'), /packs\[0\]\.size is not an integer/],
@@ -55,7 +63,9 @@ describe('index files', () => {
     const k = generateAgeIdentity();
     const other = generateAgeIdentity();
     const reader = new ShapeReader('index file /r/index/1');
-    expect(() => openJson(sealJson({}, [k.recipient]), [other.identity], reader)).toThrow(/index file \/r\/index\/1: not encrypted to any of the identities/);
+    expect(() => openJson(sealJson({}, [k.recipient]), [other.identity], reader)).toThrow(
+      /index file \/r\/index\/1: not encrypted to any of the identities/,
+    );
     expect(() => openJson(Buffer.from('garbage'), [k.identity], reader)).toThrow(/index file \/r\/index\/1: not a valid age file/);
   });
 });
@@ -93,7 +103,9 @@ describe('manifests', () => {
     it(`refuses an entry path with ${name}`, () => {
       const v = roundTrip(m);
       v.parts[0].entries[1].path = path;
-      expect(() => parseManifest(v, 'snapshot manifest /r/snapshots/x')).toThrow(/snapshot manifest \/r\/snapshots\/x: parts\[0\]\.entries\[1\]\.path/);
+      expect(() => parseManifest(v, 'snapshot manifest /r/snapshots/x')).toThrow(
+        /snapshot manifest \/r\/snapshots\/x: parts\[0\]\.entries\[1\]\.path/,
+      );
     });
   }
 
@@ -135,7 +147,11 @@ describe('bounded reads', () => {
 
   it('refuse a file over its limit, naming it, without reading it', async () => {
     await writeFile(join(dir, 'huge'), Buffer.alloc(2048));
-    await expect(readBounded(join(dir, 'huge'), 1024, 'index file')).rejects.toThrow(`index file ${join(dir, 'huge')} is 2048 bytes, over the limit of 1024`);
-    await expect(readBounded(join(dir, 'missing'), 1024, 'snapshot manifest')).rejects.toThrow(/snapshot manifest .*missing cannot be read/);
+    await expect(readBounded(join(dir, 'huge'), 1024, 'index file')).rejects.toThrow(
+      `index file ${join(dir, 'huge')} is 2048 bytes, over the limit of 1024`,
+    );
+    await expect(readBounded(join(dir, 'missing'), 1024, 'snapshot manifest')).rejects.toThrow(
+      /snapshot manifest .*missing cannot be read/,
+    );
   });
 });

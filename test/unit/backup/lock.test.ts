@@ -69,7 +69,15 @@ describe('RepoLock on disk', () => {
 
   it('takes over a lock whose holder on this host is dead, and one that expired', async () => {
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
-    await put('x-dead.json', lock({ host: hostname(), holder: `${hostname()}/${dead}`, pid: Number(dead), expires: new Date(Date.now() + 3_600_000).toISOString() }));
+    await put(
+      'x-dead.json',
+      lock({
+        host: hostname(),
+        holder: `${hostname()}/${dead}`,
+        pid: Number(dead),
+        expires: new Date(Date.now() + 3_600_000).toISOString(),
+      }),
+    );
     await put('x-old.json', lock({ expires: new Date(Date.now() - 1000).toISOString() }));
     const l = await RepoLock.acquire(repo, true, 'backup');
     expect(await readdir(join(repo, 'locks'))).toEqual([l.name]);

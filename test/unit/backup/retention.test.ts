@@ -14,7 +14,11 @@ for (let d = Date.UTC(2026, 0, 1); d <= Date.UTC(2026, 2, 10); d += 86_400_000) 
 const now = new Date('2026-03-11T00:00:00Z');
 
 const table: { name: string; policy: RetentionPolicy; kept: string[] }[] = [
-  { name: 'keep-last 3', policy: { keepLast: 3 }, kept: ['2026-03-09T15:00:00.000Z', '2026-03-10T03:00:00.000Z', '2026-03-10T15:00:00.000Z'] },
+  {
+    name: 'keep-last 3',
+    policy: { keepLast: 3 },
+    kept: ['2026-03-09T15:00:00.000Z', '2026-03-10T03:00:00.000Z', '2026-03-10T15:00:00.000Z'],
+  },
   {
     name: 'keep-daily 3: the newest of each of the last 3 days',
     policy: { keepDaily: 3 },
@@ -33,7 +37,13 @@ const table: { name: string; policy: RetentionPolicy; kept: string[] }[] = [
   {
     name: 'rules combine: a snapshot any rule keeps is kept',
     policy: { keepLast: 2, keepDaily: 2, keepMonthly: 3 },
-    kept: ['2026-01-31T15:00:00.000Z', '2026-02-28T15:00:00.000Z', '2026-03-09T15:00:00.000Z', '2026-03-10T03:00:00.000Z', '2026-03-10T15:00:00.000Z'],
+    kept: [
+      '2026-01-31T15:00:00.000Z',
+      '2026-02-28T15:00:00.000Z',
+      '2026-03-09T15:00:00.000Z',
+      '2026-03-10T03:00:00.000Z',
+      '2026-03-10T15:00:00.000Z',
+    ],
   },
   { name: 'more than there are keeps all', policy: { keepLast: 1000 }, kept: series.map((s) => s.time) },
   { name: 'an empty policy keeps everything', policy: {}, kept: series.map((s) => s.time) },

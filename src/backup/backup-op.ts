@@ -57,7 +57,12 @@ async function parentOf(
   return { id: parent.id, parts: out };
 }
 
-export async function runBackup(ctx: RepoContext, sources: readonly BackupSource[], opts: BackupOptions): Promise<SnapshotSummary> {
+export async function runBackup(
+  ctx: RepoContext,
+  sources: readonly BackupSource[],
+  opts: BackupOptions,
+  lock?: { assertHeld(): Promise<void> },
+): Promise<SnapshotSummary> {
   const names = sources.map((s) => s.part);
   if (names.length === 0) throw new InvalidInputError('backup: no sources given');
   if (new Set(names).size !== names.length) throw new InvalidInputError(`backup: part names repeat (${names.join(', ')})`);
@@ -152,6 +157,8 @@ export async function runBackup(ctx: RepoContext, sources: readonly BackupSource
     bytes,
     addedBytes,
   };
+  // The manifest commits the snapshot: only while the lock is still ours.
+  await lock?.assertHeld();
   const id = await ctx.snapshots.write(manifest);
   progress.p.current = undefined;
   progress.done();

@@ -126,6 +126,24 @@ export class RepoLock {
     }
   }
 
+  /**
+   * Throws unless our lock file is still there: a holder paused past its expiry (a suspended VM,
+   * a stopped process) may have been taken over, and must not then write a snapshot or delete.
+   */
+  async assertHeld(): Promise<void> {
+    const path = join(dirs.locks(this.repo), this.name);
+    const still = await readBounded(path, LIMITS.lock, 'lock file')
+      .then((b) => parseLock(b, path).holder === this.record.holder)
+      .catch(() => false);
+    if (!still)
+      throw new BackupLockedError(
+        `lost the lock on the backup repository ${this.repo} (taken over after it expired); nothing was committed, run the operation again`,
+        this.record.holder,
+        this.record.time,
+        this.record.expires,
+      );
+  }
+
   async release(): Promise<void> {
     this.released = true;
     if (this.timer) clearInterval(this.timer);

@@ -31,6 +31,7 @@ export async function runPrune(
   ctx: RepoContext,
   reader: PackReader,
   opts: PruneOptions,
+  lock?: { assertHeld(): Promise<void> },
 ): Promise<{ packsRemoved: number; bytesFreed: number }> {
   const signal = opts.signal ?? new AbortController().signal;
   const progress = new ProgressReporter('prune', opts.onProgress);
@@ -88,6 +89,8 @@ export async function runPrune(
     throw err;
   }
   const fresh = await packer.flush();
+  // Deleting starts here: only while the lock is still ours.
+  await lock?.assertHeld();
   const oldFiles = [...index.files.keys()];
   const all = [...keep, ...fresh];
   for (let i = 0; i < all.length; i += PACKS_PER_INDEX_FILE)

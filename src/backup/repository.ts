@@ -129,17 +129,17 @@ class DirRepository implements Repository {
     return this.ctx.dir;
   }
 
-  private async locked<T>(exclusive: boolean, op: string, fn: () => Promise<T>): Promise<T> {
+  private async locked<T>(exclusive: boolean, op: string, fn: (lock: RepoLock) => Promise<T>): Promise<T> {
     const lock = await RepoLock.acquire(this.ctx.dir, exclusive, op, this.ctx.lockOptions as LockOptions);
     try {
-      return await fn();
+      return await fn(lock);
     } finally {
       await lock.release();
     }
   }
 
   backup(sources: readonly BackupSource[], opts: BackupOptions): Promise<SnapshotSummary> {
-    return this.locked(true, 'backup', () => runBackup(this.ctx, sources, opts));
+    return this.locked(true, 'backup', (lock) => runBackup(this.ctx, sources, opts, lock));
   }
 
   snapshots(filter?: { cluster?: string }): Promise<SnapshotSummary[]> {
@@ -169,8 +169,9 @@ class DirRepository implements Repository {
     policy: RetentionPolicy,
     opts: { cluster: string; dryRun?: boolean; now?: Date },
   ): Promise<{ kept: SnapshotSummary[]; removed: SnapshotSummary[] }> {
-    return this.locked(true, 'forget', async () => {
+    return this.locked(true, 'forget', async (lock) => {
       const { keep, remove } = applyRetention(await this.ctx.snapshots.list(opts.cluster), policy, opts.now ?? new Date());
+      if (!opts.dryRun) await lock.assertHeld();
       if (!opts.dryRun) for (const s of remove) await this.ctx.snapshots.remove(s.id);
       if (!opts.dryRun && remove.length > 0) await fsyncDir(dirs.snapshots(this.ctx.dir));
       return { kept: keep, removed: remove };
@@ -178,10 +179,10 @@ class DirRepository implements Repository {
   }
 
   prune(opts: PruneOptions = {}): Promise<{ packsRemoved: number; bytesFreed: number }> {
-    return this.locked(true, 'prune', async () => {
+    return this.locked(true, 'prune', async (lock) => {
       const reader = new PackReader(this.ctx.dir, this.ctx.opener);
       try {
-        return await runPrune(this.ctx, reader, opts);
+        return await runPrune(this.ctx, reader, opts, lock);
       } finally {
         await reader.close();
       }

@@ -19,7 +19,7 @@ import {
   openRepository,
 } from '../../../src/backup/index.js';
 import { decodeTrailer } from '../../../src/backup/pack-format.js';
-import type { BackupSource } from '../../../src/backup/types.js';
+import type { BackupSource, Progress } from '../../../src/backup/types.js';
 import { generateAgeIdentity } from '../../../src/crypto/age-stream.js';
 import { hashBytes } from '../../../src/crypto/blake3.js';
 
@@ -127,8 +127,19 @@ describe('backup repository', () => {
     const src = join(base, 'rt-src');
     await makeData(src, 12);
     const repo = await newRepo('rt-repo');
-    const first = await repo.backup([directorySource('files', src)], { cluster: 'c1', reason: 'manual', tags: { by: 'test' } });
+    const seen: Progress[] = [];
+    const first = await repo.backup([directorySource('files', src)], {
+      cluster: 'c1',
+      reason: 'manual',
+      tags: { by: 'test' },
+      onProgress: (p) => seen.push(p),
+    });
     expect(first.files).toBe(6);
+    expect(first.tags).toEqual({ by: 'test' });
+    // The last report is the whole run: every byte and file, new chunks fewer than chunks (the copy).
+    const last = seen.at(-1) as Progress;
+    expect(last).toMatchObject({ op: 'backup', bytes: first.bytes, files: 6 });
+    expect(last.newChunks).toBeLessThan(last.chunks);
     // The duplicated third is stored once.
     expect(first.addedBytes).toBeLessThan(first.bytes - 3 * MiB);
     let opened = 0;
@@ -147,8 +158,10 @@ describe('backup repository', () => {
     expect(opened).toBe(1);
     expect(second.addedBytes).toBe(11);
     const out = join(base, 'rt-out');
-    const restored = await repo.restore(second.id.slice(0, 10), [directoryTarget('files', out)]);
-    expect(restored.files).toBe(7);
+    const restoring: Progress[] = [];
+    const restored = await repo.restore(second.id.slice(0, 10), [directoryTarget('files', out)], { onProgress: (p) => restoring.push(p) });
+    expect(restored).toEqual({ files: 7, bytes: second.bytes });
+    expect(restoring.at(-1)).toMatchObject({ op: 'restore', bytes: second.bytes, totalBytes: second.bytes, files: 7 });
     expect(await tree(out)).toEqual(await tree(src));
     expect(await repo.snapshots({ cluster: 'c1' })).toHaveLength(2);
     expect((await repo.findSnapshot('latest', 'c1')).id).toBe(second.id);

@@ -96,6 +96,14 @@ describe('RepoLock on disk', () => {
     await c.release();
   });
 
+  it('knows when its lock was taken over, so nothing is committed after that', async () => {
+    const l = await RepoLock.acquire(repo, true, 'backup');
+    await l.assertHeld();
+    await rm(join(repo, 'locks', l.name));
+    await expect(l.assertHeld()).rejects.toThrow(/lost the lock on the backup repository .*nothing was committed/);
+    await l.release();
+  });
+
   it('removes a malformed lock file instead of staying locked by it', async () => {
     await writeFile(join(repo, 'locks', 'x-junk.json'), '{"holder":');
     const l = await RepoLock.acquire(repo, true, 'backup');

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  BackupAbortedError,
   type Repository,
   directorySource,
   directoryTarget,
@@ -275,6 +276,28 @@ describe('backup repository', () => {
     expect((await packsOf(repo.dir)).length).toBeLessThanOrEqual(before);
     expect(await readdir(join(repo.dir, 'tmp'))).toEqual([]);
     expect((await repo.verify({ readData: true })).ok).toBe(true);
+  });
+
+  it('stops an aborted backup with a clear error and leaves the repository consistent', async () => {
+    const src = join(base, 'abort-src');
+    await makeData(src, 24);
+    const repo = await newRepo('abort-repo');
+    const ac = new AbortController();
+    const inner = directorySource('files', src);
+    // Aborted once the first 8 MiB file has been handed over (mid-run, packs already written).
+    const aborting: BackupSource = {
+      part: 'files',
+      async *entries(signal) {
+        for await (const e of inner.entries(signal)) {
+          yield e;
+          if (e.path === 'a.bin') ac.abort();
+        }
+      },
+    };
+    await expect(repo.backup([aborting], { cluster: 'a', reason: 'manual', signal: ac.signal })).rejects.toThrow(BackupAbortedError);
+    expect(await repo.snapshots()).toEqual([]);
+    expect(await readdir(join(repo.dir, 'locks'))).toEqual([]);
+    expect((await repo.verify({ readData: true })).problems).toEqual([]);
   });
 
   it('forget + prune free space and keep verify clean', async () => {

@@ -38,22 +38,39 @@ export async function writeAll(fh: FileHandle, bufs: readonly Buffer[]): Promise
   }
 }
 
-/**
- * Writes `bufs` as the file `dest`, atomically: a reader sees the old file or the whole new one,
- * and after it returns the new one survives a crash. `tmpDir` must be on the same filesystem.
- */
-export async function writeFileAtomic(dest: string, bufs: readonly Buffer[], tmpDir: string): Promise<void> {
-  const tmp = tmpName(tmpDir, basename(dest));
-  const fh = await open(tmp, 'wx', 0o600);
+/** Creates `path` (it must not exist) with `bufs` as its content, fsynced before this returns. */
+export async function writeNewDurable(path: string, bufs: readonly Buffer[]): Promise<void> {
+  const fh = await open(path, 'wx', 0o600);
   try {
     await writeAll(fh, bufs);
     await fh.sync();
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * Writes `bufs` as the file `dest`, atomically: a reader sees the old file or the whole new one,
+ * and after it returns the new one survives a crash. `tmpDir` must be on the same filesystem.
+ */
+export async function writeFileAtomic(dest: string, bufs: readonly Buffer[], tmpDir: string): Promise<void> {
+  const tmp = tmpName(tmpDir, basename(dest));
+  await writeNewDurable(tmp, bufs);
   await mkdir(dirname(dest), { recursive: true });
   await rename(tmp, dest);
   await fsyncDir(dirname(dest));
+}
+
+/** `length` bytes from `pos` (fewer at the end of the file). */
+export async function readAt(fh: FileHandle, pos: number, length: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  let off = 0;
+  while (off < length) {
+    const { bytesRead } = await fh.read(buf, off, length - off, pos + off);
+    if (bytesRead === 0) break;
+    off += bytesRead;
+  }
+  return buf.subarray(0, off);
 }
 
 /** The whole file, refused (naming it) when larger than `limit` bytes. */
@@ -68,14 +85,7 @@ export async function readBounded(path: string, limit: number, what: string): Pr
     const { size } = await fh.stat();
     if (size > limit)
       throw new RepositoryCorruptError(`${what} ${path} is ${size} bytes, over the limit of ${limit}: not a file this repository wrote`);
-    const buf = Buffer.allocUnsafe(size);
-    let off = 0;
-    while (off < size) {
-      const { bytesRead } = await fh.read(buf, off, size - off, off);
-      if (bytesRead === 0) break;
-      off += bytesRead;
-    }
-    return buf.subarray(0, off);
+    return await readAt(fh, 0, size);
   } finally {
     await fh.close();
   }

@@ -5,23 +5,13 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { AGE_CHUNK_SIZE, AGE_SEALED_CHUNK_SIZE, type AgePayload, type AgePayloadOpener, MAX_HEADER_BYTES } from '../crypto/age-stream.js';
 import { createHasher } from '../crypto/blake3.js';
 import { RepositoryCorruptError } from './errors.js';
+import { readAt } from './files.js';
 import { LIMITS, packPath } from './layout.js';
 
 interface OpenPackFile {
   fh: FileHandle;
   size: number;
   payload: AgePayload;
-}
-
-async function readAt(fh: FileHandle, pos: number, length: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(length);
-  let off = 0;
-  while (off < length) {
-    const { bytesRead } = await fh.read(buf, off, length - off, pos + off);
-    if (bytesRead === 0) break;
-    off += bytesRead;
-  }
-  return buf.subarray(0, off);
 }
 
 export function blake3Hex(data: Uint8Array): string {

@@ -3,10 +3,10 @@
 // next pack fills, with at most two packs in flight (memory ~3 packs). A pack appears under its
 // final name (BLAKE3 of its bytes) only once it is complete and durable; until the index lists
 // it, it is unreferenced and harmless.
-import { open, rename } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
 import { createHasher } from '../crypto/blake3.js';
 import { AgeEncryptor } from '../crypto/age-stream.js';
-import { fsyncDir, tmpName, writeAll } from './files.js';
+import { fsyncDir, tmpName, writeNewDurable } from './files.js';
 import { dirs, packPath } from './layout.js';
 import { type PackChunk, encodeTrailer } from './pack-format.js';
 import { dirname } from 'node:path';
@@ -89,13 +89,7 @@ export class Packer {
 
   private async writePack(record: PackRecord, bytes: Buffer[]): Promise<PackRecord> {
     const tmp = tmpName(dirs.tmp(this.repo), 'pack');
-    const fh = await open(tmp, 'wx', 0o600);
-    try {
-      await writeAll(fh, bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await writeNewDurable(tmp, bytes);
     const dest = packPath(this.repo, record.id);
     await rename(tmp, dest);
     this.touchedDirs.add(dirname(dest));

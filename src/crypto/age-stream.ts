@@ -437,6 +437,38 @@ function unwrapFileKey(stanzas: readonly Stanza[], identities: readonly X25519Id
   return undefined;
 }
 
+function parseIdentities(identities: readonly string[]): X25519Identity[] {
+  if (identities.length === 0) throw new InvalidKeyError('age decryption needs at least one identity');
+  return identities.map((s, i) => {
+    const scalar = privateKeyObject(parseAgeIdentity(s, `age identity ${i + 1}`));
+    return { scalar, pub: rawPublic(createPublicKey(scalar)) };
+  });
+}
+
+/** Where the header in `buf` ends (after the LF of the first line starting `--- `), searching from `from`; -1 if not within MAX_HEADER_BYTES. */
+function headerEnd(buf: Buffer, from: number): number {
+  for (;;) {
+    const lf = buf.indexOf(0x0a, from);
+    if (lf < 0 || lf >= MAX_HEADER_BYTES) return -1;
+    const start = lf === 0 ? 0 : buf.lastIndexOf(0x0a, lf - 1) + 1;
+    if (buf.subarray(start, start + 4).toString('latin1') === '--- ') return lf + 1;
+    from = lf + 1;
+  }
+}
+
+/** The file key of a complete header (through the MAC line's LF), its MAC checked. */
+function openHeader(header: Buffer, ids: readonly X25519Identity[]): Buffer {
+  const { stanzas, noMac, mac } = parseHeader(header.toString('latin1'));
+  const fileKey = unwrapFileKey(stanzas, ids);
+  if (!fileKey) {
+    if (stanzas.some((s) => s.args[0] === 'X25519'))
+      throw new AccessDeniedError('the age file is not encrypted to any of the identities given');
+    throw new CorruptCiphertextError('the age file has no X25519 recipient (scrypt, plugin and post-quantum files are not read here)');
+  }
+  if (!timingSafeEqual(headerMac(fileKey, noMac), mac)) throw corrupt('the header MAC does not match');
+  return fileKey;
+}
+
 /**
  * The age decryption of one file, fed in pieces. Plaintext is emitted only after its chunk's tag
  * verified. A file cut short, altered, or with bytes after its last chunk is a
@@ -458,11 +490,7 @@ export class AgeDecryptor {
 
   /** `identities`: `AGE-SECRET-KEY-1…`, at least one. */
   constructor(identities: readonly string[]) {
-    if (identities.length === 0) throw new InvalidKeyError('age decryption needs at least one identity');
-    this.ids = identities.map((s, i) => {
-      const scalar = privateKeyObject(parseAgeIdentity(s, `age identity ${i + 1}`));
-      return { scalar, pub: rawPublic(createPublicKey(scalar)) };
-    });
+    this.ids = parseIdentities(identities);
   }
 
   /** Consumes header and nonce bytes; returns what follows them (empty while they are incomplete). */
@@ -471,33 +499,13 @@ export class AgeDecryptor {
       const prior = this.headerBytes;
       const all = this.header.length === 0 ? data : Buffer.concat([...this.header, data]);
       this.headerBytes = all.length;
-      // The header ends with the LF of the first line that starts with `--- `.
-      let end = -1;
-      let from = Math.max(0, prior - 1);
-      for (;;) {
-        const lf = all.indexOf(0x0a, from);
-        if (lf < 0 || lf >= MAX_HEADER_BYTES) break;
-        const start = lf === 0 ? 0 : all.lastIndexOf(0x0a, lf - 1) + 1;
-        if (all.subarray(start, start + 4).toString('latin1') === '--- ') {
-          end = lf + 1;
-          break;
-        }
-        from = lf + 1;
-      }
+      const end = headerEnd(all, Math.max(0, prior - 1));
       if (end < 0) {
         if (all.length > MAX_HEADER_BYTES) throw corrupt(`no header end within ${MAX_HEADER_BYTES} bytes`);
         this.header = [all];
         return Buffer.alloc(0);
       }
-      const { stanzas, noMac, mac } = parseHeader(all.subarray(0, end).toString('latin1'));
-      const fileKey = unwrapFileKey(stanzas, this.ids);
-      if (!fileKey) {
-        if (stanzas.some((s) => s.args[0] === 'X25519'))
-          throw new AccessDeniedError('the age file is not encrypted to any of the identities given');
-        throw new CorruptCiphertextError('the age file has no X25519 recipient (scrypt, plugin and post-quantum files are not read here)');
-      }
-      if (!timingSafeEqual(headerMac(fileKey, noMac), mac)) throw corrupt('the header MAC does not match');
-      this.fileKey = fileKey;
+      this.fileKey = openHeader(all.subarray(0, end), this.ids);
       this.header = [];
       data = all.subarray(end);
     }
@@ -585,11 +593,7 @@ export const AGE_SEALED_CHUNK_SIZE = CIPHER_CHUNK_SIZE;
 export class AgePayloadOpener {
   private readonly ids: X25519Identity[];
   constructor(identities: readonly string[]) {
-    if (identities.length === 0) throw new InvalidKeyError('age decryption needs at least one identity');
-    this.ids = identities.map((s, i) => {
-      const scalar = privateKeyObject(parseAgeIdentity(s, `age identity ${i + 1}`));
-      return { scalar, pub: rawPublic(createPublicKey(scalar)) };
-    });
+    this.ids = parseIdentities(identities);
   }
 
   /**
@@ -598,23 +602,10 @@ export class AgePayloadOpener {
    * AgeDecryptor.
    */
   open(head: Buffer): AgePayload {
-    let end = -1;
-    for (let from = 0; ; ) {
-      const lf = head.indexOf(0x0a, from);
-      if (lf < 0 || lf >= MAX_HEADER_BYTES) break;
-      const start = lf === 0 ? 0 : head.lastIndexOf(0x0a, lf - 1) + 1;
-      if (head.subarray(start, start + 4).toString('latin1') === '--- ') {
-        end = lf + 1;
-        break;
-      }
-      from = lf + 1;
-    }
+    const end = headerEnd(head, 0);
     if (end < 0) throw corrupt('no header end found');
     if (head.length < end + NONCE_SIZE) throw corrupt('the payload nonce is cut short');
-    const { stanzas, noMac, mac } = parseHeader(head.subarray(0, end).toString('latin1'));
-    const fileKey = unwrapFileKey(stanzas, this.ids);
-    if (!fileKey) throw new AccessDeniedError('the age file is not encrypted to any of the identities given');
-    if (!timingSafeEqual(headerMac(fileKey, noMac), mac)) throw corrupt('the header MAC does not match');
+    const fileKey = openHeader(head.subarray(0, end), this.ids);
     const key = hkdf(fileKey, head.subarray(end, end + NONCE_SIZE), 'payload');
     const offset = end + NONCE_SIZE;
     return {

@@ -41,7 +41,9 @@ describe('directory source and target', () => {
     await mkdir(join(base, 'elsewhere'));
     await mkdir(out);
     await symlink(join(base, 'elsewhere'), join(out, 'link'));
-    await expect(t.write({ path: 'link/evil.txt', type: 'file' }, data(), signal)).rejects.toThrow(/is a symlink; refusing to write through it/);
+    await expect(t.write({ path: 'link/evil.txt', type: 'file' }, data(), signal)).rejects.toThrow(
+      /is a symlink; refusing to write through it/,
+    );
     expect(await readdir(join(base, 'elsewhere'))).toEqual([]);
     expect(await readdir(base)).not.toContain('escape.txt');
     await t.write({ path: 'ok/fine.txt', type: 'file', mode: 0o600 }, data(), signal);

@@ -76,6 +76,8 @@ export interface LockOptions {
 export class RepoLock {
   private timer?: NodeJS.Timeout;
   private released = false;
+  /** The refresh being written, if any: release waits for it, or its rename would bring the file back. */
+  private refreshing: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly repo: string,
@@ -111,7 +113,9 @@ export class RepoLock {
       await lock.release();
       throw err;
     }
-    lock.timer = setInterval(() => void lock.refresh(), Math.max(1000, Math.floor(ttlMs / 3)));
+    lock.timer = setInterval(() => {
+      lock.refreshing = lock.refresh();
+    }, Math.max(1000, Math.floor(ttlMs / 3)));
     lock.timer.unref();
     return lock;
   }
@@ -147,6 +151,7 @@ export class RepoLock {
   async release(): Promise<void> {
     this.released = true;
     if (this.timer) clearInterval(this.timer);
+    await this.refreshing;
     await unlink(join(dirs.locks(this.repo), this.name)).catch(() => undefined);
   }
 }

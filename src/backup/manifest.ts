@@ -130,8 +130,9 @@ export class SnapshotStore {
     return (await listDir(dirs.snapshots(this.repo))).filter((n) => HEX64.test(n));
   }
 
-  async manifest(id: string): Promise<Manifest> {
-    const hit = this.cache.get(id);
+  /** The manifest of snapshot `id`; `fresh` reads and checks the file again even when cached (verify). */
+  async manifest(id: string, fresh = false): Promise<Manifest> {
+    const hit = fresh ? undefined : this.cache.get(id);
     if (hit) return hit;
     const path = join(dirs.snapshots(this.repo), id);
     const bytes = await readBounded(path, LIMITS.manifest, 'snapshot manifest');

@@ -96,7 +96,7 @@ export async function runVerify(ctx: RepoContext, opts: VerifyOptions): Promise<
   for (const id of await ctx.snapshots.ids()) {
     throwIfAborted(signal, 'verify');
     try {
-      const m = await ctx.snapshots.manifest(id);
+      const m = await ctx.snapshots.manifest(id, true);
       for (const p of m.parts)
         for (const e of p.entries)
           for (const c of e.chunks)

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -94,6 +94,18 @@ describe('RepoLock on disk', () => {
     const c = await RepoLock.acquire(repo, true, 'prune');
     await expect(RepoLock.acquire(repo, false, 'verify')).rejects.toThrow(/exclusive, prune/);
     await c.release();
+  });
+
+  it('refreshes its expiry while held', async () => {
+    const l = await RepoLock.acquire(repo, true, 'backup', { ttlMs: 3000 });
+    const read = async () => JSON.parse(await readFile(join(repo, 'locks', l.name), 'utf8')) as LockRecord;
+    const first = await read();
+    await new Promise((r) => setTimeout(r, 1300));
+    const later = await read();
+    expect(Date.parse(later.expires)).toBeGreaterThan(Date.parse(first.expires));
+    expect(later.time).toBe(first.time);
+    await l.release();
+    expect(await readdir(join(repo, 'locks'))).toEqual([]);
   });
 
   it('knows when its lock was taken over, so nothing is committed after that', async () => {

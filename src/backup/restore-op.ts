@@ -17,6 +17,9 @@ export interface RestoreOptions {
   onProgress?: ProgressListener;
 }
 
+/** Chunks read ahead of the one being written. */
+const READ_AHEAD = 4;
+
 async function* fileData(
   entry: ManifestEntry,
   index: ChunkIndex,
@@ -29,14 +32,22 @@ async function* fileData(
     if (!loc) throw new RepositoryCorruptError(`chunk ${id} of ${entry.path} is in no index file; run verify`);
     return reader.readChunk(loc.pack, id, loc.offset, loc.length);
   };
-  let next: Promise<Buffer> | undefined;
+  // Reads run ahead of the writes by a few chunks (~4 MiB of the 1 MiB average), so the disk
+  // reads and decryption of what comes next overlap the writing of what came before.
+  const ahead: Promise<Buffer>[] = [];
+  let queued = 0;
+  const fill = () => {
+    while (ahead.length < READ_AHEAD && queued < entry.chunks.length) {
+      const p = read(entry.chunks[queued++] as string);
+      // A read ahead that fails is observed on its turn; until then it must not be unhandled.
+      p.catch(() => undefined);
+      ahead.push(p);
+    }
+  };
   for (let i = 0; i < entry.chunks.length; i++) {
     throwIfAborted(signal, 'restore');
-    const current = next ?? read(entry.chunks[i] as string);
-    next = i + 1 < entry.chunks.length ? read(entry.chunks[i + 1] as string) : undefined;
-    // A read ahead that fails is observed on its turn; until then it must not be unhandled.
-    next?.catch(() => undefined);
-    const data = await current;
+    fill();
+    const data = await (ahead.shift() as Promise<Buffer>);
     progress.p.bytes += data.length;
     progress.p.chunks++;
     progress.tick();

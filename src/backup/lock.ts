@@ -113,9 +113,12 @@ export class RepoLock {
       await lock.release();
       throw err;
     }
-    lock.timer = setInterval(() => {
-      lock.refreshing = lock.refresh();
-    }, Math.max(1000, Math.floor(ttlMs / 3)));
+    lock.timer = setInterval(
+      () => {
+        lock.refreshing = lock.refresh();
+      },
+      Math.max(1000, Math.floor(ttlMs / 3)),
+    );
     lock.timer.unref();
     return lock;
   }

@@ -4,7 +4,9 @@
 // its payload opened segment by segment and every chunk rehashed — so one flipped byte names the
 // pack and exactly the chunks it damaged, and the rest of the pack is still checked.
 import { randomInt } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { AGE_CHUNK_SIZE } from '../crypto/age-stream.js';
+import { createHasher } from '../crypto/blake3.js';
 import type { RepoContext } from './context.js';
 import { throwIfAborted } from './errors.js';
 import { fileSize, listDir, readBounded } from './files.js';
@@ -18,6 +20,11 @@ import type { ProgressListener, VerifyReport } from './types.js';
 
 export interface VerifyOptions {
   readData?: boolean | { subsetPercent: number };
+  /**
+   * Without readData: also hash every pack file against its name (reads every pack, needs no
+   * key). readData always does this for the packs it reads.
+   */
+  checkPackNames?: boolean;
   signal?: AbortSignal;
   onProgress?: ProgressListener;
 }
@@ -117,6 +124,14 @@ export async function runVerify(ctx: RepoContext, opts: VerifyOptions): Promise<
   }
   let packsChecked = 0;
   let chunksChecked = 0;
+  if (opts.checkPackNames && !opts.readData) {
+    for (const p of present) {
+      throwIfAborted(signal, 'verify');
+      const h = createHasher();
+      for await (const b of createReadStream(packPath(ctx.dir, p.id), { highWaterMark: 4 * 1024 * 1024 })) h.update(b as Buffer);
+      if (h.digestHex() !== p.id) add(`pack ${p.id}: its bytes do not hash to its name (altered on disk)`);
+    }
+  }
   if (opts.readData) {
     const chosen = opts.readData === true ? present : pickSubset(present, opts.readData.subsetPercent);
     const progress = new ProgressReporter(

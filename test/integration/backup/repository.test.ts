@@ -209,6 +209,11 @@ describe('backup repository', () => {
     bytes[at] = (bytes[at] as number) ^ 0x01;
     await writeFile(pack as string, bytes);
     const id = (pack as string).split('/').at(-1) as string;
+    // Without the data read, the size still matches; hashing the packs against their names finds it (no key needed).
+    expect((await repo.verify()).ok).toBe(true);
+    expect((await repo.verify({ checkPackNames: true })).problems).toEqual([
+      `pack ${id}: its bytes do not hash to its name (altered on disk)`,
+    ]);
     const report = await repo.verify({ readData: true });
     expect(report.ok).toBe(false);
     expect(report.packsChecked).toBe(report.packsTotal);

@@ -10,6 +10,7 @@ import { FORMAT_VERSION, HEX64, LIMITS, dirs } from './layout.js';
 import { openJson, sealJson } from './sealed-json.js';
 import { ShapeReader } from './shape.js';
 import type { SnapshotSummary } from './types.js';
+import type { Logger } from '../util/log.js';
 
 export interface ManifestEntry {
   path: string;
@@ -124,6 +125,7 @@ export class SnapshotStore {
     private readonly repo: string,
     private readonly identities: readonly string[],
     private readonly recipients: readonly string[],
+    private readonly log: Logger,
   ) {}
 
   async ids(): Promise<string[]> {
@@ -144,11 +146,21 @@ export class SnapshotStore {
     return m;
   }
 
-  /** All snapshots (of one cluster), oldest first. */
+  /**
+   * All snapshots (of one cluster), oldest first. A manifest that does not read is left out with a
+   * warning (verify reports it): one damaged file must not stop every later backup.
+   */
   async list(cluster?: string): Promise<SnapshotSummary[]> {
     const out: SnapshotSummary[] = [];
     for (const id of await this.ids()) {
-      const m = await this.manifest(id);
+      let m: Manifest;
+      try {
+        m = await this.manifest(id);
+      } catch (err) {
+        if (!(err instanceof RepositoryCorruptError)) throw err;
+        this.log.warn({ snapshot: id, err: err.message }, 'skipping a snapshot manifest that does not read; run verify');
+        continue;
+      }
       if (cluster === undefined || m.cluster === cluster) out.push(summaryOf(id, m));
     }
     return out.sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));

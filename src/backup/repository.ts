@@ -114,7 +114,7 @@ export async function openRepository(dir: string, opts: OpenOptions): Promise<Re
     opener: new AgePayloadOpener(opts.identities),
     config,
     chunker: createChunker(Buffer.from(config.chunker.seed, 'hex'), config.chunker),
-    snapshots: new SnapshotStore(root, opts.identities, opts.recipients),
+    snapshots: new SnapshotStore(root, opts.identities, opts.recipients, log),
     log,
     lockOptions: { ttlMs: opts.lockTtlMs, log },
     index: new ChunkIndex(),

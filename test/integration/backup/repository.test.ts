@@ -170,6 +170,14 @@ describe('backup repository', () => {
     await expect(repo.findSnapshot('0123456789abcdef')).rejects.toThrow(/no snapshot has an id starting with 0123456789abcdef/);
     await expect(repo.findSnapshot('../x')).rejects.toThrow(/is not hex; give an id, a prefix of one, or latest/);
     await expect(repo.restore(first.id, [directoryTarget('other', out)])).rejects.toThrow(/no restore target for part files/);
+    // A damaged manifest is left out of the list (verify names it), and backups go on.
+    await writeFile(join(repo.dir, 'snapshots', first.id), 'garbage');
+    const again = await openRepository(repo.dir, { identities: [key.identity], recipients: [key.recipient] });
+    expect((await again.snapshots()).map((s) => s.id)).toEqual([second.id]);
+    expect((await again.verify()).problems).toEqual([
+      expect.stringMatching(new RegExp(`^snapshot ${first.id.slice(0, 16)}: snapshot manifest .*${first.id} does not match its name`)),
+    ]);
+    await again.backup([directorySource('files', src)], { cluster: 'c1', reason: 'manual' });
   });
 
   it('writes packs the real age CLI decrypts with the key, and not with another', async () => {

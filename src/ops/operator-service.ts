@@ -38,12 +38,16 @@ export interface OperatorSecret {
 
 /**
  * The secrets of a cluster's spec the controller needs: spec.v1.ssh.privateKeySecret and
- * spec.notifications.slack.webhookUrlSecret, as the Docker secrets holding their current values
+ * spec.notifications.slack.webhookUrlSecret, spec.backups.identitySecret, as the Docker secrets holding their current values
  * (`versions`: logical → hash8 of the file/env ones, as stored with the generation).
  */
 export async function operatorSecrets(port: SwarmPort, cluster: BzzzCluster, versions: Record<string, string>): Promise<OperatorSecret[]> {
   const name = cluster.metadata.name;
-  const logical = [cluster.spec.v1?.ssh.privateKeySecret, cluster.spec.notifications?.slack?.webhookUrlSecret].filter(
+  const logical = [
+    cluster.spec.v1?.ssh.privateKeySecret,
+    cluster.spec.notifications?.slack?.webhookUrlSecret,
+    cluster.spec.backups?.identitySecret,
+  ].filter(
     (x): x is string => x !== undefined,
   );
   const wanted = logical.flatMap((l) => {

@@ -25,6 +25,8 @@ import { mountedKeyFile, openV1Side } from '../ops/v1-side.js';
 import { createV1Wiring, type V1Wiring } from './v1.js';
 import { createMigrationWiring } from './migration.js';
 import { MigrationStore } from '../store/migration-store.js';
+import { BackupStore } from '../store/backup-store.js';
+import { createBackupWiring } from './backups.js';
 import type { Reconciler } from '../reconcilers/reconciler.js';
 import type { ClusterLister } from './types.js';
 
@@ -174,6 +176,29 @@ export async function startController(opts: ControllerProcessOptions): Promise<R
     workers: opts.workers,
     resyncMs: opts.resyncMs,
   });
+  // Backups: a fifth controller, starting each cluster's scheduled backups and drills as
+  // background jobs (journaled in <cluster>_bzzz-backup) and recording how they ended.
+  const backups = createBackupWiring({
+    port,
+    store,
+    backups: new BackupStore(port, store),
+    log: log.child({ component: 'backups' }),
+    secretsDir,
+    clock: systemClock,
+    holder,
+    metrics: metrics.backups,
+    announce: (cluster, n) => rollouts.announce(cluster, n),
+    requeue: (cluster, reason) => backupController.enqueue(cluster, reason),
+  });
+  const backupController = manager.add({
+    name: 'backup',
+    reconciler: scoped(backups.reconciler),
+    lister,
+    events: createDockerEventSource({ engine: engineEvents(docker), log: log.child({ component: 'events' }), metrics }),
+    metrics,
+    workers: opts.workers,
+    resyncMs: opts.resyncMs,
+  });
   rollouts.onAction((cluster, reason) => {
     clusters.enqueue(cluster, reason);
     rolloutController.enqueue(cluster, reason);
@@ -197,6 +222,7 @@ export async function startController(opts: ControllerProcessOptions): Promise<R
     lost: manager.lost,
     async stop() {
       await manager.stop();
+      await backups.reconciler.stop();
       rolloutsAbort.abort();
       await rollouts.flush();
       // Only a holder gives the lease up (releaseLease checks); a standby leaves it alone.

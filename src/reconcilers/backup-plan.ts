@@ -127,14 +127,16 @@ export function finished(
   const run = s.running;
   const last = { ...s.last };
   const inRow = { ...(s.failuresInRow ?? {}) };
+  const lastSuccess = { ...(s.lastSuccess ?? {}) };
   for (const step of o.steps) {
     last[step.kind] = stepRecord(step, run?.slot);
+    if (step.ok) lastSuccess[step.kind] = last[step.kind];
     inRow[step.kind] = step.ok ? 0 : (inRow[step.kind] ?? 0) + 1;
   }
   const missed = { ...(s.missed ?? {}) };
   if (run?.slot) missed[o.kind] = { slots: run.missed ?? 0, slot: run.slot };
   const { running: _gone, ...rest } = s;
-  return { ...rest, last, failuresInRow: inRow, missed };
+  return { ...rest, last, lastSuccess, failuresInRow: inRow, missed };
 }
 
 /** A job whose runner died: recorded as a failed step so status and Slack say so; the next slot runs. */

@@ -62,6 +62,8 @@ export interface BackupState {
   handled: Partial<Record<BackupJobKind, string>>;
   running?: BackupRunning;
   last: Partial<Record<BackupStepKind, BackupStepRecord>>;
+  /** Per step, the last successful outcome (kept while later runs fail). */
+  lastSuccess?: Partial<Record<BackupStepKind, BackupStepRecord>>;
   /** Per job, slots missed before its last run (0 when it ran on time): the BackupMissed condition. */
   missed?: Partial<Record<BackupJobKind, { slots: number; slot: string }>>;
   /** Failures in a row per step (reset by a success). */

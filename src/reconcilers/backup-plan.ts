@@ -139,6 +139,12 @@ export function finished(
   return { ...rest, last, lastSuccess, failuresInRow: inRow, missed };
 }
 
+/** Records steps run by hand outside a job (`bzzzctl backup verify`); nothing while a job runs (its own outcome follows). */
+export function recorded(state: BackupState | undefined, steps: readonly BackupStepOutcome[]): BackupState | undefined {
+  if (state?.running) return undefined;
+  return finished(state, { holder: '', kind: 'backup', steps });
+}
+
 /** A job whose runner died: recorded as a failed step so status and Slack say so; the next slot runs. */
 export function interrupted(state: BackupState | undefined, r: BackupRunning, now: number): BackupState | undefined {
   if (!state?.running || state.running.holder !== r.holder || state.running.started !== r.started) return undefined;

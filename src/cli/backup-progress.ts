@@ -43,10 +43,7 @@ export function progressLine(p: Progress, elapsedMs: number): Record<string, unk
   };
 }
 
-export function progressReporter(
-  format: OutputFormat,
-  o: { stream?: NodeJS.WriteStream; now?: () => number } = {},
-): ProgressReporter {
+export function progressReporter(format: OutputFormat, o: { stream?: NodeJS.WriteStream; now?: () => number } = {}): ProgressReporter {
   const stream = o.stream ?? process.stderr;
   const now = o.now ?? Date.now;
   const start = now();

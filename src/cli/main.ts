@@ -245,13 +245,15 @@ export function buildProgram(): Command {
         'Take a snapshot now (made on first use in spec.backups.repository), then verify and forget/prune as spec.backups says. Refused, naming the path, when the repository is not writable.',
       ),
   ).action(run(() => import('./commands/backup.js').then((m) => m.backupCreateCommand)));
-  common(backup.command('list').description("The cluster's snapshots, oldest first: id, time, reason, parts, files, size, bytes added.")).action(
-    run(() => import('./commands/backup.js').then((m) => m.backupListCommand)),
-  );
+  common(
+    backup.command('list').description("The cluster's snapshots, oldest first: id, time, reason, parts, files, size, bytes added."),
+  ).action(run(() => import('./commands/backup.js').then((m) => m.backupListCommand)));
   common(
     backup
       .command('verify')
-      .description('Check the repository: index, manifests, pack headers; with --read-data every pack decrypted and every chunk hashed (a bad one is named), or a share of them.'),
+      .description(
+        'Check the repository: index, manifests, pack headers; with --read-data every pack decrypted and every chunk hashed (a bad one is named), or a share of them.',
+      ),
   )
     .option('--read-data', 'read, decrypt and hash every pack')
     .option('--read-data-subset <percent>', 'read this share of the packs, e.g. 5%')
@@ -259,7 +261,9 @@ export function buildProgram(): Command {
   common(
     backup
       .command('restore')
-      .description('Restore a snapshot: the whole cluster (swarm objects, secrets, PostgreSQL, content) or some parts of it, under the same name or a new one.'),
+      .description(
+        'Restore a snapshot: the whole cluster (swarm objects, secrets, PostgreSQL, content) or some parts of it, under the same name or a new one.',
+      ),
   )
     .option('--snapshot <id>', 'snapshot id (or a unique prefix), or latest', 'latest')
     .option('--as <name>', 'restore as a new cluster of this name')
@@ -271,7 +275,9 @@ export function buildProgram(): Command {
   common(
     backup
       .command('drill')
-      .description('Restore drill: the latest snapshot restored into a scratch stack, row counts and checksums compared with the live cluster, the scratch stack removed. Exit 0 when everything matches, 2 when not.'),
+      .description(
+        'Restore drill: the latest snapshot restored into a scratch stack, row counts and checksums compared with the live cluster, the scratch stack removed. Exit 0 when everything matches, 2 when not.',
+      ),
     '<name>',
   ).action(run(() => import('./commands/backup.js').then((m) => m.backupDrillCommand)));
 

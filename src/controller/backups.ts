@@ -5,7 +5,12 @@
 import type { ClusterStore } from '../store/cluster-store.js';
 import type { BackupStore } from '../store/backup-store.js';
 import type { SwarmPort } from '../swarm/port.js';
-import { createBackupReconciler, type BackupJobReport, type BackupReconciler, type BackupRunner } from '../reconcilers/backup-reconciler.js';
+import {
+  createBackupReconciler,
+  type BackupJobReport,
+  type BackupReconciler,
+  type BackupRunner,
+} from '../reconcilers/backup-reconciler.js';
 import { mountedIdentityFile, openClusterRepository, runBackupJob, runDrillJob } from '../ops/backup-jobs.js';
 import type { Clock } from '../util/clock.js';
 import { errorMessage } from '../util/errors.js';

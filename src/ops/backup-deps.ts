@@ -2,14 +2,7 @@
 // (src/ops/backup-*.ts) as the controller and `bzzzctl backup` use them. Until those land, this
 // file holds their agreed signatures and refuses at run time; the merge replaces the bodies by
 // re-exports (`export { openRepository, … } from '../backup/index.js'`) and nothing else changes.
-import type {
-  BackupSource,
-  ProgressListener,
-  RestoreTarget,
-  RetentionPolicy,
-  SnapshotSummary,
-  VerifyReport,
-} from '../backup/types.js';
+import type { BackupSource, ProgressListener, RestoreTarget, RetentionPolicy, SnapshotSummary, VerifyReport } from '../backup/types.js';
 import type { SwarmPort } from '../swarm/port.js';
 import type { ClusterStore } from '../store/cluster-store.js';
 import type { BzzzCluster } from '../spec/types.js';

@@ -58,7 +58,8 @@ export async function readIdentity(file: string, where: string): Promise<string>
     const code = (err as { code?: unknown }).code;
     throw new InvalidInputError(`the backup identity ${file} cannot be read (${typeof code === 'string' ? code : 'error'}): ${where}`);
   }
-  if (bytes.length > MAX_IDENTITY_BYTES) throw new InvalidInputError(`the backup identity ${file} is over ${MAX_IDENTITY_BYTES} bytes: not an age identity file`);
+  if (bytes.length > MAX_IDENTITY_BYTES)
+    throw new InvalidInputError(`the backup identity ${file} is over ${MAX_IDENTITY_BYTES} bytes: not an age identity file`);
   // age-keygen writes comment lines (# created: …, # public key: …) before the key.
   const line = bytes
     .toString('utf8')
@@ -76,7 +77,8 @@ export async function readIdentity(file: string, where: string): Promise<string>
  */
 export async function checkRepositoryDir(dir: string, o: { create: boolean; field: string }): Promise<'exists' | 'missing'> {
   const st = await stat(dir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
-  if (st && !st.isDirectory()) throw new InvalidInputError(`${o.field}: ${dir} is not a directory; point it at a directory (or a mounted NFS path)`);
+  if (st && !st.isDirectory())
+    throw new InvalidInputError(`${o.field}: ${dir} is not a directory; point it at a directory (or a mounted NFS path)`);
   const probe = st ? dir : dirname(dir);
   try {
     await access(probe, constants.W_OK | constants.X_OK);
@@ -108,7 +110,9 @@ export interface OpenOptions {
 export async function openClusterRepository(o: OpenOptions): Promise<Repository> {
   const b = o.cluster.spec.backups;
   if (!b)
-    throw new InvalidInputError(`cluster ${o.cluster.metadata.name} has no spec.backups: add spec.backups (repository, identitySecret, schedule) and apply`);
+    throw new InvalidInputError(
+      `cluster ${o.cluster.metadata.name} has no spec.backups: add spec.backups (repository, identitySecret, schedule) and apply`,
+    );
   const field = 'spec.backups.repository';
   const state = await checkRepositoryDir(b.repository, { create: o.create, field });
   const identity = await readIdentity(o.identityFile, o.where);
@@ -191,7 +195,9 @@ export async function runBackupJob(c: JobContext): Promise<BackupStepOutcome[]> 
     started = c.now();
     try {
       const f = await c.repository.forget(policy, { cluster: name, now: new Date(c.now()) });
-      const p = f.removed.length ? await c.repository.prune({ signal: c.signal, onProgress: c.onProgress }) : { packsRemoved: 0, bytesFreed: 0 };
+      const p = f.removed.length
+        ? await c.repository.prune({ signal: c.signal, onProgress: c.onProgress })
+        : { packsRemoved: 0, bytesFreed: 0 };
       out.push({
         kind: 'prune',
         ok: true,

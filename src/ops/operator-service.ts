@@ -47,9 +47,7 @@ export async function operatorSecrets(port: SwarmPort, cluster: BzzzCluster, ver
     cluster.spec.v1?.ssh.privateKeySecret,
     cluster.spec.notifications?.slack?.webhookUrlSecret,
     cluster.spec.backups?.identitySecret,
-  ].filter(
-    (x): x is string => x !== undefined,
-  );
+  ].filter((x): x is string => x !== undefined);
   const wanted = logical.flatMap((l) => {
     const s = cluster.spec.secrets?.[l];
     const docker = s?.external ?? (versions[l] ? versionedName(name, l, versions[l]) : undefined);

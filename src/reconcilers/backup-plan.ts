@@ -82,7 +82,11 @@ export function decideBackup(i: BackupPlanInput): BackupDecision {
       until = Math.min(until ?? fireAt, fireAt);
     }
   }
-  return { action: 'wait', ...(until !== undefined ? { until } : {}), reason: until ? `next run ${new Date(until).toISOString()}` : 'no slot ahead' };
+  return {
+    action: 'wait',
+    ...(until !== undefined ? { until } : {}),
+    reason: until ? `next run ${new Date(until).toISOString()}` : 'no slot ahead',
+  };
 }
 
 // ---- the journal's transitions (pure: the store's compare-and-swap calls them on fresh state) ----
@@ -107,7 +111,14 @@ export function started(
   return {
     ...s,
     handled: slot ? { ...s.handled, [o.kind]: slot } : s.handled,
-    running: { kind: o.kind, holder: o.holder, started: at, heartbeat: at, ...(slot ? { slot } : {}), ...(o.missed ? { missed: o.missed } : {}) },
+    running: {
+      kind: o.kind,
+      holder: o.holder,
+      started: at,
+      heartbeat: at,
+      ...(slot ? { slot } : {}),
+      ...(o.missed ? { missed: o.missed } : {}),
+    },
   };
 }
 

@@ -139,12 +139,15 @@ export function createBackupReconciler(o: BackupReconcilerOptions): BackupReconc
     const abort = new AbortController();
     let timer: Timer | undefined;
     const heartbeat = () => {
-      timer = o.clock.setTimeout(() => {
-        void o.backups
-          .update(cluster, (cur) => beat(cur, o.holder, o.clock.now()))
-          .catch((err) => log.warn({ cluster, err: errorMessage(err) }, 'backup heartbeat not written'));
-        heartbeat();
-      }, Math.max(250, Math.floor(staleMs / 3)));
+      timer = o.clock.setTimeout(
+        () => {
+          void o.backups
+            .update(cluster, (cur) => beat(cur, o.holder, o.clock.now()))
+            .catch((err) => log.warn({ cluster, err: errorMessage(err) }, 'backup heartbeat not written'));
+          heartbeat();
+        },
+        Math.max(250, Math.floor(staleMs / 3)),
+      );
     };
     heartbeat();
     const done = (async () => {

@@ -187,11 +187,21 @@ export function computeStatus(i: StatusInput): ClusterStatus {
 export function backupConditions(b: BackupState): Array<[ConditionType, [boolean, string, string]]> {
   const step = (type: ConditionType, kind: BackupStepKind, what: string): [ConditionType, [boolean, string, string]] => {
     const r = b.last[kind];
-    if (r && !r.ok) return [type, [true, r.error?.startsWith('interrupted') ? 'Interrupted' : `${capitalise(kind)}Failed`, `${what} at ${r.finished}: ${r.error ?? 'no reason given'}`]];
+    if (r && !r.ok)
+      return [
+        type,
+        [
+          true,
+          r.error?.startsWith('interrupted') ? 'Interrupted' : `${capitalise(kind)}Failed`,
+          `${what} at ${r.finished}: ${r.error ?? 'no reason given'}`,
+        ],
+      ];
     return [type, [false, r ? 'Succeeded' : 'NotRunYet', r ? `last ${kind} succeeded at ${r.finished}` : `no ${kind} has run yet`]];
   };
   const backupOrPrune: [ConditionType, [boolean, string, string]] =
-    b.last.backup?.ok === false || b.last.prune?.ok !== false ? step('BackupFailed', 'backup', 'the last backup failed') : step('BackupFailed', 'prune', 'the last prune failed');
+    b.last.backup?.ok === false || b.last.prune?.ok !== false
+      ? step('BackupFailed', 'backup', 'the last backup failed')
+      : step('BackupFailed', 'prune', 'the last prune failed');
   const missed = b.missed?.backup;
   const drillMissed = b.missed?.drill;
   const anyMissed = (missed?.slots ?? 0) > 0 ? missed : (drillMissed?.slots ?? 0) > 0 ? drillMissed : undefined;
@@ -202,7 +212,11 @@ export function backupConditions(b: BackupState): Array<[ConditionType, [boolean
     [
       'BackupMissed',
       anyMissed
-        ? [true, 'SlotsMissed', `${anyMissed.slots} slot(s) passed without a run (no controller ran); one run for the slot of ${anyMissed.slot} stood in for them`]
+        ? [
+            true,
+            'SlotsMissed',
+            `${anyMissed.slots} slot(s) passed without a run (no controller ran); one run for the slot of ${anyMissed.slot} stood in for them`,
+          ]
         : [false, 'OnSchedule', 'the last runs started on their slots'],
     ],
   ];

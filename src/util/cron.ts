@@ -100,7 +100,8 @@ function sortedNumbers(xs: readonly (number | string)[]): number[] {
 export function parseCron(expression: string, timeZone = 'UTC'): CronSchedule {
   const problem = cronProblem(expression);
   if (problem) throw new InvalidInputError(`cron expression ${JSON.stringify(expression)}: ${problem}`);
-  if (!isTimeZone(timeZone)) throw new InvalidInputError(`time zone ${JSON.stringify(timeZone)} is not known: use an IANA name such as UTC or Europe/Berlin`);
+  if (!isTimeZone(timeZone))
+    throw new InvalidInputError(`time zone ${JSON.stringify(timeZone)} is not known: use an IANA name such as UTC or Europe/Berlin`);
   const fields: ParsedFields = parse(expression);
   // The task is only node-cron's matcher: created stopped and destroyed at once (no timer runs).
   const task = createTask(expression, () => undefined, { timezone: timeZone });

@@ -59,7 +59,9 @@ export function onlyParts(only: string | undefined): BackupInclude | undefined {
     .filter(Boolean);
   const bad = names.filter((n) => !(PARTS as readonly string[]).includes(n));
   if (!names.length || bad.length)
-    throw new InvalidInputError(`--only ${JSON.stringify(only)}: name parts among ${PARTS.join(', ')}, separated by commas${bad.length ? ` (not a part: ${bad.join(', ')})` : ''}`);
+    throw new InvalidInputError(
+      `--only ${JSON.stringify(only)}: name parts among ${PARTS.join(', ')}, separated by commas${bad.length ? ` (not a part: ${bad.join(', ')})` : ''}`,
+    );
   return { swarm: names.includes('swarm'), postgres: names.includes('postgres'), content: names.includes('content') };
 }
 
@@ -67,7 +69,9 @@ export function onlyParts(only: string | undefined): BackupInclude | undefined {
 export function restoreName(as: string | undefined, from: string): string {
   if (as === undefined) return from;
   if (as.length > 32 || !CLUSTER_NAME.test(as))
-    throw new InvalidInputError(`--as ${JSON.stringify(as)}: a cluster name is lowercase letters, digits and "-", at most 32 characters, starting and ending with a letter or digit`);
+    throw new InvalidInputError(
+      `--as ${JSON.stringify(as)}: a cluster name is lowercase letters, digits and "-", at most 32 characters, starting and ending with a letter or digit`,
+    );
   return as;
 }
 
@@ -86,16 +90,24 @@ export async function resolveBackupCluster(name: string | undefined, filename: s
   let stored = false;
   if (filename) {
     cluster = (await loadSpecFile(filename)).cluster;
-    stored = (await cliContext().store.get(cluster.metadata.name).catch(() => undefined)) !== undefined;
+    stored =
+      (await cliContext()
+        .store.get(cluster.metadata.name)
+        .catch(() => undefined)) !== undefined;
   } else {
     const { store } = cliContext();
     const rec = await store.get(name as string);
-    if (!rec) throw new NotFoundError(`cluster ${name} not found: bzzzctl status lists the clusters stored in this swarm (or pass -f cluster.yaml)`);
+    if (!rec)
+      throw new NotFoundError(
+        `cluster ${name} not found: bzzzctl status lists the clusters stored in this swarm (or pass -f cluster.yaml)`,
+      );
     cluster = (await store.getSpec(name as string, rec.generation)).cluster;
     stored = true;
   }
   if (!cluster.spec.backups)
-    throw new InvalidInputError(`cluster ${cluster.metadata.name} has no spec.backups: add spec.backups (repository, identitySecret, schedule) and apply`);
+    throw new InvalidInputError(
+      `cluster ${cluster.metadata.name} has no spec.backups: add spec.backups (repository, identitySecret, schedule) and apply`,
+    );
   return { name: cluster.metadata.name, cluster, stored };
 }
 
@@ -165,7 +177,16 @@ export async function backupCreateCommand(name: string | undefined, o: BackupCom
     const { port, store } = cliContext();
     const ac = new AbortController();
     const steps = await journaled(r, 'backup', () =>
-      runBackupJob({ cluster: r.cluster, port, store, repository, reason: 'manual', signal: ac.signal, now: Date.now, onProgress: bar.listener }),
+      runBackupJob({
+        cluster: r.cluster,
+        port,
+        store,
+        repository,
+        reason: 'manual',
+        signal: ac.signal,
+        now: Date.now,
+        onProgress: bar.listener,
+      }),
     );
     bar.done();
     return finish(r.name, steps, o.output);
@@ -257,14 +278,22 @@ export async function backupPruneCommand(name: string | undefined, o: BackupComm
   const r = await resolveBackupCluster(name, o.filename);
   const policy = r.cluster.spec.backups?.retention;
   if (!policy || !(policy.keepLast || policy.keepDaily || policy.keepWeekly || policy.keepMonthly))
-    throw new InvalidInputError(`cluster ${r.name} has no spec.backups.retention: every snapshot is kept; set keepLast (or keepDaily/Weekly/Monthly) to forget older ones`);
+    throw new InvalidInputError(
+      `cluster ${r.name} has no spec.backups.retention: every snapshot is kept; set keepLast (or keepDaily/Weekly/Monthly) to forget older ones`,
+    );
   const repository = await open(r, o, false);
   const bar = progressReporter(o.output);
   try {
     const f = await repository.forget(policy, { cluster: r.name, dryRun: o.dryRun === true, now: new Date() });
     const p = o.dryRun || !f.removed.length ? undefined : await repository.prune({ onProgress: bar.listener });
     bar.done();
-    const doc = { cluster: r.name, dryRun: o.dryRun === true, kept: f.kept.map((s) => s.id), removed: f.removed.map((s) => s.id), ...(p ?? {}) };
+    const doc = {
+      cluster: r.name,
+      dryRun: o.dryRun === true,
+      kept: f.kept.map((s) => s.id),
+      removed: f.removed.map((s) => s.id),
+      ...(p ?? {}),
+    };
     if (o.output !== 'text') printDocument(doc, o.output);
     else
       printLines([
@@ -287,7 +316,16 @@ export async function backupDrillCommand(name: string, o: BackupCommonOptions): 
     const { port, store } = cliContext();
     const ac = new AbortController();
     const steps = await journaled(r, 'drill', () =>
-      runDrillJob({ cluster: r.cluster, port, store, repository, reason: 'drill', signal: ac.signal, now: Date.now, onProgress: bar.listener }),
+      runDrillJob({
+        cluster: r.cluster,
+        port,
+        store,
+        repository,
+        reason: 'drill',
+        signal: ac.signal,
+        now: Date.now,
+        onProgress: bar.listener,
+      }),
     );
     bar.done();
     return finish(r.name, steps, o.output);

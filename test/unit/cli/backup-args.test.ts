@@ -153,7 +153,9 @@ describe('bzzzctl backup', () => {
 
 describe('progress', () => {
   it('JSON lines: counters, rate and ETA', () => {
-    expect(progressLine({ op: 'backup', bytes: 50 * 1048576, totalBytes: 100 * 1048576, chunks: 40, newChunks: 10, files: 3 }, 2000)).toEqual({
+    expect(
+      progressLine({ op: 'backup', bytes: 50 * 1048576, totalBytes: 100 * 1048576, chunks: 40, newChunks: 10, files: 3 }, 2000),
+    ).toEqual({
       type: 'progress',
       op: 'backup',
       bytes: 52428800,

@@ -3,7 +3,16 @@
 // journal's transitions: a started slot is never started twice, a dead runner's late result is
 // not written over the record, failures count in a row.
 import { describe, expect, it } from 'vitest';
-import { armed, beat, decideBackup, failedSteps, finished, interrupted, started, type BackupPlanInput } from '../../../src/reconcilers/backup-plan.js';
+import {
+  armed,
+  beat,
+  decideBackup,
+  failedSteps,
+  finished,
+  interrupted,
+  started,
+  type BackupPlanInput,
+} from '../../../src/reconcilers/backup-plan.js';
 import type { BackupState } from '../../../src/store/backup-store.js';
 import { parseCron } from '../../../src/util/cron.js';
 import { ManualClock } from '../../../src/util/clock.js';
@@ -31,12 +40,48 @@ const handled = (backup: string, drill?: string): BackupState => ({ handled: { b
 describe('decideBackup', () => {
   it.each<[string, string, BackupState | undefined, Partial<BackupPlanInput>, Record<string, unknown>]>([
     ['first sight: arms from now, runs nothing yet', '2026-03-28T12:00:00Z', undefined, {}, { action: 'arm', kinds: ['backup'] }],
-    ['armed, before the slot: waits for it', '2026-03-28T12:00:00Z', handled('2026-03-28T11:00:00Z'), {}, { action: 'wait', until: at('2026-03-29T03:00:00Z') }],
-    ['the slot is due: starts it, none missed', '2026-03-29T03:00:05Z', handled('2026-03-28T11:00:00Z'), {}, { action: 'start', kind: 'backup', slot: at('2026-03-29T03:00:00Z'), missed: 0 }],
-    ['down over the slot, back 2 h later: runs once, missed 1', '2026-03-29T05:00:00Z', handled('2026-03-28T11:00:00Z'), {}, { action: 'start', slot: at('2026-03-29T03:00:00Z'), missed: 1 }],
-    ['down three days: runs once for the last slot, missed 3', '2026-03-31T06:00:00Z', handled('2026-03-28T11:00:00Z'), {}, { action: 'start', slot: at('2026-03-31T03:00:00Z'), missed: 3 }],
-    ['down over two slots, back just in time for the third: missed 2', '2026-03-31T03:01:00Z', handled('2026-03-28T11:00:00Z'), {}, { action: 'start', slot: at('2026-03-31T03:00:00Z'), missed: 2 }],
-    ['the slot handled (run or failed): waits for the next, no retry', '2026-03-29T04:00:00Z', handled('2026-03-29T03:00:00Z'), {}, { action: 'wait', until: at('2026-03-30T03:00:00Z') }],
+    [
+      'armed, before the slot: waits for it',
+      '2026-03-28T12:00:00Z',
+      handled('2026-03-28T11:00:00Z'),
+      {},
+      { action: 'wait', until: at('2026-03-29T03:00:00Z') },
+    ],
+    [
+      'the slot is due: starts it, none missed',
+      '2026-03-29T03:00:05Z',
+      handled('2026-03-28T11:00:00Z'),
+      {},
+      { action: 'start', kind: 'backup', slot: at('2026-03-29T03:00:00Z'), missed: 0 },
+    ],
+    [
+      'down over the slot, back 2 h later: runs once, missed 1',
+      '2026-03-29T05:00:00Z',
+      handled('2026-03-28T11:00:00Z'),
+      {},
+      { action: 'start', slot: at('2026-03-29T03:00:00Z'), missed: 1 },
+    ],
+    [
+      'down three days: runs once for the last slot, missed 3',
+      '2026-03-31T06:00:00Z',
+      handled('2026-03-28T11:00:00Z'),
+      {},
+      { action: 'start', slot: at('2026-03-31T03:00:00Z'), missed: 3 },
+    ],
+    [
+      'down over two slots, back just in time for the third: missed 2',
+      '2026-03-31T03:01:00Z',
+      handled('2026-03-28T11:00:00Z'),
+      {},
+      { action: 'start', slot: at('2026-03-31T03:00:00Z'), missed: 2 },
+    ],
+    [
+      'the slot handled (run or failed): waits for the next, no retry',
+      '2026-03-29T04:00:00Z',
+      handled('2026-03-29T03:00:00Z'),
+      {},
+      { action: 'wait', until: at('2026-03-30T03:00:00Z') },
+    ],
     [
       'drill due on Sunday, backup not: starts the drill',
       '2026-03-29T05:00:01Z',
@@ -87,7 +132,10 @@ describe('decideBackup', () => {
     expect(until).toBeGreaterThanOrEqual(at('2026-03-29T03:00:00Z'));
     expect(until).toBeLessThan(at('2026-03-29T03:05:00Z'));
     expect(decideBackup(input(new Date(until - 1).toISOString(), state, { jitterMaxMs: 5 * 60_000 })).action).toBe('wait');
-    expect(decideBackup(input(new Date(until).toISOString(), state, { jitterMaxMs: 5 * 60_000 }))).toMatchObject({ action: 'start', missed: 0 });
+    expect(decideBackup(input(new Date(until).toISOString(), state, { jitterMaxMs: 5 * 60_000 }))).toMatchObject({
+      action: 'start',
+      missed: 0,
+    });
   });
 });
 
@@ -100,11 +148,21 @@ describe('journal transitions', () => {
   const slot = at('2026-03-29T03:00:00Z');
 
   it('a slot starts once: a second start (another controller, a replay) writes nothing', () => {
-    const s1 = started(armed(undefined, ['backup'], clock.now() - 3_600_000), { kind: 'backup', slot, missed: 0, holder: 'a/1', now: clock.now() });
+    const s1 = started(armed(undefined, ['backup'], clock.now() - 3_600_000), {
+      kind: 'backup',
+      slot,
+      missed: 0,
+      holder: 'a/1',
+      now: clock.now(),
+    });
     expect(s1?.running?.holder).toBe('a/1');
     expect(s1?.handled.backup).toBe('2026-03-29T03:00:00.000Z');
     expect(started(s1, { kind: 'backup', slot, missed: 0, holder: 'b/2', now: clock.now() })).toBeUndefined();
-    const done = finished(s1, { holder: 'a/1', kind: 'backup', steps: [{ kind: 'backup', ok: true, started: slot, finished: slot + 9000 }] });
+    const done = finished(s1, {
+      holder: 'a/1',
+      kind: 'backup',
+      steps: [{ kind: 'backup', ok: true, started: slot, finished: slot + 9000 }],
+    });
     expect(started(done, { kind: 'backup', slot, missed: 0, holder: 'b/2', now: clock.now() })).toBeUndefined();
   });
 
@@ -118,7 +176,14 @@ describe('journal transitions', () => {
       kind: 'backup',
       steps: [
         { kind: 'backup', ok: true, started: slot, finished: slot + 7000, snapshot: 'ab12', bytes: 100, addedBytes: 10 },
-        { kind: 'verify', ok: false, started: slot + 7000, finished: slot + 8000, error: 'pack 3f… chunk 9a… hash mismatch', problems: ['pack 3f…'] },
+        {
+          kind: 'verify',
+          ok: false,
+          started: slot + 7000,
+          finished: slot + 8000,
+          error: 'pack 3f… chunk 9a… hash mismatch',
+          problems: ['pack 3f…'],
+        },
       ],
     });
     expect(s?.running).toBeUndefined();
@@ -136,6 +201,8 @@ describe('journal transitions', () => {
     expect(after?.last.backup?.ok).toBe(false);
     expect(after?.last.backup?.error).toMatch(/^interrupted: a\/1 stopped/);
     const next = started(after, { kind: 'backup', slot: slot + 86_400_000, missed: 0, holder: 'b/2', now: slot + 86_400_000 });
-    expect(finished(next, { holder: 'a/1', kind: 'backup', steps: [{ kind: 'backup', ok: true, started: slot, finished: slot + 1 }] })).toBeUndefined();
+    expect(
+      finished(next, { holder: 'a/1', kind: 'backup', steps: [{ kind: 'backup', ok: true, started: slot, finished: slot + 1 }] }),
+    ).toBeUndefined();
   });
 });

@@ -76,7 +76,9 @@ function controller(c: MemoryCluster, clock: ManualClock, run: BackupRunner, hol
 async function conditions(c: MemoryCluster): Promise<Record<string, string>> {
   await c.pass();
   const s = (await c.store.get(c.name))?.status;
-  return Object.fromEntries((s?.conditions ?? []).filter((x) => x.type.startsWith('Backup')).map((x) => [x.type, `${x.status} ${x.reason}`]));
+  return Object.fromEntries(
+    (s?.conditions ?? []).filter((x) => x.type.startsWith('Backup')).map((x) => [x.type, `${x.status} ${x.reason}`]),
+  );
 }
 
 describe('backup reconciler on a ManualClock', () => {
@@ -123,7 +125,9 @@ describe('backup reconciler on a ManualClock', () => {
     const job = runner(clock);
     const k = controller(c, clock, job.r);
     await k.pass();
-    job.set((kind) => [{ kind, ok: false, started: clock.now(), finished: clock.now(), error: 'spec.backups.repository: /tmp/bkc-repo is not writable' }]);
+    job.set((kind) => [
+      { kind, ok: false, started: clock.now(), finished: clock.now(), error: 'spec.backups.repository: /tmp/bkc-repo is not writable' },
+    ]);
     clock.advance(15 * HOUR);
     await k.pass();
     await k.rec.idle();
@@ -205,7 +209,16 @@ describe('backup reconciler on a ManualClock', () => {
     await k.pass();
     job.set((kind) =>
       kind === 'drill'
-        ? [{ kind, ok: false, started: clock.now(), finished: clock.now(), error: 'table messages: 90 rows restored of 100', problems: ['table messages: 90 rows restored of 100'] }]
+        ? [
+            {
+              kind,
+              ok: false,
+              started: clock.now(),
+              finished: clock.now(),
+              error: 'table messages: 90 rows restored of 100',
+              problems: ['table messages: 90 rows restored of 100'],
+            },
+          ]
         : [{ kind, ok: true, started: clock.now(), finished: clock.now() }],
     );
     clock.advance(15 * HOUR); // Sunday 03:00

@@ -56,11 +56,14 @@ describe('spec.backups: valid', () => {
     verify: { afterBackup: true, readDataSubset: "2.5%" }
     drill: { schedule: "0 5 * * 0" }
 `;
-    const r = validateSpecText(spec(
+    const r = validateSpecText(
+      spec(
         full,
         '    backup_key: { env: BACKUP_KEY }\n    postgres_user: { generate: {} }\n    postgres_password: { generate: {} }\n',
         'postgres: {}',
-      ), 'b.yaml');
+      ),
+      'b.yaml',
+    );
     if (!r.ok) throw new Error(JSON.stringify(r.problems, null, 2));
     expect(r.cluster.spec.backups?.retention?.keepMonthly).toBe(12);
   });
@@ -68,11 +71,26 @@ describe('spec.backups: valid', () => {
 
 describe('spec.backups: refused, naming the field', () => {
   it.each<[string, string, string, RegExp, string?]>([
-    ['a schedule that does not parse', BASE.replace('0 3 * * *', '0 25 * * *'), 'spec.backups.schedule', /schedule "0 25 \* \* \*" does not parse/],
+    [
+      'a schedule that does not parse',
+      BASE.replace('0 3 * * *', '0 25 * * *'),
+      'spec.backups.schedule',
+      /schedule "0 25 \* \* \*" does not parse/,
+    ],
     ['six words of nonsense', BASE.replace('0 3 * * *', 'every day at three'), 'spec.backups.schedule', /does not parse.*fields/],
-    ['a drill schedule that does not parse', `${BASE}    drill: { schedule: "0 5 * * 9" }\n`, 'spec.backups.drill.schedule', /does not parse/],
+    [
+      'a drill schedule that does not parse',
+      `${BASE}    drill: { schedule: "0 5 * * 9" }\n`,
+      'spec.backups.drill.schedule',
+      /does not parse/,
+    ],
     ['an unknown time zone', `${BASE}    timeZone: Mars/Olympus\n`, 'spec.backups.timeZone', /time zone "Mars\/Olympus" is not known/],
-    ['an identity not declared', BASE.replace('backup_key', 'nokey'), 'spec.backups.identitySecret', /`nokey` is not declared in spec\.secrets/],
+    [
+      'an identity not declared',
+      BASE.replace('backup_key', 'nokey'),
+      'spec.backups.identitySecret',
+      /`nokey` is not declared in spec\.secrets/,
+    ],
     [
       'a generated identity',
       BASE,

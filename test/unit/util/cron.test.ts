@@ -44,7 +44,8 @@ describe('parseCron().next', () => {
   });
 
   it('agrees with node-cron: every slot matches and no instant in between does (random expressions)', () => {
-    const field = (max: number) => fc.oneof(fc.constant('*'), fc.integer({ min: 0, max }).map(String), fc.constant(`*/${Math.ceil(max / 4)}`));
+    const field = (max: number) =>
+      fc.oneof(fc.constant('*'), fc.integer({ min: 0, max }).map(String), fc.constant(`*/${Math.ceil(max / 4)}`));
     fc.assert(
       fc.property(
         field(59),

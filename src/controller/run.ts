@@ -78,6 +78,17 @@ export async function startController(opts: ControllerProcessOptions): Promise<R
   const lister: ClusterLister = only ? { listClusters: async () => (await store.listClusters()).filter((c) => only.has(c)) } : store;
   const scoped = (r: Reconciler): Reconciler =>
     only ? { reconcile: async (c, signal) => (only.has(c) ? r.reconcile(c, signal) : {}) } : r;
+  /** One more controller on the manager: its own Docker events watch, the shared lister, workers and resync. */
+  const addController = (name: string, reconciler: Reconciler) =>
+    manager.add({
+      name,
+      reconciler: scoped(reconciler),
+      lister,
+      events: createDockerEventSource({ engine: engineEvents(docker), log: log.child({ component: 'events' }), metrics }),
+      metrics,
+      workers: opts.workers,
+      resyncMs: opts.resyncMs,
+    });
 
   // The monitor queues a cluster when its agents' reports change.
   const agents =
@@ -138,24 +149,8 @@ export async function startController(opts: ControllerProcessOptions): Promise<R
     workers: opts.workers,
     resyncMs: opts.resyncMs,
   });
-  const rolloutController = manager.add({
-    name: 'rollout',
-    reconciler: scoped(rollouts.reconciler),
-    lister,
-    events: createDockerEventSource({ engine: engineEvents(docker), log: log.child({ component: 'events' }), metrics }),
-    metrics,
-    workers: opts.workers,
-    resyncMs: opts.resyncMs,
-  });
-  const v1Controller = manager.add({
-    name: 'v1',
-    reconciler: scoped(v1.reconciler),
-    lister,
-    events: createDockerEventSource({ engine: engineEvents(docker), log: log.child({ component: 'events' }), metrics }),
-    metrics,
-    workers: opts.workers,
-    resyncMs: opts.resyncMs,
-  });
+  const rolloutController = addController('rollout', rollouts.reconciler);
+  const v1Controller = addController('v1', v1.reconciler);
   // The v1 → v2 migration: a fourth controller, phase by phase toward spec.migration.targetPhase.
   const migration = createMigrationWiring({
     port,
@@ -167,15 +162,7 @@ export async function startController(opts: ControllerProcessOptions): Promise<R
     signal: rolloutsAbort.signal,
     announce: (cluster, n) => rollouts.announce(cluster, n),
   });
-  manager.add({
-    name: 'migration',
-    reconciler: scoped(migration.reconciler),
-    lister,
-    events: createDockerEventSource({ engine: engineEvents(docker), log: log.child({ component: 'events' }), metrics }),
-    metrics,
-    workers: opts.workers,
-    resyncMs: opts.resyncMs,
-  });
+  addController('migration', migration.reconciler);
   // Backups: a fifth controller, starting each cluster's scheduled backups and drills as
   // background jobs (journaled in <cluster>_bzzz-backup) and recording how they ended.
   const backups = createBackupWiring({
@@ -190,15 +177,7 @@ export async function startController(opts: ControllerProcessOptions): Promise<R
     announce: (cluster, n) => rollouts.announce(cluster, n),
     requeue: (cluster, reason) => backupController.enqueue(cluster, reason),
   });
-  const backupController = manager.add({
-    name: 'backup',
-    reconciler: scoped(backups.reconciler),
-    lister,
-    events: createDockerEventSource({ engine: engineEvents(docker), log: log.child({ component: 'events' }), metrics }),
-    metrics,
-    workers: opts.workers,
-    resyncMs: opts.resyncMs,
-  });
+  const backupController = addController('backup', backups.reconciler);
   rollouts.onAction((cluster, reason) => {
     clusters.enqueue(cluster, reason);
     rolloutController.enqueue(cluster, reason);

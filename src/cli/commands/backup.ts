@@ -7,7 +7,7 @@
 import { cliContext } from '../context.js';
 import { printDocument, printLines, table, type OutputFormat } from '../output.js';
 import { formatBytes, progressReporter } from '../backup-progress.js';
-import type { SnapshotSummary } from '../../backup/types.js';
+import type { ProgressListener, SnapshotSummary } from '../../backup/types.js';
 import { loadSpecFile } from '../../spec/index.js';
 import { parseSubsetPercent } from '../../spec/checks/backups.js';
 import type { BzzzCluster } from '../../spec/types.js';
@@ -162,38 +162,45 @@ function stepLines(steps: readonly BackupStepOutcome[]): string[] {
   });
 }
 
-function finish(name: string, steps: BackupStepOutcome[], output: OutputFormat): number {
-  const ok = steps.every((s) => s.ok);
-  if (output !== 'text') printDocument({ cluster: name, ok, steps }, output);
-  else printLines(stepLines(steps));
-  return ok ? EXIT_OK : EXIT_ERROR;
-}
-
-export async function backupCreateCommand(name: string | undefined, o: BackupCommonOptions): Promise<number> {
-  const r = await resolveBackupCluster(name, o.filename);
-  const repository = await open(r, o, true);
+/** Opens the repository, runs `work` with a progress listener, then stops the bar and closes the repository however it ended. */
+async function withRepository<T>(
+  r: Resolved,
+  o: BackupCommonOptions,
+  create: boolean,
+  work: (repository: Repository, onProgress: ProgressListener) => Promise<T>,
+): Promise<T> {
+  const repository = await open(r, o, create);
   const bar = progressReporter(o.output);
   try {
-    const { port, store } = cliContext();
-    const ac = new AbortController();
-    const steps = await journaled(r, 'backup', () =>
-      runBackupJob({
-        cluster: r.cluster,
-        port,
-        store,
-        repository,
-        reason: 'manual',
-        signal: ac.signal,
-        now: Date.now,
-        onProgress: bar.listener,
-      }),
-    );
-    bar.done();
-    return finish(r.name, steps, o.output);
+    return await work(repository, bar.listener);
   } finally {
     bar.done();
     await repository.close();
   }
+}
+
+/** create and drill: the controller's own job, journaled, its steps printed. */
+async function jobCommand(kind: BackupJobKind, name: string | undefined, o: BackupCommonOptions): Promise<number> {
+  const r = await resolveBackupCluster(name, o.filename);
+  const { port, store } = cliContext();
+  const steps = await withRepository(r, o, kind === 'backup', (repository, onProgress) =>
+    journaled(r, kind, () => {
+      const ctx = { cluster: r.cluster, port, store, repository, signal: new AbortController().signal, now: Date.now, onProgress };
+      return kind === 'drill' ? runDrillJob({ ...ctx, reason: 'drill' }) : runBackupJob({ ...ctx, reason: 'manual' });
+    }),
+  );
+  const ok = steps.every((s) => s.ok);
+  if (o.output !== 'text') printDocument({ cluster: r.name, ok, steps }, o.output);
+  else printLines(stepLines(steps));
+  return ok ? EXIT_OK : EXIT_ERROR;
+}
+
+export function backupCreateCommand(name: string | undefined, o: BackupCommonOptions): Promise<number> {
+  return jobCommand('backup', name, o);
+}
+
+export function backupDrillCommand(name: string, o: BackupCommonOptions): Promise<number> {
+  return jobCommand('drill', name, o);
 }
 
 function snapshotRow(s: SnapshotSummary): string[] {
@@ -202,16 +209,11 @@ function snapshotRow(s: SnapshotSummary): string[] {
 
 export async function backupListCommand(name: string | undefined, o: BackupCommonOptions): Promise<number> {
   const r = await resolveBackupCluster(name, o.filename);
-  const repository = await open(r, o, false);
-  try {
-    const snaps = await repository.snapshots({ cluster: r.name });
-    if (o.output !== 'text') printDocument({ cluster: r.name, snapshots: snaps }, o.output);
-    else if (!snaps.length) printLines([`${r.name}: no snapshots yet (bzzzctl backup create ${r.name})`]);
-    else printLines(table(['ID', 'TIME', 'REASON', 'PARTS', 'FILES', 'SIZE', 'ADDED'], snaps.map(snapshotRow)));
-    return EXIT_OK;
-  } finally {
-    await repository.close();
-  }
+  const snaps = await withRepository(r, o, false, (repository) => repository.snapshots({ cluster: r.name }));
+  if (o.output !== 'text') printDocument({ cluster: r.name, snapshots: snaps }, o.output);
+  else if (!snaps.length) printLines([`${r.name}: no snapshots yet (bzzzctl backup create ${r.name})`]);
+  else printLines(table(['ID', 'TIME', 'REASON', 'PARTS', 'FILES', 'SIZE', 'ADDED'], snaps.map(snapshotRow)));
+  return EXIT_OK;
 }
 
 export async function backupVerifyCommand(
@@ -220,28 +222,22 @@ export async function backupVerifyCommand(
 ): Promise<number> {
   const readData = readDataOption(o);
   const r = await resolveBackupCluster(name, o.filename);
-  const repository = await open(r, o, false);
-  const bar = progressReporter(o.output);
-  try {
-    const started = Date.now();
-    const report = await repository.verify({ ...(readData !== undefined ? { readData } : {}), onProgress: bar.listener });
-    bar.done();
+  const started = Date.now();
+  const report = await withRepository(r, o, false, (repository, onProgress) =>
+    repository.verify({ ...(readData !== undefined ? { readData } : {}), onProgress }),
+  );
+  if (r.stored) {
+    const { engine, store } = cliContext();
     const step = verifyOutcome(report, started, Date.now());
-    if (r.stored) {
-      const { engine, store } = cliContext();
-      await new BackupStore(engine, store).update(r.name, (cur) => recorded(cur, [step])).catch(() => undefined);
-    }
-    if (o.output !== 'text') printDocument({ cluster: r.name, ...report }, o.output);
-    else
-      printLines([
-        `${r.name}: ${report.ok ? 'repository OK' : 'PROBLEMS FOUND'}: ${report.packsChecked} of ${report.packsTotal} pack(s) read, ${report.chunksChecked} chunk(s) checked`,
-        ...report.problems.map((p) => `  ${p}`),
-      ]);
-    return report.ok ? EXIT_OK : EXIT_ERROR;
-  } finally {
-    bar.done();
-    await repository.close();
+    await new BackupStore(engine, store).update(r.name, (cur) => recorded(cur, [step])).catch(() => undefined);
   }
+  if (o.output !== 'text') printDocument({ cluster: r.name, ...report }, o.output);
+  else
+    printLines([
+      `${r.name}: ${report.ok ? 'repository OK' : 'PROBLEMS FOUND'}: ${report.packsChecked} of ${report.packsTotal} pack(s) read, ${report.chunksChecked} chunk(s) checked`,
+      ...report.problems.map((p) => `  ${p}`),
+    ]);
+  return report.ok ? EXIT_OK : EXIT_ERROR;
 }
 
 export async function backupRestoreCommand(
@@ -251,27 +247,21 @@ export async function backupRestoreCommand(
   const parts = onlyParts(o.only);
   const r = await resolveBackupCluster(name, o.filename);
   const into = restoreName(o.as, r.name);
-  const repository = await open(r, o, false);
-  const bar = progressReporter(o.output);
-  try {
+  const chosen = parts ? PARTS.filter((p) => parts[p]) : undefined;
+  const { port, store } = cliContext();
+  const { snap, done } = await withRepository(r, o, false, async (repository, onProgress) => {
     const snap = await repository.findSnapshot(o.snapshot ?? 'latest', r.name);
-    const include = parts ?? backupInclude(r.cluster);
-    const { port, store } = cliContext();
-    const targets = clusterTargets({ cluster: into, spec: r.cluster, port, store, include });
-    const chosen = parts ? PARTS.filter((p) => parts[p]) : undefined;
-    const done = await repository.restore(snap.id, targets, { ...(chosen ? { parts: [...chosen] } : {}), onProgress: bar.listener });
-    bar.done();
-    const doc = { cluster: r.name, into, snapshot: snap.id, time: snap.time, parts: chosen ?? snap.parts, ...done };
-    if (o.output !== 'text') printDocument(doc, o.output);
-    else
-      printLines([
-        `${r.name}: snapshot ${snap.id.slice(0, 16)} of ${snap.time} restored into ${into} (${doc.parts.join(', ')}): ${done.files} files, ${formatBytes(done.bytes)}`,
-      ]);
-    return EXIT_OK;
-  } finally {
-    bar.done();
-    await repository.close();
-  }
+    const targets = clusterTargets({ cluster: into, spec: r.cluster, port, store, include: parts ?? backupInclude(r.cluster) });
+    const done = await repository.restore(snap.id, targets, { ...(chosen ? { parts: [...chosen] } : {}), onProgress });
+    return { snap, done };
+  });
+  const doc = { cluster: r.name, into, snapshot: snap.id, time: snap.time, parts: chosen ?? snap.parts, ...done };
+  if (o.output !== 'text') printDocument(doc, o.output);
+  else
+    printLines([
+      `${r.name}: snapshot ${snap.id.slice(0, 16)} of ${snap.time} restored into ${into} (${doc.parts.join(', ')}): ${done.files} files, ${formatBytes(done.bytes)}`,
+    ]);
+  return EXIT_OK;
 }
 
 export async function backupPruneCommand(name: string | undefined, o: BackupCommonOptions & { dryRun?: boolean }): Promise<number> {
@@ -281,56 +271,19 @@ export async function backupPruneCommand(name: string | undefined, o: BackupComm
     throw new InvalidInputError(
       `cluster ${r.name} has no spec.backups.retention: every snapshot is kept; set keepLast (or keepDaily/Weekly/Monthly) to forget older ones`,
     );
-  const repository = await open(r, o, false);
-  const bar = progressReporter(o.output);
-  try {
-    const f = await repository.forget(policy, { cluster: r.name, dryRun: o.dryRun === true, now: new Date() });
-    const p = o.dryRun || !f.removed.length ? undefined : await repository.prune({ onProgress: bar.listener });
-    bar.done();
-    const doc = {
-      cluster: r.name,
-      dryRun: o.dryRun === true,
-      kept: f.kept.map((s) => s.id),
-      removed: f.removed.map((s) => s.id),
-      ...(p ?? {}),
-    };
-    if (o.output !== 'text') printDocument(doc, o.output);
-    else
-      printLines([
-        `${r.name}: ${f.kept.length} snapshot(s) kept, ${f.removed.length} ${o.dryRun ? 'would be forgotten (dry run: nothing changed)' : 'forgotten'}`,
-        ...f.removed.map((s) => `  - ${s.id.slice(0, 16)} ${s.time} ${s.reason}`),
-        ...(p ? [`  ${p.packsRemoved} pack(s) removed, ${formatBytes(p.bytesFreed)} freed`] : []),
-      ]);
-    return EXIT_OK;
-  } finally {
-    bar.done();
-    await repository.close();
-  }
-}
-
-export async function backupDrillCommand(name: string, o: BackupCommonOptions): Promise<number> {
-  const r = await resolveBackupCluster(name, o.filename);
-  const repository = await open(r, o, false);
-  const bar = progressReporter(o.output);
-  try {
-    const { port, store } = cliContext();
-    const ac = new AbortController();
-    const steps = await journaled(r, 'drill', () =>
-      runDrillJob({
-        cluster: r.cluster,
-        port,
-        store,
-        repository,
-        reason: 'drill',
-        signal: ac.signal,
-        now: Date.now,
-        onProgress: bar.listener,
-      }),
-    );
-    bar.done();
-    return finish(r.name, steps, o.output);
-  } finally {
-    bar.done();
-    await repository.close();
-  }
+  const dryRun = o.dryRun === true;
+  const { f, p } = await withRepository(r, o, false, async (repository, onProgress) => {
+    const f = await repository.forget(policy, { cluster: r.name, dryRun, now: new Date() });
+    const p = dryRun || !f.removed.length ? undefined : await repository.prune({ onProgress });
+    return { f, p };
+  });
+  const doc = { cluster: r.name, dryRun, kept: f.kept.map((s) => s.id), removed: f.removed.map((s) => s.id), ...(p ?? {}) };
+  if (o.output !== 'text') printDocument(doc, o.output);
+  else
+    printLines([
+      `${r.name}: ${f.kept.length} snapshot(s) kept, ${f.removed.length} ${dryRun ? 'would be forgotten (dry run: nothing changed)' : 'forgotten'}`,
+      ...f.removed.map((s) => `  - ${s.id.slice(0, 16)} ${s.time} ${s.reason}`),
+      ...(p ? [`  ${p.packsRemoved} pack(s) removed, ${formatBytes(p.bytesFreed)} freed`] : []),
+    ]);
+  return EXIT_OK;
 }

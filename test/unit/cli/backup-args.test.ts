@@ -11,6 +11,7 @@ import { buildProgram, main } from '../../../src/cli/main.js';
 import { onlyParts, readDataOption, restoreName } from '../../../src/cli/commands/backup.js';
 import { formatBytes, progressLine, progressReporter } from '../../../src/cli/backup-progress.js';
 import { generateAgeIdentity } from '../../../src/crypto/age-stream.js';
+import { COMPANIONS_OFF } from '../../support/specs.js';
 
 let dir: string;
 let err: string[];
@@ -59,13 +60,7 @@ spec:
     backup_key: { file: ./backup_key }
   agent:
     instances: [{ name: a }]
-  services:
-    mcpServer: { enabled: false }
-    openaiProxy: { enabled: false }
-    contentResolver: { enabled: false }
-    postgres: { enabled: false }
-    redis: { enabled: false }
-${backups ? `  backups:\n    repository: ${repository}\n    identitySecret: backup_key\n    schedule: "0 3 * * *"\n` : ''}`,
+${COMPANIONS_OFF}${backups ? `  backups:\n    repository: ${repository}\n    identitySecret: backup_key\n    schedule: "0 3 * * *"\n` : ''}`,
   ).then(() => f);
 }
 

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateSpecText, type SpecProblem } from '../../../src/spec/index.js';
 import { parseSubsetPercent } from '../../../src/spec/checks/backups.js';
+import { COMPANIONS_OFF } from '../../support/specs.js';
 
 const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
 
@@ -19,13 +20,7 @@ spec:
 ${secrets}  agent:
     instances:
       - name: a
-  services:
-    mcpServer: { enabled: false }
-    openaiProxy: { enabled: false }
-    contentResolver: { enabled: false }
-    ${postgres}
-    redis: { enabled: false }
-  backups:
+${COMPANIONS_OFF.replace('postgres: { enabled: false }', postgres)}  backups:
 ${backups}`;
 }
 

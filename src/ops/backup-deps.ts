@@ -1,7 +1,7 @@
 // The backup repository (src/backup) and the cluster's sources, targets and drill
 // (src/ops/backup-*.ts) as the controller and `bzzzctl backup` use them. Until those land, this
-// file holds their agreed signatures and refuses at run time; the merge replaces the bodies by
-// re-exports (`export { openRepository, … } from '../backup/index.js'`) and nothing else changes.
+// file holds their agreed signatures and refuses at run time; the merge replaces the bodies
+// (each says by what) and nothing else changes.
 import type { BackupSource, ProgressListener, RestoreTarget, RetentionPolicy, SnapshotSummary, VerifyReport } from '../backup/types.js';
 import type { SwarmPort } from '../swarm/port.js';
 import type { ClusterStore } from '../store/cluster-store.js';
@@ -9,9 +9,10 @@ import type { BzzzCluster } from '../spec/types.js';
 import type { Logger } from '../util/log.js';
 import { BzzzError } from '../util/errors.js';
 
+/** src/backup's Repository, as far as the jobs use it (the real one is assignable to it). */
 export interface Repository {
   backup(
-    sources: BackupSource[],
+    sources: readonly BackupSource[],
     o: { cluster: string; reason: string; tags?: Record<string, string>; signal?: AbortSignal; onProgress?: ProgressListener },
   ): Promise<SnapshotSummary>;
   snapshots(o?: { cluster?: string }): Promise<SnapshotSummary[]>;
@@ -23,7 +24,7 @@ export interface Repository {
   }): Promise<VerifyReport>;
   restore(
     snapshotId: string,
-    targets: RestoreTarget[],
+    targets: readonly RestoreTarget[],
     o?: { parts?: string[]; signal?: AbortSignal; onProgress?: ProgressListener },
   ): Promise<{ files: number; bytes: number }>;
   forget(
@@ -34,17 +35,6 @@ export interface Repository {
   close(): Promise<void>;
 }
 
-/** Another process holds the repository's lock (its holder, since when, when it expires). */
-export class BackupLockedError extends BzzzError {
-  constructor(
-    readonly holder: string,
-    readonly since: string,
-    readonly expires: string,
-  ) {
-    super(`the backup repository is locked by ${holder} since ${since} (until ${expires}); wait for that run to end`);
-  }
-}
-
 export interface DrillReport {
   ok: boolean;
   snapshot?: string;
@@ -53,28 +43,23 @@ export interface DrillReport {
   problems: string[];
 }
 
-export interface SourceOptions {
-  cluster: BzzzCluster;
-  port: SwarmPort;
-  store: ClusterStore;
-  include: { postgres: boolean; swarm: boolean; content: boolean };
-}
+/** A part of a cluster's backup (src/ops/backup-parts.ts CLUSTER_PARTS), in restore order. */
+export type ClusterPart = 'swarm' | 'postgres' | 'content';
 
-export interface TargetOptions {
-  /** The cluster to restore into: the same name or a new one. */
-  cluster: string;
-  /** The spec the snapshot was taken of, when the caller has it. */
-  spec?: BzzzCluster;
-  port: SwarmPort;
-  store: ClusterStore;
-  include: { postgres: boolean; swarm: boolean; content: boolean };
+/** The cluster's parts as sources and restore targets, bound to one engine (a DockerSwarmPort: the parts exec in tasks). */
+export interface ClusterParts {
+  /** Sources of the parts named that the cluster has (postgres only when enabled, content only with agents). */
+  sources(cluster: BzzzCluster, include: readonly ClusterPart[]): Promise<BackupSource[]>;
+  /** Targets restoring the parts named into the cluster `into` (the backed-up one's name or a new one). */
+  targets(into: string, include: readonly ClusterPart[]): RestoreTarget[];
 }
 
 function notMerged(what: string): never {
   throw new BzzzError(`${what} is not part of this build yet (the backup repository is merged separately)`);
 }
 
-export async function initRepository(_dir: string, _o: { recipients: string[] }): Promise<void> {
+// Merge: `export { initRepository, isRepository, openRepository } from '../backup/index.js';`
+export async function initRepository(_dir: string, _o: { recipients: readonly string[] }): Promise<void> {
   notMerged('initRepository');
 }
 
@@ -82,18 +67,29 @@ export async function isRepository(_dir: string): Promise<boolean> {
   notMerged('isRepository');
 }
 
-export async function openRepository(_dir: string, _o: { identities: string[]; recipients: string[]; log?: Logger }): Promise<Repository> {
+export async function openRepository(
+  _dir: string,
+  _o: { identities: readonly string[]; recipients: readonly string[]; log?: Logger },
+): Promise<Repository> {
   notMerged('openRepository');
 }
 
-export function clusterSources(_o: SourceOptions): BackupSource[] {
-  notMerged('clusterSources');
+/**
+ * Merge: with `DockerExec` (src/swarm/exec.ts) and src/ops/backup-parts.ts —
+ *   const exec = new DockerExec(port as DockerSwarmPort);
+ *   return {
+ *     sources: (cluster, include) => clusterSources({ port, exec, cluster: cluster.metadata.name, spec: cluster, include }),
+ *     targets: (into, include) => clusterTargets({ port, exec, name: into, include }),
+ *   };
+ */
+export function clusterParts(_port: SwarmPort): ClusterParts {
+  return {
+    sources: async () => notMerged('clusterSources'),
+    targets: () => notMerged('clusterTargets'),
+  };
 }
 
-export function clusterTargets(_o: TargetOptions): RestoreTarget[] {
-  notMerged('clusterTargets');
-}
-
+/** Merge: the drill of src/ops (restore into a scratch stack, compare, remove it). */
 export async function runDrill(_o: {
   cluster: BzzzCluster;
   port: SwarmPort;

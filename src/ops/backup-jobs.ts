@@ -17,11 +17,12 @@ import { readUpTo } from '../util/read-up-to.js';
 import { BzzzError, InvalidInputError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import {
-  clusterSources,
+  clusterParts,
   initRepository,
   isRepository,
   openRepository,
   runDrill,
+  type ClusterPart,
   type DrillReport,
   type Repository,
 } from './backup-deps.js';
@@ -40,6 +41,11 @@ export function backupInclude(cluster: BzzzCluster): BackupInclude {
   const pg = cluster.spec.services?.postgres;
   const hasPg = pg !== undefined && pg.enabled !== false;
   return { postgres: inc.postgres ?? hasPg, swarm: inc.swarm ?? true, content: inc.content ?? true };
+}
+
+/** The parts `include` turns on, in restore order. */
+export function includedParts(include: BackupInclude): ClusterPart[] {
+  return (['swarm', 'postgres', 'content'] as const).filter((p) => include[p]);
 }
 
 /** The secrets-directory file the controller reads the identity from: <dir>/<cluster>_<identitySecret>. */
@@ -158,7 +164,7 @@ export async function runBackupJob(c: JobContext): Promise<BackupStepOutcome[]> 
   let started = c.now();
   let snap: SnapshotSummary;
   try {
-    const sources = clusterSources({ cluster: c.cluster, port: c.port, store: c.store, include: backupInclude(c.cluster) });
+    const sources = await clusterParts(c.port).sources(c.cluster, includedParts(backupInclude(c.cluster)));
     snap = await c.repository.backup(sources, { cluster: name, reason: c.reason, signal: c.signal, onProgress: c.onProgress });
   } catch (err) {
     return [failed('backup', started, c.now(), err)];

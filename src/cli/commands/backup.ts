@@ -15,6 +15,7 @@ import { BackupStore, type BackupJobKind, type BackupStepOutcome } from '../../s
 import { finished, recorded, started } from '../../reconcilers/backup-plan.js';
 import {
   backupInclude,
+  includedParts,
   mountedIdentityFile,
   openClusterRepository,
   runBackupJob,
@@ -22,7 +23,7 @@ import {
   verifyOutcome,
   type BackupInclude,
 } from '../../ops/backup-jobs.js';
-import { clusterTargets, type Repository } from '../../ops/backup-deps.js';
+import { clusterParts, type Repository } from '../../ops/backup-deps.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../util/errors.js';
 import { EXIT_ERROR, EXIT_OK } from '../../util/exit-codes.js';
 import { hostname } from 'node:os';
@@ -182,7 +183,7 @@ async function withRepository<T>(
 /** create and drill: the controller's own job, journaled, its steps printed. */
 async function jobCommand(kind: BackupJobKind, name: string | undefined, o: BackupCommonOptions): Promise<number> {
   const r = await resolveBackupCluster(name, o.filename);
-  const { port, store } = cliContext();
+  const { engine: port, store } = cliContext();
   const steps = await withRepository(r, o, kind === 'backup', (repository, onProgress) =>
     journaled(r, kind, () => {
       const ctx = { cluster: r.cluster, port, store, repository, signal: new AbortController().signal, now: Date.now, onProgress };
@@ -248,10 +249,10 @@ export async function backupRestoreCommand(
   const r = await resolveBackupCluster(name, o.filename);
   const into = restoreName(o.as, r.name);
   const chosen = parts ? PARTS.filter((p) => parts[p]) : undefined;
-  const { port, store } = cliContext();
+  const { engine: port, store } = cliContext();
   const { snap, done } = await withRepository(r, o, false, async (repository, onProgress) => {
     const snap = await repository.findSnapshot(o.snapshot ?? 'latest', r.name);
-    const targets = clusterTargets({ cluster: into, spec: r.cluster, port, store, include: parts ?? backupInclude(r.cluster) });
+    const targets = clusterParts(port).targets(into, includedParts(parts ?? backupInclude(r.cluster)));
     const done = await repository.restore(snap.id, targets, { ...(chosen ? { parts: [...chosen] } : {}), onProgress });
     return { snap, done };
   });

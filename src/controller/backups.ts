@@ -12,6 +12,7 @@ import {
   type BackupRunner,
 } from '../reconcilers/backup-reconciler.js';
 import { mountedIdentityFile, openClusterRepository, runBackupJob, runDrillJob } from '../ops/backup-jobs.js';
+import type { ClusterParts } from '../ops/backup-deps.js';
 import type { Clock } from '../util/clock.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -35,7 +36,15 @@ export interface BackupWiringOptions {
 }
 
 /** The real runner: opens the cluster's repository (refusing an unwritable one by name), runs the job, closes it. */
-export function repositoryRunner(o: { port: SwarmPort; store: ClusterStore; secretsDir: string; clock: Clock; log: Logger }): BackupRunner {
+export function repositoryRunner(o: {
+  port: SwarmPort;
+  store: ClusterStore;
+  secretsDir: string;
+  clock: Clock;
+  log: Logger;
+  /** Where the parts come from; default the cluster's own. */
+  parts?: ClusterParts;
+}): BackupRunner {
   return {
     async run({ cluster, kind, reason, signal }) {
       const name = cluster.metadata.name;
@@ -53,7 +62,17 @@ export function repositoryRunner(o: { port: SwarmPort; store: ClusterStore; secr
         return [{ kind, ok: false, started, finished: o.clock.now(), error: errorMessage(err).slice(0, 500) }];
       }
       try {
-        const ctx = { cluster, port: o.port, store: o.store, repository, reason, signal, now: () => o.clock.now(), log: o.log };
+        const ctx = {
+          cluster,
+          port: o.port,
+          store: o.store,
+          repository,
+          reason,
+          signal,
+          now: () => o.clock.now(),
+          log: o.log,
+          parts: o.parts,
+        };
         return kind === 'drill' ? await runDrillJob(ctx) : await runBackupJob(ctx);
       } finally {
         await repository.close().catch(() => undefined);

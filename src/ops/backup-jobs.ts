@@ -23,6 +23,7 @@ import {
   openRepository,
   runDrill,
   type ClusterPart,
+  type ClusterParts,
   type DrillReport,
   type Repository,
 } from './backup-deps.js';
@@ -145,6 +146,8 @@ export interface JobContext {
   now(): number;
   onProgress?: ProgressListener;
   log?: Logger;
+  /** Where the parts come from; default the cluster's own (swarm, PostgreSQL, content). */
+  parts?: ClusterParts;
 }
 
 function retentionOf(cluster: BzzzCluster): RetentionPolicy | undefined {
@@ -164,7 +167,7 @@ export async function runBackupJob(c: JobContext): Promise<BackupStepOutcome[]> 
   let started = c.now();
   let snap: SnapshotSummary;
   try {
-    const sources = await clusterParts(c.port).sources(c.cluster, includedParts(backupInclude(c.cluster)));
+    const sources = await (c.parts ?? clusterParts(c.port)).sources(c.cluster, includedParts(backupInclude(c.cluster)));
     snap = await c.repository.backup(sources, { cluster: name, reason: c.reason, signal: c.signal, onProgress: c.onProgress });
   } catch (err) {
     return [failed('backup', started, c.now(), err)];

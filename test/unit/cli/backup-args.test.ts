@@ -32,10 +32,18 @@ beforeEach(async () => {
 });
 
 /** A directory this process cannot write: its mode for a user; immutable (chattr +i) for root, whom modes do not stop. */
-async function lock(d: string): Promise<void> {
-  if (process.getuid?.() !== 0) return chmod(d, 0o500);
-  execFileSync('chattr', ['+i', d]);
+async function lock(d: string): Promise<boolean> {
+  if (process.getuid?.() !== 0) {
+    await chmod(d, 0o500);
+    return true;
+  }
+  try {
+    execFileSync('chattr', ['+i', d], { stdio: 'ignore' });
+  } catch {
+    return false; // no chattr, or a filesystem without the immutable flag
+  }
   locked.push(d);
+  return true;
 }
 const locked: string[] = [];
 
@@ -118,10 +126,10 @@ describe('bzzzctl backup', () => {
     expect(err.join('')).toMatch(/has no spec\.backups/);
   });
 
-  it('a repository that is not writable: exit 1 naming the field and the path, nothing written', async () => {
+  it('a repository that is not writable: exit 1 naming the field and the path, nothing written', async (ctx) => {
     const locked = join(dir, 'locked');
     await mkdir(locked);
-    await lock(locked);
+    if (!(await lock(locked))) ctx.skip();
     const f = await specFile(join(locked, 'repo'));
     const key = join(dir, 'key');
     await writeFile(key, `${generateAgeIdentity().identity}\n`);

@@ -13,7 +13,7 @@ import type { ClusterStore } from '../store/cluster-store.js';
 import type { BackupStepOutcome } from '../store/backup-store.js';
 import { ageRecipientOf, parseAgeIdentity, parseAgeRecipient } from '../crypto/age-stream.js';
 import { parseSubsetPercent } from '../spec/checks/backups.js';
-import { readUpTo } from '../util/read-up-to.js';
+import { readKeyFile } from '../util/read-up-to.js';
 import { BzzzError, InvalidInputError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import {
@@ -58,18 +58,10 @@ export function mountedIdentityFile(secretsDir: string, cluster: BzzzCluster): s
 
 /** Reads and checks an age identity file; errors name the file and `where` it should come from, never its content. */
 export async function readIdentity(file: string, where: string): Promise<string> {
-  let bytes: Buffer;
-  try {
-    bytes = await readUpTo(file, MAX_IDENTITY_BYTES + 1);
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    throw new InvalidInputError(`the backup identity ${file} cannot be read (${typeof code === 'string' ? code : 'error'}): ${where}`);
-  }
-  if (bytes.length > MAX_IDENTITY_BYTES)
-    throw new InvalidInputError(`the backup identity ${file} is over ${MAX_IDENTITY_BYTES} bytes: not an age identity file`);
+  const what = 'the backup identity';
+  const text = await readKeyFile(file, { what, limit: MAX_IDENTITY_BYTES, where, tooLarge: 'not an age identity file' });
   // age-keygen writes comment lines (# created: …, # public key: …) before the key.
-  const line = bytes
-    .toString('utf8')
+  const line = text
     .split('\n')
     .map((l) => l.trim())
     .find((l) => l.startsWith('AGE-SECRET-KEY-'));

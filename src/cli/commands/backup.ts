@@ -249,7 +249,7 @@ export async function backupRestoreCommand(
   const r = await resolveBackupCluster(name, o.filename);
   const into = restoreName(o.as, r.name);
   const chosen = parts ? PARTS.filter((p) => parts[p]) : undefined;
-  const { engine: port, store } = cliContext();
+  const { engine: port } = cliContext();
   const { snap, done } = await withRepository(r, o, false, async (repository, onProgress) => {
     const snap = await repository.findSnapshot(o.snapshot ?? 'latest', r.name);
     const targets = clusterParts(port).targets(into, includedParts(parts ?? backupInclude(r.cluster)));

@@ -4,7 +4,6 @@
 // (each says by what) and nothing else changes.
 import type { BackupSource, ProgressListener, RestoreTarget, RetentionPolicy, SnapshotSummary, VerifyReport } from '../backup/types.js';
 import type { SwarmPort } from '../swarm/port.js';
-import type { ClusterStore } from '../store/cluster-store.js';
 import type { BzzzCluster } from '../spec/types.js';
 import type { Logger } from '../util/log.js';
 import { BzzzError } from '../util/errors.js';
@@ -35,11 +34,10 @@ export interface Repository {
   close(): Promise<void>;
 }
 
+/** What a drill found (src/ops's report may carry more, e.g. the content compared). */
 export interface DrillReport {
   ok: boolean;
-  snapshot?: string;
   tables: Array<{ table: string; liveRows: number; restoredRows: number; checksumMatch: boolean }>;
-  content?: { files: number; match: boolean };
   problems: string[];
 }
 
@@ -97,15 +95,16 @@ export function clusterParts(_port: SwarmPort): ClusterParts {
   };
 }
 
-/** Merge: the drill of src/ops (restore into a scratch stack, compare, remove it). */
+/**
+ * Merge: the drill of src/ops — a scratch stack named after the cluster, its targets handed to
+ * `restoreInto` (the job restores the latest snapshot through them), row counts and checksums
+ * compared with the live cluster, the scratch stack removed whatever happened.
+ */
 export async function runDrill(_o: {
   cluster: BzzzCluster;
   port: SwarmPort;
-  store: ClusterStore;
-  repository: Repository;
-  snapshot: SnapshotSummary;
+  restoreInto(targets: readonly RestoreTarget[]): Promise<{ files: number; bytes: number }>;
   signal?: AbortSignal;
-  onProgress?: ProgressListener;
   log?: Logger;
 }): Promise<DrillReport> {
   notMerged('runDrill');

@@ -235,11 +235,8 @@ export async function runDrillJob(c: JobContext): Promise<BackupStepOutcome[]> {
     const r: DrillReport = await runDrill({
       cluster: c.cluster,
       port: c.port,
-      store: c.store,
-      repository: c.repository,
-      snapshot,
+      restoreInto: (targets) => c.repository.restore(snapshot.id, targets, { signal: c.signal, onProgress: c.onProgress }),
       signal: c.signal,
-      onProgress: c.onProgress,
       log: c.log,
     });
     const bad = r.tables.filter((t) => !t.checksumMatch || t.liveRows !== t.restoredRows);

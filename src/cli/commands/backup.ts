@@ -11,7 +11,8 @@ import type { ProgressListener, SnapshotSummary } from '../../backup/types.js';
 import { loadSpecFile } from '../../spec/index.js';
 import { parseSubsetPercent } from '../../spec/checks/backups.js';
 import type { BzzzCluster } from '../../spec/types.js';
-import { BackupStore, type BackupJobKind, type BackupStepOutcome } from '../../store/backup-store.js';
+import { BackupStore, type BackupJobKind, type BackupState, type BackupStepOutcome } from '../../store/backup-store.js';
+import { parseCron } from '../../util/cron.js';
 import { finished, recorded, started } from '../../reconcilers/backup-plan.js';
 import {
   backupInclude,
@@ -208,12 +209,43 @@ function snapshotRow(s: SnapshotSummary): string[] {
   return [s.id.slice(0, 16), s.time, s.reason, s.parts.join(','), String(s.files), formatBytes(s.bytes), formatBytes(s.addedBytes)];
 }
 
+/** The schedule's next slots and what the journal holds (a running job, the last outcomes), for people. */
+export function scheduleLines(cluster: BzzzCluster, state: BackupState | undefined, now: number): string[] {
+  const b = cluster.spec.backups;
+  if (!b) return [];
+  const tz = b.timeZone ?? 'UTC';
+  const next = (expr: string) => {
+    const at = parseCron(expr, tz).next(now);
+    return at === undefined ? 'none' : new Date(at).toISOString();
+  };
+  const out = [
+    `schedule: backup "${b.schedule}" (${tz}), next ${next(b.schedule)}${b.drill ? `; drill "${b.drill.schedule}", next ${next(b.drill.schedule)}` : ''}`,
+  ];
+  if (state?.running) out.push(`running:  ${state.running.kind} by ${state.running.holder} since ${state.running.started}`);
+  for (const k of ['backup', 'verify', 'prune', 'drill'] as const) {
+    const l = state?.last[k];
+    if (l)
+      out.push(
+        `last ${k.padEnd(7)} ${l.ok ? 'ok' : 'FAILED'} ${l.finished}${l.snapshot ? ` (snapshot ${l.snapshot.slice(0, 16)})` : ''}${l.error ? `: ${l.error}` : ''}`,
+      );
+  }
+  return out;
+}
+
 export async function backupListCommand(name: string | undefined, o: BackupCommonOptions): Promise<number> {
   const r = await resolveBackupCluster(name, o.filename);
   const snaps = await withRepository(r, o, false, (repository) => repository.snapshots({ cluster: r.name }));
-  if (o.output !== 'text') printDocument({ cluster: r.name, snapshots: snaps }, o.output);
-  else if (!snaps.length) printLines([`${r.name}: no snapshots yet (bzzzctl backup create ${r.name})`]);
-  else printLines(table(['ID', 'TIME', 'REASON', 'PARTS', 'FILES', 'SIZE', 'ADDED'], snaps.map(snapshotRow)));
+  const { engine, store } = cliContext();
+  const journal = r.stored ? await new BackupStore(engine, store).get(r.name) : undefined;
+  if (o.output !== 'text') printDocument({ cluster: r.name, snapshots: snaps, ...(journal ? { journal } : {}) }, o.output);
+  else
+    printLines([
+      ...(snaps.length
+        ? table(['ID', 'TIME', 'REASON', 'PARTS', 'FILES', 'SIZE', 'ADDED'], snaps.map(snapshotRow))
+        : [`${r.name}: no snapshots yet (bzzzctl backup create ${r.name})`]),
+      '',
+      ...scheduleLines(r.cluster, journal, Date.now()),
+    ]);
   return EXIT_OK;
 }
 

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { buildProgram, main } from '../../../src/cli/main.js';
-import { onlyParts, readDataOption, restoreName } from '../../../src/cli/commands/backup.js';
+import { onlyParts, readDataOption, restoreName, scheduleLines } from '../../../src/cli/commands/backup.js';
+import type { BzzzCluster } from '../../../src/spec/types.js';
 import { formatBytes, progressLine, progressReporter } from '../../../src/cli/backup-progress.js';
 import { generateAgeIdentity } from '../../../src/crypto/age-stream.js';
 import { COMPANIONS_OFF } from '../../support/specs.js';
@@ -151,6 +152,47 @@ describe('bzzzctl backup', () => {
     expect(err.join('')).toMatch(/holds no age identity/);
     expect(err.join('')).not.toMatch(/hunter2/);
     expect(await readdir(dir)).not.toContain('repo');
+  });
+});
+
+describe('scheduleLines', () => {
+  it('shows the next slots in the zone and the journal: running job, last outcomes with errors', () => {
+    const cluster = {
+      metadata: { name: 'lab' },
+      spec: {
+        backups: {
+          repository: '/r',
+          identitySecret: 'k',
+          schedule: '0 3 * * *',
+          timeZone: 'Europe/Berlin',
+          drill: { schedule: '0 5 * * 0' },
+        },
+      },
+    } as unknown as BzzzCluster;
+    const lines = scheduleLines(
+      cluster,
+      {
+        handled: {},
+        running: { kind: 'backup', holder: 'node1/7', started: '2026-03-28T02:00:00.000Z', heartbeat: '2026-03-28T02:00:20.000Z' },
+        last: {
+          backup: { ok: true, started: 'x', finished: '2026-03-27T02:00:09.000Z', durationMs: 9000, snapshot: '0123456789abcdef0123' },
+          verify: {
+            ok: false,
+            started: 'x',
+            finished: '2026-03-27T02:00:12.000Z',
+            durationMs: 3000,
+            error: 'pack 3f: chunk 9a hash mismatch',
+          },
+        },
+      },
+      Date.parse('2026-03-28T12:00:00Z'),
+    );
+    expect(lines).toEqual([
+      'schedule: backup "0 3 * * *" (Europe/Berlin), next 2026-03-29T01:00:00.000Z; drill "0 5 * * 0", next 2026-03-29T03:00:00.000Z',
+      'running:  backup by node1/7 since 2026-03-28T02:00:00.000Z',
+      'last backup  ok 2026-03-27T02:00:09.000Z (snapshot 0123456789abcdef)',
+      'last verify  FAILED 2026-03-27T02:00:12.000Z: pack 3f: chunk 9a hash mismatch',
+    ]);
   });
 });
 

@@ -52,8 +52,12 @@ export function decideBackup(i: BackupPlanInput): BackupDecision {
     };
   }
   const kinds = KINDS.filter((k) => i.schedules[k] !== undefined);
-  const unarmed = kinds.filter((k) => !i.state?.handled[k]);
-  if (unarmed.length) return { action: 'arm', kinds: unarmed, reason: `first slots counted from now for ${unarmed.join(', ')}` };
+  // A schedule seen for the first time, or changed, counts its slots from now: the old one's
+  // handled slot says nothing about the new one's (daily → hourly is not 20 missed slots).
+  const unarmed = kinds.filter(
+    (k) => !i.state?.handled[k] || (i.state.armedFor?.[k] ?? scheduleKey(i.schedules[k])) !== scheduleKey(i.schedules[k]),
+  );
+  if (unarmed.length) return { action: 'arm', kinds: unarmed, reason: `slots counted from now for ${unarmed.join(', ')}` };
   let until: number | undefined;
   for (const kind of kinds) {
     const s = i.schedules[kind] as CronSchedule;
@@ -91,11 +95,26 @@ export function decideBackup(i: BackupPlanInput): BackupDecision {
 
 // ---- the journal's transitions (pure: the store's compare-and-swap calls them on fresh state) ----
 
-export function armed(state: BackupState | undefined, kinds: readonly BackupJobKind[], now: number): BackupState {
+/** The schedule a job's slots are counted by, as the journal keeps it. */
+export function scheduleKey(s: CronSchedule | undefined): string {
+  return s ? `${s.timeZone} ${s.expression}` : '';
+}
+
+/** Counts the jobs' slots from `now` by their current schedules. */
+export function armed(
+  state: BackupState | undefined,
+  schedules: Partial<Record<BackupJobKind, CronSchedule>>,
+  kinds: readonly BackupJobKind[],
+  now: number,
+): BackupState {
   const s = state ?? { handled: {}, last: {} };
   const handled = { ...s.handled };
-  for (const k of kinds) handled[k] ??= new Date(now).toISOString();
-  return { ...s, handled };
+  const armedFor = { ...(s.armedFor ?? {}) };
+  for (const k of kinds) {
+    handled[k] = new Date(now).toISOString();
+    armedFor[k] = scheduleKey(schedules[k]);
+  }
+  return { ...s, handled, armedFor };
 }
 
 /** Marks the slot handled and the job running; undefined when another runner got there first. */

@@ -101,7 +101,7 @@ export function createBackupReconciler(o: BackupReconcilerOptions): BackupReconc
     const d = decideBackup({ ...plan, now, state: await o.backups.get(cluster) });
     switch (d.action) {
       case 'arm':
-        await o.backups.update(cluster, (cur) => armed(cur, d.kinds, now));
+        await o.backups.update(cluster, (cur) => armed(cur, plan.schedules, d.kinds, now));
         log.info({ cluster, kinds: d.kinds }, 'backup schedules armed');
         return { requeueAfterMs: 1, writes: 1 };
       case 'wait':

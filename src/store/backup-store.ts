@@ -60,6 +60,8 @@ export interface BackupRunning {
 export interface BackupState {
   /** Per job, the last schedule slot handled (ISO): run, or skipped as missed. */
   handled: Partial<Record<BackupJobKind, string>>;
+  /** Per job, the schedule (`<zone> <expression>`) its slots are counted by: a changed one is armed again from then. */
+  armedFor?: Partial<Record<BackupJobKind, string>>;
   running?: BackupRunning;
   last: Partial<Record<BackupStepKind, BackupStepRecord>>;
   /** Per step, the last successful outcome (kept while later runs fail). */

@@ -107,6 +107,22 @@ describe('decideBackup', () => {
     expect(decideBackup(input(now, state, over))).toMatchObject(want);
   });
 
+  it('a changed schedule is armed again from now: daily → hourly is not a run of missed slots', () => {
+    const hourly = parseCron('0 * * * *', 'UTC');
+    const s: BackupState = { ...handled('2026-03-29T03:00:00Z'), armedFor: { backup: 'UTC 0 3 * * *' } };
+    expect(decideBackup(input('2026-03-29T12:30:00Z', s))).toMatchObject({ action: 'wait' });
+    expect(decideBackup(input('2026-03-29T12:30:00Z', s, { schedules: { backup: hourly } }))).toMatchObject({
+      action: 'arm',
+      kinds: ['backup'],
+    });
+    const rearmed = armed(s, { backup: hourly }, ['backup'], at('2026-03-29T12:30:00Z'));
+    expect(rearmed.armedFor).toEqual({ backup: 'UTC 0 * * * *' });
+    expect(decideBackup(input('2026-03-29T13:00:00Z', rearmed, { schedules: { backup: hourly } }))).toMatchObject({
+      action: 'start',
+      missed: 0,
+    });
+  });
+
   it('a job running here: busy, whatever its heartbeat', () => {
     const s: BackupState = { ...handled('2026-03-29T03:00:00Z'), running: run('me', '2026-03-29T03:00:00Z') };
     expect(decideBackup(input('2026-03-30T03:30:00Z', s, { runningHere: true }))).toMatchObject({ action: 'busy', here: true });
@@ -148,7 +164,7 @@ describe('journal transitions', () => {
   const slot = at('2026-03-29T03:00:00Z');
 
   it('a slot starts once: a second start (another controller, a replay) writes nothing', () => {
-    const s1 = started(armed(undefined, ['backup'], clock.now() - 3_600_000), {
+    const s1 = started(armed(undefined, { backup: DAILY }, ['backup'], clock.now() - 3_600_000), {
       kind: 'backup',
       slot,
       missed: 0,
@@ -167,7 +183,7 @@ describe('journal transitions', () => {
   });
 
   it('records results, counts failures in a row, and keeps the missed count of the run', () => {
-    let s = started(armed(undefined, ['backup'], 0), { kind: 'backup', slot, missed: 2, holder: 'a/1', now: slot });
+    let s = started(armed(undefined, { backup: DAILY }, ['backup'], 0), { kind: 'backup', slot, missed: 2, holder: 'a/1', now: slot });
     s = beat(s, 'a/1', slot + 20_000);
     expect(s?.running?.heartbeat).toBe('2026-03-29T03:00:20.000Z');
     expect(beat(s, 'someone/else', slot + 30_000)).toBeUndefined();
@@ -195,7 +211,13 @@ describe('journal transitions', () => {
   });
 
   it('a runner taken for dead is recorded interrupted; its late result is then not written', () => {
-    const r = started(armed(undefined, ['backup'], 0), { kind: 'backup', slot, missed: 0, holder: 'a/1', now: slot }) as BackupState;
+    const r = started(armed(undefined, { backup: DAILY }, ['backup'], 0), {
+      kind: 'backup',
+      slot,
+      missed: 0,
+      holder: 'a/1',
+      now: slot,
+    }) as BackupState;
     const after = interrupted(r, r.running as NonNullable<BackupState['running']>, slot + 300_000);
     expect(after?.running).toBeUndefined();
     expect(after?.last.backup?.ok).toBe(false);

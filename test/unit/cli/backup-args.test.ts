@@ -215,6 +215,31 @@ describe('progress', () => {
     expect(formatBytes(12)).toBe('12 B');
   });
 
+  it('a terminal gets a bar: op, bytes of the total, chunks, rate and ETA', () => {
+    let text = '';
+    const stream = {
+      isTTY: true,
+      columns: 160,
+      write: (s: string) => {
+        text += s;
+        return true;
+      },
+      cursorTo: () => true,
+      clearLine: () => true,
+      moveCursor: () => true,
+      on: () => stream,
+      removeListener: () => stream,
+    } as unknown as NodeJS.WriteStream;
+    let t = 0;
+    const r = progressReporter('text', { stream, now: () => t });
+    t = 1000;
+    r.listener({ op: 'backup', bytes: 512 * 1024, totalBytes: 1024 * 1024, chunks: 3, newChunks: 2, files: 1 });
+    t = 2000;
+    r.listener({ op: 'backup', bytes: 1024 * 1024, totalBytes: 1024 * 1024, chunks: 6, newChunks: 4, files: 2 });
+    r.done();
+    expect(text).toMatch(/backup\s+\|.*\| 100% 1\.0 MiB \/ 1\.0 MiB 6 chunks \(4 new\) 512\.0 KiB\/s ETA/);
+  });
+
   it('-o json writes at most two lines a second, and the last one at the end', () => {
     let t = 0;
     const lines: string[] = [];

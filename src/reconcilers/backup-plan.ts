@@ -14,6 +14,9 @@ import type {
   BackupStepRecord,
 } from '../store/backup-store.js';
 
+/** A running job's heartbeat older than this means its runner died (it beats every third of it). */
+export const DEFAULT_STALE_MS = 60_000;
+
 export interface BackupPlanInput {
   now: number;
   state: BackupState | undefined;

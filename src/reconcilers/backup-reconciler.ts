@@ -12,7 +12,7 @@ import type { Clock, Timer } from '../util/clock.js';
 import { type CronSchedule, parseCron } from '../util/cron.js';
 import { errorMessage } from '../util/errors.js';
 import { logger, type Logger } from '../util/log.js';
-import { armed, beat, decideBackup, finished, interrupted, started } from './backup-plan.js';
+import { armed, beat, DEFAULT_STALE_MS, decideBackup, finished, interrupted, started } from './backup-plan.js';
 import { type ReconcileResult, type Reconciler, TerminalError } from './reconciler.js';
 
 export interface BackupRunner {
@@ -59,7 +59,7 @@ export interface BackupReconciler extends Reconciler {
 
 export function createBackupReconciler(o: BackupReconcilerOptions): BackupReconciler {
   const log = o.log ?? logger('backups');
-  const staleMs = o.staleMs ?? 60_000;
+  const staleMs = o.staleMs ?? DEFAULT_STALE_MS;
   const lateMs = o.lateMs ?? 15 * 60_000;
   const maxWaitMs = o.maxWaitMs ?? 5 * 60_000;
   const jobs = new Map<string, { abort: AbortController; done: Promise<void> }>();

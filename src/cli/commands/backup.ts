@@ -13,7 +13,7 @@ import { parseSubsetPercent } from '../../spec/checks/backups.js';
 import type { BzzzCluster } from '../../spec/types.js';
 import { BackupStore, type BackupJobKind, type BackupState, type BackupStepOutcome } from '../../store/backup-store.js';
 import { parseCron } from '../../util/cron.js';
-import { finished, recorded, started } from '../../reconcilers/backup-plan.js';
+import { beat, DEFAULT_STALE_MS, finished, interrupted, recorded, started } from '../../reconcilers/backup-plan.js';
 import {
   backupInclude,
   includedParts,
@@ -125,24 +125,37 @@ async function open(r: Resolved, o: BackupCommonOptions, create: boolean): Promi
   });
 }
 
-/** Runs `work` journaled in the cluster's backup record (when stored): refused while another job runs. */
+/**
+ * Runs `work` journaled in the cluster's backup record (when stored), with a heartbeat like the
+ * controller's: refused while another live job runs; a job whose heartbeat stopped (its runner
+ * died and no controller noticed) is recorded interrupted and taken over.
+ */
 async function journaled(r: Resolved, kind: BackupJobKind, work: () => Promise<BackupStepOutcome[]>): Promise<BackupStepOutcome[]> {
   if (!r.stored) return work();
   const { engine, store } = cliContext();
   const journal = new BackupStore(engine, store);
   const holder = `bzzzctl@${hostname()}/${process.pid}`;
-  const { written, state } = await journal.update(r.name, (cur) => started(cur, { kind, missed: 0, holder, now: Date.now() }));
+  const { written, state } = await journal.update(r.name, (cur) => {
+    const run = cur?.running;
+    const dead = run && Date.now() - Date.parse(run.heartbeat) > DEFAULT_STALE_MS;
+    return started(dead ? (interrupted(cur, run, Date.now()) ?? cur) : cur, { kind, missed: 0, holder, now: Date.now() });
+  });
   if (!written) {
     const run = state?.running;
     throw new ConflictError(
       `cluster ${r.name}: a ${run?.kind ?? 'backup'} job runs (${run?.holder ?? 'another process'}, since ${run?.started ?? '?'}); wait for it to end`,
     );
   }
+  const heartbeat = setInterval(() => {
+    void journal.update(r.name, (cur) => beat(cur, holder, Date.now())).catch(() => undefined);
+  }, DEFAULT_STALE_MS / 3);
+  heartbeat.unref();
   let steps: BackupStepOutcome[] = [];
   try {
     steps = await work();
     return steps;
   } finally {
+    clearInterval(heartbeat);
     await journal.update(r.name, (cur) => finished(cur, { holder, kind, steps })).catch(() => undefined);
   }
 }

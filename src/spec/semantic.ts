@@ -18,6 +18,7 @@ import { checkDurationsAndSizes, checkElection, checkPolicies, checkReserved } f
 import { checkPortCollisions } from './checks/ports.js';
 import { checkAnalysis, checkRollbackTriggers } from './checks/rollouts.js';
 import { checkMigration, checkV1 } from './checks/v1.js';
+import { checkBackups } from './checks/backups.js';
 
 export type SemanticCheck = (cluster: BzzzCluster, report: ProblemReporter) => void;
 
@@ -42,6 +43,7 @@ export const SEMANTIC_CHECKS: readonly SemanticCheck[] = [
   checkRollbackTriggers,
   checkV1,
   checkMigration,
+  checkBackups,
 ];
 
 /**

@@ -140,6 +140,9 @@ export class DockerExec implements ServiceExec {
 /** Moves frames from the hijacked connection to stdout (with backpressure), stdin to it, and settles on exit. */
 function pump(exec: Docker.Exec, sock: Duplex, opts: ExecOptions, what: string, label: string): ExecHandle {
   const stdout = new PassThrough();
+  // `done` carries the failure to callers that only await it (stdout drained with resume()):
+  // without a listener, stdout's error event would be an uncaught exception.
+  stdout.on('error', () => undefined);
   const parser = new FrameParser();
   const maxStdout = opts.maxStdoutBytes ?? DEFAULT_MAX_STDOUT;
   let stdoutBytes = 0;

@@ -1,0 +1,106 @@
+// A whole cluster backed up (swarm, postgres, content — each entry read whole into memory, as a
+// repository would store it) and restored under a new name: the same secret values (role keys,
+// admin key shares, generated passwords), the same rows, the same blobs.
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanup, port, uniqueName } from '../harness.js';
+import { deploy, exec, sql } from './cluster.js';
+import { clusterSources, clusterTargets } from '../../../src/ops/backup-parts.js';
+import { waitForPostgres, postgresService } from '../../../src/ops/backup-postgres-shell.js';
+import { countBlobs } from '../../../src/ops/backup-content.js';
+import { swarmSource, type BackedUpObject, type SwarmSource } from '../../../src/ops/backup-swarm-source.js';
+import type { SwarmTarget } from '../../../src/ops/backup-swarm-target.js';
+import { execText } from '../../../src/swarm/exec.js';
+import { agentServiceName } from '../../../src/spec/index.js';
+import { L } from '../../../src/swarm/labels.js';
+
+const name = uniqueName('bkb-src');
+const renamed = uniqueName('bkb-new');
+type Snapshot = Map<string, Map<string, Buffer>>;
+
+async function backup(cluster: string): Promise<{ snap: Snapshot; unread: ReadonlyMap<string, string> }> {
+  const signal = new AbortController().signal;
+  const snap: Snapshot = new Map();
+  let unread: ReadonlyMap<string, string> = new Map();
+  for (const source of await clusterSources({ port, exec, cluster })) {
+    const part = new Map<string, Buffer>();
+    for await (const e of source.entries(signal)) {
+      const chunks: Buffer[] = [];
+      if (e.open) for await (const c of await e.open()) chunks.push(c as Buffer);
+      part.set(e.path, Buffer.concat(chunks));
+    }
+    snap.set(source.part, part);
+    if (source.part === 'swarm') unread = (source as SwarmSource).unread;
+  }
+  return { snap, unread };
+}
+
+/** Logical secret (and keyset kind) → value, as the cluster's tasks see them. */
+async function secretValues(cluster: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const source = swarmSource({ port, exec, cluster });
+  for await (const e of source.entries(new AbortController().signal)) {
+    if (!e.path.startsWith('secrets/')) continue;
+    const chunks: Buffer[] = [];
+    for await (const c of await e.open!()) chunks.push(c as Buffer);
+    const s = JSON.parse(Buffer.concat(chunks).toString()) as BackedUpObject;
+    // Peer identities are derived from the cluster's ownership key, which a new name does not take over.
+    if (!s.Labels[L.logical].startsWith('bzzz-peer-')) out[s.Labels[L.logical]] = createHash('sha256').update(Buffer.from(s.Data, 'base64')).digest('hex');
+  }
+  expect([...source.unread]).toEqual([]);
+  return out;
+}
+
+const BLOB = Buffer.from('a decision, stored in the content store');
+const HEX = createHash('sha256').update(BLOB).digest('hex'); // any 64-hex name: the store layout is what matters here
+
+beforeAll(async () => {
+  await deploy(name);
+  await waitForPostgres(exec, postgresService(name), 120_000);
+  await sql(name, 'bzzz_v2', `CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 200) g;`);
+  for (const inst of ['a1', 'a2']) {
+    const h = await exec.execInService(agentServiceName(name, inst), {
+      cmd: ['sh', '-c', `mkdir -p /data/store/blobs/${HEX.slice(0, 2)}/${HEX.slice(2, 4)} && cat > /data/store/blobs/${HEX.slice(0, 2)}/${HEX.slice(2, 4)}/${HEX}`],
+      stdin: Readable.from([BLOB]),
+    });
+    await h.done;
+  }
+}, 300_000);
+afterAll(async () => {
+  await cleanup(renamed);
+  await cleanup(name);
+}, 180_000);
+
+describe('restore under a new name', () => {
+  it('brings the cluster back with the same secrets, rows and blobs', async () => {
+    const { snap, unread } = await backup(name);
+    expect([...snap.keys()]).toEqual(['swarm', 'postgres', 'content']);
+    expect([...snap.get('content')!.keys()]).toEqual(['a1/store.tar', 'a2/store.tar']);
+    // Every secret of the cluster was read, the admin key's shares no agent mounts included.
+    expect([...unread]).toEqual([]);
+    const swarmPaths = [...snap.get('swarm')!.keys()];
+    expect(swarmPaths).toContain('cluster.json');
+    expect(swarmPaths.filter((p) => /^secrets\/.*bzzz-share-/.test(p))).toHaveLength(5);
+
+    const signal = new AbortController().signal;
+    const targets = clusterTargets({ port, exec, name: renamed });
+    for (const t of targets) {
+      for (const [path, bytes] of snap.get(t.part) ?? []) await t.write({ path, type: 'file' }, Readable.from([bytes]), signal);
+      await t.finish(signal);
+    }
+    const result = (targets[0] as SwarmTarget).result!;
+    expect(result).toMatchObject({ name: renamed, from: name });
+
+    expect(await secretValues(renamed)).toEqual(await secretValues(name));
+    expect(await sql(renamed, 'bzzz_v2', 'SELECT * FROM t ORDER BY id')).toBe(await sql(name, 'bzzz_v2', 'SELECT * FROM t ORDER BY id'));
+    for (const inst of ['a1', 'a2']) {
+      expect(await countBlobs(exec, renamed, inst)).toBe(1);
+      const got = await execText(exec, agentServiceName(renamed, inst), {
+        cmd: ['cat', `/data/store/blobs/${HEX.slice(0, 2)}/${HEX.slice(2, 4)}/${HEX}`],
+        maxStdoutBytes: 1024,
+      });
+      expect(got).toBe(BLOB.toString());
+    }
+  });
+});

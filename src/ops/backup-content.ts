@@ -99,12 +99,13 @@ export async function countBlobs(exec: ServiceExec, cluster: string, instance: s
 /** Whether the stream has any bytes; if so, a stream that still yields all of them. */
 async function firstChunk(data: Readable): Promise<{ rest: Readable } | undefined> {
   const it = data[Symbol.asyncIterator]();
-  const head = await it.next();
+  let head = await it.next();
+  while (!head.done && (head.value as Buffer).length === 0) head = await it.next();
   if (head.done) return undefined;
   return {
     rest: Readable.from(
       (async function* () {
-        yield head.value as Buffer;
+        yield (head as IteratorYieldResult<Buffer>).value;
         for (;;) {
           const n = await it.next();
           if (n.done) return;

@@ -20,11 +20,12 @@ export interface ContentPartOptions {
   timeoutMs?: number;
 }
 
-const STORE = '"${BZZZ_DATA_DIR:-/data}/store"';
+// The store under the agent's data directory (BZZZ_DATA_DIR, /data unless set otherwise).
+const STORE = 'd="$BZZZ_DATA_DIR"; [ -n "$d" ] || d=/data; s="$d/store"';
 // An agent that never stored anything has no blobs directory: an empty entry, not a failure.
-const TAR_OUT = `s=${STORE}; if [ -d "$s/blobs" ]; then exec tar -C "$s" -cf - blobs; fi`;
-const TAR_IN = `s=${STORE}; mkdir -p "$s" && exec tar -C "$s" -xf -`;
-const COUNT = `s=${STORE}; if [ -d "$s/blobs" ]; then find "$s/blobs" -type f | wc -l; else echo 0; fi`;
+const TAR_OUT = `${STORE}; if [ -d "$s/blobs" ]; then exec tar -C "$s" -cf - blobs; fi`;
+const TAR_IN = `${STORE}; mkdir -p "$s" && exec tar -C "$s" -xf -`;
+const COUNT = `${STORE}; if [ -d "$s/blobs" ]; then find "$s/blobs" -type f | wc -l; else echo 0; fi`;
 const INSTANCE = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
 export const CONTENT_ENTRY = 'store.tar';
@@ -59,7 +60,8 @@ export function contentTarget(o: Omit<ContentPartOptions, 'instances'> & { insta
     async write(entry, data, signal) {
       if (entry.type !== 'file' || !data) return;
       const m = /^([^/]+)\/store\.tar$/.exec(entry.path);
-      if (!m || !INSTANCE.test(m[1])) throw new InvalidInputError(`content part: entry ${JSON.stringify(entry.path)} is not <agent instance>/${CONTENT_ENTRY}`);
+      if (!m || !INSTANCE.test(m[1]))
+        throw new InvalidInputError(`content part: entry ${JSON.stringify(entry.path)} is not <agent instance>/${CONTENT_ENTRY}`);
       const instance = m[1];
       if (o.instances && !o.instances.includes(instance)) {
         throw new InvalidInputError(
@@ -92,7 +94,8 @@ export async function countBlobs(exec: ServiceExec, cluster: string, instance: s
     what: `counting the blobs of agent ${instance}`,
   });
   const n = Number(out.trim());
-  if (!Number.isInteger(n)) throw new Error(`counting the blobs of agent ${instance} in ${cluster}: unexpected output ${JSON.stringify(out.slice(0, 40))}`);
+  if (!Number.isInteger(n))
+    throw new Error(`counting the blobs of agent ${instance} in ${cluster}: unexpected output ${JSON.stringify(out.slice(0, 40))}`);
   return n;
 }
 

@@ -29,7 +29,12 @@ export function convergeInProcess(port: SwarmPort, timeoutMs = 300_000): Converg
         problems = report?.problems.map((p) => `${p.object}: ${p.message}`) ?? [];
         return report;
       },
-      { until: () => isReady(status, generation), deadline: Date.now() + timeoutMs, everyMs: (rep) => (rep?.problems.length ? 1000 : 300), signal },
+      {
+        until: () => isReady(status, generation),
+        deadline: Date.now() + timeoutMs,
+        everyMs: (rep) => (rep?.problems.length ? 1000 : 300),
+        signal,
+      },
     );
     if (!r.met) {
       const ready = status?.conditions.find((c) => c.type === 'Ready');

@@ -29,7 +29,12 @@ FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDE
 `;
 
 /** schema.table → fingerprint for every user table of one database. */
-export async function tableFingerprints(exec: ServiceExec, cluster: string, db: string, signal?: AbortSignal): Promise<Map<string, TableFingerprint>> {
+export async function tableFingerprints(
+  exec: ServiceExec,
+  cluster: string,
+  db: string,
+  signal?: AbortSignal,
+): Promise<Map<string, TableFingerprint>> {
   const h = await exec.execInService(postgresService(cluster), {
     cmd: asSuperuser(['psql', '-X', '-q', '-At', '-F', SEP, '-v', 'ON_ERROR_STOP=1', '-d', db, '-f', '-']),
     stdin: Readable.from([FINGERPRINTS]),
@@ -50,14 +55,19 @@ export function parseFingerprints(text: string): Map<string, TableFingerprint> {
   for (const line of text.split('\n')) {
     if (!line) continue;
     const [table, rows, md5] = line.split(SEP);
-    if (!table || !/^\d+$/.test(rows ?? '') || !/^[0-9a-f]{32}$/.test(md5 ?? '')) throw new Error(`table fingerprint: unexpected line ${JSON.stringify(line.slice(0, 80))}`);
+    if (!table || !/^\d+$/.test(rows ?? '') || !/^[0-9a-f]{32}$/.test(md5 ?? ''))
+      throw new Error(`table fingerprint: unexpected line ${JSON.stringify(line.slice(0, 80))}`);
     out.set(table, { rows: Number(rows), md5 });
   }
   return out;
 }
 
 /** One check per table found on either side, sorted. */
-export function compareTables(database: string, live: Map<string, TableFingerprint>, restored: Map<string, TableFingerprint>): TableCheck[] {
+export function compareTables(
+  database: string,
+  live: Map<string, TableFingerprint>,
+  restored: Map<string, TableFingerprint>,
+): TableCheck[] {
   const names = [...new Set([...live.keys(), ...restored.keys()])].sort();
   return names.map((table) => {
     const l = live.get(table);

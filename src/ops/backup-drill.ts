@@ -96,39 +96,79 @@ export async function runDrill(o: DrillOptions): Promise<DrillReport> {
   const store = new ClusterStore(o.port);
   const live = await store.get(o.cluster);
   if (!live) throw new InvalidInputError(`cluster ${o.cluster} is not in the swarm: a drill compares a restore with the live cluster`);
-  if (await store.get(scratch)) throw new InvalidInputError(`cluster ${scratch} exists already: the drill restores only into a cluster of its own`);
+  if (await store.get(scratch))
+    throw new InvalidInputError(`cluster ${scratch} exists already: the drill restores only into a cluster of its own`);
   const spec = (await store.getSpec(o.cluster, live.generation)).cluster;
-  const has = new Set(['swarm', ...(enabledComponents(spec).some((c) => c.key === 'postgres') ? ['postgres'] : []), ...(spec.spec.agent.instances.length ? ['content'] : [])]);
+  const has = new Set([
+    'swarm',
+    ...(enabledComponents(spec).some((c) => c.key === 'postgres') ? ['postgres'] : []),
+    ...(spec.spec.agent.instances.length ? ['content'] : []),
+  ]);
   const parts = selectParts(o.include).filter((p) => has.has(p));
   if (!parts.includes('swarm')) parts.unshift('swarm');
-  const report: DrillReport = { ok: false, cluster: o.cluster, scratch, parts, tables: [], content: [], problems: [], teardown: { clean: false, leftovers: [] }, durationMs: 0 };
-  const targets = clusterTargets({ port: o.port, exec: o.exec, name: scratch, include: parts, converge: o.converge, transform: scratchSpec });
+  const report: DrillReport = {
+    ok: false,
+    cluster: o.cluster,
+    scratch,
+    parts,
+    tables: [],
+    content: [],
+    problems: [],
+    teardown: { clean: false, leftovers: [] },
+    durationMs: 0,
+  };
+  const targets = clusterTargets({
+    port: o.port,
+    exec: o.exec,
+    name: scratch,
+    include: parts,
+    converge: o.converge,
+    transform: scratchSpec,
+  });
   try {
     say(`restoring the swarm part into ${scratch}`);
-    await o.restore(targets.filter((t) => t.part === 'swarm'), signal);
+    await o.restore(
+      targets.filter((t) => t.part === 'swarm'),
+      signal,
+    );
     const rest = targets.filter((t) => t.part !== 'swarm');
     if (rest.length) {
       say(`restoring ${rest.map((t) => t.part).join(', ')} into ${scratch}`);
       await o.restore(rest, signal);
     }
     if (parts.includes('postgres')) report.tables = await comparePostgres(o, scratch, report.problems, signal);
-    if (parts.includes('content')) report.content = await compareContent(o, scratch, spec.spec.agent.instances.map((i) => i.name), signal);
+    if (parts.includes('content'))
+      report.content = await compareContent(
+        o,
+        scratch,
+        spec.spec.agent.instances.map((i) => i.name),
+        signal,
+      );
   } catch (err) {
     report.problems.push(`restore into ${scratch} failed: ${errorMessage(err)}`);
   } finally {
     say(`removing ${scratch}`);
     try {
       const removed = await deleteCluster(o.port, scratch, o.teardownTimeoutMs ?? 120_000);
-      report.teardown = { clean: removed.leftovers.length === 0, leftovers: removed.leftovers };
+      // The scratch name is the drill's own: whatever carries it, proven or not (a restore that
+      // failed before its record was written), was left by this drill.
+      const left = [...removed.leftovers, ...removed.lookAlikes];
+      report.teardown = { clean: left.length === 0, leftovers: left };
     } catch (err) {
       report.teardown = { clean: false, leftovers: [`teardown of ${scratch} failed: ${errorMessage(err)}`] };
     }
   }
   for (const t of report.tables.filter((x) => !x.checksumMatch)) {
-    report.problems.push(`table ${t.database}.${t.table}: ${t.rowsLive ?? 'no'} rows live, ${t.rowsRestored ?? 'no'} restored${t.rowsLive === t.rowsRestored ? ', checksums differ' : ''}`);
+    report.problems.push(
+      `table ${t.database}.${t.table}: ${t.rowsLive ?? 'no'} rows live, ${t.rowsRestored ?? 'no'} restored${t.rowsLive === t.rowsRestored ? ', checksums differ' : ''}`,
+    );
   }
-  for (const c of report.content.filter((x) => !x.match)) report.problems.push(`agent ${c.instance}: ${c.blobsLive} blobs live, ${c.blobsRestored} restored`);
-  if (!report.teardown.clean) report.problems.push(`scratch cluster ${scratch} left behind: ${report.teardown.leftovers.join(', ')}: remove it with bzzzctl delete ${scratch}`);
+  for (const c of report.content.filter((x) => !x.match))
+    report.problems.push(`agent ${c.instance}: ${c.blobsLive} blobs live, ${c.blobsRestored} restored`);
+  if (!report.teardown.clean)
+    report.problems.push(
+      `scratch cluster ${scratch} left behind: ${report.teardown.leftovers.join(', ')}: remove it with bzzzctl delete ${scratch}`,
+    );
   report.ok = report.problems.length === 0;
   report.durationMs = Date.now() - started;
   return report;
@@ -148,7 +188,10 @@ async function comparePostgres(o: DrillOptions, scratch: string, problems: strin
 async function compareContent(o: DrillOptions, scratch: string, instances: string[], signal: AbortSignal): Promise<ContentCheck[]> {
   const out: ContentCheck[] = [];
   for (const instance of instances) {
-    const [blobsLive, blobsRestored] = await Promise.all([countBlobs(o.exec, o.cluster, instance, signal), countBlobs(o.exec, scratch, instance, signal)]);
+    const [blobsLive, blobsRestored] = await Promise.all([
+      countBlobs(o.exec, o.cluster, instance, signal),
+      countBlobs(o.exec, scratch, instance, signal),
+    ]);
     out.push({ instance, blobsLive, blobsRestored, match: blobsLive === blobsRestored });
   }
   return out;

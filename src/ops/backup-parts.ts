@@ -21,7 +21,8 @@ export type ClusterPart = (typeof CLUSTER_PARTS)[number];
 export function selectParts(include?: readonly string[]): ClusterPart[] {
   if (!include?.length) return [...CLUSTER_PARTS];
   const unknown = include.filter((p) => !(CLUSTER_PARTS as readonly string[]).includes(p));
-  if (unknown.length) throw new InvalidInputError(`unknown backup part(s) ${unknown.join(', ')}: the parts are ${CLUSTER_PARTS.join(', ')}`);
+  if (unknown.length)
+    throw new InvalidInputError(`unknown backup part(s) ${unknown.join(', ')}: the parts are ${CLUSTER_PARTS.join(', ')}`);
   return CLUSTER_PARTS.filter((p) => include.includes(p));
 }
 

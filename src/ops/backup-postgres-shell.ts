@@ -10,9 +10,10 @@ import { NotFoundError } from '../util/errors.js';
 /** `sh -c` that sets PGUSER the way the entrypoint chose the superuser, then runs `cmd` (arguments passed as such, never spliced). */
 export function asSuperuser(cmd: string[]): string[] {
   const script = [
-    'u=${POSTGRES_USER:-}',
-    'if [ -z "$u" ] && [ -n "${POSTGRES_USER_FILE:-}" ]; then u=$(cat "$POSTGRES_USER_FILE") || exit 70; fi',
-    'export PGUSER="${u:-postgres}"',
+    'u="$POSTGRES_USER"',
+    'if [ -z "$u" ] && [ -n "$POSTGRES_USER_FILE" ]; then u=$(cat "$POSTGRES_USER_FILE") || exit 70; fi',
+    '[ -n "$u" ] || u=postgres',
+    'export PGUSER="$u"',
     'exec "$@"',
   ].join('\n');
   return ['sh', '-c', script, 'sh', ...cmd];
@@ -40,7 +41,12 @@ export async function waitForPostgres(exec: ServiceExec, service: string, timeou
   const r = await poll(
     async () => {
       try {
-        const h = await exec.execInService(service, { cmd: asSuperuser(['pg_isready', '-q', '-d', 'postgres']), timeoutMs: 10_000, signal, what: 'pg_isready' });
+        const h = await exec.execInService(service, {
+          cmd: asSuperuser(['pg_isready', '-q', '-d', 'postgres']),
+          timeoutMs: 10_000,
+          signal,
+          what: 'pg_isready',
+        });
         h.stdout.resume();
         await h.done;
         return true;
@@ -51,5 +57,8 @@ export async function waitForPostgres(exec: ServiceExec, service: string, timeou
     },
     { until: (ok) => ok, deadline: Date.now() + timeoutMs, everyMs: 1000, signal },
   );
-  if (!r.met) throw new NotFoundError(`PostgreSQL in ${service} did not accept connections within ${timeoutMs} ms (${last}): check docker service ps ${service}`);
+  if (!r.met)
+    throw new NotFoundError(
+      `PostgreSQL in ${service} did not accept connections within ${timeoutMs} ms (${last}): check docker service ps ${service}`,
+    );
 }

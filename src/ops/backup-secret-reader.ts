@@ -7,7 +7,7 @@
 import type { Secret, Service, ServiceSpec } from '../swarm/api-types.js';
 import type { ServiceExec } from '../swarm/exec.js';
 import type { SwarmPort } from '../swarm/port.js';
-import { L, objectName } from '../swarm/labels.js';
+import { objectName } from '../swarm/labels.js';
 import { errorMessage } from '../util/errors.js';
 import { poll } from '../util/poll.js';
 
@@ -56,7 +56,9 @@ export async function readSecretValues(o: SecretReaderOptions, secrets: Secret[]
   for (const s of secrets) {
     const name = s.Spec.Name;
     const mounts = services.flatMap((svc) =>
-      (svc.Spec.TaskTemplate.ContainerSpec.Secrets ?? []).filter((r) => r.SecretName === name).map((r) => ({ svc: svc.Spec.Name, path: mountPath(r.File.Name) })),
+      (svc.Spec.TaskTemplate.ContainerSpec.Secrets ?? [])
+        .filter((r) => r.SecretName === name)
+        .map((r) => ({ svc: svc.Spec.Name, path: mountPath(r.File.Name) })),
     );
     const reasons: string[] = [];
     for (const m of mounts) {
@@ -74,7 +76,13 @@ export async function readSecretValues(o: SecretReaderOptions, secrets: Secret[]
 }
 
 /** A one-replica service mounting every unread secret, pinned to this node; removed before returning. */
-async function readWithReader(o: SecretReaderOptions, secrets: Secret[], services: Service[], values: Map<string, Buffer>, unread: Map<string, string>): Promise<void> {
+async function readWithReader(
+  o: SecretReaderOptions,
+  secrets: Secret[],
+  services: Service[],
+  values: Map<string, Buffer>,
+  unread: Map<string, string>,
+): Promise<void> {
   const image = services.map((s) => s.Spec.TaskTemplate.ContainerSpec.Image).find(Boolean);
   if (!image) return;
   const name = objectName(o.cluster, 'bzzz-backup-reader');
@@ -91,7 +99,14 @@ async function readWithReader(o: SecretReaderOptions, secrets: Secret[], service
         Image: image,
         Command: ['sh', '-c', 'sleep 600'],
         User: '0',
-        Secrets: todo.map((s) => ({ SecretID: s.ID, SecretName: s.Spec.Name, File: { Name: s.Spec.Name, UID: '0', GID: '0', Mode: 0o400 } })),
+        // The image's own health check (pg_isready in the postgres image) would never pass in a
+        // container that only sleeps, and the swarm reports a task running only once healthy.
+        Healthcheck: { Test: ['NONE'] },
+        Secrets: todo.map((s) => ({
+          SecretID: s.ID,
+          SecretName: s.Spec.Name,
+          File: { Name: s.Spec.Name, UID: '0', GID: '0', Mode: 0o400 },
+        })),
         StopGracePeriod: 1_000_000_000,
       },
       RestartPolicy: { Condition: 'none' },
@@ -102,12 +117,19 @@ async function readWithReader(o: SecretReaderOptions, secrets: Secret[], service
   let id: string | undefined;
   try {
     id = await o.port.createService(spec);
-    const up = await poll(() => o.exec.runningTask(name).then(() => true, () => false), {
-      until: (ok) => ok,
-      deadline: Date.now() + 60_000,
-      everyMs: 300,
-      signal: o.signal,
-    });
+    const up = await poll(
+      () =>
+        o.exec.runningTask(name).then(
+          () => true,
+          () => false,
+        ),
+      {
+        until: (ok) => ok,
+        deadline: Date.now() + 60_000,
+        everyMs: 300,
+        signal: o.signal,
+      },
+    );
     if (!up.met) throw new Error(`the reader service ${name} (image ${image}) did not start within 60 s`);
     for (const s of todo) {
       try {
@@ -123,4 +145,3 @@ async function readWithReader(o: SecretReaderOptions, secrets: Secret[], service
     if (id) await o.port.removeService(id).catch(() => undefined);
   }
 }
-

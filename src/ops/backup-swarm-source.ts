@@ -68,16 +68,26 @@ export function swarmSource(o: SwarmSourceOptions): SwarmSource {
     async *entries(signal) {
       const store = new ClusterStore(o.port);
       const record = await store.get(o.cluster);
-      if (!record) throw new NotFoundError(`cluster ${o.cluster} is not in the swarm (no record ${o.cluster}_bzzz-cluster): nothing to back up`);
+      if (!record)
+        throw new NotFoundError(`cluster ${o.cluster} is not in the swarm (no record ${o.cluster}_bzzz-cluster): nothing to back up`);
       const owned = { labels: ownedBy(o.cluster) };
-      const [services, secrets, configs] = await Promise.all([o.port.listServices(owned), o.port.listSecrets(owned), o.port.listConfigs(owned)]);
+      const [services, secrets, configs] = await Promise.all([
+        o.port.listServices(owned),
+        o.port.listSecrets(owned),
+        o.port.listConfigs(owned),
+      ]);
       const generations = configs
         .filter((c) => c.Spec.Labels?.[L.kind] === 'spec')
         .map((c) => Number(c.Spec.Labels?.[L.generation]))
         .filter((g) => Number.isInteger(g) && g > 0)
         .sort((a, b) => a - b);
       const entries: SourceEntry[] = [];
-      const cluster: ClusterEntry = { format: SWARM_FORMAT, name: o.cluster, generation: record.generation, ...(record.ownerKey ? { ownerKey: record.ownerKey } : {}) };
+      const cluster: ClusterEntry = {
+        format: SWARM_FORMAT,
+        name: o.cluster,
+        generation: record.generation,
+        ...(record.ownerKey ? { ownerKey: record.ownerKey } : {}),
+      };
       entries.push(jsonEntry('cluster.json', cluster));
       for (const g of generations) entries.push(jsonEntry(`specs/g${g}.json`, await store.getSpec(o.cluster, g)));
       for (const s of services) entries.push(jsonEntry(`services/${s.Spec.Name}.json`, s.Spec));
@@ -85,13 +95,22 @@ export function swarmSource(o: SwarmSourceOptions): SwarmSource {
         const data = c.Spec.Data ?? (await o.port.inspectConfig(c.ID)).Spec.Data ?? '';
         entries.push(jsonEntry(`configs/${c.Spec.Name}.json`, backedUp(c, data)));
       }
-      const read = await readSecretValues({ port: o.port, exec: o.exec, cluster: o.cluster, readerService: o.readerService, signal }, secrets, services);
+      const read = await readSecretValues(
+        { port: o.port, exec: o.exec, cluster: o.cluster, readerService: o.readerService, signal },
+        secrets,
+        services,
+      );
       for (const s of secrets) {
         const value = read.values.get(s.Spec.Name);
         if (value) entries.push(jsonEntry(`secrets/${s.Spec.Name}.json`, backedUp(s, value.toString('base64'))));
       }
       unread = read.unread;
-      entries.push(jsonEntry('secrets-unread.json', [...unread].map(([secret, reason]) => ({ secret, reason }))));
+      entries.push(
+        jsonEntry(
+          'secrets-unread.json',
+          [...unread].map(([secret, reason]) => ({ secret, reason })),
+        ),
+      );
       entries.sort((a, b) => compareStrings(a.path, b.path));
       yield* entries;
     },

@@ -27,7 +27,9 @@ export class FrameParser {
       const type = this.pending[at];
       const stream = STREAMS[type];
       if (stream === undefined || this.pending[at + 1] !== 0 || this.pending[at + 2] !== 0 || this.pending[at + 3] !== 0) {
-        throw new Error(`exec stream: frame header at byte ${at} is not a Docker stream header (type ${type}); was the exec started with a TTY?`);
+        throw new Error(
+          `exec stream: frame header at byte ${at} is not a Docker stream header (type ${type}); was the exec started with a TTY?`,
+        );
       }
       const size = this.pending.readUInt32BE(at + 4);
       if (this.pending.length - at - HEADER < size) break;

@@ -93,7 +93,9 @@ export class DockerExec implements ServiceExec {
     const [svc] = await this.port.listServices({ names: [service] });
     if (!svc) throw new NotFoundError(`service ${service} does not exist: is the cluster deployed (docker service ls)?`);
     const [tasks, info] = await Promise.all([this.port.listTasks({ services: [svc.ID] }), this.port.info()]);
-    const running = tasks.filter((t) => t.DesiredState === 'running' && t.Status.State === 'running' && t.Status.ContainerStatus?.ContainerID);
+    const running = tasks.filter(
+      (t) => t.DesiredState === 'running' && t.Status.State === 'running' && t.Status.ContainerStatus?.ContainerID,
+    );
     const here = running.find((t) => t.NodeID === info.nodeId);
     if (here) return { service, taskId: here.ID, containerId: here.Status.ContainerStatus!.ContainerID!, nodeId: info.nodeId };
     if (running.length === 0) {
@@ -153,7 +155,16 @@ function pump(exec: Docker.Exec, sock: Duplex, opts: ExecOptions, what: string, 
     sock.destroy();
   };
   const timer = setTimeout(
-    () => fail(new ExecFailedError(label, what, undefined, stderr, `${what} in ${label} did not finish within ${opts.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms`)),
+    () =>
+      fail(
+        new ExecFailedError(
+          label,
+          what,
+          undefined,
+          stderr,
+          `${what} in ${label} did not finish within ${opts.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms`,
+        ),
+      ),
     opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
   );
   const onAbort = () => fail(opts.signal?.reason instanceof Error ? opts.signal.reason : new Error(`${what} in ${label}: aborted`));
@@ -174,7 +185,9 @@ function pump(exec: Docker.Exec, sock: Duplex, opts: ExecOptions, what: string, 
       } else if (f.stream === 'stdout') {
         stdoutBytes += f.payload.length;
         if (stdoutBytes > maxStdout) {
-          fail(new ExecFailedError(label, what, undefined, '', `${what} in ${label} wrote more than ${maxStdout} bytes to stdout: refused`));
+          fail(
+            new ExecFailedError(label, what, undefined, '', `${what} in ${label} wrote more than ${maxStdout} bytes to stdout: refused`),
+          );
           return;
         }
         if (!stdout.write(f.payload)) sock.pause();
@@ -201,7 +214,8 @@ function pump(exec: Docker.Exec, sock: Duplex, opts: ExecOptions, what: string, 
       await ended;
       clearTimeout(timer);
       if (failure) throw failure;
-      if (parser.buffered > 0) throw new ExecFailedError(label, what, undefined, stderr, `${what} in ${label}: the output stream was cut mid-frame`);
+      if (parser.buffered > 0)
+        throw new ExecFailedError(label, what, undefined, stderr, `${what} in ${label}: the output stream was cut mid-frame`);
       const exitCode = await exitCodeOf(exec, label, what);
       if (exitCode !== 0) throw new ExecFailedError(label, what, exitCode, stderr);
       stdout.end();
@@ -231,15 +245,17 @@ async function exitCodeOf(exec: Docker.Exec, label: string, what: string): Promi
     if (!state.Running && state.ExitCode !== null) return state.ExitCode;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new ExecFailedError(label, what, undefined, '', `${what} in ${label}: its output ended but the engine still reports it running after 5 s`);
+  throw new ExecFailedError(
+    label,
+    what,
+    undefined,
+    '',
+    `${what} in ${label}: its output ended but the engine still reports it running after 5 s`,
+  );
 }
 
 /** Runs a command and returns its whole stdout as text (for small outputs: a file, a query result). */
-export async function execText(
-  exec: ServiceExec,
-  service: string,
-  opts: ExecOptions & { maxStdoutBytes: number },
-): Promise<string> {
+export async function execText(exec: ServiceExec, service: string, opts: ExecOptions & { maxStdoutBytes: number }): Promise<string> {
   const h = await exec.execInService(service, opts);
   const chunks: Buffer[] = [];
   for await (const c of h.stdout) chunks.push(c as Buffer);

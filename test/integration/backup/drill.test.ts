@@ -34,7 +34,8 @@ async function backup(cluster: string): Promise<Snapshot> {
 function restoreFrom(s: Snapshot, tamper: (part: string, path: string, b: Buffer) => Buffer = (_p, _f, b) => b) {
   return async (targets: RestoreTarget[], signal: AbortSignal) => {
     for (const t of targets) {
-      for (const [path, bytes] of s.get(t.part) ?? []) await t.write({ path, type: 'file' }, Readable.from([tamper(t.part, path, bytes)]), signal);
+      for (const [path, bytes] of s.get(t.part) ?? [])
+        await t.write({ path, type: 'file' }, Readable.from([tamper(t.part, path, bytes)]), signal);
       await t.finish(signal);
     }
   };
@@ -55,11 +56,15 @@ async function leftovers(cluster: string): Promise<string> {
 beforeAll(async () => {
   await deploy(name);
   await waitForPostgres(exec, postgresService(name), 120_000);
-  await sql(name, 'bzzz_v2', `CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes SELECT g, 'row-' || g FROM generate_series(1, 300) g;
-    CREATE TABLE empty_one (x int);`);
+  await sql(
+    name,
+    'bzzz_v2',
+    `CREATE TABLE notes (id int PRIMARY KEY, body text); INSERT INTO notes SELECT g, 'row-' || g FROM generate_series(1, 300) g;
+    CREATE TABLE empty_one (x int);`,
+  );
   const h = await exec.execInService(agentServiceName(name, 'a1'), {
     // Three blobs in a1's store (any 64-hex names: the store's layout is what is backed up).
-    cmd: ['sh', '-c', 'for i in 1 2 3; do d=/data/store/blobs/0$i/ab; mkdir -p $d; echo blob $i > $d/0${i}ab$(printf %060d $i); done'],
+    cmd: ['sh', '-c', 'for i in 1 2 3; do d=/data/store/blobs/0$i/ab; mkdir -p $d; echo blob $i > $d/0"$i"ab$(printf %060d $i); done'],
   });
   await h.done;
   snap = await backup(name);
@@ -94,7 +99,9 @@ describe('restore drill', () => {
       port,
       exec,
       cluster: name,
-      restore: restoreFrom(snap, (part, _path, b) => (part === 'postgres' ? Buffer.from(b.toString().replace('\trow-7\n', '\trow-seven\n')) : b)),
+      restore: restoreFrom(snap, (part, _path, b) =>
+        part === 'postgres' ? Buffer.from(b.toString().replace('\trow-7\n', '\trow-seven\n')) : b,
+      ),
     });
     expect(report.ok).toBe(false);
     expect(report.tables.find((t) => t.table === 'public.notes')).toEqual({

@@ -61,7 +61,9 @@ describe('exec in a service task', () => {
       /more than 100 bytes/,
     );
     const t0 = Date.now();
-    await expect(execText(ex, service, { cmd: ['sh', '-c', 'sleep 10'], maxStdoutBytes: 100, timeoutMs: 500 })).rejects.toThrow(/within 500 ms/);
+    await expect(execText(ex, service, { cmd: ['sh', '-c', 'sleep 10'], maxStdoutBytes: 100, timeoutMs: 500 })).rejects.toThrow(
+      /within 500 ms/,
+    );
     expect(Date.now() - t0).toBeLessThan(5000);
   });
 

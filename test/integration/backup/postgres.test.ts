@@ -35,9 +35,13 @@ const ROWS = `SELECT id, note, at FROM decisions ORDER BY id`;
 beforeAll(async () => {
   await deploy(name);
   await waitForPostgres(exec, postgresService(name), 120_000);
-  await sql(name, 'bzzz_v2', `CREATE TABLE decisions (id serial PRIMARY KEY, note text NOT NULL, at timestamptz DEFAULT now());
+  await sql(
+    name,
+    'bzzz_v2',
+    `CREATE TABLE decisions (id serial PRIMARY KEY, note text NOT NULL, at timestamptz DEFAULT now());
     INSERT INTO decisions (note) SELECT 'decision ' || g || E' with \\t tab, ''quote'' and ünïcode' FROM generate_series(1, 500) g;
-    CREATE TABLE peers (peer text PRIMARY KEY, score real); INSERT INTO peers VALUES ('a', 1.5), ('b', NULL);`);
+    CREATE TABLE peers (peer text PRIMARY KEY, score real); INSERT INTO peers VALUES ('a', 1.5), ('b', NULL);`,
+  );
   await sql(name, 'postgres', 'CREATE DATABASE audit');
   await sql(name, 'audit', `CREATE TABLE log (line text); INSERT INTO log VALUES ('one'), ('two')`);
 }, 300_000);

@@ -13,6 +13,7 @@ import { swarmSource, type BackedUpObject, type SwarmSource } from '../../../src
 import type { SwarmTarget } from '../../../src/ops/backup-swarm-target.js';
 import { execText } from '../../../src/swarm/exec.js';
 import { agentServiceName } from '../../../src/spec/index.js';
+import { deleteCluster } from '../../../src/ops/teardown.js';
 import { L } from '../../../src/swarm/labels.js';
 
 const name = uniqueName('bkb-src');
@@ -37,7 +38,7 @@ async function backup(cluster: string): Promise<{ snap: Snapshot; unread: Readon
 }
 
 /** Logical secret (and keyset kind) → value, as the cluster's tasks see them. */
-async function secretValues(cluster: string): Promise<Record<string, string>> {
+async function secretValues(cluster: string, withPeers = false): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   const source = swarmSource({ port, exec, cluster });
   for await (const e of source.entries(new AbortController().signal)) {
@@ -46,7 +47,8 @@ async function secretValues(cluster: string): Promise<Record<string, string>> {
     for await (const c of await e.open!()) chunks.push(c as Buffer);
     const s = JSON.parse(Buffer.concat(chunks).toString()) as BackedUpObject;
     // Peer identities are derived from the cluster's ownership key, which a new name does not take over.
-    if (!s.Labels[L.logical].startsWith('bzzz-peer-')) out[s.Labels[L.logical]] = createHash('sha256').update(Buffer.from(s.Data, 'base64')).digest('hex');
+    if (withPeers || !s.Labels[L.logical].startsWith('bzzz-peer-'))
+      out[s.Labels[L.logical]] = createHash('sha256').update(Buffer.from(s.Data, 'base64')).digest('hex');
   }
   expect([...source.unread]).toEqual([]);
   return out;
@@ -58,10 +60,18 @@ const HEX = createHash('sha256').update(BLOB).digest('hex'); // any 64-hex name:
 beforeAll(async () => {
   await deploy(name);
   await waitForPostgres(exec, postgresService(name), 120_000);
-  await sql(name, 'bzzz_v2', `CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 200) g;`);
+  await sql(
+    name,
+    'bzzz_v2',
+    `CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 200) g;`,
+  );
   for (const inst of ['a1', 'a2']) {
     const h = await exec.execInService(agentServiceName(name, inst), {
-      cmd: ['sh', '-c', `mkdir -p /data/store/blobs/${HEX.slice(0, 2)}/${HEX.slice(2, 4)} && cat > /data/store/blobs/${HEX.slice(0, 2)}/${HEX.slice(2, 4)}/${HEX}`],
+      cmd: [
+        'sh',
+        '-c',
+        `mkdir -p /data/store/blobs/${HEX.slice(0, 2)}/${HEX.slice(2, 4)} && cat > /data/store/blobs/${HEX.slice(0, 2)}/${HEX.slice(2, 4)}/${HEX}`,
+      ],
       stdin: Readable.from([BLOB]),
     });
     await h.done;
@@ -72,9 +82,13 @@ afterAll(async () => {
   await cleanup(name);
 }, 180_000);
 
-describe('restore under a new name', () => {
-  it('brings the cluster back with the same secrets, rows and blobs', async () => {
-    const { snap, unread } = await backup(name);
+let snap: Snapshot;
+
+describe('restore', () => {
+  it('under a new name brings the cluster back with the same secrets, rows and blobs', async () => {
+    const backedUp = await backup(name);
+    snap = backedUp.snap;
+    const unread = backedUp.unread;
     expect([...snap.keys()]).toEqual(['swarm', 'postgres', 'content']);
     expect([...snap.get('content')!.keys()]).toEqual(['a1/store.tar', 'a2/store.tar']);
     // Every secret of the cluster was read, the admin key's shares no agent mounts included.
@@ -102,5 +116,18 @@ describe('restore under a new name', () => {
       });
       expect(got).toBe(BLOB.toString());
     }
+  });
+
+  it('under the same name, after the cluster was deleted, brings back its peer identities too', async () => {
+    const before = await secretValues(name, true);
+    const rows = await sql(name, 'bzzz_v2', 'SELECT * FROM t ORDER BY id');
+    await deleteCluster(port, name, 120_000);
+    const signal = new AbortController().signal;
+    for (const t of clusterTargets({ port, exec, name, include: ['swarm', 'postgres'] })) {
+      for (const [path, bytes] of snap.get(t.part) ?? []) await t.write({ path, type: 'file' }, Readable.from([bytes]), signal);
+      await t.finish(signal);
+    }
+    expect(await secretValues(name, true)).toEqual(before);
+    expect(await sql(name, 'bzzz_v2', 'SELECT * FROM t ORDER BY id')).toBe(rows);
   });
 });

@@ -1,45 +1,15 @@
 // Restore drills against the real swarm: a snapshot (held in memory here, as the repository
 // would hand its entries back) restored into a scratch cluster, compared with the live one, and
 // torn down — a faithful restore passes; a tampered one reports the table that differs.
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, docker, port, uniqueName } from '../harness.js';
-import { deploy, exec, sql } from './cluster.js';
+import { deploy, exec, restoreFrom, type Snapshot, snapshotOf, sql } from './cluster.js';
 import { clusterSources } from '../../../src/ops/backup-parts.js';
-import { waitForPostgres, postgresService } from '../../../src/ops/backup-postgres-shell.js';
 import { runDrill } from '../../../src/ops/backup-drill.js';
-import type { RestoreTarget } from '../../../src/backup/types.js';
 import { agentServiceName } from '../../../src/spec/index.js';
 
 const name = uniqueName('bkb-dr');
-type Snapshot = Map<string, Map<string, Buffer>>;
 let snap: Snapshot;
-
-async function backup(cluster: string): Promise<Snapshot> {
-  const signal = new AbortController().signal;
-  const out: Snapshot = new Map();
-  for (const source of await clusterSources({ port, exec, cluster })) {
-    const part = new Map<string, Buffer>();
-    for await (const e of source.entries(signal)) {
-      const chunks: Buffer[] = [];
-      if (e.open) for await (const c of await e.open()) chunks.push(c as Buffer);
-      part.set(e.path, Buffer.concat(chunks));
-    }
-    out.set(source.part, part);
-  }
-  return out;
-}
-
-/** The repository's restore, from memory; `tamper` may change an entry's bytes on the way. */
-function restoreFrom(s: Snapshot, tamper: (part: string, path: string, b: Buffer) => Buffer = (_p, _f, b) => b) {
-  return async (targets: RestoreTarget[], signal: AbortSignal) => {
-    for (const t of targets) {
-      for (const [path, bytes] of s.get(t.part) ?? [])
-        await t.write({ path, type: 'file' }, Readable.from([tamper(t.part, path, bytes)]), signal);
-      await t.finish(signal);
-    }
-  };
-}
 
 async function leftovers(cluster: string): Promise<string> {
   const f = ['--filter', `label=io.bzzz.cluster=${cluster}`, '-q'];
@@ -55,7 +25,6 @@ async function leftovers(cluster: string): Promise<string> {
 
 beforeAll(async () => {
   await deploy(name);
-  await waitForPostgres(exec, postgresService(name), 120_000);
   await sql(
     name,
     'bzzz_v2',
@@ -67,7 +36,7 @@ beforeAll(async () => {
     cmd: ['sh', '-c', 'for i in 1 2 3; do d=/data/store/blobs/0$i/ab; mkdir -p $d; echo blob $i > $d/0"$i"ab$(printf %060d $i); done'],
   });
   await h.done;
-  snap = await backup(name);
+  snap = await snapshotOf(await clusterSources({ port, exec, cluster: name }));
 }, 300_000);
 afterAll(async () => {
   await cleanup(name);

@@ -67,6 +67,17 @@ describe('exec in a service task', () => {
     expect(Date.now() - t0).toBeLessThan(5000);
   });
 
+  it('stops at an abort with its reason', async () => {
+    const ac = new AbortController();
+    const h = await ex.execInService(service, { cmd: ['sh', '-c', 'while true; do echo tick; sleep 0.1; done'], signal: ac.signal });
+    setTimeout(() => ac.abort(new Error('backup cancelled')), 300);
+    const read = (async () => {
+      for await (const _ of h.stdout);
+    })();
+    await expect(read).rejects.toThrow('backup cancelled');
+    await expect(h.done).rejects.toThrow('backup cancelled');
+  });
+
   it('names the service that does not exist', async () => {
     await expect(execText(ex, `${service}-nope`, { cmd: ['true'], maxStdoutBytes: 1 })).rejects.toThrow(
       new RegExp(`service ${service}-nope does not exist`),

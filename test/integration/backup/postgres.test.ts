@@ -4,37 +4,15 @@
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, uniqueName } from '../harness.js';
-import { deploy, exec, sql } from './cluster.js';
+import { deploy, exec, restoreFrom, snapshotOf, sql } from './cluster.js';
 import { postgresSource, postgresTarget } from '../../../src/ops/backup-postgres.js';
-import { waitForPostgres, postgresService } from '../../../src/ops/backup-postgres-shell.js';
-import type { BackupSource, RestoreTarget } from '../../../src/backup/types.js';
 
 const name = uniqueName('bkb-pg');
-
-/**
- * What a backup then a restore do, without a repository: each entry of the source read whole,
- * then written into the target (the target recreates the database the dump still reads from, so
- * the two cannot overlap).
- */
-async function pipeParts(source: BackupSource, target: RestoreTarget): Promise<string[]> {
-  const signal = new AbortController().signal;
-  const paths: string[] = [];
-  for await (const e of source.entries(signal)) {
-    paths.push(e.path);
-    const { open, ...meta } = e;
-    const chunks: Buffer[] = [];
-    if (open) for await (const c of await open()) chunks.push(c as Buffer);
-    await target.write(meta, open ? Readable.from([Buffer.concat(chunks)]) : undefined, signal);
-  }
-  await target.finish(signal);
-  return paths;
-}
 
 const ROWS = `SELECT id, note, at FROM decisions ORDER BY id`;
 
 beforeAll(async () => {
   await deploy(name);
-  await waitForPostgres(exec, postgresService(name), 120_000);
   await sql(
     name,
     'bzzz_v2',
@@ -54,20 +32,12 @@ describe('postgres part', () => {
     const before = await sql(name, 'bzzz_v2', ROWS);
     const peers = await sql(name, 'bzzz_v2', 'SELECT * FROM peers ORDER BY peer');
     // Dump first (into memory, as the repository would store it), then break the database.
-    const dumps = new Map<string, Buffer>();
-    for await (const e of postgresSource({ exec, cluster: name }).entries(new AbortController().signal)) {
-      const chunks: Buffer[] = [];
-      for await (const c of await e.open!()) chunks.push(c as Buffer);
-      dumps.set(e.path, Buffer.concat(chunks));
-    }
+    const dumps = (await snapshotOf([postgresSource({ exec, cluster: name })])).get('postgres')!;
     expect([...dumps.keys()]).toEqual(['audit.sql', 'bzzz_v2.sql']);
     expect(dumps.get('bzzz_v2.sql')!.toString()).toContain('CREATE TABLE public.decisions');
     await sql(name, 'bzzz_v2', 'DROP TABLE decisions');
     await sql(name, 'audit', `INSERT INTO log VALUES ('written after the backup')`);
-    const target = postgresTarget({ exec, cluster: name });
-    const signal = new AbortController().signal;
-    for (const [path, bytes] of dumps) await target.write({ path, type: 'file' }, Readable.from([bytes]), signal);
-    await target.finish(signal);
+    await restoreFrom(new Map([['postgres', dumps]]))([postgresTarget({ exec, cluster: name })]);
     expect(await sql(name, 'bzzz_v2', ROWS)).toBe(before);
     expect((await sql(name, 'bzzz_v2', ROWS)).split('\n').filter(Boolean)).toHaveLength(500);
     expect(await sql(name, 'bzzz_v2', 'SELECT * FROM peers ORDER BY peer')).toBe(peers);
@@ -79,8 +49,10 @@ describe('postgres part', () => {
 
   it('the source piped straight into the target round-trips', async () => {
     const before = await sql(name, 'bzzz_v2', ROWS);
-    const paths = await pipeParts(postgresSource({ exec, cluster: name }), postgresTarget({ exec, cluster: name }));
-    expect(paths).toEqual(['audit.sql', 'bzzz_v2.sql']);
+    // Each entry read whole before it is written: the target recreates the database the dump reads from.
+    const snap = await snapshotOf([postgresSource({ exec, cluster: name })]);
+    expect([...snap.get('postgres')!.keys()]).toEqual(['audit.sql', 'bzzz_v2.sql']);
+    await restoreFrom(snap)([postgresTarget({ exec, cluster: name })]);
     expect(await sql(name, 'bzzz_v2', ROWS)).toBe(before);
   });
 

@@ -5,9 +5,8 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, port, uniqueName } from '../harness.js';
-import { deploy, exec, sql } from './cluster.js';
+import { deploy, exec, readAll, restoreFrom, type Snapshot, snapshotOf, sql } from './cluster.js';
 import { clusterSources, clusterTargets } from '../../../src/ops/backup-parts.js';
-import { waitForPostgres, postgresService } from '../../../src/ops/backup-postgres-shell.js';
 import { countBlobs } from '../../../src/ops/backup-content.js';
 import { swarmSource, type BackedUpObject, type SwarmSource } from '../../../src/ops/backup-swarm-source.js';
 import type { SwarmTarget } from '../../../src/ops/backup-swarm-target.js';
@@ -18,34 +17,13 @@ import { L } from '../../../src/swarm/labels.js';
 
 const name = uniqueName('bkb-src');
 const renamed = uniqueName('bkb-new');
-type Snapshot = Map<string, Map<string, Buffer>>;
-
-async function backup(cluster: string): Promise<{ snap: Snapshot; unread: ReadonlyMap<string, string> }> {
-  const signal = new AbortController().signal;
-  const snap: Snapshot = new Map();
-  let unread: ReadonlyMap<string, string> = new Map();
-  for (const source of await clusterSources({ port, exec, cluster })) {
-    const part = new Map<string, Buffer>();
-    for await (const e of source.entries(signal)) {
-      const chunks: Buffer[] = [];
-      if (e.open) for await (const c of await e.open()) chunks.push(c as Buffer);
-      part.set(e.path, Buffer.concat(chunks));
-    }
-    snap.set(source.part, part);
-    if (source.part === 'swarm') unread = (source as SwarmSource).unread;
-  }
-  return { snap, unread };
-}
-
 /** Logical secret (and keyset kind) → value, as the cluster's tasks see them. */
 async function secretValues(cluster: string, withPeers = false): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   const source = swarmSource({ port, exec, cluster });
   for await (const e of source.entries(new AbortController().signal)) {
     if (!e.path.startsWith('secrets/')) continue;
-    const chunks: Buffer[] = [];
-    for await (const c of await e.open!()) chunks.push(c as Buffer);
-    const s = JSON.parse(Buffer.concat(chunks).toString()) as BackedUpObject;
+    const s = JSON.parse((await readAll(await e.open!())).toString()) as BackedUpObject;
     // Peer identities are derived from the cluster's ownership key, which a new name does not take over.
     if (withPeers || !s.Labels[L.logical].startsWith('bzzz-peer-'))
       out[s.Labels[L.logical]] = createHash('sha256').update(Buffer.from(s.Data, 'base64')).digest('hex');
@@ -59,7 +37,6 @@ const HEX = createHash('sha256').update(BLOB).digest('hex'); // any 64-hex name:
 
 beforeAll(async () => {
   await deploy(name);
-  await waitForPostgres(exec, postgresService(name), 120_000);
   await sql(
     name,
     'bzzz_v2',
@@ -86,9 +63,9 @@ let snap: Snapshot;
 
 describe('restore', () => {
   it('under a new name brings the cluster back with the same secrets, rows and blobs', async () => {
-    const backedUp = await backup(name);
-    snap = backedUp.snap;
-    const unread = backedUp.unread;
+    const sources = await clusterSources({ port, exec, cluster: name });
+    snap = await snapshotOf(sources);
+    const unread = (sources[0] as SwarmSource).unread;
     expect([...snap.keys()]).toEqual(['swarm', 'postgres', 'content']);
     expect([...snap.get('content')!.keys()]).toEqual(['a1/store.tar', 'a2/store.tar']);
     // Every secret of the cluster was read, the admin key's shares no agent mounts included.
@@ -97,12 +74,8 @@ describe('restore', () => {
     expect(swarmPaths).toContain('cluster.json');
     expect(swarmPaths.filter((p) => /^secrets\/.*bzzz-share-/.test(p))).toHaveLength(5);
 
-    const signal = new AbortController().signal;
     const targets = clusterTargets({ port, exec, name: renamed });
-    for (const t of targets) {
-      for (const [path, bytes] of snap.get(t.part) ?? []) await t.write({ path, type: 'file' }, Readable.from([bytes]), signal);
-      await t.finish(signal);
-    }
+    await restoreFrom(snap)(targets);
     const result = (targets[0] as SwarmTarget).result!;
     expect(result).toMatchObject({ name: renamed, from: name });
 
@@ -122,11 +95,7 @@ describe('restore', () => {
     const before = await secretValues(name, true);
     const rows = await sql(name, 'bzzz_v2', 'SELECT * FROM t ORDER BY id');
     await deleteCluster(port, name, 120_000);
-    const signal = new AbortController().signal;
-    for (const t of clusterTargets({ port, exec, name, include: ['swarm', 'postgres'] })) {
-      for (const [path, bytes] of snap.get(t.part) ?? []) await t.write({ path, type: 'file' }, Readable.from([bytes]), signal);
-      await t.finish(signal);
-    }
+    await restoreFrom(snap)(clusterTargets({ port, exec, name, include: ['swarm', 'postgres'] }));
     expect(await secretValues(name, true)).toEqual(before);
     expect(await sql(name, 'bzzz_v2', 'SELECT * FROM t ORDER BY id')).toBe(rows);
   });

@@ -56,15 +56,27 @@ describe('postgres part', () => {
     expect(await sql(name, 'bzzz_v2', ROWS)).toBe(before);
   });
 
-  it('a dump that does not apply fails in one transaction and names the database', async () => {
-    const before = await sql(name, 'audit', 'SELECT line FROM log ORDER BY line');
+  it('a dump that does not apply, or a stream that breaks, leaves the database as it was', async () => {
     const target = postgresTarget({ exec, cluster: name });
-    const bad = Readable.from(['CREATE TABLE log (line text);\nINSERT INTO log VALUES (1);\nSELECT nosuchfunction();\n']);
-    await expect(target.write({ path: 'audit.sql', type: 'file' }, bad, new AbortController().signal)).rejects.toThrow(
+    const signal = new AbortController().signal;
+    const before = await sql(name, 'audit', 'SELECT line FROM log ORDER BY line');
+    expect(before).toBe('one\ntwo\n');
+    const bad = Readable.from(['CREATE TABLE other (line text);\nINSERT INTO other VALUES (1);\nSELECT nosuchfunction();\n']);
+    await expect(target.write({ path: 'audit.sql', type: 'file' }, bad, signal)).rejects.toThrow(
       /restoring database audit with psql .* exited with code 3: .*nosuchfunction/,
     );
-    // Recreated empty, then nothing of the failed script stayed (single transaction).
-    expect(before).toBe('one\ntwo\n');
-    expect(await sql(name, 'audit', `SELECT count(*) FROM pg_tables WHERE tablename = 'log'`)).toBe('0\n');
+    // Statements that each apply, then the stream from the repository fails half-way.
+    const broken = Readable.from(
+      (async function* () {
+        yield 'CREATE TABLE other (line text);\n';
+        yield 'INSERT INTO other VALUES (1);\n';
+        throw new Error('pack 3f2a: chunk does not match its hash');
+      })(),
+    );
+    await expect(target.write({ path: 'audit.sql', type: 'file' }, broken, signal)).rejects.toThrow(/chunk does not match its hash/);
+    expect(await sql(name, 'audit', 'SELECT line FROM log ORDER BY line')).toBe(before);
+    expect(await sql(name, 'audit', `SELECT count(*) FROM pg_tables WHERE tablename = 'other'`)).toBe('0\n');
+    // No half-restored database is left beside it.
+    expect(await sql(name, 'postgres', `SELECT count(*) FROM pg_database WHERE datname LIKE 'bzzz_restore_%'`)).toBe('0\n');
   });
 });

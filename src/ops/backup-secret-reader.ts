@@ -13,7 +13,12 @@ import { poll } from '../util/poll.js';
 
 /** Docker's own limit on a secret is 500 KiB. */
 const MAX_SECRET = 512 * 1024;
-const READER_LABEL = 'io.bzzz.backup-reader';
+/** The label (value: the cluster) of a reader service; teardown removes one a dead backup left. */
+export const READER_LABEL = 'io.bzzz.backup-reader';
+
+export function secretReaderName(cluster: string): string {
+  return objectName(cluster, 'bzzz-backup-reader');
+}
 
 export interface SecretReadResult {
   values: Map<string, Buffer>;
@@ -85,7 +90,7 @@ async function readWithReader(
 ): Promise<void> {
   const image = services.map((s) => s.Spec.TaskTemplate.ContainerSpec.Image).find(Boolean);
   if (!image) return;
-  const name = objectName(o.cluster, 'bzzz-backup-reader');
+  const name = secretReaderName(o.cluster);
   // A reader left by a backup that died half-way would keep its secrets in use: remove it first.
   for (const old of await o.port.listServices({ names: [name] })) await o.port.removeService(old.ID).catch(() => undefined);
   const info = await o.port.info();

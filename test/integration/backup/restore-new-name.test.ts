@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, port, uniqueName } from '../harness.js';
+import { cleanup, docker, port, uniqueName } from '../harness.js';
 import { deploy, exec, readAll, restoreFrom, type Snapshot, snapshotOf, sql } from './cluster.js';
 import { clusterSources, clusterTargets } from '../../../src/ops/backup-parts.js';
 import { countBlobs } from '../../../src/ops/backup-content.js';
@@ -94,7 +94,23 @@ describe('restore', () => {
   it('under the same name, after the cluster was deleted, brings back its peer identities too', async () => {
     const before = await secretValues(name, true);
     const rows = await sql(name, 'bzzz_v2', 'SELECT * FROM t ORDER BY id');
-    await deleteCluster(port, name, 120_000);
+    // A backup that died while its secret reader ran left the reader holding a secret: delete removes it too.
+    const [secret] = (await docker('secret', 'ls', '--filter', `label=io.bzzz.cluster=${name}`, '--format', '{{.Name}}')).split('\n');
+    await docker(
+      'service',
+      'create',
+      '-d',
+      '--name',
+      `${name}_bzzz-backup-reader`,
+      '--label',
+      `io.bzzz.backup-reader=${name}`,
+      '--secret',
+      secret,
+      'bzzz-test/busybox:1',
+    );
+    const removed = await deleteCluster(port, name, 120_000);
+    expect([...removed.leftovers, ...removed.lookAlikes]).toEqual([]);
+    expect(await docker('service', 'ls', '-q', '--filter', `name=${name}_`)).toBe('');
     await restoreFrom(snap)(clusterTargets({ port, exec, name, include: ['swarm', 'postgres'] }));
     expect(await secretValues(name, true)).toEqual(before);
     expect(await sql(name, 'bzzz_v2', 'SELECT * FROM t ORDER BY id')).toBe(rows);

@@ -8,9 +8,8 @@
 import type { Duplex, Readable } from 'node:stream';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
-import type { DockerSwarmPort } from './docker-port.js';
 import type { SwarmPort } from './port.js';
-import { translate } from './docker-port.js';
+import { createDockerClient, DockerSwarmPort, translate } from './docker-port.js';
 import { FrameParser } from './exec-frames.js';
 import { BzzzError, NotFoundError } from '../util/errors.js';
 
@@ -86,8 +85,12 @@ const DEFAULT_TIMEOUT_MS = 60 * 60_000;
 
 export class DockerExec implements ServiceExec {
   private readonly docker: Docker;
-  constructor(private readonly port: DockerSwarmPort) {
-    this.docker = port.docker;
+  /** `port` finds the tasks (any SwarmPort: the CLI's engine port, a counting one); `docker` runs the execs (default: the port's own client, or DOCKER_HOST's). */
+  constructor(
+    private readonly port: SwarmPort,
+    docker?: Docker,
+  ) {
+    this.docker = docker ?? (port instanceof DockerSwarmPort ? port.docker : createDockerClient());
   }
 
   runningTask(service: string): Promise<RunningTask> {

@@ -5,7 +5,7 @@ import type { BackupSource, RestoreTarget } from '../backup/types.js';
 import type { BzzzCluster } from '../spec/types.js';
 import { enabledComponents } from '../spec/index.js';
 import { ClusterStore } from '../store/cluster-store.js';
-import type { ServiceExec } from '../swarm/exec.js';
+import { DockerExec, type ServiceExec } from '../swarm/exec.js';
 import type { SwarmPort } from '../swarm/port.js';
 import { InvalidInputError, NotFoundError } from '../util/errors.js';
 import { convergeInProcess, type Converge } from './backup-converge.js';
@@ -81,4 +81,21 @@ async function currentSpec(port: SwarmPort, cluster: string): Promise<BzzzCluste
   const record = await store.get(cluster);
   if (!record) throw new NotFoundError(`cluster ${cluster} is not in the swarm: check the name with bzzzctl get clusters`);
   return (await store.getSpec(cluster, record.generation)).cluster;
+}
+
+/** The cluster's parts as sources and restore targets, bound to one engine (the jobs' view; tests inject their own). */
+export interface ClusterParts {
+  /** Sources of the parts named that the cluster has (postgres only when enabled, content only with agents). */
+  sources(cluster: BzzzCluster, include: readonly ClusterPart[]): Promise<BackupSource[]>;
+  /** Targets restoring the parts named into the cluster `into` (the backed-up one's name or a new one). */
+  targets(into: string, include: readonly ClusterPart[]): RestoreTarget[];
+}
+
+/** The parts of clusters on `port`'s engine; `converge` brings a restored cluster up (default in-process, no lease). */
+export function clusterParts(port: SwarmPort, o: { exec?: ServiceExec; converge?: Converge } = {}): ClusterParts {
+  const exec = o.exec ?? new DockerExec(port);
+  return {
+    sources: (cluster, include) => clusterSources({ port, exec, cluster: cluster.metadata.name, spec: cluster, include }),
+    targets: (into, include) => clusterTargets({ port, exec, name: into, include, converge: o.converge }),
+  };
 }

@@ -30,6 +30,7 @@ import { convergeUnderLease } from '../../ops/backup-converge.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../util/errors.js';
 import { EXIT_ERROR, EXIT_OK } from '../../util/exit-codes.js';
 import { hostname } from 'node:os';
+import { holderGoneHere } from '../../util/process-alive.js';
 
 export interface BackupCommonOptions {
   filename?: string;
@@ -139,7 +140,8 @@ async function journaled(r: Resolved, kind: BackupJobKind, work: () => Promise<B
   const holder = `bzzzctl@${hostname()}/${process.pid}`;
   const { written, state } = await journal.update(r.name, (cur) => {
     const run = cur?.running;
-    const dead = run && Date.now() - Date.parse(run.heartbeat) > DEFAULT_STALE_MS;
+    // A runner on this host whose process is gone (a SIGKILLed bzzzctl) is dead now, not after the stale time.
+    const dead = run && (Date.now() - Date.parse(run.heartbeat) > DEFAULT_STALE_MS || holderGoneHere(run.holder));
     return started(dead ? (interrupted(cur, run, Date.now()) ?? cur) : cur, { kind, missed: 0, holder, now: Date.now() });
   });
   if (!written) {

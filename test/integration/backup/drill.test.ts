@@ -1,6 +1,11 @@
-// Restore drills against the real swarm: a snapshot (held in memory here, as the repository
-// would hand its entries back) restored into a scratch cluster, compared with the live one, and
-// torn down — a faithful restore passes; a tampered one reports the table that differs.
+// Restore drills against the real swarm: a snapshot restored into a scratch cluster, compared
+// with the live one, and torn down — a faithful restore from the real repository on disk passes;
+// a tampered one (a snapshot held in memory, a row changed on the way) reports the table that differs.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initRepository, openRepository, type Repository } from '../../../src/backup/index.js';
+import { generateAgeIdentity } from '../../../src/crypto/age-stream.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, docker, port, uniqueName } from '../harness.js';
 import { deploy, exec, restoreFrom, type Snapshot, snapshotOf, sql } from './cluster.js';
@@ -10,6 +15,8 @@ import { agentServiceName } from '../../../src/spec/index.js';
 
 const name = uniqueName('bkb-dr');
 let snap: Snapshot;
+let repository: Repository;
+let snapshotId: string;
 
 async function leftovers(cluster: string): Promise<string> {
   const f = ['--filter', `label=io.bzzz.cluster=${cluster}`, '-q'];
@@ -37,15 +44,29 @@ beforeAll(async () => {
   });
   await h.done;
   snap = await snapshotOf(await clusterSources({ port, exec, cluster: name }));
+  const key = generateAgeIdentity();
+  const dir = join(mkdtempSync(join(tmpdir(), 'bkb-dr-')), 'repo');
+  await initRepository(dir, { recipients: [key.recipient] });
+  repository = await openRepository(dir, { identities: [key.identity], recipients: [key.recipient] });
+  snapshotId = (await repository.backup(await clusterSources({ port, exec, cluster: name }), { cluster: name, reason: 'drill-test' })).id;
 }, 300_000);
 afterAll(async () => {
+  await repository?.close();
   await cleanup(name);
 }, 180_000);
 
 describe('restore drill', () => {
-  it('passes for a faithful snapshot and leaves no scratch object behind', async () => {
+  it('passes for a snapshot restored from the repository and leaves no scratch object behind', async () => {
     const lines: string[] = [];
-    const report = await runDrill({ port, exec, cluster: name, restore: restoreFrom(snap), progress: (l) => lines.push(l) });
+    const report = await runDrill({
+      port,
+      exec,
+      cluster: name,
+      restore: async (targets, signal) => {
+        await repository.restore(snapshotId, targets, { signal });
+      },
+      progress: (l) => lines.push(l),
+    });
     expect(report.problems).toEqual([]);
     expect(report.ok).toBe(true);
     expect(report.scratch).toMatch(new RegExp(`^${name.slice(0, 7).replace(/-$/, '')}-drill-[0-9a-f]{6}$`));

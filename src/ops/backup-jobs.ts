@@ -157,7 +157,9 @@ export async function runBackupJob(c: JobContext): Promise<BackupStepOutcome[]> 
   let started = c.now();
   let snap: SnapshotSummary;
   try {
-    const sources = await (c.parts ?? clusterParts(c.port)).sources(c.cluster, includedParts(backupInclude(c.cluster)));
+    const sources = await (c.parts ?? clusterParts(c.port)).sources(c.cluster, includedParts(backupInclude(c.cluster)), (p) =>
+      c.repository.secretToken(p),
+    );
     snap = await c.repository.backup(sources, { cluster: name, reason: c.reason, signal: c.signal, onProgress: c.onProgress });
   } catch (err) {
     return [failed('backup', started, c.now(), err)];

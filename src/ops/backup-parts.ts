@@ -33,6 +33,8 @@ export interface ClusterSourcesOptions {
   include?: readonly string[];
   /** The cluster's spec; default its current stored generation. */
   spec?: BzzzCluster;
+  /** A stable secret per purpose (Repository.secretToken): pg_dump's --restrict-key. */
+  secretToken?(purpose: string): string;
 }
 
 /** The sources of the parts the cluster has: postgres only when enabled, content only with agents. */
@@ -44,7 +46,8 @@ export async function clusterSources(o: ClusterSourcesOptions): Promise<BackupSo
   for (const part of parts) {
     if (part === 'swarm') out.push(swarmSource({ port: o.port, exec: o.exec, cluster: o.cluster }));
     if (part === 'postgres' && enabledComponents(spec).some((c) => c.key === 'postgres')) {
-      out.push(postgresSource({ exec: o.exec, cluster: o.cluster }));
+      const token = o.secretToken;
+      out.push(postgresSource({ exec: o.exec, cluster: o.cluster, restrictKey: token && ((db) => token(`pg_dump ${o.cluster} ${db}`)) }));
     }
     if (part === 'content' && instances.length) out.push(contentSource({ exec: o.exec, cluster: o.cluster, instances }));
   }
@@ -86,7 +89,7 @@ async function currentSpec(port: SwarmPort, cluster: string): Promise<BzzzCluste
 /** The cluster's parts as sources and restore targets, bound to one engine (the jobs' view; tests inject their own). */
 export interface ClusterParts {
   /** Sources of the parts named that the cluster has (postgres only when enabled, content only with agents). */
-  sources(cluster: BzzzCluster, include: readonly ClusterPart[]): Promise<BackupSource[]>;
+  sources(cluster: BzzzCluster, include: readonly ClusterPart[], secretToken?: (purpose: string) => string): Promise<BackupSource[]>;
   /** Targets restoring the parts named into the cluster `into` (the backed-up one's name or a new one). */
   targets(into: string, include: readonly ClusterPart[]): RestoreTarget[];
 }
@@ -95,7 +98,8 @@ export interface ClusterParts {
 export function clusterParts(port: SwarmPort, o: { exec?: ServiceExec; converge?: Converge } = {}): ClusterParts {
   const exec = o.exec ?? new DockerExec(port);
   return {
-    sources: (cluster, include) => clusterSources({ port, exec, cluster: cluster.metadata.name, spec: cluster, include }),
+    sources: (cluster, include, secretToken) =>
+      clusterSources({ port, exec, cluster: cluster.metadata.name, spec: cluster, include, secretToken }),
     targets: (into, include) => clusterTargets({ port, exec, name: into, include, converge: o.converge }),
   };
 }

@@ -13,6 +13,8 @@ import { asSuperuser, databaseFromPath, databasePath, postgresService, waitForPo
 export interface PostgresPartOptions {
   exec: ServiceExec;
   cluster: string;
+  /** pg_dump's --restrict-key for a database (alphanumeric); default pg_dump's random one per dump. */
+  restrictKey?(database: string): string;
   /** Only these databases (default: every database that accepts connections, but `postgres` and templates). */
   databases?: string[];
   /** Per database dump or restore (default 2 h). */
@@ -49,7 +51,17 @@ export function postgresSource(o: PostgresPartOptions): BackupSource {
           mode: 0o600,
           async open() {
             const h = await o.exec.execInService(service, {
-              cmd: asSuperuser(['pg_dump', '--format=plain', '--no-password', '--dbname', db]),
+              cmd: asSuperuser([
+                'pg_dump',
+                '--format=plain',
+                '--no-password',
+                // pg_dump ≥ 15.14 opens every dump with `\restrict <random key>`: a new key each
+                // night would change the first and last chunk of every dump. A key of the
+                // repository's own (secret to the server) keeps unchanged data unchanged.
+                ...(o.restrictKey ? [`--restrict-key=${o.restrictKey(db)}`] : []),
+                '--dbname',
+                db,
+              ]),
               timeoutMs: o.timeoutMs ?? 2 * 3600_000,
               signal,
               what: `pg_dump of database ${db}`,

@@ -33,7 +33,8 @@ function specWithBackups(): string {
 }
 
 /** Rows of `notes` in a stable order, hashed: what "row for row" compares. */
-const fingerprint = () => sql(name, 'bzzz_v2', "SELECT count(*) || ' ' || md5(string_agg(id || ':' || body, ',' ORDER BY id)) FROM notes");
+const fingerprint = async () =>
+  (await sql(name, 'bzzz_v2', "SELECT count(*) || ' ' || md5(string_agg(id || ':' || body, ',' ORDER BY id)) FROM notes")).trim();
 
 async function snapshots(): Promise<Snap[]> {
   const r = await cli(['backup', 'list', name, '-i', keyFile, '-o', 'json']);

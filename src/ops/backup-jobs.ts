@@ -239,7 +239,8 @@ export async function runDrillJob(c: JobContext): Promise<BackupStepOutcome[]> {
       include: includedParts(backupInclude(c.cluster)),
       converge: c.converge,
       restore: async (targets, signal) => {
-        await c.repository.restore(snapshot.id, targets, { signal, onProgress: c.onProgress });
+        // The drill restores in two rounds (swarm first): each round only the parts it has targets for.
+        await c.repository.restore(snapshot.id, targets, { parts: targets.map((t) => t.part), signal, onProgress: c.onProgress });
       },
       signal: c.signal,
       progress: (line) => c.log?.info({ cluster: c.cluster.metadata.name }, line),

@@ -11,6 +11,9 @@ import { cleanup, docker, port, uniqueName } from '../harness.js';
 import { deploy, exec, restoreFrom, type Snapshot, snapshotOf, sql } from './cluster.js';
 import { clusterSources } from '../../../src/ops/backup-parts.js';
 import { runDrill } from '../../../src/ops/backup-drill.js';
+import { runDrillJob } from '../../../src/ops/backup-jobs.js';
+import { convergeInProcess } from '../../../src/ops/backup-converge.js';
+import { ClusterStore } from '../../../src/store/cluster-store.js';
 import { agentServiceName } from '../../../src/spec/index.js';
 
 const name = uniqueName('bkb-dr');
@@ -63,7 +66,7 @@ describe('restore drill', () => {
       exec,
       cluster: name,
       restore: async (targets, signal) => {
-        await repository.restore(snapshotId, targets, { signal });
+        await repository.restore(snapshotId, targets, { parts: targets.map((t) => t.part), signal });
       },
       progress: (l) => lines.push(l),
     });
@@ -104,5 +107,23 @@ describe('restore drill', () => {
     expect(report.problems).toEqual(['table bzzz_v2.public.notes: 300 rows live, 300 restored, checksums differ']);
     expect(report.teardown.clean).toBe(true);
     expect(await leftovers(report.scratch)).toBe('');
+  });
+
+  it('the drill job (what the controller and `bzzzctl backup drill` run) passes on the latest snapshot', async () => {
+    const store = new ClusterStore(port);
+    const rec = await store.get(name);
+    const cluster = (await store.getSpec(name, rec?.generation ?? 0)).cluster;
+    const steps = await runDrillJob({
+      cluster,
+      port,
+      store,
+      repository,
+      reason: 'drill',
+      signal: new AbortController().signal,
+      now: Date.now,
+      exec,
+      converge: convergeInProcess(port),
+    });
+    expect(steps).toMatchObject([{ kind: 'drill', ok: true, snapshot: snapshotId }]);
   });
 });

@@ -181,7 +181,7 @@ ${hosts.join('\n')}
   }
 
   async function startController(): Promise<void> {
-    controller = await spawnLeadingController(['--secrets-dir', secretsDir, ...CONTROLLER_ARGS]);
+    controller = await spawnLeadingController(['--secrets-dir', secretsDir, ...CONTROLLER_ARGS, '--clusters', name]);
   }
 
   beforeAll(async () => {

@@ -380,7 +380,7 @@ ${hosts.join('\n')}
 
   it('a controller killed mid-plan: another one resumes it and the plan ends Done with every step done once', async () => {
     await ensureV2();
-    controller = await spawnLeadingController(['--secrets-dir', secretsDir, ...CONTROLLER_ARGS]);
+    controller = await spawnLeadingController(['--secrets-dir', secretsDir, ...CONTROLLER_ARGS, '--clusters', name]);
     const r = await cli(['rollback', '--to', 'v1', name, '--no-wait', '-o', 'json']);
     expect(r.code, out(r)).toBe(0);
     const id = (JSON.parse(r.stdout) as { plan: V1PlanState }).plan.id;
@@ -398,7 +398,7 @@ ${hosts.join('\n')}
     await new Promise((res) => controller!.proc.once('exit', res));
     tag(`controller killed with the plan at ${at}`);
     const killedAt = Date.now();
-    controller = await spawnLeadingController(['--secrets-dir', secretsDir, ...CONTROLLER_ARGS]);
+    controller = await spawnLeadingController(['--secrets-dir', secretsDir, ...CONTROLLER_ARGS, '--clusters', name]);
     const done = await waitFor(
       'the plan done by the second controller',
       async () => {
@@ -434,7 +434,7 @@ ${hosts.join('\n')}
   it('the Alertmanager trigger rollback-to-v1 runs the plan once, with the alert as its cause', async () => {
     await ensureV2();
     if (!controller || controller.proc.exitCode !== null) {
-      controller = await spawnLeadingController(['--secrets-dir', secretsDir, ...CONTROLLER_ARGS]);
+      controller = await spawnLeadingController(['--secrets-dir', secretsDir, ...CONTROLLER_ARGS, '--clusters', name]);
     }
     const before = (await plans.get(name))?.id ?? 0;
     const payload = alertmanagerPayload({

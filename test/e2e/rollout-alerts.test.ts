@@ -332,6 +332,9 @@ describe('rollouts rolled back by alerts: real agents, Prometheus, an Alertmanag
       '3s',
       '--resync',
       '10s',
+      // Only this cluster: the backup suite running beside deploys clusters of its own.
+      '--clusters',
+      name,
     ]);
     relay = await lossyRelay(`http://127.0.0.1:${controller.port}`);
     pair = await startAlertmanagerPair({ webhookUrl: `${relay.url}/webhooks/alertmanager/${name}`, token, groupWait: '200ms' });

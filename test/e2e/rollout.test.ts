@@ -182,7 +182,7 @@ describe('rollouts on the real swarm: analysed, rolled back by themselves, drive
     await exec(process.execPath, ['scripts/build.mjs'], { cwd: ROOT });
     const images = await ensureImages({ images: [IMAGE, 'bzzz/redis:7'], root: ROOT, log: silentLogger() });
     expect(images.missing).toEqual([]);
-    ctl = await spawnLeadingController(CONTROLLER_ARGS);
+    ctl = await spawnLeadingController([...CONTROLLER_ARGS, '--clusters', name]);
 
     const r = await cli(['apply', '-f', file({ release: 1 }), '--timeout', '150s']);
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
@@ -353,7 +353,7 @@ describe('rollouts on the real swarm: analysed, rolled back by themselves, drive
     expect(await phaseOf(8)).toBe('RollingBack');
 
     ctlLogs.push(...ctl.logs);
-    ctl = await spawnLeadingController(CONTROLLER_ARGS);
+    ctl = await spawnLeadingController([...CONTROLLER_ARGS, '--clusters', name]);
     const w = await watchRollout(name);
     expect(w.code).toBe(2);
     expect(w.view).toMatchObject({ generation: 8, phase: 'RolledBack', stable: 6, cause: { kind: 'analysis', rule: 'error-rate' } });

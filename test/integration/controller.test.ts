@@ -63,7 +63,7 @@ describe('the running controller', () => {
       );
     }
     file = writeSpec(dir, spec(name, publish));
-    ctl = await spawnController(['--resync', '5s']);
+    ctl = await spawnController(['--resync', '5s', '--clusters', name]);
   });
   afterAll(async () => {
     if (ctl && ctl.proc.exitCode === null) ctl.proc.kill('SIGKILL');

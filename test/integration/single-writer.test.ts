@@ -28,7 +28,7 @@ describe('an in-process apply and a controller never write at once', () => {
 
     const held = await waitFor('apply holds the lease', async () => (await readLease(port))?.holder.match(/^bzzzctl apply@/), 20_000, 50);
     expect(held).toBeTruthy();
-    controller = await spawnController(['--lease-ttl', '3s', '--no-probe-agents']);
+    controller = await spawnController(['--lease-ttl', '3s', '--no-probe-agents', '--clusters', name]);
     // While apply runs (three agents starting), the controller is a standby that writes nothing.
     let sawStandby = false;
     while (apply.exitCode === null) {

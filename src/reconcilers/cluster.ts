@@ -26,6 +26,7 @@ import { rolloutTarget } from './rollout.js';
 import { rolloutFromConfigs } from '../store/rollout-store.js';
 import { v1PlanFromConfigs } from '../store/v1-store.js';
 import { migrationFromConfigs } from '../store/migration-store.js';
+import { rotatedSecretNames, rotationFromConfigs } from '../store/rotation-store.js';
 import type { MigrationState } from '../spec/migration.js';
 import type { Problem } from './types.js';
 import type { AgentStatus } from '../spec/status.js';
@@ -125,7 +126,10 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
       target.since ?? Date.parse(spec.appliedAt),
       {
         hold: target.hold,
-        retainSecrets: revisionSecretVersions(cluster, owned.state),
+        retainSecrets: new Set([
+          ...revisionSecretVersions(cluster, owned.state),
+          ...rotatedSecretNames(rotationFromConfigs(cluster, owned.state)).keep,
+        ]),
         park:
           v1?.parked === true ||
           parkedByMigration(

@@ -67,7 +67,9 @@ export function decideSecretRotation(o: SecretObservation): SecretDecision {
     case 'roll': {
       const next = run.next?.secret;
       if (!next) return { kind: 'stage', run };
-      const behind = o.consumers.filter((c) => c.specVersion !== next || c.taskVersions.some((v) => v !== next) || c.taskVersions.length === 0);
+      const behind = o.consumers.filter(
+        (c) => c.specVersion !== next || c.taskVersions.some((v) => v !== next) || c.taskVersions.length === 0,
+      );
       if (behind.length > 0) {
         const c = behind[0]!;
         return {

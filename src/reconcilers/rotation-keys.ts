@@ -15,11 +15,16 @@ export interface KeyItemsStatus {
   wakeMs: number;
 }
 
-export function keyItemsStatus(cluster: string, items: readonly RotationItem[], state: RotationState, secrets: readonly Secret[], now: number, jitter?: number): KeyItemsStatus {
+export function keyItemsStatus(
+  cluster: string,
+  items: readonly RotationItem[],
+  state: RotationState,
+  secrets: readonly Secret[],
+  now: number,
+  jitter?: number,
+): KeyItemsStatus {
   const out: KeyItemsStatus = { init: [], overdue: [], wakeMs: Number.POSITIVE_INFINITY };
-  const keysets = secrets
-    .filter((s) => s.Spec.Labels?.[KEYSET_LABEL])
-    .sort((a, b) => compareStrings(b.CreatedAt, a.CreatedAt));
+  const keysets = secrets.filter((s) => s.Spec.Labels?.[KEYSET_LABEL]).sort((a, b) => compareStrings(b.CreatedAt, a.CreatedAt));
   const newest = keysets[0];
   for (const item of items) {
     if (item.id !== 'role-keys' && item.id !== 'admin-key') continue;

@@ -163,7 +163,9 @@ export function createRotationReconciler(o: RotationReconcilerOptions): Reconcil
     const logical = item.secret!.logical;
     const move = (run: SecretRotationRun, step: SecretRotationRun['step'], extra: Partial<SecretRotationRun> = {}) =>
       save(item.id, (cur) =>
-        cur?.run?.id === run.id && cur.run.step === run.step ? { ...cur, run: { ...cur.run, ...extra, step, stepStartedAt: at() } } : undefined,
+        cur?.run?.id === run.id && cur.run.step === run.step
+          ? { ...cur, run: { ...cur.run, ...extra, step, stepStartedAt: at() } }
+          : undefined,
       );
     switch (d.kind) {
       case 'idle':
@@ -202,7 +204,10 @@ export function createRotationReconciler(o: RotationReconcilerOptions): Reconcil
           // Nothing of this run in memory (a restart, or a fresh run): stage a new value. A
           // version an earlier try made is not mounted by anyone yet: remove it first.
           for (const v of versions.filter((v) => v.Spec.Labels?.[STAGED_LABEL] === run.id)) await port.removeSecret(v.ID);
-          const login = rotate.consumer.type === 'postgres' ? nextLogin(rotate.consumer.login ?? pgIdentifier(logical), run.previous?.login) : undefined;
+          const login =
+            rotate.consumer.type === 'postgres'
+              ? nextLogin(rotate.consumer.login ?? pgIdentifier(logical), run.previous?.login)
+              : undefined;
           const password = generateValue({ length: spec.spec.secrets?.[logical]?.generate?.length ?? 32, encoding: 'alphanumeric' });
           const value = login ? `user=${login} password=${password}` : generateValue(spec.spec.secrets?.[logical]?.generate ?? {});
           const name = versionedName(cluster, logical, secretHash8(cluster, logical, value));
@@ -288,7 +293,12 @@ function mounts(s: Service, secret: string): boolean {
 }
 
 /** Every service that mounts a version of `logical`, with the versions its live tasks mount. */
-export function consumersOf(logical: string, versions: readonly Secret[], services: readonly Service[], tasks: readonly Task[]): ConsumerView[] {
+export function consumersOf(
+  logical: string,
+  versions: readonly Secret[],
+  services: readonly Service[],
+  tasks: readonly Task[],
+): ConsumerView[] {
   const names = new Set(versions.map((v) => v.Spec.Name));
   const out: ConsumerView[] = [];
   for (const s of services) {

@@ -77,7 +77,13 @@ export function rotationItems(cluster: BzzzCluster): RotationItem[] {
  * different between clusters applied together — so the schedule needs no stored random draw.
  * The shift is within ±jitter·period/2 and never before the base time + period/2.
  */
-export function nextRotationAt(cluster: string, item: RotationItemId, sinceMs: number, periodMs: number, jitter = DEFAULT_JITTER): number | undefined {
+export function nextRotationAt(
+  cluster: string,
+  item: RotationItemId,
+  sinceMs: number,
+  periodMs: number,
+  jitter = DEFAULT_JITTER,
+): number | undefined {
   if (periodMs <= 0) return undefined;
   const h = createHash('sha256').update(`${cluster}\0${item}\0${sinceMs}`).digest();
   const unit = h.readUInt32BE(0) / 0xffffffff; // [0, 1]

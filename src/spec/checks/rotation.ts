@@ -37,6 +37,14 @@ export function checkRotation(cluster: BzzzCluster, report: ProblemReporter): vo
         `the old value of \`${logical}\` would still be kept when the next rotation starts; shorten grace or lengthen period`,
       );
     }
+    if (r.consumer.type === 'postgres' && pg && (pg.passwordSecret === logical || pg.userSecret === logical)) {
+      report.add(
+        [...path, 'consumer', 'type'],
+        `the postgres service's own ${pg.passwordSecret === logical ? 'passwordSecret' : 'userSecret'}`,
+        'a secret of the services that connect to postgres',
+        `secret \`${logical}\` is what postgres itself starts with (the database owner); rotate a separate secret for the clients, e.g. spec.secrets.postgres_app: { generate: {}, rotate: { period: 30d, consumer: { type: postgres } } }`,
+      );
+    }
     if (r.consumer.type === 'postgres' && pg?.enabled === false) {
       report.add(
         [...path, 'consumer', 'type'],
@@ -53,11 +61,21 @@ function checkPeriod(value: string, path: (string | number)[], report: ProblemRe
   try {
     ms = parsePeriodMs(value, path.join('.'));
   } catch {
-    report.add(path, JSON.stringify(value), 'a period such as "90d" or "12h" ("0": off)', `${path.join('.')}: write a number and a unit d, h, m or s`);
+    report.add(
+      path,
+      JSON.stringify(value),
+      'a period such as "90d" or "12h" ("0": off)',
+      `${path.join('.')}: write a number and a unit d, h, m or s`,
+    );
     return undefined;
   }
   if (ms > 0 && ms < MIN_PERIOD_MS) {
-    report.add(path, JSON.stringify(value), 'at least 1m (or "0": off)', `${path.join('.')} is too short to roll every consumer; use at least 1m`);
+    report.add(
+      path,
+      JSON.stringify(value),
+      'at least 1m (or "0": off)',
+      `${path.join('.')} is too short to roll every consumer; use at least 1m`,
+    );
   }
   return ms;
 }

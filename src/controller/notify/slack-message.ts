@@ -5,7 +5,17 @@
 
 export type RollbackCause = 'analysis' | 'alert' | 'swarm' | 'engine' | 'manual' | 'abort';
 /** on-v1, on-v2, v1-failed: a switch between v2 and the v1 systemd services finished or failed. */
-export type RolloutEventKind = 'started' | 'succeeded' | 'paused' | 'rolled-back' | 'alert' | 'on-v1' | 'on-v2' | 'v1-failed' | 'migration';
+export type RolloutEventKind =
+  | 'started'
+  | 'succeeded'
+  | 'paused'
+  | 'rolled-back'
+  | 'alert'
+  | 'on-v1'
+  | 'on-v2'
+  | 'v1-failed'
+  | 'migration'
+  | 'rotation';
 
 export interface RolloutNotification {
   event: RolloutEventKind;
@@ -57,6 +67,7 @@ const TITLE: Record<RolloutEventKind, { icon: string; words: string }> = {
   'on-v2': { icon: ':fast_forward:', words: 'back on v2' },
   'v1-failed': { icon: ':x:', words: 'switch between v1 and v2 failed' },
   migration: { icon: ':truck:', words: 'migration' },
+  rotation: { icon: ':key:', words: 'rotation' },
 };
 
 const CAUSE: Record<RollbackCause, string> = {

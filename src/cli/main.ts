@@ -225,6 +225,62 @@ export function buildProgram(): Command {
     .action(run(() => import('./commands/migrate-log.js').then((m) => m.verifyLogCommand)));
   // -- end of migrate verify-log
 
+  // ---- backup: spec.backups run by hand (the controller runs them on schedule) ----
+  const backup = program
+    .command('backup')
+    .description(
+      "Encrypted, deduplicated backups of a cluster (spec.backups: swarm state, PostgreSQL, content) in its repository, run here under the repository's lock (no controller needed). The cluster is given by NAME (stored in the swarm) or -f FILE. The repository's age identity comes from -i FILE or <secrets-dir>/<cluster>_<identitySecret>. Progress: a bar on a terminal; with -o json, JSON lines on stderr and one result document on stdout. Exit 0 ok, 1 invalid input, 2 failed (a failed step, a verify that found problems, a drill that did not match).",
+    );
+  const common = (c: Command, argument = '[name]') =>
+    c
+      .argument(argument, 'cluster name (as stored in the swarm)')
+      .option('-f, --filename <file>', 'the cluster from a spec file instead of the swarm')
+      .option('-i, --identity <file>', "the repository's age identity (AGE-SECRET-KEY-1…) of spec.backups.identitySecret")
+      .option('--secrets-dir <dir>', 'where <cluster>_<identitySecret> is mounted (without -i)', '/run/secrets')
+      .addOption(outputOption());
+  common(
+    backup
+      .command('create')
+      .description(
+        'Take a snapshot now (made on first use in spec.backups.repository), then verify and forget/prune as spec.backups says. Refused, naming the path, when the repository is not writable.',
+      ),
+  ).action(run(() => import('./commands/backup.js').then((m) => m.backupCreateCommand)));
+  common(
+    backup.command('list').description("The cluster's snapshots, oldest first: id, time, reason, parts, files, size, bytes added."),
+  ).action(run(() => import('./commands/backup.js').then((m) => m.backupListCommand)));
+  common(
+    backup
+      .command('verify')
+      .description(
+        'Check the repository: index, manifests, pack headers; with --read-data every pack decrypted and every chunk hashed (a bad one is named), or a share of them.',
+      ),
+  )
+    .option('--read-data', 'read, decrypt and hash every pack')
+    .option('--read-data-subset <percent>', 'read this share of the packs, e.g. 5%')
+    .action(run(() => import('./commands/backup.js').then((m) => m.backupVerifyCommand)));
+  common(
+    backup
+      .command('restore')
+      .description(
+        'Restore a snapshot: the whole cluster (swarm objects, secrets, PostgreSQL, content) or some parts of it, under the same name or a new one.',
+      ),
+  )
+    .option('--snapshot <id>', 'snapshot id (or a unique prefix), or latest', 'latest')
+    .option('--as <name>', 'restore as a new cluster of this name')
+    .option('--only <parts>', 'restore only these parts, comma-separated: swarm, postgres, content')
+    .action(run(() => import('./commands/backup.js').then((m) => m.backupRestoreCommand)));
+  common(backup.command('prune').description('Forget snapshots spec.backups.retention does not keep, then remove the data only they used.'))
+    .option('--dry-run', 'list what would be forgotten; change nothing')
+    .action(run(() => import('./commands/backup.js').then((m) => m.backupPruneCommand)));
+  common(
+    backup
+      .command('drill')
+      .description(
+        'Restore drill: the latest snapshot restored into a scratch stack, row counts and checksums compared with the live cluster, the scratch stack removed. Exit 0 when everything matches, 2 when not.',
+      ),
+    '<name>',
+  ).action(run(() => import('./commands/backup.js').then((m) => m.backupDrillCommand)));
+
   const controller = program.command('controller').description('The reconciling controller.');
   controller
     .command('run')

@@ -15,6 +15,7 @@ export interface ControllerMetrics {
   readonly webhook: WebhookMetrics;
   readonly notifications: NotificationMetrics;
   readonly rollouts: RolloutMetrics;
+  readonly backups: BackupMetrics;
   reconciled(cluster: string, outcome: ReconcileOutcome, seconds: number): void;
   driftCorrected(cluster: string, count: number): void;
   engineWrites(cluster: string, count: number): void;
@@ -29,6 +30,14 @@ export interface RolloutMetrics {
   event(kind: RolloutEventKind, cause?: RolloutCauseKind): void;
   /** One analysis measurement and its outcome (successful, failed, inconclusive, error). */
   measurement(outcome: string): void;
+}
+
+/** Backup jobs' steps (backup, verify, prune, drill), per cluster. */
+export interface BackupMetrics {
+  /** One step ended: its duration, and for a backup the snapshot's bytes and the bytes it added. */
+  step(cluster: string, kind: string, ok: boolean, seconds: number, endedAt: number, bytes?: { total: number; added: number }): void;
+  /** Slots that passed without a run. */
+  missed(cluster: string, kind: string, slots: number): void;
 }
 
 export interface ControllerMetricsOptions {
@@ -144,8 +153,52 @@ export function createControllerMetrics(options: ControllerMetricsOptions = {}):
     registers,
   });
 
+  const backupLastSuccess = new Gauge({
+    name: `${PREFIX}backup_last_success_timestamp_seconds`,
+    help: 'When the last successful backup step ended (unix seconds), by cluster and kind (backup, verify, prune, drill).',
+    labelNames: ['cluster', 'kind'] as const,
+    registers,
+  });
+  const backupDuration = new Gauge({
+    name: `${PREFIX}backup_duration_seconds`,
+    help: 'Duration of the last backup step, by cluster and kind.',
+    labelNames: ['cluster', 'kind'] as const,
+    registers,
+  });
+  const backupBytes = new Gauge({
+    name: `${PREFIX}backup_bytes`,
+    help: 'Bytes of the last snapshot (what) and the bytes it added to the repository (added), by cluster.',
+    labelNames: ['cluster', 'what'] as const,
+    registers,
+  });
+  const backupFailures = new Counter({
+    name: `${PREFIX}backup_failures_total`,
+    help: 'Backup steps that failed, by cluster and kind (backup, verify, prune, drill).',
+    labelNames: ['cluster', 'kind'] as const,
+    registers,
+  });
+  const backupMissed = new Counter({
+    name: `${PREFIX}backup_missed_total`,
+    help: 'Scheduled backup or drill slots that passed without a run (no controller ran), by cluster and kind.',
+    labelNames: ['cluster', 'kind'] as const,
+    registers,
+  });
+
   return {
     registry,
+    backups: {
+      step(cluster, kind, ok, seconds, endedAt, bytes) {
+        backupDuration.set({ cluster, kind }, nonNegative(seconds));
+        // Counting 0 creates the series, so an alert on increase() works from the first run.
+        backupFailures.inc({ cluster, kind }, ok ? 0 : 1);
+        if (ok) backupLastSuccess.set({ cluster, kind }, endedAt / 1000);
+        if (ok && bytes) {
+          backupBytes.set({ cluster, what: 'snapshot' }, nonNegative(bytes.total));
+          backupBytes.set({ cluster, what: 'added' }, nonNegative(bytes.added));
+        }
+      },
+      missed: (cluster, kind, slots) => backupMissed.inc({ cluster, kind }, nonNegative(slots)),
+    },
     rollouts: {
       event(kind, cause) {
         if (kind === 'succeeded') rollouts.inc({ outcome: 'succeeded' });

@@ -25,6 +25,8 @@ import { mountedKeyFile, openV1Side } from '../ops/v1-side.js';
 import { createV1Wiring, type V1Wiring } from './v1.js';
 import { createMigrationWiring } from './migration.js';
 import { MigrationStore } from '../store/migration-store.js';
+import { BackupStore } from '../store/backup-store.js';
+import { createBackupWiring } from './backups.js';
 import type { Reconciler } from '../reconcilers/reconciler.js';
 import type { ClusterLister } from './types.js';
 
@@ -76,6 +78,17 @@ export async function startController(opts: ControllerProcessOptions): Promise<R
   const lister: ClusterLister = only ? { listClusters: async () => (await store.listClusters()).filter((c) => only.has(c)) } : store;
   const scoped = (r: Reconciler): Reconciler =>
     only ? { reconcile: async (c, signal) => (only.has(c) ? r.reconcile(c, signal) : {}) } : r;
+  /** One more controller on the manager: its own Docker events watch, the shared lister, workers and resync. */
+  const addController = (name: string, reconciler: Reconciler) =>
+    manager.add({
+      name,
+      reconciler: scoped(reconciler),
+      lister,
+      events: createDockerEventSource({ engine: engineEvents(docker), log: log.child({ component: 'events' }), metrics }),
+      metrics,
+      workers: opts.workers,
+      resyncMs: opts.resyncMs,
+    });
 
   // The monitor queues a cluster when its agents' reports change.
   const agents =
@@ -136,24 +149,8 @@ export async function startController(opts: ControllerProcessOptions): Promise<R
     workers: opts.workers,
     resyncMs: opts.resyncMs,
   });
-  const rolloutController = manager.add({
-    name: 'rollout',
-    reconciler: scoped(rollouts.reconciler),
-    lister,
-    events: createDockerEventSource({ engine: engineEvents(docker), log: log.child({ component: 'events' }), metrics }),
-    metrics,
-    workers: opts.workers,
-    resyncMs: opts.resyncMs,
-  });
-  const v1Controller = manager.add({
-    name: 'v1',
-    reconciler: scoped(v1.reconciler),
-    lister,
-    events: createDockerEventSource({ engine: engineEvents(docker), log: log.child({ component: 'events' }), metrics }),
-    metrics,
-    workers: opts.workers,
-    resyncMs: opts.resyncMs,
-  });
+  const rolloutController = addController('rollout', rollouts.reconciler);
+  const v1Controller = addController('v1', v1.reconciler);
   // The v1 → v2 migration: a fourth controller, phase by phase toward spec.migration.targetPhase.
   const migration = createMigrationWiring({
     port,
@@ -165,15 +162,22 @@ export async function startController(opts: ControllerProcessOptions): Promise<R
     signal: rolloutsAbort.signal,
     announce: (cluster, n) => rollouts.announce(cluster, n),
   });
-  manager.add({
-    name: 'migration',
-    reconciler: scoped(migration.reconciler),
-    lister,
-    events: createDockerEventSource({ engine: engineEvents(docker), log: log.child({ component: 'events' }), metrics }),
-    metrics,
-    workers: opts.workers,
-    resyncMs: opts.resyncMs,
+  addController('migration', migration.reconciler);
+  // Backups: a fifth controller, starting each cluster's scheduled backups and drills as
+  // background jobs (journaled in <cluster>_bzzz-backup) and recording how they ended.
+  const backups = createBackupWiring({
+    port,
+    store,
+    backups: new BackupStore(port, store),
+    log: log.child({ component: 'backups' }),
+    secretsDir,
+    clock: systemClock,
+    holder,
+    metrics: metrics.backups,
+    announce: (cluster, n) => rollouts.announce(cluster, n),
+    requeue: (cluster, reason) => backupController.enqueue(cluster, reason),
   });
+  const backupController = addController('backup', backups.reconciler);
   rollouts.onAction((cluster, reason) => {
     clusters.enqueue(cluster, reason);
     rolloutController.enqueue(cluster, reason);
@@ -197,6 +201,7 @@ export async function startController(opts: ControllerProcessOptions): Promise<R
     lost: manager.lost,
     async stop() {
       await manager.stop();
+      await backups.reconciler.stop();
       rolloutsAbort.abort();
       await rollouts.flush();
       // Only a holder gives the lease up (releaseLease checks); a standby leaves it alone.

@@ -11,6 +11,7 @@ import type { BzzzCluster } from '../spec/types.js';
 export const OPERATOR_STACK = 'bzzz-operator';
 export const OPERATOR_SERVICE = `${OPERATOR_STACK}_controller`;
 export const OPERATOR_METRICS_PORT = 9464;
+const DOCKER_SOCKET = '/var/run/docker.sock';
 
 export interface OperatorServiceOptions {
   image: string;
@@ -27,6 +28,11 @@ export interface OperatorServiceOptions {
    * /run/secrets/<cluster>_<logical>. Those of other clusters it serves already are kept.
    */
   secrets?: OperatorSecret[];
+  /**
+   * Host directories mounted at the same path: the clusters' backup repositories
+   * (spec.backups.repository). Those of other clusters it serves already are kept.
+   */
+  repositories?: string[];
 }
 
 export interface OperatorSecret {
@@ -38,14 +44,16 @@ export interface OperatorSecret {
 
 /**
  * The secrets of a cluster's spec the controller needs: spec.v1.ssh.privateKeySecret and
- * spec.notifications.slack.webhookUrlSecret, as the Docker secrets holding their current values
+ * spec.notifications.slack.webhookUrlSecret, spec.backups.identitySecret, as the Docker secrets holding their current values
  * (`versions`: logical → hash8 of the file/env ones, as stored with the generation).
  */
 export async function operatorSecrets(port: SwarmPort, cluster: BzzzCluster, versions: Record<string, string>): Promise<OperatorSecret[]> {
   const name = cluster.metadata.name;
-  const logical = [cluster.spec.v1?.ssh.privateKeySecret, cluster.spec.notifications?.slack?.webhookUrlSecret].filter(
-    (x): x is string => x !== undefined,
-  );
+  const logical = [
+    cluster.spec.v1?.ssh.privateKeySecret,
+    cluster.spec.notifications?.slack?.webhookUrlSecret,
+    cluster.spec.backups?.identitySecret,
+  ].filter((x): x is string => x !== undefined);
   const wanted = logical.flatMap((l) => {
     const s = cluster.spec.secrets?.[l];
     const docker = s?.external ?? (versions[l] ? versionedName(name, l, versions[l]) : undefined);
@@ -76,7 +84,10 @@ export function operatorServiceSpec(o: OperatorServiceOptions): ServiceSpec {
         Labels: { [L.stackNamespace]: OPERATOR_STACK },
         Args: ['controller', 'run', '--listen', `0.0.0.0:${OPERATOR_METRICS_PORT}`, ...(o.resync ? ['--resync', o.resync] : [])],
         Env: [`BZZZ_LOG_LEVEL=${o.logLevel ?? 'info'}`],
-        Mounts: [{ Type: 'bind', Source: '/var/run/docker.sock', Target: '/var/run/docker.sock' }],
+        Mounts: [
+          { Type: 'bind', Source: DOCKER_SOCKET, Target: DOCKER_SOCKET },
+          ...[...new Set(o.repositories ?? [])].sort().map((dir) => ({ Type: 'bind' as const, Source: dir, Target: dir })),
+        ],
         ...(o.secrets?.length
           ? {
               Secrets: [...o.secrets]
@@ -135,7 +146,16 @@ export async function ensureOperatorService(port: SwarmPort, o: OperatorServiceO
   const kept = (current.Spec.TaskTemplate.ContainerSpec.Secrets ?? [])
     .filter((x) => stillThere.has(x.SecretID) && !targets.has(x.File.Name) && !(o.cluster && x.File.Name.startsWith(`${o.cluster}_`)))
     .map((x) => ({ target: x.File.Name, id: x.SecretID, name: x.SecretName }));
-  const desired = operatorServiceSpec({ ...o, networks: [...attached, ...o.networks], secrets: [...kept, ...(o.secrets ?? [])] });
+  // And the backup repositories mounted for the other clusters.
+  const repositories = (current.Spec.TaskTemplate.ContainerSpec.Mounts ?? [])
+    .filter((m) => m.Type === 'bind' && m.Source !== DOCKER_SOCKET && m.Source)
+    .map((m) => m.Source as string);
+  const desired = operatorServiceSpec({
+    ...o,
+    networks: [...attached, ...o.networks],
+    secrets: [...kept, ...(o.secrets ?? [])],
+    repositories: [...repositories, ...(o.repositories ?? [])],
+  });
   const changes = diffProjections(projectService(current.Spec, { networkName: nameOf }), projectService(desired));
   if (!changes.length) return 'unchanged';
   await port.updateService(current.ID, current.Version.Index, desired);

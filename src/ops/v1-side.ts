@@ -8,7 +8,7 @@ import { createV1Side } from '../hosts/index.js';
 import type { V1SideHandle } from '../reconcilers/v1-reconciler.js';
 import { InvalidInputError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import { readUpTo } from '../util/read-up-to.js';
+import { readKeyFile } from '../util/read-up-to.js';
 
 const MAX_KEY_BYTES = 64 * 1024;
 
@@ -18,15 +18,7 @@ export function mountedKeyFile(secretsDir: string, cluster: string, v1: V1Spec):
 }
 
 export async function readPrivateKey(file: string, where: string): Promise<string> {
-  let bytes: Buffer;
-  try {
-    bytes = await readUpTo(file, MAX_KEY_BYTES + 1);
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    throw new InvalidInputError(`the SSH key ${file} cannot be read (${typeof code === 'string' ? code : 'error'}): ${where}`);
-  }
-  if (bytes.length > MAX_KEY_BYTES) throw new InvalidInputError(`the SSH key ${file} is over ${MAX_KEY_BYTES} bytes: not a private key`);
-  const text = bytes.toString('utf8');
+  const text = await readKeyFile(file, { what: 'the SSH key', limit: MAX_KEY_BYTES, where, tooLarge: 'not a private key' });
   if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) {
     throw new InvalidInputError(`the SSH key ${file} holds no PEM or OpenSSH private key (-----BEGIN ... PRIVATE KEY-----)`);
   }

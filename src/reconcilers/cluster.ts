@@ -27,6 +27,7 @@ import { rolloutFromConfigs } from '../store/rollout-store.js';
 import { v1PlanFromConfigs } from '../store/v1-store.js';
 import { migrationFromConfigs } from '../store/migration-store.js';
 import { rotatedSecretNames, rotationFromConfigs } from '../store/rotation-store.js';
+import { backupFromConfigs } from '../store/backup-store.js';
 import type { MigrationState } from '../spec/migration.js';
 import type { Problem } from './types.js';
 import type { AgentStatus } from '../spec/status.js';
@@ -107,6 +108,7 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
     // replicas until a plan (or the migration) brings v2 back.
     const v1 = v1PlanFromConfigs(cluster, owned.state);
     const migration = migrationFromConfigs(cluster, owned.state);
+    const backup = current.cluster.spec.backups ? backupFromConfigs(cluster, owned.state) : undefined;
     const target = rolloutTarget(rec.generation, rollout, {
       analysed: current.cluster.spec.upgrade?.analysis !== undefined,
       rolloutController: opts.rollouts === true,
@@ -196,6 +198,7 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
       rollout,
       v1,
       ...(migration ? { migration, migrationTarget: spec.cluster.spec.migration?.targetPhase } : {}),
+      ...(backup ? { backup } : {}),
       previous: rec.status,
       failure,
       lookAlikes: observed.lookAlikes,

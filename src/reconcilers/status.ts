@@ -9,6 +9,7 @@ import type {
   ComponentStatus,
   Condition,
   ConditionType,
+  BackupSummary,
   GenerationFailure,
   MigrationSummary,
   RolloutSummary,
@@ -16,6 +17,7 @@ import type {
 } from '../spec/status.js';
 import { servingSide, type V1PlanState } from '../spec/v1.js';
 import type { MigrationState } from '../spec/migration.js';
+import type { BackupState, BackupStepKind } from '../store/backup-store.js';
 import type { MigrationPhase } from '../spec/types.js';
 import { nextStep } from './v1-plan.js';
 import type { Problem } from './types.js';
@@ -42,6 +44,8 @@ export interface StatusInput {
   /** The cluster's migration, when spec.migration is set. */
   migration?: MigrationState;
   migrationTarget?: MigrationPhase;
+  /** The cluster's backup journal, when spec.backups is set. */
+  backup?: BackupState;
   previous?: ClusterStatus;
   /** The current generation failed terminally (the engine refused it): reported, not retried. */
   failure?: GenerationFailure;
@@ -165,6 +169,7 @@ export function computeStatus(i: StatusInput): ClusterStatus {
   const conditions = [cond('Ready', ready), cond('Progressing', progressing), cond('Degraded', degraded)];
   if (back) conditions.push(cond('Failed', [true, rolledBackReason(back), rolledBackMessage(back)]));
   else if (failed) conditions.push(cond('Failed', [true, failed.reason, `${failed.object}: ${failed.message}`]));
+  if (i.backup) conditions.push(...backupConditions(i.backup).map(([type, c]) => cond(type, c)));
   return {
     observedGeneration: i.generation,
     ...(failed ? { failure: failed } : {}),
@@ -172,8 +177,61 @@ export function computeStatus(i: StatusInput): ClusterStatus {
     ...(i.v1 ? { v1: v1Summary(i.v1) } : {}),
     ...(i.migration ? { migration: migrationSummary(i.migration, i.migrationTarget) } : {}),
     ...(i.lookAlikes?.length ? { lookAlikes: i.lookAlikes } : {}),
+    ...(i.backup ? { backups: backupSummary(i.backup) } : {}),
     conditions,
     components,
+  };
+}
+
+/** The backup conditions: each True with the failing step's error, False once the step succeeds again. */
+export function backupConditions(b: BackupState): Array<[ConditionType, [boolean, string, string]]> {
+  const step = (type: ConditionType, kind: BackupStepKind, what: string): [ConditionType, [boolean, string, string]] => {
+    const r = b.last[kind];
+    if (r && !r.ok)
+      return [
+        type,
+        [
+          true,
+          r.error?.startsWith('interrupted') ? 'Interrupted' : `${capitalise(kind)}Failed`,
+          `${what} at ${r.finished}: ${r.error ?? 'no reason given'}`,
+        ],
+      ];
+    return [type, [false, r ? 'Succeeded' : 'NotRunYet', r ? `last ${kind} succeeded at ${r.finished}` : `no ${kind} has run yet`]];
+  };
+  const backupOrPrune: [ConditionType, [boolean, string, string]] =
+    b.last.backup?.ok === false || b.last.prune?.ok !== false
+      ? step('BackupFailed', 'backup', 'the last backup failed')
+      : step('BackupFailed', 'prune', 'the last prune failed');
+  const missed = b.missed?.backup;
+  const drillMissed = b.missed?.drill;
+  const anyMissed = (missed?.slots ?? 0) > 0 ? missed : (drillMissed?.slots ?? 0) > 0 ? drillMissed : undefined;
+  return [
+    backupOrPrune,
+    step('BackupVerifyFailed', 'verify', 'the last verification found problems'),
+    step('BackupDrillFailed', 'drill', 'the last restore drill failed'),
+    [
+      'BackupMissed',
+      anyMissed
+        ? [
+            true,
+            'SlotsMissed',
+            `${anyMissed.slots} slot(s) passed without a run (no controller ran); one run for the slot of ${anyMissed.slot} stood in for them`,
+          ]
+        : [false, 'OnSchedule', 'the last runs started on their slots'],
+    ],
+  ];
+}
+
+function capitalise(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+function backupSummary(b: BackupState): BackupSummary {
+  const ok = b.lastSuccess?.backup;
+  return {
+    ...(b.running ? { running: { kind: b.running.kind, holder: b.running.holder, since: b.running.started } } : {}),
+    ...(ok?.snapshot ? { lastSnapshot: { id: ok.snapshot, at: ok.finished, ...(ok.bytes !== undefined ? { bytes: ok.bytes } : {}) } } : {}),
+    ...(ok ? { lastSuccess: ok.finished } : {}),
   };
 }
 

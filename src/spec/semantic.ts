@@ -19,6 +19,7 @@ import { checkDurationsAndSizes, checkElection, checkPolicies, checkReserved } f
 import { checkPortCollisions } from './checks/ports.js';
 import { checkAnalysis, checkRollbackTriggers } from './checks/rollouts.js';
 import { checkMigration, checkV1 } from './checks/v1.js';
+import { checkBackups } from './checks/backups.js';
 
 export type SemanticCheck = (cluster: BzzzCluster, report: ProblemReporter) => void;
 
@@ -44,6 +45,7 @@ export const SEMANTIC_CHECKS: readonly SemanticCheck[] = [
   checkV1,
   checkMigration,
   checkRotation,
+  checkBackups,
 ];
 
 /**

@@ -6,7 +6,20 @@ import type { RolloutCause, RolloutPhase } from './rollout.js';
 import type { V1PlanPhase, V1Side, V1StepName } from './v1.js';
 import type { MigrationPhase } from './types.js';
 
-export type ConditionType = 'Ready' | 'Progressing' | 'Degraded' | 'Failed';
+/**
+ * Backup*: present once spec.backups has a journal. BackupFailed: the last backup (or its prune)
+ * failed; BackupVerifyFailed: the last verification found problems; BackupDrillFailed: the last
+ * restore drill did not match; BackupMissed: the last run stood in for slots that passed without one.
+ */
+export type ConditionType =
+  | 'Ready'
+  | 'Progressing'
+  | 'Degraded'
+  | 'Failed'
+  | 'BackupFailed'
+  | 'BackupVerifyFailed'
+  | 'BackupDrillFailed'
+  | 'BackupMissed';
 export interface Condition {
   type: ConditionType;
   status: 'True' | 'False' | 'Unknown';
@@ -85,8 +98,19 @@ export interface MigrationSummary {
   paused?: string;
 }
 
+/** The backups as status shows them (`bzzzctl backup list` shows the snapshots). */
+export interface BackupSummary {
+  /** The job running now: kind, holder, since. */
+  running?: { kind: string; holder: string; since: string };
+  /** The last snapshot taken, and when. */
+  lastSnapshot?: { id: string; at: string; bytes?: number };
+  /** When the last backup succeeded. */
+  lastSuccess?: string;
+}
+
 export interface ClusterStatus {
   observedGeneration: number;
+  backups?: BackupSummary;
   migration?: MigrationSummary;
   /** The last switch between v2 and the v1 systemd services, when there was one. */
   v1?: V1Summary;

@@ -45,8 +45,9 @@ export interface ClusterSpec {
   /** Rollouts: analysis during each rollout and a watch window after it; what a failed one does. */
   upgrade?: UpgradeSpec;
 
-  // Reserved for later work: validated as objects now so specs can carry them without reshaping.
+  /** Scheduled encrypted backups, verified after each run, with restore drills. */
   backups?: BackupsSpec;
+  // Reserved for later work: validated as objects now so specs can carry them without reshaping.
   keys?: KeysSpec;
   migration?: MigrationSpec;
   rollback?: RollbackTriggersSpec;
@@ -294,12 +295,48 @@ export interface IngressSpec {
 
 // ---- reserved sections (later issues fill in fields) ----
 
+/** What a backup takes; each part defaults to on when the cluster has it. */
+export interface BackupsIncludeSpec {
+  /** pg_dump of every database, run inside the running postgres task (needs spec.services.postgres). */
+  postgres?: boolean;
+  /** The swarm state: spec generations, service definitions, config data, the secret values the operator holds. */
+  swarm?: boolean;
+  /** The agents' content stores (CAS). */
+  content?: boolean;
+}
+
+/** restic-style retention: a snapshot is kept when any rule keeps it; the rest are forgotten, then pruned. */
+export interface BackupsRetentionSpec {
+  keepLast?: number;
+  keepDaily?: number;
+  keepWeekly?: number;
+  keepMonthly?: number;
+}
+
+/** Scheduled, encrypted, deduplicated backups of the cluster, verified and restore-drilled. */
 export interface BackupsSpec {
-  enabled?: boolean;
-  schedule?: string;
-  retention?: { keepLast?: number; keepDaily?: number; keepWeekly?: number };
-  target?: Record<string, unknown>;
-  [k: string]: unknown;
+  /** Absolute path of the repository directory (a local directory or a mounted NFS path) on the controller's node. */
+  repository: string;
+  /** spec.secrets entry (file, env or external) holding the repository's age identity (AGE-SECRET-KEY-1…). */
+  identitySecret: string;
+  /** More age recipients (age1…) who can decrypt the backups, e.g. an offline recovery key. */
+  recipients?: string[];
+  /** Cron expression (node-cron: 5 fields, or 6 with seconds), e.g. "0 3 * * *". */
+  schedule: string;
+  /** IANA time zone the schedule is read in. Default UTC. */
+  timeZone?: string;
+  /** Start each run up to this long after its slot (the same offset for a slot every time), e.g. "5m". */
+  jitter?: string;
+  include?: BackupsIncludeSpec;
+  retention?: BackupsRetentionSpec;
+  verify?: {
+    /** Check the repository after each backup. Default true. */
+    afterBackup?: boolean;
+    /** Also read and decrypt this share of the packs, e.g. "5%". Default: structure only. */
+    readDataSubset?: string;
+  };
+  /** Restore drills: the latest snapshot restored into a scratch stack, compared, removed. */
+  drill?: { schedule: string };
 }
 export interface KeysSpec {
   /** Make role keys and the Shamir-split admin key on first apply and deliver them to the agents as Docker secrets. Default true. */

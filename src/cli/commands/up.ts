@@ -6,6 +6,7 @@
 //   5. progress until the cluster is Ready and every agent is healthy with one agreed admin
 // Running it again changes nothing. `bzzzctl down` removes it all, images aside.
 import { spawnSync } from 'node:child_process';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { packageRoot } from '../../util/paths.js';
 import { loadSpecFile, parseDurationMs } from '../../spec/index.js';
@@ -136,11 +137,20 @@ export async function upCommand(opts: UpOptions): Promise<number> {
     .map((n) => n.name);
   // The secrets the controller reads itself: the v1 SSH key, the Slack webhook URL.
   const secrets = await operatorSecrets(port, loaded.cluster, resolved.doc.secretVersions);
+  // The backup repository, mounted at its own path when it exists on this (manager) node; a
+  // missing one is not made here (an NFS share not mounted yet would be shadowed by a local dir).
+  const repository = loaded.cluster.spec.backups?.repository;
+  const repositories = repository && (await isDirectory(repository)) ? [repository] : [];
+  if (repository && !repositories.length)
+    say(
+      `spec.backups.repository ${repository} does not exist on this node: create it (or mount the NFS share there) and run bzzzctl up again; until then the controller reports BackupFailed`,
+    );
   const op = await ensureOperatorService(port, {
     image: OPERATOR_IMAGE,
     cluster: name,
     networks,
     secrets,
+    repositories,
     publishPort: Number(opts.metricsPort) || undefined,
   });
   if (op !== 'unchanged') say(`controller service ${OPERATOR_SERVICE} ${op}`);
@@ -201,4 +211,11 @@ export async function upCommand(opts: UpOptions): Promise<number> {
     printLines(lines);
   }
   return done ? EXIT_OK : EXIT_ERROR;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 }

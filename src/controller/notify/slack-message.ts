@@ -15,7 +15,11 @@ export type RolloutEventKind =
   | 'on-v2'
   | 'v1-failed'
   | 'migration'
-  | 'rotation';
+  | 'rotation'
+  | 'backup-failed'
+  | 'backup-missed'
+  | 'verify-failed'
+  | 'drill-failed';
 
 export interface RolloutNotification {
   event: RolloutEventKind;
@@ -68,6 +72,10 @@ const TITLE: Record<RolloutEventKind, { icon: string; words: string }> = {
   'v1-failed': { icon: ':x:', words: 'switch between v1 and v2 failed' },
   migration: { icon: ':truck:', words: 'migration' },
   rotation: { icon: ':key:', words: 'rotation' },
+  'backup-failed': { icon: ':x:', words: 'backup failed' },
+  'backup-missed': { icon: ':warning:', words: 'backup slots missed' },
+  'verify-failed': { icon: ':x:', words: 'backup verification failed' },
+  'drill-failed': { icon: ':x:', words: 'restore drill failed' },
 };
 
 const CAUSE: Record<RollbackCause, string> = {

@@ -5519,46 +5519,44 @@ function validate222(data, { instancePath = "", parentData, parentDataProperty, 
   validate222.errors = vErrors;
   return errors === 0;
 }
+const schema53 = { "type": "object", "additionalProperties": false, "properties": { "repository": { "type": "string", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$" }, "identitySecret": { "$ref": "#/definitions/LogicalName" }, "recipients": { "type": "array", "maxItems": 20, "items": { "type": "string", "pattern": "^age1[02-9ac-hj-np-z]{58}$" } }, "schedule": { "type": "string", "minLength": 1, "maxLength": 200 }, "timeZone": { "type": "string", "minLength": 1, "maxLength": 64 }, "jitter": { "$ref": "#/definitions/Duration" }, "include": { "type": "object", "additionalProperties": false, "properties": { "postgres": { "type": "boolean" }, "swarm": { "type": "boolean" }, "content": { "type": "boolean" } } }, "retention": { "type": "object", "additionalProperties": false, "properties": { "keepLast": { "type": "integer", "minimum": 0, "maximum": 1e4 }, "keepDaily": { "type": "integer", "minimum": 0, "maximum": 1e4 }, "keepWeekly": { "type": "integer", "minimum": 0, "maximum": 1e4 }, "keepMonthly": { "type": "integer", "minimum": 0, "maximum": 1e4 } } }, "verify": { "type": "object", "additionalProperties": false, "properties": { "afterBackup": { "type": "boolean" }, "readDataSubset": { "type": "string", "pattern": "^([0-9]{1,2}(\\.[0-9]+)?|100)%$" } } }, "drill": { "type": "object", "additionalProperties": false, "properties": { "schedule": { "type": "string", "minLength": 1, "maxLength": 200 } }, "required": ["schedule"] } }, "required": ["repository", "identitySecret", "schedule"] };
+const pattern30 = new RegExp("^/[A-Za-z0-9._/@+-]*$", "u");
+const pattern31 = new RegExp("^age1[02-9ac-hj-np-z]{58}$", "u");
+const pattern32 = new RegExp("^([0-9]{1,2}(\\.[0-9]+)?|100)%$", "u");
 function validate234(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
-    for (const key0 in data) {
-      if (!(key0 === "enabled" || key0 === "schedule" || key0 === "retention" || key0 === "target")) {
-        const err0 = { instancePath, schemaPath: "#/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key0 }, message: "must NOT have additional properties" };
-        if (vErrors === null) {
-          vErrors = [err0];
-        } else {
-          vErrors.push(err0);
-        }
-        errors++;
-      }
-    }
-    if (data.enabled !== void 0) {
-      if (typeof data.enabled !== "boolean") {
-        const err1 = { instancePath: instancePath + "/enabled", schemaPath: "#/properties/enabled/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
-        if (vErrors === null) {
-          vErrors = [err1];
-        } else {
-          vErrors.push(err1);
-        }
-        errors++;
-      }
-    }
-    if (data.schedule !== void 0) {
-      let data1 = data.schedule;
-      if (typeof data1 === "string") {
-        if (func2(data1) < 1) {
-          const err2 = { instancePath: instancePath + "/schedule", schemaPath: "#/properties/schedule/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
-          if (vErrors === null) {
-            vErrors = [err2];
-          } else {
-            vErrors.push(err2);
-          }
-          errors++;
-        }
+    if (data.repository === void 0) {
+      const err0 = { instancePath, schemaPath: "#/required", keyword: "required", params: { missingProperty: "repository" }, message: "must have required property 'repository'" };
+      if (vErrors === null) {
+        vErrors = [err0];
       } else {
-        const err3 = { instancePath: instancePath + "/schedule", schemaPath: "#/properties/schedule/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+        vErrors.push(err0);
+      }
+      errors++;
+    }
+    if (data.identitySecret === void 0) {
+      const err1 = { instancePath, schemaPath: "#/required", keyword: "required", params: { missingProperty: "identitySecret" }, message: "must have required property 'identitySecret'" };
+      if (vErrors === null) {
+        vErrors = [err1];
+      } else {
+        vErrors.push(err1);
+      }
+      errors++;
+    }
+    if (data.schedule === void 0) {
+      const err2 = { instancePath, schemaPath: "#/required", keyword: "required", params: { missingProperty: "schedule" }, message: "must have required property 'schedule'" };
+      if (vErrors === null) {
+        vErrors = [err2];
+      } else {
+        vErrors.push(err2);
+      }
+      errors++;
+    }
+    for (const key0 in data) {
+      if (!func6.call(schema53.properties, key0)) {
+        const err3 = { instancePath, schemaPath: "#/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key0 }, message: "must NOT have additional properties" };
         if (vErrors === null) {
           vErrors = [err3];
         } else {
@@ -5567,91 +5565,89 @@ function validate234(data, { instancePath = "", parentData, parentDataProperty, 
         errors++;
       }
     }
-    if (data.retention !== void 0) {
-      let data2 = data.retention;
-      if (data2 && typeof data2 == "object" && !Array.isArray(data2)) {
-        for (const key1 in data2) {
-          if (!(key1 === "keepLast" || key1 === "keepDaily" || key1 === "keepWeekly")) {
-            const err4 = { instancePath: instancePath + "/retention", schemaPath: "#/properties/retention/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key1 }, message: "must NOT have additional properties" };
-            if (vErrors === null) {
-              vErrors = [err4];
-            } else {
-              vErrors.push(err4);
-            }
-            errors++;
+    if (data.repository !== void 0) {
+      let data0 = data.repository;
+      if (typeof data0 === "string") {
+        if (func2(data0) > 1024) {
+          const err4 = { instancePath: instancePath + "/repository", schemaPath: "#/properties/repository/maxLength", keyword: "maxLength", params: { limit: 1024 }, message: "must NOT have more than 1024 characters" };
+          if (vErrors === null) {
+            vErrors = [err4];
+          } else {
+            vErrors.push(err4);
           }
+          errors++;
         }
-        if (data2.keepLast !== void 0) {
-          let data3 = data2.keepLast;
-          if (!(typeof data3 == "number" && (!(data3 % 1) && !isNaN(data3)) && isFinite(data3))) {
-            const err5 = { instancePath: instancePath + "/retention/keepLast", schemaPath: "#/properties/retention/properties/keepLast/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
-            if (vErrors === null) {
-              vErrors = [err5];
-            } else {
-              vErrors.push(err5);
-            }
-            errors++;
+        if (func2(data0) < 2) {
+          const err5 = { instancePath: instancePath + "/repository", schemaPath: "#/properties/repository/minLength", keyword: "minLength", params: { limit: 2 }, message: "must NOT have fewer than 2 characters" };
+          if (vErrors === null) {
+            vErrors = [err5];
+          } else {
+            vErrors.push(err5);
           }
-          if (typeof data3 == "number" && isFinite(data3)) {
-            if (data3 < 0 || isNaN(data3)) {
-              const err6 = { instancePath: instancePath + "/retention/keepLast", schemaPath: "#/properties/retention/properties/keepLast/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
+          errors++;
+        }
+        if (!pattern30.test(data0)) {
+          const err6 = { instancePath: instancePath + "/repository", schemaPath: "#/properties/repository/pattern", keyword: "pattern", params: { pattern: "^/[A-Za-z0-9._/@+-]*$" }, message: 'must match pattern "^/[A-Za-z0-9._/@+-]*$"' };
+          if (vErrors === null) {
+            vErrors = [err6];
+          } else {
+            vErrors.push(err6);
+          }
+          errors++;
+        }
+      } else {
+        const err7 = { instancePath: instancePath + "/repository", schemaPath: "#/properties/repository/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+        if (vErrors === null) {
+          vErrors = [err7];
+        } else {
+          vErrors.push(err7);
+        }
+        errors++;
+      }
+    }
+    if (data.identitySecret !== void 0) {
+      if (!validate34(data.identitySecret, { instancePath: instancePath + "/identitySecret", parentData: data, parentDataProperty: "identitySecret", rootData })) {
+        vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
+        errors = vErrors.length;
+      }
+    }
+    if (data.recipients !== void 0) {
+      let data2 = data.recipients;
+      if (Array.isArray(data2)) {
+        if (data2.length > 20) {
+          const err8 = { instancePath: instancePath + "/recipients", schemaPath: "#/properties/recipients/maxItems", keyword: "maxItems", params: { limit: 20 }, message: "must NOT have more than 20 items" };
+          if (vErrors === null) {
+            vErrors = [err8];
+          } else {
+            vErrors.push(err8);
+          }
+          errors++;
+        }
+        const len0 = data2.length;
+        for (let i0 = 0; i0 < len0; i0++) {
+          let data3 = data2[i0];
+          if (typeof data3 === "string") {
+            if (!pattern31.test(data3)) {
+              const err9 = { instancePath: instancePath + "/recipients/" + i0, schemaPath: "#/properties/recipients/items/pattern", keyword: "pattern", params: { pattern: "^age1[02-9ac-hj-np-z]{58}$" }, message: 'must match pattern "^age1[02-9ac-hj-np-z]{58}$"' };
               if (vErrors === null) {
-                vErrors = [err6];
+                vErrors = [err9];
               } else {
-                vErrors.push(err6);
+                vErrors.push(err9);
               }
               errors++;
             }
-          }
-        }
-        if (data2.keepDaily !== void 0) {
-          let data4 = data2.keepDaily;
-          if (!(typeof data4 == "number" && (!(data4 % 1) && !isNaN(data4)) && isFinite(data4))) {
-            const err7 = { instancePath: instancePath + "/retention/keepDaily", schemaPath: "#/properties/retention/properties/keepDaily/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+          } else {
+            const err10 = { instancePath: instancePath + "/recipients/" + i0, schemaPath: "#/properties/recipients/items/type", keyword: "type", params: { type: "string" }, message: "must be string" };
             if (vErrors === null) {
-              vErrors = [err7];
+              vErrors = [err10];
             } else {
-              vErrors.push(err7);
+              vErrors.push(err10);
             }
             errors++;
-          }
-          if (typeof data4 == "number" && isFinite(data4)) {
-            if (data4 < 0 || isNaN(data4)) {
-              const err8 = { instancePath: instancePath + "/retention/keepDaily", schemaPath: "#/properties/retention/properties/keepDaily/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
-              if (vErrors === null) {
-                vErrors = [err8];
-              } else {
-                vErrors.push(err8);
-              }
-              errors++;
-            }
-          }
-        }
-        if (data2.keepWeekly !== void 0) {
-          let data5 = data2.keepWeekly;
-          if (!(typeof data5 == "number" && (!(data5 % 1) && !isNaN(data5)) && isFinite(data5))) {
-            const err9 = { instancePath: instancePath + "/retention/keepWeekly", schemaPath: "#/properties/retention/properties/keepWeekly/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
-            if (vErrors === null) {
-              vErrors = [err9];
-            } else {
-              vErrors.push(err9);
-            }
-            errors++;
-          }
-          if (typeof data5 == "number" && isFinite(data5)) {
-            if (data5 < 0 || isNaN(data5)) {
-              const err10 = { instancePath: instancePath + "/retention/keepWeekly", schemaPath: "#/properties/retention/properties/keepWeekly/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
-              if (vErrors === null) {
-                vErrors = [err10];
-              } else {
-                vErrors.push(err10);
-              }
-              errors++;
-            }
           }
         }
       } else {
-        const err11 = { instancePath: instancePath + "/retention", schemaPath: "#/properties/retention/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+        const err11 = { instancePath: instancePath + "/recipients", schemaPath: "#/properties/recipients/type", keyword: "type", params: { type: "array" }, message: "must be array" };
         if (vErrors === null) {
           vErrors = [err11];
         } else {
@@ -5660,31 +5656,417 @@ function validate234(data, { instancePath = "", parentData, parentDataProperty, 
         errors++;
       }
     }
-    if (data.target !== void 0) {
-      let data6 = data.target;
-      if (!(data6 && typeof data6 == "object" && !Array.isArray(data6))) {
-        const err12 = { instancePath: instancePath + "/target", schemaPath: "#/properties/target/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+    if (data.schedule !== void 0) {
+      let data4 = data.schedule;
+      if (typeof data4 === "string") {
+        if (func2(data4) > 200) {
+          const err12 = { instancePath: instancePath + "/schedule", schemaPath: "#/properties/schedule/maxLength", keyword: "maxLength", params: { limit: 200 }, message: "must NOT have more than 200 characters" };
+          if (vErrors === null) {
+            vErrors = [err12];
+          } else {
+            vErrors.push(err12);
+          }
+          errors++;
+        }
+        if (func2(data4) < 1) {
+          const err13 = { instancePath: instancePath + "/schedule", schemaPath: "#/properties/schedule/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
+          if (vErrors === null) {
+            vErrors = [err13];
+          } else {
+            vErrors.push(err13);
+          }
+          errors++;
+        }
+      } else {
+        const err14 = { instancePath: instancePath + "/schedule", schemaPath: "#/properties/schedule/type", keyword: "type", params: { type: "string" }, message: "must be string" };
         if (vErrors === null) {
-          vErrors = [err12];
+          vErrors = [err14];
         } else {
-          vErrors.push(err12);
+          vErrors.push(err14);
+        }
+        errors++;
+      }
+    }
+    if (data.timeZone !== void 0) {
+      let data5 = data.timeZone;
+      if (typeof data5 === "string") {
+        if (func2(data5) > 64) {
+          const err15 = { instancePath: instancePath + "/timeZone", schemaPath: "#/properties/timeZone/maxLength", keyword: "maxLength", params: { limit: 64 }, message: "must NOT have more than 64 characters" };
+          if (vErrors === null) {
+            vErrors = [err15];
+          } else {
+            vErrors.push(err15);
+          }
+          errors++;
+        }
+        if (func2(data5) < 1) {
+          const err16 = { instancePath: instancePath + "/timeZone", schemaPath: "#/properties/timeZone/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
+          if (vErrors === null) {
+            vErrors = [err16];
+          } else {
+            vErrors.push(err16);
+          }
+          errors++;
+        }
+      } else {
+        const err17 = { instancePath: instancePath + "/timeZone", schemaPath: "#/properties/timeZone/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+        if (vErrors === null) {
+          vErrors = [err17];
+        } else {
+          vErrors.push(err17);
+        }
+        errors++;
+      }
+    }
+    if (data.jitter !== void 0) {
+      if (!validate111(data.jitter, { instancePath: instancePath + "/jitter", parentData: data, parentDataProperty: "jitter", rootData })) {
+        vErrors = vErrors === null ? validate111.errors : vErrors.concat(validate111.errors);
+        errors = vErrors.length;
+      }
+    }
+    if (data.include !== void 0) {
+      let data7 = data.include;
+      if (data7 && typeof data7 == "object" && !Array.isArray(data7)) {
+        for (const key1 in data7) {
+          if (!(key1 === "postgres" || key1 === "swarm" || key1 === "content")) {
+            const err18 = { instancePath: instancePath + "/include", schemaPath: "#/properties/include/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key1 }, message: "must NOT have additional properties" };
+            if (vErrors === null) {
+              vErrors = [err18];
+            } else {
+              vErrors.push(err18);
+            }
+            errors++;
+          }
+        }
+        if (data7.postgres !== void 0) {
+          if (typeof data7.postgres !== "boolean") {
+            const err19 = { instancePath: instancePath + "/include/postgres", schemaPath: "#/properties/include/properties/postgres/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
+            if (vErrors === null) {
+              vErrors = [err19];
+            } else {
+              vErrors.push(err19);
+            }
+            errors++;
+          }
+        }
+        if (data7.swarm !== void 0) {
+          if (typeof data7.swarm !== "boolean") {
+            const err20 = { instancePath: instancePath + "/include/swarm", schemaPath: "#/properties/include/properties/swarm/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
+            if (vErrors === null) {
+              vErrors = [err20];
+            } else {
+              vErrors.push(err20);
+            }
+            errors++;
+          }
+        }
+        if (data7.content !== void 0) {
+          if (typeof data7.content !== "boolean") {
+            const err21 = { instancePath: instancePath + "/include/content", schemaPath: "#/properties/include/properties/content/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
+            if (vErrors === null) {
+              vErrors = [err21];
+            } else {
+              vErrors.push(err21);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err22 = { instancePath: instancePath + "/include", schemaPath: "#/properties/include/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+        if (vErrors === null) {
+          vErrors = [err22];
+        } else {
+          vErrors.push(err22);
+        }
+        errors++;
+      }
+    }
+    if (data.retention !== void 0) {
+      let data11 = data.retention;
+      if (data11 && typeof data11 == "object" && !Array.isArray(data11)) {
+        for (const key2 in data11) {
+          if (!(key2 === "keepLast" || key2 === "keepDaily" || key2 === "keepWeekly" || key2 === "keepMonthly")) {
+            const err23 = { instancePath: instancePath + "/retention", schemaPath: "#/properties/retention/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key2 }, message: "must NOT have additional properties" };
+            if (vErrors === null) {
+              vErrors = [err23];
+            } else {
+              vErrors.push(err23);
+            }
+            errors++;
+          }
+        }
+        if (data11.keepLast !== void 0) {
+          let data12 = data11.keepLast;
+          if (!(typeof data12 == "number" && (!(data12 % 1) && !isNaN(data12)) && isFinite(data12))) {
+            const err24 = { instancePath: instancePath + "/retention/keepLast", schemaPath: "#/properties/retention/properties/keepLast/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+            if (vErrors === null) {
+              vErrors = [err24];
+            } else {
+              vErrors.push(err24);
+            }
+            errors++;
+          }
+          if (typeof data12 == "number" && isFinite(data12)) {
+            if (data12 > 1e4 || isNaN(data12)) {
+              const err25 = { instancePath: instancePath + "/retention/keepLast", schemaPath: "#/properties/retention/properties/keepLast/maximum", keyword: "maximum", params: { comparison: "<=", limit: 1e4 }, message: "must be <= 10000" };
+              if (vErrors === null) {
+                vErrors = [err25];
+              } else {
+                vErrors.push(err25);
+              }
+              errors++;
+            }
+            if (data12 < 0 || isNaN(data12)) {
+              const err26 = { instancePath: instancePath + "/retention/keepLast", schemaPath: "#/properties/retention/properties/keepLast/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
+              if (vErrors === null) {
+                vErrors = [err26];
+              } else {
+                vErrors.push(err26);
+              }
+              errors++;
+            }
+          }
+        }
+        if (data11.keepDaily !== void 0) {
+          let data13 = data11.keepDaily;
+          if (!(typeof data13 == "number" && (!(data13 % 1) && !isNaN(data13)) && isFinite(data13))) {
+            const err27 = { instancePath: instancePath + "/retention/keepDaily", schemaPath: "#/properties/retention/properties/keepDaily/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+            if (vErrors === null) {
+              vErrors = [err27];
+            } else {
+              vErrors.push(err27);
+            }
+            errors++;
+          }
+          if (typeof data13 == "number" && isFinite(data13)) {
+            if (data13 > 1e4 || isNaN(data13)) {
+              const err28 = { instancePath: instancePath + "/retention/keepDaily", schemaPath: "#/properties/retention/properties/keepDaily/maximum", keyword: "maximum", params: { comparison: "<=", limit: 1e4 }, message: "must be <= 10000" };
+              if (vErrors === null) {
+                vErrors = [err28];
+              } else {
+                vErrors.push(err28);
+              }
+              errors++;
+            }
+            if (data13 < 0 || isNaN(data13)) {
+              const err29 = { instancePath: instancePath + "/retention/keepDaily", schemaPath: "#/properties/retention/properties/keepDaily/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
+              if (vErrors === null) {
+                vErrors = [err29];
+              } else {
+                vErrors.push(err29);
+              }
+              errors++;
+            }
+          }
+        }
+        if (data11.keepWeekly !== void 0) {
+          let data14 = data11.keepWeekly;
+          if (!(typeof data14 == "number" && (!(data14 % 1) && !isNaN(data14)) && isFinite(data14))) {
+            const err30 = { instancePath: instancePath + "/retention/keepWeekly", schemaPath: "#/properties/retention/properties/keepWeekly/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+            if (vErrors === null) {
+              vErrors = [err30];
+            } else {
+              vErrors.push(err30);
+            }
+            errors++;
+          }
+          if (typeof data14 == "number" && isFinite(data14)) {
+            if (data14 > 1e4 || isNaN(data14)) {
+              const err31 = { instancePath: instancePath + "/retention/keepWeekly", schemaPath: "#/properties/retention/properties/keepWeekly/maximum", keyword: "maximum", params: { comparison: "<=", limit: 1e4 }, message: "must be <= 10000" };
+              if (vErrors === null) {
+                vErrors = [err31];
+              } else {
+                vErrors.push(err31);
+              }
+              errors++;
+            }
+            if (data14 < 0 || isNaN(data14)) {
+              const err32 = { instancePath: instancePath + "/retention/keepWeekly", schemaPath: "#/properties/retention/properties/keepWeekly/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
+              if (vErrors === null) {
+                vErrors = [err32];
+              } else {
+                vErrors.push(err32);
+              }
+              errors++;
+            }
+          }
+        }
+        if (data11.keepMonthly !== void 0) {
+          let data15 = data11.keepMonthly;
+          if (!(typeof data15 == "number" && (!(data15 % 1) && !isNaN(data15)) && isFinite(data15))) {
+            const err33 = { instancePath: instancePath + "/retention/keepMonthly", schemaPath: "#/properties/retention/properties/keepMonthly/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+            if (vErrors === null) {
+              vErrors = [err33];
+            } else {
+              vErrors.push(err33);
+            }
+            errors++;
+          }
+          if (typeof data15 == "number" && isFinite(data15)) {
+            if (data15 > 1e4 || isNaN(data15)) {
+              const err34 = { instancePath: instancePath + "/retention/keepMonthly", schemaPath: "#/properties/retention/properties/keepMonthly/maximum", keyword: "maximum", params: { comparison: "<=", limit: 1e4 }, message: "must be <= 10000" };
+              if (vErrors === null) {
+                vErrors = [err34];
+              } else {
+                vErrors.push(err34);
+              }
+              errors++;
+            }
+            if (data15 < 0 || isNaN(data15)) {
+              const err35 = { instancePath: instancePath + "/retention/keepMonthly", schemaPath: "#/properties/retention/properties/keepMonthly/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
+              if (vErrors === null) {
+                vErrors = [err35];
+              } else {
+                vErrors.push(err35);
+              }
+              errors++;
+            }
+          }
+        }
+      } else {
+        const err36 = { instancePath: instancePath + "/retention", schemaPath: "#/properties/retention/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+        if (vErrors === null) {
+          vErrors = [err36];
+        } else {
+          vErrors.push(err36);
+        }
+        errors++;
+      }
+    }
+    if (data.verify !== void 0) {
+      let data16 = data.verify;
+      if (data16 && typeof data16 == "object" && !Array.isArray(data16)) {
+        for (const key3 in data16) {
+          if (!(key3 === "afterBackup" || key3 === "readDataSubset")) {
+            const err37 = { instancePath: instancePath + "/verify", schemaPath: "#/properties/verify/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key3 }, message: "must NOT have additional properties" };
+            if (vErrors === null) {
+              vErrors = [err37];
+            } else {
+              vErrors.push(err37);
+            }
+            errors++;
+          }
+        }
+        if (data16.afterBackup !== void 0) {
+          if (typeof data16.afterBackup !== "boolean") {
+            const err38 = { instancePath: instancePath + "/verify/afterBackup", schemaPath: "#/properties/verify/properties/afterBackup/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
+            if (vErrors === null) {
+              vErrors = [err38];
+            } else {
+              vErrors.push(err38);
+            }
+            errors++;
+          }
+        }
+        if (data16.readDataSubset !== void 0) {
+          let data18 = data16.readDataSubset;
+          if (typeof data18 === "string") {
+            if (!pattern32.test(data18)) {
+              const err39 = { instancePath: instancePath + "/verify/readDataSubset", schemaPath: "#/properties/verify/properties/readDataSubset/pattern", keyword: "pattern", params: { pattern: "^([0-9]{1,2}(\\.[0-9]+)?|100)%$" }, message: 'must match pattern "^([0-9]{1,2}(\\.[0-9]+)?|100)%$"' };
+              if (vErrors === null) {
+                vErrors = [err39];
+              } else {
+                vErrors.push(err39);
+              }
+              errors++;
+            }
+          } else {
+            const err40 = { instancePath: instancePath + "/verify/readDataSubset", schemaPath: "#/properties/verify/properties/readDataSubset/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            if (vErrors === null) {
+              vErrors = [err40];
+            } else {
+              vErrors.push(err40);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err41 = { instancePath: instancePath + "/verify", schemaPath: "#/properties/verify/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+        if (vErrors === null) {
+          vErrors = [err41];
+        } else {
+          vErrors.push(err41);
+        }
+        errors++;
+      }
+    }
+    if (data.drill !== void 0) {
+      let data19 = data.drill;
+      if (data19 && typeof data19 == "object" && !Array.isArray(data19)) {
+        if (data19.schedule === void 0) {
+          const err42 = { instancePath: instancePath + "/drill", schemaPath: "#/properties/drill/required", keyword: "required", params: { missingProperty: "schedule" }, message: "must have required property 'schedule'" };
+          if (vErrors === null) {
+            vErrors = [err42];
+          } else {
+            vErrors.push(err42);
+          }
+          errors++;
+        }
+        for (const key4 in data19) {
+          if (!(key4 === "schedule")) {
+            const err43 = { instancePath: instancePath + "/drill", schemaPath: "#/properties/drill/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key4 }, message: "must NOT have additional properties" };
+            if (vErrors === null) {
+              vErrors = [err43];
+            } else {
+              vErrors.push(err43);
+            }
+            errors++;
+          }
+        }
+        if (data19.schedule !== void 0) {
+          let data20 = data19.schedule;
+          if (typeof data20 === "string") {
+            if (func2(data20) > 200) {
+              const err44 = { instancePath: instancePath + "/drill/schedule", schemaPath: "#/properties/drill/properties/schedule/maxLength", keyword: "maxLength", params: { limit: 200 }, message: "must NOT have more than 200 characters" };
+              if (vErrors === null) {
+                vErrors = [err44];
+              } else {
+                vErrors.push(err44);
+              }
+              errors++;
+            }
+            if (func2(data20) < 1) {
+              const err45 = { instancePath: instancePath + "/drill/schedule", schemaPath: "#/properties/drill/properties/schedule/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
+              if (vErrors === null) {
+                vErrors = [err45];
+              } else {
+                vErrors.push(err45);
+              }
+              errors++;
+            }
+          } else {
+            const err46 = { instancePath: instancePath + "/drill/schedule", schemaPath: "#/properties/drill/properties/schedule/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            if (vErrors === null) {
+              vErrors = [err46];
+            } else {
+              vErrors.push(err46);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err47 = { instancePath: instancePath + "/drill", schemaPath: "#/properties/drill/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+        if (vErrors === null) {
+          vErrors = [err47];
+        } else {
+          vErrors.push(err47);
         }
         errors++;
       }
     }
   } else {
-    const err13 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+    const err48 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
     if (vErrors === null) {
-      vErrors = [err13];
+      vErrors = [err48];
     } else {
-      vErrors.push(err13);
+      vErrors.push(err48);
     }
     errors++;
   }
   validate234.errors = vErrors;
   return errors === 0;
 }
-function validate236(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate238(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -5894,13 +6276,11 @@ function validate236(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate236.errors = vErrors;
+  validate238.errors = vErrors;
   return errors === 0;
 }
 const schema55 = { "type": "object", "additionalProperties": false, "properties": { "targetPhase": { "type": "string", "enum": ["v1-only", "parallel", "content-migrated", "cutover", "complete"] }, "content": { "type": "object", "additionalProperties": false, "properties": { "logPath": { "type": "string", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$" }, "maxLogBytes": { "$ref": "#/definitions/Memory" } } }, "cutover": { "type": "object", "additionalProperties": false, "properties": { "steps": { "type": "array", "minItems": 1, "maxItems": 10, "items": { "type": "integer", "minimum": 1, "maximum": 100 } }, "hold": { "$ref": "#/definitions/Duration" } } }, "archive": { "type": "object", "additionalProperties": false, "properties": { "dir": { "type": "string", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$" }, "paths": { "type": "array", "minItems": 1, "maxItems": 20, "items": { "type": "string", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$" } }, "recipients": { "type": "array", "minItems": 1, "maxItems": 20, "items": { "type": "string", "pattern": "^age1[02-9ac-hj-np-z]{58}$" } } }, "required": ["dir", "recipients"] } }, "required": ["targetPhase"] };
-const pattern30 = new RegExp("^/[A-Za-z0-9._/@+-]*$", "u");
-const pattern33 = new RegExp("^age1[02-9ac-hj-np-z]{58}$", "u");
-function validate241(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate243(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -6278,7 +6658,7 @@ function validate241(data, { instancePath = "", parentData, parentDataProperty, 
             for (let i2 = 0; i2 < len2; i2++) {
               let data13 = data12[i2];
               if (typeof data13 === "string") {
-                if (!pattern33.test(data13)) {
+                if (!pattern31.test(data13)) {
                   const err34 = { instancePath: instancePath + "/archive/recipients/" + i2, schemaPath: "#/properties/archive/properties/recipients/items/pattern", keyword: "pattern", params: { pattern: "^age1[02-9ac-hj-np-z]{58}$" }, message: 'must match pattern "^age1[02-9ac-hj-np-z]{58}$"' };
                   if (vErrors === null) {
                     vErrors = [err34];
@@ -6326,11 +6706,11 @@ function validate241(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate241.errors = vErrors;
+  validate243.errors = vErrors;
   return errors === 0;
 }
 const schema57 = { "type": "object", "additionalProperties": false, "properties": { "name": { "type": "string", "minLength": 1, "maxLength": 63, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$" }, "matchers": { "type": "array", "minItems": 1, "maxItems": 20, "items": { "type": "string", "minLength": 3, "maxLength": 1024 } }, "action": { "type": "string", "enum": ["rollback-previous", "rollback-to-v1", "pause", "notify"] }, "window": { "$ref": "#/definitions/Duration" } }, "required": ["name", "matchers", "action"] };
-function validate247(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate249(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -6511,10 +6891,10 @@ function validate247(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate247.errors = vErrors;
+  validate249.errors = vErrors;
   return errors === 0;
 }
-function validate245(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate247(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -6582,8 +6962,8 @@ function validate245(data, { instancePath = "", parentData, parentDataProperty, 
         }
         const len0 = data2.length;
         for (let i0 = 0; i0 < len0; i0++) {
-          if (!validate247(data2[i0], { instancePath: instancePath + "/triggers/" + i0, parentData: data2, parentDataProperty: i0, rootData })) {
-            vErrors = vErrors === null ? validate247.errors : vErrors.concat(validate247.errors);
+          if (!validate249(data2[i0], { instancePath: instancePath + "/triggers/" + i0, parentData: data2, parentDataProperty: i0, rootData })) {
+            vErrors = vErrors === null ? validate249.errors : vErrors.concat(validate249.errors);
             errors = vErrors.length;
           }
         }
@@ -6606,10 +6986,10 @@ function validate245(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate245.errors = vErrors;
+  validate247.errors = vErrors;
   return errors === 0;
 }
-function validate251(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate253(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -6685,14 +7065,14 @@ function validate251(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate251.errors = vErrors;
+  validate253.errors = vErrors;
   return errors === 0;
 }
-const pattern37 = new RegExp("^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$", "u");
-const pattern35 = new RegExp("^[a-z_][a-z0-9_-]*[$]?$", "u");
-const pattern39 = new RegExp("^SHA256:[A-Za-z0-9+/]{43}=?$", "u");
-const pattern36 = new RegExp("^[A-Za-z0-9:_.@{}-]+\\.service$", "u");
-function validate258(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const pattern40 = new RegExp("^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$", "u");
+const pattern38 = new RegExp("^[a-z_][a-z0-9_-]*[$]?$", "u");
+const pattern42 = new RegExp("^SHA256:[A-Za-z0-9+/]{43}=?$", "u");
+const pattern39 = new RegExp("^[A-Za-z0-9:_.@{}-]+\\.service$", "u");
+function validate260(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -6761,7 +7141,7 @@ function validate258(data, { instancePath = "", parentData, parentDataProperty, 
           }
           errors++;
         }
-        if (!pattern37.test(data1)) {
+        if (!pattern40.test(data1)) {
           const err6 = { instancePath: instancePath + "/address", schemaPath: "#/properties/address/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$" }, message: 'must match pattern "^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$"' };
           if (vErrors === null) {
             vErrors = [err6];
@@ -6807,7 +7187,7 @@ function validate258(data, { instancePath = "", parentData, parentDataProperty, 
           }
           errors++;
         }
-        if (!pattern35.test(data3)) {
+        if (!pattern38.test(data3)) {
           const err10 = { instancePath: instancePath + "/user", schemaPath: "#/properties/user/pattern", keyword: "pattern", params: { pattern: "^[a-z_][a-z0-9_-]*[$]?$" }, message: 'must match pattern "^[a-z_][a-z0-9_-]*[$]?$"' };
           if (vErrors === null) {
             vErrors = [err10];
@@ -6829,7 +7209,7 @@ function validate258(data, { instancePath = "", parentData, parentDataProperty, 
     if (data.hostKey !== void 0) {
       let data4 = data.hostKey;
       if (typeof data4 === "string") {
-        if (!pattern39.test(data4)) {
+        if (!pattern42.test(data4)) {
           const err12 = { instancePath: instancePath + "/hostKey", schemaPath: "#/properties/hostKey/pattern", keyword: "pattern", params: { pattern: "^SHA256:[A-Za-z0-9+/]{43}=?$" }, message: 'must match pattern "^SHA256:[A-Za-z0-9+/]{43}=?$"' };
           if (vErrors === null) {
             vErrors = [err12];
@@ -6869,7 +7249,7 @@ function validate258(data, { instancePath = "", parentData, parentDataProperty, 
           }
           errors++;
         }
-        if (!pattern36.test(data5)) {
+        if (!pattern39.test(data5)) {
           const err16 = { instancePath: instancePath + "/unit", schemaPath: "#/properties/unit/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z0-9:_.@{}-]+\\.service$" }, message: 'must match pattern "^[A-Za-z0-9:_.@{}-]+\\.service$"' };
           if (vErrors === null) {
             vErrors = [err16];
@@ -6897,10 +7277,10 @@ function validate258(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate258.errors = vErrors;
+  validate260.errors = vErrors;
   return errors === 0;
 }
-function validate264(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate266(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -6954,7 +7334,7 @@ function validate264(data, { instancePath = "", parentData, parentDataProperty, 
           }
           errors++;
         }
-        if (!pattern37.test(data0)) {
+        if (!pattern40.test(data0)) {
           const err5 = { instancePath: instancePath + "/address", schemaPath: "#/properties/address/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$" }, message: 'must match pattern "^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$"' };
           if (vErrors === null) {
             vErrors = [err5];
@@ -7000,7 +7380,7 @@ function validate264(data, { instancePath = "", parentData, parentDataProperty, 
           }
           errors++;
         }
-        if (!pattern35.test(data2)) {
+        if (!pattern38.test(data2)) {
           const err9 = { instancePath: instancePath + "/user", schemaPath: "#/properties/user/pattern", keyword: "pattern", params: { pattern: "^[a-z_][a-z0-9_-]*[$]?$" }, message: 'must match pattern "^[a-z_][a-z0-9_-]*[$]?$"' };
           if (vErrors === null) {
             vErrors = [err9];
@@ -7022,7 +7402,7 @@ function validate264(data, { instancePath = "", parentData, parentDataProperty, 
     if (data.hostKey !== void 0) {
       let data3 = data.hostKey;
       if (typeof data3 === "string") {
-        if (!pattern39.test(data3)) {
+        if (!pattern42.test(data3)) {
           const err11 = { instancePath: instancePath + "/hostKey", schemaPath: "#/properties/hostKey/pattern", keyword: "pattern", params: { pattern: "^SHA256:[A-Za-z0-9+/]{43}=?$" }, message: 'must match pattern "^SHA256:[A-Za-z0-9+/]{43}=?$"' };
           if (vErrors === null) {
             vErrors = [err11];
@@ -7050,14 +7430,14 @@ function validate264(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate264.errors = vErrors;
+  validate266.errors = vErrors;
   return errors === 0;
 }
-const pattern41 = new RegExp("^/[A-Za-z0-9._/-]*$", "u");
-const pattern43 = new RegExp("^[a-zA-Z_:][a-zA-Z0-9_:]*$", "u");
-const pattern49 = new RegExp("^[A-Za-z0-9_.:-]+$", "u");
-const pattern54 = new RegExp(`^https?://[^\\s"']+$`, "u");
-function validate254(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const pattern44 = new RegExp("^/[A-Za-z0-9._/-]*$", "u");
+const pattern46 = new RegExp("^[a-zA-Z_:][a-zA-Z0-9_:]*$", "u");
+const pattern52 = new RegExp("^[A-Za-z0-9_.:-]+$", "u");
+const pattern57 = new RegExp(`^https?://[^\\s"']+$`, "u");
+function validate256(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -7140,7 +7520,7 @@ function validate254(data, { instancePath = "", parentData, parentDataProperty, 
               }
               errors++;
             }
-            if (!pattern35.test(data2)) {
+            if (!pattern38.test(data2)) {
               const err7 = { instancePath: instancePath + "/ssh/user", schemaPath: "#/properties/ssh/properties/user/pattern", keyword: "pattern", params: { pattern: "^[a-z_][a-z0-9_-]*[$]?$" }, message: 'must match pattern "^[a-z_][a-z0-9_-]*[$]?$"' };
               if (vErrors === null) {
                 vErrors = [err7];
@@ -7202,7 +7582,7 @@ function validate254(data, { instancePath = "", parentData, parentDataProperty, 
           }
           errors++;
         }
-        if (!pattern36.test(data5)) {
+        if (!pattern39.test(data5)) {
           const err12 = { instancePath: instancePath + "/unit", schemaPath: "#/properties/unit/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z0-9:_.@{}-]+\\.service$" }, message: 'must match pattern "^[A-Za-z0-9:_.@{}-]+\\.service$"' };
           if (vErrors === null) {
             vErrors = [err12];
@@ -7244,8 +7624,8 @@ function validate254(data, { instancePath = "", parentData, parentDataProperty, 
         }
         const len0 = data6.length;
         for (let i0 = 0; i0 < len0; i0++) {
-          if (!validate258(data6[i0], { instancePath: instancePath + "/hosts/" + i0, parentData: data6, parentDataProperty: i0, rootData })) {
-            vErrors = vErrors === null ? validate258.errors : vErrors.concat(validate258.errors);
+          if (!validate260(data6[i0], { instancePath: instancePath + "/hosts/" + i0, parentData: data6, parentDataProperty: i0, rootData })) {
+            vErrors = vErrors === null ? validate260.errors : vErrors.concat(validate260.errors);
             errors = vErrors.length;
           }
         }
@@ -7291,7 +7671,7 @@ function validate254(data, { instancePath = "", parentData, parentDataProperty, 
               }
               errors++;
             }
-            if (!pattern41.test(data10)) {
+            if (!pattern44.test(data10)) {
               const err19 = { instancePath: instancePath + "/verify/path", schemaPath: "#/properties/verify/properties/path/pattern", keyword: "pattern", params: { pattern: "^/[A-Za-z0-9._/-]*$" }, message: 'must match pattern "^/[A-Za-z0-9._/-]*$"' };
               if (vErrors === null) {
                 vErrors = [err19];
@@ -7322,7 +7702,7 @@ function validate254(data, { instancePath = "", parentData, parentDataProperty, 
               }
               errors++;
             }
-            if (!pattern41.test(data11)) {
+            if (!pattern44.test(data11)) {
               const err22 = { instancePath: instancePath + "/verify/metricsPath", schemaPath: "#/properties/verify/properties/metricsPath/pattern", keyword: "pattern", params: { pattern: "^/[A-Za-z0-9._/-]*$" }, message: 'must match pattern "^/[A-Za-z0-9._/-]*$"' };
               if (vErrors === null) {
                 vErrors = [err22];
@@ -7353,7 +7733,7 @@ function validate254(data, { instancePath = "", parentData, parentDataProperty, 
               }
               errors++;
             }
-            if (!pattern43.test(data12)) {
+            if (!pattern46.test(data12)) {
               const err25 = { instancePath: instancePath + "/verify/peersMetric", schemaPath: "#/properties/verify/properties/peersMetric/pattern", keyword: "pattern", params: { pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*$" }, message: 'must match pattern "^[a-zA-Z_:][a-zA-Z0-9_:]*$"' };
               if (vErrors === null) {
                 vErrors = [err25];
@@ -7485,8 +7865,8 @@ function validate254(data, { instancePath = "", parentData, parentDataProperty, 
               }
             }
             if (data16.host !== void 0) {
-              if (!validate264(data16.host, { instancePath: instancePath + "/proxy/haproxy/host", parentData: data16, parentDataProperty: "host", rootData })) {
-                vErrors = vErrors === null ? validate264.errors : vErrors.concat(validate264.errors);
+              if (!validate266(data16.host, { instancePath: instancePath + "/proxy/haproxy/host", parentData: data16, parentDataProperty: "host", rootData })) {
+                vErrors = vErrors === null ? validate266.errors : vErrors.concat(validate266.errors);
                 errors = vErrors.length;
               }
             }
@@ -7591,7 +7971,7 @@ function validate254(data, { instancePath = "", parentData, parentDataProperty, 
                   }
                   errors++;
                 }
-                if (!pattern49.test(data20)) {
+                if (!pattern52.test(data20)) {
                   const err47 = { instancePath: instancePath + "/proxy/haproxy/backend", schemaPath: "#/properties/proxy/properties/haproxy/properties/backend/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z0-9_.:-]+$" }, message: 'must match pattern "^[A-Za-z0-9_.:-]+$"' };
                   if (vErrors === null) {
                     vErrors = [err47];
@@ -7653,7 +8033,7 @@ function validate254(data, { instancePath = "", parentData, parentDataProperty, 
                       }
                       errors++;
                     }
-                    if (!pattern49.test(data22)) {
+                    if (!pattern52.test(data22)) {
                       const err53 = { instancePath: instancePath + "/proxy/haproxy/v1Servers/" + i1, schemaPath: "#/properties/proxy/properties/haproxy/properties/v1Servers/items/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z0-9_.:-]+$" }, message: 'must match pattern "^[A-Za-z0-9_.:-]+$"' };
                       if (vErrors === null) {
                         vErrors = [err53];
@@ -7725,7 +8105,7 @@ function validate254(data, { instancePath = "", parentData, parentDataProperty, 
                       }
                       errors++;
                     }
-                    if (!pattern49.test(data24)) {
+                    if (!pattern52.test(data24)) {
                       const err60 = { instancePath: instancePath + "/proxy/haproxy/v2Servers/" + i2, schemaPath: "#/properties/proxy/properties/haproxy/properties/v2Servers/items/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z0-9_.:-]+$" }, message: 'must match pattern "^[A-Za-z0-9_.:-]+$"' };
                       if (vErrors === null) {
                         vErrors = [err60];
@@ -7856,8 +8236,8 @@ function validate254(data, { instancePath = "", parentData, parentDataProperty, 
               }
             }
             if (data26.host !== void 0) {
-              if (!validate264(data26.host, { instancePath: instancePath + "/proxy/traefik/host", parentData: data26, parentDataProperty: "host", rootData })) {
-                vErrors = vErrors === null ? validate264.errors : vErrors.concat(validate264.errors);
+              if (!validate266(data26.host, { instancePath: instancePath + "/proxy/traefik/host", parentData: data26, parentDataProperty: "host", rootData })) {
+                vErrors = vErrors === null ? validate266.errors : vErrors.concat(validate266.errors);
                 errors = vErrors.length;
               }
             }
@@ -7922,7 +8302,7 @@ function validate254(data, { instancePath = "", parentData, parentDataProperty, 
                   }
                   errors++;
                 }
-                if (!pattern49.test(data29)) {
+                if (!pattern52.test(data29)) {
                   const err79 = { instancePath: instancePath + "/proxy/traefik/service", schemaPath: "#/properties/proxy/properties/traefik/properties/service/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z0-9_.:-]+$" }, message: 'must match pattern "^[A-Za-z0-9_.:-]+$"' };
                   if (vErrors === null) {
                     vErrors = [err79];
@@ -7975,7 +8355,7 @@ function validate254(data, { instancePath = "", parentData, parentDataProperty, 
                       }
                       errors++;
                     }
-                    if (!pattern54.test(data31)) {
+                    if (!pattern57.test(data31)) {
                       const err84 = { instancePath: instancePath + "/proxy/traefik/v1Urls/" + i3, schemaPath: "#/properties/proxy/properties/traefik/properties/v1Urls/items/pattern", keyword: "pattern", params: { pattern: `^https?://[^\\s"']+$` }, message: `must match pattern "^https?://[^\\s"']+$"` };
                       if (vErrors === null) {
                         vErrors = [err84];
@@ -8025,7 +8405,7 @@ function validate254(data, { instancePath = "", parentData, parentDataProperty, 
                   }
                   errors++;
                 }
-                if (!pattern49.test(data32)) {
+                if (!pattern52.test(data32)) {
                   const err89 = { instancePath: instancePath + "/proxy/traefik/v2Service", schemaPath: "#/properties/proxy/properties/traefik/properties/v2Service/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z0-9_.:-]+$" }, message: 'must match pattern "^[A-Za-z0-9_.:-]+$"' };
                   if (vErrors === null) {
                     vErrors = [err89];
@@ -8105,7 +8485,7 @@ function validate254(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate254.errors = vErrors;
+  validate256.errors = vErrors;
   return errors === 0;
 }
 function validate28(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
@@ -8356,32 +8736,32 @@ function validate28(data, { instancePath = "", parentData, parentDataProperty, r
       }
     }
     if (data.keys !== void 0) {
-      if (!validate236(data.keys, { instancePath: instancePath + "/keys", parentData: data, parentDataProperty: "keys", rootData })) {
-        vErrors = vErrors === null ? validate236.errors : vErrors.concat(validate236.errors);
+      if (!validate238(data.keys, { instancePath: instancePath + "/keys", parentData: data, parentDataProperty: "keys", rootData })) {
+        vErrors = vErrors === null ? validate238.errors : vErrors.concat(validate238.errors);
         errors = vErrors.length;
       }
     }
     if (data.migration !== void 0) {
-      if (!validate241(data.migration, { instancePath: instancePath + "/migration", parentData: data, parentDataProperty: "migration", rootData })) {
-        vErrors = vErrors === null ? validate241.errors : vErrors.concat(validate241.errors);
+      if (!validate243(data.migration, { instancePath: instancePath + "/migration", parentData: data, parentDataProperty: "migration", rootData })) {
+        vErrors = vErrors === null ? validate243.errors : vErrors.concat(validate243.errors);
         errors = vErrors.length;
       }
     }
     if (data.rollback !== void 0) {
-      if (!validate245(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
-        vErrors = vErrors === null ? validate245.errors : vErrors.concat(validate245.errors);
+      if (!validate247(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
+        vErrors = vErrors === null ? validate247.errors : vErrors.concat(validate247.errors);
         errors = vErrors.length;
       }
     }
     if (data.notifications !== void 0) {
-      if (!validate251(data.notifications, { instancePath: instancePath + "/notifications", parentData: data, parentDataProperty: "notifications", rootData })) {
-        vErrors = vErrors === null ? validate251.errors : vErrors.concat(validate251.errors);
+      if (!validate253(data.notifications, { instancePath: instancePath + "/notifications", parentData: data, parentDataProperty: "notifications", rootData })) {
+        vErrors = vErrors === null ? validate253.errors : vErrors.concat(validate253.errors);
         errors = vErrors.length;
       }
     }
     if (data.v1 !== void 0) {
-      if (!validate254(data.v1, { instancePath: instancePath + "/v1", parentData: data, parentDataProperty: "v1", rootData })) {
-        vErrors = vErrors === null ? validate254.errors : vErrors.concat(validate254.errors);
+      if (!validate256(data.v1, { instancePath: instancePath + "/v1", parentData: data, parentDataProperty: "v1", rootData })) {
+        vErrors = vErrors === null ? validate256.errors : vErrors.concat(validate256.errors);
         errors = vErrors.length;
       }
     }
@@ -8494,7 +8874,7 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
   validate21.errors = vErrors;
   return errors === 0;
 }
-const schema = { "$schema": "http://json-schema.org/draft-07/schema#", "title": "BzzzCluster", "description": "A BZZZ v2 cluster on Docker Swarm, run by bzzz-operator (`bzzzctl apply -f FILE`). Unknown keys are errors.", "type": "object", "additionalProperties": false, "required": ["apiVersion", "kind", "metadata", "spec"], "properties": { "apiVersion": { "const": "bzzz.io/v2", "description": 'Always "bzzz.io/v2".' }, "kind": { "const": "BzzzCluster", "description": 'Always "BzzzCluster".' }, "metadata": { "$ref": "#/definitions/ObjectMeta", "description": "Name and labels of the cluster." }, "spec": { "$ref": "#/definitions/ClusterSpec", "description": "The desired cluster." } }, "definitions": { "ClusterName": { "type": "string", "description": 'Cluster name: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 32 characters (Docker object names are <name>_<component>, at most 63).', "minLength": 1, "maxLength": 32, "pattern": "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" }, "LogicalName": { "type": "string", "description": 'A logical name (key of spec.networks, spec.secrets or spec.configs): letters, digits, "_", "." and "-", starting and ending with a letter or digit, at most 48 characters.', "minLength": 1, "maxLength": 48, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$" }, "DockerObjectName": { "type": "string", "description": 'An existing Docker object name: letters, digits, "_", "." and "-", starting with a letter or digit, at most 64 characters.', "minLength": 1, "maxLength": 64, "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$" }, "NodeName": { "type": "string", "description": 'A node name: letters, digits, ".", "_" and "-", starting and ending with a letter or digit, at most 63 characters.', "minLength": 1, "maxLength": 63, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$" }, "InstanceName": { "type": "string", "description": 'Agent instance name: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 24 characters (it becomes the DNS name agent-<name>).', "minLength": 1, "maxLength": 24, "pattern": "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" }, "Duration": { "type": "string", "description": 'A duration: a number and a unit (ns, us, ms, s, m, h), possibly several, e.g. "500ms", "10s", "1m30s".', "pattern": "^(0|([0-9]+(\\.[0-9]+)?(ns|us|\xB5s|ms|s|m|h))+)$" }, "Memory": { "type": ["string", "integer"], "description": 'A memory size: bytes as an integer, or a number with a unit b, k, m, g, t (binary: 1k = 1024), e.g. "512M", "2G", "1.5g".', "minimum": 0, "pattern": "^[0-9]+(\\.[0-9]+)?\\s*([bBkKmMgGtT]|[kKmMgGtT][iI]?[bB])?$" }, "Port": { "type": "integer", "description": "A port number from 1 to 65535.", "minimum": 1, "maximum": 65535 }, "Labels": { "type": "object", "description": "Labels: string keys to string values (quote numbers and booleans).", "propertyNames": { "minLength": 1, "maxLength": 255, "pattern": "^[^\\s=]+$" }, "additionalProperties": { "type": "string" } }, "Env": { "type": "object", "description": 'Environment variables: names of letters, digits and "_" (not starting with a digit) to string values.', "propertyNames": { "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" }, "additionalProperties": { "type": "string" } }, "ImageRef": { "type": "string", "description": 'A Docker image reference: [registry[:port]/]repository[:tag][@digest], repository in lowercase, e.g. "postgres:15-alpine".', "minLength": 1, "maxLength": 512 }, "AbsolutePath": { "type": "string", "description": 'An absolute path in the container, e.g. "/app/config/bzzz.yaml".', "minLength": 2, "pattern": "^/" }, "FileMode": { "type": "string", "description": 'An octal file mode as a string, e.g. "0400".', "pattern": "^0?[0-7]{3}$" }, "NumericId": { "type": "string", "description": 'A numeric user or group id as a string, e.g. "1000".', "pattern": "^[0-9]+$" }, "Role": { "type": "string", "description": "A BZZZ role: admin, senior_software_architect, backend_developer or observer (each can decrypt the roles after it).", "enum": ["admin", "senior_software_architect", "backend_developer", "observer"] }, "ObjectMeta": { "type": "object", "description": "Name and labels of the cluster.", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/ClusterName", "description": "Cluster name: the stack namespace and the prefix of every Docker object (<name>_<component>), so `docker stack services <name>` lists the cluster." }, "labels": { "$ref": "#/definitions/Labels", "description": "Labels of the cluster, copied onto every object it owns. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "annotations": { "type": "object", "description": "Free-form notes (not applied to Docker objects).", "additionalProperties": { "type": "string" } } }, "required": ["name"] }, "ClusterSpec": { "type": "object", "description": "The desired cluster.", "additionalProperties": false, "properties": { "version": { "type": "string", "description": 'Release of BZZZ v2 the cluster runs, e.g. "2.0.0" (without a leading "v"). Images without a tag get the tag v<version>.', "pattern": "^[0-9][0-9A-Za-z_.-]{0,126}$" }, "registry": { "type": "string", "description": 'Registry (and path) of the BZZZ images the operator chooses by default (bzzz, bzzz-mcp, bzzz-openai-proxy, bzzz-resolver), e.g. "registry.example.com". Unset: no registry prefix.', "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$" }, "nodes": { "type": "array", "description": "Swarm nodes the spec refers to by name (instance `node`, placement `nodes`). Not needed on a single-node swarm.", "items": { "$ref": "#/definitions/NodeSpec", "description": "A swarm node." } }, "networks": { "type": "object", "description": "Overlay networks by logical name; each is created as <cluster>_<name> unless external. When omitted: `external` (attachable overlay) and `internal` (internal: true, attachable). When given, list every network the cluster uses.", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/NetworkSpec", "description": "An overlay network." } }, "secrets": { "type": "object", "description": "Docker secrets by logical name, e.g. openai_api_key. Each has exactly one source: file, env, generate or external. Created as <cluster>_<name>-<hash8>.", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/SecretSpec", "description": "A secret." } }, "configs": { "type": "object", "description": "Docker configs by logical name. Each has exactly one source: file, content or external. Created as <cluster>_<name>-<hash8>.", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/ConfigSpec", "description": "A config." } }, "agent": { "$ref": "#/definitions/AgentSpec", "description": "The BZZZ agent: one swarm service per instance (<cluster>_agent-<instance>)." }, "services": { "$ref": "#/definitions/CompanionServices", "description": "Companion services of the v2 stack. Each runs unless `enabled: false`." }, "ingress": { "$ref": "#/definitions/IngressSpec", "description": "Traefik ingress settings for services that set `ingress`." }, "updatePolicy": { "$ref": "#/definitions/UpdatePolicy", "description": "Default rolling-update policy of every service. Defaults: parallelism 1, delay 10s, monitor 30s, failureAction rollback, maxFailureRatio 0, order start-first (stop-first for the agent, postgres and redis)." }, "rollbackPolicy": { "$ref": "#/definitions/UpdatePolicy", "description": "Default policy the swarm uses when it rolls an update back. Defaults: parallelism 1, delay 0s, monitor 30s, failureAction pause, maxFailureRatio 0, order as for updates. failureAction rollback is not allowed here." }, "upgrade": { "$ref": "#/definitions/UpgradeSpec", "description": "Rollouts: metric analysis during every rollout and for a watch window after it; a failed analysis rolls the whole stack back to the last good revision." }, "backups": { "$ref": "#/definitions/BackupsSpec", "description": "Scheduled encrypted backups (reserved: later releases act on it)." }, "keys": { "$ref": "#/definitions/KeysSpec", "description": "Role keys and the Shamir-split admin key: generation, rotation periods, split." }, "migration": { "$ref": "#/definitions/MigrationSpec", "description": "The v1 \u2192 v2 migration, phase by phase (v1-only, parallel, content-migrated, cutover, complete): the controller moves toward targetPhase one phase at a time behind gates. Needs spec.v1." }, "rollback": { "$ref": "#/definitions/RollbackTriggersSpec", "description": "Alertmanager webhook and the alerts that roll the cluster back, pause it or notify." }, "notifications": { "$ref": "#/definitions/NotificationsSpec", "description": "Where rollout events are announced (Slack)." }, "v1": { "$ref": "#/definitions/V1Spec", "description": "The v1 hosts (systemd units) this cluster replaces and the proxy in front of v1 and v2: `bzzzctl rollback --to v1` and the rollback-to-v1 trigger action." } }, "required": ["version", "agent"] }, "NodeSpec": { "type": "object", "description": "A swarm node the spec refers to by name.", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/NodeName", "description": "Name used in this spec (instance `node`, placement `nodes`)." }, "hostname": { "type": "string", "description": "The swarm node's hostname, what `node.hostname ==` matches. Default: name.", "minLength": 1, "maxLength": 253, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$" }, "labels": { "$ref": "#/definitions/Labels", "description": "Node labels the spec expects (informational)." } }, "required": ["name"] }, "NetworkSpec": { "type": "object", "description": "An overlay network.", "additionalProperties": false, "properties": { "external": { "type": "boolean", "description": "Use an existing network instead of creating <cluster>_<name>. Only `name` and `labels` apply then." }, "name": { "$ref": "#/definitions/DockerObjectName", "description": "Docker name of the existing network when external (default: the logical name)." }, "driver": { "type": "string", "enum": ["overlay"], "description": "Network driver: overlay (the only one a swarm service can span nodes with)." }, "internal": { "type": "boolean", "description": "No route outside the network (docker network create --internal). Default false." }, "attachable": { "type": "boolean", "description": "Standalone containers may attach (docker network create --attachable). Default false." }, "encrypted": { "type": "boolean", "description": "Encrypt overlay traffic between nodes (IPsec). Default false." }, "labels": { "$ref": "#/definitions/Labels", "description": "Network labels. Keys under io.bzzz.* and com.docker.stack.namespace are refused." } } }, "SecretSpec": { "type": "object", "description": "A Docker secret: exactly one of file, env, generate, external.", "additionalProperties": false, "properties": { "file": { "type": "string", "description": "Path of a file holding the value, relative to the spec file. Read by bzzzctl apply.", "minLength": 1 }, "env": { "type": "string", "description": "Name of an environment variable holding the value. Read by bzzzctl apply.", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" }, "generate": { "type": "object", "description": "Generated at random by the operator on first apply, kept until rotated.", "additionalProperties": false, "properties": { "length": { "type": "integer", "description": "Number of characters of the generated value. Default 32.", "minimum": 8, "maximum": 4096 }, "encoding": { "type": "string", "enum": ["hex", "base64", "alphanumeric"], "description": "Characters of the generated value. Default hex." } } }, "external": { "$ref": "#/definitions/DockerObjectName", "description": "Name of an existing Docker secret managed outside the operator." }, "labels": { "$ref": "#/definitions/Labels", "description": "Secret labels. Keys under io.bzzz.* and com.docker.stack.namespace are refused." }, "rotate": { "type": "object", "description": "Scheduled rotation of a generated secret: a new value every period, applied at the consumer, the services that mount it rolled, the old version removed after the grace period.", "additionalProperties": false, "required": ["period", "consumer"], "properties": { "period": { "$ref": "#/definitions/Period", "description": 'Time from one rotation to the next, e.g. "30d".' }, "grace": { "$ref": "#/definitions/Period", "description": "How long the old version is kept after every consumer rolled. Default 1h." }, "consumer": { "type": "object", "description": "How the consumer learns the new value: roll (new secret version, services rolled) or postgres (two alternating login roles; the value is a libpq conninfo user=\u2026 password=\u2026).", "additionalProperties": false, "required": ["type"], "properties": { "type": { "type": "string", "enum": ["roll", "postgres"], "description": "roll or postgres." }, "login": { "type": "string", "pattern": "^[a-z_][a-z0-9_]{0,40}$", "description": "postgres: base name of the two login roles <login>_a and <login>_b. Default: the secret's name." }, "memberOf": { "type": "string", "pattern": "^[a-z_][a-z0-9_]{0,62}$", "description": "postgres: role the login roles are granted (their privileges). Default: the database owner (the postgres service's user)." } } } } } }, "oneOf": [{ "required": ["file"] }, { "required": ["env"] }, { "required": ["generate"] }, { "required": ["external"] }] }, "ConfigSpec": { "type": "object", "description": "A Docker config: exactly one of file, content, external.", "additionalProperties": false, "properties": { "file": { "type": "string", "description": "Path of a file holding the content, relative to the spec file. Read by bzzzctl apply.", "minLength": 1 }, "content": { "type": "string", "description": "The content itself." }, "external": { "$ref": "#/definitions/DockerObjectName", "description": "Name of an existing Docker config managed outside the operator." }, "labels": { "$ref": "#/definitions/Labels", "description": "Config labels. Keys under io.bzzz.* and com.docker.stack.namespace are refused." } }, "oneOf": [{ "required": ["file"] }, { "required": ["content"] }, { "required": ["external"] }] }, "SecretMount": { "type": "object", "description": "A secret of spec.secrets mounted as a file.", "additionalProperties": false, "properties": { "source": { "$ref": "#/definitions/LogicalName", "description": "Logical secret name (a key of spec.secrets)." }, "target": { "type": "string", "description": "File name under /run/secrets. Default: source.", "minLength": 1, "pattern": "^[A-Za-z0-9._/-]+$" }, "mode": { "$ref": "#/definitions/FileMode", "description": 'File mode, e.g. "0400". Default "0444".' }, "uid": { "$ref": "#/definitions/NumericId", "description": 'Owner uid. Default "0".' }, "gid": { "$ref": "#/definitions/NumericId", "description": 'Owner gid. Default "0".' } }, "required": ["source"] }, "ConfigMount": { "type": "object", "description": "A config of spec.configs mounted as a file.", "additionalProperties": false, "properties": { "source": { "$ref": "#/definitions/LogicalName", "description": "Logical config name (a key of spec.configs)." }, "target": { "$ref": "#/definitions/AbsolutePath", "description": "Absolute path in the container. Default: /<source>." }, "mode": { "$ref": "#/definitions/FileMode", "description": 'File mode, e.g. "0444". Default "0444".' }, "uid": { "$ref": "#/definitions/NumericId", "description": 'Owner uid. Default "0".' }, "gid": { "$ref": "#/definitions/NumericId", "description": 'Owner gid. Default "0".' } }, "required": ["source"] }, "PortSpec": { "type": "object", "description": "A published port.", "additionalProperties": false, "properties": { "target": { "$ref": "#/definitions/Port", "description": "Port inside the container." }, "published": { "$ref": "#/definitions/Port", "description": "Port on every node (ingress mode) or on the node the task runs on (host mode)." }, "protocol": { "type": "string", "enum": ["tcp", "udp"], "description": "Default tcp." }, "mode": { "type": "string", "enum": ["ingress", "host"], "description": "ingress: the routing mesh publishes the port on every node. host: only on the node the task runs on. Default ingress." } }, "required": ["target", "published"] }, "MountSpec": { "type": "object", "description": "A volume, bind or tmpfs mount.", "additionalProperties": false, "properties": { "type": { "type": "string", "enum": ["volume", "bind", "tmpfs"], "description": "volume: a named Docker volume; bind: a host path; tmpfs: memory." }, "source": { "type": "string", "description": "Volume name (type volume; created as <cluster>_<source>) or absolute host path (type bind). Not used with tmpfs.", "minLength": 1 }, "target": { "$ref": "#/definitions/AbsolutePath", "description": "Absolute path in the container." }, "readOnly": { "type": "boolean", "description": "Mount read-only. Default false." } }, "required": ["type", "target"] }, "PlacementSpec": { "type": "object", "description": "Where the swarm may schedule the tasks.", "additionalProperties": false, "properties": { "nodes": { "type": "array", "description": "Names from spec.nodes: the tasks may run on any of them.", "items": { "$ref": "#/definitions/NodeName", "description": "A name from spec.nodes." }, "minItems": 1 }, "constraints": { "type": "array", "description": "Raw swarm placement constraints.", "items": { "type": "string", "description": 'A constraint like "node.role == manager" or "node.labels.zone != b".', "pattern": "^\\s*(node|engine)\\.[A-Za-z0-9_.-]+\\s*(==|!=)\\s*\\S.*$" } }, "spread": { "type": "array", "description": "Spread preferences.", "items": { "type": "string", "description": 'A label to spread over, e.g. "node.labels.zone".', "pattern": "^(node|engine)\\.labels\\.\\S+$" } }, "maxReplicasPerNode": { "type": "integer", "description": "At most this many tasks of the service per node (0: no limit).", "minimum": 0 } } }, "ResourceAmounts": { "type": "object", "description": "CPU and memory amounts.", "additionalProperties": false, "properties": { "cpus": { "type": "number", "exclusiveMinimum": 0, "maximum": 1024, "description": "CPUs as a number, e.g. 0.5 for half a core." }, "memory": { "$ref": "#/definitions/Memory", "description": 'Memory, e.g. "512M", "2G", or bytes as an integer.' } } }, "ResourcesSpec": { "type": "object", "description": "CPU and memory limits and reservations.", "additionalProperties": false, "properties": { "limits": { "$ref": "#/definitions/ResourceAmounts", "description": "Hard limits." }, "reservations": { "$ref": "#/definitions/ResourceAmounts", "description": "Reserved for the task when it is scheduled." } } }, "UpdatePolicy": { "type": "object", "description": "A rolling-update (or rollback) policy.", "additionalProperties": false, "properties": { "parallelism": { "type": "integer", "description": "Tasks updated at once (0: all at once).", "minimum": 0 }, "delay": { "$ref": "#/definitions/Duration", "description": 'Wait between batches, e.g. "10s".' }, "monitor": { "$ref": "#/definitions/Duration", "description": 'How long each updated task is watched for failure, e.g. "30s".' }, "failureAction": { "type": "string", "enum": ["pause", "continue", "rollback"], "description": "What the swarm does when an update fails: pause, continue or rollback (rollback is not allowed in a rollback policy)." }, "maxFailureRatio": { "type": "number", "minimum": 0, "maximum": 1, "description": "Fraction of failed task updates tolerated, 0 to 1." }, "order": { "type": "string", "enum": ["stop-first", "start-first"], "description": "stop-first: stop the old task before starting the new one; start-first: overlap them." } } }, "HealthcheckSpec": { "type": "object", "description": "A Docker health check.", "additionalProperties": false, "properties": { "test": { "type": "array", "description": 'The check: ["CMD", "prog", "arg"...], ["CMD-SHELL", "shell command"] or ["NONE"].', "minItems": 1, "items": { "type": "string" } }, "interval": { "$ref": "#/definitions/Duration", "description": 'Time between checks, e.g. "10s".' }, "timeout": { "$ref": "#/definitions/Duration", "description": 'Time a check may take, e.g. "5s".' }, "retries": { "type": "integer", "description": "Consecutive failures that make the task unhealthy.", "minimum": 0 }, "startPeriod": { "$ref": "#/definitions/Duration", "description": 'Failures during this start-up time do not count, e.g. "30s".' } }, "required": ["test"] }, "ServiceIngress": { "type": "object", "description": "Traefik routing to a service.", "additionalProperties": false, "properties": { "host": { "type": "string", "description": 'Host rule, e.g. "bzzz.example.com".', "pattern": "^(\\*\\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$", "maxLength": 253 }, "port": { "$ref": "#/definitions/Port", "description": "Container port Traefik forwards to." }, "path": { "type": "string", "description": 'Path prefix, e.g. "/api".', "pattern": "^/" } }, "required": ["host", "port"] }, "AgentPorts": { "type": "object", "description": "Container ports of the agent.", "additionalProperties": false, "properties": { "p2p": { "$ref": "#/definitions/Port", "description": "libp2p TCP port. Default 9000." }, "api": { "$ref": "#/definitions/Port", "description": "HTTP API port. Default 8080." }, "health": { "$ref": "#/definitions/Port", "description": "Health and metrics port. Default 8081." } } }, "AgentInstance": { "type": "object", "description": "One agent: its own swarm service <cluster>_agent-<name>, DNS name agent-<name>.", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/InstanceName", "description": "Instance name." }, "node": { "$ref": "#/definitions/NodeName", "description": "A name from spec.nodes: pins the instance to that node." }, "publish": { "type": "object", "description": "Ports of this instance published on the node (container ports are agent.agentPorts).", "additionalProperties": false, "properties": { "p2p": { "$ref": "#/definitions/Port", "description": "Published libp2p port." }, "api": { "$ref": "#/definitions/Port", "description": "Published HTTP API port." }, "health": { "$ref": "#/definitions/Port", "description": "Published health and metrics port." }, "mode": { "type": "string", "enum": ["host", "ingress"], "description": "host: published only on the node the instance runs on (a stable address for peers). ingress: the routing mesh, on every node. Default: host when the instance is pinned with `node`, else ingress." } } } }, "required": ["name"] }, "AgentSpec": { "type": "object", "description": "The BZZZ agent: one swarm service per instance.", "additionalProperties": false, "properties": { "instances": { "type": "array", "description": "Agent instances: at least one; each becomes its own service with a stable DNS name and its own placement.", "items": { "$ref": "#/definitions/AgentInstance", "description": "An agent instance." }, "minItems": 1 }, "agentPorts": { "$ref": "#/definitions/AgentPorts", "description": "Container ports (BZZZ's own numbers: p2p 9000, api 8080, health 8081)." }, "bootstrap": { "type": "array", "description": "DHT bootstrap peers. Default: the other instances (agent-<name>:<p2p port>).", "items": { "type": "string", "description": 'A multiaddr ("/dns4/agent-a/tcp/9000") or host:port ("walnut:9101").', "pattern": "^(/\\S+|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[0-9]{1,5})$" } }, "role": { "$ref": "#/definitions/Role", "description": "Role the agents act with. Default observer." }, "election": { "type": "object", "description": "Admin election timing.", "additionalProperties": false, "properties": { "heartbeatMs": { "type": "integer", "description": "Admin heartbeat interval in milliseconds. Default 5000.", "minimum": 100, "maximum": 36e5 }, "timeoutMs": { "type": "integer", "description": "Heartbeat silence (ms) that starts an election; must exceed heartbeatMs. Default 15000.", "minimum": 100, "maximum": 36e5 } } }, "replicationFactor": { "type": "integer", "description": "Target number of replicas of each content blob. Default 3.", "minimum": 1, "maximum": 64 }, "api": { "type": "object", "description": "Who may call the agents' HTTP API. Every call is authenticated by a bearer token and authorised by the caller's role. Built in: the controller (observer) and `bzzzctl api-token NAME --role R` for people who can reach the swarm's managers.", "additionalProperties": false, "properties": { "callers": { "type": "array", "description": "More callers, each with its own token from a secret of spec.secrets whose source is a file or an environment variable (bzzzctl apply reads it and stores only its SHA-256).", "maxItems": 100, "items": { "type": "object", "description": "An API caller.", "additionalProperties": false, "required": ["name", "role", "token"], "properties": { "name": { "type": "string", "description": "Caller name (logs, metrics).", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$" }, "role": { "$ref": "#/definitions/Role", "description": "Role the caller acts with: what it may read and publish." }, "token": { "type": "string", "description": "Logical name of the secret (a key of spec.secrets) holding the caller's token.", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$" } } } } } }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the agent. Default: bzzz under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the agent.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the agent.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the agent. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the agent.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the agent.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the agent. These apply to every instance; prefer the per-instance `publish`.", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the agent is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the agent.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the agent." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the agent." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the agent; fields set here override spec.updatePolicy. Default order: stop-first (an instance keeps its identity and data)." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the agent; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the agent (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the agent through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the agent. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the agent is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } }, "required": ["instances"] }, "CompanionServices": { "type": "object", "description": "Companion services of the v2 stack. Each runs unless `enabled: false`.", "additionalProperties": false, "properties": { "mcpServer": { "$ref": "#/definitions/McpServer", "description": "The MCP server (port 3001)." }, "openaiProxy": { "$ref": "#/definitions/OpenaiProxy", "description": "The OpenAI proxy (port 3002)." }, "contentResolver": { "$ref": "#/definitions/ContentResolver", "description": "The content resolver (port 3003)." }, "postgres": { "$ref": "#/definitions/Postgres", "description": "PostgreSQL." }, "redis": { "$ref": "#/definitions/Redis", "description": "Redis." } } }, "McpServer": { "type": "object", "description": "The MCP server (spec.services.mcpServer); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run the MCP server. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of the MCP server. Default 3.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the MCP server. Default: bzzz-mcp under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the MCP server.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the MCP server.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the MCP server. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the MCP server.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the MCP server.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the MCP server. Default: 3001 published on 3001 (ingress).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the MCP server is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the MCP server.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the MCP server." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the MCP server." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the MCP server; fields set here override spec.updatePolicy. Default order: start-first." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the MCP server; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the MCP server (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the MCP server through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the MCP server. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the MCP server is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } } }, "OpenaiProxy": { "type": "object", "description": "The OpenAI proxy (spec.services.openaiProxy); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run the OpenAI proxy. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of the OpenAI proxy. Default 2.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the OpenAI proxy. Default: bzzz-openai-proxy under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the OpenAI proxy.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the OpenAI proxy.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the OpenAI proxy. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the OpenAI proxy.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the OpenAI proxy.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the OpenAI proxy. Default: 3002 published on 3002 (ingress).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the OpenAI proxy is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the OpenAI proxy.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the OpenAI proxy." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the OpenAI proxy." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the OpenAI proxy; fields set here override spec.updatePolicy. Default order: start-first." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the OpenAI proxy; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the OpenAI proxy (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the OpenAI proxy through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the OpenAI proxy. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the OpenAI proxy is given to stop after SIGTERM before SIGKILL, e.g. "10s".' }, "rateLimitRpm": { "type": "integer", "description": "Requests per minute the proxy allows. Default 1000.", "minimum": 1 }, "apiKeySecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the OpenAI API key. Default openai_api_key." } } }, "ContentResolver": { "type": "object", "description": "The content resolver (spec.services.contentResolver); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run the content resolver. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of the content resolver. Default 3.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the content resolver. Default: bzzz-resolver under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the content resolver.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the content resolver.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the content resolver. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the content resolver.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the content resolver.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the content resolver. Default: 3003 published on 3003 (ingress).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the content resolver is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the content resolver.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the content resolver." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the content resolver." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the content resolver; fields set here override spec.updatePolicy. Default order: start-first." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the content resolver; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the content resolver (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the content resolver through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the content resolver. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the content resolver is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } } }, "Postgres": { "type": "object", "description": "PostgreSQL (spec.services.postgres); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run PostgreSQL. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of PostgreSQL. Default 1.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of PostgreSQL. Default: postgres:15-alpine. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of PostgreSQL.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of PostgreSQL.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of PostgreSQL. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in PostgreSQL.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in PostgreSQL.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of PostgreSQL. Default: none (reached on the internal network).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) PostgreSQL is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of PostgreSQL.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule PostgreSQL." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of PostgreSQL." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of PostgreSQL; fields set here override spec.updatePolicy. Default order: stop-first (two tasks must never share its data)." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of PostgreSQL; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of PostgreSQL (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to PostgreSQL through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of PostgreSQL. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time PostgreSQL is given to stop after SIGTERM before SIGKILL, e.g. "10s".' }, "database": { "type": "string", "description": "Database name. Default bzzz_v2.", "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,62}$" }, "userSecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the user name. Default postgres_user." }, "passwordSecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the password. Default postgres_password." } } }, "Redis": { "type": "object", "description": "Redis (spec.services.redis); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run Redis. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of Redis. Default 1.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of Redis. Default: redis:7-alpine. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of Redis.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of Redis.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of Redis. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in Redis.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in Redis.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of Redis. Default: none (reached on the internal network).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) Redis is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of Redis.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule Redis." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of Redis." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of Redis; fields set here override spec.updatePolicy. Default order: stop-first (two tasks must never share its data)." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of Redis; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of Redis (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to Redis through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of Redis. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time Redis is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } } }, "IngressSpec": { "type": "object", "description": "Ingress settings.", "additionalProperties": false, "properties": { "traefik": { "type": "object", "description": "Traefik labels on services that set `ingress`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Generate Traefik labels. Default true." }, "network": { "$ref": "#/definitions/LogicalName", "description": "Logical network (a key of spec.networks) Traefik reaches services on; services with `ingress` must be attached to it. Default external." }, "entrypoints": { "type": "array", "description": 'Traefik entrypoints of the routers, e.g. ["websecure"].', "items": { "type": "string", "minLength": 1 } }, "certResolver": { "type": "string", "description": 'Traefik certificate resolver of the routers, e.g. "letsencrypt".', "minLength": 1 } } } } }, "BackupsSpec": { "type": "object", "description": "Scheduled encrypted backups (reserved).", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Take backups." }, "schedule": { "type": "string", "description": 'Cron schedule, e.g. "0 3 * * *".', "minLength": 1 }, "retention": { "type": "object", "description": "How many backups to keep.", "additionalProperties": false, "properties": { "keepLast": { "type": "integer", "description": "Keep the last N backups.", "minimum": 0 }, "keepDaily": { "type": "integer", "description": "Keep one backup per day for N days.", "minimum": 0 }, "keepWeekly": { "type": "integer", "description": "Keep one backup per week for N weeks.", "minimum": 0 } } }, "target": { "type": "object", "description": "Where backups go (fields defined by a later release)." } } }, "KeysSpec": { "type": "object", "description": "Role keys and the Shamir-split admin key: made by the operator on first apply, delivered to the agents as Docker secrets, rotated on schedule.", "additionalProperties": false, "properties": { "generate": { "type": "boolean", "description": "Make role keys and a Shamir split of the admin key on first apply and deliver them to the agents as Docker secrets (each agent gets only its own share). Default true." }, "rotation": { "type": "object", "description": "Scheduled rotation of the role keys and of the admin key.", "additionalProperties": false, "properties": { "roleKeys": { "$ref": "#/definitions/Period", "description": 'Period of the role keys. Default 90d; "0" turns it off.' }, "adminKey": { "$ref": "#/definitions/Period", "description": 'Period of the admin key and its Shamir split. Default 30d; "0" turns it off.' }, "roles": { "type": "array", "description": "Roles whose keys rotate (default: observer, backend_developer, senior_software_architect).", "items": { "$ref": "#/definitions/Role", "description": "A role." } }, "jitter": { "type": "number", "minimum": 0, "maximum": 0.5, "description": "Spread of the scheduled time as a fraction of the period. Default 0.05." } } }, "shamir": { "type": "object", "description": "Shamir split of the admin key.", "additionalProperties": false, "properties": { "threshold": { "type": "integer", "description": "Shares needed to rebuild the admin key. Default 3.", "minimum": 2, "maximum": 255 }, "shares": { "type": "integer", "description": "Number of shares. Default 5.", "minimum": 2, "maximum": 255 } } } } }, "MigrationSpec": { "type": "object", "description": "The v1 \u2192 v2 migration.", "additionalProperties": false, "properties": { "targetPhase": { "type": "string", "enum": ["v1-only", "parallel", "content-migrated", "cutover", "complete"], "description": "The phase to reach: the controller advances (or walks back) one phase at a time, each behind its entry gates and exit checks." }, "content": { "type": "object", "description": "The content-migrated phase: each v1 host's conversation log exported over SSH, its hash chain verified, every entry imported as a BLAKE3-addressed blob.", "additionalProperties": false, "properties": { "logPath": { "type": "string", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$", "description": "The conversation log (JSON lines) on every v1 host. Default /var/lib/bzzz/conversation.log." }, "maxLogBytes": { "$ref": "#/definitions/Memory", "description": "A larger log is refused, never cut. Default 4G." } } }, "cutover": { "type": "object", "description": "The cutover phase: traffic moved to v2 by proxy weights, step by step.", "additionalProperties": false, "properties": { "steps": { "type": "array", "description": "Shares of traffic (percent) v2 gets, rising; the last is 100. Default [10, 50, 100].", "minItems": 1, "maxItems": 10, "items": { "type": "integer", "minimum": 1, "maximum": 100 } }, "hold": { "$ref": "#/definitions/Duration", "description": "How long each step holds, analysed by spec.upgrade.analysis when set, before the next. Default 5m." } } }, "archive": { "type": "object", "description": "The complete phase: where the v1 data is archived (tar, BLAKE3 manifest, age-encrypted).", "additionalProperties": false, "properties": { "dir": { "type": "string", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$", "description": "Directory on the controller's machine (a mounted volume) the archives go to." }, "paths": { "type": "array", "description": "What to archive on every v1 host. Default [/var/lib/bzzz].", "minItems": 1, "maxItems": 20, "items": { "type": "string", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$" } }, "recipients": { "type": "array", "description": "age recipients (age1\u2026) the archives are encrypted to.", "minItems": 1, "maxItems": 20, "items": { "type": "string", "pattern": "^age1[02-9ac-hj-np-z]{58}$" } } }, "required": ["dir", "recipients"] } }, "required": ["targetPhase"] }, "RollbackTriggersSpec": { "type": "object", "description": "The Alertmanager webhook and the alerts that act on the cluster.", "additionalProperties": false, "properties": { "webhook": { "type": "object", "description": "The controller's Alertmanager webhook for this cluster: POST /webhooks/alertmanager/<cluster>.", "additionalProperties": false, "properties": { "tokenSecret": { "$ref": "#/definitions/LogicalName", "description": "A file or env secret of spec.secrets holding the bearer token Alertmanager sends." } }, "required": ["tokenSecret"] }, "triggers": { "type": "array", "description": "Alerts mapped to actions: the first trigger whose matchers all hold acts.", "maxItems": 50, "items": { "$ref": "#/definitions/RollbackTrigger" } } } }, "NotificationsSpec": { "type": "object", "description": "Where rollout events are announced.", "additionalProperties": false, "properties": { "slack": { "type": "object", "description": "Slack incoming webhook: rollout started, succeeded, paused, rolled back.", "additionalProperties": false, "properties": { "webhookUrlSecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the Slack webhook URL; the controller reads it from its secrets directory, never from the spec." }, "channel": { "type": "string", "description": 'Slack channel, e.g. "#bzzz-ops".', "minLength": 1 } } } } }, "UpgradeSpec": { "type": "object", "description": "How rollouts are judged.", "additionalProperties": false, "properties": { "analysis": { "$ref": "#/definitions/AnalysisSpec", "description": "Metric analysis of every rollout." } } }, "AnalysisSpec": { "type": "object", "description": "Metric analysis: rules measured during a rollout and its watch window.", "additionalProperties": false, "properties": { "provider": { "type": "object", "description": "Where measurements come from. Without prometheus, the agents' own /metrics are scraped directly.", "additionalProperties": false, "properties": { "prometheus": { "type": "object", "description": "A Prometheus server the controller can reach.", "additionalProperties": false, "properties": { "url": { "type": "string", "description": "Base URL, e.g. http://prometheus:9090.", "minLength": 1, "maxLength": 2048, "pattern": "^https?://[^\\s]+$" }, "timeout": { "$ref": "#/definitions/Duration", "description": "Time allowed for one query. Default 5s." } }, "required": ["url"] } } }, "watch": { "$ref": "#/definitions/Duration", "description": "Analysis goes on this long after every service converged. Default 10m." }, "rules": { "type": "array", "description": "The rules; each is measured on its own interval.", "minItems": 1, "maxItems": 20, "items": { "$ref": "#/definitions/AnalysisRule" } } }, "required": ["rules"] }, "AnalysisRule": { "type": "object", "description": "One measurement and when it fails.", "additionalProperties": false, "properties": { "name": { "type": "string", "description": "Unique rule name, shown in status, history and notifications.", "minLength": 1, "maxLength": 63, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$" }, "query": { "type": "string", "description": "One number: a PromQL instant query (Prometheus provider), or AGG(SELECTOR), AGG(rate(SELECTOR)) and A / B of such terms (agents' /metrics).", "minLength": 1, "maxLength": 2048 }, "failWhen": { "$ref": "#/definitions/AnalysisCondition", "description": "When a measurement fails." }, "interval": { "$ref": "#/definitions/Duration", "description": "Time between measurements. Default 30s." }, "count": { "type": "integer", "description": "Measurements to take; 0 measures until the rollout and its watch window end. Default 0.", "minimum": 0, "maximum": 1e4 }, "initialDelay": { "$ref": "#/definitions/Duration", "description": "Wait before the first measurement. Default 0s." }, "failureLimit": { "type": "integer", "description": "Failed measurements tolerated; one more fails the rule. Default 0.", "minimum": 0, "maximum": 1e4 }, "inconclusiveLimit": { "type": "integer", "description": "Inconclusive measurements tolerated; one more pauses the rollout. Default 0.", "minimum": 0, "maximum": 1e4 }, "consecutiveErrorLimit": { "type": "integer", "description": "Measurement errors in a row tolerated; one more makes the rule inconclusive. Default 4.", "minimum": 0, "maximum": 1e4 }, "noData": { "type": "string", "enum": ["fail", "inconclusive", "pass"], "description": "What a query that returns no sample counts as. Default inconclusive." }, "nan": { "type": "string", "enum": ["fail", "inconclusive", "pass"], "description": "What a NaN value counts as. Default inconclusive." }, "dryRun": { "type": "boolean", "description": "Measured and shown, but decides nothing." }, "onFailure": { "type": "string", "enum": ["rollback", "pause"], "description": "What a failed rule does: roll the stack back (default) or pause the rollout." } }, "required": ["name", "query", "failWhen"] }, "AnalysisCondition": { "type": "object", "description": "When a measurement fails: exactly one of above, below, aboveBaseline, belowBaseline.", "additionalProperties": false, "properties": { "above": { "type": "number", "description": "Fails when the value is above this number." }, "below": { "type": "number", "description": "Fails when the value is below this number." }, "aboveBaseline": { "type": "number", "description": "Fails above this multiple of the value measured before the rollout started: 2 = 200 % of it.", "exclusiveMinimum": 0 }, "belowBaseline": { "type": "number", "description": "Fails below this multiple of the value measured before the rollout started: 0.5 = half of it.", "exclusiveMinimum": 0 } }, "minProperties": 1, "maxProperties": 1 }, "RollbackTrigger": { "type": "object", "description": "An alert match and the action it takes.", "additionalProperties": false, "properties": { "name": { "type": "string", "description": "Trigger name, recorded with every action it takes.", "minLength": 1, "maxLength": 63, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$" }, "matchers": { "type": "array", "description": 'Alert label matchers in Alertmanager syntax, e.g. alertname="BzzzErrorRateHigh", severity=~"critical|page". All must hold.', "minItems": 1, "maxItems": 20, "items": { "type": "string", "description": "One matcher: label, =, !=, =~ or !~, and a quoted value.", "minLength": 3, "maxLength": 1024 } }, "action": { "type": "string", "enum": ["rollback-previous", "rollback-to-v1", "pause", "notify"], "description": "rollback-previous rolls the stack back to the last good revision; rollback-to-v1 takes the v2 stack down and runs the v1 systemd services again (spec.v1); pause holds the rollout; notify only announces." }, "window": { "$ref": "#/definitions/Duration", "description": "Act only within this long after the last rollout started, e.g. 30m. Without it the trigger always acts." } }, "required": ["name", "matchers", "action"] }, "SshEndpoint": { "type": "object", "description": "A host reached over SSH with a pinned host key.", "additionalProperties": false, "properties": { "address": { "type": "string", "description": "Host name or IP address the operator connects to.", "minLength": 1, "maxLength": 253, "pattern": "^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$" }, "port": { "$ref": "#/definitions/Port", "description": "SSH port. Default spec.v1.ssh.port (22)." }, "user": { "type": "string", "description": "SSH user.", "minLength": 1, "maxLength": 32, "pattern": "^[a-z_][a-z0-9_-]*[$]?$" }, "hostKey": { "type": "string", "description": "The host key's SHA-256 fingerprint as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it, e.g. SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s. Any other key is refused.", "pattern": "^SHA256:[A-Za-z0-9+/]{43}=?$" } }, "required": ["address", "hostKey"] }, "V1Host": { "type": "object", "description": "A v1 host running the v1 agent as a systemd unit.", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/NodeName", "description": "The host's name (walnut, ironwood, acacia): {host} in the unit template, and how errors and status name it." }, "address": { "type": "string", "description": "Host name or IP address the operator connects to.", "minLength": 1, "maxLength": 253, "pattern": "^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$" }, "port": { "$ref": "#/definitions/Port", "description": "SSH port. Default spec.v1.ssh.port (22)." }, "user": { "type": "string", "description": "SSH user.", "minLength": 1, "maxLength": 32, "pattern": "^[a-z_][a-z0-9_-]*[$]?$" }, "hostKey": { "type": "string", "description": "The host key's SHA-256 fingerprint as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it, e.g. SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s. Any other key is refused.", "pattern": "^SHA256:[A-Za-z0-9+/]{43}=?$" }, "unit": { "type": "string", "description": "A systemd unit: `bzzz@{host}.service` ({host} becomes the host's name) or a plain name such as `bzzz.service`.", "minLength": 1, "maxLength": 128, "pattern": "^[A-Za-z0-9:_.@{}-]+\\.service$" } }, "required": ["name", "address", "hostKey"] }, "V1Spec": { "type": "object", "description": "The v1 hosts, how their mesh is verified, and the proxy switched between v1 and v2.", "additionalProperties": false, "properties": { "ssh": { "type": "object", "description": "SSH settings for every host and the proxy.", "additionalProperties": false, "properties": { "privateKeySecret": { "$ref": "#/definitions/LogicalName", "description": "A file or env secret of spec.secrets holding the SSH private key (OpenSSH or PEM); the controller reads it from its secrets directory." }, "user": { "type": "string", "description": "SSH user. Default root.", "minLength": 1, "maxLength": 32, "pattern": "^[a-z_][a-z0-9_-]*[$]?$" }, "port": { "$ref": "#/definitions/Port", "description": "SSH port. Default 22." }, "timeout": { "$ref": "#/definitions/Duration", "description": "Per host: connecting, and each command. Default 10s." } }, "required": ["privateKeySecret"] }, "unit": { "type": "string", "description": "The v1 unit on every host: `bzzz@{host}.service` (default, as the runbooks write it) or a plain `bzzz.service`. A host's own `unit` overrides it.", "minLength": 1, "maxLength": 128, "pattern": "^[A-Za-z0-9:_.@{}-]+\\.service$" }, "hosts": { "type": "array", "description": "The v1 hosts.", "minItems": 1, "maxItems": 64, "items": { "$ref": "#/definitions/V1Host" } }, "verify": { "type": "object", "description": "How the v1 mesh is verified after the units start.", "additionalProperties": false, "properties": { "port": { "$ref": "#/definitions/Port", "description": "The v1 agent's HTTP port that must answer on every host. Default 8081." }, "path": { "type": "string", "description": "Path answered with 2xx by a healthy v1 agent. Default /health.", "pattern": "^/[A-Za-z0-9._/-]*$", "maxLength": 256 }, "metricsPath": { "type": "string", "description": "Prometheus text endpoint on the same port holding the peer count. Default /metrics.", "pattern": "^/[A-Za-z0-9._/-]*$", "maxLength": 256 }, "peersMetric": { "type": "string", "description": "Gauge of connected peers. Default bzzz_p2p_connected_peers.", "pattern": "^[a-zA-Z_:][a-zA-Z0-9_:]*$", "maxLength": 200 }, "minPeers": { "type": "integer", "description": "Peers every v1 agent must report. Default: the number of other hosts.", "minimum": 0, "maximum": 1e3 }, "timeout": { "$ref": "#/definitions/Duration", "description": "How long the mesh may take to form. Default 30s." } } }, "proxy": { "type": "object", "description": "The proxy in front of v1 and v2: HAProxy (runtime API) or Traefik (file provider).", "additionalProperties": false, "properties": { "haproxy": { "type": "object", "description": "HAProxy switched through its runtime API over SSH: server state and weight, no reload; the server-state file is written so a reload keeps the switch.", "additionalProperties": false, "properties": { "host": { "$ref": "#/definitions/SshEndpoint", "description": "The host HAProxy runs on." }, "socket": { "type": "string", "description": "The stats socket (`stats socket PATH level admin`). Default /run/haproxy/admin.sock.", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$" }, "stateFile": { "type": "string", "description": "HAProxy's server-state-file, written after each switch. Unset: not written.", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$" }, "backend": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_.:-]+$", "description": "The backend holding both the v1 and the v2 servers." }, "v1Servers": { "type": "array", "description": "The v1 servers' names in that backend.", "minItems": 1, "maxItems": 64, "items": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_.:-]+$", "description": "A server or backend name as HAProxy's configuration writes it." } }, "v2Servers": { "type": "array", "description": "The v2 servers' names in that backend.", "minItems": 1, "maxItems": 64, "items": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_.:-]+$", "description": "A server or backend name as HAProxy's configuration writes it." } }, "weight": { "type": "integer", "description": "Weight of servers put in service. Default 100.", "minimum": 1, "maximum": 256 } }, "required": ["host", "backend", "v1Servers", "v2Servers"] }, "traefik": { "type": "object", "description": "Traefik's file provider: a dynamic config holding one weighted service.", "additionalProperties": false, "properties": { "host": { "$ref": "#/definitions/SshEndpoint", "description": "The host whose file Traefik watches." }, "file": { "type": "string", "description": "The dynamic config file Traefik's file provider watches.", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$" }, "service": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_.:-]+$", "description": "The weighted service the router uses." }, "v1Urls": { "type": "array", "description": "URLs of the v1 agents (a v1 service is written with them).", "minItems": 1, "maxItems": 64, "items": { "type": "string", "pattern": `^https?://[^\\s"']+$`, "maxLength": 512 } }, "v2Service": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_.:-]+$", "description": "The Traefik service of v2 (e.g. bzzz-agent@docker)." } }, "required": ["host", "file", "service", "v1Urls", "v2Service"] } } }, "minHosts": { "type": "integer", "description": "Hosts that must come up for the rollback to go on. Default: all.", "minimum": 1, "maximum": 64 } }, "required": ["ssh", "hosts"] }, "Period": { "type": "string", "description": 'A rotation period: a number and a unit (d, h, m, s), possibly several, e.g. "90d", "12h", "1d12h"; "0" turns the rotation off.', "pattern": "^(0|([0-9]+(d|h|m|s))+)$" } } };
+const schema = { "$schema": "http://json-schema.org/draft-07/schema#", "title": "BzzzCluster", "description": "A BZZZ v2 cluster on Docker Swarm, run by bzzz-operator (`bzzzctl apply -f FILE`). Unknown keys are errors.", "type": "object", "additionalProperties": false, "required": ["apiVersion", "kind", "metadata", "spec"], "properties": { "apiVersion": { "const": "bzzz.io/v2", "description": 'Always "bzzz.io/v2".' }, "kind": { "const": "BzzzCluster", "description": 'Always "BzzzCluster".' }, "metadata": { "$ref": "#/definitions/ObjectMeta", "description": "Name and labels of the cluster." }, "spec": { "$ref": "#/definitions/ClusterSpec", "description": "The desired cluster." } }, "definitions": { "ClusterName": { "type": "string", "description": 'Cluster name: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 32 characters (Docker object names are <name>_<component>, at most 63).', "minLength": 1, "maxLength": 32, "pattern": "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" }, "LogicalName": { "type": "string", "description": 'A logical name (key of spec.networks, spec.secrets or spec.configs): letters, digits, "_", "." and "-", starting and ending with a letter or digit, at most 48 characters.', "minLength": 1, "maxLength": 48, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$" }, "DockerObjectName": { "type": "string", "description": 'An existing Docker object name: letters, digits, "_", "." and "-", starting with a letter or digit, at most 64 characters.', "minLength": 1, "maxLength": 64, "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$" }, "NodeName": { "type": "string", "description": 'A node name: letters, digits, ".", "_" and "-", starting and ending with a letter or digit, at most 63 characters.', "minLength": 1, "maxLength": 63, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$" }, "InstanceName": { "type": "string", "description": 'Agent instance name: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 24 characters (it becomes the DNS name agent-<name>).', "minLength": 1, "maxLength": 24, "pattern": "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" }, "Duration": { "type": "string", "description": 'A duration: a number and a unit (ns, us, ms, s, m, h), possibly several, e.g. "500ms", "10s", "1m30s".', "pattern": "^(0|([0-9]+(\\.[0-9]+)?(ns|us|\xB5s|ms|s|m|h))+)$" }, "Memory": { "type": ["string", "integer"], "description": 'A memory size: bytes as an integer, or a number with a unit b, k, m, g, t (binary: 1k = 1024), e.g. "512M", "2G", "1.5g".', "minimum": 0, "pattern": "^[0-9]+(\\.[0-9]+)?\\s*([bBkKmMgGtT]|[kKmMgGtT][iI]?[bB])?$" }, "Port": { "type": "integer", "description": "A port number from 1 to 65535.", "minimum": 1, "maximum": 65535 }, "Labels": { "type": "object", "description": "Labels: string keys to string values (quote numbers and booleans).", "propertyNames": { "minLength": 1, "maxLength": 255, "pattern": "^[^\\s=]+$" }, "additionalProperties": { "type": "string" } }, "Env": { "type": "object", "description": 'Environment variables: names of letters, digits and "_" (not starting with a digit) to string values.', "propertyNames": { "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" }, "additionalProperties": { "type": "string" } }, "ImageRef": { "type": "string", "description": 'A Docker image reference: [registry[:port]/]repository[:tag][@digest], repository in lowercase, e.g. "postgres:15-alpine".', "minLength": 1, "maxLength": 512 }, "AbsolutePath": { "type": "string", "description": 'An absolute path in the container, e.g. "/app/config/bzzz.yaml".', "minLength": 2, "pattern": "^/" }, "FileMode": { "type": "string", "description": 'An octal file mode as a string, e.g. "0400".', "pattern": "^0?[0-7]{3}$" }, "NumericId": { "type": "string", "description": 'A numeric user or group id as a string, e.g. "1000".', "pattern": "^[0-9]+$" }, "Role": { "type": "string", "description": "A BZZZ role: admin, senior_software_architect, backend_developer or observer (each can decrypt the roles after it).", "enum": ["admin", "senior_software_architect", "backend_developer", "observer"] }, "ObjectMeta": { "type": "object", "description": "Name and labels of the cluster.", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/ClusterName", "description": "Cluster name: the stack namespace and the prefix of every Docker object (<name>_<component>), so `docker stack services <name>` lists the cluster." }, "labels": { "$ref": "#/definitions/Labels", "description": "Labels of the cluster, copied onto every object it owns. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "annotations": { "type": "object", "description": "Free-form notes (not applied to Docker objects).", "additionalProperties": { "type": "string" } } }, "required": ["name"] }, "ClusterSpec": { "type": "object", "description": "The desired cluster.", "additionalProperties": false, "properties": { "version": { "type": "string", "description": 'Release of BZZZ v2 the cluster runs, e.g. "2.0.0" (without a leading "v"). Images without a tag get the tag v<version>.', "pattern": "^[0-9][0-9A-Za-z_.-]{0,126}$" }, "registry": { "type": "string", "description": 'Registry (and path) of the BZZZ images the operator chooses by default (bzzz, bzzz-mcp, bzzz-openai-proxy, bzzz-resolver), e.g. "registry.example.com". Unset: no registry prefix.', "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$" }, "nodes": { "type": "array", "description": "Swarm nodes the spec refers to by name (instance `node`, placement `nodes`). Not needed on a single-node swarm.", "items": { "$ref": "#/definitions/NodeSpec", "description": "A swarm node." } }, "networks": { "type": "object", "description": "Overlay networks by logical name; each is created as <cluster>_<name> unless external. When omitted: `external` (attachable overlay) and `internal` (internal: true, attachable). When given, list every network the cluster uses.", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/NetworkSpec", "description": "An overlay network." } }, "secrets": { "type": "object", "description": "Docker secrets by logical name, e.g. openai_api_key. Each has exactly one source: file, env, generate or external. Created as <cluster>_<name>-<hash8>.", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/SecretSpec", "description": "A secret." } }, "configs": { "type": "object", "description": "Docker configs by logical name. Each has exactly one source: file, content or external. Created as <cluster>_<name>-<hash8>.", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/ConfigSpec", "description": "A config." } }, "agent": { "$ref": "#/definitions/AgentSpec", "description": "The BZZZ agent: one swarm service per instance (<cluster>_agent-<instance>)." }, "services": { "$ref": "#/definitions/CompanionServices", "description": "Companion services of the v2 stack. Each runs unless `enabled: false`." }, "ingress": { "$ref": "#/definitions/IngressSpec", "description": "Traefik ingress settings for services that set `ingress`." }, "updatePolicy": { "$ref": "#/definitions/UpdatePolicy", "description": "Default rolling-update policy of every service. Defaults: parallelism 1, delay 10s, monitor 30s, failureAction rollback, maxFailureRatio 0, order start-first (stop-first for the agent, postgres and redis)." }, "rollbackPolicy": { "$ref": "#/definitions/UpdatePolicy", "description": "Default policy the swarm uses when it rolls an update back. Defaults: parallelism 1, delay 0s, monitor 30s, failureAction pause, maxFailureRatio 0, order as for updates. failureAction rollback is not allowed here." }, "upgrade": { "$ref": "#/definitions/UpgradeSpec", "description": "Rollouts: metric analysis during every rollout and for a watch window after it; a failed analysis rolls the whole stack back to the last good revision." }, "backups": { "$ref": "#/definitions/BackupsSpec", "description": "Scheduled, encrypted, deduplicated backups of the cluster (swarm state, PostgreSQL, content) into a repository, verified after each run, pruned by retention, and restore-drilled on a schedule of their own. `bzzzctl backup` runs the same jobs by hand." }, "keys": { "$ref": "#/definitions/KeysSpec", "description": "Role keys and the Shamir-split admin key: generation, rotation periods, split." }, "migration": { "$ref": "#/definitions/MigrationSpec", "description": "The v1 \u2192 v2 migration, phase by phase (v1-only, parallel, content-migrated, cutover, complete): the controller moves toward targetPhase one phase at a time behind gates. Needs spec.v1." }, "rollback": { "$ref": "#/definitions/RollbackTriggersSpec", "description": "Alertmanager webhook and the alerts that roll the cluster back, pause it or notify." }, "notifications": { "$ref": "#/definitions/NotificationsSpec", "description": "Where rollout events are announced (Slack)." }, "v1": { "$ref": "#/definitions/V1Spec", "description": "The v1 hosts (systemd units) this cluster replaces and the proxy in front of v1 and v2: `bzzzctl rollback --to v1` and the rollback-to-v1 trigger action." } }, "required": ["version", "agent"] }, "NodeSpec": { "type": "object", "description": "A swarm node the spec refers to by name.", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/NodeName", "description": "Name used in this spec (instance `node`, placement `nodes`)." }, "hostname": { "type": "string", "description": "The swarm node's hostname, what `node.hostname ==` matches. Default: name.", "minLength": 1, "maxLength": 253, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$" }, "labels": { "$ref": "#/definitions/Labels", "description": "Node labels the spec expects (informational)." } }, "required": ["name"] }, "NetworkSpec": { "type": "object", "description": "An overlay network.", "additionalProperties": false, "properties": { "external": { "type": "boolean", "description": "Use an existing network instead of creating <cluster>_<name>. Only `name` and `labels` apply then." }, "name": { "$ref": "#/definitions/DockerObjectName", "description": "Docker name of the existing network when external (default: the logical name)." }, "driver": { "type": "string", "enum": ["overlay"], "description": "Network driver: overlay (the only one a swarm service can span nodes with)." }, "internal": { "type": "boolean", "description": "No route outside the network (docker network create --internal). Default false." }, "attachable": { "type": "boolean", "description": "Standalone containers may attach (docker network create --attachable). Default false." }, "encrypted": { "type": "boolean", "description": "Encrypt overlay traffic between nodes (IPsec). Default false." }, "labels": { "$ref": "#/definitions/Labels", "description": "Network labels. Keys under io.bzzz.* and com.docker.stack.namespace are refused." } } }, "SecretSpec": { "type": "object", "description": "A Docker secret: exactly one of file, env, generate, external.", "additionalProperties": false, "properties": { "file": { "type": "string", "description": "Path of a file holding the value, relative to the spec file. Read by bzzzctl apply.", "minLength": 1 }, "env": { "type": "string", "description": "Name of an environment variable holding the value. Read by bzzzctl apply.", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" }, "generate": { "type": "object", "description": "Generated at random by the operator on first apply, kept until rotated.", "additionalProperties": false, "properties": { "length": { "type": "integer", "description": "Number of characters of the generated value. Default 32.", "minimum": 8, "maximum": 4096 }, "encoding": { "type": "string", "enum": ["hex", "base64", "alphanumeric"], "description": "Characters of the generated value. Default hex." } } }, "external": { "$ref": "#/definitions/DockerObjectName", "description": "Name of an existing Docker secret managed outside the operator." }, "labels": { "$ref": "#/definitions/Labels", "description": "Secret labels. Keys under io.bzzz.* and com.docker.stack.namespace are refused." }, "rotate": { "type": "object", "description": "Scheduled rotation of a generated secret: a new value every period, applied at the consumer, the services that mount it rolled, the old version removed after the grace period.", "additionalProperties": false, "required": ["period", "consumer"], "properties": { "period": { "$ref": "#/definitions/Period", "description": 'Time from one rotation to the next, e.g. "30d".' }, "grace": { "$ref": "#/definitions/Period", "description": "How long the old version is kept after every consumer rolled. Default 1h." }, "consumer": { "type": "object", "description": "How the consumer learns the new value: roll (new secret version, services rolled) or postgres (two alternating login roles; the value is a libpq conninfo user=\u2026 password=\u2026).", "additionalProperties": false, "required": ["type"], "properties": { "type": { "type": "string", "enum": ["roll", "postgres"], "description": "roll or postgres." }, "login": { "type": "string", "pattern": "^[a-z_][a-z0-9_]{0,40}$", "description": "postgres: base name of the two login roles <login>_a and <login>_b. Default: the secret's name." }, "memberOf": { "type": "string", "pattern": "^[a-z_][a-z0-9_]{0,62}$", "description": "postgres: role the login roles are granted (their privileges). Default: the database owner (the postgres service's user)." } } } } } }, "oneOf": [{ "required": ["file"] }, { "required": ["env"] }, { "required": ["generate"] }, { "required": ["external"] }] }, "ConfigSpec": { "type": "object", "description": "A Docker config: exactly one of file, content, external.", "additionalProperties": false, "properties": { "file": { "type": "string", "description": "Path of a file holding the content, relative to the spec file. Read by bzzzctl apply.", "minLength": 1 }, "content": { "type": "string", "description": "The content itself." }, "external": { "$ref": "#/definitions/DockerObjectName", "description": "Name of an existing Docker config managed outside the operator." }, "labels": { "$ref": "#/definitions/Labels", "description": "Config labels. Keys under io.bzzz.* and com.docker.stack.namespace are refused." } }, "oneOf": [{ "required": ["file"] }, { "required": ["content"] }, { "required": ["external"] }] }, "SecretMount": { "type": "object", "description": "A secret of spec.secrets mounted as a file.", "additionalProperties": false, "properties": { "source": { "$ref": "#/definitions/LogicalName", "description": "Logical secret name (a key of spec.secrets)." }, "target": { "type": "string", "description": "File name under /run/secrets. Default: source.", "minLength": 1, "pattern": "^[A-Za-z0-9._/-]+$" }, "mode": { "$ref": "#/definitions/FileMode", "description": 'File mode, e.g. "0400". Default "0444".' }, "uid": { "$ref": "#/definitions/NumericId", "description": 'Owner uid. Default "0".' }, "gid": { "$ref": "#/definitions/NumericId", "description": 'Owner gid. Default "0".' } }, "required": ["source"] }, "ConfigMount": { "type": "object", "description": "A config of spec.configs mounted as a file.", "additionalProperties": false, "properties": { "source": { "$ref": "#/definitions/LogicalName", "description": "Logical config name (a key of spec.configs)." }, "target": { "$ref": "#/definitions/AbsolutePath", "description": "Absolute path in the container. Default: /<source>." }, "mode": { "$ref": "#/definitions/FileMode", "description": 'File mode, e.g. "0444". Default "0444".' }, "uid": { "$ref": "#/definitions/NumericId", "description": 'Owner uid. Default "0".' }, "gid": { "$ref": "#/definitions/NumericId", "description": 'Owner gid. Default "0".' } }, "required": ["source"] }, "PortSpec": { "type": "object", "description": "A published port.", "additionalProperties": false, "properties": { "target": { "$ref": "#/definitions/Port", "description": "Port inside the container." }, "published": { "$ref": "#/definitions/Port", "description": "Port on every node (ingress mode) or on the node the task runs on (host mode)." }, "protocol": { "type": "string", "enum": ["tcp", "udp"], "description": "Default tcp." }, "mode": { "type": "string", "enum": ["ingress", "host"], "description": "ingress: the routing mesh publishes the port on every node. host: only on the node the task runs on. Default ingress." } }, "required": ["target", "published"] }, "MountSpec": { "type": "object", "description": "A volume, bind or tmpfs mount.", "additionalProperties": false, "properties": { "type": { "type": "string", "enum": ["volume", "bind", "tmpfs"], "description": "volume: a named Docker volume; bind: a host path; tmpfs: memory." }, "source": { "type": "string", "description": "Volume name (type volume; created as <cluster>_<source>) or absolute host path (type bind). Not used with tmpfs.", "minLength": 1 }, "target": { "$ref": "#/definitions/AbsolutePath", "description": "Absolute path in the container." }, "readOnly": { "type": "boolean", "description": "Mount read-only. Default false." } }, "required": ["type", "target"] }, "PlacementSpec": { "type": "object", "description": "Where the swarm may schedule the tasks.", "additionalProperties": false, "properties": { "nodes": { "type": "array", "description": "Names from spec.nodes: the tasks may run on any of them.", "items": { "$ref": "#/definitions/NodeName", "description": "A name from spec.nodes." }, "minItems": 1 }, "constraints": { "type": "array", "description": "Raw swarm placement constraints.", "items": { "type": "string", "description": 'A constraint like "node.role == manager" or "node.labels.zone != b".', "pattern": "^\\s*(node|engine)\\.[A-Za-z0-9_.-]+\\s*(==|!=)\\s*\\S.*$" } }, "spread": { "type": "array", "description": "Spread preferences.", "items": { "type": "string", "description": 'A label to spread over, e.g. "node.labels.zone".', "pattern": "^(node|engine)\\.labels\\.\\S+$" } }, "maxReplicasPerNode": { "type": "integer", "description": "At most this many tasks of the service per node (0: no limit).", "minimum": 0 } } }, "ResourceAmounts": { "type": "object", "description": "CPU and memory amounts.", "additionalProperties": false, "properties": { "cpus": { "type": "number", "exclusiveMinimum": 0, "maximum": 1024, "description": "CPUs as a number, e.g. 0.5 for half a core." }, "memory": { "$ref": "#/definitions/Memory", "description": 'Memory, e.g. "512M", "2G", or bytes as an integer.' } } }, "ResourcesSpec": { "type": "object", "description": "CPU and memory limits and reservations.", "additionalProperties": false, "properties": { "limits": { "$ref": "#/definitions/ResourceAmounts", "description": "Hard limits." }, "reservations": { "$ref": "#/definitions/ResourceAmounts", "description": "Reserved for the task when it is scheduled." } } }, "UpdatePolicy": { "type": "object", "description": "A rolling-update (or rollback) policy.", "additionalProperties": false, "properties": { "parallelism": { "type": "integer", "description": "Tasks updated at once (0: all at once).", "minimum": 0 }, "delay": { "$ref": "#/definitions/Duration", "description": 'Wait between batches, e.g. "10s".' }, "monitor": { "$ref": "#/definitions/Duration", "description": 'How long each updated task is watched for failure, e.g. "30s".' }, "failureAction": { "type": "string", "enum": ["pause", "continue", "rollback"], "description": "What the swarm does when an update fails: pause, continue or rollback (rollback is not allowed in a rollback policy)." }, "maxFailureRatio": { "type": "number", "minimum": 0, "maximum": 1, "description": "Fraction of failed task updates tolerated, 0 to 1." }, "order": { "type": "string", "enum": ["stop-first", "start-first"], "description": "stop-first: stop the old task before starting the new one; start-first: overlap them." } } }, "HealthcheckSpec": { "type": "object", "description": "A Docker health check.", "additionalProperties": false, "properties": { "test": { "type": "array", "description": 'The check: ["CMD", "prog", "arg"...], ["CMD-SHELL", "shell command"] or ["NONE"].', "minItems": 1, "items": { "type": "string" } }, "interval": { "$ref": "#/definitions/Duration", "description": 'Time between checks, e.g. "10s".' }, "timeout": { "$ref": "#/definitions/Duration", "description": 'Time a check may take, e.g. "5s".' }, "retries": { "type": "integer", "description": "Consecutive failures that make the task unhealthy.", "minimum": 0 }, "startPeriod": { "$ref": "#/definitions/Duration", "description": 'Failures during this start-up time do not count, e.g. "30s".' } }, "required": ["test"] }, "ServiceIngress": { "type": "object", "description": "Traefik routing to a service.", "additionalProperties": false, "properties": { "host": { "type": "string", "description": 'Host rule, e.g. "bzzz.example.com".', "pattern": "^(\\*\\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$", "maxLength": 253 }, "port": { "$ref": "#/definitions/Port", "description": "Container port Traefik forwards to." }, "path": { "type": "string", "description": 'Path prefix, e.g. "/api".', "pattern": "^/" } }, "required": ["host", "port"] }, "AgentPorts": { "type": "object", "description": "Container ports of the agent.", "additionalProperties": false, "properties": { "p2p": { "$ref": "#/definitions/Port", "description": "libp2p TCP port. Default 9000." }, "api": { "$ref": "#/definitions/Port", "description": "HTTP API port. Default 8080." }, "health": { "$ref": "#/definitions/Port", "description": "Health and metrics port. Default 8081." } } }, "AgentInstance": { "type": "object", "description": "One agent: its own swarm service <cluster>_agent-<name>, DNS name agent-<name>.", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/InstanceName", "description": "Instance name." }, "node": { "$ref": "#/definitions/NodeName", "description": "A name from spec.nodes: pins the instance to that node." }, "publish": { "type": "object", "description": "Ports of this instance published on the node (container ports are agent.agentPorts).", "additionalProperties": false, "properties": { "p2p": { "$ref": "#/definitions/Port", "description": "Published libp2p port." }, "api": { "$ref": "#/definitions/Port", "description": "Published HTTP API port." }, "health": { "$ref": "#/definitions/Port", "description": "Published health and metrics port." }, "mode": { "type": "string", "enum": ["host", "ingress"], "description": "host: published only on the node the instance runs on (a stable address for peers). ingress: the routing mesh, on every node. Default: host when the instance is pinned with `node`, else ingress." } } } }, "required": ["name"] }, "AgentSpec": { "type": "object", "description": "The BZZZ agent: one swarm service per instance.", "additionalProperties": false, "properties": { "instances": { "type": "array", "description": "Agent instances: at least one; each becomes its own service with a stable DNS name and its own placement.", "items": { "$ref": "#/definitions/AgentInstance", "description": "An agent instance." }, "minItems": 1 }, "agentPorts": { "$ref": "#/definitions/AgentPorts", "description": "Container ports (BZZZ's own numbers: p2p 9000, api 8080, health 8081)." }, "bootstrap": { "type": "array", "description": "DHT bootstrap peers. Default: the other instances (agent-<name>:<p2p port>).", "items": { "type": "string", "description": 'A multiaddr ("/dns4/agent-a/tcp/9000") or host:port ("walnut:9101").', "pattern": "^(/\\S+|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[0-9]{1,5})$" } }, "role": { "$ref": "#/definitions/Role", "description": "Role the agents act with. Default observer." }, "election": { "type": "object", "description": "Admin election timing.", "additionalProperties": false, "properties": { "heartbeatMs": { "type": "integer", "description": "Admin heartbeat interval in milliseconds. Default 5000.", "minimum": 100, "maximum": 36e5 }, "timeoutMs": { "type": "integer", "description": "Heartbeat silence (ms) that starts an election; must exceed heartbeatMs. Default 15000.", "minimum": 100, "maximum": 36e5 } } }, "replicationFactor": { "type": "integer", "description": "Target number of replicas of each content blob. Default 3.", "minimum": 1, "maximum": 64 }, "api": { "type": "object", "description": "Who may call the agents' HTTP API. Every call is authenticated by a bearer token and authorised by the caller's role. Built in: the controller (observer) and `bzzzctl api-token NAME --role R` for people who can reach the swarm's managers.", "additionalProperties": false, "properties": { "callers": { "type": "array", "description": "More callers, each with its own token from a secret of spec.secrets whose source is a file or an environment variable (bzzzctl apply reads it and stores only its SHA-256).", "maxItems": 100, "items": { "type": "object", "description": "An API caller.", "additionalProperties": false, "required": ["name", "role", "token"], "properties": { "name": { "type": "string", "description": "Caller name (logs, metrics).", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$" }, "role": { "$ref": "#/definitions/Role", "description": "Role the caller acts with: what it may read and publish." }, "token": { "type": "string", "description": "Logical name of the secret (a key of spec.secrets) holding the caller's token.", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$" } } } } } }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the agent. Default: bzzz under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the agent.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the agent.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the agent. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the agent.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the agent.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the agent. These apply to every instance; prefer the per-instance `publish`.", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the agent is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the agent.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the agent." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the agent." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the agent; fields set here override spec.updatePolicy. Default order: stop-first (an instance keeps its identity and data)." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the agent; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the agent (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the agent through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the agent. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the agent is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } }, "required": ["instances"] }, "CompanionServices": { "type": "object", "description": "Companion services of the v2 stack. Each runs unless `enabled: false`.", "additionalProperties": false, "properties": { "mcpServer": { "$ref": "#/definitions/McpServer", "description": "The MCP server (port 3001)." }, "openaiProxy": { "$ref": "#/definitions/OpenaiProxy", "description": "The OpenAI proxy (port 3002)." }, "contentResolver": { "$ref": "#/definitions/ContentResolver", "description": "The content resolver (port 3003)." }, "postgres": { "$ref": "#/definitions/Postgres", "description": "PostgreSQL." }, "redis": { "$ref": "#/definitions/Redis", "description": "Redis." } } }, "McpServer": { "type": "object", "description": "The MCP server (spec.services.mcpServer); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run the MCP server. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of the MCP server. Default 3.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the MCP server. Default: bzzz-mcp under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the MCP server.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the MCP server.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the MCP server. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the MCP server.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the MCP server.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the MCP server. Default: 3001 published on 3001 (ingress).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the MCP server is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the MCP server.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the MCP server." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the MCP server." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the MCP server; fields set here override spec.updatePolicy. Default order: start-first." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the MCP server; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the MCP server (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the MCP server through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the MCP server. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the MCP server is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } } }, "OpenaiProxy": { "type": "object", "description": "The OpenAI proxy (spec.services.openaiProxy); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run the OpenAI proxy. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of the OpenAI proxy. Default 2.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the OpenAI proxy. Default: bzzz-openai-proxy under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the OpenAI proxy.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the OpenAI proxy.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the OpenAI proxy. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the OpenAI proxy.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the OpenAI proxy.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the OpenAI proxy. Default: 3002 published on 3002 (ingress).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the OpenAI proxy is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the OpenAI proxy.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the OpenAI proxy." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the OpenAI proxy." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the OpenAI proxy; fields set here override spec.updatePolicy. Default order: start-first." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the OpenAI proxy; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the OpenAI proxy (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the OpenAI proxy through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the OpenAI proxy. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the OpenAI proxy is given to stop after SIGTERM before SIGKILL, e.g. "10s".' }, "rateLimitRpm": { "type": "integer", "description": "Requests per minute the proxy allows. Default 1000.", "minimum": 1 }, "apiKeySecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the OpenAI API key. Default openai_api_key." } } }, "ContentResolver": { "type": "object", "description": "The content resolver (spec.services.contentResolver); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run the content resolver. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of the content resolver. Default 3.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the content resolver. Default: bzzz-resolver under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the content resolver.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the content resolver.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the content resolver. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the content resolver.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the content resolver.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the content resolver. Default: 3003 published on 3003 (ingress).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the content resolver is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the content resolver.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the content resolver." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the content resolver." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the content resolver; fields set here override spec.updatePolicy. Default order: start-first." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the content resolver; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the content resolver (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the content resolver through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the content resolver. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the content resolver is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } } }, "Postgres": { "type": "object", "description": "PostgreSQL (spec.services.postgres); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run PostgreSQL. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of PostgreSQL. Default 1.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of PostgreSQL. Default: postgres:15-alpine. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of PostgreSQL.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of PostgreSQL.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of PostgreSQL. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in PostgreSQL.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in PostgreSQL.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of PostgreSQL. Default: none (reached on the internal network).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) PostgreSQL is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of PostgreSQL.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule PostgreSQL." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of PostgreSQL." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of PostgreSQL; fields set here override spec.updatePolicy. Default order: stop-first (two tasks must never share its data)." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of PostgreSQL; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of PostgreSQL (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to PostgreSQL through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of PostgreSQL. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time PostgreSQL is given to stop after SIGTERM before SIGKILL, e.g. "10s".' }, "database": { "type": "string", "description": "Database name. Default bzzz_v2.", "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,62}$" }, "userSecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the user name. Default postgres_user." }, "passwordSecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the password. Default postgres_password." } } }, "Redis": { "type": "object", "description": "Redis (spec.services.redis); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run Redis. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of Redis. Default 1.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of Redis. Default: redis:7-alpine. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of Redis.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of Redis.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of Redis. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in Redis.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in Redis.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of Redis. Default: none (reached on the internal network).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) Redis is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of Redis.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule Redis." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of Redis." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of Redis; fields set here override spec.updatePolicy. Default order: stop-first (two tasks must never share its data)." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of Redis; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of Redis (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to Redis through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of Redis. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time Redis is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } } }, "IngressSpec": { "type": "object", "description": "Ingress settings.", "additionalProperties": false, "properties": { "traefik": { "type": "object", "description": "Traefik labels on services that set `ingress`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Generate Traefik labels. Default true." }, "network": { "$ref": "#/definitions/LogicalName", "description": "Logical network (a key of spec.networks) Traefik reaches services on; services with `ingress` must be attached to it. Default external." }, "entrypoints": { "type": "array", "description": 'Traefik entrypoints of the routers, e.g. ["websecure"].', "items": { "type": "string", "minLength": 1 } }, "certResolver": { "type": "string", "description": 'Traefik certificate resolver of the routers, e.g. "letsencrypt".', "minLength": 1 } } } } }, "BackupsSpec": { "type": "object", "description": "Scheduled encrypted backups: where (repository), with which key (identitySecret, recipients), when (schedule, timeZone, jitter), what (include), how long (retention), and how they are checked (verify, drill).", "additionalProperties": false, "properties": { "repository": { "type": "string", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$", "description": "Absolute path of the repository directory on the controller's node (a local directory or a mounted NFS path). It must be writable; `bzzzctl backup create` makes the repository there on first use." }, "identitySecret": { "$ref": "#/definitions/LogicalName", "description": "A file, env or external secret of spec.secrets holding the repository's age identity (AGE-SECRET-KEY-1\u2026, as `age-keygen` writes it); the controller reads it from its secrets directory as <cluster>_<name>. Backups are encrypted to its public key." }, "recipients": { "type": "array", "description": "More age recipients (age1\u2026) the backups are encrypted to, e.g. an offline recovery key: any of them can decrypt a pack with the `age` CLI.", "maxItems": 20, "items": { "type": "string", "pattern": "^age1[02-9ac-hj-np-z]{58}$", "description": "An age X25519 recipient: age1 and 58 bech32 characters, as `age-keygen -y` prints it." } }, "schedule": { "type": "string", "minLength": 1, "maxLength": 200, "description": 'When backups run: a cron expression (node-cron: minute hour day-of-month month day-of-week, or 6 fields with seconds first), e.g. "0 3 * * *" for 03:00 every day. A slot missed while no controller ran is taken once when one runs again (condition BackupMissed).' }, "timeZone": { "type": "string", "minLength": 1, "maxLength": 64, "description": 'IANA time zone the schedules are read in, e.g. "Europe/Berlin". Default UTC.' }, "jitter": { "$ref": "#/definitions/Duration", "description": 'Start each run up to this long after its slot (the same offset for the same slot, so a restarted controller agrees), e.g. "5m" to keep clusters sharing a repository apart. Default 0s.' }, "include": { "type": "object", "description": "What a backup takes. Each part defaults to on when the cluster has it.", "additionalProperties": false, "properties": { "postgres": { "type": "boolean", "description": "pg_dump of the database, run inside the running postgres task (consistent, no downtime). Needs spec.services.postgres." }, "swarm": { "type": "boolean", "description": "The swarm state: spec generations, service definitions, config data, and the secret values the operator holds (encrypted like everything else)." }, "content": { "type": "boolean", "description": "The agents' content stores." } } }, "retention": { "type": "object", "description": "Which snapshots are kept after each backup (restic's forget --keep-*): a snapshot stays when any rule keeps it; the others are forgotten and their data pruned. Without retention every snapshot is kept.", "additionalProperties": false, "properties": { "keepLast": { "type": "integer", "minimum": 0, "maximum": 1e4, "description": "Keep the last N snapshots." }, "keepDaily": { "type": "integer", "minimum": 0, "maximum": 1e4, "description": "Keep the newest snapshot of each of the last N days." }, "keepWeekly": { "type": "integer", "minimum": 0, "maximum": 1e4, "description": "Keep the newest snapshot of each of the last N weeks." }, "keepMonthly": { "type": "integer", "minimum": 0, "maximum": 1e4, "description": "Keep the newest snapshot of each of the last N months." } } }, "verify": { "type": "object", "description": "The repository check after each backup.", "additionalProperties": false, "properties": { "afterBackup": { "type": "boolean", "description": "Check the repository's structure (index, manifests, pack headers) after each backup. Default true." }, "readDataSubset": { "type": "string", "pattern": "^([0-9]{1,2}(\\.[0-9]+)?|100)%$", "description": 'Also read, decrypt and hash this share of the packs after each backup (a different share each time), e.g. "5%". Default: none.' } } }, "drill": { "type": "object", "description": "Restore drills: the latest snapshot restored into a scratch stack, row counts and checksums compared with the live cluster, the scratch stack removed.", "additionalProperties": false, "properties": { "schedule": { "type": "string", "minLength": 1, "maxLength": 200, "description": 'When drills run: a cron expression like schedule, e.g. "0 5 * * 0" (Sundays 05:00).' } }, "required": ["schedule"] } }, "required": ["repository", "identitySecret", "schedule"] }, "KeysSpec": { "type": "object", "description": "Role keys and the Shamir-split admin key: made by the operator on first apply, delivered to the agents as Docker secrets, rotated on schedule.", "additionalProperties": false, "properties": { "generate": { "type": "boolean", "description": "Make role keys and a Shamir split of the admin key on first apply and deliver them to the agents as Docker secrets (each agent gets only its own share). Default true." }, "rotation": { "type": "object", "description": "Scheduled rotation of the role keys and of the admin key.", "additionalProperties": false, "properties": { "roleKeys": { "$ref": "#/definitions/Period", "description": 'Period of the role keys. Default 90d; "0" turns it off.' }, "adminKey": { "$ref": "#/definitions/Period", "description": 'Period of the admin key and its Shamir split. Default 30d; "0" turns it off.' }, "roles": { "type": "array", "description": "Roles whose keys rotate (default: observer, backend_developer, senior_software_architect).", "items": { "$ref": "#/definitions/Role", "description": "A role." } }, "jitter": { "type": "number", "minimum": 0, "maximum": 0.5, "description": "Spread of the scheduled time as a fraction of the period. Default 0.05." } } }, "shamir": { "type": "object", "description": "Shamir split of the admin key.", "additionalProperties": false, "properties": { "threshold": { "type": "integer", "description": "Shares needed to rebuild the admin key. Default 3.", "minimum": 2, "maximum": 255 }, "shares": { "type": "integer", "description": "Number of shares. Default 5.", "minimum": 2, "maximum": 255 } } } } }, "MigrationSpec": { "type": "object", "description": "The v1 \u2192 v2 migration.", "additionalProperties": false, "properties": { "targetPhase": { "type": "string", "enum": ["v1-only", "parallel", "content-migrated", "cutover", "complete"], "description": "The phase to reach: the controller advances (or walks back) one phase at a time, each behind its entry gates and exit checks." }, "content": { "type": "object", "description": "The content-migrated phase: each v1 host's conversation log exported over SSH, its hash chain verified, every entry imported as a BLAKE3-addressed blob.", "additionalProperties": false, "properties": { "logPath": { "type": "string", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$", "description": "The conversation log (JSON lines) on every v1 host. Default /var/lib/bzzz/conversation.log." }, "maxLogBytes": { "$ref": "#/definitions/Memory", "description": "A larger log is refused, never cut. Default 4G." } } }, "cutover": { "type": "object", "description": "The cutover phase: traffic moved to v2 by proxy weights, step by step.", "additionalProperties": false, "properties": { "steps": { "type": "array", "description": "Shares of traffic (percent) v2 gets, rising; the last is 100. Default [10, 50, 100].", "minItems": 1, "maxItems": 10, "items": { "type": "integer", "minimum": 1, "maximum": 100 } }, "hold": { "$ref": "#/definitions/Duration", "description": "How long each step holds, analysed by spec.upgrade.analysis when set, before the next. Default 5m." } } }, "archive": { "type": "object", "description": "The complete phase: where the v1 data is archived (tar, BLAKE3 manifest, age-encrypted).", "additionalProperties": false, "properties": { "dir": { "type": "string", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$", "description": "Directory on the controller's machine (a mounted volume) the archives go to." }, "paths": { "type": "array", "description": "What to archive on every v1 host. Default [/var/lib/bzzz].", "minItems": 1, "maxItems": 20, "items": { "type": "string", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$" } }, "recipients": { "type": "array", "description": "age recipients (age1\u2026) the archives are encrypted to.", "minItems": 1, "maxItems": 20, "items": { "type": "string", "pattern": "^age1[02-9ac-hj-np-z]{58}$" } } }, "required": ["dir", "recipients"] } }, "required": ["targetPhase"] }, "RollbackTriggersSpec": { "type": "object", "description": "The Alertmanager webhook and the alerts that act on the cluster.", "additionalProperties": false, "properties": { "webhook": { "type": "object", "description": "The controller's Alertmanager webhook for this cluster: POST /webhooks/alertmanager/<cluster>.", "additionalProperties": false, "properties": { "tokenSecret": { "$ref": "#/definitions/LogicalName", "description": "A file or env secret of spec.secrets holding the bearer token Alertmanager sends." } }, "required": ["tokenSecret"] }, "triggers": { "type": "array", "description": "Alerts mapped to actions: the first trigger whose matchers all hold acts.", "maxItems": 50, "items": { "$ref": "#/definitions/RollbackTrigger" } } } }, "NotificationsSpec": { "type": "object", "description": "Where rollout events are announced.", "additionalProperties": false, "properties": { "slack": { "type": "object", "description": "Slack incoming webhook: rollout started, succeeded, paused, rolled back.", "additionalProperties": false, "properties": { "webhookUrlSecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the Slack webhook URL; the controller reads it from its secrets directory, never from the spec." }, "channel": { "type": "string", "description": 'Slack channel, e.g. "#bzzz-ops".', "minLength": 1 } } } } }, "UpgradeSpec": { "type": "object", "description": "How rollouts are judged.", "additionalProperties": false, "properties": { "analysis": { "$ref": "#/definitions/AnalysisSpec", "description": "Metric analysis of every rollout." } } }, "AnalysisSpec": { "type": "object", "description": "Metric analysis: rules measured during a rollout and its watch window.", "additionalProperties": false, "properties": { "provider": { "type": "object", "description": "Where measurements come from. Without prometheus, the agents' own /metrics are scraped directly.", "additionalProperties": false, "properties": { "prometheus": { "type": "object", "description": "A Prometheus server the controller can reach.", "additionalProperties": false, "properties": { "url": { "type": "string", "description": "Base URL, e.g. http://prometheus:9090.", "minLength": 1, "maxLength": 2048, "pattern": "^https?://[^\\s]+$" }, "timeout": { "$ref": "#/definitions/Duration", "description": "Time allowed for one query. Default 5s." } }, "required": ["url"] } } }, "watch": { "$ref": "#/definitions/Duration", "description": "Analysis goes on this long after every service converged. Default 10m." }, "rules": { "type": "array", "description": "The rules; each is measured on its own interval.", "minItems": 1, "maxItems": 20, "items": { "$ref": "#/definitions/AnalysisRule" } } }, "required": ["rules"] }, "AnalysisRule": { "type": "object", "description": "One measurement and when it fails.", "additionalProperties": false, "properties": { "name": { "type": "string", "description": "Unique rule name, shown in status, history and notifications.", "minLength": 1, "maxLength": 63, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$" }, "query": { "type": "string", "description": "One number: a PromQL instant query (Prometheus provider), or AGG(SELECTOR), AGG(rate(SELECTOR)) and A / B of such terms (agents' /metrics).", "minLength": 1, "maxLength": 2048 }, "failWhen": { "$ref": "#/definitions/AnalysisCondition", "description": "When a measurement fails." }, "interval": { "$ref": "#/definitions/Duration", "description": "Time between measurements. Default 30s." }, "count": { "type": "integer", "description": "Measurements to take; 0 measures until the rollout and its watch window end. Default 0.", "minimum": 0, "maximum": 1e4 }, "initialDelay": { "$ref": "#/definitions/Duration", "description": "Wait before the first measurement. Default 0s." }, "failureLimit": { "type": "integer", "description": "Failed measurements tolerated; one more fails the rule. Default 0.", "minimum": 0, "maximum": 1e4 }, "inconclusiveLimit": { "type": "integer", "description": "Inconclusive measurements tolerated; one more pauses the rollout. Default 0.", "minimum": 0, "maximum": 1e4 }, "consecutiveErrorLimit": { "type": "integer", "description": "Measurement errors in a row tolerated; one more makes the rule inconclusive. Default 4.", "minimum": 0, "maximum": 1e4 }, "noData": { "type": "string", "enum": ["fail", "inconclusive", "pass"], "description": "What a query that returns no sample counts as. Default inconclusive." }, "nan": { "type": "string", "enum": ["fail", "inconclusive", "pass"], "description": "What a NaN value counts as. Default inconclusive." }, "dryRun": { "type": "boolean", "description": "Measured and shown, but decides nothing." }, "onFailure": { "type": "string", "enum": ["rollback", "pause"], "description": "What a failed rule does: roll the stack back (default) or pause the rollout." } }, "required": ["name", "query", "failWhen"] }, "AnalysisCondition": { "type": "object", "description": "When a measurement fails: exactly one of above, below, aboveBaseline, belowBaseline.", "additionalProperties": false, "properties": { "above": { "type": "number", "description": "Fails when the value is above this number." }, "below": { "type": "number", "description": "Fails when the value is below this number." }, "aboveBaseline": { "type": "number", "description": "Fails above this multiple of the value measured before the rollout started: 2 = 200 % of it.", "exclusiveMinimum": 0 }, "belowBaseline": { "type": "number", "description": "Fails below this multiple of the value measured before the rollout started: 0.5 = half of it.", "exclusiveMinimum": 0 } }, "minProperties": 1, "maxProperties": 1 }, "RollbackTrigger": { "type": "object", "description": "An alert match and the action it takes.", "additionalProperties": false, "properties": { "name": { "type": "string", "description": "Trigger name, recorded with every action it takes.", "minLength": 1, "maxLength": 63, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$" }, "matchers": { "type": "array", "description": 'Alert label matchers in Alertmanager syntax, e.g. alertname="BzzzErrorRateHigh", severity=~"critical|page". All must hold.', "minItems": 1, "maxItems": 20, "items": { "type": "string", "description": "One matcher: label, =, !=, =~ or !~, and a quoted value.", "minLength": 3, "maxLength": 1024 } }, "action": { "type": "string", "enum": ["rollback-previous", "rollback-to-v1", "pause", "notify"], "description": "rollback-previous rolls the stack back to the last good revision; rollback-to-v1 takes the v2 stack down and runs the v1 systemd services again (spec.v1); pause holds the rollout; notify only announces." }, "window": { "$ref": "#/definitions/Duration", "description": "Act only within this long after the last rollout started, e.g. 30m. Without it the trigger always acts." } }, "required": ["name", "matchers", "action"] }, "SshEndpoint": { "type": "object", "description": "A host reached over SSH with a pinned host key.", "additionalProperties": false, "properties": { "address": { "type": "string", "description": "Host name or IP address the operator connects to.", "minLength": 1, "maxLength": 253, "pattern": "^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$" }, "port": { "$ref": "#/definitions/Port", "description": "SSH port. Default spec.v1.ssh.port (22)." }, "user": { "type": "string", "description": "SSH user.", "minLength": 1, "maxLength": 32, "pattern": "^[a-z_][a-z0-9_-]*[$]?$" }, "hostKey": { "type": "string", "description": "The host key's SHA-256 fingerprint as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it, e.g. SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s. Any other key is refused.", "pattern": "^SHA256:[A-Za-z0-9+/]{43}=?$" } }, "required": ["address", "hostKey"] }, "V1Host": { "type": "object", "description": "A v1 host running the v1 agent as a systemd unit.", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/NodeName", "description": "The host's name (walnut, ironwood, acacia): {host} in the unit template, and how errors and status name it." }, "address": { "type": "string", "description": "Host name or IP address the operator connects to.", "minLength": 1, "maxLength": 253, "pattern": "^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$" }, "port": { "$ref": "#/definitions/Port", "description": "SSH port. Default spec.v1.ssh.port (22)." }, "user": { "type": "string", "description": "SSH user.", "minLength": 1, "maxLength": 32, "pattern": "^[a-z_][a-z0-9_-]*[$]?$" }, "hostKey": { "type": "string", "description": "The host key's SHA-256 fingerprint as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it, e.g. SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s. Any other key is refused.", "pattern": "^SHA256:[A-Za-z0-9+/]{43}=?$" }, "unit": { "type": "string", "description": "A systemd unit: `bzzz@{host}.service` ({host} becomes the host's name) or a plain name such as `bzzz.service`.", "minLength": 1, "maxLength": 128, "pattern": "^[A-Za-z0-9:_.@{}-]+\\.service$" } }, "required": ["name", "address", "hostKey"] }, "V1Spec": { "type": "object", "description": "The v1 hosts, how their mesh is verified, and the proxy switched between v1 and v2.", "additionalProperties": false, "properties": { "ssh": { "type": "object", "description": "SSH settings for every host and the proxy.", "additionalProperties": false, "properties": { "privateKeySecret": { "$ref": "#/definitions/LogicalName", "description": "A file or env secret of spec.secrets holding the SSH private key (OpenSSH or PEM); the controller reads it from its secrets directory." }, "user": { "type": "string", "description": "SSH user. Default root.", "minLength": 1, "maxLength": 32, "pattern": "^[a-z_][a-z0-9_-]*[$]?$" }, "port": { "$ref": "#/definitions/Port", "description": "SSH port. Default 22." }, "timeout": { "$ref": "#/definitions/Duration", "description": "Per host: connecting, and each command. Default 10s." } }, "required": ["privateKeySecret"] }, "unit": { "type": "string", "description": "The v1 unit on every host: `bzzz@{host}.service` (default, as the runbooks write it) or a plain `bzzz.service`. A host's own `unit` overrides it.", "minLength": 1, "maxLength": 128, "pattern": "^[A-Za-z0-9:_.@{}-]+\\.service$" }, "hosts": { "type": "array", "description": "The v1 hosts.", "minItems": 1, "maxItems": 64, "items": { "$ref": "#/definitions/V1Host" } }, "verify": { "type": "object", "description": "How the v1 mesh is verified after the units start.", "additionalProperties": false, "properties": { "port": { "$ref": "#/definitions/Port", "description": "The v1 agent's HTTP port that must answer on every host. Default 8081." }, "path": { "type": "string", "description": "Path answered with 2xx by a healthy v1 agent. Default /health.", "pattern": "^/[A-Za-z0-9._/-]*$", "maxLength": 256 }, "metricsPath": { "type": "string", "description": "Prometheus text endpoint on the same port holding the peer count. Default /metrics.", "pattern": "^/[A-Za-z0-9._/-]*$", "maxLength": 256 }, "peersMetric": { "type": "string", "description": "Gauge of connected peers. Default bzzz_p2p_connected_peers.", "pattern": "^[a-zA-Z_:][a-zA-Z0-9_:]*$", "maxLength": 200 }, "minPeers": { "type": "integer", "description": "Peers every v1 agent must report. Default: the number of other hosts.", "minimum": 0, "maximum": 1e3 }, "timeout": { "$ref": "#/definitions/Duration", "description": "How long the mesh may take to form. Default 30s." } } }, "proxy": { "type": "object", "description": "The proxy in front of v1 and v2: HAProxy (runtime API) or Traefik (file provider).", "additionalProperties": false, "properties": { "haproxy": { "type": "object", "description": "HAProxy switched through its runtime API over SSH: server state and weight, no reload; the server-state file is written so a reload keeps the switch.", "additionalProperties": false, "properties": { "host": { "$ref": "#/definitions/SshEndpoint", "description": "The host HAProxy runs on." }, "socket": { "type": "string", "description": "The stats socket (`stats socket PATH level admin`). Default /run/haproxy/admin.sock.", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$" }, "stateFile": { "type": "string", "description": "HAProxy's server-state-file, written after each switch. Unset: not written.", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$" }, "backend": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_.:-]+$", "description": "The backend holding both the v1 and the v2 servers." }, "v1Servers": { "type": "array", "description": "The v1 servers' names in that backend.", "minItems": 1, "maxItems": 64, "items": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_.:-]+$", "description": "A server or backend name as HAProxy's configuration writes it." } }, "v2Servers": { "type": "array", "description": "The v2 servers' names in that backend.", "minItems": 1, "maxItems": 64, "items": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_.:-]+$", "description": "A server or backend name as HAProxy's configuration writes it." } }, "weight": { "type": "integer", "description": "Weight of servers put in service. Default 100.", "minimum": 1, "maximum": 256 } }, "required": ["host", "backend", "v1Servers", "v2Servers"] }, "traefik": { "type": "object", "description": "Traefik's file provider: a dynamic config holding one weighted service.", "additionalProperties": false, "properties": { "host": { "$ref": "#/definitions/SshEndpoint", "description": "The host whose file Traefik watches." }, "file": { "type": "string", "description": "The dynamic config file Traefik's file provider watches.", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$" }, "service": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_.:-]+$", "description": "The weighted service the router uses." }, "v1Urls": { "type": "array", "description": "URLs of the v1 agents (a v1 service is written with them).", "minItems": 1, "maxItems": 64, "items": { "type": "string", "pattern": `^https?://[^\\s"']+$`, "maxLength": 512 } }, "v2Service": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_.:-]+$", "description": "The Traefik service of v2 (e.g. bzzz-agent@docker)." } }, "required": ["host", "file", "service", "v1Urls", "v2Service"] } } }, "minHosts": { "type": "integer", "description": "Hosts that must come up for the rollback to go on. Default: all.", "minimum": 1, "maximum": 64 } }, "required": ["ssh", "hosts"] }, "Period": { "type": "string", "description": 'A rotation period: a number and a unit (d, h, m, s), possibly several, e.g. "90d", "12h", "1d12h"; "0" turns the rotation off.', "pattern": "^(0|([0-9]+(d|h|m|s))+)$" } } };
 export {
   stdin_default as default,
   schema,

@@ -47,6 +47,7 @@ describe('example specs', () => {
     expect(cluster.spec.networks?.internal).toMatchObject({ internal: true, driver: 'overlay' });
     expect(Object.keys(cluster.spec.secrets ?? {}).sort()).toEqual([
       'alertmanager_token',
+      'backup_key',
       'openai_api_key',
       'postgres_password',
       'postgres_user',

@@ -2,8 +2,8 @@
 // operator records about each item (src/store/rotation-store.ts). Pure: periods, the schedule
 // with its jitter, the record's types. The journal's steps are run by
 // src/reconcilers/rotation-reconciler.ts; `bzzzctl keys status` shows the same record.
-import { createHash } from 'node:crypto';
 import { InvalidInputError } from '../util/errors.js';
+import { jitterMs } from '../util/cron.js';
 import type { BzzzCluster, SecretRotateSpec } from './types.js';
 
 export const DEFAULT_ROLE_KEY_PERIOD = '90d';
@@ -72,10 +72,10 @@ export function rotationItems(cluster: BzzzCluster): RotationItem[] {
 }
 
 /**
- * When an item is next due: its last rotation (or its creation) plus the period, shifted by a
- * jitter that is a pure function of cluster and item — the same on every pass and every restart,
- * different between clusters applied together — so the schedule needs no stored random draw.
- * The shift is within ±jitter·period/2 and never before the base time + period/2.
+ * When an item is next due: its last rotation (or its creation) plus the period, plus a delay
+ * in [0, jitter·period) — util/cron.ts's jitterMs, the backups' own: a pure function of cluster,
+ * item and base time, the same on every pass and restart, different between clusters applied
+ * together — so the schedule needs no stored random draw.
  */
 export function nextRotationAt(
   cluster: string,
@@ -85,10 +85,7 @@ export function nextRotationAt(
   jitter = DEFAULT_JITTER,
 ): number | undefined {
   if (periodMs <= 0) return undefined;
-  const h = createHash('sha256').update(`${cluster}\0${item}\0${sinceMs}`).digest();
-  const unit = h.readUInt32BE(0) / 0xffffffff; // [0, 1]
-  const shift = Math.round((unit - 0.5) * jitter * periodMs);
-  return sinceMs + periodMs + shift;
+  return sinceMs + periodMs + jitterMs(`${cluster}/${item}`, sinceMs, jitter * periodMs);
 }
 
 // ---- the record ----

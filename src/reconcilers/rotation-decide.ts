@@ -11,7 +11,7 @@ export interface ConsumerView {
   service: string;
   /** The version its spec mounts. */
   specVersion: string;
-  /** Versions its running tasks (desired running, not yet shut down) mount. */
+  /** Versions its live tasks (any task whose container has not stopped yet) mount. */
   taskVersions: string[];
   /** The swarm's update state ('updating', 'paused', 'rollback_started', …; undefined: none). */
   updateState?: string;

@@ -304,7 +304,12 @@ export function consumersOf(
   for (const s of services) {
     const ref = (s.Spec.TaskTemplate.ContainerSpec.Secrets ?? []).find((r) => names.has(r.SecretName));
     if (!ref) continue;
-    const live = tasks.filter((t) => t.ServiceID === s.ID && t.DesiredState === 'running' && !isGone(t.Status.State));
+    // Live = not yet stopped, whatever it was told: a task asked to shut down still runs (and
+    // still connects with the old value) until its container has exited.
+    // A task told to shut down before it ever started holds nothing.
+    const live = tasks.filter(
+      (t) => t.ServiceID === s.ID && !isGone(t.Status.State) && !(t.DesiredState !== 'running' && NOT_STARTED.has(t.Status.State)),
+    );
     out.push({
       service: s.Spec.Name,
       specVersion: ref.SecretName,
@@ -315,6 +320,8 @@ export function consumersOf(
   void logical;
   return out;
 }
+
+const NOT_STARTED = new Set(['new', 'pending', 'assigned', 'accepted', 'allocated', 'ready', 'preparing']);
 
 function isGone(state: string): boolean {
   return ['shutdown', 'complete', 'failed', 'rejected', 'orphaned', 'remove'].includes(state);

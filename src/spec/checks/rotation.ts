@@ -28,7 +28,7 @@ export function checkRotation(cluster: BzzzCluster, report: ProblemReporter): vo
       );
     }
     const period = checkPeriod(r.period, [...path, 'period'], report);
-    const grace = r.grace === undefined ? undefined : checkPeriod(r.grace, [...path, 'grace'], report);
+    const grace = r.grace === undefined ? undefined : checkPeriod(r.grace, [...path, 'grace'], report, 0);
     if (period !== undefined && grace !== undefined && period > 0 && grace >= period) {
       report.add(
         [...path, 'grace'],
@@ -56,7 +56,7 @@ export function checkRotation(cluster: BzzzCluster, report: ProblemReporter): vo
   }
 }
 
-function checkPeriod(value: string, path: (string | number)[], report: ProblemReporter): number | undefined {
+function checkPeriod(value: string, path: (string | number)[], report: ProblemReporter, minMs = MIN_PERIOD_MS): number | undefined {
   let ms: number;
   try {
     ms = parsePeriodMs(value, path.join('.'));
@@ -69,7 +69,7 @@ function checkPeriod(value: string, path: (string | number)[], report: ProblemRe
     );
     return undefined;
   }
-  if (ms > 0 && ms < MIN_PERIOD_MS) {
+  if (ms > 0 && ms < minMs) {
     report.add(
       path,
       JSON.stringify(value),

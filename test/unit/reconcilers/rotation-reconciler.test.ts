@@ -102,7 +102,7 @@ async function world(): Promise<World> {
     async check() {
       const services = await m.port.listServices({ labels: ownedBy(m.name) });
       const tasks = await m.port.listTasks({ services: services.map((s) => s.ID) });
-      for (const t of tasks.filter((t) => t.DesiredState === 'running')) {
+      for (const t of tasks.filter((t) => !['shutdown', 'complete', 'failed', 'rejected', 'orphaned', 'remove'].includes(t.Status.State))) {
         for (const ref of t.Spec.ContainerSpec?.Secrets ?? []) {
           const value = values.get(ref.SecretName);
           const conn = value ? /^user=(\S+) password=(\S+)$/.exec(value) : null;

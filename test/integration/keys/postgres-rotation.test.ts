@@ -15,6 +15,7 @@ import { createRotationReconciler } from '../../../src/reconcilers/rotation-reco
 import { DockerExec } from '../../../src/swarm/exec.js';
 import { postgresLoginsViaExec } from '../../../src/ops/postgres-logins.js';
 import { captureLog } from '../../support/capture-log.js';
+import { rotationSpec } from '../../support/pg-rotation-spec.js';
 import { cleanup, docker, port, specDir, uniqueName, waitFor, writeSpec } from '../harness.js';
 
 const name = uniqueName('kd-pgrot');
@@ -23,51 +24,6 @@ const store = new ClusterStore(port);
 const rotations = new RotationStore(port, store);
 const postgres = postgresLoginsViaExec(new DockerExec(port));
 const signal = new AbortController().signal;
-
-// The consumer (tasks.postgres: service VIPs do not route on these machines, DNS round-robin does): connects with whatever conninfo it mounts now (a task reads its file at start;
-// the file of a task never changes), prints one line per try.
-const LOOP = [
-  'while true; do',
-  '  c=$(cat /run/secrets/postgres_app);',
-  '  case "$c" in user=*) ;; *) echo wait; sleep 0.2; continue;; esac;',
-  '  if psql "host=tasks.postgres dbname=bzzz_v2 connect_timeout=3 $c" -XAtqc "select 1" >/dev/null 2>/tmp/err; then echo ok; else echo "FAIL $(head -c 300 /tmp/err)"; fi;',
-  '  sleep 0.1;',
-  'done',
-].join(' ');
-
-const SPEC = `apiVersion: bzzz.io/v2
-kind: BzzzCluster
-metadata: { name: ${name} }
-spec:
-  version: "2.0.0"
-  keys: { generate: false }
-  secrets:
-    postgres_user: { generate: { length: 12, encoding: alphanumeric } }
-    postgres_password: { generate: {} }
-    postgres_app: { generate: { length: 24 }, rotate: { period: 30d, grace: 2s, consumer: { type: postgres, login: app } } }
-  agent:
-    image: bzzz-test/busybox:1
-    instances: [{ name: a1 }]
-    stopGracePeriod: 1s
-  services:
-    mcpServer: { enabled: false }
-    openaiProxy: { enabled: false }
-    redis: { enabled: false }
-    postgres:
-      image: bzzz/postgres:15
-      ports: []
-      env: { POSTGRES_DB: bzzz_v2 }
-    contentResolver:
-      image: bzzz/postgres:15
-      replicas: 2
-      ports: []
-      networks: [internal]
-      command: [sh, -c, ${JSON.stringify(LOOP)}]
-      healthcheck: { test: [NONE] }
-      secrets: [{ source: postgres_app }]
-      update: { parallelism: 1, delay: 1s, order: start-first }
-      stopGracePeriod: 1s
-`;
 
 async function consumerLogs(): Promise<string[]> {
   const out = await docker('service', 'logs', '--raw', `${name}_content-resolver`).catch((e: { stdout?: string }) => e.stdout ?? '');
@@ -95,7 +51,7 @@ async function drive(done: () => Promise<boolean>, restart: boolean, timeoutMs =
 }
 
 beforeAll(async () => {
-  const loaded = await loadSpecFile(writeSpec(specDir(), SPEC));
+  const loaded = await loadSpecFile(writeSpec(specDir(), rotationSpec(name)));
   await storeSpec(port, store, await resolveApply(loaded, {}));
 });
 afterAll(async () => {

@@ -12,6 +12,7 @@ import { BackupLockedError } from './errors.js';
 import { listDir, readBounded, writeFileAtomic } from './files.js';
 import { LIMITS, dirs } from './layout.js';
 import { ShapeReader } from './shape.js';
+import { processAlive } from '../util/process-alive.js';
 
 export interface LockRecord {
   /** `host/pid`. */
@@ -43,16 +44,6 @@ export function parseLock(bytes: Buffer, file: string): LockRecord {
     time,
     expires,
   };
-}
-
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists, owned by someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Why a lock may be taken over, or undefined while it holds. Pure: the caller supplies time, host and liveness. */

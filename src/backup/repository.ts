@@ -1,6 +1,7 @@
 // Creating and opening a repository directory, and the Repository every caller uses: each
 // operation takes its lock (exclusive for backup/forget/prune, shared for verify/restore), runs,
 // and releases it, also when it fails.
+import { createHmac } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdir, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -38,6 +39,13 @@ export interface Repository {
     opts: { cluster: string; dryRun?: boolean; now?: Date },
   ): Promise<{ kept: SnapshotSummary[]; removed: SnapshotSummary[] }>;
   prune(opts?: PruneOptions): Promise<{ packsRemoved: number; bytesFreed: number }>;
+  /**
+   * A secret of this repository for `purpose` (32 hex digits, HMAC of the config's secret seed):
+   * stable across backups, unknown to whoever lacks the repository key — e.g. pg_dump's
+   * --restrict-key, so day-to-day dumps stay identical (deduplicated) without a key the dumped
+   * server could predict.
+   */
+  secretToken(purpose: string): string;
   close(): Promise<void>;
 }
 
@@ -127,6 +135,13 @@ class DirRepository implements Repository {
 
   get dir(): string {
     return this.ctx.dir;
+  }
+
+  secretToken(purpose: string): string {
+    return createHmac('sha256', Buffer.from(this.ctx.config.chunker.seed, 'hex'))
+      .update(`bzzz-backup token: ${purpose}`)
+      .digest('hex')
+      .slice(0, 32);
   }
 
   private async locked<T>(exclusive: boolean, op: string, fn: (lock: RepoLock) => Promise<T>): Promise<T> {

@@ -12,7 +12,7 @@ import {
   type BackupRunner,
 } from '../reconcilers/backup-reconciler.js';
 import { mountedIdentityFile, openClusterRepository, runBackupJob, runDrillJob } from '../ops/backup-jobs.js';
-import type { ClusterParts } from '../ops/backup-deps.js';
+import type { ClusterParts } from '../ops/backup-parts.js';
 import type { Clock } from '../util/clock.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';

@@ -16,17 +16,11 @@ import { parseSubsetPercent } from '../spec/checks/backups.js';
 import { readKeyFile } from '../util/read-up-to.js';
 import { BzzzError, InvalidInputError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import {
-  clusterParts,
-  initRepository,
-  isRepository,
-  openRepository,
-  runDrill,
-  type ClusterPart,
-  type ClusterParts,
-  type DrillReport,
-  type Repository,
-} from './backup-deps.js';
+import { initRepository, isRepository, openRepository, type Repository } from '../backup/index.js';
+import { clusterParts, type ClusterPart, type ClusterParts } from './backup-parts.js';
+import { runDrill } from './backup-drill.js';
+import { DockerExec, type ServiceExec } from '../swarm/exec.js';
+import type { Converge } from './backup-converge.js';
 
 const MAX_IDENTITY_BYTES = 8 * 1024;
 
@@ -140,6 +134,10 @@ export interface JobContext {
   log?: Logger;
   /** Where the parts come from; default the cluster's own (swarm, PostgreSQL, content). */
   parts?: ClusterParts;
+  /** Runs commands in the cluster's tasks (the drill's comparisons); default the port's engine. */
+  exec?: ServiceExec;
+  /** How a drill's scratch cluster is brought up; default in-process reconcile. */
+  converge?: Converge;
 }
 
 function retentionOf(cluster: BzzzCluster): RetentionPolicy | undefined {
@@ -159,7 +157,9 @@ export async function runBackupJob(c: JobContext): Promise<BackupStepOutcome[]> 
   let started = c.now();
   let snap: SnapshotSummary;
   try {
-    const sources = await (c.parts ?? clusterParts(c.port)).sources(c.cluster, includedParts(backupInclude(c.cluster)));
+    const sources = await (c.parts ?? clusterParts(c.port)).sources(c.cluster, includedParts(backupInclude(c.cluster)), (p) =>
+      c.repository.secretToken(p),
+    );
     snap = await c.repository.backup(sources, { cluster: name, reason: c.reason, signal: c.signal, onProgress: c.onProgress });
   } catch (err) {
     return [failed('backup', started, c.now(), err)];
@@ -232,16 +232,25 @@ export async function runDrillJob(c: JobContext): Promise<BackupStepOutcome[]> {
   const started = c.now();
   try {
     const snapshot = await c.repository.findSnapshot('latest', c.cluster.metadata.name);
-    const r: DrillReport = await runDrill({
-      cluster: c.cluster,
+    const r = await runDrill({
       port: c.port,
-      restoreInto: (targets) => c.repository.restore(snapshot.id, targets, { signal: c.signal, onProgress: c.onProgress }),
+      exec: c.exec ?? new DockerExec(c.port),
+      cluster: c.cluster.metadata.name,
+      include: includedParts(backupInclude(c.cluster)),
+      converge: c.converge,
+      restore: async (targets, signal) => {
+        // The drill restores in two rounds (swarm first): each round only the parts it has targets for.
+        await c.repository.restore(snapshot.id, targets, { parts: targets.map((t) => t.part), signal, onProgress: c.onProgress });
+      },
       signal: c.signal,
-      log: c.log,
+      progress: (line) => c.log?.info({ cluster: c.cluster.metadata.name }, line),
     });
-    const bad = r.tables.filter((t) => !t.checksumMatch || t.liveRows !== t.restoredRows);
+    const bad = r.tables.filter((t) => !t.checksumMatch || t.rowsLive !== t.rowsRestored);
     const problems = [
-      ...bad.map((t) => `table ${t.table}: ${t.restoredRows} rows restored of ${t.liveRows}${t.checksumMatch ? '' : ', checksum differs'}`),
+      ...bad.map(
+        (t) =>
+          `table ${t.database}.${t.table}: ${t.rowsRestored ?? 'no'} rows restored of ${t.rowsLive ?? 'no'} live${t.checksumMatch ? '' : ', checksums differ'}`,
+      ),
       ...r.problems,
     ].slice(0, 20);
     return [

@@ -11,6 +11,7 @@ import { ClusterStore } from '../store/cluster-store.js';
 import type { SwarmPort } from '../swarm/port.js';
 import { NotFoundError } from '../util/errors.js';
 import { poll } from '../util/poll.js';
+import { READER_LABEL, secretReaderName } from './backup-secret-reader.js';
 
 /** Counts a removal once; an object already gone (removed concurrently or earlier) is not an error. */
 async function removed(p: Promise<void>, count: () => void): Promise<void> {
@@ -49,6 +50,8 @@ export async function deleteCluster(
   const ours = check.ours;
   const state = await store.remove(name, (c) => c.ID === record?.id || ours('config', c.Spec.Name, c.Spec.Labels));
   const services = (await port.listServices(owned)).filter((s) => ours('service', s.Spec.Name, s.Spec.Labels));
+  // A backup's secret reader left by a process that died mid-backup holds the cluster's secrets.
+  services.push(...(await port.listServices({ names: [secretReaderName(name)], labels: [`${READER_LABEL}=${name}`] })));
   await Promise.all(
     services.map((s) =>
       port.removeService(s.ID).catch((e: unknown) => {

@@ -8,8 +8,8 @@
 import type { Duplex, Readable } from 'node:stream';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
-import type { DockerSwarmPort } from './docker-port.js';
-import { translate } from './docker-port.js';
+import type { SwarmPort } from './port.js';
+import { createDockerClient, DockerSwarmPort, translate } from './docker-port.js';
 import { FrameParser } from './exec-frames.js';
 import { BzzzError, NotFoundError } from '../util/errors.js';
 
@@ -85,30 +85,16 @@ const DEFAULT_TIMEOUT_MS = 60 * 60_000;
 
 export class DockerExec implements ServiceExec {
   private readonly docker: Docker;
-  constructor(private readonly port: DockerSwarmPort) {
-    this.docker = port.docker;
+  /** `port` finds the tasks (any SwarmPort: the CLI's engine port, a counting one); `docker` runs the execs (default: the port's own client, or DOCKER_HOST's). */
+  constructor(
+    private readonly port: SwarmPort,
+    docker?: Docker,
+  ) {
+    this.docker = docker ?? (port instanceof DockerSwarmPort ? port.docker : createDockerClient());
   }
 
-  async runningTask(service: string): Promise<RunningTask> {
-    const [svc] = await this.port.listServices({ names: [service] });
-    if (!svc) throw new NotFoundError(`service ${service} does not exist: is the cluster deployed (docker service ls)?`);
-    const [tasks, info] = await Promise.all([this.port.listTasks({ services: [svc.ID] }), this.port.info()]);
-    const running = tasks.filter(
-      (t) => t.DesiredState === 'running' && t.Status.State === 'running' && t.Status.ContainerStatus?.ContainerID,
-    );
-    const here = running.find((t) => t.NodeID === info.nodeId);
-    if (here) return { service, taskId: here.ID, containerId: here.Status.ContainerStatus!.ContainerID!, nodeId: info.nodeId };
-    if (running.length === 0) {
-      const last = [...tasks].sort((a, b) => b.UpdatedAt.localeCompare(a.UpdatedAt))[0];
-      const why = last ? ` (newest task: ${last.Status.State}${last.Status.Err ? `: ${last.Status.Err}` : ''})` : '';
-      throw new NotFoundError(`service ${service} has no running task${why}: wait for it to start (docker service ps ${service})`);
-    }
-    const nodes = await this.port.listNodes();
-    const host = (id: string | undefined) => nodes.find((n) => n.ID === id)?.Description.Hostname ?? id ?? '?';
-    throw new TaskOnOtherNodeError(
-      `service ${service} runs on node ${host(running[0].NodeID)}, not on ${host(info.nodeId)} (the node this Docker engine is): ` +
-        `run the command against that node's engine (DOCKER_HOST=ssh://${host(running[0].NodeID)}), or pin the service to this node`,
-    );
+  runningTask(service: string): Promise<RunningTask> {
+    return findRunningTask(this.port, service);
   }
 
   async execInService(service: string, opts: ExecOptions): Promise<ExecHandle> {
@@ -137,6 +123,32 @@ export class DockerExec implements ServiceExec {
     }
     return pump(exec, sock, opts, what, label);
   }
+}
+
+/**
+ * The service's running task on this engine's node (exec reaches only its containers): refuses
+ * with what to do when the service does not exist, runs no task, or runs it on another node.
+ */
+export async function findRunningTask(port: SwarmPort, service: string): Promise<RunningTask> {
+  const [svc] = await port.listServices({ names: [service] });
+  if (!svc) throw new NotFoundError(`service ${service} does not exist: is the cluster deployed (docker service ls)?`);
+  const [tasks, info] = await Promise.all([port.listTasks({ services: [svc.ID] }), port.info()]);
+  const running = tasks.filter(
+    (t) => t.DesiredState === 'running' && t.Status.State === 'running' && t.Status.ContainerStatus?.ContainerID,
+  );
+  const here = running.find((t) => t.NodeID === info.nodeId);
+  if (here) return { service, taskId: here.ID, containerId: here.Status.ContainerStatus!.ContainerID!, nodeId: info.nodeId };
+  if (running.length === 0) {
+    const last = [...tasks].sort((a, b) => b.UpdatedAt.localeCompare(a.UpdatedAt))[0];
+    const why = last ? ` (newest task: ${last.Status.State}${last.Status.Err ? `: ${last.Status.Err}` : ''})` : '';
+    throw new NotFoundError(`service ${service} has no running task${why}: wait for it to start (docker service ps ${service})`);
+  }
+  const nodes = await port.listNodes();
+  const host = (id: string | undefined) => nodes.find((n) => n.ID === id)?.Description.Hostname ?? id ?? '?';
+  throw new TaskOnOtherNodeError(
+    `service ${service} runs on node ${host(running[0].NodeID)}, not on ${host(info.nodeId)} (the node this Docker engine is): ` +
+      `run the command against that node's engine (DOCKER_HOST=ssh://${host(running[0].NodeID)}), or pin the service to this node`,
+  );
 }
 
 /** Moves frames from the hijacked connection to stdout (with backpressure), stdin to it, and settles on exit. */

@@ -24,10 +24,13 @@ import {
   verifyOutcome,
   type BackupInclude,
 } from '../../ops/backup-jobs.js';
-import { clusterParts, type Repository } from '../../ops/backup-deps.js';
+import type { Repository } from '../../backup/index.js';
+import { clusterParts } from '../../ops/backup-parts.js';
+import { convergeUnderLease } from '../../ops/backup-converge.js';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../util/errors.js';
 import { EXIT_ERROR, EXIT_OK } from '../../util/exit-codes.js';
 import { hostname } from 'node:os';
+import { holderGoneHere } from '../../util/process-alive.js';
 
 export interface BackupCommonOptions {
   filename?: string;
@@ -137,7 +140,8 @@ async function journaled(r: Resolved, kind: BackupJobKind, work: () => Promise<B
   const holder = `bzzzctl@${hostname()}/${process.pid}`;
   const { written, state } = await journal.update(r.name, (cur) => {
     const run = cur?.running;
-    const dead = run && Date.now() - Date.parse(run.heartbeat) > DEFAULT_STALE_MS;
+    // A runner on this host whose process is gone (a SIGKILLed bzzzctl) is dead now, not after the stale time.
+    const dead = run && (Date.now() - Date.parse(run.heartbeat) > DEFAULT_STALE_MS || holderGoneHere(run.holder));
     return started(dead ? (interrupted(cur, run, Date.now()) ?? cur) : cur, { kind, missed: 0, holder, now: Date.now() });
   });
   if (!written) {
@@ -200,7 +204,16 @@ async function jobCommand(kind: BackupJobKind, name: string | undefined, o: Back
   const { engine: port, store } = cliContext();
   const steps = await withRepository(r, o, kind === 'backup', (repository, onProgress) =>
     journaled(r, kind, () => {
-      const ctx = { cluster: r.cluster, port, store, repository, signal: new AbortController().signal, now: Date.now, onProgress };
+      const ctx = {
+        cluster: r.cluster,
+        port,
+        store,
+        repository,
+        signal: new AbortController().signal,
+        now: Date.now,
+        onProgress,
+        converge: convergeUnderLease(port, 'backup drill'),
+      };
       return kind === 'drill' ? runDrillJob({ ...ctx, reason: 'drill' }) : runBackupJob({ ...ctx, reason: 'manual' });
     }),
   );
@@ -297,7 +310,10 @@ export async function backupRestoreCommand(
   const { engine: port } = cliContext();
   const { snap, done } = await withRepository(r, o, false, async (repository, onProgress) => {
     const snap = await repository.findSnapshot(o.snapshot ?? 'latest', r.name);
-    const targets = clusterParts(port).targets(into, includedParts(parts ?? backupInclude(r.cluster)));
+    const targets = clusterParts(port, { converge: convergeUnderLease(port, 'backup restore') }).targets(
+      into,
+      includedParts(parts ?? backupInclude(r.cluster)),
+    );
     const done = await repository.restore(snap.id, targets, { ...(chosen ? { parts: [...chosen] } : {}), onProgress });
     return { snap, done };
   });

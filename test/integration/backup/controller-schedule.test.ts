@@ -12,7 +12,7 @@ import { createBackupWiring, repositoryRunner } from '../../../src/controller/ba
 import { createControllerMetrics } from '../../../src/controller/metrics.js';
 import type { RolloutNotification } from '../../../src/controller/notify/slack-message.js';
 import { generateAgeIdentity } from '../../../src/crypto/age-stream.js';
-import { directorySource, openRepository, REPOSITORY_MERGED } from '../../../src/ops/backup-deps.js';
+import { directorySource, openRepository } from '../../../src/backup/index.js';
 import { BackupStore } from '../../../src/store/backup-store.js';
 import { ManualClock } from '../../../src/util/clock.js';
 import { silentLogger } from '../../../src/util/log.js';
@@ -34,7 +34,7 @@ async function files(root: string): Promise<string[]> {
   return out;
 }
 
-describe.skipIf(!REPOSITORY_MERGED)('backup controller, real repository', () => {
+describe('backup controller, real repository', () => {
   it('GIVEN a daily schedule THEN the slot fires, a real snapshot is taken and verified, and a corrupted pack fails the next verification', async () => {
     const repository = join(dir, 'repo');
     const data = join(dir, 'data');

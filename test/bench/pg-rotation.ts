@@ -10,11 +10,11 @@
 // (no controller, no lease), as the integration test does.
 //
 // Run:  npm run bench:pg-rotation [-- --rounds 3]
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import { loadSpecFile } from '../../src/spec/index.js';
 import { resolveApply, storeSpec } from '../../src/cli/resolve-apply.js';
 import { ClusterStore } from '../../src/store/cluster-store.js';
@@ -29,7 +29,6 @@ import { generateValue } from '../../src/reconcilers/secrets.js';
 import { silentLogger } from '../../src/util/log.js';
 import { rotationSpec } from '../support/pg-rotation-spec.js';
 
-const run = promisify(execFile);
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' } } });
 const rounds = Math.max(1, Number(values.rounds));
 const name = `kd-pgbench-${Math.random().toString(36).slice(2, 7)}`;
@@ -81,19 +80,28 @@ interface Line {
   ok: boolean;
 }
 
+/**
+ * Every consumer line as it comes (`docker service logs -f`): a non-following `docker service
+ * logs` hangs at times on this engine, and loses the lines of tasks whose containers the swarm
+ * has pruned since.
+ */
+const seen: Line[] = [];
+function follow(): () => void {
+  const p = spawn('docker', ['service', 'logs', '-f', '--timestamps', `${name}_content-resolver`]);
+  let rest = '';
+  p.stdout.on('data', (d: Buffer) => {
+    const parts = (rest + d.toString()).split('\n');
+    rest = parts.pop() ?? '';
+    for (const l of parts) {
+      // <timestamp> <task>@<node>    | ok|FAIL …
+      const m = /^(\S+)\s+(\S+)@\S+\s+\|\s+(ok|FAIL)/.exec(l);
+      if (m) seen.push({ at: Date.parse(m[1]!), task: m[2]!, ok: m[3] === 'ok' });
+    }
+  });
+  return () => p.kill();
+}
 async function lines(): Promise<Line[]> {
-  const { stdout } = await run('docker', ['service', 'logs', '--timestamps', `${name}_content-resolver`], { maxBuffer: 256 * 1024 * 1024 });
-  const out: Line[] = [];
-  for (const l of stdout.split('\n')) {
-    // <timestamp> <task>@<node>    | <text>   (docker prints the timestamp before or after the task name by version)
-    const m = /^(\S+)\s+(\S+)@\S+\s+\|\s+(ok|FAIL)/.exec(l) ?? /^(\S+)@\S+\s+\|\s+(\S+)\s+(ok|FAIL)/.exec(l);
-    if (!m) continue;
-    const [a, b, text] = [m[1]!, m[2]!, m[3]!];
-    const stamp = Number.isNaN(Date.parse(a)) ? b : a;
-    const task = stamp === a ? b : a;
-    out.push({ task, at: Date.parse(stamp), ok: text === 'ok' });
-  }
-  return out.sort((x, y) => x.at - y.at);
+  return [...seen].sort((x, y) => x.at - y.at);
 }
 
 /** Longest FAIL run per task within [from, to], ms; and how many FAIL lines. */
@@ -115,10 +123,14 @@ function failureWindow(all: Line[], from: number, to: number): { longestMs: numb
   return { longestMs: longest, failed: seen.filter((l) => !l.ok).length, tries: seen.length };
 }
 
+let stop = () => {};
+const progress = (m: string) => process.stderr.write(`[pg-rotation] ${m}\n`);
 const dir = mkdtempSync(join(tmpdir(), 'bench-pgrot-'));
 writeFileSync(join(dir, 'cluster.yaml'), rotationSpec(name));
 try {
   await storeSpec(port, store, await resolveApply(await loadSpecFile(join(dir, 'cluster.yaml')), {}));
+  await drive(async () => (await port.listServices({ names: [`${name}_content-resolver`] })).length > 0, 60_000);
+  stop = follow();
   // The first rotation makes login app_a; wait until both consumers connect with it.
   await drive(async () => !!(await journal())?.login && !(await journal())?.run, 180_000);
   for (let i = 0; i < 100 && (await lines()).filter((l) => l.ok).length < 20; i++) await new Promise((r) => setTimeout(r, 500));
@@ -127,6 +139,7 @@ try {
   const single: Array<ReturnType<typeof failureWindow> & { seconds: number }> = [];
   for (let r = 0; r < rounds; r++) {
     // Ours: alternate to the other login.
+    progress(`round ${r + 1}: ours`);
     let t0 = Date.now();
     await rotateOnce();
     await new Promise((res) => setTimeout(res, 2000));
@@ -134,6 +147,7 @@ try {
 
     // Single password: the login in use gets a new password first, then the consumers roll
     // onto a value that works (the rotation to the other login serves as the roll).
+    progress(`round ${r + 1}: single password`);
     t0 = Date.now();
     const j = await journal();
     if (!j?.login) throw new Error('no login recorded');
@@ -156,5 +170,6 @@ try {
     `failed connections: ours ${ours.reduce((a, x) => a + x.failed, 0)}, single password ${single.reduce((a, x) => a + x.failed, 0)}`,
   );
 } finally {
+  stop();
   await deleteCluster(port, name, 60_000).catch(() => undefined);
 }

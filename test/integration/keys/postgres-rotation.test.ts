@@ -3,7 +3,7 @@
 // reconciler rolling them one at a time and the rotation reconciler driving the journal — a new
 // rotation reconciler on every pass in the second rotation (a controller killed after each step,
 // nothing in memory). No controller and no lease: both reconcilers are driven here, so this file
-// runs beside others' controllers. Every value the run generated is read back from the tasks
+// runs beside others' controllers. `bzzzctl keys rotate|status` run as a user runs them (npm run build). Every value the run generated is read back from the tasks
 // and searched for in every log line, the journal and the status.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSpecFile } from '../../../src/spec/index.js';
@@ -16,7 +16,7 @@ import { DockerExec } from '../../../src/swarm/exec.js';
 import { postgresLoginsViaExec } from '../../../src/ops/postgres-logins.js';
 import { captureLog } from '../../support/capture-log.js';
 import { rotationSpec } from '../../support/pg-rotation-spec.js';
-import { cleanup, docker, port, specDir, uniqueName, waitFor, writeSpec } from '../harness.js';
+import { cleanup, cli, docker, port, specDir, uniqueName, waitFor, writeSpec } from '../harness.js';
 
 const name = uniqueName('kd-pgrot');
 const log = captureLog();
@@ -47,7 +47,9 @@ async function drive(done: () => Promise<boolean>, restart: boolean, timeoutMs =
     if (await done()) return;
     await new Promise((r) => setTimeout(r, 300));
   }
-  throw new Error(`rotation did not finish in ${timeoutMs} ms: ${JSON.stringify(await journal())}`);
+  const ps = await docker('service', 'ps', '--no-trunc', `${name}_content-resolver`).catch(() => '');
+  const mounts = await docker('service', 'inspect', '--format', '{{json .Spec.TaskTemplate.ContainerSpec.Secrets}} {{json .UpdateStatus}}', `${name}_content-resolver`).catch(() => '');
+  throw new Error(`rotation did not finish in ${timeoutMs} ms: ${JSON.stringify(await journal())}\n${ps}\n${mounts}\n${log.lines.slice(-8).join('\n')}`);
 }
 
 beforeAll(async () => {
@@ -72,13 +74,10 @@ describe('PostgreSQL password rotation on the swarm', () => {
       throw new Error(`${err}\n${ps}\n${(await consumerLogs()).slice(-10).join('\n')}`);
     });
 
-    // Second rotation, asked for as `bzzzctl keys rotate --secret` asks, under a controller killed every pass.
-    await rotations.update(name, (s) => {
-      const item = s?.items['secret:postgres_app'];
-      return s && item
-        ? { ...s, items: { ...s.items, 'secret:postgres_app': { ...item, requested: { at: new Date().toISOString(), by: 'test' } } } }
-        : undefined;
-    });
+    // Second rotation, asked for with `bzzzctl keys rotate`, under a controller killed every pass.
+    const asked = await cli(['keys', 'rotate', name, '--secret', 'postgres_app']);
+    expect(asked.stdout).toContain('rotation requested');
+    expect((await cli(['keys', 'rotate', name, '--admin'])).stderr).toMatch(/not run by this release/);
     const before = (await consumerLogs()).length;
     await drive(async () => (await journal())?.login === 'app_b' && !(await journal())?.run, true, 120_000);
     await waitFor('consumers connecting as app_b', async () => (await consumerLogs()).length > before + 20, 30_000, 500);
@@ -105,7 +104,11 @@ describe('PostgreSQL password rotation on the swarm', () => {
     const password = value.split('password=')[1]!;
     const rec = await store.get(name);
     const record = JSON.stringify(await rotations.get(name));
-    for (const text of [log.text(), record, JSON.stringify(rec?.status ?? {})]) expect(text).not.toContain(password);
+    const status = await cli(['keys', 'status', name]);
+    expect(status.stdout).toMatch(/secret:postgres_app .*last succeeded/);
+    expect(status.stdout).toContain('(login app_b)');
+    const json = await cli(['keys', 'status', name, '-o', 'json']);
+    for (const text of [log.text(), record, JSON.stringify(rec?.status ?? {}), status.stdout, json.stdout]) expect(text).not.toContain(password);
     expect(log.lines.length).toBeGreaterThan(5);
   });
 });

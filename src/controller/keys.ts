@@ -23,6 +23,29 @@ export interface KeysWiringOptions {
 }
 
 export function createKeysWiring(o: KeysWiringOptions): { reconciler: Reconciler } {
+  const onEvent = rotationEventSink(o.registry, o.announce);
+  return {
+    reconciler: createRotationReconciler({
+      port: o.port,
+      store: o.store,
+      rotations: o.rotations,
+      ...(o.postgres ? { postgres: o.postgres } : {}),
+      log: o.log,
+      onEvent,
+      ...(o.pollMs ? { pollMs: o.pollMs } : {}),
+    }),
+  };
+}
+
+/**
+ * The rotation events as metrics and Slack messages: a start and an end each time, a failed step
+ * once until the item next succeeds, an overdue item once per due time (passes repeat them).
+ */
+export function rotationEventSink(
+  registry: Registry,
+  announce: (cluster: string, n: RolloutNotification) => void,
+): (cluster: string, e: RotationEvent) => void {
+  const o = { registry, announce };
   const total = new Counter({
     name: 'bzzz_operator_rotations_total',
     help: 'Rotations finished or failed steps, by item kind (role-keys, admin-key, secret) and outcome (succeeded, failed).',
@@ -75,15 +98,5 @@ export function createKeysWiring(o: KeysWiringOptions): { reconciler: Reconciler
     }
   }
 
-  return {
-    reconciler: createRotationReconciler({
-      port: o.port,
-      store: o.store,
-      rotations: o.rotations,
-      ...(o.postgres ? { postgres: o.postgres } : {}),
-      log: o.log,
-      onEvent,
-      ...(o.pollMs ? { pollMs: o.pollMs } : {}),
-    }),
-  };
+  return onEvent;
 }

@@ -48,8 +48,16 @@ async function drive(done: () => Promise<boolean>, restart: boolean, timeoutMs =
     await new Promise((r) => setTimeout(r, 300));
   }
   const ps = await docker('service', 'ps', '--no-trunc', `${name}_content-resolver`).catch(() => '');
-  const mounts = await docker('service', 'inspect', '--format', '{{json .Spec.TaskTemplate.ContainerSpec.Secrets}} {{json .UpdateStatus}}', `${name}_content-resolver`).catch(() => '');
-  throw new Error(`rotation did not finish in ${timeoutMs} ms: ${JSON.stringify(await journal())}\n${ps}\n${mounts}\n${log.lines.slice(-8).join('\n')}`);
+  const mounts = await docker(
+    'service',
+    'inspect',
+    '--format',
+    '{{json .Spec.TaskTemplate.ContainerSpec.Secrets}} {{json .UpdateStatus}}',
+    `${name}_content-resolver`,
+  ).catch(() => '');
+  throw new Error(
+    `rotation did not finish in ${timeoutMs} ms: ${JSON.stringify(await journal())}\n${ps}\n${mounts}\n${log.lines.slice(-8).join('\n')}`,
+  );
 }
 
 beforeAll(async () => {
@@ -108,7 +116,8 @@ describe('PostgreSQL password rotation on the swarm', () => {
     expect(status.stdout).toMatch(/secret:postgres_app .*last succeeded/);
     expect(status.stdout).toContain('(login app_b)');
     const json = await cli(['keys', 'status', name, '-o', 'json']);
-    for (const text of [log.text(), record, JSON.stringify(rec?.status ?? {}), status.stdout, json.stdout]) expect(text).not.toContain(password);
+    for (const text of [log.text(), record, JSON.stringify(rec?.status ?? {}), status.stdout, json.stdout])
+      expect(text).not.toContain(password);
     expect(log.lines.length).toBeGreaterThan(5);
   });
 });

@@ -164,7 +164,7 @@ export function createRotationReconciler(o: RotationReconcilerOptions): Reconcil
     const move = (run: SecretRotationRun, step: SecretRotationRun['step'], extra: Partial<SecretRotationRun> = {}) =>
       save(item.id, (cur) =>
         cur?.run?.id === run.id && cur.run.step === run.step
-          ? { ...cur, run: { ...cur.run, ...extra, step, stepStartedAt: at() } }
+          ? { ...cur, run: { ...withoutError(cur.run), ...extra, step, stepStartedAt: at() } }
           : undefined,
       );
     switch (d.kind) {
@@ -277,6 +277,12 @@ export function createRotationReconciler(o: RotationReconcilerOptions): Reconcil
   }
 
   return { reconcile };
+}
+
+/** A step that moved on is no longer failing. */
+function withoutError(run: SecretRotationRun): SecretRotationRun {
+  const { lastError: _e, ...rest } = run;
+  return rest;
 }
 
 /** The version the services mount: the journal's current one, or the newest not staged by a run. */

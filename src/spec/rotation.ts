@@ -4,6 +4,7 @@
 // src/reconcilers/rotation-reconciler.ts; `bzzzctl keys status` shows the same record.
 import { InvalidInputError } from '../util/errors.js';
 import { jitterMs } from '../util/cron.js';
+import { sumOfUnits } from './units.js';
 import type { BzzzCluster, SecretRotateSpec } from './types.js';
 
 export const DEFAULT_ROLE_KEY_PERIOD = '90d';
@@ -16,16 +17,8 @@ const PERIOD_PART = /([0-9]+)(d|h|m|s)/gy;
 
 /** "90d", "1d12h", "30m", "0" (off) → milliseconds. Errors name the field. */
 export function parsePeriodMs(value: string, field: string): number {
-  const text = value.trim();
-  if (text === '0') return 0;
-  let total = 0;
-  let consumed = 0;
-  PERIOD_PART.lastIndex = 0;
-  for (let m = PERIOD_PART.exec(text); m !== null; m = PERIOD_PART.exec(text)) {
-    total += Number(m[1]) * PERIOD_UNIT_MS[m[2] as string]!;
-    consumed = PERIOD_PART.lastIndex;
-  }
-  if (text.length === 0 || consumed !== text.length) {
+  const total = sumOfUnits(value, PERIOD_PART, PERIOD_UNIT_MS);
+  if (total === undefined) {
     throw new InvalidInputError(`${field}: "${value}" is not a period; write a number and a unit d, h, m or s, e.g. "90d" or "12h"`);
   }
   return total;

@@ -67,6 +67,8 @@ export interface RotationReconcilerOptions {
 /** Passes run this often at least while any run is under way; idle clusters wake for their next due time. */
 const DEFAULT_POLL_MS = 2000;
 const MAX_IDLE_MS = 10 * 60_000;
+/** A roll waited this long is reported (it goes on waiting: the old value stays valid meanwhile). */
+const ROLL_STALL_MS = 10 * 60_000;
 
 export function createRotationReconciler(o: RotationReconcilerOptions): Reconciler {
   const log = o.log ?? logger('rotation');
@@ -123,6 +125,16 @@ export function createRotationReconciler(o: RotationReconcilerOptions): Reconcil
         consumers: consumersOf(logical, versions, services, tasks),
         jitter: spec.spec.keys?.rotation?.jitter,
       });
+      const rolling = itemState?.run;
+      if (decision.kind === 'wait' && rolling?.step === 'roll' && now() - Date.parse(rolling.stepStartedAt) > ROLL_STALL_MS) {
+        // Still waiting, as it must (the old value stays valid), but someone should look: a paused
+        // update, a task that cannot start. Recorded as the run's error, so status and Slack say so.
+        const error = `the consumers have not rolled for ${Math.round((now() - Date.parse(rolling.stepStartedAt)) / 60_000)} min: ${decision.reason}`;
+        if (rolling.lastError?.replace(/\d+ min/, '') !== error.replace(/\d+ min/, '')) {
+          o.onEvent?.(cluster, { kind: 'failed', item: item.id, step: 'roll', error });
+          await save(item.id, (cur) => (cur?.run?.id === rolling.id ? { ...cur, run: { ...cur.run, lastError: error } } : undefined));
+        }
+      }
       try {
         const wait = await act(cluster, spec, item, decision, versions, port, save, signal);
         wakeMs = Math.min(wakeMs, wait);

@@ -205,4 +205,24 @@ describe('secret rotation with a postgres consumer', () => {
     expect(item?.last?.detail).toBe('manual rotation');
     expect(item?.requested).toBeUndefined();
   });
+
+  it('reports a roll that does not move after 10 minutes, keeping the old login', async () => {
+    const w = await world();
+    await drive(w);
+    w.m.advance(DAY * 1.1);
+    // New redis tasks never start: the roll cannot finish.
+    w.m.port.setTaskStates(`${w.m.name}_redis`, { state: 'running' });
+    const r = w.reconciler();
+    for (let i = 0; i < 30; i++) {
+      await r.reconcile(w.m.name, signal);
+      await w.m.pass();
+      await w.check();
+      w.m.advance(60_000);
+    }
+    const item = (await w.rotations.get(w.m.name))?.items['secret:postgres_app'];
+    expect(item?.run?.step).toBe('roll');
+    expect(item?.run?.lastError).toMatch(/consumers have not rolled for \d+ min: service bzzz-dev_redis still runs/);
+    expect(w.pg.logins.get('app_a')?.enabled).toBe(true);
+    expect(w.events.filter((e) => e.kind === 'failed')).toHaveLength(1);
+  });
 });

@@ -290,6 +290,12 @@ function boundedMemo<T>(max: number): (key: string, make: () => Promise<T>) => P
 
 /** Overdue and failing rotations (the keys controller's journal), as problems of the status. */
 function rotationConditions(name: string, cluster: BzzzCluster, state: readonly Config[], now: number): Problem[] {
-  const views = rotationView(name, rotationItems(cluster), rotationFromConfigs(name, state), now, cluster.spec.keys?.rotation?.jitter);
+  let items: ReturnType<typeof rotationItems>;
+  try {
+    items = rotationItems(cluster);
+  } catch {
+    return []; // a stored spec from before the periods were checked: nothing to report on
+  }
+  const views = rotationView(name, items, rotationFromConfigs(name, state), now, cluster.spec.keys?.rotation?.jitter);
   return rotationProblems(views).map((p) => ({ object: `rotation of ${name}`, reason: p.reason, message: p.message }));
 }

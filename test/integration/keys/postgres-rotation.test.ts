@@ -55,8 +55,16 @@ async function drive(done: () => Promise<boolean>, restart: boolean, timeoutMs =
     '{{json .Spec.TaskTemplate.ContainerSpec.Secrets}} {{json .UpdateStatus}}',
     `${name}_content-resolver`,
   ).catch(() => '');
+  const secrets = await docker(
+    'secret',
+    'ls',
+    '--filter',
+    `name=${name}_postgres_app`,
+    '--format',
+    '{{.Name}} {{.CreatedAt}} {{.Labels}}',
+  ).catch(() => '');
   throw new Error(
-    `rotation did not finish in ${timeoutMs} ms: ${JSON.stringify(await journal())}\n${ps}\n${mounts}\n${log.lines.slice(-8).join('\n')}`,
+    `${secrets}\nrotation did not finish in ${timeoutMs} ms: ${JSON.stringify(await journal())}\n${ps}\n${mounts}\n${log.lines.slice(-8).join('\n')}`,
   );
 }
 

@@ -225,4 +225,14 @@ describe('secret rotation with a postgres consumer', () => {
     expect(w.pg.logins.get('app_a')?.enabled).toBe(true);
     expect(w.events.filter((e) => e.kind === 'failed')).toHaveLength(1);
   });
+
+  it('mounts no third version when PostgreSQL is not up yet for the first rotation', async () => {
+    const w = await world();
+    w.pg.failNext = 5;
+    await drive(w);
+    const item = (await w.rotations.get(w.m.name))?.items['secret:postgres_app'];
+    expect(item?.login).toBe('app_a');
+    const mounted = (await w.m.service('redis')).Spec.TaskTemplate.ContainerSpec.Secrets?.map((x) => x.SecretName) ?? [];
+    expect(mounted).toContain(item?.current);
+  });
 });

@@ -65,7 +65,17 @@ export function planSecrets(cluster: BzzzCluster, versions: Record<string, strin
       const pinned = rotated.get(logical);
       const existing = versions.find((x) => x.Spec.Name === pinned) ?? newest(versions.filter((x) => !x.Spec.Labels?.[STAGED_LABEL]));
       if (existing) names.set(logical, existing.Spec.Name);
-      else {
+      else if (pinned) {
+        // The rotation journal owns this secret's versions: never make a competing one (it would
+        // be mounted, unrotated, behind the rotation's back). A version missing from one listing
+        // is looked for again on the next pass.
+        names.set(logical, pinned);
+        problems.push({
+          object: `secret ${pinned}`,
+          reason: 'SecretMissing',
+          message: `secret ${pinned}, the version of ${logical} its rotation journal names, is not in the swarm: bzzzctl keys rotate ${name} --secret ${logical} makes a new one`,
+        });
+      } else {
         names.set(logical, `${name}_${logical}-${PENDING}`);
         generate.push({ logical, spec: s.generate });
         changes.push({ action: 'create', kind: 'secret', name: `${name}_${logical}-${PENDING}`, reason: 'generated value' });

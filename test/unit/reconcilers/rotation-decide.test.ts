@@ -107,3 +107,42 @@ describe('consumersOf', () => {
     expect(c).toEqual([{ service: 'c_consumer', specVersion: 'c_app-new', taskVersions: ['c_app-new', 'c_app-old'] }]);
   });
 });
+
+describe('planSecrets with a rotation journal', () => {
+  it('never makes a competing version of a secret whose journal names one it cannot see', async () => {
+    const { planSecrets } = await import('../../../src/reconcilers/secrets.js');
+    const journal = { version: 1, items: { 'secret:app': { since: new Date(T).toISOString(), current: 'c_app-gone', login: 'app_a' } } };
+    const plan = planSecrets(
+      {
+        apiVersion: 'bzzz.io/v2',
+        kind: 'BzzzCluster',
+        metadata: { name: 'c' },
+        spec: {
+          version: '1',
+          agent: { instances: [] },
+          secrets: { app: { generate: {}, rotate: { period: '30d', consumer: { type: 'roll' } } } },
+        },
+      },
+      {},
+      {
+        networks: [],
+        secrets: [],
+        configs: [],
+        services: [],
+        lookAlikes: [],
+        external: { networks: [], secrets: [], configs: [] },
+        state: [
+          {
+            ID: 'r',
+            Version: { Index: 1 },
+            CreatedAt: '',
+            Spec: { Name: 'c_bzzz-rotation', Labels: { 'io.bzzz.kind': 'rotation', 'io.bzzz.rotation': JSON.stringify(journal) } },
+          },
+        ],
+      },
+    );
+    expect(plan.generate).toEqual([]);
+    expect(plan.names.get('app')).toBe('c_app-gone');
+    expect(plan.problems.map((p) => p.reason)).toEqual(['SecretMissing']);
+  });
+});

@@ -3,7 +3,11 @@
 // they mount, printing ok or FAIL, rolled one at a time (start-first).
 // tasks.postgres: service VIPs do not route on these machines, DNS round-robin does. A task's
 // secret file never changes: it connects with the value its task was made with.
+// A new task's first moments on the overlay can lack DNS ("Temporary failure in name
+// resolution"), as on any rolling update: the client starts once tasks.postgres resolves, as a
+// real one with a readiness check would, so a FAIL line is about the credential or the server.
 const LOOP = [
+  'until getent hosts tasks.postgres >/dev/null; do sleep 0.1; done;',
   'while true; do',
   '  c=$(cat /run/secrets/postgres_app);',
   '  case "$c" in user=*) ;; *) echo wait; sleep 0.2; continue;; esac;',

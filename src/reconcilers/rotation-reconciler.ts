@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ClusterStore } from '../store/cluster-store.js';
 import type { RotationStore } from '../store/rotation-store.js';
-import type { Secret, Service, Task } from '../swarm/api-types.js';
+import type { Secret } from '../swarm/api-types.js';
 import type { SwarmPort } from '../swarm/port.js';
 import { L, ownedBy, secretHash8, versionedName } from '../swarm/labels.js';
 import { provingPort } from '../swarm/ownership.js';
@@ -32,7 +32,8 @@ import type { BzzzCluster } from '../spec/types.js';
 import { errorMessage } from '../util/errors.js';
 import { logger, type Logger } from '../util/log.js';
 import { compareStrings } from '../util/compare.js';
-import { decideSecretRotation, nextLogin, type ConsumerView, type SecretDecision } from './rotation-decide.js';
+import { decideSecretRotation, nextLogin, type SecretDecision } from './rotation-decide.js';
+import { consumersOf, mounts } from './rotation-consumers.js';
 import { generateValue, secretLabels, STAGED_LABEL } from './secrets.js';
 import type { ReconcileResult, Reconciler } from './reconciler.js';
 import { keyItemsStatus } from './rotation-keys.js';
@@ -304,45 +305,6 @@ function mountedVersion(versions: Secret[], state: RotationItemState | undefined
     versions.find((x) => x.Spec.Name === pinned) ??
     [...versions].filter((x) => !x.Spec.Labels?.[STAGED_LABEL]).sort((a, b) => compareStrings(b.CreatedAt, a.CreatedAt))[0];
   return v ? { name: v.Spec.Name, createdAt: v.CreatedAt } : undefined;
-}
-
-function mounts(s: Service, secret: string): boolean {
-  return (s.Spec.TaskTemplate.ContainerSpec.Secrets ?? []).some((r) => r.SecretName === secret);
-}
-
-/** Every service that mounts a version of `logical`, with the versions its live tasks mount. */
-export function consumersOf(
-  logical: string,
-  versions: readonly Secret[],
-  services: readonly Service[],
-  tasks: readonly Task[],
-): ConsumerView[] {
-  const names = new Set(versions.map((v) => v.Spec.Name));
-  const out: ConsumerView[] = [];
-  for (const s of services) {
-    const ref = (s.Spec.TaskTemplate.ContainerSpec.Secrets ?? []).find((r) => names.has(r.SecretName));
-    if (!ref) continue;
-    // Live = not yet stopped, whatever it was told: a task asked to shut down still runs (and
-    // still connects with the old value) until its container has exited.
-    // A task told to shut down before it ever started holds nothing.
-    const live = tasks.filter(
-      (t) => t.ServiceID === s.ID && !isGone(t.Status.State) && !(t.DesiredState !== 'running' && NOT_STARTED.has(t.Status.State)),
-    );
-    out.push({
-      service: s.Spec.Name,
-      specVersion: ref.SecretName,
-      taskVersions: live.map((t) => (t.Spec.ContainerSpec?.Secrets ?? []).find((r) => names.has(r.SecretName))?.SecretName ?? '?'),
-      ...(s.UpdateStatus?.State ? { updateState: s.UpdateStatus.State } : {}),
-    });
-  }
-  void logical;
-  return out;
-}
-
-const NOT_STARTED = new Set(['new', 'pending', 'assigned', 'accepted', 'allocated', 'ready', 'preparing']);
-
-function isGone(state: string): boolean {
-  return ['shutdown', 'complete', 'failed', 'rejected', 'orphaned', 'remove'].includes(state);
 }
 
 /** A PostgreSQL identifier from a logical secret name (postgres_app → postgres_app). */

@@ -1,7 +1,7 @@
 // The secret rotation's decisions (pure), and which tasks still count as using the old value.
 import { describe, expect, it } from 'vitest';
 import { decideSecretRotation, nextLogin, type SecretObservation } from '../../../src/reconcilers/rotation-decide.js';
-import { consumersOf } from '../../../src/reconcilers/rotation-reconciler.js';
+import { consumersOf } from '../../../src/reconcilers/rotation-consumers.js';
 import type { RotationItemState, SecretRotationRun } from '../../../src/spec/rotation.js';
 import type { Secret, Service, Task } from '../../../src/swarm/api-types.js';
 

@@ -311,7 +311,7 @@ export function buildProgram(): Command {
     )
     .action(run(() => import('./commands/controller.js').then((m) => m.controllerRunCommand)));
 
-  const keys = program.command('keys').description('Role keys and the Shamir-split admin key.');
+  const keys = program.command('keys').description('Role keys, the Shamir-split admin key and rotated secrets.');
   keys
     .command('generate')
     .description(
@@ -322,6 +322,25 @@ export function buildProgram(): Command {
     .option('--shares <n>', 'number of shares', '5')
     .option('--force', 'overwrite existing keys in DIR')
     .action(run(() => import('../agent/cli/keys.js').then((m) => m.keysGenerateCommand)));
+  keys
+    .command('status')
+    .description(
+      'Rotations of a cluster: age of each key and rotated secret, next rotation, last result, the run under way. No value is shown.',
+    )
+    .argument('<name>', 'cluster name')
+    .addOption(outputOption())
+    .action(run(() => import('./commands/keys.js').then((m) => m.keysStatusCommand)));
+  keys
+    .command('rotate')
+    .description(
+      'Ask the controller to rotate now: a secret with a rotate section (--secret NAME), a role key (--role R) or the admin key (--admin).',
+    )
+    .argument('<name>', 'cluster name')
+    .option('--secret <name>', 'a secret of spec.secrets with rotate')
+    .option('--role <role>', 'a role whose key to rotate')
+    .option('--admin', 'the admin key and its Shamir split')
+    .addOption(outputOption())
+    .action(run(() => import('./commands/keys.js').then((m) => m.keysRotateCommand)));
 
   const agent = program.command('agent').description('The BZZZ agent runtime.');
   agent

@@ -27,6 +27,10 @@ import { createMigrationWiring } from './migration.js';
 import { MigrationStore } from '../store/migration-store.js';
 import { BackupStore } from '../store/backup-store.js';
 import { createBackupWiring } from './backups.js';
+import { RotationStore } from '../store/rotation-store.js';
+import { createKeysWiring } from './keys.js';
+import { DockerExec } from '../swarm/exec.js';
+import { postgresLoginsViaExec } from '../ops/postgres-logins.js';
 import type { Reconciler } from '../reconcilers/reconciler.js';
 import type { ClusterLister } from './types.js';
 
@@ -178,6 +182,24 @@ export async function startController(opts: ControllerProcessOptions): Promise<R
     requeue: (cluster, reason) => backupController.enqueue(cluster, reason),
   });
   const backupController = addController('backup', backups.reconciler);
+  // Rotations: a sixth controller, journaled in <cluster>_bzzz-rotation. A step it records
+  // (a new version to mount) is the cluster reconciler's to roll out: it is told at once.
+  const keys = createKeysWiring({
+    port,
+    store,
+    rotations: new RotationStore(port, store),
+    postgres: postgresLoginsViaExec(new DockerExec(port)),
+    registry: metrics.registry,
+    log: log.child({ component: 'keys' }),
+    announce: (cluster, n) => rollouts.announce(cluster, n),
+  });
+  addController('keys', {
+    async reconcile(cluster, signal) {
+      const r = await keys.reconciler.reconcile(cluster, signal);
+      if (r.writes) clusters.enqueue(cluster, 'rotation step recorded');
+      return r;
+    },
+  });
   rollouts.onAction((cluster, reason) => {
     clusters.enqueue(cluster, reason);
     rolloutController.enqueue(cluster, reason);

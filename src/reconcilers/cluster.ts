@@ -26,6 +26,9 @@ import { rolloutTarget } from './rollout.js';
 import { rolloutFromConfigs } from '../store/rollout-store.js';
 import { v1PlanFromConfigs } from '../store/v1-store.js';
 import { migrationFromConfigs } from '../store/migration-store.js';
+import { rotatedSecretNames, rotationFromConfigs } from '../store/rotation-store.js';
+import { rotationItems } from '../spec/rotation.js';
+import { rotationProblems, rotationView } from './rotation-status.js';
 import { backupFromConfigs } from '../store/backup-store.js';
 import type { MigrationState } from '../spec/migration.js';
 import type { Problem } from './types.js';
@@ -127,7 +130,10 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
       target.since ?? Date.parse(spec.appliedAt),
       {
         hold: target.hold,
-        retainSecrets: revisionSecretVersions(cluster, owned.state),
+        retainSecrets: new Set([
+          ...revisionSecretVersions(cluster, owned.state),
+          ...rotatedSecretNames(rotationFromConfigs(cluster, owned.state)).keep,
+        ]),
         park:
           v1?.parked === true ||
           parkedByMigration(
@@ -137,7 +143,7 @@ export function createClusterReconciler(opts: ClusterReconcilerOptions): Cluster
           ),
       },
     );
-    const problems: Problem[] = [...plan.problems];
+    const problems: Problem[] = [...plan.problems, ...rotationConditions(cluster, spec.cluster, owned.state, now().getTime())];
     // Every object this pass creates carries the cluster's ownership proof.
     const writer = rec.ownerKey ? provingPort(port, cluster, rec.ownerKey) : port;
     const ctx: StepContext = { port: writer, cluster, ids, observed, failedServices: new Set() };
@@ -280,4 +286,16 @@ function boundedMemo<T>(max: number): (key: string, make: () => Promise<T>) => P
     }
     return v;
   };
+}
+
+/** Overdue and failing rotations (the keys controller's journal), as problems of the status. */
+function rotationConditions(name: string, cluster: BzzzCluster, state: readonly Config[], now: number): Problem[] {
+  let items: ReturnType<typeof rotationItems>;
+  try {
+    items = rotationItems(cluster);
+  } catch {
+    return []; // a stored spec from before the periods were checked: nothing to report on
+  }
+  const views = rotationView(name, items, rotationFromConfigs(name, state), now, cluster.spec.keys?.rotation?.jitter);
+  return rotationProblems(views).map((p) => ({ object: `rotation of ${name}`, reason: p.reason, message: p.message }));
 }

@@ -10,6 +10,7 @@ import { L, ownerLabels, secretHash8, versionedName } from '../swarm/labels.js';
 import type { Change, IdIndex, Observed, Problem } from './types.js';
 import { failures } from './problems.js';
 import { compareStrings } from '../util/compare.js';
+import { rotatedSecretNames, rotationFromConfigs } from '../store/rotation-store.js';
 
 export interface GeneratedSecret {
   logical: string;
@@ -25,6 +26,8 @@ export interface SecretPlan {
 }
 
 export const PENDING = '(generated)';
+/** On a version a rotation made: the rotation's id. Such a version is mounted only once the rotation journal names it. */
+export const STAGED_LABEL = 'io.bzzz.rotation-id';
 
 /** Labels of a secret version the operator writes (by apply for file/env, by the controller for generated). */
 export function secretLabels(
@@ -44,6 +47,9 @@ export function planSecrets(cluster: BzzzCluster, versions: Record<string, strin
   const problems: Problem[] = [];
   const owned = new Set(observed.secrets.map((s) => s.Spec.Name));
   const external = new Set(observed.external.secrets.map((s) => s.Spec.Name));
+  // A rotated secret's services mount the version its rotation journal names: a new version is
+  // made (staged) before the consumer accepts it and is mounted only once the journal says so.
+  const rotated = rotatedSecretNames(rotationFromConfigs(name, observed.state)).mount;
   for (const [logical, s] of Object.entries(cluster.spec.secrets ?? {}).sort(([a], [b]) => compareStrings(a, b))) {
     if (s.external) {
       names.set(logical, s.external);
@@ -55,11 +61,21 @@ export function planSecrets(cluster: BzzzCluster, versions: Record<string, strin
         });
       }
     } else if (s.generate) {
-      const existing = newest(
-        observed.secrets.filter((x) => x.Spec.Labels?.[L.logical] === logical && x.Spec.Labels?.[L.source] === 'generated'),
-      );
+      const versions = observed.secrets.filter((x) => x.Spec.Labels?.[L.logical] === logical && x.Spec.Labels?.[L.source] === 'generated');
+      const pinned = rotated.get(logical);
+      const existing = versions.find((x) => x.Spec.Name === pinned) ?? newest(versions.filter((x) => !x.Spec.Labels?.[STAGED_LABEL]));
       if (existing) names.set(logical, existing.Spec.Name);
-      else {
+      else if (pinned) {
+        // The rotation journal owns this secret's versions: never make a competing one (it would
+        // be mounted, unrotated, behind the rotation's back). A version missing from one listing
+        // is looked for again on the next pass.
+        names.set(logical, pinned);
+        problems.push({
+          object: `secret ${pinned}`,
+          reason: 'SecretMissing',
+          message: `secret ${pinned}, the version of ${logical} its rotation journal names, is not in the swarm: bzzzctl keys rotate ${name} --secret ${logical} makes a new one`,
+        });
+      } else {
         names.set(logical, `${name}_${logical}-${PENDING}`);
         generate.push({ logical, spec: s.generate });
         changes.push({ action: 'create', kind: 'secret', name: `${name}_${logical}-${PENDING}`, reason: 'generated value' });

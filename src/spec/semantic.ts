@@ -14,6 +14,7 @@ import {
   checkApiCallers,
 } from './checks/references.js';
 import { checkDockerNames, checkImages, checkReservedLabels, checkVolumeMounts } from './checks/docker-rules.js';
+import { checkRotation } from './checks/rotation.js';
 import { checkDurationsAndSizes, checkElection, checkPolicies, checkReserved } from './checks/values.js';
 import { checkPortCollisions } from './checks/ports.js';
 import { checkAnalysis, checkRollbackTriggers } from './checks/rollouts.js';
@@ -43,6 +44,7 @@ export const SEMANTIC_CHECKS: readonly SemanticCheck[] = [
   checkRollbackTriggers,
   checkV1,
   checkMigration,
+  checkRotation,
   checkBackups,
 ];
 

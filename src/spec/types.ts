@@ -89,6 +89,24 @@ export interface SecretSpec {
   /** Use an existing Docker secret of this name, managed outside the operator. */
   external?: string;
   labels?: Record<string, string>;
+  /** Scheduled rotation of a generated secret (src/reconcilers/rotation-*.ts). Only with `generate`. */
+  rotate?: SecretRotateSpec;
+}
+
+/**
+ * How a generated secret is rotated. `period` from the last rotation (or the secret's creation)
+ * to the next; `grace` the old version is kept after every consumer rolled. `consumer` says how
+ * whoever checks the value learns the new one:
+ *  - `roll`: a new versioned Docker secret, the services that mount it rolled per their update
+ *    policy (the runbook's secret update procedure);
+ *  - `postgres`: the value is a libpq conninfo `user=<login>_a password=…`; two login roles
+ *    `<login>_a` / `<login>_b` alternate, each rotation sets the idle one's password in the running
+ *    PostgreSQL, rolls the consumers onto it and only then disables the other one's login.
+ */
+export interface SecretRotateSpec {
+  period: string;
+  grace?: string;
+  consumer: { type: 'roll' } | { type: 'postgres'; login?: string; memberOf?: string };
 }
 
 /** Exactly one of file, content, external. */
@@ -323,9 +341,20 @@ export interface BackupsSpec {
 export interface KeysSpec {
   /** Make role keys and the Shamir-split admin key on first apply and deliver them to the agents as Docker secrets. Default true. */
   generate?: boolean;
-  rotation?: { schedule?: string; roles?: string[] };
+  /** Rotation periods (a number and a unit d, h, m, s, e.g. "90d"): role keys default 90d, the admin key 30d. */
+  rotation?: KeyRotationSpec;
   shamir?: { threshold?: number; shares?: number };
-  [k: string]: unknown;
+}
+
+export interface KeyRotationSpec {
+  /** Period of the role keys (observer, backend_developer, senior_software_architect). Default 90d; "0" turns it off. */
+  roleKeys?: string;
+  /** Period of the admin key and its Shamir split. Default 30d; "0" turns it off. */
+  adminKey?: string;
+  /** Roles whose keys rotate on schedule (default: all three non-admin roles). */
+  roles?: string[];
+  /** Spread of the scheduled time, as a fraction of the period (0–0.5, default 0.05): clusters applied together do not rotate together. */
+  jitter?: number;
 }
 /**
  * v1-only: the v1 units serve, v2 is parked. parallel: v2 runs beside v1 (the proxy still sends

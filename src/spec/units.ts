@@ -17,23 +17,30 @@ const DURATION_PART = /([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)/gy;
 
 const DURATION_HELP = 'a number and a unit (ns, us, ms, s, m, h), e.g. "500ms", "10s", "1m30s"';
 
+/**
+ * "0", or numbers each followed by a unit of `units` ("1m30s", "1d12h"), summed in the units'
+ * scale; undefined when the text is anything else. `part` is a sticky regex: (number)(unit).
+ */
+export function sumOfUnits(value: string, part: RegExp, units: Record<string, number>): number | undefined {
+  const text = value.trim();
+  if (text === '0') return 0;
+  let total = 0;
+  let consumed = 0;
+  part.lastIndex = 0;
+  for (let m = part.exec(text); m !== null; m = part.exec(text)) {
+    total += Number(m[1]) * (units[m[2] as string] ?? Number.NaN);
+    consumed = part.lastIndex;
+  }
+  return text.length === 0 || consumed !== text.length || Number.isNaN(total) ? undefined : total;
+}
+
 /** Parses a duration such as "1m30s" into nanoseconds (an integer). */
 export function parseDurationNs(value: string, field = 'duration'): number {
   if (typeof value !== 'string') {
     throw new InvalidInputError(`${field}: expected a duration string (${DURATION_HELP}), found ${typeof value}`);
   }
-  const text = value.trim();
-  if (text === '0') return 0;
-  let total = 0;
-  let consumed = 0;
-  DURATION_PART.lastIndex = 0;
-  for (let m = DURATION_PART.exec(text); m !== null; m = DURATION_PART.exec(text)) {
-    total += Number(m[1]) * DURATION_UNIT_NS[m[2]];
-    consumed = DURATION_PART.lastIndex;
-  }
-  if (text.length === 0 || consumed !== text.length) {
-    throw new InvalidInputError(`${field}: "${value}" is not a duration; write ${DURATION_HELP}`);
-  }
+  const total = sumOfUnits(value, DURATION_PART, DURATION_UNIT_NS);
+  if (total === undefined) throw new InvalidInputError(`${field}: "${value}" is not a duration; write ${DURATION_HELP}`);
   if (!Number.isSafeInteger(Math.round(total))) {
     throw new InvalidInputError(`${field}: "${value}" is too long a duration; keep it under 100 days`);
   }

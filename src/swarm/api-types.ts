@@ -198,7 +198,7 @@ export interface Task {
   Slot?: number;
   DesiredState: TaskState;
   Status: { Timestamp: string; State: TaskState; Message?: string; Err?: string; ContainerStatus?: { ContainerID?: string } };
-  Spec: { ContainerSpec?: { Image?: string } };
+  Spec: { ContainerSpec?: { Image?: string; Secrets?: SecretReference[] } };
   CreatedAt: string;
   UpdatedAt: string;
 }

@@ -15,6 +15,7 @@ export type RolloutEventKind =
   | 'on-v2'
   | 'v1-failed'
   | 'migration'
+  | 'rotation'
   | 'backup-failed'
   | 'backup-missed'
   | 'verify-failed'
@@ -70,6 +71,7 @@ const TITLE: Record<RolloutEventKind, { icon: string; words: string }> = {
   'on-v2': { icon: ':fast_forward:', words: 'back on v2' },
   'v1-failed': { icon: ':x:', words: 'switch between v1 and v2 failed' },
   migration: { icon: ':truck:', words: 'migration' },
+  rotation: { icon: ':key:', words: 'rotation' },
   'backup-failed': { icon: ':x:', words: 'backup failed' },
   'backup-missed': { icon: ':warning:', words: 'backup slots missed' },
   'verify-failed': { icon: ':x:', words: 'backup verification failed' },

@@ -528,8 +528,36 @@ function validate36(data, { instancePath = "", parentData, parentDataProperty, r
   validate36.errors = vErrors;
   return errors === 0;
 }
-const schema16 = { "type": "object", "additionalProperties": false, "properties": { "file": { "type": "string", "minLength": 1 }, "env": { "type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" }, "generate": { "type": "object", "additionalProperties": false, "properties": { "length": { "type": "integer", "minimum": 8, "maximum": 4096 }, "encoding": { "type": "string", "enum": ["hex", "base64", "alphanumeric"] } } }, "external": { "$ref": "#/definitions/DockerObjectName" }, "labels": { "$ref": "#/definitions/Labels" } }, "oneOf": [{ "required": ["file"] }, { "required": ["env"] }, { "required": ["generate"] }, { "required": ["external"] }] };
+const schema16 = { "type": "object", "additionalProperties": false, "properties": { "file": { "type": "string", "minLength": 1 }, "env": { "type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" }, "generate": { "type": "object", "additionalProperties": false, "properties": { "length": { "type": "integer", "minimum": 8, "maximum": 4096 }, "encoding": { "type": "string", "enum": ["hex", "base64", "alphanumeric"] } } }, "external": { "$ref": "#/definitions/DockerObjectName" }, "labels": { "$ref": "#/definitions/Labels" }, "rotate": { "type": "object", "additionalProperties": false, "required": ["period", "consumer"], "properties": { "period": { "$ref": "#/definitions/Period" }, "grace": { "$ref": "#/definitions/Period" }, "consumer": { "type": "object", "additionalProperties": false, "required": ["type"], "properties": { "type": { "type": "string", "enum": ["roll", "postgres"] }, "login": { "type": "string", "pattern": "^[a-z_][a-z0-9_]{0,40}$" }, "memberOf": { "type": "string", "pattern": "^[a-z_][a-z0-9_]{0,62}$" } } } } } }, "oneOf": [{ "required": ["file"] }, { "required": ["env"] }, { "required": ["generate"] }, { "required": ["external"] }] };
 const pattern8 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
+const pattern10 = new RegExp("^[a-z_][a-z0-9_]{0,40}$", "u");
+const pattern11 = new RegExp("^[a-z_][a-z0-9_]{0,62}$", "u");
+const pattern9 = new RegExp("^(0|([0-9]+(d|h|m|s))+)$", "u");
+function validate45(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+  let vErrors = null;
+  let errors = 0;
+  if (typeof data === "string") {
+    if (!pattern9.test(data)) {
+      const err0 = { instancePath, schemaPath: "#/pattern", keyword: "pattern", params: { pattern: "^(0|([0-9]+(d|h|m|s))+)$" }, message: 'must match pattern "^(0|([0-9]+(d|h|m|s))+)$"' };
+      if (vErrors === null) {
+        vErrors = [err0];
+      } else {
+        vErrors.push(err0);
+      }
+      errors++;
+    }
+  } else {
+    const err1 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+    if (vErrors === null) {
+      vErrors = [err1];
+    } else {
+      vErrors.push(err1);
+    }
+    errors++;
+  }
+  validate45.errors = vErrors;
+  return errors === 0;
+}
 function validate42(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
@@ -639,7 +667,7 @@ function validate42(data, { instancePath = "", parentData, parentDataProperty, r
   }
   if (data && typeof data == "object" && !Array.isArray(data)) {
     for (const key0 in data) {
-      if (!(key0 === "file" || key0 === "env" || key0 === "generate" || key0 === "external" || key0 === "labels")) {
+      if (!(key0 === "file" || key0 === "env" || key0 === "generate" || key0 === "external" || key0 === "labels" || key0 === "rotate")) {
         const err5 = { instancePath, schemaPath: "#/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key0 }, message: "must NOT have additional properties" };
         if (vErrors === null) {
           vErrors = [err5];
@@ -782,19 +810,171 @@ function validate42(data, { instancePath = "", parentData, parentDataProperty, r
         errors = vErrors.length;
       }
     }
+    if (data.rotate !== void 0) {
+      let data7 = data.rotate;
+      if (data7 && typeof data7 == "object" && !Array.isArray(data7)) {
+        if (data7.period === void 0) {
+          const err17 = { instancePath: instancePath + "/rotate", schemaPath: "#/properties/rotate/required", keyword: "required", params: { missingProperty: "period" }, message: "must have required property 'period'" };
+          if (vErrors === null) {
+            vErrors = [err17];
+          } else {
+            vErrors.push(err17);
+          }
+          errors++;
+        }
+        if (data7.consumer === void 0) {
+          const err18 = { instancePath: instancePath + "/rotate", schemaPath: "#/properties/rotate/required", keyword: "required", params: { missingProperty: "consumer" }, message: "must have required property 'consumer'" };
+          if (vErrors === null) {
+            vErrors = [err18];
+          } else {
+            vErrors.push(err18);
+          }
+          errors++;
+        }
+        for (const key2 in data7) {
+          if (!(key2 === "period" || key2 === "grace" || key2 === "consumer")) {
+            const err19 = { instancePath: instancePath + "/rotate", schemaPath: "#/properties/rotate/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key2 }, message: "must NOT have additional properties" };
+            if (vErrors === null) {
+              vErrors = [err19];
+            } else {
+              vErrors.push(err19);
+            }
+            errors++;
+          }
+        }
+        if (data7.period !== void 0) {
+          if (!validate45(data7.period, { instancePath: instancePath + "/rotate/period", parentData: data7, parentDataProperty: "period", rootData })) {
+            vErrors = vErrors === null ? validate45.errors : vErrors.concat(validate45.errors);
+            errors = vErrors.length;
+          }
+        }
+        if (data7.grace !== void 0) {
+          if (!validate45(data7.grace, { instancePath: instancePath + "/rotate/grace", parentData: data7, parentDataProperty: "grace", rootData })) {
+            vErrors = vErrors === null ? validate45.errors : vErrors.concat(validate45.errors);
+            errors = vErrors.length;
+          }
+        }
+        if (data7.consumer !== void 0) {
+          let data10 = data7.consumer;
+          if (data10 && typeof data10 == "object" && !Array.isArray(data10)) {
+            if (data10.type === void 0) {
+              const err20 = { instancePath: instancePath + "/rotate/consumer", schemaPath: "#/properties/rotate/properties/consumer/required", keyword: "required", params: { missingProperty: "type" }, message: "must have required property 'type'" };
+              if (vErrors === null) {
+                vErrors = [err20];
+              } else {
+                vErrors.push(err20);
+              }
+              errors++;
+            }
+            for (const key3 in data10) {
+              if (!(key3 === "type" || key3 === "login" || key3 === "memberOf")) {
+                const err21 = { instancePath: instancePath + "/rotate/consumer", schemaPath: "#/properties/rotate/properties/consumer/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key3 }, message: "must NOT have additional properties" };
+                if (vErrors === null) {
+                  vErrors = [err21];
+                } else {
+                  vErrors.push(err21);
+                }
+                errors++;
+              }
+            }
+            if (data10.type !== void 0) {
+              let data11 = data10.type;
+              if (typeof data11 !== "string") {
+                const err22 = { instancePath: instancePath + "/rotate/consumer/type", schemaPath: "#/properties/rotate/properties/consumer/properties/type/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                if (vErrors === null) {
+                  vErrors = [err22];
+                } else {
+                  vErrors.push(err22);
+                }
+                errors++;
+              }
+              if (!(data11 === "roll" || data11 === "postgres")) {
+                const err23 = { instancePath: instancePath + "/rotate/consumer/type", schemaPath: "#/properties/rotate/properties/consumer/properties/type/enum", keyword: "enum", params: { allowedValues: schema16.properties.rotate.properties.consumer.properties.type.enum }, message: "must be equal to one of the allowed values" };
+                if (vErrors === null) {
+                  vErrors = [err23];
+                } else {
+                  vErrors.push(err23);
+                }
+                errors++;
+              }
+            }
+            if (data10.login !== void 0) {
+              let data12 = data10.login;
+              if (typeof data12 === "string") {
+                if (!pattern10.test(data12)) {
+                  const err24 = { instancePath: instancePath + "/rotate/consumer/login", schemaPath: "#/properties/rotate/properties/consumer/properties/login/pattern", keyword: "pattern", params: { pattern: "^[a-z_][a-z0-9_]{0,40}$" }, message: 'must match pattern "^[a-z_][a-z0-9_]{0,40}$"' };
+                  if (vErrors === null) {
+                    vErrors = [err24];
+                  } else {
+                    vErrors.push(err24);
+                  }
+                  errors++;
+                }
+              } else {
+                const err25 = { instancePath: instancePath + "/rotate/consumer/login", schemaPath: "#/properties/rotate/properties/consumer/properties/login/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                if (vErrors === null) {
+                  vErrors = [err25];
+                } else {
+                  vErrors.push(err25);
+                }
+                errors++;
+              }
+            }
+            if (data10.memberOf !== void 0) {
+              let data13 = data10.memberOf;
+              if (typeof data13 === "string") {
+                if (!pattern11.test(data13)) {
+                  const err26 = { instancePath: instancePath + "/rotate/consumer/memberOf", schemaPath: "#/properties/rotate/properties/consumer/properties/memberOf/pattern", keyword: "pattern", params: { pattern: "^[a-z_][a-z0-9_]{0,62}$" }, message: 'must match pattern "^[a-z_][a-z0-9_]{0,62}$"' };
+                  if (vErrors === null) {
+                    vErrors = [err26];
+                  } else {
+                    vErrors.push(err26);
+                  }
+                  errors++;
+                }
+              } else {
+                const err27 = { instancePath: instancePath + "/rotate/consumer/memberOf", schemaPath: "#/properties/rotate/properties/consumer/properties/memberOf/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                if (vErrors === null) {
+                  vErrors = [err27];
+                } else {
+                  vErrors.push(err27);
+                }
+                errors++;
+              }
+            }
+          } else {
+            const err28 = { instancePath: instancePath + "/rotate/consumer", schemaPath: "#/properties/rotate/properties/consumer/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+            if (vErrors === null) {
+              vErrors = [err28];
+            } else {
+              vErrors.push(err28);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err29 = { instancePath: instancePath + "/rotate", schemaPath: "#/properties/rotate/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+        if (vErrors === null) {
+          vErrors = [err29];
+        } else {
+          vErrors.push(err29);
+        }
+        errors++;
+      }
+    }
   } else {
-    const err17 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+    const err30 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
     if (vErrors === null) {
-      vErrors = [err17];
+      vErrors = [err30];
     } else {
-      vErrors.push(err17);
+      vErrors.push(err30);
     }
     errors++;
   }
   validate42.errors = vErrors;
   return errors === 0;
 }
-function validate47(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate50(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   const _errs1 = errors;
@@ -945,12 +1125,12 @@ function validate47(data, { instancePath = "", parentData, parentDataProperty, r
     }
     errors++;
   }
-  validate47.errors = vErrors;
+  validate50.errors = vErrors;
   return errors === 0;
 }
-const schema18 = { "type": "object", "additionalProperties": false, "properties": { "instances": { "type": "array", "items": { "$ref": "#/definitions/AgentInstance" }, "minItems": 1 }, "agentPorts": { "$ref": "#/definitions/AgentPorts" }, "bootstrap": { "type": "array", "items": { "type": "string", "pattern": "^(/\\S+|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[0-9]{1,5})$" } }, "role": { "$ref": "#/definitions/Role" }, "election": { "type": "object", "additionalProperties": false, "properties": { "heartbeatMs": { "type": "integer", "minimum": 100, "maximum": 36e5 }, "timeoutMs": { "type": "integer", "minimum": 100, "maximum": 36e5 } } }, "replicationFactor": { "type": "integer", "minimum": 1, "maximum": 64 }, "api": { "type": "object", "additionalProperties": false, "properties": { "callers": { "type": "array", "maxItems": 100, "items": { "type": "object", "additionalProperties": false, "required": ["name", "role", "token"], "properties": { "name": { "type": "string", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$" }, "role": { "$ref": "#/definitions/Role" }, "token": { "type": "string", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$" } } } } } }, "image": { "$ref": "#/definitions/ImageRef" }, "command": { "type": "array", "items": { "type": "string" } }, "args": { "type": "array", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env" }, "secrets": { "type": "array", "items": { "$ref": "#/definitions/SecretMount" } }, "configs": { "type": "array", "items": { "$ref": "#/definitions/ConfigMount" } }, "ports": { "type": "array", "items": { "$ref": "#/definitions/PortSpec" } }, "networks": { "type": "array", "items": { "$ref": "#/definitions/LogicalName" } }, "mounts": { "type": "array", "items": { "$ref": "#/definitions/MountSpec" } }, "placement": { "$ref": "#/definitions/PlacementSpec" }, "resources": { "$ref": "#/definitions/ResourcesSpec" }, "update": { "$ref": "#/definitions/UpdatePolicy" }, "rollback": { "$ref": "#/definitions/UpdatePolicy" }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec" }, "ingress": { "$ref": "#/definitions/ServiceIngress" }, "labels": { "$ref": "#/definitions/Labels" }, "stopGracePeriod": { "$ref": "#/definitions/Duration" } }, "required": ["instances"] };
-const schema19 = { "type": "object", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/InstanceName" }, "node": { "$ref": "#/definitions/NodeName" }, "publish": { "type": "object", "additionalProperties": false, "properties": { "p2p": { "$ref": "#/definitions/Port" }, "api": { "$ref": "#/definitions/Port" }, "health": { "$ref": "#/definitions/Port" }, "mode": { "type": "string", "enum": ["host", "ingress"] } } } }, "required": ["name"] };
-function validate53(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const schema19 = { "type": "object", "additionalProperties": false, "properties": { "instances": { "type": "array", "items": { "$ref": "#/definitions/AgentInstance" }, "minItems": 1 }, "agentPorts": { "$ref": "#/definitions/AgentPorts" }, "bootstrap": { "type": "array", "items": { "type": "string", "pattern": "^(/\\S+|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[0-9]{1,5})$" } }, "role": { "$ref": "#/definitions/Role" }, "election": { "type": "object", "additionalProperties": false, "properties": { "heartbeatMs": { "type": "integer", "minimum": 100, "maximum": 36e5 }, "timeoutMs": { "type": "integer", "minimum": 100, "maximum": 36e5 } } }, "replicationFactor": { "type": "integer", "minimum": 1, "maximum": 64 }, "api": { "type": "object", "additionalProperties": false, "properties": { "callers": { "type": "array", "maxItems": 100, "items": { "type": "object", "additionalProperties": false, "required": ["name", "role", "token"], "properties": { "name": { "type": "string", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$" }, "role": { "$ref": "#/definitions/Role" }, "token": { "type": "string", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$" } } } } } }, "image": { "$ref": "#/definitions/ImageRef" }, "command": { "type": "array", "items": { "type": "string" } }, "args": { "type": "array", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env" }, "secrets": { "type": "array", "items": { "$ref": "#/definitions/SecretMount" } }, "configs": { "type": "array", "items": { "$ref": "#/definitions/ConfigMount" } }, "ports": { "type": "array", "items": { "$ref": "#/definitions/PortSpec" } }, "networks": { "type": "array", "items": { "$ref": "#/definitions/LogicalName" } }, "mounts": { "type": "array", "items": { "$ref": "#/definitions/MountSpec" } }, "placement": { "$ref": "#/definitions/PlacementSpec" }, "resources": { "$ref": "#/definitions/ResourcesSpec" }, "update": { "$ref": "#/definitions/UpdatePolicy" }, "rollback": { "$ref": "#/definitions/UpdatePolicy" }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec" }, "ingress": { "$ref": "#/definitions/ServiceIngress" }, "labels": { "$ref": "#/definitions/Labels" }, "stopGracePeriod": { "$ref": "#/definitions/Duration" } }, "required": ["instances"] };
+const schema20 = { "type": "object", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/InstanceName" }, "node": { "$ref": "#/definitions/NodeName" }, "publish": { "type": "object", "additionalProperties": false, "properties": { "p2p": { "$ref": "#/definitions/Port" }, "api": { "$ref": "#/definitions/Port" }, "health": { "$ref": "#/definitions/Port" }, "mode": { "type": "string", "enum": ["host", "ingress"] } } } }, "required": ["name"] };
+function validate56(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (typeof data === "string") {
@@ -990,10 +1170,10 @@ function validate53(data, { instancePath = "", parentData, parentDataProperty, r
     }
     errors++;
   }
-  validate53.errors = vErrors;
+  validate56.errors = vErrors;
   return errors === 0;
 }
-function validate56(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate59(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (!(typeof data == "number" && (!(data % 1) && !isNaN(data)) && isFinite(data))) {
@@ -1025,10 +1205,10 @@ function validate56(data, { instancePath = "", parentData, parentDataProperty, r
       errors++;
     }
   }
-  validate56.errors = vErrors;
+  validate59.errors = vErrors;
   return errors === 0;
 }
-function validate52(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate55(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -1053,8 +1233,8 @@ function validate52(data, { instancePath = "", parentData, parentDataProperty, r
       }
     }
     if (data.name !== void 0) {
-      if (!validate53(data.name, { instancePath: instancePath + "/name", parentData: data, parentDataProperty: "name", rootData })) {
-        vErrors = vErrors === null ? validate53.errors : vErrors.concat(validate53.errors);
+      if (!validate56(data.name, { instancePath: instancePath + "/name", parentData: data, parentDataProperty: "name", rootData })) {
+        vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
         errors = vErrors.length;
       }
     }
@@ -1079,20 +1259,20 @@ function validate52(data, { instancePath = "", parentData, parentDataProperty, r
           }
         }
         if (data2.p2p !== void 0) {
-          if (!validate56(data2.p2p, { instancePath: instancePath + "/publish/p2p", parentData: data2, parentDataProperty: "p2p", rootData })) {
-            vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
+          if (!validate59(data2.p2p, { instancePath: instancePath + "/publish/p2p", parentData: data2, parentDataProperty: "p2p", rootData })) {
+            vErrors = vErrors === null ? validate59.errors : vErrors.concat(validate59.errors);
             errors = vErrors.length;
           }
         }
         if (data2.api !== void 0) {
-          if (!validate56(data2.api, { instancePath: instancePath + "/publish/api", parentData: data2, parentDataProperty: "api", rootData })) {
-            vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
+          if (!validate59(data2.api, { instancePath: instancePath + "/publish/api", parentData: data2, parentDataProperty: "api", rootData })) {
+            vErrors = vErrors === null ? validate59.errors : vErrors.concat(validate59.errors);
             errors = vErrors.length;
           }
         }
         if (data2.health !== void 0) {
-          if (!validate56(data2.health, { instancePath: instancePath + "/publish/health", parentData: data2, parentDataProperty: "health", rootData })) {
-            vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
+          if (!validate59(data2.health, { instancePath: instancePath + "/publish/health", parentData: data2, parentDataProperty: "health", rootData })) {
+            vErrors = vErrors === null ? validate59.errors : vErrors.concat(validate59.errors);
             errors = vErrors.length;
           }
         }
@@ -1108,7 +1288,7 @@ function validate52(data, { instancePath = "", parentData, parentDataProperty, r
             errors++;
           }
           if (!(data6 === "host" || data6 === "ingress")) {
-            const err4 = { instancePath: instancePath + "/publish/mode", schemaPath: "#/properties/publish/properties/mode/enum", keyword: "enum", params: { allowedValues: schema19.properties.publish.properties.mode.enum }, message: "must be equal to one of the allowed values" };
+            const err4 = { instancePath: instancePath + "/publish/mode", schemaPath: "#/properties/publish/properties/mode/enum", keyword: "enum", params: { allowedValues: schema20.properties.publish.properties.mode.enum }, message: "must be equal to one of the allowed values" };
             if (vErrors === null) {
               vErrors = [err4];
             } else {
@@ -1136,10 +1316,10 @@ function validate52(data, { instancePath = "", parentData, parentDataProperty, r
     }
     errors++;
   }
-  validate52.errors = vErrors;
+  validate55.errors = vErrors;
   return errors === 0;
 }
-function validate61(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate64(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -1155,20 +1335,20 @@ function validate61(data, { instancePath = "", parentData, parentDataProperty, r
       }
     }
     if (data.p2p !== void 0) {
-      if (!validate56(data.p2p, { instancePath: instancePath + "/p2p", parentData: data, parentDataProperty: "p2p", rootData })) {
-        vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
+      if (!validate59(data.p2p, { instancePath: instancePath + "/p2p", parentData: data, parentDataProperty: "p2p", rootData })) {
+        vErrors = vErrors === null ? validate59.errors : vErrors.concat(validate59.errors);
         errors = vErrors.length;
       }
     }
     if (data.api !== void 0) {
-      if (!validate56(data.api, { instancePath: instancePath + "/api", parentData: data, parentDataProperty: "api", rootData })) {
-        vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
+      if (!validate59(data.api, { instancePath: instancePath + "/api", parentData: data, parentDataProperty: "api", rootData })) {
+        vErrors = vErrors === null ? validate59.errors : vErrors.concat(validate59.errors);
         errors = vErrors.length;
       }
     }
     if (data.health !== void 0) {
-      if (!validate56(data.health, { instancePath: instancePath + "/health", parentData: data, parentDataProperty: "health", rootData })) {
-        vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
+      if (!validate59(data.health, { instancePath: instancePath + "/health", parentData: data, parentDataProperty: "health", rootData })) {
+        vErrors = vErrors === null ? validate59.errors : vErrors.concat(validate59.errors);
         errors = vErrors.length;
       }
     }
@@ -1181,11 +1361,11 @@ function validate61(data, { instancePath = "", parentData, parentDataProperty, r
     }
     errors++;
   }
-  validate61.errors = vErrors;
+  validate64.errors = vErrors;
   return errors === 0;
 }
-const schema23 = { "type": "string", "enum": ["admin", "senior_software_architect", "backend_developer", "observer"] };
-function validate66(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const schema24 = { "type": "string", "enum": ["admin", "senior_software_architect", "backend_developer", "observer"] };
+function validate69(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (typeof data !== "string") {
@@ -1198,7 +1378,7 @@ function validate66(data, { instancePath = "", parentData, parentDataProperty, r
     errors++;
   }
   if (!(data === "admin" || data === "senior_software_architect" || data === "backend_developer" || data === "observer")) {
-    const err1 = { instancePath, schemaPath: "#/enum", keyword: "enum", params: { allowedValues: schema23.enum }, message: "must be equal to one of the allowed values" };
+    const err1 = { instancePath, schemaPath: "#/enum", keyword: "enum", params: { allowedValues: schema24.enum }, message: "must be equal to one of the allowed values" };
     if (vErrors === null) {
       vErrors = [err1];
     } else {
@@ -1206,10 +1386,10 @@ function validate66(data, { instancePath = "", parentData, parentDataProperty, r
     }
     errors++;
   }
-  validate66.errors = vErrors;
+  validate69.errors = vErrors;
   return errors === 0;
 }
-function validate69(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate72(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (typeof data === "string") {
@@ -1240,10 +1420,10 @@ function validate69(data, { instancePath = "", parentData, parentDataProperty, r
     }
     errors++;
   }
-  validate69.errors = vErrors;
+  validate72.errors = vErrors;
   return errors === 0;
 }
-function validate71(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate74(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -1291,15 +1471,15 @@ function validate71(data, { instancePath = "", parentData, parentDataProperty, r
     }
     errors++;
   }
-  validate71.errors = vErrors;
+  validate74.errors = vErrors;
   return errors === 0;
 }
-const pattern15 = new RegExp("^0?[0-7]{3}$", "u");
-function validate75(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const pattern18 = new RegExp("^0?[0-7]{3}$", "u");
+function validate78(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (typeof data === "string") {
-    if (!pattern15.test(data)) {
+    if (!pattern18.test(data)) {
       const err0 = { instancePath, schemaPath: "#/pattern", keyword: "pattern", params: { pattern: "^0?[0-7]{3}$" }, message: 'must match pattern "^0?[0-7]{3}$"' };
       if (vErrors === null) {
         vErrors = [err0];
@@ -1317,15 +1497,15 @@ function validate75(data, { instancePath = "", parentData, parentDataProperty, r
     }
     errors++;
   }
-  validate75.errors = vErrors;
+  validate78.errors = vErrors;
   return errors === 0;
 }
-const pattern16 = new RegExp("^[0-9]+$", "u");
-function validate77(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const pattern19 = new RegExp("^[0-9]+$", "u");
+function validate80(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (typeof data === "string") {
-    if (!pattern16.test(data)) {
+    if (!pattern19.test(data)) {
       const err0 = { instancePath, schemaPath: "#/pattern", keyword: "pattern", params: { pattern: "^[0-9]+$" }, message: 'must match pattern "^[0-9]+$"' };
       if (vErrors === null) {
         vErrors = [err0];
@@ -1343,11 +1523,11 @@ function validate77(data, { instancePath = "", parentData, parentDataProperty, r
     }
     errors++;
   }
-  validate77.errors = vErrors;
+  validate80.errors = vErrors;
   return errors === 0;
 }
-const pattern14 = new RegExp("^[A-Za-z0-9._/-]+$", "u");
-function validate73(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const pattern17 = new RegExp("^[A-Za-z0-9._/-]+$", "u");
+function validate76(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -1389,7 +1569,7 @@ function validate73(data, { instancePath = "", parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (!pattern14.test(data1)) {
+        if (!pattern17.test(data1)) {
           const err3 = { instancePath: instancePath + "/target", schemaPath: "#/properties/target/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z0-9._/-]+$" }, message: 'must match pattern "^[A-Za-z0-9._/-]+$"' };
           if (vErrors === null) {
             vErrors = [err3];
@@ -1409,20 +1589,20 @@ function validate73(data, { instancePath = "", parentData, parentDataProperty, r
       }
     }
     if (data.mode !== void 0) {
-      if (!validate75(data.mode, { instancePath: instancePath + "/mode", parentData: data, parentDataProperty: "mode", rootData })) {
-        vErrors = vErrors === null ? validate75.errors : vErrors.concat(validate75.errors);
+      if (!validate78(data.mode, { instancePath: instancePath + "/mode", parentData: data, parentDataProperty: "mode", rootData })) {
+        vErrors = vErrors === null ? validate78.errors : vErrors.concat(validate78.errors);
         errors = vErrors.length;
       }
     }
     if (data.uid !== void 0) {
-      if (!validate77(data.uid, { instancePath: instancePath + "/uid", parentData: data, parentDataProperty: "uid", rootData })) {
-        vErrors = vErrors === null ? validate77.errors : vErrors.concat(validate77.errors);
+      if (!validate80(data.uid, { instancePath: instancePath + "/uid", parentData: data, parentDataProperty: "uid", rootData })) {
+        vErrors = vErrors === null ? validate80.errors : vErrors.concat(validate80.errors);
         errors = vErrors.length;
       }
     }
     if (data.gid !== void 0) {
-      if (!validate77(data.gid, { instancePath: instancePath + "/gid", parentData: data, parentDataProperty: "gid", rootData })) {
-        vErrors = vErrors === null ? validate77.errors : vErrors.concat(validate77.errors);
+      if (!validate80(data.gid, { instancePath: instancePath + "/gid", parentData: data, parentDataProperty: "gid", rootData })) {
+        vErrors = vErrors === null ? validate80.errors : vErrors.concat(validate80.errors);
         errors = vErrors.length;
       }
     }
@@ -1435,11 +1615,11 @@ function validate73(data, { instancePath = "", parentData, parentDataProperty, r
     }
     errors++;
   }
-  validate73.errors = vErrors;
+  validate76.errors = vErrors;
   return errors === 0;
 }
-const pattern17 = new RegExp("^/", "u");
-function validate83(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const pattern20 = new RegExp("^/", "u");
+function validate86(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (typeof data === "string") {
@@ -1452,7 +1632,7 @@ function validate83(data, { instancePath = "", parentData, parentDataProperty, r
       }
       errors++;
     }
-    if (!pattern17.test(data)) {
+    if (!pattern20.test(data)) {
       const err1 = { instancePath, schemaPath: "#/pattern", keyword: "pattern", params: { pattern: "^/" }, message: 'must match pattern "^/"' };
       if (vErrors === null) {
         vErrors = [err1];
@@ -1470,10 +1650,10 @@ function validate83(data, { instancePath = "", parentData, parentDataProperty, r
     }
     errors++;
   }
-  validate83.errors = vErrors;
+  validate86.errors = vErrors;
   return errors === 0;
 }
-function validate81(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate84(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -1504,26 +1684,26 @@ function validate81(data, { instancePath = "", parentData, parentDataProperty, r
       }
     }
     if (data.target !== void 0) {
-      if (!validate83(data.target, { instancePath: instancePath + "/target", parentData: data, parentDataProperty: "target", rootData })) {
-        vErrors = vErrors === null ? validate83.errors : vErrors.concat(validate83.errors);
+      if (!validate86(data.target, { instancePath: instancePath + "/target", parentData: data, parentDataProperty: "target", rootData })) {
+        vErrors = vErrors === null ? validate86.errors : vErrors.concat(validate86.errors);
         errors = vErrors.length;
       }
     }
     if (data.mode !== void 0) {
-      if (!validate75(data.mode, { instancePath: instancePath + "/mode", parentData: data, parentDataProperty: "mode", rootData })) {
-        vErrors = vErrors === null ? validate75.errors : vErrors.concat(validate75.errors);
+      if (!validate78(data.mode, { instancePath: instancePath + "/mode", parentData: data, parentDataProperty: "mode", rootData })) {
+        vErrors = vErrors === null ? validate78.errors : vErrors.concat(validate78.errors);
         errors = vErrors.length;
       }
     }
     if (data.uid !== void 0) {
-      if (!validate77(data.uid, { instancePath: instancePath + "/uid", parentData: data, parentDataProperty: "uid", rootData })) {
-        vErrors = vErrors === null ? validate77.errors : vErrors.concat(validate77.errors);
+      if (!validate80(data.uid, { instancePath: instancePath + "/uid", parentData: data, parentDataProperty: "uid", rootData })) {
+        vErrors = vErrors === null ? validate80.errors : vErrors.concat(validate80.errors);
         errors = vErrors.length;
       }
     }
     if (data.gid !== void 0) {
-      if (!validate77(data.gid, { instancePath: instancePath + "/gid", parentData: data, parentDataProperty: "gid", rootData })) {
-        vErrors = vErrors === null ? validate77.errors : vErrors.concat(validate77.errors);
+      if (!validate80(data.gid, { instancePath: instancePath + "/gid", parentData: data, parentDataProperty: "gid", rootData })) {
+        vErrors = vErrors === null ? validate80.errors : vErrors.concat(validate80.errors);
         errors = vErrors.length;
       }
     }
@@ -1536,11 +1716,11 @@ function validate81(data, { instancePath = "", parentData, parentDataProperty, r
     }
     errors++;
   }
-  validate81.errors = vErrors;
+  validate84.errors = vErrors;
   return errors === 0;
 }
-const schema31 = { "type": "object", "additionalProperties": false, "properties": { "target": { "$ref": "#/definitions/Port" }, "published": { "$ref": "#/definitions/Port" }, "protocol": { "type": "string", "enum": ["tcp", "udp"] }, "mode": { "type": "string", "enum": ["ingress", "host"] } }, "required": ["target", "published"] };
-function validate89(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const schema32 = { "type": "object", "additionalProperties": false, "properties": { "target": { "$ref": "#/definitions/Port" }, "published": { "$ref": "#/definitions/Port" }, "protocol": { "type": "string", "enum": ["tcp", "udp"] }, "mode": { "type": "string", "enum": ["ingress", "host"] } }, "required": ["target", "published"] };
+function validate92(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -1574,14 +1754,14 @@ function validate89(data, { instancePath = "", parentData, parentDataProperty, r
       }
     }
     if (data.target !== void 0) {
-      if (!validate56(data.target, { instancePath: instancePath + "/target", parentData: data, parentDataProperty: "target", rootData })) {
-        vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
+      if (!validate59(data.target, { instancePath: instancePath + "/target", parentData: data, parentDataProperty: "target", rootData })) {
+        vErrors = vErrors === null ? validate59.errors : vErrors.concat(validate59.errors);
         errors = vErrors.length;
       }
     }
     if (data.published !== void 0) {
-      if (!validate56(data.published, { instancePath: instancePath + "/published", parentData: data, parentDataProperty: "published", rootData })) {
-        vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
+      if (!validate59(data.published, { instancePath: instancePath + "/published", parentData: data, parentDataProperty: "published", rootData })) {
+        vErrors = vErrors === null ? validate59.errors : vErrors.concat(validate59.errors);
         errors = vErrors.length;
       }
     }
@@ -1597,7 +1777,7 @@ function validate89(data, { instancePath = "", parentData, parentDataProperty, r
         errors++;
       }
       if (!(data2 === "tcp" || data2 === "udp")) {
-        const err4 = { instancePath: instancePath + "/protocol", schemaPath: "#/properties/protocol/enum", keyword: "enum", params: { allowedValues: schema31.properties.protocol.enum }, message: "must be equal to one of the allowed values" };
+        const err4 = { instancePath: instancePath + "/protocol", schemaPath: "#/properties/protocol/enum", keyword: "enum", params: { allowedValues: schema32.properties.protocol.enum }, message: "must be equal to one of the allowed values" };
         if (vErrors === null) {
           vErrors = [err4];
         } else {
@@ -1618,7 +1798,7 @@ function validate89(data, { instancePath = "", parentData, parentDataProperty, r
         errors++;
       }
       if (!(data3 === "ingress" || data3 === "host")) {
-        const err6 = { instancePath: instancePath + "/mode", schemaPath: "#/properties/mode/enum", keyword: "enum", params: { allowedValues: schema31.properties.mode.enum }, message: "must be equal to one of the allowed values" };
+        const err6 = { instancePath: instancePath + "/mode", schemaPath: "#/properties/mode/enum", keyword: "enum", params: { allowedValues: schema32.properties.mode.enum }, message: "must be equal to one of the allowed values" };
         if (vErrors === null) {
           vErrors = [err6];
         } else {
@@ -1636,11 +1816,11 @@ function validate89(data, { instancePath = "", parentData, parentDataProperty, r
     }
     errors++;
   }
-  validate89.errors = vErrors;
+  validate92.errors = vErrors;
   return errors === 0;
 }
-const schema32 = { "type": "object", "additionalProperties": false, "properties": { "type": { "type": "string", "enum": ["volume", "bind", "tmpfs"] }, "source": { "type": "string", "minLength": 1 }, "target": { "$ref": "#/definitions/AbsolutePath" }, "readOnly": { "type": "boolean" } }, "required": ["type", "target"] };
-function validate94(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const schema33 = { "type": "object", "additionalProperties": false, "properties": { "type": { "type": "string", "enum": ["volume", "bind", "tmpfs"] }, "source": { "type": "string", "minLength": 1 }, "target": { "$ref": "#/definitions/AbsolutePath" }, "readOnly": { "type": "boolean" } }, "required": ["type", "target"] };
+function validate97(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -1685,7 +1865,7 @@ function validate94(data, { instancePath = "", parentData, parentDataProperty, r
         errors++;
       }
       if (!(data0 === "volume" || data0 === "bind" || data0 === "tmpfs")) {
-        const err4 = { instancePath: instancePath + "/type", schemaPath: "#/properties/type/enum", keyword: "enum", params: { allowedValues: schema32.properties.type.enum }, message: "must be equal to one of the allowed values" };
+        const err4 = { instancePath: instancePath + "/type", schemaPath: "#/properties/type/enum", keyword: "enum", params: { allowedValues: schema33.properties.type.enum }, message: "must be equal to one of the allowed values" };
         if (vErrors === null) {
           vErrors = [err4];
         } else {
@@ -1717,8 +1897,8 @@ function validate94(data, { instancePath = "", parentData, parentDataProperty, r
       }
     }
     if (data.target !== void 0) {
-      if (!validate83(data.target, { instancePath: instancePath + "/target", parentData: data, parentDataProperty: "target", rootData })) {
-        vErrors = vErrors === null ? validate83.errors : vErrors.concat(validate83.errors);
+      if (!validate86(data.target, { instancePath: instancePath + "/target", parentData: data, parentDataProperty: "target", rootData })) {
+        vErrors = vErrors === null ? validate86.errors : vErrors.concat(validate86.errors);
         errors = vErrors.length;
       }
     }
@@ -1742,12 +1922,12 @@ function validate94(data, { instancePath = "", parentData, parentDataProperty, r
     }
     errors++;
   }
-  validate94.errors = vErrors;
+  validate97.errors = vErrors;
   return errors === 0;
 }
-const pattern18 = new RegExp("^\\s*(node|engine)\\.[A-Za-z0-9_.-]+\\s*(==|!=)\\s*\\S.*$", "u");
-const pattern19 = new RegExp("^(node|engine)\\.labels\\.\\S+$", "u");
-function validate97(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const pattern21 = new RegExp("^\\s*(node|engine)\\.[A-Za-z0-9_.-]+\\s*(==|!=)\\s*\\S.*$", "u");
+const pattern22 = new RegExp("^(node|engine)\\.labels\\.\\S+$", "u");
+function validate100(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -1798,7 +1978,7 @@ function validate97(data, { instancePath = "", parentData, parentDataProperty, r
         for (let i1 = 0; i1 < len1; i1++) {
           let data3 = data2[i1];
           if (typeof data3 === "string") {
-            if (!pattern18.test(data3)) {
+            if (!pattern21.test(data3)) {
               const err3 = { instancePath: instancePath + "/constraints/" + i1, schemaPath: "#/properties/constraints/items/pattern", keyword: "pattern", params: { pattern: "^\\s*(node|engine)\\.[A-Za-z0-9_.-]+\\s*(==|!=)\\s*\\S.*$" }, message: 'must match pattern "^\\s*(node|engine)\\.[A-Za-z0-9_.-]+\\s*(==|!=)\\s*\\S.*$"' };
               if (vErrors === null) {
                 vErrors = [err3];
@@ -1834,7 +2014,7 @@ function validate97(data, { instancePath = "", parentData, parentDataProperty, r
         for (let i2 = 0; i2 < len2; i2++) {
           let data5 = data4[i2];
           if (typeof data5 === "string") {
-            if (!pattern19.test(data5)) {
+            if (!pattern22.test(data5)) {
               const err6 = { instancePath: instancePath + "/spread/" + i2, schemaPath: "#/properties/spread/items/pattern", keyword: "pattern", params: { pattern: "^(node|engine)\\.labels\\.\\S+$" }, message: 'must match pattern "^(node|engine)\\.labels\\.\\S+$"' };
               if (vErrors === null) {
                 vErrors = [err6];
@@ -1895,16 +2075,16 @@ function validate97(data, { instancePath = "", parentData, parentDataProperty, r
     }
     errors++;
   }
-  validate97.errors = vErrors;
+  validate100.errors = vErrors;
   return errors === 0;
 }
-const schema36 = { "type": ["string", "integer"], "minimum": 0, "pattern": "^[0-9]+(\\.[0-9]+)?\\s*([bBkKmMgGtT]|[kKmMgGtT][iI]?[bB])?$" };
-const pattern20 = new RegExp("^[0-9]+(\\.[0-9]+)?\\s*([bBkKmMgGtT]|[kKmMgGtT][iI]?[bB])?$", "u");
-function validate102(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const schema37 = { "type": ["string", "integer"], "minimum": 0, "pattern": "^[0-9]+(\\.[0-9]+)?\\s*([bBkKmMgGtT]|[kKmMgGtT][iI]?[bB])?$" };
+const pattern23 = new RegExp("^[0-9]+(\\.[0-9]+)?\\s*([bBkKmMgGtT]|[kKmMgGtT][iI]?[bB])?$", "u");
+function validate105(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (typeof data !== "string" && !(typeof data == "number" && (!(data % 1) && !isNaN(data)) && isFinite(data))) {
-    const err0 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: schema36.type }, message: "must be string,integer" };
+    const err0 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: schema37.type }, message: "must be string,integer" };
     if (vErrors === null) {
       vErrors = [err0];
     } else {
@@ -1924,7 +2104,7 @@ function validate102(data, { instancePath = "", parentData, parentDataProperty, 
     }
   }
   if (typeof data === "string") {
-    if (!pattern20.test(data)) {
+    if (!pattern23.test(data)) {
       const err2 = { instancePath, schemaPath: "#/pattern", keyword: "pattern", params: { pattern: "^[0-9]+(\\.[0-9]+)?\\s*([bBkKmMgGtT]|[kKmMgGtT][iI]?[bB])?$" }, message: 'must match pattern "^[0-9]+(\\.[0-9]+)?\\s*([bBkKmMgGtT]|[kKmMgGtT][iI]?[bB])?$"' };
       if (vErrors === null) {
         vErrors = [err2];
@@ -1934,10 +2114,10 @@ function validate102(data, { instancePath = "", parentData, parentDataProperty, 
       errors++;
     }
   }
-  validate102.errors = vErrors;
+  validate105.errors = vErrors;
   return errors === 0;
 }
-function validate101(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate104(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -1984,8 +2164,8 @@ function validate101(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.memory !== void 0) {
-      if (!validate102(data.memory, { instancePath: instancePath + "/memory", parentData: data, parentDataProperty: "memory", rootData })) {
-        vErrors = vErrors === null ? validate102.errors : vErrors.concat(validate102.errors);
+      if (!validate105(data.memory, { instancePath: instancePath + "/memory", parentData: data, parentDataProperty: "memory", rootData })) {
+        vErrors = vErrors === null ? validate105.errors : vErrors.concat(validate105.errors);
         errors = vErrors.length;
       }
     }
@@ -1998,10 +2178,10 @@ function validate101(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate101.errors = vErrors;
+  validate104.errors = vErrors;
   return errors === 0;
 }
-function validate100(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate103(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -2017,14 +2197,14 @@ function validate100(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.limits !== void 0) {
-      if (!validate101(data.limits, { instancePath: instancePath + "/limits", parentData: data, parentDataProperty: "limits", rootData })) {
-        vErrors = vErrors === null ? validate101.errors : vErrors.concat(validate101.errors);
+      if (!validate104(data.limits, { instancePath: instancePath + "/limits", parentData: data, parentDataProperty: "limits", rootData })) {
+        vErrors = vErrors === null ? validate104.errors : vErrors.concat(validate104.errors);
         errors = vErrors.length;
       }
     }
     if (data.reservations !== void 0) {
-      if (!validate101(data.reservations, { instancePath: instancePath + "/reservations", parentData: data, parentDataProperty: "reservations", rootData })) {
-        vErrors = vErrors === null ? validate101.errors : vErrors.concat(validate101.errors);
+      if (!validate104(data.reservations, { instancePath: instancePath + "/reservations", parentData: data, parentDataProperty: "reservations", rootData })) {
+        vErrors = vErrors === null ? validate104.errors : vErrors.concat(validate104.errors);
         errors = vErrors.length;
       }
     }
@@ -2037,16 +2217,16 @@ function validate100(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate100.errors = vErrors;
+  validate103.errors = vErrors;
   return errors === 0;
 }
-const schema37 = { "type": "object", "additionalProperties": false, "properties": { "parallelism": { "type": "integer", "minimum": 0 }, "delay": { "$ref": "#/definitions/Duration" }, "monitor": { "$ref": "#/definitions/Duration" }, "failureAction": { "type": "string", "enum": ["pause", "continue", "rollback"] }, "maxFailureRatio": { "type": "number", "minimum": 0, "maximum": 1 }, "order": { "type": "string", "enum": ["stop-first", "start-first"] } } };
-const pattern21 = new RegExp("^(0|([0-9]+(\\.[0-9]+)?(ns|us|\xB5s|ms|s|m|h))+)$", "u");
-function validate108(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const schema38 = { "type": "object", "additionalProperties": false, "properties": { "parallelism": { "type": "integer", "minimum": 0 }, "delay": { "$ref": "#/definitions/Duration" }, "monitor": { "$ref": "#/definitions/Duration" }, "failureAction": { "type": "string", "enum": ["pause", "continue", "rollback"] }, "maxFailureRatio": { "type": "number", "minimum": 0, "maximum": 1 }, "order": { "type": "string", "enum": ["stop-first", "start-first"] } } };
+const pattern24 = new RegExp("^(0|([0-9]+(\\.[0-9]+)?(ns|us|\xB5s|ms|s|m|h))+)$", "u");
+function validate111(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (typeof data === "string") {
-    if (!pattern21.test(data)) {
+    if (!pattern24.test(data)) {
       const err0 = { instancePath, schemaPath: "#/pattern", keyword: "pattern", params: { pattern: "^(0|([0-9]+(\\.[0-9]+)?(ns|us|\xB5s|ms|s|m|h))+)$" }, message: 'must match pattern "^(0|([0-9]+(\\.[0-9]+)?(ns|us|\xB5s|ms|s|m|h))+)$"' };
       if (vErrors === null) {
         vErrors = [err0];
@@ -2064,10 +2244,10 @@ function validate108(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate108.errors = vErrors;
+  validate111.errors = vErrors;
   return errors === 0;
 }
-function validate107(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate110(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -2106,14 +2286,14 @@ function validate107(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.delay !== void 0) {
-      if (!validate108(data.delay, { instancePath: instancePath + "/delay", parentData: data, parentDataProperty: "delay", rootData })) {
-        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
+      if (!validate111(data.delay, { instancePath: instancePath + "/delay", parentData: data, parentDataProperty: "delay", rootData })) {
+        vErrors = vErrors === null ? validate111.errors : vErrors.concat(validate111.errors);
         errors = vErrors.length;
       }
     }
     if (data.monitor !== void 0) {
-      if (!validate108(data.monitor, { instancePath: instancePath + "/monitor", parentData: data, parentDataProperty: "monitor", rootData })) {
-        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
+      if (!validate111(data.monitor, { instancePath: instancePath + "/monitor", parentData: data, parentDataProperty: "monitor", rootData })) {
+        vErrors = vErrors === null ? validate111.errors : vErrors.concat(validate111.errors);
         errors = vErrors.length;
       }
     }
@@ -2129,7 +2309,7 @@ function validate107(data, { instancePath = "", parentData, parentDataProperty, 
         errors++;
       }
       if (!(data3 === "pause" || data3 === "continue" || data3 === "rollback")) {
-        const err4 = { instancePath: instancePath + "/failureAction", schemaPath: "#/properties/failureAction/enum", keyword: "enum", params: { allowedValues: schema37.properties.failureAction.enum }, message: "must be equal to one of the allowed values" };
+        const err4 = { instancePath: instancePath + "/failureAction", schemaPath: "#/properties/failureAction/enum", keyword: "enum", params: { allowedValues: schema38.properties.failureAction.enum }, message: "must be equal to one of the allowed values" };
         if (vErrors === null) {
           vErrors = [err4];
         } else {
@@ -2181,7 +2361,7 @@ function validate107(data, { instancePath = "", parentData, parentDataProperty, 
         errors++;
       }
       if (!(data5 === "stop-first" || data5 === "start-first")) {
-        const err9 = { instancePath: instancePath + "/order", schemaPath: "#/properties/order/enum", keyword: "enum", params: { allowedValues: schema37.properties.order.enum }, message: "must be equal to one of the allowed values" };
+        const err9 = { instancePath: instancePath + "/order", schemaPath: "#/properties/order/enum", keyword: "enum", params: { allowedValues: schema38.properties.order.enum }, message: "must be equal to one of the allowed values" };
         if (vErrors === null) {
           vErrors = [err9];
         } else {
@@ -2199,10 +2379,10 @@ function validate107(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate107.errors = vErrors;
+  validate110.errors = vErrors;
   return errors === 0;
 }
-function validate113(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate116(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -2261,14 +2441,14 @@ function validate113(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.interval !== void 0) {
-      if (!validate108(data.interval, { instancePath: instancePath + "/interval", parentData: data, parentDataProperty: "interval", rootData })) {
-        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
+      if (!validate111(data.interval, { instancePath: instancePath + "/interval", parentData: data, parentDataProperty: "interval", rootData })) {
+        vErrors = vErrors === null ? validate111.errors : vErrors.concat(validate111.errors);
         errors = vErrors.length;
       }
     }
     if (data.timeout !== void 0) {
-      if (!validate108(data.timeout, { instancePath: instancePath + "/timeout", parentData: data, parentDataProperty: "timeout", rootData })) {
-        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
+      if (!validate111(data.timeout, { instancePath: instancePath + "/timeout", parentData: data, parentDataProperty: "timeout", rootData })) {
+        vErrors = vErrors === null ? validate111.errors : vErrors.concat(validate111.errors);
         errors = vErrors.length;
       }
     }
@@ -2296,8 +2476,8 @@ function validate113(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.startPeriod !== void 0) {
-      if (!validate108(data.startPeriod, { instancePath: instancePath + "/startPeriod", parentData: data, parentDataProperty: "startPeriod", rootData })) {
-        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
+      if (!validate111(data.startPeriod, { instancePath: instancePath + "/startPeriod", parentData: data, parentDataProperty: "startPeriod", rootData })) {
+        vErrors = vErrors === null ? validate111.errors : vErrors.concat(validate111.errors);
         errors = vErrors.length;
       }
     }
@@ -2310,11 +2490,11 @@ function validate113(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate113.errors = vErrors;
+  validate116.errors = vErrors;
   return errors === 0;
 }
-const pattern22 = new RegExp("^(\\*\\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$", "u");
-function validate118(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const pattern25 = new RegExp("^(\\*\\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$", "u");
+function validate121(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -2359,7 +2539,7 @@ function validate118(data, { instancePath = "", parentData, parentDataProperty, 
           }
           errors++;
         }
-        if (!pattern22.test(data0)) {
+        if (!pattern25.test(data0)) {
           const err4 = { instancePath: instancePath + "/host", schemaPath: "#/properties/host/pattern", keyword: "pattern", params: { pattern: "^(\\*\\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$" }, message: 'must match pattern "^(\\*\\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$"' };
           if (vErrors === null) {
             vErrors = [err4];
@@ -2379,15 +2559,15 @@ function validate118(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.port !== void 0) {
-      if (!validate56(data.port, { instancePath: instancePath + "/port", parentData: data, parentDataProperty: "port", rootData })) {
-        vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
+      if (!validate59(data.port, { instancePath: instancePath + "/port", parentData: data, parentDataProperty: "port", rootData })) {
+        vErrors = vErrors === null ? validate59.errors : vErrors.concat(validate59.errors);
         errors = vErrors.length;
       }
     }
     if (data.path !== void 0) {
       let data2 = data.path;
       if (typeof data2 === "string") {
-        if (!pattern17.test(data2)) {
+        if (!pattern20.test(data2)) {
           const err6 = { instancePath: instancePath + "/path", schemaPath: "#/properties/path/pattern", keyword: "pattern", params: { pattern: "^/" }, message: 'must match pattern "^/"' };
           if (vErrors === null) {
             vErrors = [err6];
@@ -2415,12 +2595,12 @@ function validate118(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate118.errors = vErrors;
+  validate121.errors = vErrors;
   return errors === 0;
 }
-const pattern10 = new RegExp("^(/\\S+|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[0-9]{1,5})$", "u");
-const pattern11 = new RegExp("^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$", "u");
-function validate51(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const pattern13 = new RegExp("^(/\\S+|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[0-9]{1,5})$", "u");
+const pattern14 = new RegExp("^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$", "u");
+function validate54(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -2434,7 +2614,7 @@ function validate51(data, { instancePath = "", parentData, parentDataProperty, r
       errors++;
     }
     for (const key0 in data) {
-      if (!func6.call(schema18.properties, key0)) {
+      if (!func6.call(schema19.properties, key0)) {
         const err1 = { instancePath, schemaPath: "#/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key0 }, message: "must NOT have additional properties" };
         if (vErrors === null) {
           vErrors = [err1];
@@ -2458,8 +2638,8 @@ function validate51(data, { instancePath = "", parentData, parentDataProperty, r
         }
         const len0 = data0.length;
         for (let i0 = 0; i0 < len0; i0++) {
-          if (!validate52(data0[i0], { instancePath: instancePath + "/instances/" + i0, parentData: data0, parentDataProperty: i0, rootData })) {
-            vErrors = vErrors === null ? validate52.errors : vErrors.concat(validate52.errors);
+          if (!validate55(data0[i0], { instancePath: instancePath + "/instances/" + i0, parentData: data0, parentDataProperty: i0, rootData })) {
+            vErrors = vErrors === null ? validate55.errors : vErrors.concat(validate55.errors);
             errors = vErrors.length;
           }
         }
@@ -2474,8 +2654,8 @@ function validate51(data, { instancePath = "", parentData, parentDataProperty, r
       }
     }
     if (data.agentPorts !== void 0) {
-      if (!validate61(data.agentPorts, { instancePath: instancePath + "/agentPorts", parentData: data, parentDataProperty: "agentPorts", rootData })) {
-        vErrors = vErrors === null ? validate61.errors : vErrors.concat(validate61.errors);
+      if (!validate64(data.agentPorts, { instancePath: instancePath + "/agentPorts", parentData: data, parentDataProperty: "agentPorts", rootData })) {
+        vErrors = vErrors === null ? validate64.errors : vErrors.concat(validate64.errors);
         errors = vErrors.length;
       }
     }
@@ -2486,7 +2666,7 @@ function validate51(data, { instancePath = "", parentData, parentDataProperty, r
         for (let i1 = 0; i1 < len1; i1++) {
           let data4 = data3[i1];
           if (typeof data4 === "string") {
-            if (!pattern10.test(data4)) {
+            if (!pattern13.test(data4)) {
               const err4 = { instancePath: instancePath + "/bootstrap/" + i1, schemaPath: "#/properties/bootstrap/items/pattern", keyword: "pattern", params: { pattern: "^(/\\S+|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[0-9]{1,5})$" }, message: 'must match pattern "^(/\\S+|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[0-9]{1,5})$"' };
               if (vErrors === null) {
                 vErrors = [err4];
@@ -2516,8 +2696,8 @@ function validate51(data, { instancePath = "", parentData, parentDataProperty, r
       }
     }
     if (data.role !== void 0) {
-      if (!validate66(data.role, { instancePath: instancePath + "/role", parentData: data, parentDataProperty: "role", rootData })) {
-        vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
+      if (!validate69(data.role, { instancePath: instancePath + "/role", parentData: data, parentDataProperty: "role", rootData })) {
+        vErrors = vErrors === null ? validate69.errors : vErrors.concat(validate69.errors);
         errors = vErrors.length;
       }
     }
@@ -2712,7 +2892,7 @@ function validate51(data, { instancePath = "", parentData, parentDataProperty, r
                 if (data12.name !== void 0) {
                   let data13 = data12.name;
                   if (typeof data13 === "string") {
-                    if (!pattern11.test(data13)) {
+                    if (!pattern14.test(data13)) {
                       const err24 = { instancePath: instancePath + "/api/callers/" + i2 + "/name", schemaPath: "#/properties/api/properties/callers/items/properties/name/pattern", keyword: "pattern", params: { pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$" }, message: 'must match pattern "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$"' };
                       if (vErrors === null) {
                         vErrors = [err24];
@@ -2732,8 +2912,8 @@ function validate51(data, { instancePath = "", parentData, parentDataProperty, r
                   }
                 }
                 if (data12.role !== void 0) {
-                  if (!validate66(data12.role, { instancePath: instancePath + "/api/callers/" + i2 + "/role", parentData: data12, parentDataProperty: "role", rootData })) {
-                    vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
+                  if (!validate69(data12.role, { instancePath: instancePath + "/api/callers/" + i2 + "/role", parentData: data12, parentDataProperty: "role", rootData })) {
+                    vErrors = vErrors === null ? validate69.errors : vErrors.concat(validate69.errors);
                     errors = vErrors.length;
                   }
                 }
@@ -2790,8 +2970,8 @@ function validate51(data, { instancePath = "", parentData, parentDataProperty, r
       }
     }
     if (data.image !== void 0) {
-      if (!validate69(data.image, { instancePath: instancePath + "/image", parentData: data, parentDataProperty: "image", rootData })) {
-        vErrors = vErrors === null ? validate69.errors : vErrors.concat(validate69.errors);
+      if (!validate72(data.image, { instancePath: instancePath + "/image", parentData: data, parentDataProperty: "image", rootData })) {
+        vErrors = vErrors === null ? validate72.errors : vErrors.concat(validate72.errors);
         errors = vErrors.length;
       }
     }
@@ -2846,8 +3026,8 @@ function validate51(data, { instancePath = "", parentData, parentDataProperty, r
       }
     }
     if (data.env !== void 0) {
-      if (!validate71(data.env, { instancePath: instancePath + "/env", parentData: data, parentDataProperty: "env", rootData })) {
-        vErrors = vErrors === null ? validate71.errors : vErrors.concat(validate71.errors);
+      if (!validate74(data.env, { instancePath: instancePath + "/env", parentData: data, parentDataProperty: "env", rootData })) {
+        vErrors = vErrors === null ? validate74.errors : vErrors.concat(validate74.errors);
         errors = vErrors.length;
       }
     }
@@ -2856,8 +3036,8 @@ function validate51(data, { instancePath = "", parentData, parentDataProperty, r
       if (Array.isArray(data22)) {
         const len5 = data22.length;
         for (let i5 = 0; i5 < len5; i5++) {
-          if (!validate73(data22[i5], { instancePath: instancePath + "/secrets/" + i5, parentData: data22, parentDataProperty: i5, rootData })) {
-            vErrors = vErrors === null ? validate73.errors : vErrors.concat(validate73.errors);
+          if (!validate76(data22[i5], { instancePath: instancePath + "/secrets/" + i5, parentData: data22, parentDataProperty: i5, rootData })) {
+            vErrors = vErrors === null ? validate76.errors : vErrors.concat(validate76.errors);
             errors = vErrors.length;
           }
         }
@@ -2876,8 +3056,8 @@ function validate51(data, { instancePath = "", parentData, parentDataProperty, r
       if (Array.isArray(data24)) {
         const len6 = data24.length;
         for (let i6 = 0; i6 < len6; i6++) {
-          if (!validate81(data24[i6], { instancePath: instancePath + "/configs/" + i6, parentData: data24, parentDataProperty: i6, rootData })) {
-            vErrors = vErrors === null ? validate81.errors : vErrors.concat(validate81.errors);
+          if (!validate84(data24[i6], { instancePath: instancePath + "/configs/" + i6, parentData: data24, parentDataProperty: i6, rootData })) {
+            vErrors = vErrors === null ? validate84.errors : vErrors.concat(validate84.errors);
             errors = vErrors.length;
           }
         }
@@ -2896,8 +3076,8 @@ function validate51(data, { instancePath = "", parentData, parentDataProperty, r
       if (Array.isArray(data26)) {
         const len7 = data26.length;
         for (let i7 = 0; i7 < len7; i7++) {
-          if (!validate89(data26[i7], { instancePath: instancePath + "/ports/" + i7, parentData: data26, parentDataProperty: i7, rootData })) {
-            vErrors = vErrors === null ? validate89.errors : vErrors.concat(validate89.errors);
+          if (!validate92(data26[i7], { instancePath: instancePath + "/ports/" + i7, parentData: data26, parentDataProperty: i7, rootData })) {
+            vErrors = vErrors === null ? validate92.errors : vErrors.concat(validate92.errors);
             errors = vErrors.length;
           }
         }
@@ -2936,8 +3116,8 @@ function validate51(data, { instancePath = "", parentData, parentDataProperty, r
       if (Array.isArray(data30)) {
         const len9 = data30.length;
         for (let i9 = 0; i9 < len9; i9++) {
-          if (!validate94(data30[i9], { instancePath: instancePath + "/mounts/" + i9, parentData: data30, parentDataProperty: i9, rootData })) {
-            vErrors = vErrors === null ? validate94.errors : vErrors.concat(validate94.errors);
+          if (!validate97(data30[i9], { instancePath: instancePath + "/mounts/" + i9, parentData: data30, parentDataProperty: i9, rootData })) {
+            vErrors = vErrors === null ? validate97.errors : vErrors.concat(validate97.errors);
             errors = vErrors.length;
           }
         }
@@ -2952,38 +3132,38 @@ function validate51(data, { instancePath = "", parentData, parentDataProperty, r
       }
     }
     if (data.placement !== void 0) {
-      if (!validate97(data.placement, { instancePath: instancePath + "/placement", parentData: data, parentDataProperty: "placement", rootData })) {
-        vErrors = vErrors === null ? validate97.errors : vErrors.concat(validate97.errors);
-        errors = vErrors.length;
-      }
-    }
-    if (data.resources !== void 0) {
-      if (!validate100(data.resources, { instancePath: instancePath + "/resources", parentData: data, parentDataProperty: "resources", rootData })) {
+      if (!validate100(data.placement, { instancePath: instancePath + "/placement", parentData: data, parentDataProperty: "placement", rootData })) {
         vErrors = vErrors === null ? validate100.errors : vErrors.concat(validate100.errors);
         errors = vErrors.length;
       }
     }
+    if (data.resources !== void 0) {
+      if (!validate103(data.resources, { instancePath: instancePath + "/resources", parentData: data, parentDataProperty: "resources", rootData })) {
+        vErrors = vErrors === null ? validate103.errors : vErrors.concat(validate103.errors);
+        errors = vErrors.length;
+      }
+    }
     if (data.update !== void 0) {
-      if (!validate107(data.update, { instancePath: instancePath + "/update", parentData: data, parentDataProperty: "update", rootData })) {
-        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
+      if (!validate110(data.update, { instancePath: instancePath + "/update", parentData: data, parentDataProperty: "update", rootData })) {
+        vErrors = vErrors === null ? validate110.errors : vErrors.concat(validate110.errors);
         errors = vErrors.length;
       }
     }
     if (data.rollback !== void 0) {
-      if (!validate107(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
-        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
+      if (!validate110(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
+        vErrors = vErrors === null ? validate110.errors : vErrors.concat(validate110.errors);
         errors = vErrors.length;
       }
     }
     if (data.healthcheck !== void 0) {
-      if (!validate113(data.healthcheck, { instancePath: instancePath + "/healthcheck", parentData: data, parentDataProperty: "healthcheck", rootData })) {
-        vErrors = vErrors === null ? validate113.errors : vErrors.concat(validate113.errors);
+      if (!validate116(data.healthcheck, { instancePath: instancePath + "/healthcheck", parentData: data, parentDataProperty: "healthcheck", rootData })) {
+        vErrors = vErrors === null ? validate116.errors : vErrors.concat(validate116.errors);
         errors = vErrors.length;
       }
     }
     if (data.ingress !== void 0) {
-      if (!validate118(data.ingress, { instancePath: instancePath + "/ingress", parentData: data, parentDataProperty: "ingress", rootData })) {
-        vErrors = vErrors === null ? validate118.errors : vErrors.concat(validate118.errors);
+      if (!validate121(data.ingress, { instancePath: instancePath + "/ingress", parentData: data, parentDataProperty: "ingress", rootData })) {
+        vErrors = vErrors === null ? validate121.errors : vErrors.concat(validate121.errors);
         errors = vErrors.length;
       }
     }
@@ -2994,8 +3174,8 @@ function validate51(data, { instancePath = "", parentData, parentDataProperty, r
       }
     }
     if (data.stopGracePeriod !== void 0) {
-      if (!validate108(data.stopGracePeriod, { instancePath: instancePath + "/stopGracePeriod", parentData: data, parentDataProperty: "stopGracePeriod", rootData })) {
-        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
+      if (!validate111(data.stopGracePeriod, { instancePath: instancePath + "/stopGracePeriod", parentData: data, parentDataProperty: "stopGracePeriod", rootData })) {
+        vErrors = vErrors === null ? validate111.errors : vErrors.concat(validate111.errors);
         errors = vErrors.length;
       }
     }
@@ -3008,292 +3188,11 @@ function validate51(data, { instancePath = "", parentData, parentDataProperty, r
     }
     errors++;
   }
-  validate51.errors = vErrors;
+  validate54.errors = vErrors;
   return errors === 0;
 }
-const schema42 = { "type": "object", "additionalProperties": false, "properties": { "enabled": { "type": "boolean" }, "replicas": { "type": "integer", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef" }, "command": { "type": "array", "items": { "type": "string" } }, "args": { "type": "array", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env" }, "secrets": { "type": "array", "items": { "$ref": "#/definitions/SecretMount" } }, "configs": { "type": "array", "items": { "$ref": "#/definitions/ConfigMount" } }, "ports": { "type": "array", "items": { "$ref": "#/definitions/PortSpec" } }, "networks": { "type": "array", "items": { "$ref": "#/definitions/LogicalName" } }, "mounts": { "type": "array", "items": { "$ref": "#/definitions/MountSpec" } }, "placement": { "$ref": "#/definitions/PlacementSpec" }, "resources": { "$ref": "#/definitions/ResourcesSpec" }, "update": { "$ref": "#/definitions/UpdatePolicy" }, "rollback": { "$ref": "#/definitions/UpdatePolicy" }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec" }, "ingress": { "$ref": "#/definitions/ServiceIngress" }, "labels": { "$ref": "#/definitions/Labels" }, "stopGracePeriod": { "$ref": "#/definitions/Duration" } } };
-function validate125(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
-  let vErrors = null;
-  let errors = 0;
-  if (data && typeof data == "object" && !Array.isArray(data)) {
-    for (const key0 in data) {
-      if (!func6.call(schema42.properties, key0)) {
-        const err0 = { instancePath, schemaPath: "#/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key0 }, message: "must NOT have additional properties" };
-        if (vErrors === null) {
-          vErrors = [err0];
-        } else {
-          vErrors.push(err0);
-        }
-        errors++;
-      }
-    }
-    if (data.enabled !== void 0) {
-      if (typeof data.enabled !== "boolean") {
-        const err1 = { instancePath: instancePath + "/enabled", schemaPath: "#/properties/enabled/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
-        if (vErrors === null) {
-          vErrors = [err1];
-        } else {
-          vErrors.push(err1);
-        }
-        errors++;
-      }
-    }
-    if (data.replicas !== void 0) {
-      let data1 = data.replicas;
-      if (!(typeof data1 == "number" && (!(data1 % 1) && !isNaN(data1)) && isFinite(data1))) {
-        const err2 = { instancePath: instancePath + "/replicas", schemaPath: "#/properties/replicas/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
-        if (vErrors === null) {
-          vErrors = [err2];
-        } else {
-          vErrors.push(err2);
-        }
-        errors++;
-      }
-      if (typeof data1 == "number" && isFinite(data1)) {
-        if (data1 > 1e3 || isNaN(data1)) {
-          const err3 = { instancePath: instancePath + "/replicas", schemaPath: "#/properties/replicas/maximum", keyword: "maximum", params: { comparison: "<=", limit: 1e3 }, message: "must be <= 1000" };
-          if (vErrors === null) {
-            vErrors = [err3];
-          } else {
-            vErrors.push(err3);
-          }
-          errors++;
-        }
-        if (data1 < 0 || isNaN(data1)) {
-          const err4 = { instancePath: instancePath + "/replicas", schemaPath: "#/properties/replicas/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
-          if (vErrors === null) {
-            vErrors = [err4];
-          } else {
-            vErrors.push(err4);
-          }
-          errors++;
-        }
-      }
-    }
-    if (data.image !== void 0) {
-      if (!validate69(data.image, { instancePath: instancePath + "/image", parentData: data, parentDataProperty: "image", rootData })) {
-        vErrors = vErrors === null ? validate69.errors : vErrors.concat(validate69.errors);
-        errors = vErrors.length;
-      }
-    }
-    if (data.command !== void 0) {
-      let data3 = data.command;
-      if (Array.isArray(data3)) {
-        const len0 = data3.length;
-        for (let i0 = 0; i0 < len0; i0++) {
-          if (typeof data3[i0] !== "string") {
-            const err5 = { instancePath: instancePath + "/command/" + i0, schemaPath: "#/properties/command/items/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-            if (vErrors === null) {
-              vErrors = [err5];
-            } else {
-              vErrors.push(err5);
-            }
-            errors++;
-          }
-        }
-      } else {
-        const err6 = { instancePath: instancePath + "/command", schemaPath: "#/properties/command/type", keyword: "type", params: { type: "array" }, message: "must be array" };
-        if (vErrors === null) {
-          vErrors = [err6];
-        } else {
-          vErrors.push(err6);
-        }
-        errors++;
-      }
-    }
-    if (data.args !== void 0) {
-      let data5 = data.args;
-      if (Array.isArray(data5)) {
-        const len1 = data5.length;
-        for (let i1 = 0; i1 < len1; i1++) {
-          if (typeof data5[i1] !== "string") {
-            const err7 = { instancePath: instancePath + "/args/" + i1, schemaPath: "#/properties/args/items/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-            if (vErrors === null) {
-              vErrors = [err7];
-            } else {
-              vErrors.push(err7);
-            }
-            errors++;
-          }
-        }
-      } else {
-        const err8 = { instancePath: instancePath + "/args", schemaPath: "#/properties/args/type", keyword: "type", params: { type: "array" }, message: "must be array" };
-        if (vErrors === null) {
-          vErrors = [err8];
-        } else {
-          vErrors.push(err8);
-        }
-        errors++;
-      }
-    }
-    if (data.env !== void 0) {
-      if (!validate71(data.env, { instancePath: instancePath + "/env", parentData: data, parentDataProperty: "env", rootData })) {
-        vErrors = vErrors === null ? validate71.errors : vErrors.concat(validate71.errors);
-        errors = vErrors.length;
-      }
-    }
-    if (data.secrets !== void 0) {
-      let data8 = data.secrets;
-      if (Array.isArray(data8)) {
-        const len2 = data8.length;
-        for (let i2 = 0; i2 < len2; i2++) {
-          if (!validate73(data8[i2], { instancePath: instancePath + "/secrets/" + i2, parentData: data8, parentDataProperty: i2, rootData })) {
-            vErrors = vErrors === null ? validate73.errors : vErrors.concat(validate73.errors);
-            errors = vErrors.length;
-          }
-        }
-      } else {
-        const err9 = { instancePath: instancePath + "/secrets", schemaPath: "#/properties/secrets/type", keyword: "type", params: { type: "array" }, message: "must be array" };
-        if (vErrors === null) {
-          vErrors = [err9];
-        } else {
-          vErrors.push(err9);
-        }
-        errors++;
-      }
-    }
-    if (data.configs !== void 0) {
-      let data10 = data.configs;
-      if (Array.isArray(data10)) {
-        const len3 = data10.length;
-        for (let i3 = 0; i3 < len3; i3++) {
-          if (!validate81(data10[i3], { instancePath: instancePath + "/configs/" + i3, parentData: data10, parentDataProperty: i3, rootData })) {
-            vErrors = vErrors === null ? validate81.errors : vErrors.concat(validate81.errors);
-            errors = vErrors.length;
-          }
-        }
-      } else {
-        const err10 = { instancePath: instancePath + "/configs", schemaPath: "#/properties/configs/type", keyword: "type", params: { type: "array" }, message: "must be array" };
-        if (vErrors === null) {
-          vErrors = [err10];
-        } else {
-          vErrors.push(err10);
-        }
-        errors++;
-      }
-    }
-    if (data.ports !== void 0) {
-      let data12 = data.ports;
-      if (Array.isArray(data12)) {
-        const len4 = data12.length;
-        for (let i4 = 0; i4 < len4; i4++) {
-          if (!validate89(data12[i4], { instancePath: instancePath + "/ports/" + i4, parentData: data12, parentDataProperty: i4, rootData })) {
-            vErrors = vErrors === null ? validate89.errors : vErrors.concat(validate89.errors);
-            errors = vErrors.length;
-          }
-        }
-      } else {
-        const err11 = { instancePath: instancePath + "/ports", schemaPath: "#/properties/ports/type", keyword: "type", params: { type: "array" }, message: "must be array" };
-        if (vErrors === null) {
-          vErrors = [err11];
-        } else {
-          vErrors.push(err11);
-        }
-        errors++;
-      }
-    }
-    if (data.networks !== void 0) {
-      let data14 = data.networks;
-      if (Array.isArray(data14)) {
-        const len5 = data14.length;
-        for (let i5 = 0; i5 < len5; i5++) {
-          if (!validate34(data14[i5], { instancePath: instancePath + "/networks/" + i5, parentData: data14, parentDataProperty: i5, rootData })) {
-            vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
-            errors = vErrors.length;
-          }
-        }
-      } else {
-        const err12 = { instancePath: instancePath + "/networks", schemaPath: "#/properties/networks/type", keyword: "type", params: { type: "array" }, message: "must be array" };
-        if (vErrors === null) {
-          vErrors = [err12];
-        } else {
-          vErrors.push(err12);
-        }
-        errors++;
-      }
-    }
-    if (data.mounts !== void 0) {
-      let data16 = data.mounts;
-      if (Array.isArray(data16)) {
-        const len6 = data16.length;
-        for (let i6 = 0; i6 < len6; i6++) {
-          if (!validate94(data16[i6], { instancePath: instancePath + "/mounts/" + i6, parentData: data16, parentDataProperty: i6, rootData })) {
-            vErrors = vErrors === null ? validate94.errors : vErrors.concat(validate94.errors);
-            errors = vErrors.length;
-          }
-        }
-      } else {
-        const err13 = { instancePath: instancePath + "/mounts", schemaPath: "#/properties/mounts/type", keyword: "type", params: { type: "array" }, message: "must be array" };
-        if (vErrors === null) {
-          vErrors = [err13];
-        } else {
-          vErrors.push(err13);
-        }
-        errors++;
-      }
-    }
-    if (data.placement !== void 0) {
-      if (!validate97(data.placement, { instancePath: instancePath + "/placement", parentData: data, parentDataProperty: "placement", rootData })) {
-        vErrors = vErrors === null ? validate97.errors : vErrors.concat(validate97.errors);
-        errors = vErrors.length;
-      }
-    }
-    if (data.resources !== void 0) {
-      if (!validate100(data.resources, { instancePath: instancePath + "/resources", parentData: data, parentDataProperty: "resources", rootData })) {
-        vErrors = vErrors === null ? validate100.errors : vErrors.concat(validate100.errors);
-        errors = vErrors.length;
-      }
-    }
-    if (data.update !== void 0) {
-      if (!validate107(data.update, { instancePath: instancePath + "/update", parentData: data, parentDataProperty: "update", rootData })) {
-        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
-        errors = vErrors.length;
-      }
-    }
-    if (data.rollback !== void 0) {
-      if (!validate107(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
-        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
-        errors = vErrors.length;
-      }
-    }
-    if (data.healthcheck !== void 0) {
-      if (!validate113(data.healthcheck, { instancePath: instancePath + "/healthcheck", parentData: data, parentDataProperty: "healthcheck", rootData })) {
-        vErrors = vErrors === null ? validate113.errors : vErrors.concat(validate113.errors);
-        errors = vErrors.length;
-      }
-    }
-    if (data.ingress !== void 0) {
-      if (!validate118(data.ingress, { instancePath: instancePath + "/ingress", parentData: data, parentDataProperty: "ingress", rootData })) {
-        vErrors = vErrors === null ? validate118.errors : vErrors.concat(validate118.errors);
-        errors = vErrors.length;
-      }
-    }
-    if (data.labels !== void 0) {
-      if (!validate25(data.labels, { instancePath: instancePath + "/labels", parentData: data, parentDataProperty: "labels", rootData })) {
-        vErrors = vErrors === null ? validate25.errors : vErrors.concat(validate25.errors);
-        errors = vErrors.length;
-      }
-    }
-    if (data.stopGracePeriod !== void 0) {
-      if (!validate108(data.stopGracePeriod, { instancePath: instancePath + "/stopGracePeriod", parentData: data, parentDataProperty: "stopGracePeriod", rootData })) {
-        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
-        errors = vErrors.length;
-      }
-    }
-  } else {
-    const err14 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
-    if (vErrors === null) {
-      vErrors = [err14];
-    } else {
-      vErrors.push(err14);
-    }
-    errors++;
-  }
-  validate125.errors = vErrors;
-  return errors === 0;
-}
-const schema43 = { "type": "object", "additionalProperties": false, "properties": { "enabled": { "type": "boolean" }, "replicas": { "type": "integer", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef" }, "command": { "type": "array", "items": { "type": "string" } }, "args": { "type": "array", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env" }, "secrets": { "type": "array", "items": { "$ref": "#/definitions/SecretMount" } }, "configs": { "type": "array", "items": { "$ref": "#/definitions/ConfigMount" } }, "ports": { "type": "array", "items": { "$ref": "#/definitions/PortSpec" } }, "networks": { "type": "array", "items": { "$ref": "#/definitions/LogicalName" } }, "mounts": { "type": "array", "items": { "$ref": "#/definitions/MountSpec" } }, "placement": { "$ref": "#/definitions/PlacementSpec" }, "resources": { "$ref": "#/definitions/ResourcesSpec" }, "update": { "$ref": "#/definitions/UpdatePolicy" }, "rollback": { "$ref": "#/definitions/UpdatePolicy" }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec" }, "ingress": { "$ref": "#/definitions/ServiceIngress" }, "labels": { "$ref": "#/definitions/Labels" }, "stopGracePeriod": { "$ref": "#/definitions/Duration" }, "rateLimitRpm": { "type": "integer", "minimum": 1 }, "apiKeySecret": { "$ref": "#/definitions/LogicalName" } } };
-function validate142(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const schema43 = { "type": "object", "additionalProperties": false, "properties": { "enabled": { "type": "boolean" }, "replicas": { "type": "integer", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef" }, "command": { "type": "array", "items": { "type": "string" } }, "args": { "type": "array", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env" }, "secrets": { "type": "array", "items": { "$ref": "#/definitions/SecretMount" } }, "configs": { "type": "array", "items": { "$ref": "#/definitions/ConfigMount" } }, "ports": { "type": "array", "items": { "$ref": "#/definitions/PortSpec" } }, "networks": { "type": "array", "items": { "$ref": "#/definitions/LogicalName" } }, "mounts": { "type": "array", "items": { "$ref": "#/definitions/MountSpec" } }, "placement": { "$ref": "#/definitions/PlacementSpec" }, "resources": { "$ref": "#/definitions/ResourcesSpec" }, "update": { "$ref": "#/definitions/UpdatePolicy" }, "rollback": { "$ref": "#/definitions/UpdatePolicy" }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec" }, "ingress": { "$ref": "#/definitions/ServiceIngress" }, "labels": { "$ref": "#/definitions/Labels" }, "stopGracePeriod": { "$ref": "#/definitions/Duration" } } };
+function validate128(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -3352,8 +3251,8 @@ function validate142(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.image !== void 0) {
-      if (!validate69(data.image, { instancePath: instancePath + "/image", parentData: data, parentDataProperty: "image", rootData })) {
-        vErrors = vErrors === null ? validate69.errors : vErrors.concat(validate69.errors);
+      if (!validate72(data.image, { instancePath: instancePath + "/image", parentData: data, parentDataProperty: "image", rootData })) {
+        vErrors = vErrors === null ? validate72.errors : vErrors.concat(validate72.errors);
         errors = vErrors.length;
       }
     }
@@ -3408,8 +3307,8 @@ function validate142(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.env !== void 0) {
-      if (!validate71(data.env, { instancePath: instancePath + "/env", parentData: data, parentDataProperty: "env", rootData })) {
-        vErrors = vErrors === null ? validate71.errors : vErrors.concat(validate71.errors);
+      if (!validate74(data.env, { instancePath: instancePath + "/env", parentData: data, parentDataProperty: "env", rootData })) {
+        vErrors = vErrors === null ? validate74.errors : vErrors.concat(validate74.errors);
         errors = vErrors.length;
       }
     }
@@ -3418,8 +3317,8 @@ function validate142(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data8)) {
         const len2 = data8.length;
         for (let i2 = 0; i2 < len2; i2++) {
-          if (!validate73(data8[i2], { instancePath: instancePath + "/secrets/" + i2, parentData: data8, parentDataProperty: i2, rootData })) {
-            vErrors = vErrors === null ? validate73.errors : vErrors.concat(validate73.errors);
+          if (!validate76(data8[i2], { instancePath: instancePath + "/secrets/" + i2, parentData: data8, parentDataProperty: i2, rootData })) {
+            vErrors = vErrors === null ? validate76.errors : vErrors.concat(validate76.errors);
             errors = vErrors.length;
           }
         }
@@ -3438,8 +3337,8 @@ function validate142(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data10)) {
         const len3 = data10.length;
         for (let i3 = 0; i3 < len3; i3++) {
-          if (!validate81(data10[i3], { instancePath: instancePath + "/configs/" + i3, parentData: data10, parentDataProperty: i3, rootData })) {
-            vErrors = vErrors === null ? validate81.errors : vErrors.concat(validate81.errors);
+          if (!validate84(data10[i3], { instancePath: instancePath + "/configs/" + i3, parentData: data10, parentDataProperty: i3, rootData })) {
+            vErrors = vErrors === null ? validate84.errors : vErrors.concat(validate84.errors);
             errors = vErrors.length;
           }
         }
@@ -3458,8 +3357,8 @@ function validate142(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data12)) {
         const len4 = data12.length;
         for (let i4 = 0; i4 < len4; i4++) {
-          if (!validate89(data12[i4], { instancePath: instancePath + "/ports/" + i4, parentData: data12, parentDataProperty: i4, rootData })) {
-            vErrors = vErrors === null ? validate89.errors : vErrors.concat(validate89.errors);
+          if (!validate92(data12[i4], { instancePath: instancePath + "/ports/" + i4, parentData: data12, parentDataProperty: i4, rootData })) {
+            vErrors = vErrors === null ? validate92.errors : vErrors.concat(validate92.errors);
             errors = vErrors.length;
           }
         }
@@ -3498,8 +3397,8 @@ function validate142(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data16)) {
         const len6 = data16.length;
         for (let i6 = 0; i6 < len6; i6++) {
-          if (!validate94(data16[i6], { instancePath: instancePath + "/mounts/" + i6, parentData: data16, parentDataProperty: i6, rootData })) {
-            vErrors = vErrors === null ? validate94.errors : vErrors.concat(validate94.errors);
+          if (!validate97(data16[i6], { instancePath: instancePath + "/mounts/" + i6, parentData: data16, parentDataProperty: i6, rootData })) {
+            vErrors = vErrors === null ? validate97.errors : vErrors.concat(validate97.errors);
             errors = vErrors.length;
           }
         }
@@ -3514,38 +3413,38 @@ function validate142(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.placement !== void 0) {
-      if (!validate97(data.placement, { instancePath: instancePath + "/placement", parentData: data, parentDataProperty: "placement", rootData })) {
-        vErrors = vErrors === null ? validate97.errors : vErrors.concat(validate97.errors);
-        errors = vErrors.length;
-      }
-    }
-    if (data.resources !== void 0) {
-      if (!validate100(data.resources, { instancePath: instancePath + "/resources", parentData: data, parentDataProperty: "resources", rootData })) {
+      if (!validate100(data.placement, { instancePath: instancePath + "/placement", parentData: data, parentDataProperty: "placement", rootData })) {
         vErrors = vErrors === null ? validate100.errors : vErrors.concat(validate100.errors);
         errors = vErrors.length;
       }
     }
+    if (data.resources !== void 0) {
+      if (!validate103(data.resources, { instancePath: instancePath + "/resources", parentData: data, parentDataProperty: "resources", rootData })) {
+        vErrors = vErrors === null ? validate103.errors : vErrors.concat(validate103.errors);
+        errors = vErrors.length;
+      }
+    }
     if (data.update !== void 0) {
-      if (!validate107(data.update, { instancePath: instancePath + "/update", parentData: data, parentDataProperty: "update", rootData })) {
-        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
+      if (!validate110(data.update, { instancePath: instancePath + "/update", parentData: data, parentDataProperty: "update", rootData })) {
+        vErrors = vErrors === null ? validate110.errors : vErrors.concat(validate110.errors);
         errors = vErrors.length;
       }
     }
     if (data.rollback !== void 0) {
-      if (!validate107(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
-        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
+      if (!validate110(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
+        vErrors = vErrors === null ? validate110.errors : vErrors.concat(validate110.errors);
         errors = vErrors.length;
       }
     }
     if (data.healthcheck !== void 0) {
-      if (!validate113(data.healthcheck, { instancePath: instancePath + "/healthcheck", parentData: data, parentDataProperty: "healthcheck", rootData })) {
-        vErrors = vErrors === null ? validate113.errors : vErrors.concat(validate113.errors);
+      if (!validate116(data.healthcheck, { instancePath: instancePath + "/healthcheck", parentData: data, parentDataProperty: "healthcheck", rootData })) {
+        vErrors = vErrors === null ? validate116.errors : vErrors.concat(validate116.errors);
         errors = vErrors.length;
       }
     }
     if (data.ingress !== void 0) {
-      if (!validate118(data.ingress, { instancePath: instancePath + "/ingress", parentData: data, parentDataProperty: "ingress", rootData })) {
-        vErrors = vErrors === null ? validate118.errors : vErrors.concat(validate118.errors);
+      if (!validate121(data.ingress, { instancePath: instancePath + "/ingress", parentData: data, parentDataProperty: "ingress", rootData })) {
+        vErrors = vErrors === null ? validate121.errors : vErrors.concat(validate121.errors);
         errors = vErrors.length;
       }
     }
@@ -3556,54 +3455,25 @@ function validate142(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.stopGracePeriod !== void 0) {
-      if (!validate108(data.stopGracePeriod, { instancePath: instancePath + "/stopGracePeriod", parentData: data, parentDataProperty: "stopGracePeriod", rootData })) {
-        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
-        errors = vErrors.length;
-      }
-    }
-    if (data.rateLimitRpm !== void 0) {
-      let data26 = data.rateLimitRpm;
-      if (!(typeof data26 == "number" && (!(data26 % 1) && !isNaN(data26)) && isFinite(data26))) {
-        const err14 = { instancePath: instancePath + "/rateLimitRpm", schemaPath: "#/properties/rateLimitRpm/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
-        if (vErrors === null) {
-          vErrors = [err14];
-        } else {
-          vErrors.push(err14);
-        }
-        errors++;
-      }
-      if (typeof data26 == "number" && isFinite(data26)) {
-        if (data26 < 1 || isNaN(data26)) {
-          const err15 = { instancePath: instancePath + "/rateLimitRpm", schemaPath: "#/properties/rateLimitRpm/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
-          if (vErrors === null) {
-            vErrors = [err15];
-          } else {
-            vErrors.push(err15);
-          }
-          errors++;
-        }
-      }
-    }
-    if (data.apiKeySecret !== void 0) {
-      if (!validate34(data.apiKeySecret, { instancePath: instancePath + "/apiKeySecret", parentData: data, parentDataProperty: "apiKeySecret", rootData })) {
-        vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
+      if (!validate111(data.stopGracePeriod, { instancePath: instancePath + "/stopGracePeriod", parentData: data, parentDataProperty: "stopGracePeriod", rootData })) {
+        vErrors = vErrors === null ? validate111.errors : vErrors.concat(validate111.errors);
         errors = vErrors.length;
       }
     }
   } else {
-    const err16 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+    const err14 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
     if (vErrors === null) {
-      vErrors = [err16];
+      vErrors = [err14];
     } else {
-      vErrors.push(err16);
+      vErrors.push(err14);
     }
     errors++;
   }
-  validate142.errors = vErrors;
+  validate128.errors = vErrors;
   return errors === 0;
 }
-const schema44 = { "type": "object", "additionalProperties": false, "properties": { "enabled": { "type": "boolean" }, "replicas": { "type": "integer", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef" }, "command": { "type": "array", "items": { "type": "string" } }, "args": { "type": "array", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env" }, "secrets": { "type": "array", "items": { "$ref": "#/definitions/SecretMount" } }, "configs": { "type": "array", "items": { "$ref": "#/definitions/ConfigMount" } }, "ports": { "type": "array", "items": { "$ref": "#/definitions/PortSpec" } }, "networks": { "type": "array", "items": { "$ref": "#/definitions/LogicalName" } }, "mounts": { "type": "array", "items": { "$ref": "#/definitions/MountSpec" } }, "placement": { "$ref": "#/definitions/PlacementSpec" }, "resources": { "$ref": "#/definitions/ResourcesSpec" }, "update": { "$ref": "#/definitions/UpdatePolicy" }, "rollback": { "$ref": "#/definitions/UpdatePolicy" }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec" }, "ingress": { "$ref": "#/definitions/ServiceIngress" }, "labels": { "$ref": "#/definitions/Labels" }, "stopGracePeriod": { "$ref": "#/definitions/Duration" } } };
-function validate160(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const schema44 = { "type": "object", "additionalProperties": false, "properties": { "enabled": { "type": "boolean" }, "replicas": { "type": "integer", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef" }, "command": { "type": "array", "items": { "type": "string" } }, "args": { "type": "array", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env" }, "secrets": { "type": "array", "items": { "$ref": "#/definitions/SecretMount" } }, "configs": { "type": "array", "items": { "$ref": "#/definitions/ConfigMount" } }, "ports": { "type": "array", "items": { "$ref": "#/definitions/PortSpec" } }, "networks": { "type": "array", "items": { "$ref": "#/definitions/LogicalName" } }, "mounts": { "type": "array", "items": { "$ref": "#/definitions/MountSpec" } }, "placement": { "$ref": "#/definitions/PlacementSpec" }, "resources": { "$ref": "#/definitions/ResourcesSpec" }, "update": { "$ref": "#/definitions/UpdatePolicy" }, "rollback": { "$ref": "#/definitions/UpdatePolicy" }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec" }, "ingress": { "$ref": "#/definitions/ServiceIngress" }, "labels": { "$ref": "#/definitions/Labels" }, "stopGracePeriod": { "$ref": "#/definitions/Duration" }, "rateLimitRpm": { "type": "integer", "minimum": 1 }, "apiKeySecret": { "$ref": "#/definitions/LogicalName" } } };
+function validate145(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -3662,8 +3532,8 @@ function validate160(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.image !== void 0) {
-      if (!validate69(data.image, { instancePath: instancePath + "/image", parentData: data, parentDataProperty: "image", rootData })) {
-        vErrors = vErrors === null ? validate69.errors : vErrors.concat(validate69.errors);
+      if (!validate72(data.image, { instancePath: instancePath + "/image", parentData: data, parentDataProperty: "image", rootData })) {
+        vErrors = vErrors === null ? validate72.errors : vErrors.concat(validate72.errors);
         errors = vErrors.length;
       }
     }
@@ -3718,8 +3588,8 @@ function validate160(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.env !== void 0) {
-      if (!validate71(data.env, { instancePath: instancePath + "/env", parentData: data, parentDataProperty: "env", rootData })) {
-        vErrors = vErrors === null ? validate71.errors : vErrors.concat(validate71.errors);
+      if (!validate74(data.env, { instancePath: instancePath + "/env", parentData: data, parentDataProperty: "env", rootData })) {
+        vErrors = vErrors === null ? validate74.errors : vErrors.concat(validate74.errors);
         errors = vErrors.length;
       }
     }
@@ -3728,8 +3598,8 @@ function validate160(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data8)) {
         const len2 = data8.length;
         for (let i2 = 0; i2 < len2; i2++) {
-          if (!validate73(data8[i2], { instancePath: instancePath + "/secrets/" + i2, parentData: data8, parentDataProperty: i2, rootData })) {
-            vErrors = vErrors === null ? validate73.errors : vErrors.concat(validate73.errors);
+          if (!validate76(data8[i2], { instancePath: instancePath + "/secrets/" + i2, parentData: data8, parentDataProperty: i2, rootData })) {
+            vErrors = vErrors === null ? validate76.errors : vErrors.concat(validate76.errors);
             errors = vErrors.length;
           }
         }
@@ -3748,8 +3618,8 @@ function validate160(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data10)) {
         const len3 = data10.length;
         for (let i3 = 0; i3 < len3; i3++) {
-          if (!validate81(data10[i3], { instancePath: instancePath + "/configs/" + i3, parentData: data10, parentDataProperty: i3, rootData })) {
-            vErrors = vErrors === null ? validate81.errors : vErrors.concat(validate81.errors);
+          if (!validate84(data10[i3], { instancePath: instancePath + "/configs/" + i3, parentData: data10, parentDataProperty: i3, rootData })) {
+            vErrors = vErrors === null ? validate84.errors : vErrors.concat(validate84.errors);
             errors = vErrors.length;
           }
         }
@@ -3768,8 +3638,8 @@ function validate160(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data12)) {
         const len4 = data12.length;
         for (let i4 = 0; i4 < len4; i4++) {
-          if (!validate89(data12[i4], { instancePath: instancePath + "/ports/" + i4, parentData: data12, parentDataProperty: i4, rootData })) {
-            vErrors = vErrors === null ? validate89.errors : vErrors.concat(validate89.errors);
+          if (!validate92(data12[i4], { instancePath: instancePath + "/ports/" + i4, parentData: data12, parentDataProperty: i4, rootData })) {
+            vErrors = vErrors === null ? validate92.errors : vErrors.concat(validate92.errors);
             errors = vErrors.length;
           }
         }
@@ -3808,8 +3678,8 @@ function validate160(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data16)) {
         const len6 = data16.length;
         for (let i6 = 0; i6 < len6; i6++) {
-          if (!validate94(data16[i6], { instancePath: instancePath + "/mounts/" + i6, parentData: data16, parentDataProperty: i6, rootData })) {
-            vErrors = vErrors === null ? validate94.errors : vErrors.concat(validate94.errors);
+          if (!validate97(data16[i6], { instancePath: instancePath + "/mounts/" + i6, parentData: data16, parentDataProperty: i6, rootData })) {
+            vErrors = vErrors === null ? validate97.errors : vErrors.concat(validate97.errors);
             errors = vErrors.length;
           }
         }
@@ -3824,38 +3694,38 @@ function validate160(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.placement !== void 0) {
-      if (!validate97(data.placement, { instancePath: instancePath + "/placement", parentData: data, parentDataProperty: "placement", rootData })) {
-        vErrors = vErrors === null ? validate97.errors : vErrors.concat(validate97.errors);
-        errors = vErrors.length;
-      }
-    }
-    if (data.resources !== void 0) {
-      if (!validate100(data.resources, { instancePath: instancePath + "/resources", parentData: data, parentDataProperty: "resources", rootData })) {
+      if (!validate100(data.placement, { instancePath: instancePath + "/placement", parentData: data, parentDataProperty: "placement", rootData })) {
         vErrors = vErrors === null ? validate100.errors : vErrors.concat(validate100.errors);
         errors = vErrors.length;
       }
     }
+    if (data.resources !== void 0) {
+      if (!validate103(data.resources, { instancePath: instancePath + "/resources", parentData: data, parentDataProperty: "resources", rootData })) {
+        vErrors = vErrors === null ? validate103.errors : vErrors.concat(validate103.errors);
+        errors = vErrors.length;
+      }
+    }
     if (data.update !== void 0) {
-      if (!validate107(data.update, { instancePath: instancePath + "/update", parentData: data, parentDataProperty: "update", rootData })) {
-        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
+      if (!validate110(data.update, { instancePath: instancePath + "/update", parentData: data, parentDataProperty: "update", rootData })) {
+        vErrors = vErrors === null ? validate110.errors : vErrors.concat(validate110.errors);
         errors = vErrors.length;
       }
     }
     if (data.rollback !== void 0) {
-      if (!validate107(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
-        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
+      if (!validate110(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
+        vErrors = vErrors === null ? validate110.errors : vErrors.concat(validate110.errors);
         errors = vErrors.length;
       }
     }
     if (data.healthcheck !== void 0) {
-      if (!validate113(data.healthcheck, { instancePath: instancePath + "/healthcheck", parentData: data, parentDataProperty: "healthcheck", rootData })) {
-        vErrors = vErrors === null ? validate113.errors : vErrors.concat(validate113.errors);
+      if (!validate116(data.healthcheck, { instancePath: instancePath + "/healthcheck", parentData: data, parentDataProperty: "healthcheck", rootData })) {
+        vErrors = vErrors === null ? validate116.errors : vErrors.concat(validate116.errors);
         errors = vErrors.length;
       }
     }
     if (data.ingress !== void 0) {
-      if (!validate118(data.ingress, { instancePath: instancePath + "/ingress", parentData: data, parentDataProperty: "ingress", rootData })) {
-        vErrors = vErrors === null ? validate118.errors : vErrors.concat(validate118.errors);
+      if (!validate121(data.ingress, { instancePath: instancePath + "/ingress", parentData: data, parentDataProperty: "ingress", rootData })) {
+        vErrors = vErrors === null ? validate121.errors : vErrors.concat(validate121.errors);
         errors = vErrors.length;
       }
     }
@@ -3866,26 +3736,54 @@ function validate160(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.stopGracePeriod !== void 0) {
-      if (!validate108(data.stopGracePeriod, { instancePath: instancePath + "/stopGracePeriod", parentData: data, parentDataProperty: "stopGracePeriod", rootData })) {
-        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
+      if (!validate111(data.stopGracePeriod, { instancePath: instancePath + "/stopGracePeriod", parentData: data, parentDataProperty: "stopGracePeriod", rootData })) {
+        vErrors = vErrors === null ? validate111.errors : vErrors.concat(validate111.errors);
+        errors = vErrors.length;
+      }
+    }
+    if (data.rateLimitRpm !== void 0) {
+      let data26 = data.rateLimitRpm;
+      if (!(typeof data26 == "number" && (!(data26 % 1) && !isNaN(data26)) && isFinite(data26))) {
+        const err14 = { instancePath: instancePath + "/rateLimitRpm", schemaPath: "#/properties/rateLimitRpm/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+        if (vErrors === null) {
+          vErrors = [err14];
+        } else {
+          vErrors.push(err14);
+        }
+        errors++;
+      }
+      if (typeof data26 == "number" && isFinite(data26)) {
+        if (data26 < 1 || isNaN(data26)) {
+          const err15 = { instancePath: instancePath + "/rateLimitRpm", schemaPath: "#/properties/rateLimitRpm/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
+          if (vErrors === null) {
+            vErrors = [err15];
+          } else {
+            vErrors.push(err15);
+          }
+          errors++;
+        }
+      }
+    }
+    if (data.apiKeySecret !== void 0) {
+      if (!validate34(data.apiKeySecret, { instancePath: instancePath + "/apiKeySecret", parentData: data, parentDataProperty: "apiKeySecret", rootData })) {
+        vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
         errors = vErrors.length;
       }
     }
   } else {
-    const err14 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+    const err16 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
     if (vErrors === null) {
-      vErrors = [err14];
+      vErrors = [err16];
     } else {
-      vErrors.push(err14);
+      vErrors.push(err16);
     }
     errors++;
   }
-  validate160.errors = vErrors;
+  validate145.errors = vErrors;
   return errors === 0;
 }
-const schema45 = { "type": "object", "additionalProperties": false, "properties": { "enabled": { "type": "boolean" }, "replicas": { "type": "integer", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef" }, "command": { "type": "array", "items": { "type": "string" } }, "args": { "type": "array", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env" }, "secrets": { "type": "array", "items": { "$ref": "#/definitions/SecretMount" } }, "configs": { "type": "array", "items": { "$ref": "#/definitions/ConfigMount" } }, "ports": { "type": "array", "items": { "$ref": "#/definitions/PortSpec" } }, "networks": { "type": "array", "items": { "$ref": "#/definitions/LogicalName" } }, "mounts": { "type": "array", "items": { "$ref": "#/definitions/MountSpec" } }, "placement": { "$ref": "#/definitions/PlacementSpec" }, "resources": { "$ref": "#/definitions/ResourcesSpec" }, "update": { "$ref": "#/definitions/UpdatePolicy" }, "rollback": { "$ref": "#/definitions/UpdatePolicy" }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec" }, "ingress": { "$ref": "#/definitions/ServiceIngress" }, "labels": { "$ref": "#/definitions/Labels" }, "stopGracePeriod": { "$ref": "#/definitions/Duration" }, "database": { "type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,62}$" }, "userSecret": { "$ref": "#/definitions/LogicalName" }, "passwordSecret": { "$ref": "#/definitions/LogicalName" } } };
-const pattern24 = new RegExp("^[A-Za-z_][A-Za-z0-9_]{0,62}$", "u");
-function validate177(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const schema45 = { "type": "object", "additionalProperties": false, "properties": { "enabled": { "type": "boolean" }, "replicas": { "type": "integer", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef" }, "command": { "type": "array", "items": { "type": "string" } }, "args": { "type": "array", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env" }, "secrets": { "type": "array", "items": { "$ref": "#/definitions/SecretMount" } }, "configs": { "type": "array", "items": { "$ref": "#/definitions/ConfigMount" } }, "ports": { "type": "array", "items": { "$ref": "#/definitions/PortSpec" } }, "networks": { "type": "array", "items": { "$ref": "#/definitions/LogicalName" } }, "mounts": { "type": "array", "items": { "$ref": "#/definitions/MountSpec" } }, "placement": { "$ref": "#/definitions/PlacementSpec" }, "resources": { "$ref": "#/definitions/ResourcesSpec" }, "update": { "$ref": "#/definitions/UpdatePolicy" }, "rollback": { "$ref": "#/definitions/UpdatePolicy" }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec" }, "ingress": { "$ref": "#/definitions/ServiceIngress" }, "labels": { "$ref": "#/definitions/Labels" }, "stopGracePeriod": { "$ref": "#/definitions/Duration" } } };
+function validate163(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -3944,8 +3842,8 @@ function validate177(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.image !== void 0) {
-      if (!validate69(data.image, { instancePath: instancePath + "/image", parentData: data, parentDataProperty: "image", rootData })) {
-        vErrors = vErrors === null ? validate69.errors : vErrors.concat(validate69.errors);
+      if (!validate72(data.image, { instancePath: instancePath + "/image", parentData: data, parentDataProperty: "image", rootData })) {
+        vErrors = vErrors === null ? validate72.errors : vErrors.concat(validate72.errors);
         errors = vErrors.length;
       }
     }
@@ -4000,8 +3898,8 @@ function validate177(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.env !== void 0) {
-      if (!validate71(data.env, { instancePath: instancePath + "/env", parentData: data, parentDataProperty: "env", rootData })) {
-        vErrors = vErrors === null ? validate71.errors : vErrors.concat(validate71.errors);
+      if (!validate74(data.env, { instancePath: instancePath + "/env", parentData: data, parentDataProperty: "env", rootData })) {
+        vErrors = vErrors === null ? validate74.errors : vErrors.concat(validate74.errors);
         errors = vErrors.length;
       }
     }
@@ -4010,8 +3908,8 @@ function validate177(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data8)) {
         const len2 = data8.length;
         for (let i2 = 0; i2 < len2; i2++) {
-          if (!validate73(data8[i2], { instancePath: instancePath + "/secrets/" + i2, parentData: data8, parentDataProperty: i2, rootData })) {
-            vErrors = vErrors === null ? validate73.errors : vErrors.concat(validate73.errors);
+          if (!validate76(data8[i2], { instancePath: instancePath + "/secrets/" + i2, parentData: data8, parentDataProperty: i2, rootData })) {
+            vErrors = vErrors === null ? validate76.errors : vErrors.concat(validate76.errors);
             errors = vErrors.length;
           }
         }
@@ -4030,8 +3928,8 @@ function validate177(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data10)) {
         const len3 = data10.length;
         for (let i3 = 0; i3 < len3; i3++) {
-          if (!validate81(data10[i3], { instancePath: instancePath + "/configs/" + i3, parentData: data10, parentDataProperty: i3, rootData })) {
-            vErrors = vErrors === null ? validate81.errors : vErrors.concat(validate81.errors);
+          if (!validate84(data10[i3], { instancePath: instancePath + "/configs/" + i3, parentData: data10, parentDataProperty: i3, rootData })) {
+            vErrors = vErrors === null ? validate84.errors : vErrors.concat(validate84.errors);
             errors = vErrors.length;
           }
         }
@@ -4050,8 +3948,8 @@ function validate177(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data12)) {
         const len4 = data12.length;
         for (let i4 = 0; i4 < len4; i4++) {
-          if (!validate89(data12[i4], { instancePath: instancePath + "/ports/" + i4, parentData: data12, parentDataProperty: i4, rootData })) {
-            vErrors = vErrors === null ? validate89.errors : vErrors.concat(validate89.errors);
+          if (!validate92(data12[i4], { instancePath: instancePath + "/ports/" + i4, parentData: data12, parentDataProperty: i4, rootData })) {
+            vErrors = vErrors === null ? validate92.errors : vErrors.concat(validate92.errors);
             errors = vErrors.length;
           }
         }
@@ -4090,8 +3988,8 @@ function validate177(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data16)) {
         const len6 = data16.length;
         for (let i6 = 0; i6 < len6; i6++) {
-          if (!validate94(data16[i6], { instancePath: instancePath + "/mounts/" + i6, parentData: data16, parentDataProperty: i6, rootData })) {
-            vErrors = vErrors === null ? validate94.errors : vErrors.concat(validate94.errors);
+          if (!validate97(data16[i6], { instancePath: instancePath + "/mounts/" + i6, parentData: data16, parentDataProperty: i6, rootData })) {
+            vErrors = vErrors === null ? validate97.errors : vErrors.concat(validate97.errors);
             errors = vErrors.length;
           }
         }
@@ -4106,38 +4004,38 @@ function validate177(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.placement !== void 0) {
-      if (!validate97(data.placement, { instancePath: instancePath + "/placement", parentData: data, parentDataProperty: "placement", rootData })) {
-        vErrors = vErrors === null ? validate97.errors : vErrors.concat(validate97.errors);
-        errors = vErrors.length;
-      }
-    }
-    if (data.resources !== void 0) {
-      if (!validate100(data.resources, { instancePath: instancePath + "/resources", parentData: data, parentDataProperty: "resources", rootData })) {
+      if (!validate100(data.placement, { instancePath: instancePath + "/placement", parentData: data, parentDataProperty: "placement", rootData })) {
         vErrors = vErrors === null ? validate100.errors : vErrors.concat(validate100.errors);
         errors = vErrors.length;
       }
     }
+    if (data.resources !== void 0) {
+      if (!validate103(data.resources, { instancePath: instancePath + "/resources", parentData: data, parentDataProperty: "resources", rootData })) {
+        vErrors = vErrors === null ? validate103.errors : vErrors.concat(validate103.errors);
+        errors = vErrors.length;
+      }
+    }
     if (data.update !== void 0) {
-      if (!validate107(data.update, { instancePath: instancePath + "/update", parentData: data, parentDataProperty: "update", rootData })) {
-        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
+      if (!validate110(data.update, { instancePath: instancePath + "/update", parentData: data, parentDataProperty: "update", rootData })) {
+        vErrors = vErrors === null ? validate110.errors : vErrors.concat(validate110.errors);
         errors = vErrors.length;
       }
     }
     if (data.rollback !== void 0) {
-      if (!validate107(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
-        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
+      if (!validate110(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
+        vErrors = vErrors === null ? validate110.errors : vErrors.concat(validate110.errors);
         errors = vErrors.length;
       }
     }
     if (data.healthcheck !== void 0) {
-      if (!validate113(data.healthcheck, { instancePath: instancePath + "/healthcheck", parentData: data, parentDataProperty: "healthcheck", rootData })) {
-        vErrors = vErrors === null ? validate113.errors : vErrors.concat(validate113.errors);
+      if (!validate116(data.healthcheck, { instancePath: instancePath + "/healthcheck", parentData: data, parentDataProperty: "healthcheck", rootData })) {
+        vErrors = vErrors === null ? validate116.errors : vErrors.concat(validate116.errors);
         errors = vErrors.length;
       }
     }
     if (data.ingress !== void 0) {
-      if (!validate118(data.ingress, { instancePath: instancePath + "/ingress", parentData: data, parentDataProperty: "ingress", rootData })) {
-        vErrors = vErrors === null ? validate118.errors : vErrors.concat(validate118.errors);
+      if (!validate121(data.ingress, { instancePath: instancePath + "/ingress", parentData: data, parentDataProperty: "ingress", rootData })) {
+        vErrors = vErrors === null ? validate121.errors : vErrors.concat(validate121.errors);
         errors = vErrors.length;
       }
     }
@@ -4148,59 +4046,26 @@ function validate177(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.stopGracePeriod !== void 0) {
-      if (!validate108(data.stopGracePeriod, { instancePath: instancePath + "/stopGracePeriod", parentData: data, parentDataProperty: "stopGracePeriod", rootData })) {
-        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
-        errors = vErrors.length;
-      }
-    }
-    if (data.database !== void 0) {
-      let data26 = data.database;
-      if (typeof data26 === "string") {
-        if (!pattern24.test(data26)) {
-          const err14 = { instancePath: instancePath + "/database", schemaPath: "#/properties/database/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z_][A-Za-z0-9_]{0,62}$" }, message: 'must match pattern "^[A-Za-z_][A-Za-z0-9_]{0,62}$"' };
-          if (vErrors === null) {
-            vErrors = [err14];
-          } else {
-            vErrors.push(err14);
-          }
-          errors++;
-        }
-      } else {
-        const err15 = { instancePath: instancePath + "/database", schemaPath: "#/properties/database/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-        if (vErrors === null) {
-          vErrors = [err15];
-        } else {
-          vErrors.push(err15);
-        }
-        errors++;
-      }
-    }
-    if (data.userSecret !== void 0) {
-      if (!validate34(data.userSecret, { instancePath: instancePath + "/userSecret", parentData: data, parentDataProperty: "userSecret", rootData })) {
-        vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
-        errors = vErrors.length;
-      }
-    }
-    if (data.passwordSecret !== void 0) {
-      if (!validate34(data.passwordSecret, { instancePath: instancePath + "/passwordSecret", parentData: data, parentDataProperty: "passwordSecret", rootData })) {
-        vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
+      if (!validate111(data.stopGracePeriod, { instancePath: instancePath + "/stopGracePeriod", parentData: data, parentDataProperty: "stopGracePeriod", rootData })) {
+        vErrors = vErrors === null ? validate111.errors : vErrors.concat(validate111.errors);
         errors = vErrors.length;
       }
     }
   } else {
-    const err16 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+    const err14 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
     if (vErrors === null) {
-      vErrors = [err16];
+      vErrors = [err14];
     } else {
-      vErrors.push(err16);
+      vErrors.push(err14);
     }
     errors++;
   }
-  validate177.errors = vErrors;
+  validate163.errors = vErrors;
   return errors === 0;
 }
-const schema46 = { "type": "object", "additionalProperties": false, "properties": { "enabled": { "type": "boolean" }, "replicas": { "type": "integer", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef" }, "command": { "type": "array", "items": { "type": "string" } }, "args": { "type": "array", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env" }, "secrets": { "type": "array", "items": { "$ref": "#/definitions/SecretMount" } }, "configs": { "type": "array", "items": { "$ref": "#/definitions/ConfigMount" } }, "ports": { "type": "array", "items": { "$ref": "#/definitions/PortSpec" } }, "networks": { "type": "array", "items": { "$ref": "#/definitions/LogicalName" } }, "mounts": { "type": "array", "items": { "$ref": "#/definitions/MountSpec" } }, "placement": { "$ref": "#/definitions/PlacementSpec" }, "resources": { "$ref": "#/definitions/ResourcesSpec" }, "update": { "$ref": "#/definitions/UpdatePolicy" }, "rollback": { "$ref": "#/definitions/UpdatePolicy" }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec" }, "ingress": { "$ref": "#/definitions/ServiceIngress" }, "labels": { "$ref": "#/definitions/Labels" }, "stopGracePeriod": { "$ref": "#/definitions/Duration" } } };
-function validate196(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const schema46 = { "type": "object", "additionalProperties": false, "properties": { "enabled": { "type": "boolean" }, "replicas": { "type": "integer", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef" }, "command": { "type": "array", "items": { "type": "string" } }, "args": { "type": "array", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env" }, "secrets": { "type": "array", "items": { "$ref": "#/definitions/SecretMount" } }, "configs": { "type": "array", "items": { "$ref": "#/definitions/ConfigMount" } }, "ports": { "type": "array", "items": { "$ref": "#/definitions/PortSpec" } }, "networks": { "type": "array", "items": { "$ref": "#/definitions/LogicalName" } }, "mounts": { "type": "array", "items": { "$ref": "#/definitions/MountSpec" } }, "placement": { "$ref": "#/definitions/PlacementSpec" }, "resources": { "$ref": "#/definitions/ResourcesSpec" }, "update": { "$ref": "#/definitions/UpdatePolicy" }, "rollback": { "$ref": "#/definitions/UpdatePolicy" }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec" }, "ingress": { "$ref": "#/definitions/ServiceIngress" }, "labels": { "$ref": "#/definitions/Labels" }, "stopGracePeriod": { "$ref": "#/definitions/Duration" }, "database": { "type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,62}$" }, "userSecret": { "$ref": "#/definitions/LogicalName" }, "passwordSecret": { "$ref": "#/definitions/LogicalName" } } };
+const pattern27 = new RegExp("^[A-Za-z_][A-Za-z0-9_]{0,62}$", "u");
+function validate180(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -4259,8 +4124,8 @@ function validate196(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.image !== void 0) {
-      if (!validate69(data.image, { instancePath: instancePath + "/image", parentData: data, parentDataProperty: "image", rootData })) {
-        vErrors = vErrors === null ? validate69.errors : vErrors.concat(validate69.errors);
+      if (!validate72(data.image, { instancePath: instancePath + "/image", parentData: data, parentDataProperty: "image", rootData })) {
+        vErrors = vErrors === null ? validate72.errors : vErrors.concat(validate72.errors);
         errors = vErrors.length;
       }
     }
@@ -4315,8 +4180,8 @@ function validate196(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.env !== void 0) {
-      if (!validate71(data.env, { instancePath: instancePath + "/env", parentData: data, parentDataProperty: "env", rootData })) {
-        vErrors = vErrors === null ? validate71.errors : vErrors.concat(validate71.errors);
+      if (!validate74(data.env, { instancePath: instancePath + "/env", parentData: data, parentDataProperty: "env", rootData })) {
+        vErrors = vErrors === null ? validate74.errors : vErrors.concat(validate74.errors);
         errors = vErrors.length;
       }
     }
@@ -4325,8 +4190,8 @@ function validate196(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data8)) {
         const len2 = data8.length;
         for (let i2 = 0; i2 < len2; i2++) {
-          if (!validate73(data8[i2], { instancePath: instancePath + "/secrets/" + i2, parentData: data8, parentDataProperty: i2, rootData })) {
-            vErrors = vErrors === null ? validate73.errors : vErrors.concat(validate73.errors);
+          if (!validate76(data8[i2], { instancePath: instancePath + "/secrets/" + i2, parentData: data8, parentDataProperty: i2, rootData })) {
+            vErrors = vErrors === null ? validate76.errors : vErrors.concat(validate76.errors);
             errors = vErrors.length;
           }
         }
@@ -4345,8 +4210,8 @@ function validate196(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data10)) {
         const len3 = data10.length;
         for (let i3 = 0; i3 < len3; i3++) {
-          if (!validate81(data10[i3], { instancePath: instancePath + "/configs/" + i3, parentData: data10, parentDataProperty: i3, rootData })) {
-            vErrors = vErrors === null ? validate81.errors : vErrors.concat(validate81.errors);
+          if (!validate84(data10[i3], { instancePath: instancePath + "/configs/" + i3, parentData: data10, parentDataProperty: i3, rootData })) {
+            vErrors = vErrors === null ? validate84.errors : vErrors.concat(validate84.errors);
             errors = vErrors.length;
           }
         }
@@ -4365,8 +4230,8 @@ function validate196(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data12)) {
         const len4 = data12.length;
         for (let i4 = 0; i4 < len4; i4++) {
-          if (!validate89(data12[i4], { instancePath: instancePath + "/ports/" + i4, parentData: data12, parentDataProperty: i4, rootData })) {
-            vErrors = vErrors === null ? validate89.errors : vErrors.concat(validate89.errors);
+          if (!validate92(data12[i4], { instancePath: instancePath + "/ports/" + i4, parentData: data12, parentDataProperty: i4, rootData })) {
+            vErrors = vErrors === null ? validate92.errors : vErrors.concat(validate92.errors);
             errors = vErrors.length;
           }
         }
@@ -4405,8 +4270,8 @@ function validate196(data, { instancePath = "", parentData, parentDataProperty, 
       if (Array.isArray(data16)) {
         const len6 = data16.length;
         for (let i6 = 0; i6 < len6; i6++) {
-          if (!validate94(data16[i6], { instancePath: instancePath + "/mounts/" + i6, parentData: data16, parentDataProperty: i6, rootData })) {
-            vErrors = vErrors === null ? validate94.errors : vErrors.concat(validate94.errors);
+          if (!validate97(data16[i6], { instancePath: instancePath + "/mounts/" + i6, parentData: data16, parentDataProperty: i6, rootData })) {
+            vErrors = vErrors === null ? validate97.errors : vErrors.concat(validate97.errors);
             errors = vErrors.length;
           }
         }
@@ -4421,38 +4286,38 @@ function validate196(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.placement !== void 0) {
-      if (!validate97(data.placement, { instancePath: instancePath + "/placement", parentData: data, parentDataProperty: "placement", rootData })) {
-        vErrors = vErrors === null ? validate97.errors : vErrors.concat(validate97.errors);
-        errors = vErrors.length;
-      }
-    }
-    if (data.resources !== void 0) {
-      if (!validate100(data.resources, { instancePath: instancePath + "/resources", parentData: data, parentDataProperty: "resources", rootData })) {
+      if (!validate100(data.placement, { instancePath: instancePath + "/placement", parentData: data, parentDataProperty: "placement", rootData })) {
         vErrors = vErrors === null ? validate100.errors : vErrors.concat(validate100.errors);
         errors = vErrors.length;
       }
     }
+    if (data.resources !== void 0) {
+      if (!validate103(data.resources, { instancePath: instancePath + "/resources", parentData: data, parentDataProperty: "resources", rootData })) {
+        vErrors = vErrors === null ? validate103.errors : vErrors.concat(validate103.errors);
+        errors = vErrors.length;
+      }
+    }
     if (data.update !== void 0) {
-      if (!validate107(data.update, { instancePath: instancePath + "/update", parentData: data, parentDataProperty: "update", rootData })) {
-        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
+      if (!validate110(data.update, { instancePath: instancePath + "/update", parentData: data, parentDataProperty: "update", rootData })) {
+        vErrors = vErrors === null ? validate110.errors : vErrors.concat(validate110.errors);
         errors = vErrors.length;
       }
     }
     if (data.rollback !== void 0) {
-      if (!validate107(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
-        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
+      if (!validate110(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
+        vErrors = vErrors === null ? validate110.errors : vErrors.concat(validate110.errors);
         errors = vErrors.length;
       }
     }
     if (data.healthcheck !== void 0) {
-      if (!validate113(data.healthcheck, { instancePath: instancePath + "/healthcheck", parentData: data, parentDataProperty: "healthcheck", rootData })) {
-        vErrors = vErrors === null ? validate113.errors : vErrors.concat(validate113.errors);
+      if (!validate116(data.healthcheck, { instancePath: instancePath + "/healthcheck", parentData: data, parentDataProperty: "healthcheck", rootData })) {
+        vErrors = vErrors === null ? validate116.errors : vErrors.concat(validate116.errors);
         errors = vErrors.length;
       }
     }
     if (data.ingress !== void 0) {
-      if (!validate118(data.ingress, { instancePath: instancePath + "/ingress", parentData: data, parentDataProperty: "ingress", rootData })) {
-        vErrors = vErrors === null ? validate118.errors : vErrors.concat(validate118.errors);
+      if (!validate121(data.ingress, { instancePath: instancePath + "/ingress", parentData: data, parentDataProperty: "ingress", rootData })) {
+        vErrors = vErrors === null ? validate121.errors : vErrors.concat(validate121.errors);
         errors = vErrors.length;
       }
     }
@@ -4463,8 +4328,323 @@ function validate196(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.stopGracePeriod !== void 0) {
-      if (!validate108(data.stopGracePeriod, { instancePath: instancePath + "/stopGracePeriod", parentData: data, parentDataProperty: "stopGracePeriod", rootData })) {
-        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
+      if (!validate111(data.stopGracePeriod, { instancePath: instancePath + "/stopGracePeriod", parentData: data, parentDataProperty: "stopGracePeriod", rootData })) {
+        vErrors = vErrors === null ? validate111.errors : vErrors.concat(validate111.errors);
+        errors = vErrors.length;
+      }
+    }
+    if (data.database !== void 0) {
+      let data26 = data.database;
+      if (typeof data26 === "string") {
+        if (!pattern27.test(data26)) {
+          const err14 = { instancePath: instancePath + "/database", schemaPath: "#/properties/database/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z_][A-Za-z0-9_]{0,62}$" }, message: 'must match pattern "^[A-Za-z_][A-Za-z0-9_]{0,62}$"' };
+          if (vErrors === null) {
+            vErrors = [err14];
+          } else {
+            vErrors.push(err14);
+          }
+          errors++;
+        }
+      } else {
+        const err15 = { instancePath: instancePath + "/database", schemaPath: "#/properties/database/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+        if (vErrors === null) {
+          vErrors = [err15];
+        } else {
+          vErrors.push(err15);
+        }
+        errors++;
+      }
+    }
+    if (data.userSecret !== void 0) {
+      if (!validate34(data.userSecret, { instancePath: instancePath + "/userSecret", parentData: data, parentDataProperty: "userSecret", rootData })) {
+        vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
+        errors = vErrors.length;
+      }
+    }
+    if (data.passwordSecret !== void 0) {
+      if (!validate34(data.passwordSecret, { instancePath: instancePath + "/passwordSecret", parentData: data, parentDataProperty: "passwordSecret", rootData })) {
+        vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
+        errors = vErrors.length;
+      }
+    }
+  } else {
+    const err16 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+    if (vErrors === null) {
+      vErrors = [err16];
+    } else {
+      vErrors.push(err16);
+    }
+    errors++;
+  }
+  validate180.errors = vErrors;
+  return errors === 0;
+}
+const schema47 = { "type": "object", "additionalProperties": false, "properties": { "enabled": { "type": "boolean" }, "replicas": { "type": "integer", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef" }, "command": { "type": "array", "items": { "type": "string" } }, "args": { "type": "array", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env" }, "secrets": { "type": "array", "items": { "$ref": "#/definitions/SecretMount" } }, "configs": { "type": "array", "items": { "$ref": "#/definitions/ConfigMount" } }, "ports": { "type": "array", "items": { "$ref": "#/definitions/PortSpec" } }, "networks": { "type": "array", "items": { "$ref": "#/definitions/LogicalName" } }, "mounts": { "type": "array", "items": { "$ref": "#/definitions/MountSpec" } }, "placement": { "$ref": "#/definitions/PlacementSpec" }, "resources": { "$ref": "#/definitions/ResourcesSpec" }, "update": { "$ref": "#/definitions/UpdatePolicy" }, "rollback": { "$ref": "#/definitions/UpdatePolicy" }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec" }, "ingress": { "$ref": "#/definitions/ServiceIngress" }, "labels": { "$ref": "#/definitions/Labels" }, "stopGracePeriod": { "$ref": "#/definitions/Duration" } } };
+function validate199(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+  let vErrors = null;
+  let errors = 0;
+  if (data && typeof data == "object" && !Array.isArray(data)) {
+    for (const key0 in data) {
+      if (!func6.call(schema47.properties, key0)) {
+        const err0 = { instancePath, schemaPath: "#/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key0 }, message: "must NOT have additional properties" };
+        if (vErrors === null) {
+          vErrors = [err0];
+        } else {
+          vErrors.push(err0);
+        }
+        errors++;
+      }
+    }
+    if (data.enabled !== void 0) {
+      if (typeof data.enabled !== "boolean") {
+        const err1 = { instancePath: instancePath + "/enabled", schemaPath: "#/properties/enabled/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
+        if (vErrors === null) {
+          vErrors = [err1];
+        } else {
+          vErrors.push(err1);
+        }
+        errors++;
+      }
+    }
+    if (data.replicas !== void 0) {
+      let data1 = data.replicas;
+      if (!(typeof data1 == "number" && (!(data1 % 1) && !isNaN(data1)) && isFinite(data1))) {
+        const err2 = { instancePath: instancePath + "/replicas", schemaPath: "#/properties/replicas/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+        if (vErrors === null) {
+          vErrors = [err2];
+        } else {
+          vErrors.push(err2);
+        }
+        errors++;
+      }
+      if (typeof data1 == "number" && isFinite(data1)) {
+        if (data1 > 1e3 || isNaN(data1)) {
+          const err3 = { instancePath: instancePath + "/replicas", schemaPath: "#/properties/replicas/maximum", keyword: "maximum", params: { comparison: "<=", limit: 1e3 }, message: "must be <= 1000" };
+          if (vErrors === null) {
+            vErrors = [err3];
+          } else {
+            vErrors.push(err3);
+          }
+          errors++;
+        }
+        if (data1 < 0 || isNaN(data1)) {
+          const err4 = { instancePath: instancePath + "/replicas", schemaPath: "#/properties/replicas/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
+          if (vErrors === null) {
+            vErrors = [err4];
+          } else {
+            vErrors.push(err4);
+          }
+          errors++;
+        }
+      }
+    }
+    if (data.image !== void 0) {
+      if (!validate72(data.image, { instancePath: instancePath + "/image", parentData: data, parentDataProperty: "image", rootData })) {
+        vErrors = vErrors === null ? validate72.errors : vErrors.concat(validate72.errors);
+        errors = vErrors.length;
+      }
+    }
+    if (data.command !== void 0) {
+      let data3 = data.command;
+      if (Array.isArray(data3)) {
+        const len0 = data3.length;
+        for (let i0 = 0; i0 < len0; i0++) {
+          if (typeof data3[i0] !== "string") {
+            const err5 = { instancePath: instancePath + "/command/" + i0, schemaPath: "#/properties/command/items/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            if (vErrors === null) {
+              vErrors = [err5];
+            } else {
+              vErrors.push(err5);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err6 = { instancePath: instancePath + "/command", schemaPath: "#/properties/command/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+        if (vErrors === null) {
+          vErrors = [err6];
+        } else {
+          vErrors.push(err6);
+        }
+        errors++;
+      }
+    }
+    if (data.args !== void 0) {
+      let data5 = data.args;
+      if (Array.isArray(data5)) {
+        const len1 = data5.length;
+        for (let i1 = 0; i1 < len1; i1++) {
+          if (typeof data5[i1] !== "string") {
+            const err7 = { instancePath: instancePath + "/args/" + i1, schemaPath: "#/properties/args/items/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            if (vErrors === null) {
+              vErrors = [err7];
+            } else {
+              vErrors.push(err7);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err8 = { instancePath: instancePath + "/args", schemaPath: "#/properties/args/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+        if (vErrors === null) {
+          vErrors = [err8];
+        } else {
+          vErrors.push(err8);
+        }
+        errors++;
+      }
+    }
+    if (data.env !== void 0) {
+      if (!validate74(data.env, { instancePath: instancePath + "/env", parentData: data, parentDataProperty: "env", rootData })) {
+        vErrors = vErrors === null ? validate74.errors : vErrors.concat(validate74.errors);
+        errors = vErrors.length;
+      }
+    }
+    if (data.secrets !== void 0) {
+      let data8 = data.secrets;
+      if (Array.isArray(data8)) {
+        const len2 = data8.length;
+        for (let i2 = 0; i2 < len2; i2++) {
+          if (!validate76(data8[i2], { instancePath: instancePath + "/secrets/" + i2, parentData: data8, parentDataProperty: i2, rootData })) {
+            vErrors = vErrors === null ? validate76.errors : vErrors.concat(validate76.errors);
+            errors = vErrors.length;
+          }
+        }
+      } else {
+        const err9 = { instancePath: instancePath + "/secrets", schemaPath: "#/properties/secrets/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+        if (vErrors === null) {
+          vErrors = [err9];
+        } else {
+          vErrors.push(err9);
+        }
+        errors++;
+      }
+    }
+    if (data.configs !== void 0) {
+      let data10 = data.configs;
+      if (Array.isArray(data10)) {
+        const len3 = data10.length;
+        for (let i3 = 0; i3 < len3; i3++) {
+          if (!validate84(data10[i3], { instancePath: instancePath + "/configs/" + i3, parentData: data10, parentDataProperty: i3, rootData })) {
+            vErrors = vErrors === null ? validate84.errors : vErrors.concat(validate84.errors);
+            errors = vErrors.length;
+          }
+        }
+      } else {
+        const err10 = { instancePath: instancePath + "/configs", schemaPath: "#/properties/configs/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+        if (vErrors === null) {
+          vErrors = [err10];
+        } else {
+          vErrors.push(err10);
+        }
+        errors++;
+      }
+    }
+    if (data.ports !== void 0) {
+      let data12 = data.ports;
+      if (Array.isArray(data12)) {
+        const len4 = data12.length;
+        for (let i4 = 0; i4 < len4; i4++) {
+          if (!validate92(data12[i4], { instancePath: instancePath + "/ports/" + i4, parentData: data12, parentDataProperty: i4, rootData })) {
+            vErrors = vErrors === null ? validate92.errors : vErrors.concat(validate92.errors);
+            errors = vErrors.length;
+          }
+        }
+      } else {
+        const err11 = { instancePath: instancePath + "/ports", schemaPath: "#/properties/ports/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+        if (vErrors === null) {
+          vErrors = [err11];
+        } else {
+          vErrors.push(err11);
+        }
+        errors++;
+      }
+    }
+    if (data.networks !== void 0) {
+      let data14 = data.networks;
+      if (Array.isArray(data14)) {
+        const len5 = data14.length;
+        for (let i5 = 0; i5 < len5; i5++) {
+          if (!validate34(data14[i5], { instancePath: instancePath + "/networks/" + i5, parentData: data14, parentDataProperty: i5, rootData })) {
+            vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
+            errors = vErrors.length;
+          }
+        }
+      } else {
+        const err12 = { instancePath: instancePath + "/networks", schemaPath: "#/properties/networks/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+        if (vErrors === null) {
+          vErrors = [err12];
+        } else {
+          vErrors.push(err12);
+        }
+        errors++;
+      }
+    }
+    if (data.mounts !== void 0) {
+      let data16 = data.mounts;
+      if (Array.isArray(data16)) {
+        const len6 = data16.length;
+        for (let i6 = 0; i6 < len6; i6++) {
+          if (!validate97(data16[i6], { instancePath: instancePath + "/mounts/" + i6, parentData: data16, parentDataProperty: i6, rootData })) {
+            vErrors = vErrors === null ? validate97.errors : vErrors.concat(validate97.errors);
+            errors = vErrors.length;
+          }
+        }
+      } else {
+        const err13 = { instancePath: instancePath + "/mounts", schemaPath: "#/properties/mounts/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+        if (vErrors === null) {
+          vErrors = [err13];
+        } else {
+          vErrors.push(err13);
+        }
+        errors++;
+      }
+    }
+    if (data.placement !== void 0) {
+      if (!validate100(data.placement, { instancePath: instancePath + "/placement", parentData: data, parentDataProperty: "placement", rootData })) {
+        vErrors = vErrors === null ? validate100.errors : vErrors.concat(validate100.errors);
+        errors = vErrors.length;
+      }
+    }
+    if (data.resources !== void 0) {
+      if (!validate103(data.resources, { instancePath: instancePath + "/resources", parentData: data, parentDataProperty: "resources", rootData })) {
+        vErrors = vErrors === null ? validate103.errors : vErrors.concat(validate103.errors);
+        errors = vErrors.length;
+      }
+    }
+    if (data.update !== void 0) {
+      if (!validate110(data.update, { instancePath: instancePath + "/update", parentData: data, parentDataProperty: "update", rootData })) {
+        vErrors = vErrors === null ? validate110.errors : vErrors.concat(validate110.errors);
+        errors = vErrors.length;
+      }
+    }
+    if (data.rollback !== void 0) {
+      if (!validate110(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
+        vErrors = vErrors === null ? validate110.errors : vErrors.concat(validate110.errors);
+        errors = vErrors.length;
+      }
+    }
+    if (data.healthcheck !== void 0) {
+      if (!validate116(data.healthcheck, { instancePath: instancePath + "/healthcheck", parentData: data, parentDataProperty: "healthcheck", rootData })) {
+        vErrors = vErrors === null ? validate116.errors : vErrors.concat(validate116.errors);
+        errors = vErrors.length;
+      }
+    }
+    if (data.ingress !== void 0) {
+      if (!validate121(data.ingress, { instancePath: instancePath + "/ingress", parentData: data, parentDataProperty: "ingress", rootData })) {
+        vErrors = vErrors === null ? validate121.errors : vErrors.concat(validate121.errors);
+        errors = vErrors.length;
+      }
+    }
+    if (data.labels !== void 0) {
+      if (!validate25(data.labels, { instancePath: instancePath + "/labels", parentData: data, parentDataProperty: "labels", rootData })) {
+        vErrors = vErrors === null ? validate25.errors : vErrors.concat(validate25.errors);
+        errors = vErrors.length;
+      }
+    }
+    if (data.stopGracePeriod !== void 0) {
+      if (!validate111(data.stopGracePeriod, { instancePath: instancePath + "/stopGracePeriod", parentData: data, parentDataProperty: "stopGracePeriod", rootData })) {
+        vErrors = vErrors === null ? validate111.errors : vErrors.concat(validate111.errors);
         errors = vErrors.length;
       }
     }
@@ -4477,10 +4657,10 @@ function validate196(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate196.errors = vErrors;
+  validate199.errors = vErrors;
   return errors === 0;
 }
-function validate124(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate127(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -4496,32 +4676,32 @@ function validate124(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.mcpServer !== void 0) {
-      if (!validate125(data.mcpServer, { instancePath: instancePath + "/mcpServer", parentData: data, parentDataProperty: "mcpServer", rootData })) {
-        vErrors = vErrors === null ? validate125.errors : vErrors.concat(validate125.errors);
+      if (!validate128(data.mcpServer, { instancePath: instancePath + "/mcpServer", parentData: data, parentDataProperty: "mcpServer", rootData })) {
+        vErrors = vErrors === null ? validate128.errors : vErrors.concat(validate128.errors);
         errors = vErrors.length;
       }
     }
     if (data.openaiProxy !== void 0) {
-      if (!validate142(data.openaiProxy, { instancePath: instancePath + "/openaiProxy", parentData: data, parentDataProperty: "openaiProxy", rootData })) {
-        vErrors = vErrors === null ? validate142.errors : vErrors.concat(validate142.errors);
+      if (!validate145(data.openaiProxy, { instancePath: instancePath + "/openaiProxy", parentData: data, parentDataProperty: "openaiProxy", rootData })) {
+        vErrors = vErrors === null ? validate145.errors : vErrors.concat(validate145.errors);
         errors = vErrors.length;
       }
     }
     if (data.contentResolver !== void 0) {
-      if (!validate160(data.contentResolver, { instancePath: instancePath + "/contentResolver", parentData: data, parentDataProperty: "contentResolver", rootData })) {
-        vErrors = vErrors === null ? validate160.errors : vErrors.concat(validate160.errors);
+      if (!validate163(data.contentResolver, { instancePath: instancePath + "/contentResolver", parentData: data, parentDataProperty: "contentResolver", rootData })) {
+        vErrors = vErrors === null ? validate163.errors : vErrors.concat(validate163.errors);
         errors = vErrors.length;
       }
     }
     if (data.postgres !== void 0) {
-      if (!validate177(data.postgres, { instancePath: instancePath + "/postgres", parentData: data, parentDataProperty: "postgres", rootData })) {
-        vErrors = vErrors === null ? validate177.errors : vErrors.concat(validate177.errors);
+      if (!validate180(data.postgres, { instancePath: instancePath + "/postgres", parentData: data, parentDataProperty: "postgres", rootData })) {
+        vErrors = vErrors === null ? validate180.errors : vErrors.concat(validate180.errors);
         errors = vErrors.length;
       }
     }
     if (data.redis !== void 0) {
-      if (!validate196(data.redis, { instancePath: instancePath + "/redis", parentData: data, parentDataProperty: "redis", rootData })) {
-        vErrors = vErrors === null ? validate196.errors : vErrors.concat(validate196.errors);
+      if (!validate199(data.redis, { instancePath: instancePath + "/redis", parentData: data, parentDataProperty: "redis", rootData })) {
+        vErrors = vErrors === null ? validate199.errors : vErrors.concat(validate199.errors);
         errors = vErrors.length;
       }
     }
@@ -4534,10 +4714,10 @@ function validate124(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate124.errors = vErrors;
+  validate127.errors = vErrors;
   return errors === 0;
 }
-function validate214(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate217(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -4660,12 +4840,12 @@ function validate214(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate214.errors = vErrors;
+  validate217.errors = vErrors;
   return errors === 0;
 }
-const pattern25 = new RegExp("^https?://[^\\s]+$", "u");
-const schema50 = { "type": "object", "additionalProperties": false, "properties": { "name": { "type": "string", "minLength": 1, "maxLength": 63, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$" }, "query": { "type": "string", "minLength": 1, "maxLength": 2048 }, "failWhen": { "$ref": "#/definitions/AnalysisCondition" }, "interval": { "$ref": "#/definitions/Duration" }, "count": { "type": "integer", "minimum": 0, "maximum": 1e4 }, "initialDelay": { "$ref": "#/definitions/Duration" }, "failureLimit": { "type": "integer", "minimum": 0, "maximum": 1e4 }, "inconclusiveLimit": { "type": "integer", "minimum": 0, "maximum": 1e4 }, "consecutiveErrorLimit": { "type": "integer", "minimum": 0, "maximum": 1e4 }, "noData": { "type": "string", "enum": ["fail", "inconclusive", "pass"] }, "nan": { "type": "string", "enum": ["fail", "inconclusive", "pass"] }, "dryRun": { "type": "boolean" }, "onFailure": { "type": "string", "enum": ["rollback", "pause"] } }, "required": ["name", "query", "failWhen"] };
-function validate224(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const pattern28 = new RegExp("^https?://[^\\s]+$", "u");
+const schema51 = { "type": "object", "additionalProperties": false, "properties": { "name": { "type": "string", "minLength": 1, "maxLength": 63, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$" }, "query": { "type": "string", "minLength": 1, "maxLength": 2048 }, "failWhen": { "$ref": "#/definitions/AnalysisCondition" }, "interval": { "$ref": "#/definitions/Duration" }, "count": { "type": "integer", "minimum": 0, "maximum": 1e4 }, "initialDelay": { "$ref": "#/definitions/Duration" }, "failureLimit": { "type": "integer", "minimum": 0, "maximum": 1e4 }, "inconclusiveLimit": { "type": "integer", "minimum": 0, "maximum": 1e4 }, "consecutiveErrorLimit": { "type": "integer", "minimum": 0, "maximum": 1e4 }, "noData": { "type": "string", "enum": ["fail", "inconclusive", "pass"] }, "nan": { "type": "string", "enum": ["fail", "inconclusive", "pass"] }, "dryRun": { "type": "boolean" }, "onFailure": { "type": "string", "enum": ["rollback", "pause"] } }, "required": ["name", "query", "failWhen"] };
+function validate227(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -4775,10 +4955,10 @@ function validate224(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate224.errors = vErrors;
+  validate227.errors = vErrors;
   return errors === 0;
 }
-function validate223(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate226(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -4810,7 +4990,7 @@ function validate223(data, { instancePath = "", parentData, parentDataProperty, 
       errors++;
     }
     for (const key0 in data) {
-      if (!func6.call(schema50.properties, key0)) {
+      if (!func6.call(schema51.properties, key0)) {
         const err3 = { instancePath, schemaPath: "#/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key0 }, message: "must NOT have additional properties" };
         if (vErrors === null) {
           vErrors = [err3];
@@ -4892,14 +5072,14 @@ function validate223(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.failWhen !== void 0) {
-      if (!validate224(data.failWhen, { instancePath: instancePath + "/failWhen", parentData: data, parentDataProperty: "failWhen", rootData })) {
-        vErrors = vErrors === null ? validate224.errors : vErrors.concat(validate224.errors);
+      if (!validate227(data.failWhen, { instancePath: instancePath + "/failWhen", parentData: data, parentDataProperty: "failWhen", rootData })) {
+        vErrors = vErrors === null ? validate227.errors : vErrors.concat(validate227.errors);
         errors = vErrors.length;
       }
     }
     if (data.interval !== void 0) {
-      if (!validate108(data.interval, { instancePath: instancePath + "/interval", parentData: data, parentDataProperty: "interval", rootData })) {
-        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
+      if (!validate111(data.interval, { instancePath: instancePath + "/interval", parentData: data, parentDataProperty: "interval", rootData })) {
+        vErrors = vErrors === null ? validate111.errors : vErrors.concat(validate111.errors);
         errors = vErrors.length;
       }
     }
@@ -4936,8 +5116,8 @@ function validate223(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.initialDelay !== void 0) {
-      if (!validate108(data.initialDelay, { instancePath: instancePath + "/initialDelay", parentData: data, parentDataProperty: "initialDelay", rootData })) {
-        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
+      if (!validate111(data.initialDelay, { instancePath: instancePath + "/initialDelay", parentData: data, parentDataProperty: "initialDelay", rootData })) {
+        vErrors = vErrors === null ? validate111.errors : vErrors.concat(validate111.errors);
         errors = vErrors.length;
       }
     }
@@ -5049,7 +5229,7 @@ function validate223(data, { instancePath = "", parentData, parentDataProperty, 
         errors++;
       }
       if (!(data9 === "fail" || data9 === "inconclusive" || data9 === "pass")) {
-        const err24 = { instancePath: instancePath + "/noData", schemaPath: "#/properties/noData/enum", keyword: "enum", params: { allowedValues: schema50.properties.noData.enum }, message: "must be equal to one of the allowed values" };
+        const err24 = { instancePath: instancePath + "/noData", schemaPath: "#/properties/noData/enum", keyword: "enum", params: { allowedValues: schema51.properties.noData.enum }, message: "must be equal to one of the allowed values" };
         if (vErrors === null) {
           vErrors = [err24];
         } else {
@@ -5070,7 +5250,7 @@ function validate223(data, { instancePath = "", parentData, parentDataProperty, 
         errors++;
       }
       if (!(data10 === "fail" || data10 === "inconclusive" || data10 === "pass")) {
-        const err26 = { instancePath: instancePath + "/nan", schemaPath: "#/properties/nan/enum", keyword: "enum", params: { allowedValues: schema50.properties.nan.enum }, message: "must be equal to one of the allowed values" };
+        const err26 = { instancePath: instancePath + "/nan", schemaPath: "#/properties/nan/enum", keyword: "enum", params: { allowedValues: schema51.properties.nan.enum }, message: "must be equal to one of the allowed values" };
         if (vErrors === null) {
           vErrors = [err26];
         } else {
@@ -5102,7 +5282,7 @@ function validate223(data, { instancePath = "", parentData, parentDataProperty, 
         errors++;
       }
       if (!(data12 === "rollback" || data12 === "pause")) {
-        const err29 = { instancePath: instancePath + "/onFailure", schemaPath: "#/properties/onFailure/enum", keyword: "enum", params: { allowedValues: schema50.properties.onFailure.enum }, message: "must be equal to one of the allowed values" };
+        const err29 = { instancePath: instancePath + "/onFailure", schemaPath: "#/properties/onFailure/enum", keyword: "enum", params: { allowedValues: schema51.properties.onFailure.enum }, message: "must be equal to one of the allowed values" };
         if (vErrors === null) {
           vErrors = [err29];
         } else {
@@ -5120,10 +5300,10 @@ function validate223(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate223.errors = vErrors;
+  validate226.errors = vErrors;
   return errors === 0;
 }
-function validate220(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate223(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -5205,7 +5385,7 @@ function validate220(data, { instancePath = "", parentData, parentDataProperty, 
                   }
                   errors++;
                 }
-                if (!pattern25.test(data2)) {
+                if (!pattern28.test(data2)) {
                   const err7 = { instancePath: instancePath + "/provider/prometheus/url", schemaPath: "#/properties/provider/properties/prometheus/properties/url/pattern", keyword: "pattern", params: { pattern: "^https?://[^\\s]+$" }, message: 'must match pattern "^https?://[^\\s]+$"' };
                   if (vErrors === null) {
                     vErrors = [err7];
@@ -5225,8 +5405,8 @@ function validate220(data, { instancePath = "", parentData, parentDataProperty, 
               }
             }
             if (data1.timeout !== void 0) {
-              if (!validate108(data1.timeout, { instancePath: instancePath + "/provider/prometheus/timeout", parentData: data1, parentDataProperty: "timeout", rootData })) {
-                vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
+              if (!validate111(data1.timeout, { instancePath: instancePath + "/provider/prometheus/timeout", parentData: data1, parentDataProperty: "timeout", rootData })) {
+                vErrors = vErrors === null ? validate111.errors : vErrors.concat(validate111.errors);
                 errors = vErrors.length;
               }
             }
@@ -5251,8 +5431,8 @@ function validate220(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.watch !== void 0) {
-      if (!validate108(data.watch, { instancePath: instancePath + "/watch", parentData: data, parentDataProperty: "watch", rootData })) {
-        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
+      if (!validate111(data.watch, { instancePath: instancePath + "/watch", parentData: data, parentDataProperty: "watch", rootData })) {
+        vErrors = vErrors === null ? validate111.errors : vErrors.concat(validate111.errors);
         errors = vErrors.length;
       }
     }
@@ -5279,8 +5459,8 @@ function validate220(data, { instancePath = "", parentData, parentDataProperty, 
         }
         const len0 = data5.length;
         for (let i0 = 0; i0 < len0; i0++) {
-          if (!validate223(data5[i0], { instancePath: instancePath + "/rules/" + i0, parentData: data5, parentDataProperty: i0, rootData })) {
-            vErrors = vErrors === null ? validate223.errors : vErrors.concat(validate223.errors);
+          if (!validate226(data5[i0], { instancePath: instancePath + "/rules/" + i0, parentData: data5, parentDataProperty: i0, rootData })) {
+            vErrors = vErrors === null ? validate226.errors : vErrors.concat(validate226.errors);
             errors = vErrors.length;
           }
         }
@@ -5303,10 +5483,10 @@ function validate220(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate220.errors = vErrors;
+  validate223.errors = vErrors;
   return errors === 0;
 }
-function validate219(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate222(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -5322,8 +5502,8 @@ function validate219(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.analysis !== void 0) {
-      if (!validate220(data.analysis, { instancePath: instancePath + "/analysis", parentData: data, parentDataProperty: "analysis", rootData })) {
-        vErrors = vErrors === null ? validate220.errors : vErrors.concat(validate220.errors);
+      if (!validate223(data.analysis, { instancePath: instancePath + "/analysis", parentData: data, parentDataProperty: "analysis", rootData })) {
+        vErrors = vErrors === null ? validate223.errors : vErrors.concat(validate223.errors);
         errors = vErrors.length;
       }
     }
@@ -5336,14 +5516,14 @@ function validate219(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate219.errors = vErrors;
+  validate222.errors = vErrors;
   return errors === 0;
 }
-const schema52 = { "type": "object", "additionalProperties": false, "properties": { "repository": { "type": "string", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$" }, "identitySecret": { "$ref": "#/definitions/LogicalName" }, "recipients": { "type": "array", "maxItems": 20, "items": { "type": "string", "pattern": "^age1[02-9ac-hj-np-z]{58}$" } }, "schedule": { "type": "string", "minLength": 1, "maxLength": 200 }, "timeZone": { "type": "string", "minLength": 1, "maxLength": 64 }, "jitter": { "$ref": "#/definitions/Duration" }, "include": { "type": "object", "additionalProperties": false, "properties": { "postgres": { "type": "boolean" }, "swarm": { "type": "boolean" }, "content": { "type": "boolean" } } }, "retention": { "type": "object", "additionalProperties": false, "properties": { "keepLast": { "type": "integer", "minimum": 0, "maximum": 1e4 }, "keepDaily": { "type": "integer", "minimum": 0, "maximum": 1e4 }, "keepWeekly": { "type": "integer", "minimum": 0, "maximum": 1e4 }, "keepMonthly": { "type": "integer", "minimum": 0, "maximum": 1e4 } } }, "verify": { "type": "object", "additionalProperties": false, "properties": { "afterBackup": { "type": "boolean" }, "readDataSubset": { "type": "string", "pattern": "^([0-9]{1,2}(\\.[0-9]+)?|100)%$" } } }, "drill": { "type": "object", "additionalProperties": false, "properties": { "schedule": { "type": "string", "minLength": 1, "maxLength": 200 } }, "required": ["schedule"] } }, "required": ["repository", "identitySecret", "schedule"] };
-const pattern27 = new RegExp("^/[A-Za-z0-9._/@+-]*$", "u");
-const pattern28 = new RegExp("^age1[02-9ac-hj-np-z]{58}$", "u");
-const pattern29 = new RegExp("^([0-9]{1,2}(\\.[0-9]+)?|100)%$", "u");
-function validate231(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const schema53 = { "type": "object", "additionalProperties": false, "properties": { "repository": { "type": "string", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$" }, "identitySecret": { "$ref": "#/definitions/LogicalName" }, "recipients": { "type": "array", "maxItems": 20, "items": { "type": "string", "pattern": "^age1[02-9ac-hj-np-z]{58}$" } }, "schedule": { "type": "string", "minLength": 1, "maxLength": 200 }, "timeZone": { "type": "string", "minLength": 1, "maxLength": 64 }, "jitter": { "$ref": "#/definitions/Duration" }, "include": { "type": "object", "additionalProperties": false, "properties": { "postgres": { "type": "boolean" }, "swarm": { "type": "boolean" }, "content": { "type": "boolean" } } }, "retention": { "type": "object", "additionalProperties": false, "properties": { "keepLast": { "type": "integer", "minimum": 0, "maximum": 1e4 }, "keepDaily": { "type": "integer", "minimum": 0, "maximum": 1e4 }, "keepWeekly": { "type": "integer", "minimum": 0, "maximum": 1e4 }, "keepMonthly": { "type": "integer", "minimum": 0, "maximum": 1e4 } } }, "verify": { "type": "object", "additionalProperties": false, "properties": { "afterBackup": { "type": "boolean" }, "readDataSubset": { "type": "string", "pattern": "^([0-9]{1,2}(\\.[0-9]+)?|100)%$" } } }, "drill": { "type": "object", "additionalProperties": false, "properties": { "schedule": { "type": "string", "minLength": 1, "maxLength": 200 } }, "required": ["schedule"] } }, "required": ["repository", "identitySecret", "schedule"] };
+const pattern30 = new RegExp("^/[A-Za-z0-9._/@+-]*$", "u");
+const pattern31 = new RegExp("^age1[02-9ac-hj-np-z]{58}$", "u");
+const pattern32 = new RegExp("^([0-9]{1,2}(\\.[0-9]+)?|100)%$", "u");
+function validate234(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -5375,7 +5555,7 @@ function validate231(data, { instancePath = "", parentData, parentDataProperty, 
       errors++;
     }
     for (const key0 in data) {
-      if (!func6.call(schema52.properties, key0)) {
+      if (!func6.call(schema53.properties, key0)) {
         const err3 = { instancePath, schemaPath: "#/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key0 }, message: "must NOT have additional properties" };
         if (vErrors === null) {
           vErrors = [err3];
@@ -5406,7 +5586,7 @@ function validate231(data, { instancePath = "", parentData, parentDataProperty, 
           }
           errors++;
         }
-        if (!pattern27.test(data0)) {
+        if (!pattern30.test(data0)) {
           const err6 = { instancePath: instancePath + "/repository", schemaPath: "#/properties/repository/pattern", keyword: "pattern", params: { pattern: "^/[A-Za-z0-9._/@+-]*$" }, message: 'must match pattern "^/[A-Za-z0-9._/@+-]*$"' };
           if (vErrors === null) {
             vErrors = [err6];
@@ -5447,7 +5627,7 @@ function validate231(data, { instancePath = "", parentData, parentDataProperty, 
         for (let i0 = 0; i0 < len0; i0++) {
           let data3 = data2[i0];
           if (typeof data3 === "string") {
-            if (!pattern28.test(data3)) {
+            if (!pattern31.test(data3)) {
               const err9 = { instancePath: instancePath + "/recipients/" + i0, schemaPath: "#/properties/recipients/items/pattern", keyword: "pattern", params: { pattern: "^age1[02-9ac-hj-np-z]{58}$" }, message: 'must match pattern "^age1[02-9ac-hj-np-z]{58}$"' };
               if (vErrors === null) {
                 vErrors = [err9];
@@ -5539,8 +5719,8 @@ function validate231(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.jitter !== void 0) {
-      if (!validate108(data.jitter, { instancePath: instancePath + "/jitter", parentData: data, parentDataProperty: "jitter", rootData })) {
-        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
+      if (!validate111(data.jitter, { instancePath: instancePath + "/jitter", parentData: data, parentDataProperty: "jitter", rootData })) {
+        vErrors = vErrors === null ? validate111.errors : vErrors.concat(validate111.errors);
         errors = vErrors.length;
       }
     }
@@ -5781,7 +5961,7 @@ function validate231(data, { instancePath = "", parentData, parentDataProperty, 
         if (data16.readDataSubset !== void 0) {
           let data18 = data16.readDataSubset;
           if (typeof data18 === "string") {
-            if (!pattern29.test(data18)) {
+            if (!pattern32.test(data18)) {
               const err39 = { instancePath: instancePath + "/verify/readDataSubset", schemaPath: "#/properties/verify/properties/readDataSubset/pattern", keyword: "pattern", params: { pattern: "^([0-9]{1,2}(\\.[0-9]+)?|100)%$" }, message: 'must match pattern "^([0-9]{1,2}(\\.[0-9]+)?|100)%$"' };
               if (vErrors === null) {
                 vErrors = [err39];
@@ -5883,10 +6063,10 @@ function validate231(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate231.errors = vErrors;
+  validate234.errors = vErrors;
   return errors === 0;
 }
-function validate235(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate238(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -5916,7 +6096,7 @@ function validate235(data, { instancePath = "", parentData, parentDataProperty, 
       let data1 = data.rotation;
       if (data1 && typeof data1 == "object" && !Array.isArray(data1)) {
         for (const key1 in data1) {
-          if (!(key1 === "schedule" || key1 === "roles")) {
+          if (!(key1 === "roleKeys" || key1 === "adminKey" || key1 === "roles" || key1 === "jitter")) {
             const err2 = { instancePath: instancePath + "/rotation", schemaPath: "#/properties/rotation/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key1 }, message: "must NOT have additional properties" };
             if (vErrors === null) {
               vErrors = [err2];
@@ -5926,76 +6106,85 @@ function validate235(data, { instancePath = "", parentData, parentDataProperty, 
             errors++;
           }
         }
-        if (data1.schedule !== void 0) {
-          let data2 = data1.schedule;
-          if (typeof data2 === "string") {
-            if (func2(data2) < 1) {
-              const err3 = { instancePath: instancePath + "/rotation/schedule", schemaPath: "#/properties/rotation/properties/schedule/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
-              if (vErrors === null) {
-                vErrors = [err3];
-              } else {
-                vErrors.push(err3);
-              }
-              errors++;
-            }
-          } else {
-            const err4 = { instancePath: instancePath + "/rotation/schedule", schemaPath: "#/properties/rotation/properties/schedule/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-            if (vErrors === null) {
-              vErrors = [err4];
-            } else {
-              vErrors.push(err4);
-            }
-            errors++;
+        if (data1.roleKeys !== void 0) {
+          if (!validate45(data1.roleKeys, { instancePath: instancePath + "/rotation/roleKeys", parentData: data1, parentDataProperty: "roleKeys", rootData })) {
+            vErrors = vErrors === null ? validate45.errors : vErrors.concat(validate45.errors);
+            errors = vErrors.length;
+          }
+        }
+        if (data1.adminKey !== void 0) {
+          if (!validate45(data1.adminKey, { instancePath: instancePath + "/rotation/adminKey", parentData: data1, parentDataProperty: "adminKey", rootData })) {
+            vErrors = vErrors === null ? validate45.errors : vErrors.concat(validate45.errors);
+            errors = vErrors.length;
           }
         }
         if (data1.roles !== void 0) {
-          let data3 = data1.roles;
-          if (Array.isArray(data3)) {
-            const len0 = data3.length;
+          let data4 = data1.roles;
+          if (Array.isArray(data4)) {
+            const len0 = data4.length;
             for (let i0 = 0; i0 < len0; i0++) {
-              if (!validate66(data3[i0], { instancePath: instancePath + "/rotation/roles/" + i0, parentData: data3, parentDataProperty: i0, rootData })) {
-                vErrors = vErrors === null ? validate66.errors : vErrors.concat(validate66.errors);
+              if (!validate69(data4[i0], { instancePath: instancePath + "/rotation/roles/" + i0, parentData: data4, parentDataProperty: i0, rootData })) {
+                vErrors = vErrors === null ? validate69.errors : vErrors.concat(validate69.errors);
                 errors = vErrors.length;
               }
             }
           } else {
-            const err5 = { instancePath: instancePath + "/rotation/roles", schemaPath: "#/properties/rotation/properties/roles/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+            const err3 = { instancePath: instancePath + "/rotation/roles", schemaPath: "#/properties/rotation/properties/roles/type", keyword: "type", params: { type: "array" }, message: "must be array" };
             if (vErrors === null) {
-              vErrors = [err5];
+              vErrors = [err3];
             } else {
-              vErrors.push(err5);
+              vErrors.push(err3);
+            }
+            errors++;
+          }
+        }
+        if (data1.jitter !== void 0) {
+          let data6 = data1.jitter;
+          if (typeof data6 == "number" && isFinite(data6)) {
+            if (data6 > 0.5 || isNaN(data6)) {
+              const err4 = { instancePath: instancePath + "/rotation/jitter", schemaPath: "#/properties/rotation/properties/jitter/maximum", keyword: "maximum", params: { comparison: "<=", limit: 0.5 }, message: "must be <= 0.5" };
+              if (vErrors === null) {
+                vErrors = [err4];
+              } else {
+                vErrors.push(err4);
+              }
+              errors++;
+            }
+            if (data6 < 0 || isNaN(data6)) {
+              const err5 = { instancePath: instancePath + "/rotation/jitter", schemaPath: "#/properties/rotation/properties/jitter/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
+              if (vErrors === null) {
+                vErrors = [err5];
+              } else {
+                vErrors.push(err5);
+              }
+              errors++;
+            }
+          } else {
+            const err6 = { instancePath: instancePath + "/rotation/jitter", schemaPath: "#/properties/rotation/properties/jitter/type", keyword: "type", params: { type: "number" }, message: "must be number" };
+            if (vErrors === null) {
+              vErrors = [err6];
+            } else {
+              vErrors.push(err6);
             }
             errors++;
           }
         }
       } else {
-        const err6 = { instancePath: instancePath + "/rotation", schemaPath: "#/properties/rotation/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+        const err7 = { instancePath: instancePath + "/rotation", schemaPath: "#/properties/rotation/type", keyword: "type", params: { type: "object" }, message: "must be object" };
         if (vErrors === null) {
-          vErrors = [err6];
+          vErrors = [err7];
         } else {
-          vErrors.push(err6);
+          vErrors.push(err7);
         }
         errors++;
       }
     }
     if (data.shamir !== void 0) {
-      let data5 = data.shamir;
-      if (data5 && typeof data5 == "object" && !Array.isArray(data5)) {
-        for (const key2 in data5) {
+      let data7 = data.shamir;
+      if (data7 && typeof data7 == "object" && !Array.isArray(data7)) {
+        for (const key2 in data7) {
           if (!(key2 === "threshold" || key2 === "shares")) {
-            const err7 = { instancePath: instancePath + "/shamir", schemaPath: "#/properties/shamir/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key2 }, message: "must NOT have additional properties" };
-            if (vErrors === null) {
-              vErrors = [err7];
-            } else {
-              vErrors.push(err7);
-            }
-            errors++;
-          }
-        }
-        if (data5.threshold !== void 0) {
-          let data6 = data5.threshold;
-          if (!(typeof data6 == "number" && (!(data6 % 1) && !isNaN(data6)) && isFinite(data6))) {
-            const err8 = { instancePath: instancePath + "/shamir/threshold", schemaPath: "#/properties/shamir/properties/threshold/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+            const err8 = { instancePath: instancePath + "/shamir", schemaPath: "#/properties/shamir/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key2 }, message: "must NOT have additional properties" };
             if (vErrors === null) {
               vErrors = [err8];
             } else {
@@ -6003,18 +6192,21 @@ function validate235(data, { instancePath = "", parentData, parentDataProperty, 
             }
             errors++;
           }
-          if (typeof data6 == "number" && isFinite(data6)) {
-            if (data6 > 255 || isNaN(data6)) {
-              const err9 = { instancePath: instancePath + "/shamir/threshold", schemaPath: "#/properties/shamir/properties/threshold/maximum", keyword: "maximum", params: { comparison: "<=", limit: 255 }, message: "must be <= 255" };
-              if (vErrors === null) {
-                vErrors = [err9];
-              } else {
-                vErrors.push(err9);
-              }
-              errors++;
+        }
+        if (data7.threshold !== void 0) {
+          let data8 = data7.threshold;
+          if (!(typeof data8 == "number" && (!(data8 % 1) && !isNaN(data8)) && isFinite(data8))) {
+            const err9 = { instancePath: instancePath + "/shamir/threshold", schemaPath: "#/properties/shamir/properties/threshold/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+            if (vErrors === null) {
+              vErrors = [err9];
+            } else {
+              vErrors.push(err9);
             }
-            if (data6 < 2 || isNaN(data6)) {
-              const err10 = { instancePath: instancePath + "/shamir/threshold", schemaPath: "#/properties/shamir/properties/threshold/minimum", keyword: "minimum", params: { comparison: ">=", limit: 2 }, message: "must be >= 2" };
+            errors++;
+          }
+          if (typeof data8 == "number" && isFinite(data8)) {
+            if (data8 > 255 || isNaN(data8)) {
+              const err10 = { instancePath: instancePath + "/shamir/threshold", schemaPath: "#/properties/shamir/properties/threshold/maximum", keyword: "maximum", params: { comparison: "<=", limit: 255 }, message: "must be <= 255" };
               if (vErrors === null) {
                 vErrors = [err10];
               } else {
@@ -6022,31 +6214,31 @@ function validate235(data, { instancePath = "", parentData, parentDataProperty, 
               }
               errors++;
             }
-          }
-        }
-        if (data5.shares !== void 0) {
-          let data7 = data5.shares;
-          if (!(typeof data7 == "number" && (!(data7 % 1) && !isNaN(data7)) && isFinite(data7))) {
-            const err11 = { instancePath: instancePath + "/shamir/shares", schemaPath: "#/properties/shamir/properties/shares/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
-            if (vErrors === null) {
-              vErrors = [err11];
-            } else {
-              vErrors.push(err11);
-            }
-            errors++;
-          }
-          if (typeof data7 == "number" && isFinite(data7)) {
-            if (data7 > 255 || isNaN(data7)) {
-              const err12 = { instancePath: instancePath + "/shamir/shares", schemaPath: "#/properties/shamir/properties/shares/maximum", keyword: "maximum", params: { comparison: "<=", limit: 255 }, message: "must be <= 255" };
+            if (data8 < 2 || isNaN(data8)) {
+              const err11 = { instancePath: instancePath + "/shamir/threshold", schemaPath: "#/properties/shamir/properties/threshold/minimum", keyword: "minimum", params: { comparison: ">=", limit: 2 }, message: "must be >= 2" };
               if (vErrors === null) {
-                vErrors = [err12];
+                vErrors = [err11];
               } else {
-                vErrors.push(err12);
+                vErrors.push(err11);
               }
               errors++;
             }
-            if (data7 < 2 || isNaN(data7)) {
-              const err13 = { instancePath: instancePath + "/shamir/shares", schemaPath: "#/properties/shamir/properties/shares/minimum", keyword: "minimum", params: { comparison: ">=", limit: 2 }, message: "must be >= 2" };
+          }
+        }
+        if (data7.shares !== void 0) {
+          let data9 = data7.shares;
+          if (!(typeof data9 == "number" && (!(data9 % 1) && !isNaN(data9)) && isFinite(data9))) {
+            const err12 = { instancePath: instancePath + "/shamir/shares", schemaPath: "#/properties/shamir/properties/shares/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+            if (vErrors === null) {
+              vErrors = [err12];
+            } else {
+              vErrors.push(err12);
+            }
+            errors++;
+          }
+          if (typeof data9 == "number" && isFinite(data9)) {
+            if (data9 > 255 || isNaN(data9)) {
+              const err13 = { instancePath: instancePath + "/shamir/shares", schemaPath: "#/properties/shamir/properties/shares/maximum", keyword: "maximum", params: { comparison: "<=", limit: 255 }, message: "must be <= 255" };
               if (vErrors === null) {
                 vErrors = [err13];
               } else {
@@ -6054,32 +6246,41 @@ function validate235(data, { instancePath = "", parentData, parentDataProperty, 
               }
               errors++;
             }
+            if (data9 < 2 || isNaN(data9)) {
+              const err14 = { instancePath: instancePath + "/shamir/shares", schemaPath: "#/properties/shamir/properties/shares/minimum", keyword: "minimum", params: { comparison: ">=", limit: 2 }, message: "must be >= 2" };
+              if (vErrors === null) {
+                vErrors = [err14];
+              } else {
+                vErrors.push(err14);
+              }
+              errors++;
+            }
           }
         }
       } else {
-        const err14 = { instancePath: instancePath + "/shamir", schemaPath: "#/properties/shamir/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+        const err15 = { instancePath: instancePath + "/shamir", schemaPath: "#/properties/shamir/type", keyword: "type", params: { type: "object" }, message: "must be object" };
         if (vErrors === null) {
-          vErrors = [err14];
+          vErrors = [err15];
         } else {
-          vErrors.push(err14);
+          vErrors.push(err15);
         }
         errors++;
       }
     }
   } else {
-    const err15 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+    const err16 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
     if (vErrors === null) {
-      vErrors = [err15];
+      vErrors = [err16];
     } else {
-      vErrors.push(err15);
+      vErrors.push(err16);
     }
     errors++;
   }
-  validate235.errors = vErrors;
+  validate238.errors = vErrors;
   return errors === 0;
 }
-const schema54 = { "type": "object", "additionalProperties": false, "properties": { "targetPhase": { "type": "string", "enum": ["v1-only", "parallel", "content-migrated", "cutover", "complete"] }, "content": { "type": "object", "additionalProperties": false, "properties": { "logPath": { "type": "string", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$" }, "maxLogBytes": { "$ref": "#/definitions/Memory" } } }, "cutover": { "type": "object", "additionalProperties": false, "properties": { "steps": { "type": "array", "minItems": 1, "maxItems": 10, "items": { "type": "integer", "minimum": 1, "maximum": 100 } }, "hold": { "$ref": "#/definitions/Duration" } } }, "archive": { "type": "object", "additionalProperties": false, "properties": { "dir": { "type": "string", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$" }, "paths": { "type": "array", "minItems": 1, "maxItems": 20, "items": { "type": "string", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$" } }, "recipients": { "type": "array", "minItems": 1, "maxItems": 20, "items": { "type": "string", "pattern": "^age1[02-9ac-hj-np-z]{58}$" } } }, "required": ["dir", "recipients"] } }, "required": ["targetPhase"] };
-function validate238(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const schema55 = { "type": "object", "additionalProperties": false, "properties": { "targetPhase": { "type": "string", "enum": ["v1-only", "parallel", "content-migrated", "cutover", "complete"] }, "content": { "type": "object", "additionalProperties": false, "properties": { "logPath": { "type": "string", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$" }, "maxLogBytes": { "$ref": "#/definitions/Memory" } } }, "cutover": { "type": "object", "additionalProperties": false, "properties": { "steps": { "type": "array", "minItems": 1, "maxItems": 10, "items": { "type": "integer", "minimum": 1, "maximum": 100 } }, "hold": { "$ref": "#/definitions/Duration" } } }, "archive": { "type": "object", "additionalProperties": false, "properties": { "dir": { "type": "string", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$" }, "paths": { "type": "array", "minItems": 1, "maxItems": 20, "items": { "type": "string", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$" } }, "recipients": { "type": "array", "minItems": 1, "maxItems": 20, "items": { "type": "string", "pattern": "^age1[02-9ac-hj-np-z]{58}$" } } }, "required": ["dir", "recipients"] } }, "required": ["targetPhase"] };
+function validate243(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -6115,7 +6316,7 @@ function validate238(data, { instancePath = "", parentData, parentDataProperty, 
         errors++;
       }
       if (!(data0 === "v1-only" || data0 === "parallel" || data0 === "content-migrated" || data0 === "cutover" || data0 === "complete")) {
-        const err3 = { instancePath: instancePath + "/targetPhase", schemaPath: "#/properties/targetPhase/enum", keyword: "enum", params: { allowedValues: schema54.properties.targetPhase.enum }, message: "must be equal to one of the allowed values" };
+        const err3 = { instancePath: instancePath + "/targetPhase", schemaPath: "#/properties/targetPhase/enum", keyword: "enum", params: { allowedValues: schema55.properties.targetPhase.enum }, message: "must be equal to one of the allowed values" };
         if (vErrors === null) {
           vErrors = [err3];
         } else {
@@ -6159,7 +6360,7 @@ function validate238(data, { instancePath = "", parentData, parentDataProperty, 
               }
               errors++;
             }
-            if (!pattern27.test(data2)) {
+            if (!pattern30.test(data2)) {
               const err7 = { instancePath: instancePath + "/content/logPath", schemaPath: "#/properties/content/properties/logPath/pattern", keyword: "pattern", params: { pattern: "^/[A-Za-z0-9._/@+-]*$" }, message: 'must match pattern "^/[A-Za-z0-9._/@+-]*$"' };
               if (vErrors === null) {
                 vErrors = [err7];
@@ -6179,8 +6380,8 @@ function validate238(data, { instancePath = "", parentData, parentDataProperty, 
           }
         }
         if (data1.maxLogBytes !== void 0) {
-          if (!validate102(data1.maxLogBytes, { instancePath: instancePath + "/content/maxLogBytes", parentData: data1, parentDataProperty: "maxLogBytes", rootData })) {
-            vErrors = vErrors === null ? validate102.errors : vErrors.concat(validate102.errors);
+          if (!validate105(data1.maxLogBytes, { instancePath: instancePath + "/content/maxLogBytes", parentData: data1, parentDataProperty: "maxLogBytes", rootData })) {
+            vErrors = vErrors === null ? validate105.errors : vErrors.concat(validate105.errors);
             errors = vErrors.length;
           }
         }
@@ -6273,8 +6474,8 @@ function validate238(data, { instancePath = "", parentData, parentDataProperty, 
           }
         }
         if (data4.hold !== void 0) {
-          if (!validate108(data4.hold, { instancePath: instancePath + "/cutover/hold", parentData: data4, parentDataProperty: "hold", rootData })) {
-            vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
+          if (!validate111(data4.hold, { instancePath: instancePath + "/cutover/hold", parentData: data4, parentDataProperty: "hold", rootData })) {
+            vErrors = vErrors === null ? validate111.errors : vErrors.concat(validate111.errors);
             errors = vErrors.length;
           }
         }
@@ -6341,7 +6542,7 @@ function validate238(data, { instancePath = "", parentData, parentDataProperty, 
               }
               errors++;
             }
-            if (!pattern27.test(data9)) {
+            if (!pattern30.test(data9)) {
               const err23 = { instancePath: instancePath + "/archive/dir", schemaPath: "#/properties/archive/properties/dir/pattern", keyword: "pattern", params: { pattern: "^/[A-Za-z0-9._/@+-]*$" }, message: 'must match pattern "^/[A-Za-z0-9._/@+-]*$"' };
               if (vErrors === null) {
                 vErrors = [err23];
@@ -6403,7 +6604,7 @@ function validate238(data, { instancePath = "", parentData, parentDataProperty, 
                   }
                   errors++;
                 }
-                if (!pattern27.test(data11)) {
+                if (!pattern30.test(data11)) {
                   const err29 = { instancePath: instancePath + "/archive/paths/" + i1, schemaPath: "#/properties/archive/properties/paths/items/pattern", keyword: "pattern", params: { pattern: "^/[A-Za-z0-9._/@+-]*$" }, message: 'must match pattern "^/[A-Za-z0-9._/@+-]*$"' };
                   if (vErrors === null) {
                     vErrors = [err29];
@@ -6457,7 +6658,7 @@ function validate238(data, { instancePath = "", parentData, parentDataProperty, 
             for (let i2 = 0; i2 < len2; i2++) {
               let data13 = data12[i2];
               if (typeof data13 === "string") {
-                if (!pattern28.test(data13)) {
+                if (!pattern31.test(data13)) {
                   const err34 = { instancePath: instancePath + "/archive/recipients/" + i2, schemaPath: "#/properties/archive/properties/recipients/items/pattern", keyword: "pattern", params: { pattern: "^age1[02-9ac-hj-np-z]{58}$" }, message: 'must match pattern "^age1[02-9ac-hj-np-z]{58}$"' };
                   if (vErrors === null) {
                     vErrors = [err34];
@@ -6505,11 +6706,11 @@ function validate238(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate238.errors = vErrors;
+  validate243.errors = vErrors;
   return errors === 0;
 }
-const schema56 = { "type": "object", "additionalProperties": false, "properties": { "name": { "type": "string", "minLength": 1, "maxLength": 63, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$" }, "matchers": { "type": "array", "minItems": 1, "maxItems": 20, "items": { "type": "string", "minLength": 3, "maxLength": 1024 } }, "action": { "type": "string", "enum": ["rollback-previous", "rollback-to-v1", "pause", "notify"] }, "window": { "$ref": "#/definitions/Duration" } }, "required": ["name", "matchers", "action"] };
-function validate244(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const schema57 = { "type": "object", "additionalProperties": false, "properties": { "name": { "type": "string", "minLength": 1, "maxLength": 63, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$" }, "matchers": { "type": "array", "minItems": 1, "maxItems": 20, "items": { "type": "string", "minLength": 3, "maxLength": 1024 } }, "action": { "type": "string", "enum": ["rollback-previous", "rollback-to-v1", "pause", "notify"] }, "window": { "$ref": "#/definitions/Duration" } }, "required": ["name", "matchers", "action"] };
+function validate249(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -6666,7 +6867,7 @@ function validate244(data, { instancePath = "", parentData, parentDataProperty, 
         errors++;
       }
       if (!(data3 === "rollback-previous" || data3 === "rollback-to-v1" || data3 === "pause" || data3 === "notify")) {
-        const err15 = { instancePath: instancePath + "/action", schemaPath: "#/properties/action/enum", keyword: "enum", params: { allowedValues: schema56.properties.action.enum }, message: "must be equal to one of the allowed values" };
+        const err15 = { instancePath: instancePath + "/action", schemaPath: "#/properties/action/enum", keyword: "enum", params: { allowedValues: schema57.properties.action.enum }, message: "must be equal to one of the allowed values" };
         if (vErrors === null) {
           vErrors = [err15];
         } else {
@@ -6676,8 +6877,8 @@ function validate244(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.window !== void 0) {
-      if (!validate108(data.window, { instancePath: instancePath + "/window", parentData: data, parentDataProperty: "window", rootData })) {
-        vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
+      if (!validate111(data.window, { instancePath: instancePath + "/window", parentData: data, parentDataProperty: "window", rootData })) {
+        vErrors = vErrors === null ? validate111.errors : vErrors.concat(validate111.errors);
         errors = vErrors.length;
       }
     }
@@ -6690,10 +6891,10 @@ function validate244(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate244.errors = vErrors;
+  validate249.errors = vErrors;
   return errors === 0;
 }
-function validate242(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate247(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -6761,8 +6962,8 @@ function validate242(data, { instancePath = "", parentData, parentDataProperty, 
         }
         const len0 = data2.length;
         for (let i0 = 0; i0 < len0; i0++) {
-          if (!validate244(data2[i0], { instancePath: instancePath + "/triggers/" + i0, parentData: data2, parentDataProperty: i0, rootData })) {
-            vErrors = vErrors === null ? validate244.errors : vErrors.concat(validate244.errors);
+          if (!validate249(data2[i0], { instancePath: instancePath + "/triggers/" + i0, parentData: data2, parentDataProperty: i0, rootData })) {
+            vErrors = vErrors === null ? validate249.errors : vErrors.concat(validate249.errors);
             errors = vErrors.length;
           }
         }
@@ -6785,10 +6986,10 @@ function validate242(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate242.errors = vErrors;
+  validate247.errors = vErrors;
   return errors === 0;
 }
-function validate248(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate253(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -6864,14 +7065,14 @@ function validate248(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate248.errors = vErrors;
+  validate253.errors = vErrors;
   return errors === 0;
 }
-const pattern37 = new RegExp("^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$", "u");
-const pattern35 = new RegExp("^[a-z_][a-z0-9_-]*[$]?$", "u");
-const pattern39 = new RegExp("^SHA256:[A-Za-z0-9+/]{43}=?$", "u");
-const pattern36 = new RegExp("^[A-Za-z0-9:_.@{}-]+\\.service$", "u");
-function validate255(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const pattern40 = new RegExp("^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$", "u");
+const pattern38 = new RegExp("^[a-z_][a-z0-9_-]*[$]?$", "u");
+const pattern42 = new RegExp("^SHA256:[A-Za-z0-9+/]{43}=?$", "u");
+const pattern39 = new RegExp("^[A-Za-z0-9:_.@{}-]+\\.service$", "u");
+function validate260(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -6940,7 +7141,7 @@ function validate255(data, { instancePath = "", parentData, parentDataProperty, 
           }
           errors++;
         }
-        if (!pattern37.test(data1)) {
+        if (!pattern40.test(data1)) {
           const err6 = { instancePath: instancePath + "/address", schemaPath: "#/properties/address/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$" }, message: 'must match pattern "^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$"' };
           if (vErrors === null) {
             vErrors = [err6];
@@ -6960,8 +7161,8 @@ function validate255(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.port !== void 0) {
-      if (!validate56(data.port, { instancePath: instancePath + "/port", parentData: data, parentDataProperty: "port", rootData })) {
-        vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
+      if (!validate59(data.port, { instancePath: instancePath + "/port", parentData: data, parentDataProperty: "port", rootData })) {
+        vErrors = vErrors === null ? validate59.errors : vErrors.concat(validate59.errors);
         errors = vErrors.length;
       }
     }
@@ -6986,7 +7187,7 @@ function validate255(data, { instancePath = "", parentData, parentDataProperty, 
           }
           errors++;
         }
-        if (!pattern35.test(data3)) {
+        if (!pattern38.test(data3)) {
           const err10 = { instancePath: instancePath + "/user", schemaPath: "#/properties/user/pattern", keyword: "pattern", params: { pattern: "^[a-z_][a-z0-9_-]*[$]?$" }, message: 'must match pattern "^[a-z_][a-z0-9_-]*[$]?$"' };
           if (vErrors === null) {
             vErrors = [err10];
@@ -7008,7 +7209,7 @@ function validate255(data, { instancePath = "", parentData, parentDataProperty, 
     if (data.hostKey !== void 0) {
       let data4 = data.hostKey;
       if (typeof data4 === "string") {
-        if (!pattern39.test(data4)) {
+        if (!pattern42.test(data4)) {
           const err12 = { instancePath: instancePath + "/hostKey", schemaPath: "#/properties/hostKey/pattern", keyword: "pattern", params: { pattern: "^SHA256:[A-Za-z0-9+/]{43}=?$" }, message: 'must match pattern "^SHA256:[A-Za-z0-9+/]{43}=?$"' };
           if (vErrors === null) {
             vErrors = [err12];
@@ -7048,7 +7249,7 @@ function validate255(data, { instancePath = "", parentData, parentDataProperty, 
           }
           errors++;
         }
-        if (!pattern36.test(data5)) {
+        if (!pattern39.test(data5)) {
           const err16 = { instancePath: instancePath + "/unit", schemaPath: "#/properties/unit/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z0-9:_.@{}-]+\\.service$" }, message: 'must match pattern "^[A-Za-z0-9:_.@{}-]+\\.service$"' };
           if (vErrors === null) {
             vErrors = [err16];
@@ -7076,10 +7277,10 @@ function validate255(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate255.errors = vErrors;
+  validate260.errors = vErrors;
   return errors === 0;
 }
-function validate261(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+function validate266(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -7133,7 +7334,7 @@ function validate261(data, { instancePath = "", parentData, parentDataProperty, 
           }
           errors++;
         }
-        if (!pattern37.test(data0)) {
+        if (!pattern40.test(data0)) {
           const err5 = { instancePath: instancePath + "/address", schemaPath: "#/properties/address/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$" }, message: 'must match pattern "^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$"' };
           if (vErrors === null) {
             vErrors = [err5];
@@ -7153,8 +7354,8 @@ function validate261(data, { instancePath = "", parentData, parentDataProperty, 
       }
     }
     if (data.port !== void 0) {
-      if (!validate56(data.port, { instancePath: instancePath + "/port", parentData: data, parentDataProperty: "port", rootData })) {
-        vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
+      if (!validate59(data.port, { instancePath: instancePath + "/port", parentData: data, parentDataProperty: "port", rootData })) {
+        vErrors = vErrors === null ? validate59.errors : vErrors.concat(validate59.errors);
         errors = vErrors.length;
       }
     }
@@ -7179,7 +7380,7 @@ function validate261(data, { instancePath = "", parentData, parentDataProperty, 
           }
           errors++;
         }
-        if (!pattern35.test(data2)) {
+        if (!pattern38.test(data2)) {
           const err9 = { instancePath: instancePath + "/user", schemaPath: "#/properties/user/pattern", keyword: "pattern", params: { pattern: "^[a-z_][a-z0-9_-]*[$]?$" }, message: 'must match pattern "^[a-z_][a-z0-9_-]*[$]?$"' };
           if (vErrors === null) {
             vErrors = [err9];
@@ -7201,7 +7402,7 @@ function validate261(data, { instancePath = "", parentData, parentDataProperty, 
     if (data.hostKey !== void 0) {
       let data3 = data.hostKey;
       if (typeof data3 === "string") {
-        if (!pattern39.test(data3)) {
+        if (!pattern42.test(data3)) {
           const err11 = { instancePath: instancePath + "/hostKey", schemaPath: "#/properties/hostKey/pattern", keyword: "pattern", params: { pattern: "^SHA256:[A-Za-z0-9+/]{43}=?$" }, message: 'must match pattern "^SHA256:[A-Za-z0-9+/]{43}=?$"' };
           if (vErrors === null) {
             vErrors = [err11];
@@ -7229,14 +7430,14 @@ function validate261(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate261.errors = vErrors;
+  validate266.errors = vErrors;
   return errors === 0;
 }
-const pattern41 = new RegExp("^/[A-Za-z0-9._/-]*$", "u");
-const pattern43 = new RegExp("^[a-zA-Z_:][a-zA-Z0-9_:]*$", "u");
-const pattern49 = new RegExp("^[A-Za-z0-9_.:-]+$", "u");
-const pattern54 = new RegExp(`^https?://[^\\s"']+$`, "u");
-function validate251(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
+const pattern44 = new RegExp("^/[A-Za-z0-9._/-]*$", "u");
+const pattern46 = new RegExp("^[a-zA-Z_:][a-zA-Z0-9_:]*$", "u");
+const pattern52 = new RegExp("^[A-Za-z0-9_.:-]+$", "u");
+const pattern57 = new RegExp(`^https?://[^\\s"']+$`, "u");
+function validate256(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
   if (data && typeof data == "object" && !Array.isArray(data)) {
@@ -7319,7 +7520,7 @@ function validate251(data, { instancePath = "", parentData, parentDataProperty, 
               }
               errors++;
             }
-            if (!pattern35.test(data2)) {
+            if (!pattern38.test(data2)) {
               const err7 = { instancePath: instancePath + "/ssh/user", schemaPath: "#/properties/ssh/properties/user/pattern", keyword: "pattern", params: { pattern: "^[a-z_][a-z0-9_-]*[$]?$" }, message: 'must match pattern "^[a-z_][a-z0-9_-]*[$]?$"' };
               if (vErrors === null) {
                 vErrors = [err7];
@@ -7339,14 +7540,14 @@ function validate251(data, { instancePath = "", parentData, parentDataProperty, 
           }
         }
         if (data0.port !== void 0) {
-          if (!validate56(data0.port, { instancePath: instancePath + "/ssh/port", parentData: data0, parentDataProperty: "port", rootData })) {
-            vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
+          if (!validate59(data0.port, { instancePath: instancePath + "/ssh/port", parentData: data0, parentDataProperty: "port", rootData })) {
+            vErrors = vErrors === null ? validate59.errors : vErrors.concat(validate59.errors);
             errors = vErrors.length;
           }
         }
         if (data0.timeout !== void 0) {
-          if (!validate108(data0.timeout, { instancePath: instancePath + "/ssh/timeout", parentData: data0, parentDataProperty: "timeout", rootData })) {
-            vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
+          if (!validate111(data0.timeout, { instancePath: instancePath + "/ssh/timeout", parentData: data0, parentDataProperty: "timeout", rootData })) {
+            vErrors = vErrors === null ? validate111.errors : vErrors.concat(validate111.errors);
             errors = vErrors.length;
           }
         }
@@ -7381,7 +7582,7 @@ function validate251(data, { instancePath = "", parentData, parentDataProperty, 
           }
           errors++;
         }
-        if (!pattern36.test(data5)) {
+        if (!pattern39.test(data5)) {
           const err12 = { instancePath: instancePath + "/unit", schemaPath: "#/properties/unit/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z0-9:_.@{}-]+\\.service$" }, message: 'must match pattern "^[A-Za-z0-9:_.@{}-]+\\.service$"' };
           if (vErrors === null) {
             vErrors = [err12];
@@ -7423,8 +7624,8 @@ function validate251(data, { instancePath = "", parentData, parentDataProperty, 
         }
         const len0 = data6.length;
         for (let i0 = 0; i0 < len0; i0++) {
-          if (!validate255(data6[i0], { instancePath: instancePath + "/hosts/" + i0, parentData: data6, parentDataProperty: i0, rootData })) {
-            vErrors = vErrors === null ? validate255.errors : vErrors.concat(validate255.errors);
+          if (!validate260(data6[i0], { instancePath: instancePath + "/hosts/" + i0, parentData: data6, parentDataProperty: i0, rootData })) {
+            vErrors = vErrors === null ? validate260.errors : vErrors.concat(validate260.errors);
             errors = vErrors.length;
           }
         }
@@ -7453,8 +7654,8 @@ function validate251(data, { instancePath = "", parentData, parentDataProperty, 
           }
         }
         if (data8.port !== void 0) {
-          if (!validate56(data8.port, { instancePath: instancePath + "/verify/port", parentData: data8, parentDataProperty: "port", rootData })) {
-            vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
+          if (!validate59(data8.port, { instancePath: instancePath + "/verify/port", parentData: data8, parentDataProperty: "port", rootData })) {
+            vErrors = vErrors === null ? validate59.errors : vErrors.concat(validate59.errors);
             errors = vErrors.length;
           }
         }
@@ -7470,7 +7671,7 @@ function validate251(data, { instancePath = "", parentData, parentDataProperty, 
               }
               errors++;
             }
-            if (!pattern41.test(data10)) {
+            if (!pattern44.test(data10)) {
               const err19 = { instancePath: instancePath + "/verify/path", schemaPath: "#/properties/verify/properties/path/pattern", keyword: "pattern", params: { pattern: "^/[A-Za-z0-9._/-]*$" }, message: 'must match pattern "^/[A-Za-z0-9._/-]*$"' };
               if (vErrors === null) {
                 vErrors = [err19];
@@ -7501,7 +7702,7 @@ function validate251(data, { instancePath = "", parentData, parentDataProperty, 
               }
               errors++;
             }
-            if (!pattern41.test(data11)) {
+            if (!pattern44.test(data11)) {
               const err22 = { instancePath: instancePath + "/verify/metricsPath", schemaPath: "#/properties/verify/properties/metricsPath/pattern", keyword: "pattern", params: { pattern: "^/[A-Za-z0-9._/-]*$" }, message: 'must match pattern "^/[A-Za-z0-9._/-]*$"' };
               if (vErrors === null) {
                 vErrors = [err22];
@@ -7532,7 +7733,7 @@ function validate251(data, { instancePath = "", parentData, parentDataProperty, 
               }
               errors++;
             }
-            if (!pattern43.test(data12)) {
+            if (!pattern46.test(data12)) {
               const err25 = { instancePath: instancePath + "/verify/peersMetric", schemaPath: "#/properties/verify/properties/peersMetric/pattern", keyword: "pattern", params: { pattern: "^[a-zA-Z_:][a-zA-Z0-9_:]*$" }, message: 'must match pattern "^[a-zA-Z_:][a-zA-Z0-9_:]*$"' };
               if (vErrors === null) {
                 vErrors = [err25];
@@ -7584,8 +7785,8 @@ function validate251(data, { instancePath = "", parentData, parentDataProperty, 
           }
         }
         if (data8.timeout !== void 0) {
-          if (!validate108(data8.timeout, { instancePath: instancePath + "/verify/timeout", parentData: data8, parentDataProperty: "timeout", rootData })) {
-            vErrors = vErrors === null ? validate108.errors : vErrors.concat(validate108.errors);
+          if (!validate111(data8.timeout, { instancePath: instancePath + "/verify/timeout", parentData: data8, parentDataProperty: "timeout", rootData })) {
+            vErrors = vErrors === null ? validate111.errors : vErrors.concat(validate111.errors);
             errors = vErrors.length;
           }
         }
@@ -7664,8 +7865,8 @@ function validate251(data, { instancePath = "", parentData, parentDataProperty, 
               }
             }
             if (data16.host !== void 0) {
-              if (!validate261(data16.host, { instancePath: instancePath + "/proxy/haproxy/host", parentData: data16, parentDataProperty: "host", rootData })) {
-                vErrors = vErrors === null ? validate261.errors : vErrors.concat(validate261.errors);
+              if (!validate266(data16.host, { instancePath: instancePath + "/proxy/haproxy/host", parentData: data16, parentDataProperty: "host", rootData })) {
+                vErrors = vErrors === null ? validate266.errors : vErrors.concat(validate266.errors);
                 errors = vErrors.length;
               }
             }
@@ -7690,7 +7891,7 @@ function validate251(data, { instancePath = "", parentData, parentDataProperty, 
                   }
                   errors++;
                 }
-                if (!pattern27.test(data18)) {
+                if (!pattern30.test(data18)) {
                   const err39 = { instancePath: instancePath + "/proxy/haproxy/socket", schemaPath: "#/properties/proxy/properties/haproxy/properties/socket/pattern", keyword: "pattern", params: { pattern: "^/[A-Za-z0-9._/@+-]*$" }, message: 'must match pattern "^/[A-Za-z0-9._/@+-]*$"' };
                   if (vErrors === null) {
                     vErrors = [err39];
@@ -7730,7 +7931,7 @@ function validate251(data, { instancePath = "", parentData, parentDataProperty, 
                   }
                   errors++;
                 }
-                if (!pattern27.test(data19)) {
+                if (!pattern30.test(data19)) {
                   const err43 = { instancePath: instancePath + "/proxy/haproxy/stateFile", schemaPath: "#/properties/proxy/properties/haproxy/properties/stateFile/pattern", keyword: "pattern", params: { pattern: "^/[A-Za-z0-9._/@+-]*$" }, message: 'must match pattern "^/[A-Za-z0-9._/@+-]*$"' };
                   if (vErrors === null) {
                     vErrors = [err43];
@@ -7770,7 +7971,7 @@ function validate251(data, { instancePath = "", parentData, parentDataProperty, 
                   }
                   errors++;
                 }
-                if (!pattern49.test(data20)) {
+                if (!pattern52.test(data20)) {
                   const err47 = { instancePath: instancePath + "/proxy/haproxy/backend", schemaPath: "#/properties/proxy/properties/haproxy/properties/backend/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z0-9_.:-]+$" }, message: 'must match pattern "^[A-Za-z0-9_.:-]+$"' };
                   if (vErrors === null) {
                     vErrors = [err47];
@@ -7832,7 +8033,7 @@ function validate251(data, { instancePath = "", parentData, parentDataProperty, 
                       }
                       errors++;
                     }
-                    if (!pattern49.test(data22)) {
+                    if (!pattern52.test(data22)) {
                       const err53 = { instancePath: instancePath + "/proxy/haproxy/v1Servers/" + i1, schemaPath: "#/properties/proxy/properties/haproxy/properties/v1Servers/items/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z0-9_.:-]+$" }, message: 'must match pattern "^[A-Za-z0-9_.:-]+$"' };
                       if (vErrors === null) {
                         vErrors = [err53];
@@ -7904,7 +8105,7 @@ function validate251(data, { instancePath = "", parentData, parentDataProperty, 
                       }
                       errors++;
                     }
-                    if (!pattern49.test(data24)) {
+                    if (!pattern52.test(data24)) {
                       const err60 = { instancePath: instancePath + "/proxy/haproxy/v2Servers/" + i2, schemaPath: "#/properties/proxy/properties/haproxy/properties/v2Servers/items/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z0-9_.:-]+$" }, message: 'must match pattern "^[A-Za-z0-9_.:-]+$"' };
                       if (vErrors === null) {
                         vErrors = [err60];
@@ -8035,8 +8236,8 @@ function validate251(data, { instancePath = "", parentData, parentDataProperty, 
               }
             }
             if (data26.host !== void 0) {
-              if (!validate261(data26.host, { instancePath: instancePath + "/proxy/traefik/host", parentData: data26, parentDataProperty: "host", rootData })) {
-                vErrors = vErrors === null ? validate261.errors : vErrors.concat(validate261.errors);
+              if (!validate266(data26.host, { instancePath: instancePath + "/proxy/traefik/host", parentData: data26, parentDataProperty: "host", rootData })) {
+                vErrors = vErrors === null ? validate266.errors : vErrors.concat(validate266.errors);
                 errors = vErrors.length;
               }
             }
@@ -8061,7 +8262,7 @@ function validate251(data, { instancePath = "", parentData, parentDataProperty, 
                   }
                   errors++;
                 }
-                if (!pattern27.test(data28)) {
+                if (!pattern30.test(data28)) {
                   const err75 = { instancePath: instancePath + "/proxy/traefik/file", schemaPath: "#/properties/proxy/properties/traefik/properties/file/pattern", keyword: "pattern", params: { pattern: "^/[A-Za-z0-9._/@+-]*$" }, message: 'must match pattern "^/[A-Za-z0-9._/@+-]*$"' };
                   if (vErrors === null) {
                     vErrors = [err75];
@@ -8101,7 +8302,7 @@ function validate251(data, { instancePath = "", parentData, parentDataProperty, 
                   }
                   errors++;
                 }
-                if (!pattern49.test(data29)) {
+                if (!pattern52.test(data29)) {
                   const err79 = { instancePath: instancePath + "/proxy/traefik/service", schemaPath: "#/properties/proxy/properties/traefik/properties/service/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z0-9_.:-]+$" }, message: 'must match pattern "^[A-Za-z0-9_.:-]+$"' };
                   if (vErrors === null) {
                     vErrors = [err79];
@@ -8154,7 +8355,7 @@ function validate251(data, { instancePath = "", parentData, parentDataProperty, 
                       }
                       errors++;
                     }
-                    if (!pattern54.test(data31)) {
+                    if (!pattern57.test(data31)) {
                       const err84 = { instancePath: instancePath + "/proxy/traefik/v1Urls/" + i3, schemaPath: "#/properties/proxy/properties/traefik/properties/v1Urls/items/pattern", keyword: "pattern", params: { pattern: `^https?://[^\\s"']+$` }, message: `must match pattern "^https?://[^\\s"']+$"` };
                       if (vErrors === null) {
                         vErrors = [err84];
@@ -8204,7 +8405,7 @@ function validate251(data, { instancePath = "", parentData, parentDataProperty, 
                   }
                   errors++;
                 }
-                if (!pattern49.test(data32)) {
+                if (!pattern52.test(data32)) {
                   const err89 = { instancePath: instancePath + "/proxy/traefik/v2Service", schemaPath: "#/properties/proxy/properties/traefik/properties/v2Service/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z0-9_.:-]+$" }, message: 'must match pattern "^[A-Za-z0-9_.:-]+$"' };
                   if (vErrors === null) {
                     vErrors = [err89];
@@ -8284,7 +8485,7 @@ function validate251(data, { instancePath = "", parentData, parentDataProperty, 
     }
     errors++;
   }
-  validate251.errors = vErrors;
+  validate256.errors = vErrors;
   return errors === 0;
 }
 function validate28(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
@@ -8477,8 +8678,8 @@ function validate28(data, { instancePath = "", parentData, parentDataProperty, r
           }
         }
         for (const key6 in data8) {
-          if (!validate47(data8[key6], { instancePath: instancePath + "/configs/" + key6.replace(/~/g, "~0").replace(/\//g, "~1"), parentData: data8, parentDataProperty: key6, rootData })) {
-            vErrors = vErrors === null ? validate47.errors : vErrors.concat(validate47.errors);
+          if (!validate50(data8[key6], { instancePath: instancePath + "/configs/" + key6.replace(/~/g, "~0").replace(/\//g, "~1"), parentData: data8, parentDataProperty: key6, rootData })) {
+            vErrors = vErrors === null ? validate50.errors : vErrors.concat(validate50.errors);
             errors = vErrors.length;
           }
         }
@@ -8493,74 +8694,74 @@ function validate28(data, { instancePath = "", parentData, parentDataProperty, r
       }
     }
     if (data.agent !== void 0) {
-      if (!validate51(data.agent, { instancePath: instancePath + "/agent", parentData: data, parentDataProperty: "agent", rootData })) {
-        vErrors = vErrors === null ? validate51.errors : vErrors.concat(validate51.errors);
+      if (!validate54(data.agent, { instancePath: instancePath + "/agent", parentData: data, parentDataProperty: "agent", rootData })) {
+        vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
         errors = vErrors.length;
       }
     }
     if (data.services !== void 0) {
-      if (!validate124(data.services, { instancePath: instancePath + "/services", parentData: data, parentDataProperty: "services", rootData })) {
-        vErrors = vErrors === null ? validate124.errors : vErrors.concat(validate124.errors);
+      if (!validate127(data.services, { instancePath: instancePath + "/services", parentData: data, parentDataProperty: "services", rootData })) {
+        vErrors = vErrors === null ? validate127.errors : vErrors.concat(validate127.errors);
         errors = vErrors.length;
       }
     }
     if (data.ingress !== void 0) {
-      if (!validate214(data.ingress, { instancePath: instancePath + "/ingress", parentData: data, parentDataProperty: "ingress", rootData })) {
-        vErrors = vErrors === null ? validate214.errors : vErrors.concat(validate214.errors);
+      if (!validate217(data.ingress, { instancePath: instancePath + "/ingress", parentData: data, parentDataProperty: "ingress", rootData })) {
+        vErrors = vErrors === null ? validate217.errors : vErrors.concat(validate217.errors);
         errors = vErrors.length;
       }
     }
     if (data.updatePolicy !== void 0) {
-      if (!validate107(data.updatePolicy, { instancePath: instancePath + "/updatePolicy", parentData: data, parentDataProperty: "updatePolicy", rootData })) {
-        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
+      if (!validate110(data.updatePolicy, { instancePath: instancePath + "/updatePolicy", parentData: data, parentDataProperty: "updatePolicy", rootData })) {
+        vErrors = vErrors === null ? validate110.errors : vErrors.concat(validate110.errors);
         errors = vErrors.length;
       }
     }
     if (data.rollbackPolicy !== void 0) {
-      if (!validate107(data.rollbackPolicy, { instancePath: instancePath + "/rollbackPolicy", parentData: data, parentDataProperty: "rollbackPolicy", rootData })) {
-        vErrors = vErrors === null ? validate107.errors : vErrors.concat(validate107.errors);
+      if (!validate110(data.rollbackPolicy, { instancePath: instancePath + "/rollbackPolicy", parentData: data, parentDataProperty: "rollbackPolicy", rootData })) {
+        vErrors = vErrors === null ? validate110.errors : vErrors.concat(validate110.errors);
         errors = vErrors.length;
       }
     }
     if (data.upgrade !== void 0) {
-      if (!validate219(data.upgrade, { instancePath: instancePath + "/upgrade", parentData: data, parentDataProperty: "upgrade", rootData })) {
-        vErrors = vErrors === null ? validate219.errors : vErrors.concat(validate219.errors);
+      if (!validate222(data.upgrade, { instancePath: instancePath + "/upgrade", parentData: data, parentDataProperty: "upgrade", rootData })) {
+        vErrors = vErrors === null ? validate222.errors : vErrors.concat(validate222.errors);
         errors = vErrors.length;
       }
     }
     if (data.backups !== void 0) {
-      if (!validate231(data.backups, { instancePath: instancePath + "/backups", parentData: data, parentDataProperty: "backups", rootData })) {
-        vErrors = vErrors === null ? validate231.errors : vErrors.concat(validate231.errors);
+      if (!validate234(data.backups, { instancePath: instancePath + "/backups", parentData: data, parentDataProperty: "backups", rootData })) {
+        vErrors = vErrors === null ? validate234.errors : vErrors.concat(validate234.errors);
         errors = vErrors.length;
       }
     }
     if (data.keys !== void 0) {
-      if (!validate235(data.keys, { instancePath: instancePath + "/keys", parentData: data, parentDataProperty: "keys", rootData })) {
-        vErrors = vErrors === null ? validate235.errors : vErrors.concat(validate235.errors);
-        errors = vErrors.length;
-      }
-    }
-    if (data.migration !== void 0) {
-      if (!validate238(data.migration, { instancePath: instancePath + "/migration", parentData: data, parentDataProperty: "migration", rootData })) {
+      if (!validate238(data.keys, { instancePath: instancePath + "/keys", parentData: data, parentDataProperty: "keys", rootData })) {
         vErrors = vErrors === null ? validate238.errors : vErrors.concat(validate238.errors);
         errors = vErrors.length;
       }
     }
+    if (data.migration !== void 0) {
+      if (!validate243(data.migration, { instancePath: instancePath + "/migration", parentData: data, parentDataProperty: "migration", rootData })) {
+        vErrors = vErrors === null ? validate243.errors : vErrors.concat(validate243.errors);
+        errors = vErrors.length;
+      }
+    }
     if (data.rollback !== void 0) {
-      if (!validate242(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
-        vErrors = vErrors === null ? validate242.errors : vErrors.concat(validate242.errors);
+      if (!validate247(data.rollback, { instancePath: instancePath + "/rollback", parentData: data, parentDataProperty: "rollback", rootData })) {
+        vErrors = vErrors === null ? validate247.errors : vErrors.concat(validate247.errors);
         errors = vErrors.length;
       }
     }
     if (data.notifications !== void 0) {
-      if (!validate248(data.notifications, { instancePath: instancePath + "/notifications", parentData: data, parentDataProperty: "notifications", rootData })) {
-        vErrors = vErrors === null ? validate248.errors : vErrors.concat(validate248.errors);
+      if (!validate253(data.notifications, { instancePath: instancePath + "/notifications", parentData: data, parentDataProperty: "notifications", rootData })) {
+        vErrors = vErrors === null ? validate253.errors : vErrors.concat(validate253.errors);
         errors = vErrors.length;
       }
     }
     if (data.v1 !== void 0) {
-      if (!validate251(data.v1, { instancePath: instancePath + "/v1", parentData: data, parentDataProperty: "v1", rootData })) {
-        vErrors = vErrors === null ? validate251.errors : vErrors.concat(validate251.errors);
+      if (!validate256(data.v1, { instancePath: instancePath + "/v1", parentData: data, parentDataProperty: "v1", rootData })) {
+        vErrors = vErrors === null ? validate256.errors : vErrors.concat(validate256.errors);
         errors = vErrors.length;
       }
     }
@@ -8673,7 +8874,7 @@ function validate21(data, { instancePath = "", parentData, parentDataProperty, r
   validate21.errors = vErrors;
   return errors === 0;
 }
-const schema = { "$schema": "http://json-schema.org/draft-07/schema#", "title": "BzzzCluster", "description": "A BZZZ v2 cluster on Docker Swarm, run by bzzz-operator (`bzzzctl apply -f FILE`). Unknown keys are errors.", "type": "object", "additionalProperties": false, "required": ["apiVersion", "kind", "metadata", "spec"], "properties": { "apiVersion": { "const": "bzzz.io/v2", "description": 'Always "bzzz.io/v2".' }, "kind": { "const": "BzzzCluster", "description": 'Always "BzzzCluster".' }, "metadata": { "$ref": "#/definitions/ObjectMeta", "description": "Name and labels of the cluster." }, "spec": { "$ref": "#/definitions/ClusterSpec", "description": "The desired cluster." } }, "definitions": { "ClusterName": { "type": "string", "description": 'Cluster name: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 32 characters (Docker object names are <name>_<component>, at most 63).', "minLength": 1, "maxLength": 32, "pattern": "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" }, "LogicalName": { "type": "string", "description": 'A logical name (key of spec.networks, spec.secrets or spec.configs): letters, digits, "_", "." and "-", starting and ending with a letter or digit, at most 48 characters.', "minLength": 1, "maxLength": 48, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$" }, "DockerObjectName": { "type": "string", "description": 'An existing Docker object name: letters, digits, "_", "." and "-", starting with a letter or digit, at most 64 characters.', "minLength": 1, "maxLength": 64, "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$" }, "NodeName": { "type": "string", "description": 'A node name: letters, digits, ".", "_" and "-", starting and ending with a letter or digit, at most 63 characters.', "minLength": 1, "maxLength": 63, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$" }, "InstanceName": { "type": "string", "description": 'Agent instance name: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 24 characters (it becomes the DNS name agent-<name>).', "minLength": 1, "maxLength": 24, "pattern": "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" }, "Duration": { "type": "string", "description": 'A duration: a number and a unit (ns, us, ms, s, m, h), possibly several, e.g. "500ms", "10s", "1m30s".', "pattern": "^(0|([0-9]+(\\.[0-9]+)?(ns|us|\xB5s|ms|s|m|h))+)$" }, "Memory": { "type": ["string", "integer"], "description": 'A memory size: bytes as an integer, or a number with a unit b, k, m, g, t (binary: 1k = 1024), e.g. "512M", "2G", "1.5g".', "minimum": 0, "pattern": "^[0-9]+(\\.[0-9]+)?\\s*([bBkKmMgGtT]|[kKmMgGtT][iI]?[bB])?$" }, "Port": { "type": "integer", "description": "A port number from 1 to 65535.", "minimum": 1, "maximum": 65535 }, "Labels": { "type": "object", "description": "Labels: string keys to string values (quote numbers and booleans).", "propertyNames": { "minLength": 1, "maxLength": 255, "pattern": "^[^\\s=]+$" }, "additionalProperties": { "type": "string" } }, "Env": { "type": "object", "description": 'Environment variables: names of letters, digits and "_" (not starting with a digit) to string values.', "propertyNames": { "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" }, "additionalProperties": { "type": "string" } }, "ImageRef": { "type": "string", "description": 'A Docker image reference: [registry[:port]/]repository[:tag][@digest], repository in lowercase, e.g. "postgres:15-alpine".', "minLength": 1, "maxLength": 512 }, "AbsolutePath": { "type": "string", "description": 'An absolute path in the container, e.g. "/app/config/bzzz.yaml".', "minLength": 2, "pattern": "^/" }, "FileMode": { "type": "string", "description": 'An octal file mode as a string, e.g. "0400".', "pattern": "^0?[0-7]{3}$" }, "NumericId": { "type": "string", "description": 'A numeric user or group id as a string, e.g. "1000".', "pattern": "^[0-9]+$" }, "Role": { "type": "string", "description": "A BZZZ role: admin, senior_software_architect, backend_developer or observer (each can decrypt the roles after it).", "enum": ["admin", "senior_software_architect", "backend_developer", "observer"] }, "ObjectMeta": { "type": "object", "description": "Name and labels of the cluster.", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/ClusterName", "description": "Cluster name: the stack namespace and the prefix of every Docker object (<name>_<component>), so `docker stack services <name>` lists the cluster." }, "labels": { "$ref": "#/definitions/Labels", "description": "Labels of the cluster, copied onto every object it owns. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "annotations": { "type": "object", "description": "Free-form notes (not applied to Docker objects).", "additionalProperties": { "type": "string" } } }, "required": ["name"] }, "ClusterSpec": { "type": "object", "description": "The desired cluster.", "additionalProperties": false, "properties": { "version": { "type": "string", "description": 'Release of BZZZ v2 the cluster runs, e.g. "2.0.0" (without a leading "v"). Images without a tag get the tag v<version>.', "pattern": "^[0-9][0-9A-Za-z_.-]{0,126}$" }, "registry": { "type": "string", "description": 'Registry (and path) of the BZZZ images the operator chooses by default (bzzz, bzzz-mcp, bzzz-openai-proxy, bzzz-resolver), e.g. "registry.example.com". Unset: no registry prefix.', "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$" }, "nodes": { "type": "array", "description": "Swarm nodes the spec refers to by name (instance `node`, placement `nodes`). Not needed on a single-node swarm.", "items": { "$ref": "#/definitions/NodeSpec", "description": "A swarm node." } }, "networks": { "type": "object", "description": "Overlay networks by logical name; each is created as <cluster>_<name> unless external. When omitted: `external` (attachable overlay) and `internal` (internal: true, attachable). When given, list every network the cluster uses.", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/NetworkSpec", "description": "An overlay network." } }, "secrets": { "type": "object", "description": "Docker secrets by logical name, e.g. openai_api_key. Each has exactly one source: file, env, generate or external. Created as <cluster>_<name>-<hash8>.", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/SecretSpec", "description": "A secret." } }, "configs": { "type": "object", "description": "Docker configs by logical name. Each has exactly one source: file, content or external. Created as <cluster>_<name>-<hash8>.", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/ConfigSpec", "description": "A config." } }, "agent": { "$ref": "#/definitions/AgentSpec", "description": "The BZZZ agent: one swarm service per instance (<cluster>_agent-<instance>)." }, "services": { "$ref": "#/definitions/CompanionServices", "description": "Companion services of the v2 stack. Each runs unless `enabled: false`." }, "ingress": { "$ref": "#/definitions/IngressSpec", "description": "Traefik ingress settings for services that set `ingress`." }, "updatePolicy": { "$ref": "#/definitions/UpdatePolicy", "description": "Default rolling-update policy of every service. Defaults: parallelism 1, delay 10s, monitor 30s, failureAction rollback, maxFailureRatio 0, order start-first (stop-first for the agent, postgres and redis)." }, "rollbackPolicy": { "$ref": "#/definitions/UpdatePolicy", "description": "Default policy the swarm uses when it rolls an update back. Defaults: parallelism 1, delay 0s, monitor 30s, failureAction pause, maxFailureRatio 0, order as for updates. failureAction rollback is not allowed here." }, "upgrade": { "$ref": "#/definitions/UpgradeSpec", "description": "Rollouts: metric analysis during every rollout and for a watch window after it; a failed analysis rolls the whole stack back to the last good revision." }, "backups": { "$ref": "#/definitions/BackupsSpec", "description": "Scheduled, encrypted, deduplicated backups of the cluster (swarm state, PostgreSQL, content) into a repository, verified after each run, pruned by retention, and restore-drilled on a schedule of their own. `bzzzctl backup` runs the same jobs by hand." }, "keys": { "$ref": "#/definitions/KeysSpec", "description": "Role key and Shamir admin key rotation (reserved: later releases act on it)." }, "migration": { "$ref": "#/definitions/MigrationSpec", "description": "The v1 \u2192 v2 migration, phase by phase (v1-only, parallel, content-migrated, cutover, complete): the controller moves toward targetPhase one phase at a time behind gates. Needs spec.v1." }, "rollback": { "$ref": "#/definitions/RollbackTriggersSpec", "description": "Alertmanager webhook and the alerts that roll the cluster back, pause it or notify." }, "notifications": { "$ref": "#/definitions/NotificationsSpec", "description": "Where rollout events are announced (Slack)." }, "v1": { "$ref": "#/definitions/V1Spec", "description": "The v1 hosts (systemd units) this cluster replaces and the proxy in front of v1 and v2: `bzzzctl rollback --to v1` and the rollback-to-v1 trigger action." } }, "required": ["version", "agent"] }, "NodeSpec": { "type": "object", "description": "A swarm node the spec refers to by name.", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/NodeName", "description": "Name used in this spec (instance `node`, placement `nodes`)." }, "hostname": { "type": "string", "description": "The swarm node's hostname, what `node.hostname ==` matches. Default: name.", "minLength": 1, "maxLength": 253, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$" }, "labels": { "$ref": "#/definitions/Labels", "description": "Node labels the spec expects (informational)." } }, "required": ["name"] }, "NetworkSpec": { "type": "object", "description": "An overlay network.", "additionalProperties": false, "properties": { "external": { "type": "boolean", "description": "Use an existing network instead of creating <cluster>_<name>. Only `name` and `labels` apply then." }, "name": { "$ref": "#/definitions/DockerObjectName", "description": "Docker name of the existing network when external (default: the logical name)." }, "driver": { "type": "string", "enum": ["overlay"], "description": "Network driver: overlay (the only one a swarm service can span nodes with)." }, "internal": { "type": "boolean", "description": "No route outside the network (docker network create --internal). Default false." }, "attachable": { "type": "boolean", "description": "Standalone containers may attach (docker network create --attachable). Default false." }, "encrypted": { "type": "boolean", "description": "Encrypt overlay traffic between nodes (IPsec). Default false." }, "labels": { "$ref": "#/definitions/Labels", "description": "Network labels. Keys under io.bzzz.* and com.docker.stack.namespace are refused." } } }, "SecretSpec": { "type": "object", "description": "A Docker secret: exactly one of file, env, generate, external.", "additionalProperties": false, "properties": { "file": { "type": "string", "description": "Path of a file holding the value, relative to the spec file. Read by bzzzctl apply.", "minLength": 1 }, "env": { "type": "string", "description": "Name of an environment variable holding the value. Read by bzzzctl apply.", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" }, "generate": { "type": "object", "description": "Generated at random by the operator on first apply, kept until rotated.", "additionalProperties": false, "properties": { "length": { "type": "integer", "description": "Number of characters of the generated value. Default 32.", "minimum": 8, "maximum": 4096 }, "encoding": { "type": "string", "enum": ["hex", "base64", "alphanumeric"], "description": "Characters of the generated value. Default hex." } } }, "external": { "$ref": "#/definitions/DockerObjectName", "description": "Name of an existing Docker secret managed outside the operator." }, "labels": { "$ref": "#/definitions/Labels", "description": "Secret labels. Keys under io.bzzz.* and com.docker.stack.namespace are refused." } }, "oneOf": [{ "required": ["file"] }, { "required": ["env"] }, { "required": ["generate"] }, { "required": ["external"] }] }, "ConfigSpec": { "type": "object", "description": "A Docker config: exactly one of file, content, external.", "additionalProperties": false, "properties": { "file": { "type": "string", "description": "Path of a file holding the content, relative to the spec file. Read by bzzzctl apply.", "minLength": 1 }, "content": { "type": "string", "description": "The content itself." }, "external": { "$ref": "#/definitions/DockerObjectName", "description": "Name of an existing Docker config managed outside the operator." }, "labels": { "$ref": "#/definitions/Labels", "description": "Config labels. Keys under io.bzzz.* and com.docker.stack.namespace are refused." } }, "oneOf": [{ "required": ["file"] }, { "required": ["content"] }, { "required": ["external"] }] }, "SecretMount": { "type": "object", "description": "A secret of spec.secrets mounted as a file.", "additionalProperties": false, "properties": { "source": { "$ref": "#/definitions/LogicalName", "description": "Logical secret name (a key of spec.secrets)." }, "target": { "type": "string", "description": "File name under /run/secrets. Default: source.", "minLength": 1, "pattern": "^[A-Za-z0-9._/-]+$" }, "mode": { "$ref": "#/definitions/FileMode", "description": 'File mode, e.g. "0400". Default "0444".' }, "uid": { "$ref": "#/definitions/NumericId", "description": 'Owner uid. Default "0".' }, "gid": { "$ref": "#/definitions/NumericId", "description": 'Owner gid. Default "0".' } }, "required": ["source"] }, "ConfigMount": { "type": "object", "description": "A config of spec.configs mounted as a file.", "additionalProperties": false, "properties": { "source": { "$ref": "#/definitions/LogicalName", "description": "Logical config name (a key of spec.configs)." }, "target": { "$ref": "#/definitions/AbsolutePath", "description": "Absolute path in the container. Default: /<source>." }, "mode": { "$ref": "#/definitions/FileMode", "description": 'File mode, e.g. "0444". Default "0444".' }, "uid": { "$ref": "#/definitions/NumericId", "description": 'Owner uid. Default "0".' }, "gid": { "$ref": "#/definitions/NumericId", "description": 'Owner gid. Default "0".' } }, "required": ["source"] }, "PortSpec": { "type": "object", "description": "A published port.", "additionalProperties": false, "properties": { "target": { "$ref": "#/definitions/Port", "description": "Port inside the container." }, "published": { "$ref": "#/definitions/Port", "description": "Port on every node (ingress mode) or on the node the task runs on (host mode)." }, "protocol": { "type": "string", "enum": ["tcp", "udp"], "description": "Default tcp." }, "mode": { "type": "string", "enum": ["ingress", "host"], "description": "ingress: the routing mesh publishes the port on every node. host: only on the node the task runs on. Default ingress." } }, "required": ["target", "published"] }, "MountSpec": { "type": "object", "description": "A volume, bind or tmpfs mount.", "additionalProperties": false, "properties": { "type": { "type": "string", "enum": ["volume", "bind", "tmpfs"], "description": "volume: a named Docker volume; bind: a host path; tmpfs: memory." }, "source": { "type": "string", "description": "Volume name (type volume; created as <cluster>_<source>) or absolute host path (type bind). Not used with tmpfs.", "minLength": 1 }, "target": { "$ref": "#/definitions/AbsolutePath", "description": "Absolute path in the container." }, "readOnly": { "type": "boolean", "description": "Mount read-only. Default false." } }, "required": ["type", "target"] }, "PlacementSpec": { "type": "object", "description": "Where the swarm may schedule the tasks.", "additionalProperties": false, "properties": { "nodes": { "type": "array", "description": "Names from spec.nodes: the tasks may run on any of them.", "items": { "$ref": "#/definitions/NodeName", "description": "A name from spec.nodes." }, "minItems": 1 }, "constraints": { "type": "array", "description": "Raw swarm placement constraints.", "items": { "type": "string", "description": 'A constraint like "node.role == manager" or "node.labels.zone != b".', "pattern": "^\\s*(node|engine)\\.[A-Za-z0-9_.-]+\\s*(==|!=)\\s*\\S.*$" } }, "spread": { "type": "array", "description": "Spread preferences.", "items": { "type": "string", "description": 'A label to spread over, e.g. "node.labels.zone".', "pattern": "^(node|engine)\\.labels\\.\\S+$" } }, "maxReplicasPerNode": { "type": "integer", "description": "At most this many tasks of the service per node (0: no limit).", "minimum": 0 } } }, "ResourceAmounts": { "type": "object", "description": "CPU and memory amounts.", "additionalProperties": false, "properties": { "cpus": { "type": "number", "exclusiveMinimum": 0, "maximum": 1024, "description": "CPUs as a number, e.g. 0.5 for half a core." }, "memory": { "$ref": "#/definitions/Memory", "description": 'Memory, e.g. "512M", "2G", or bytes as an integer.' } } }, "ResourcesSpec": { "type": "object", "description": "CPU and memory limits and reservations.", "additionalProperties": false, "properties": { "limits": { "$ref": "#/definitions/ResourceAmounts", "description": "Hard limits." }, "reservations": { "$ref": "#/definitions/ResourceAmounts", "description": "Reserved for the task when it is scheduled." } } }, "UpdatePolicy": { "type": "object", "description": "A rolling-update (or rollback) policy.", "additionalProperties": false, "properties": { "parallelism": { "type": "integer", "description": "Tasks updated at once (0: all at once).", "minimum": 0 }, "delay": { "$ref": "#/definitions/Duration", "description": 'Wait between batches, e.g. "10s".' }, "monitor": { "$ref": "#/definitions/Duration", "description": 'How long each updated task is watched for failure, e.g. "30s".' }, "failureAction": { "type": "string", "enum": ["pause", "continue", "rollback"], "description": "What the swarm does when an update fails: pause, continue or rollback (rollback is not allowed in a rollback policy)." }, "maxFailureRatio": { "type": "number", "minimum": 0, "maximum": 1, "description": "Fraction of failed task updates tolerated, 0 to 1." }, "order": { "type": "string", "enum": ["stop-first", "start-first"], "description": "stop-first: stop the old task before starting the new one; start-first: overlap them." } } }, "HealthcheckSpec": { "type": "object", "description": "A Docker health check.", "additionalProperties": false, "properties": { "test": { "type": "array", "description": 'The check: ["CMD", "prog", "arg"...], ["CMD-SHELL", "shell command"] or ["NONE"].', "minItems": 1, "items": { "type": "string" } }, "interval": { "$ref": "#/definitions/Duration", "description": 'Time between checks, e.g. "10s".' }, "timeout": { "$ref": "#/definitions/Duration", "description": 'Time a check may take, e.g. "5s".' }, "retries": { "type": "integer", "description": "Consecutive failures that make the task unhealthy.", "minimum": 0 }, "startPeriod": { "$ref": "#/definitions/Duration", "description": 'Failures during this start-up time do not count, e.g. "30s".' } }, "required": ["test"] }, "ServiceIngress": { "type": "object", "description": "Traefik routing to a service.", "additionalProperties": false, "properties": { "host": { "type": "string", "description": 'Host rule, e.g. "bzzz.example.com".', "pattern": "^(\\*\\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$", "maxLength": 253 }, "port": { "$ref": "#/definitions/Port", "description": "Container port Traefik forwards to." }, "path": { "type": "string", "description": 'Path prefix, e.g. "/api".', "pattern": "^/" } }, "required": ["host", "port"] }, "AgentPorts": { "type": "object", "description": "Container ports of the agent.", "additionalProperties": false, "properties": { "p2p": { "$ref": "#/definitions/Port", "description": "libp2p TCP port. Default 9000." }, "api": { "$ref": "#/definitions/Port", "description": "HTTP API port. Default 8080." }, "health": { "$ref": "#/definitions/Port", "description": "Health and metrics port. Default 8081." } } }, "AgentInstance": { "type": "object", "description": "One agent: its own swarm service <cluster>_agent-<name>, DNS name agent-<name>.", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/InstanceName", "description": "Instance name." }, "node": { "$ref": "#/definitions/NodeName", "description": "A name from spec.nodes: pins the instance to that node." }, "publish": { "type": "object", "description": "Ports of this instance published on the node (container ports are agent.agentPorts).", "additionalProperties": false, "properties": { "p2p": { "$ref": "#/definitions/Port", "description": "Published libp2p port." }, "api": { "$ref": "#/definitions/Port", "description": "Published HTTP API port." }, "health": { "$ref": "#/definitions/Port", "description": "Published health and metrics port." }, "mode": { "type": "string", "enum": ["host", "ingress"], "description": "host: published only on the node the instance runs on (a stable address for peers). ingress: the routing mesh, on every node. Default: host when the instance is pinned with `node`, else ingress." } } } }, "required": ["name"] }, "AgentSpec": { "type": "object", "description": "The BZZZ agent: one swarm service per instance.", "additionalProperties": false, "properties": { "instances": { "type": "array", "description": "Agent instances: at least one; each becomes its own service with a stable DNS name and its own placement.", "items": { "$ref": "#/definitions/AgentInstance", "description": "An agent instance." }, "minItems": 1 }, "agentPorts": { "$ref": "#/definitions/AgentPorts", "description": "Container ports (BZZZ's own numbers: p2p 9000, api 8080, health 8081)." }, "bootstrap": { "type": "array", "description": "DHT bootstrap peers. Default: the other instances (agent-<name>:<p2p port>).", "items": { "type": "string", "description": 'A multiaddr ("/dns4/agent-a/tcp/9000") or host:port ("walnut:9101").', "pattern": "^(/\\S+|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[0-9]{1,5})$" } }, "role": { "$ref": "#/definitions/Role", "description": "Role the agents act with. Default observer." }, "election": { "type": "object", "description": "Admin election timing.", "additionalProperties": false, "properties": { "heartbeatMs": { "type": "integer", "description": "Admin heartbeat interval in milliseconds. Default 5000.", "minimum": 100, "maximum": 36e5 }, "timeoutMs": { "type": "integer", "description": "Heartbeat silence (ms) that starts an election; must exceed heartbeatMs. Default 15000.", "minimum": 100, "maximum": 36e5 } } }, "replicationFactor": { "type": "integer", "description": "Target number of replicas of each content blob. Default 3.", "minimum": 1, "maximum": 64 }, "api": { "type": "object", "description": "Who may call the agents' HTTP API. Every call is authenticated by a bearer token and authorised by the caller's role. Built in: the controller (observer) and `bzzzctl api-token NAME --role R` for people who can reach the swarm's managers.", "additionalProperties": false, "properties": { "callers": { "type": "array", "description": "More callers, each with its own token from a secret of spec.secrets whose source is a file or an environment variable (bzzzctl apply reads it and stores only its SHA-256).", "maxItems": 100, "items": { "type": "object", "description": "An API caller.", "additionalProperties": false, "required": ["name", "role", "token"], "properties": { "name": { "type": "string", "description": "Caller name (logs, metrics).", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$" }, "role": { "$ref": "#/definitions/Role", "description": "Role the caller acts with: what it may read and publish." }, "token": { "type": "string", "description": "Logical name of the secret (a key of spec.secrets) holding the caller's token.", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$" } } } } } }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the agent. Default: bzzz under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the agent.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the agent.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the agent. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the agent.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the agent.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the agent. These apply to every instance; prefer the per-instance `publish`.", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the agent is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the agent.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the agent." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the agent." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the agent; fields set here override spec.updatePolicy. Default order: stop-first (an instance keeps its identity and data)." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the agent; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the agent (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the agent through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the agent. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the agent is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } }, "required": ["instances"] }, "CompanionServices": { "type": "object", "description": "Companion services of the v2 stack. Each runs unless `enabled: false`.", "additionalProperties": false, "properties": { "mcpServer": { "$ref": "#/definitions/McpServer", "description": "The MCP server (port 3001)." }, "openaiProxy": { "$ref": "#/definitions/OpenaiProxy", "description": "The OpenAI proxy (port 3002)." }, "contentResolver": { "$ref": "#/definitions/ContentResolver", "description": "The content resolver (port 3003)." }, "postgres": { "$ref": "#/definitions/Postgres", "description": "PostgreSQL." }, "redis": { "$ref": "#/definitions/Redis", "description": "Redis." } } }, "McpServer": { "type": "object", "description": "The MCP server (spec.services.mcpServer); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run the MCP server. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of the MCP server. Default 3.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the MCP server. Default: bzzz-mcp under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the MCP server.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the MCP server.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the MCP server. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the MCP server.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the MCP server.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the MCP server. Default: 3001 published on 3001 (ingress).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the MCP server is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the MCP server.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the MCP server." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the MCP server." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the MCP server; fields set here override spec.updatePolicy. Default order: start-first." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the MCP server; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the MCP server (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the MCP server through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the MCP server. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the MCP server is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } } }, "OpenaiProxy": { "type": "object", "description": "The OpenAI proxy (spec.services.openaiProxy); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run the OpenAI proxy. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of the OpenAI proxy. Default 2.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the OpenAI proxy. Default: bzzz-openai-proxy under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the OpenAI proxy.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the OpenAI proxy.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the OpenAI proxy. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the OpenAI proxy.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the OpenAI proxy.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the OpenAI proxy. Default: 3002 published on 3002 (ingress).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the OpenAI proxy is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the OpenAI proxy.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the OpenAI proxy." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the OpenAI proxy." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the OpenAI proxy; fields set here override spec.updatePolicy. Default order: start-first." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the OpenAI proxy; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the OpenAI proxy (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the OpenAI proxy through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the OpenAI proxy. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the OpenAI proxy is given to stop after SIGTERM before SIGKILL, e.g. "10s".' }, "rateLimitRpm": { "type": "integer", "description": "Requests per minute the proxy allows. Default 1000.", "minimum": 1 }, "apiKeySecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the OpenAI API key. Default openai_api_key." } } }, "ContentResolver": { "type": "object", "description": "The content resolver (spec.services.contentResolver); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run the content resolver. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of the content resolver. Default 3.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the content resolver. Default: bzzz-resolver under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the content resolver.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the content resolver.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the content resolver. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the content resolver.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the content resolver.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the content resolver. Default: 3003 published on 3003 (ingress).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the content resolver is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the content resolver.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the content resolver." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the content resolver." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the content resolver; fields set here override spec.updatePolicy. Default order: start-first." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the content resolver; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the content resolver (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the content resolver through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the content resolver. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the content resolver is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } } }, "Postgres": { "type": "object", "description": "PostgreSQL (spec.services.postgres); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run PostgreSQL. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of PostgreSQL. Default 1.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of PostgreSQL. Default: postgres:15-alpine. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of PostgreSQL.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of PostgreSQL.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of PostgreSQL. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in PostgreSQL.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in PostgreSQL.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of PostgreSQL. Default: none (reached on the internal network).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) PostgreSQL is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of PostgreSQL.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule PostgreSQL." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of PostgreSQL." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of PostgreSQL; fields set here override spec.updatePolicy. Default order: stop-first (two tasks must never share its data)." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of PostgreSQL; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of PostgreSQL (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to PostgreSQL through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of PostgreSQL. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time PostgreSQL is given to stop after SIGTERM before SIGKILL, e.g. "10s".' }, "database": { "type": "string", "description": "Database name. Default bzzz_v2.", "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,62}$" }, "userSecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the user name. Default postgres_user." }, "passwordSecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the password. Default postgres_password." } } }, "Redis": { "type": "object", "description": "Redis (spec.services.redis); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run Redis. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of Redis. Default 1.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of Redis. Default: redis:7-alpine. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of Redis.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of Redis.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of Redis. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in Redis.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in Redis.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of Redis. Default: none (reached on the internal network).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) Redis is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of Redis.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule Redis." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of Redis." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of Redis; fields set here override spec.updatePolicy. Default order: stop-first (two tasks must never share its data)." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of Redis; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of Redis (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to Redis through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of Redis. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time Redis is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } } }, "IngressSpec": { "type": "object", "description": "Ingress settings.", "additionalProperties": false, "properties": { "traefik": { "type": "object", "description": "Traefik labels on services that set `ingress`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Generate Traefik labels. Default true." }, "network": { "$ref": "#/definitions/LogicalName", "description": "Logical network (a key of spec.networks) Traefik reaches services on; services with `ingress` must be attached to it. Default external." }, "entrypoints": { "type": "array", "description": 'Traefik entrypoints of the routers, e.g. ["websecure"].', "items": { "type": "string", "minLength": 1 } }, "certResolver": { "type": "string", "description": 'Traefik certificate resolver of the routers, e.g. "letsencrypt".', "minLength": 1 } } } } }, "BackupsSpec": { "type": "object", "description": "Scheduled encrypted backups: where (repository), with which key (identitySecret, recipients), when (schedule, timeZone, jitter), what (include), how long (retention), and how they are checked (verify, drill).", "additionalProperties": false, "properties": { "repository": { "type": "string", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$", "description": "Absolute path of the repository directory on the controller's node (a local directory or a mounted NFS path). It must be writable; `bzzzctl backup create` makes the repository there on first use." }, "identitySecret": { "$ref": "#/definitions/LogicalName", "description": "A file, env or external secret of spec.secrets holding the repository's age identity (AGE-SECRET-KEY-1\u2026, as `age-keygen` writes it); the controller reads it from its secrets directory as <cluster>_<name>. Backups are encrypted to its public key." }, "recipients": { "type": "array", "description": "More age recipients (age1\u2026) the backups are encrypted to, e.g. an offline recovery key: any of them can decrypt a pack with the `age` CLI.", "maxItems": 20, "items": { "type": "string", "pattern": "^age1[02-9ac-hj-np-z]{58}$", "description": "An age X25519 recipient: age1 and 58 bech32 characters, as `age-keygen -y` prints it." } }, "schedule": { "type": "string", "minLength": 1, "maxLength": 200, "description": 'When backups run: a cron expression (node-cron: minute hour day-of-month month day-of-week, or 6 fields with seconds first), e.g. "0 3 * * *" for 03:00 every day. A slot missed while no controller ran is taken once when one runs again (condition BackupMissed).' }, "timeZone": { "type": "string", "minLength": 1, "maxLength": 64, "description": 'IANA time zone the schedules are read in, e.g. "Europe/Berlin". Default UTC.' }, "jitter": { "$ref": "#/definitions/Duration", "description": 'Start each run up to this long after its slot (the same offset for the same slot, so a restarted controller agrees), e.g. "5m" to keep clusters sharing a repository apart. Default 0s.' }, "include": { "type": "object", "description": "What a backup takes. Each part defaults to on when the cluster has it.", "additionalProperties": false, "properties": { "postgres": { "type": "boolean", "description": "pg_dump of the database, run inside the running postgres task (consistent, no downtime). Needs spec.services.postgres." }, "swarm": { "type": "boolean", "description": "The swarm state: spec generations, service definitions, config data, and the secret values the operator holds (encrypted like everything else)." }, "content": { "type": "boolean", "description": "The agents' content stores." } } }, "retention": { "type": "object", "description": "Which snapshots are kept after each backup (restic's forget --keep-*): a snapshot stays when any rule keeps it; the others are forgotten and their data pruned. Without retention every snapshot is kept.", "additionalProperties": false, "properties": { "keepLast": { "type": "integer", "minimum": 0, "maximum": 1e4, "description": "Keep the last N snapshots." }, "keepDaily": { "type": "integer", "minimum": 0, "maximum": 1e4, "description": "Keep the newest snapshot of each of the last N days." }, "keepWeekly": { "type": "integer", "minimum": 0, "maximum": 1e4, "description": "Keep the newest snapshot of each of the last N weeks." }, "keepMonthly": { "type": "integer", "minimum": 0, "maximum": 1e4, "description": "Keep the newest snapshot of each of the last N months." } } }, "verify": { "type": "object", "description": "The repository check after each backup.", "additionalProperties": false, "properties": { "afterBackup": { "type": "boolean", "description": "Check the repository's structure (index, manifests, pack headers) after each backup. Default true." }, "readDataSubset": { "type": "string", "pattern": "^([0-9]{1,2}(\\.[0-9]+)?|100)%$", "description": 'Also read, decrypt and hash this share of the packs after each backup (a different share each time), e.g. "5%". Default: none.' } } }, "drill": { "type": "object", "description": "Restore drills: the latest snapshot restored into a scratch stack, row counts and checksums compared with the live cluster, the scratch stack removed.", "additionalProperties": false, "properties": { "schedule": { "type": "string", "minLength": 1, "maxLength": 200, "description": 'When drills run: a cron expression like schedule, e.g. "0 5 * * 0" (Sundays 05:00).' } }, "required": ["schedule"] } }, "required": ["repository", "identitySecret", "schedule"] }, "KeysSpec": { "type": "object", "description": "Role keys and the Shamir-split admin key: made by the operator on first apply, delivered to the agents as Docker secrets (rotation is reserved).", "additionalProperties": false, "properties": { "generate": { "type": "boolean", "description": "Make role keys and a Shamir split of the admin key on first apply and deliver them to the agents as Docker secrets (each agent gets only its own share). Default true." }, "rotation": { "type": "object", "description": "Scheduled role key rotation.", "additionalProperties": false, "properties": { "schedule": { "type": "string", "description": 'Cron schedule, e.g. "0 4 1 * *".', "minLength": 1 }, "roles": { "type": "array", "description": "Roles whose keys rotate.", "items": { "$ref": "#/definitions/Role", "description": "A role." } } } }, "shamir": { "type": "object", "description": "Shamir split of the admin key.", "additionalProperties": false, "properties": { "threshold": { "type": "integer", "description": "Shares needed to rebuild the admin key. Default 3.", "minimum": 2, "maximum": 255 }, "shares": { "type": "integer", "description": "Number of shares. Default 5.", "minimum": 2, "maximum": 255 } } } } }, "MigrationSpec": { "type": "object", "description": "The v1 \u2192 v2 migration.", "additionalProperties": false, "properties": { "targetPhase": { "type": "string", "enum": ["v1-only", "parallel", "content-migrated", "cutover", "complete"], "description": "The phase to reach: the controller advances (or walks back) one phase at a time, each behind its entry gates and exit checks." }, "content": { "type": "object", "description": "The content-migrated phase: each v1 host's conversation log exported over SSH, its hash chain verified, every entry imported as a BLAKE3-addressed blob.", "additionalProperties": false, "properties": { "logPath": { "type": "string", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$", "description": "The conversation log (JSON lines) on every v1 host. Default /var/lib/bzzz/conversation.log." }, "maxLogBytes": { "$ref": "#/definitions/Memory", "description": "A larger log is refused, never cut. Default 4G." } } }, "cutover": { "type": "object", "description": "The cutover phase: traffic moved to v2 by proxy weights, step by step.", "additionalProperties": false, "properties": { "steps": { "type": "array", "description": "Shares of traffic (percent) v2 gets, rising; the last is 100. Default [10, 50, 100].", "minItems": 1, "maxItems": 10, "items": { "type": "integer", "minimum": 1, "maximum": 100 } }, "hold": { "$ref": "#/definitions/Duration", "description": "How long each step holds, analysed by spec.upgrade.analysis when set, before the next. Default 5m." } } }, "archive": { "type": "object", "description": "The complete phase: where the v1 data is archived (tar, BLAKE3 manifest, age-encrypted).", "additionalProperties": false, "properties": { "dir": { "type": "string", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$", "description": "Directory on the controller's machine (a mounted volume) the archives go to." }, "paths": { "type": "array", "description": "What to archive on every v1 host. Default [/var/lib/bzzz].", "minItems": 1, "maxItems": 20, "items": { "type": "string", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$" } }, "recipients": { "type": "array", "description": "age recipients (age1\u2026) the archives are encrypted to.", "minItems": 1, "maxItems": 20, "items": { "type": "string", "pattern": "^age1[02-9ac-hj-np-z]{58}$" } } }, "required": ["dir", "recipients"] } }, "required": ["targetPhase"] }, "RollbackTriggersSpec": { "type": "object", "description": "The Alertmanager webhook and the alerts that act on the cluster.", "additionalProperties": false, "properties": { "webhook": { "type": "object", "description": "The controller's Alertmanager webhook for this cluster: POST /webhooks/alertmanager/<cluster>.", "additionalProperties": false, "properties": { "tokenSecret": { "$ref": "#/definitions/LogicalName", "description": "A file or env secret of spec.secrets holding the bearer token Alertmanager sends." } }, "required": ["tokenSecret"] }, "triggers": { "type": "array", "description": "Alerts mapped to actions: the first trigger whose matchers all hold acts.", "maxItems": 50, "items": { "$ref": "#/definitions/RollbackTrigger" } } } }, "NotificationsSpec": { "type": "object", "description": "Where rollout events are announced.", "additionalProperties": false, "properties": { "slack": { "type": "object", "description": "Slack incoming webhook: rollout started, succeeded, paused, rolled back.", "additionalProperties": false, "properties": { "webhookUrlSecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the Slack webhook URL; the controller reads it from its secrets directory, never from the spec." }, "channel": { "type": "string", "description": 'Slack channel, e.g. "#bzzz-ops".', "minLength": 1 } } } } }, "UpgradeSpec": { "type": "object", "description": "How rollouts are judged.", "additionalProperties": false, "properties": { "analysis": { "$ref": "#/definitions/AnalysisSpec", "description": "Metric analysis of every rollout." } } }, "AnalysisSpec": { "type": "object", "description": "Metric analysis: rules measured during a rollout and its watch window.", "additionalProperties": false, "properties": { "provider": { "type": "object", "description": "Where measurements come from. Without prometheus, the agents' own /metrics are scraped directly.", "additionalProperties": false, "properties": { "prometheus": { "type": "object", "description": "A Prometheus server the controller can reach.", "additionalProperties": false, "properties": { "url": { "type": "string", "description": "Base URL, e.g. http://prometheus:9090.", "minLength": 1, "maxLength": 2048, "pattern": "^https?://[^\\s]+$" }, "timeout": { "$ref": "#/definitions/Duration", "description": "Time allowed for one query. Default 5s." } }, "required": ["url"] } } }, "watch": { "$ref": "#/definitions/Duration", "description": "Analysis goes on this long after every service converged. Default 10m." }, "rules": { "type": "array", "description": "The rules; each is measured on its own interval.", "minItems": 1, "maxItems": 20, "items": { "$ref": "#/definitions/AnalysisRule" } } }, "required": ["rules"] }, "AnalysisRule": { "type": "object", "description": "One measurement and when it fails.", "additionalProperties": false, "properties": { "name": { "type": "string", "description": "Unique rule name, shown in status, history and notifications.", "minLength": 1, "maxLength": 63, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$" }, "query": { "type": "string", "description": "One number: a PromQL instant query (Prometheus provider), or AGG(SELECTOR), AGG(rate(SELECTOR)) and A / B of such terms (agents' /metrics).", "minLength": 1, "maxLength": 2048 }, "failWhen": { "$ref": "#/definitions/AnalysisCondition", "description": "When a measurement fails." }, "interval": { "$ref": "#/definitions/Duration", "description": "Time between measurements. Default 30s." }, "count": { "type": "integer", "description": "Measurements to take; 0 measures until the rollout and its watch window end. Default 0.", "minimum": 0, "maximum": 1e4 }, "initialDelay": { "$ref": "#/definitions/Duration", "description": "Wait before the first measurement. Default 0s." }, "failureLimit": { "type": "integer", "description": "Failed measurements tolerated; one more fails the rule. Default 0.", "minimum": 0, "maximum": 1e4 }, "inconclusiveLimit": { "type": "integer", "description": "Inconclusive measurements tolerated; one more pauses the rollout. Default 0.", "minimum": 0, "maximum": 1e4 }, "consecutiveErrorLimit": { "type": "integer", "description": "Measurement errors in a row tolerated; one more makes the rule inconclusive. Default 4.", "minimum": 0, "maximum": 1e4 }, "noData": { "type": "string", "enum": ["fail", "inconclusive", "pass"], "description": "What a query that returns no sample counts as. Default inconclusive." }, "nan": { "type": "string", "enum": ["fail", "inconclusive", "pass"], "description": "What a NaN value counts as. Default inconclusive." }, "dryRun": { "type": "boolean", "description": "Measured and shown, but decides nothing." }, "onFailure": { "type": "string", "enum": ["rollback", "pause"], "description": "What a failed rule does: roll the stack back (default) or pause the rollout." } }, "required": ["name", "query", "failWhen"] }, "AnalysisCondition": { "type": "object", "description": "When a measurement fails: exactly one of above, below, aboveBaseline, belowBaseline.", "additionalProperties": false, "properties": { "above": { "type": "number", "description": "Fails when the value is above this number." }, "below": { "type": "number", "description": "Fails when the value is below this number." }, "aboveBaseline": { "type": "number", "description": "Fails above this multiple of the value measured before the rollout started: 2 = 200 % of it.", "exclusiveMinimum": 0 }, "belowBaseline": { "type": "number", "description": "Fails below this multiple of the value measured before the rollout started: 0.5 = half of it.", "exclusiveMinimum": 0 } }, "minProperties": 1, "maxProperties": 1 }, "RollbackTrigger": { "type": "object", "description": "An alert match and the action it takes.", "additionalProperties": false, "properties": { "name": { "type": "string", "description": "Trigger name, recorded with every action it takes.", "minLength": 1, "maxLength": 63, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$" }, "matchers": { "type": "array", "description": 'Alert label matchers in Alertmanager syntax, e.g. alertname="BzzzErrorRateHigh", severity=~"critical|page". All must hold.', "minItems": 1, "maxItems": 20, "items": { "type": "string", "description": "One matcher: label, =, !=, =~ or !~, and a quoted value.", "minLength": 3, "maxLength": 1024 } }, "action": { "type": "string", "enum": ["rollback-previous", "rollback-to-v1", "pause", "notify"], "description": "rollback-previous rolls the stack back to the last good revision; rollback-to-v1 takes the v2 stack down and runs the v1 systemd services again (spec.v1); pause holds the rollout; notify only announces." }, "window": { "$ref": "#/definitions/Duration", "description": "Act only within this long after the last rollout started, e.g. 30m. Without it the trigger always acts." } }, "required": ["name", "matchers", "action"] }, "SshEndpoint": { "type": "object", "description": "A host reached over SSH with a pinned host key.", "additionalProperties": false, "properties": { "address": { "type": "string", "description": "Host name or IP address the operator connects to.", "minLength": 1, "maxLength": 253, "pattern": "^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$" }, "port": { "$ref": "#/definitions/Port", "description": "SSH port. Default spec.v1.ssh.port (22)." }, "user": { "type": "string", "description": "SSH user.", "minLength": 1, "maxLength": 32, "pattern": "^[a-z_][a-z0-9_-]*[$]?$" }, "hostKey": { "type": "string", "description": "The host key's SHA-256 fingerprint as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it, e.g. SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s. Any other key is refused.", "pattern": "^SHA256:[A-Za-z0-9+/]{43}=?$" } }, "required": ["address", "hostKey"] }, "V1Host": { "type": "object", "description": "A v1 host running the v1 agent as a systemd unit.", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/NodeName", "description": "The host's name (walnut, ironwood, acacia): {host} in the unit template, and how errors and status name it." }, "address": { "type": "string", "description": "Host name or IP address the operator connects to.", "minLength": 1, "maxLength": 253, "pattern": "^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$" }, "port": { "$ref": "#/definitions/Port", "description": "SSH port. Default spec.v1.ssh.port (22)." }, "user": { "type": "string", "description": "SSH user.", "minLength": 1, "maxLength": 32, "pattern": "^[a-z_][a-z0-9_-]*[$]?$" }, "hostKey": { "type": "string", "description": "The host key's SHA-256 fingerprint as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it, e.g. SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s. Any other key is refused.", "pattern": "^SHA256:[A-Za-z0-9+/]{43}=?$" }, "unit": { "type": "string", "description": "A systemd unit: `bzzz@{host}.service` ({host} becomes the host's name) or a plain name such as `bzzz.service`.", "minLength": 1, "maxLength": 128, "pattern": "^[A-Za-z0-9:_.@{}-]+\\.service$" } }, "required": ["name", "address", "hostKey"] }, "V1Spec": { "type": "object", "description": "The v1 hosts, how their mesh is verified, and the proxy switched between v1 and v2.", "additionalProperties": false, "properties": { "ssh": { "type": "object", "description": "SSH settings for every host and the proxy.", "additionalProperties": false, "properties": { "privateKeySecret": { "$ref": "#/definitions/LogicalName", "description": "A file or env secret of spec.secrets holding the SSH private key (OpenSSH or PEM); the controller reads it from its secrets directory." }, "user": { "type": "string", "description": "SSH user. Default root.", "minLength": 1, "maxLength": 32, "pattern": "^[a-z_][a-z0-9_-]*[$]?$" }, "port": { "$ref": "#/definitions/Port", "description": "SSH port. Default 22." }, "timeout": { "$ref": "#/definitions/Duration", "description": "Per host: connecting, and each command. Default 10s." } }, "required": ["privateKeySecret"] }, "unit": { "type": "string", "description": "The v1 unit on every host: `bzzz@{host}.service` (default, as the runbooks write it) or a plain `bzzz.service`. A host's own `unit` overrides it.", "minLength": 1, "maxLength": 128, "pattern": "^[A-Za-z0-9:_.@{}-]+\\.service$" }, "hosts": { "type": "array", "description": "The v1 hosts.", "minItems": 1, "maxItems": 64, "items": { "$ref": "#/definitions/V1Host" } }, "verify": { "type": "object", "description": "How the v1 mesh is verified after the units start.", "additionalProperties": false, "properties": { "port": { "$ref": "#/definitions/Port", "description": "The v1 agent's HTTP port that must answer on every host. Default 8081." }, "path": { "type": "string", "description": "Path answered with 2xx by a healthy v1 agent. Default /health.", "pattern": "^/[A-Za-z0-9._/-]*$", "maxLength": 256 }, "metricsPath": { "type": "string", "description": "Prometheus text endpoint on the same port holding the peer count. Default /metrics.", "pattern": "^/[A-Za-z0-9._/-]*$", "maxLength": 256 }, "peersMetric": { "type": "string", "description": "Gauge of connected peers. Default bzzz_p2p_connected_peers.", "pattern": "^[a-zA-Z_:][a-zA-Z0-9_:]*$", "maxLength": 200 }, "minPeers": { "type": "integer", "description": "Peers every v1 agent must report. Default: the number of other hosts.", "minimum": 0, "maximum": 1e3 }, "timeout": { "$ref": "#/definitions/Duration", "description": "How long the mesh may take to form. Default 30s." } } }, "proxy": { "type": "object", "description": "The proxy in front of v1 and v2: HAProxy (runtime API) or Traefik (file provider).", "additionalProperties": false, "properties": { "haproxy": { "type": "object", "description": "HAProxy switched through its runtime API over SSH: server state and weight, no reload; the server-state file is written so a reload keeps the switch.", "additionalProperties": false, "properties": { "host": { "$ref": "#/definitions/SshEndpoint", "description": "The host HAProxy runs on." }, "socket": { "type": "string", "description": "The stats socket (`stats socket PATH level admin`). Default /run/haproxy/admin.sock.", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$" }, "stateFile": { "type": "string", "description": "HAProxy's server-state-file, written after each switch. Unset: not written.", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$" }, "backend": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_.:-]+$", "description": "The backend holding both the v1 and the v2 servers." }, "v1Servers": { "type": "array", "description": "The v1 servers' names in that backend.", "minItems": 1, "maxItems": 64, "items": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_.:-]+$", "description": "A server or backend name as HAProxy's configuration writes it." } }, "v2Servers": { "type": "array", "description": "The v2 servers' names in that backend.", "minItems": 1, "maxItems": 64, "items": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_.:-]+$", "description": "A server or backend name as HAProxy's configuration writes it." } }, "weight": { "type": "integer", "description": "Weight of servers put in service. Default 100.", "minimum": 1, "maximum": 256 } }, "required": ["host", "backend", "v1Servers", "v2Servers"] }, "traefik": { "type": "object", "description": "Traefik's file provider: a dynamic config holding one weighted service.", "additionalProperties": false, "properties": { "host": { "$ref": "#/definitions/SshEndpoint", "description": "The host whose file Traefik watches." }, "file": { "type": "string", "description": "The dynamic config file Traefik's file provider watches.", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$" }, "service": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_.:-]+$", "description": "The weighted service the router uses." }, "v1Urls": { "type": "array", "description": "URLs of the v1 agents (a v1 service is written with them).", "minItems": 1, "maxItems": 64, "items": { "type": "string", "pattern": `^https?://[^\\s"']+$`, "maxLength": 512 } }, "v2Service": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_.:-]+$", "description": "The Traefik service of v2 (e.g. bzzz-agent@docker)." } }, "required": ["host", "file", "service", "v1Urls", "v2Service"] } } }, "minHosts": { "type": "integer", "description": "Hosts that must come up for the rollback to go on. Default: all.", "minimum": 1, "maximum": 64 } }, "required": ["ssh", "hosts"] } } };
+const schema = { "$schema": "http://json-schema.org/draft-07/schema#", "title": "BzzzCluster", "description": "A BZZZ v2 cluster on Docker Swarm, run by bzzz-operator (`bzzzctl apply -f FILE`). Unknown keys are errors.", "type": "object", "additionalProperties": false, "required": ["apiVersion", "kind", "metadata", "spec"], "properties": { "apiVersion": { "const": "bzzz.io/v2", "description": 'Always "bzzz.io/v2".' }, "kind": { "const": "BzzzCluster", "description": 'Always "BzzzCluster".' }, "metadata": { "$ref": "#/definitions/ObjectMeta", "description": "Name and labels of the cluster." }, "spec": { "$ref": "#/definitions/ClusterSpec", "description": "The desired cluster." } }, "definitions": { "ClusterName": { "type": "string", "description": 'Cluster name: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 32 characters (Docker object names are <name>_<component>, at most 63).', "minLength": 1, "maxLength": 32, "pattern": "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" }, "LogicalName": { "type": "string", "description": 'A logical name (key of spec.networks, spec.secrets or spec.configs): letters, digits, "_", "." and "-", starting and ending with a letter or digit, at most 48 characters.', "minLength": 1, "maxLength": 48, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$" }, "DockerObjectName": { "type": "string", "description": 'An existing Docker object name: letters, digits, "_", "." and "-", starting with a letter or digit, at most 64 characters.', "minLength": 1, "maxLength": 64, "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$" }, "NodeName": { "type": "string", "description": 'A node name: letters, digits, ".", "_" and "-", starting and ending with a letter or digit, at most 63 characters.', "minLength": 1, "maxLength": 63, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$" }, "InstanceName": { "type": "string", "description": 'Agent instance name: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 24 characters (it becomes the DNS name agent-<name>).', "minLength": 1, "maxLength": 24, "pattern": "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$" }, "Duration": { "type": "string", "description": 'A duration: a number and a unit (ns, us, ms, s, m, h), possibly several, e.g. "500ms", "10s", "1m30s".', "pattern": "^(0|([0-9]+(\\.[0-9]+)?(ns|us|\xB5s|ms|s|m|h))+)$" }, "Memory": { "type": ["string", "integer"], "description": 'A memory size: bytes as an integer, or a number with a unit b, k, m, g, t (binary: 1k = 1024), e.g. "512M", "2G", "1.5g".', "minimum": 0, "pattern": "^[0-9]+(\\.[0-9]+)?\\s*([bBkKmMgGtT]|[kKmMgGtT][iI]?[bB])?$" }, "Port": { "type": "integer", "description": "A port number from 1 to 65535.", "minimum": 1, "maximum": 65535 }, "Labels": { "type": "object", "description": "Labels: string keys to string values (quote numbers and booleans).", "propertyNames": { "minLength": 1, "maxLength": 255, "pattern": "^[^\\s=]+$" }, "additionalProperties": { "type": "string" } }, "Env": { "type": "object", "description": 'Environment variables: names of letters, digits and "_" (not starting with a digit) to string values.', "propertyNames": { "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" }, "additionalProperties": { "type": "string" } }, "ImageRef": { "type": "string", "description": 'A Docker image reference: [registry[:port]/]repository[:tag][@digest], repository in lowercase, e.g. "postgres:15-alpine".', "minLength": 1, "maxLength": 512 }, "AbsolutePath": { "type": "string", "description": 'An absolute path in the container, e.g. "/app/config/bzzz.yaml".', "minLength": 2, "pattern": "^/" }, "FileMode": { "type": "string", "description": 'An octal file mode as a string, e.g. "0400".', "pattern": "^0?[0-7]{3}$" }, "NumericId": { "type": "string", "description": 'A numeric user or group id as a string, e.g. "1000".', "pattern": "^[0-9]+$" }, "Role": { "type": "string", "description": "A BZZZ role: admin, senior_software_architect, backend_developer or observer (each can decrypt the roles after it).", "enum": ["admin", "senior_software_architect", "backend_developer", "observer"] }, "ObjectMeta": { "type": "object", "description": "Name and labels of the cluster.", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/ClusterName", "description": "Cluster name: the stack namespace and the prefix of every Docker object (<name>_<component>), so `docker stack services <name>` lists the cluster." }, "labels": { "$ref": "#/definitions/Labels", "description": "Labels of the cluster, copied onto every object it owns. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "annotations": { "type": "object", "description": "Free-form notes (not applied to Docker objects).", "additionalProperties": { "type": "string" } } }, "required": ["name"] }, "ClusterSpec": { "type": "object", "description": "The desired cluster.", "additionalProperties": false, "properties": { "version": { "type": "string", "description": 'Release of BZZZ v2 the cluster runs, e.g. "2.0.0" (without a leading "v"). Images without a tag get the tag v<version>.', "pattern": "^[0-9][0-9A-Za-z_.-]{0,126}$" }, "registry": { "type": "string", "description": 'Registry (and path) of the BZZZ images the operator chooses by default (bzzz, bzzz-mcp, bzzz-openai-proxy, bzzz-resolver), e.g. "registry.example.com". Unset: no registry prefix.', "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$" }, "nodes": { "type": "array", "description": "Swarm nodes the spec refers to by name (instance `node`, placement `nodes`). Not needed on a single-node swarm.", "items": { "$ref": "#/definitions/NodeSpec", "description": "A swarm node." } }, "networks": { "type": "object", "description": "Overlay networks by logical name; each is created as <cluster>_<name> unless external. When omitted: `external` (attachable overlay) and `internal` (internal: true, attachable). When given, list every network the cluster uses.", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/NetworkSpec", "description": "An overlay network." } }, "secrets": { "type": "object", "description": "Docker secrets by logical name, e.g. openai_api_key. Each has exactly one source: file, env, generate or external. Created as <cluster>_<name>-<hash8>.", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/SecretSpec", "description": "A secret." } }, "configs": { "type": "object", "description": "Docker configs by logical name. Each has exactly one source: file, content or external. Created as <cluster>_<name>-<hash8>.", "propertyNames": { "$ref": "#/definitions/LogicalName" }, "additionalProperties": { "$ref": "#/definitions/ConfigSpec", "description": "A config." } }, "agent": { "$ref": "#/definitions/AgentSpec", "description": "The BZZZ agent: one swarm service per instance (<cluster>_agent-<instance>)." }, "services": { "$ref": "#/definitions/CompanionServices", "description": "Companion services of the v2 stack. Each runs unless `enabled: false`." }, "ingress": { "$ref": "#/definitions/IngressSpec", "description": "Traefik ingress settings for services that set `ingress`." }, "updatePolicy": { "$ref": "#/definitions/UpdatePolicy", "description": "Default rolling-update policy of every service. Defaults: parallelism 1, delay 10s, monitor 30s, failureAction rollback, maxFailureRatio 0, order start-first (stop-first for the agent, postgres and redis)." }, "rollbackPolicy": { "$ref": "#/definitions/UpdatePolicy", "description": "Default policy the swarm uses when it rolls an update back. Defaults: parallelism 1, delay 0s, monitor 30s, failureAction pause, maxFailureRatio 0, order as for updates. failureAction rollback is not allowed here." }, "upgrade": { "$ref": "#/definitions/UpgradeSpec", "description": "Rollouts: metric analysis during every rollout and for a watch window after it; a failed analysis rolls the whole stack back to the last good revision." }, "backups": { "$ref": "#/definitions/BackupsSpec", "description": "Scheduled, encrypted, deduplicated backups of the cluster (swarm state, PostgreSQL, content) into a repository, verified after each run, pruned by retention, and restore-drilled on a schedule of their own. `bzzzctl backup` runs the same jobs by hand." }, "keys": { "$ref": "#/definitions/KeysSpec", "description": "Role keys and the Shamir-split admin key: generation, rotation periods, split." }, "migration": { "$ref": "#/definitions/MigrationSpec", "description": "The v1 \u2192 v2 migration, phase by phase (v1-only, parallel, content-migrated, cutover, complete): the controller moves toward targetPhase one phase at a time behind gates. Needs spec.v1." }, "rollback": { "$ref": "#/definitions/RollbackTriggersSpec", "description": "Alertmanager webhook and the alerts that roll the cluster back, pause it or notify." }, "notifications": { "$ref": "#/definitions/NotificationsSpec", "description": "Where rollout events are announced (Slack)." }, "v1": { "$ref": "#/definitions/V1Spec", "description": "The v1 hosts (systemd units) this cluster replaces and the proxy in front of v1 and v2: `bzzzctl rollback --to v1` and the rollback-to-v1 trigger action." } }, "required": ["version", "agent"] }, "NodeSpec": { "type": "object", "description": "A swarm node the spec refers to by name.", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/NodeName", "description": "Name used in this spec (instance `node`, placement `nodes`)." }, "hostname": { "type": "string", "description": "The swarm node's hostname, what `node.hostname ==` matches. Default: name.", "minLength": 1, "maxLength": 253, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$" }, "labels": { "$ref": "#/definitions/Labels", "description": "Node labels the spec expects (informational)." } }, "required": ["name"] }, "NetworkSpec": { "type": "object", "description": "An overlay network.", "additionalProperties": false, "properties": { "external": { "type": "boolean", "description": "Use an existing network instead of creating <cluster>_<name>. Only `name` and `labels` apply then." }, "name": { "$ref": "#/definitions/DockerObjectName", "description": "Docker name of the existing network when external (default: the logical name)." }, "driver": { "type": "string", "enum": ["overlay"], "description": "Network driver: overlay (the only one a swarm service can span nodes with)." }, "internal": { "type": "boolean", "description": "No route outside the network (docker network create --internal). Default false." }, "attachable": { "type": "boolean", "description": "Standalone containers may attach (docker network create --attachable). Default false." }, "encrypted": { "type": "boolean", "description": "Encrypt overlay traffic between nodes (IPsec). Default false." }, "labels": { "$ref": "#/definitions/Labels", "description": "Network labels. Keys under io.bzzz.* and com.docker.stack.namespace are refused." } } }, "SecretSpec": { "type": "object", "description": "A Docker secret: exactly one of file, env, generate, external.", "additionalProperties": false, "properties": { "file": { "type": "string", "description": "Path of a file holding the value, relative to the spec file. Read by bzzzctl apply.", "minLength": 1 }, "env": { "type": "string", "description": "Name of an environment variable holding the value. Read by bzzzctl apply.", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" }, "generate": { "type": "object", "description": "Generated at random by the operator on first apply, kept until rotated.", "additionalProperties": false, "properties": { "length": { "type": "integer", "description": "Number of characters of the generated value. Default 32.", "minimum": 8, "maximum": 4096 }, "encoding": { "type": "string", "enum": ["hex", "base64", "alphanumeric"], "description": "Characters of the generated value. Default hex." } } }, "external": { "$ref": "#/definitions/DockerObjectName", "description": "Name of an existing Docker secret managed outside the operator." }, "labels": { "$ref": "#/definitions/Labels", "description": "Secret labels. Keys under io.bzzz.* and com.docker.stack.namespace are refused." }, "rotate": { "type": "object", "description": "Scheduled rotation of a generated secret: a new value every period, applied at the consumer, the services that mount it rolled, the old version removed after the grace period.", "additionalProperties": false, "required": ["period", "consumer"], "properties": { "period": { "$ref": "#/definitions/Period", "description": 'Time from one rotation to the next, e.g. "30d".' }, "grace": { "$ref": "#/definitions/Period", "description": "How long the old version is kept after every consumer rolled. Default 1h." }, "consumer": { "type": "object", "description": "How the consumer learns the new value: roll (new secret version, services rolled) or postgres (two alternating login roles; the value is a libpq conninfo user=\u2026 password=\u2026).", "additionalProperties": false, "required": ["type"], "properties": { "type": { "type": "string", "enum": ["roll", "postgres"], "description": "roll or postgres." }, "login": { "type": "string", "pattern": "^[a-z_][a-z0-9_]{0,40}$", "description": "postgres: base name of the two login roles <login>_a and <login>_b. Default: the secret's name." }, "memberOf": { "type": "string", "pattern": "^[a-z_][a-z0-9_]{0,62}$", "description": "postgres: role the login roles are granted (their privileges). Default: the database owner (the postgres service's user)." } } } } } }, "oneOf": [{ "required": ["file"] }, { "required": ["env"] }, { "required": ["generate"] }, { "required": ["external"] }] }, "ConfigSpec": { "type": "object", "description": "A Docker config: exactly one of file, content, external.", "additionalProperties": false, "properties": { "file": { "type": "string", "description": "Path of a file holding the content, relative to the spec file. Read by bzzzctl apply.", "minLength": 1 }, "content": { "type": "string", "description": "The content itself." }, "external": { "$ref": "#/definitions/DockerObjectName", "description": "Name of an existing Docker config managed outside the operator." }, "labels": { "$ref": "#/definitions/Labels", "description": "Config labels. Keys under io.bzzz.* and com.docker.stack.namespace are refused." } }, "oneOf": [{ "required": ["file"] }, { "required": ["content"] }, { "required": ["external"] }] }, "SecretMount": { "type": "object", "description": "A secret of spec.secrets mounted as a file.", "additionalProperties": false, "properties": { "source": { "$ref": "#/definitions/LogicalName", "description": "Logical secret name (a key of spec.secrets)." }, "target": { "type": "string", "description": "File name under /run/secrets. Default: source.", "minLength": 1, "pattern": "^[A-Za-z0-9._/-]+$" }, "mode": { "$ref": "#/definitions/FileMode", "description": 'File mode, e.g. "0400". Default "0444".' }, "uid": { "$ref": "#/definitions/NumericId", "description": 'Owner uid. Default "0".' }, "gid": { "$ref": "#/definitions/NumericId", "description": 'Owner gid. Default "0".' } }, "required": ["source"] }, "ConfigMount": { "type": "object", "description": "A config of spec.configs mounted as a file.", "additionalProperties": false, "properties": { "source": { "$ref": "#/definitions/LogicalName", "description": "Logical config name (a key of spec.configs)." }, "target": { "$ref": "#/definitions/AbsolutePath", "description": "Absolute path in the container. Default: /<source>." }, "mode": { "$ref": "#/definitions/FileMode", "description": 'File mode, e.g. "0444". Default "0444".' }, "uid": { "$ref": "#/definitions/NumericId", "description": 'Owner uid. Default "0".' }, "gid": { "$ref": "#/definitions/NumericId", "description": 'Owner gid. Default "0".' } }, "required": ["source"] }, "PortSpec": { "type": "object", "description": "A published port.", "additionalProperties": false, "properties": { "target": { "$ref": "#/definitions/Port", "description": "Port inside the container." }, "published": { "$ref": "#/definitions/Port", "description": "Port on every node (ingress mode) or on the node the task runs on (host mode)." }, "protocol": { "type": "string", "enum": ["tcp", "udp"], "description": "Default tcp." }, "mode": { "type": "string", "enum": ["ingress", "host"], "description": "ingress: the routing mesh publishes the port on every node. host: only on the node the task runs on. Default ingress." } }, "required": ["target", "published"] }, "MountSpec": { "type": "object", "description": "A volume, bind or tmpfs mount.", "additionalProperties": false, "properties": { "type": { "type": "string", "enum": ["volume", "bind", "tmpfs"], "description": "volume: a named Docker volume; bind: a host path; tmpfs: memory." }, "source": { "type": "string", "description": "Volume name (type volume; created as <cluster>_<source>) or absolute host path (type bind). Not used with tmpfs.", "minLength": 1 }, "target": { "$ref": "#/definitions/AbsolutePath", "description": "Absolute path in the container." }, "readOnly": { "type": "boolean", "description": "Mount read-only. Default false." } }, "required": ["type", "target"] }, "PlacementSpec": { "type": "object", "description": "Where the swarm may schedule the tasks.", "additionalProperties": false, "properties": { "nodes": { "type": "array", "description": "Names from spec.nodes: the tasks may run on any of them.", "items": { "$ref": "#/definitions/NodeName", "description": "A name from spec.nodes." }, "minItems": 1 }, "constraints": { "type": "array", "description": "Raw swarm placement constraints.", "items": { "type": "string", "description": 'A constraint like "node.role == manager" or "node.labels.zone != b".', "pattern": "^\\s*(node|engine)\\.[A-Za-z0-9_.-]+\\s*(==|!=)\\s*\\S.*$" } }, "spread": { "type": "array", "description": "Spread preferences.", "items": { "type": "string", "description": 'A label to spread over, e.g. "node.labels.zone".', "pattern": "^(node|engine)\\.labels\\.\\S+$" } }, "maxReplicasPerNode": { "type": "integer", "description": "At most this many tasks of the service per node (0: no limit).", "minimum": 0 } } }, "ResourceAmounts": { "type": "object", "description": "CPU and memory amounts.", "additionalProperties": false, "properties": { "cpus": { "type": "number", "exclusiveMinimum": 0, "maximum": 1024, "description": "CPUs as a number, e.g. 0.5 for half a core." }, "memory": { "$ref": "#/definitions/Memory", "description": 'Memory, e.g. "512M", "2G", or bytes as an integer.' } } }, "ResourcesSpec": { "type": "object", "description": "CPU and memory limits and reservations.", "additionalProperties": false, "properties": { "limits": { "$ref": "#/definitions/ResourceAmounts", "description": "Hard limits." }, "reservations": { "$ref": "#/definitions/ResourceAmounts", "description": "Reserved for the task when it is scheduled." } } }, "UpdatePolicy": { "type": "object", "description": "A rolling-update (or rollback) policy.", "additionalProperties": false, "properties": { "parallelism": { "type": "integer", "description": "Tasks updated at once (0: all at once).", "minimum": 0 }, "delay": { "$ref": "#/definitions/Duration", "description": 'Wait between batches, e.g. "10s".' }, "monitor": { "$ref": "#/definitions/Duration", "description": 'How long each updated task is watched for failure, e.g. "30s".' }, "failureAction": { "type": "string", "enum": ["pause", "continue", "rollback"], "description": "What the swarm does when an update fails: pause, continue or rollback (rollback is not allowed in a rollback policy)." }, "maxFailureRatio": { "type": "number", "minimum": 0, "maximum": 1, "description": "Fraction of failed task updates tolerated, 0 to 1." }, "order": { "type": "string", "enum": ["stop-first", "start-first"], "description": "stop-first: stop the old task before starting the new one; start-first: overlap them." } } }, "HealthcheckSpec": { "type": "object", "description": "A Docker health check.", "additionalProperties": false, "properties": { "test": { "type": "array", "description": 'The check: ["CMD", "prog", "arg"...], ["CMD-SHELL", "shell command"] or ["NONE"].', "minItems": 1, "items": { "type": "string" } }, "interval": { "$ref": "#/definitions/Duration", "description": 'Time between checks, e.g. "10s".' }, "timeout": { "$ref": "#/definitions/Duration", "description": 'Time a check may take, e.g. "5s".' }, "retries": { "type": "integer", "description": "Consecutive failures that make the task unhealthy.", "minimum": 0 }, "startPeriod": { "$ref": "#/definitions/Duration", "description": 'Failures during this start-up time do not count, e.g. "30s".' } }, "required": ["test"] }, "ServiceIngress": { "type": "object", "description": "Traefik routing to a service.", "additionalProperties": false, "properties": { "host": { "type": "string", "description": 'Host rule, e.g. "bzzz.example.com".', "pattern": "^(\\*\\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$", "maxLength": 253 }, "port": { "$ref": "#/definitions/Port", "description": "Container port Traefik forwards to." }, "path": { "type": "string", "description": 'Path prefix, e.g. "/api".', "pattern": "^/" } }, "required": ["host", "port"] }, "AgentPorts": { "type": "object", "description": "Container ports of the agent.", "additionalProperties": false, "properties": { "p2p": { "$ref": "#/definitions/Port", "description": "libp2p TCP port. Default 9000." }, "api": { "$ref": "#/definitions/Port", "description": "HTTP API port. Default 8080." }, "health": { "$ref": "#/definitions/Port", "description": "Health and metrics port. Default 8081." } } }, "AgentInstance": { "type": "object", "description": "One agent: its own swarm service <cluster>_agent-<name>, DNS name agent-<name>.", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/InstanceName", "description": "Instance name." }, "node": { "$ref": "#/definitions/NodeName", "description": "A name from spec.nodes: pins the instance to that node." }, "publish": { "type": "object", "description": "Ports of this instance published on the node (container ports are agent.agentPorts).", "additionalProperties": false, "properties": { "p2p": { "$ref": "#/definitions/Port", "description": "Published libp2p port." }, "api": { "$ref": "#/definitions/Port", "description": "Published HTTP API port." }, "health": { "$ref": "#/definitions/Port", "description": "Published health and metrics port." }, "mode": { "type": "string", "enum": ["host", "ingress"], "description": "host: published only on the node the instance runs on (a stable address for peers). ingress: the routing mesh, on every node. Default: host when the instance is pinned with `node`, else ingress." } } } }, "required": ["name"] }, "AgentSpec": { "type": "object", "description": "The BZZZ agent: one swarm service per instance.", "additionalProperties": false, "properties": { "instances": { "type": "array", "description": "Agent instances: at least one; each becomes its own service with a stable DNS name and its own placement.", "items": { "$ref": "#/definitions/AgentInstance", "description": "An agent instance." }, "minItems": 1 }, "agentPorts": { "$ref": "#/definitions/AgentPorts", "description": "Container ports (BZZZ's own numbers: p2p 9000, api 8080, health 8081)." }, "bootstrap": { "type": "array", "description": "DHT bootstrap peers. Default: the other instances (agent-<name>:<p2p port>).", "items": { "type": "string", "description": 'A multiaddr ("/dns4/agent-a/tcp/9000") or host:port ("walnut:9101").', "pattern": "^(/\\S+|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[0-9]{1,5})$" } }, "role": { "$ref": "#/definitions/Role", "description": "Role the agents act with. Default observer." }, "election": { "type": "object", "description": "Admin election timing.", "additionalProperties": false, "properties": { "heartbeatMs": { "type": "integer", "description": "Admin heartbeat interval in milliseconds. Default 5000.", "minimum": 100, "maximum": 36e5 }, "timeoutMs": { "type": "integer", "description": "Heartbeat silence (ms) that starts an election; must exceed heartbeatMs. Default 15000.", "minimum": 100, "maximum": 36e5 } } }, "replicationFactor": { "type": "integer", "description": "Target number of replicas of each content blob. Default 3.", "minimum": 1, "maximum": 64 }, "api": { "type": "object", "description": "Who may call the agents' HTTP API. Every call is authenticated by a bearer token and authorised by the caller's role. Built in: the controller (observer) and `bzzzctl api-token NAME --role R` for people who can reach the swarm's managers.", "additionalProperties": false, "properties": { "callers": { "type": "array", "description": "More callers, each with its own token from a secret of spec.secrets whose source is a file or an environment variable (bzzzctl apply reads it and stores only its SHA-256).", "maxItems": 100, "items": { "type": "object", "description": "An API caller.", "additionalProperties": false, "required": ["name", "role", "token"], "properties": { "name": { "type": "string", "description": "Caller name (logs, metrics).", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$" }, "role": { "$ref": "#/definitions/Role", "description": "Role the caller acts with: what it may read and publish." }, "token": { "type": "string", "description": "Logical name of the secret (a key of spec.secrets) holding the caller's token.", "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$" } } } } } }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the agent. Default: bzzz under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the agent.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the agent.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the agent. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the agent.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the agent.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the agent. These apply to every instance; prefer the per-instance `publish`.", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the agent is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the agent.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the agent." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the agent." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the agent; fields set here override spec.updatePolicy. Default order: stop-first (an instance keeps its identity and data)." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the agent; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the agent (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the agent through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the agent. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the agent is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } }, "required": ["instances"] }, "CompanionServices": { "type": "object", "description": "Companion services of the v2 stack. Each runs unless `enabled: false`.", "additionalProperties": false, "properties": { "mcpServer": { "$ref": "#/definitions/McpServer", "description": "The MCP server (port 3001)." }, "openaiProxy": { "$ref": "#/definitions/OpenaiProxy", "description": "The OpenAI proxy (port 3002)." }, "contentResolver": { "$ref": "#/definitions/ContentResolver", "description": "The content resolver (port 3003)." }, "postgres": { "$ref": "#/definitions/Postgres", "description": "PostgreSQL." }, "redis": { "$ref": "#/definitions/Redis", "description": "Redis." } } }, "McpServer": { "type": "object", "description": "The MCP server (spec.services.mcpServer); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run the MCP server. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of the MCP server. Default 3.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the MCP server. Default: bzzz-mcp under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the MCP server.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the MCP server.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the MCP server. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the MCP server.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the MCP server.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the MCP server. Default: 3001 published on 3001 (ingress).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the MCP server is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the MCP server.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the MCP server." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the MCP server." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the MCP server; fields set here override spec.updatePolicy. Default order: start-first." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the MCP server; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the MCP server (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the MCP server through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the MCP server. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the MCP server is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } } }, "OpenaiProxy": { "type": "object", "description": "The OpenAI proxy (spec.services.openaiProxy); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run the OpenAI proxy. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of the OpenAI proxy. Default 2.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the OpenAI proxy. Default: bzzz-openai-proxy under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the OpenAI proxy.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the OpenAI proxy.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the OpenAI proxy. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the OpenAI proxy.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the OpenAI proxy.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the OpenAI proxy. Default: 3002 published on 3002 (ingress).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the OpenAI proxy is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the OpenAI proxy.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the OpenAI proxy." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the OpenAI proxy." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the OpenAI proxy; fields set here override spec.updatePolicy. Default order: start-first." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the OpenAI proxy; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the OpenAI proxy (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the OpenAI proxy through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the OpenAI proxy. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the OpenAI proxy is given to stop after SIGTERM before SIGKILL, e.g. "10s".' }, "rateLimitRpm": { "type": "integer", "description": "Requests per minute the proxy allows. Default 1000.", "minimum": 1 }, "apiKeySecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the OpenAI API key. Default openai_api_key." } } }, "ContentResolver": { "type": "object", "description": "The content resolver (spec.services.contentResolver); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run the content resolver. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of the content resolver. Default 3.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of the content resolver. Default: bzzz-resolver under spec.registry. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of the content resolver.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of the content resolver.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of the content resolver. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in the content resolver.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in the content resolver.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of the content resolver. Default: 3003 published on 3003 (ingress).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) the content resolver is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of the content resolver.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule the content resolver." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of the content resolver." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of the content resolver; fields set here override spec.updatePolicy. Default order: start-first." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of the content resolver; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of the content resolver (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to the content resolver through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of the content resolver. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time the content resolver is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } } }, "Postgres": { "type": "object", "description": "PostgreSQL (spec.services.postgres); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run PostgreSQL. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of PostgreSQL. Default 1.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of PostgreSQL. Default: postgres:15-alpine. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of PostgreSQL.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of PostgreSQL.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of PostgreSQL. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in PostgreSQL.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in PostgreSQL.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of PostgreSQL. Default: none (reached on the internal network).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) PostgreSQL is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of PostgreSQL.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule PostgreSQL." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of PostgreSQL." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of PostgreSQL; fields set here override spec.updatePolicy. Default order: stop-first (two tasks must never share its data)." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of PostgreSQL; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of PostgreSQL (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to PostgreSQL through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of PostgreSQL. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time PostgreSQL is given to stop after SIGTERM before SIGKILL, e.g. "10s".' }, "database": { "type": "string", "description": "Database name. Default bzzz_v2.", "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,62}$" }, "userSecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the user name. Default postgres_user." }, "passwordSecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the password. Default postgres_password." } } }, "Redis": { "type": "object", "description": "Redis (spec.services.redis); runs unless `enabled: false`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Run Redis. Default true (every companion of the v2 stack runs unless turned off); set false for a spec without it, e.g. a dev cluster." }, "replicas": { "type": "integer", "description": "Number of tasks of Redis. Default 1.", "minimum": 0, "maximum": 1e3 }, "image": { "$ref": "#/definitions/ImageRef", "description": "Image of Redis. Default: redis:7-alpine. Without a tag or digest, `v<spec.version>` is used as the tag." }, "command": { "type": "array", "description": "Overrides the image's ENTRYPOINT of Redis.", "items": { "type": "string" } }, "args": { "type": "array", "description": "Overrides the image's CMD of Redis.", "items": { "type": "string" } }, "env": { "$ref": "#/definitions/Env", "description": "Environment variables of Redis. Values are strings: quote numbers and booleans. Do not put secret values here: mount a secret instead." }, "secrets": { "type": "array", "description": "Secrets of spec.secrets mounted under /run/secrets in Redis.", "items": { "$ref": "#/definitions/SecretMount", "description": "A secret of spec.secrets mounted as a file." } }, "configs": { "type": "array", "description": "Configs of spec.configs mounted as files in Redis.", "items": { "$ref": "#/definitions/ConfigMount", "description": "A config of spec.configs mounted as a file." } }, "ports": { "type": "array", "description": "Published ports of Redis. Default: none (reached on the internal network).", "items": { "$ref": "#/definitions/PortSpec", "description": "A published port." } }, "networks": { "type": "array", "description": "Logical network names (keys of spec.networks) Redis is attached to. Default: [internal].", "items": { "$ref": "#/definitions/LogicalName", "description": "A key of spec.networks." } }, "mounts": { "type": "array", "description": "Volumes, bind mounts and tmpfs of Redis.", "items": { "$ref": "#/definitions/MountSpec", "description": "A volume, bind or tmpfs mount." } }, "placement": { "$ref": "#/definitions/PlacementSpec", "description": "Where the swarm may schedule Redis." }, "resources": { "$ref": "#/definitions/ResourcesSpec", "description": "CPU and memory limits and reservations of Redis." }, "update": { "$ref": "#/definitions/UpdatePolicy", "description": "Rolling-update policy of Redis; fields set here override spec.updatePolicy. Default order: stop-first (two tasks must never share its data)." }, "rollback": { "$ref": "#/definitions/UpdatePolicy", "description": "Rollback policy of Redis; fields set here override spec.rollbackPolicy." }, "healthcheck": { "$ref": "#/definitions/HealthcheckSpec", "description": "Health check of Redis (overrides the image's HEALTHCHECK)." }, "ingress": { "$ref": "#/definitions/ServiceIngress", "description": "Route HTTP traffic to Redis through Traefik (labels are generated; see spec.ingress)." }, "labels": { "$ref": "#/definitions/Labels", "description": "Extra service labels of Redis. Keys under io.bzzz.* and com.docker.stack.namespace are the operator's and are refused." }, "stopGracePeriod": { "$ref": "#/definitions/Duration", "description": 'Time Redis is given to stop after SIGTERM before SIGKILL, e.g. "10s".' } } }, "IngressSpec": { "type": "object", "description": "Ingress settings.", "additionalProperties": false, "properties": { "traefik": { "type": "object", "description": "Traefik labels on services that set `ingress`.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Generate Traefik labels. Default true." }, "network": { "$ref": "#/definitions/LogicalName", "description": "Logical network (a key of spec.networks) Traefik reaches services on; services with `ingress` must be attached to it. Default external." }, "entrypoints": { "type": "array", "description": 'Traefik entrypoints of the routers, e.g. ["websecure"].', "items": { "type": "string", "minLength": 1 } }, "certResolver": { "type": "string", "description": 'Traefik certificate resolver of the routers, e.g. "letsencrypt".', "minLength": 1 } } } } }, "BackupsSpec": { "type": "object", "description": "Scheduled encrypted backups: where (repository), with which key (identitySecret, recipients), when (schedule, timeZone, jitter), what (include), how long (retention), and how they are checked (verify, drill).", "additionalProperties": false, "properties": { "repository": { "type": "string", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$", "description": "Absolute path of the repository directory on the controller's node (a local directory or a mounted NFS path). It must be writable; `bzzzctl backup create` makes the repository there on first use." }, "identitySecret": { "$ref": "#/definitions/LogicalName", "description": "A file, env or external secret of spec.secrets holding the repository's age identity (AGE-SECRET-KEY-1\u2026, as `age-keygen` writes it); the controller reads it from its secrets directory as <cluster>_<name>. Backups are encrypted to its public key." }, "recipients": { "type": "array", "description": "More age recipients (age1\u2026) the backups are encrypted to, e.g. an offline recovery key: any of them can decrypt a pack with the `age` CLI.", "maxItems": 20, "items": { "type": "string", "pattern": "^age1[02-9ac-hj-np-z]{58}$", "description": "An age X25519 recipient: age1 and 58 bech32 characters, as `age-keygen -y` prints it." } }, "schedule": { "type": "string", "minLength": 1, "maxLength": 200, "description": 'When backups run: a cron expression (node-cron: minute hour day-of-month month day-of-week, or 6 fields with seconds first), e.g. "0 3 * * *" for 03:00 every day. A slot missed while no controller ran is taken once when one runs again (condition BackupMissed).' }, "timeZone": { "type": "string", "minLength": 1, "maxLength": 64, "description": 'IANA time zone the schedules are read in, e.g. "Europe/Berlin". Default UTC.' }, "jitter": { "$ref": "#/definitions/Duration", "description": 'Start each run up to this long after its slot (the same offset for the same slot, so a restarted controller agrees), e.g. "5m" to keep clusters sharing a repository apart. Default 0s.' }, "include": { "type": "object", "description": "What a backup takes. Each part defaults to on when the cluster has it.", "additionalProperties": false, "properties": { "postgres": { "type": "boolean", "description": "pg_dump of the database, run inside the running postgres task (consistent, no downtime). Needs spec.services.postgres." }, "swarm": { "type": "boolean", "description": "The swarm state: spec generations, service definitions, config data, and the secret values the operator holds (encrypted like everything else)." }, "content": { "type": "boolean", "description": "The agents' content stores." } } }, "retention": { "type": "object", "description": "Which snapshots are kept after each backup (restic's forget --keep-*): a snapshot stays when any rule keeps it; the others are forgotten and their data pruned. Without retention every snapshot is kept.", "additionalProperties": false, "properties": { "keepLast": { "type": "integer", "minimum": 0, "maximum": 1e4, "description": "Keep the last N snapshots." }, "keepDaily": { "type": "integer", "minimum": 0, "maximum": 1e4, "description": "Keep the newest snapshot of each of the last N days." }, "keepWeekly": { "type": "integer", "minimum": 0, "maximum": 1e4, "description": "Keep the newest snapshot of each of the last N weeks." }, "keepMonthly": { "type": "integer", "minimum": 0, "maximum": 1e4, "description": "Keep the newest snapshot of each of the last N months." } } }, "verify": { "type": "object", "description": "The repository check after each backup.", "additionalProperties": false, "properties": { "afterBackup": { "type": "boolean", "description": "Check the repository's structure (index, manifests, pack headers) after each backup. Default true." }, "readDataSubset": { "type": "string", "pattern": "^([0-9]{1,2}(\\.[0-9]+)?|100)%$", "description": 'Also read, decrypt and hash this share of the packs after each backup (a different share each time), e.g. "5%". Default: none.' } } }, "drill": { "type": "object", "description": "Restore drills: the latest snapshot restored into a scratch stack, row counts and checksums compared with the live cluster, the scratch stack removed.", "additionalProperties": false, "properties": { "schedule": { "type": "string", "minLength": 1, "maxLength": 200, "description": 'When drills run: a cron expression like schedule, e.g. "0 5 * * 0" (Sundays 05:00).' } }, "required": ["schedule"] } }, "required": ["repository", "identitySecret", "schedule"] }, "KeysSpec": { "type": "object", "description": "Role keys and the Shamir-split admin key: made by the operator on first apply, delivered to the agents as Docker secrets, rotated on schedule.", "additionalProperties": false, "properties": { "generate": { "type": "boolean", "description": "Make role keys and a Shamir split of the admin key on first apply and deliver them to the agents as Docker secrets (each agent gets only its own share). Default true." }, "rotation": { "type": "object", "description": "Scheduled rotation of the role keys and of the admin key.", "additionalProperties": false, "properties": { "roleKeys": { "$ref": "#/definitions/Period", "description": 'Period of the role keys. Default 90d; "0" turns it off.' }, "adminKey": { "$ref": "#/definitions/Period", "description": 'Period of the admin key and its Shamir split. Default 30d; "0" turns it off.' }, "roles": { "type": "array", "description": "Roles whose keys rotate (default: observer, backend_developer, senior_software_architect).", "items": { "$ref": "#/definitions/Role", "description": "A role." } }, "jitter": { "type": "number", "minimum": 0, "maximum": 0.5, "description": "Spread of the scheduled time as a fraction of the period. Default 0.05." } } }, "shamir": { "type": "object", "description": "Shamir split of the admin key.", "additionalProperties": false, "properties": { "threshold": { "type": "integer", "description": "Shares needed to rebuild the admin key. Default 3.", "minimum": 2, "maximum": 255 }, "shares": { "type": "integer", "description": "Number of shares. Default 5.", "minimum": 2, "maximum": 255 } } } } }, "MigrationSpec": { "type": "object", "description": "The v1 \u2192 v2 migration.", "additionalProperties": false, "properties": { "targetPhase": { "type": "string", "enum": ["v1-only", "parallel", "content-migrated", "cutover", "complete"], "description": "The phase to reach: the controller advances (or walks back) one phase at a time, each behind its entry gates and exit checks." }, "content": { "type": "object", "description": "The content-migrated phase: each v1 host's conversation log exported over SSH, its hash chain verified, every entry imported as a BLAKE3-addressed blob.", "additionalProperties": false, "properties": { "logPath": { "type": "string", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$", "description": "The conversation log (JSON lines) on every v1 host. Default /var/lib/bzzz/conversation.log." }, "maxLogBytes": { "$ref": "#/definitions/Memory", "description": "A larger log is refused, never cut. Default 4G." } } }, "cutover": { "type": "object", "description": "The cutover phase: traffic moved to v2 by proxy weights, step by step.", "additionalProperties": false, "properties": { "steps": { "type": "array", "description": "Shares of traffic (percent) v2 gets, rising; the last is 100. Default [10, 50, 100].", "minItems": 1, "maxItems": 10, "items": { "type": "integer", "minimum": 1, "maximum": 100 } }, "hold": { "$ref": "#/definitions/Duration", "description": "How long each step holds, analysed by spec.upgrade.analysis when set, before the next. Default 5m." } } }, "archive": { "type": "object", "description": "The complete phase: where the v1 data is archived (tar, BLAKE3 manifest, age-encrypted).", "additionalProperties": false, "properties": { "dir": { "type": "string", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$", "description": "Directory on the controller's machine (a mounted volume) the archives go to." }, "paths": { "type": "array", "description": "What to archive on every v1 host. Default [/var/lib/bzzz].", "minItems": 1, "maxItems": 20, "items": { "type": "string", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$" } }, "recipients": { "type": "array", "description": "age recipients (age1\u2026) the archives are encrypted to.", "minItems": 1, "maxItems": 20, "items": { "type": "string", "pattern": "^age1[02-9ac-hj-np-z]{58}$" } } }, "required": ["dir", "recipients"] } }, "required": ["targetPhase"] }, "RollbackTriggersSpec": { "type": "object", "description": "The Alertmanager webhook and the alerts that act on the cluster.", "additionalProperties": false, "properties": { "webhook": { "type": "object", "description": "The controller's Alertmanager webhook for this cluster: POST /webhooks/alertmanager/<cluster>.", "additionalProperties": false, "properties": { "tokenSecret": { "$ref": "#/definitions/LogicalName", "description": "A file or env secret of spec.secrets holding the bearer token Alertmanager sends." } }, "required": ["tokenSecret"] }, "triggers": { "type": "array", "description": "Alerts mapped to actions: the first trigger whose matchers all hold acts.", "maxItems": 50, "items": { "$ref": "#/definitions/RollbackTrigger" } } } }, "NotificationsSpec": { "type": "object", "description": "Where rollout events are announced.", "additionalProperties": false, "properties": { "slack": { "type": "object", "description": "Slack incoming webhook: rollout started, succeeded, paused, rolled back.", "additionalProperties": false, "properties": { "webhookUrlSecret": { "$ref": "#/definitions/LogicalName", "description": "Secret (a key of spec.secrets) holding the Slack webhook URL; the controller reads it from its secrets directory, never from the spec." }, "channel": { "type": "string", "description": 'Slack channel, e.g. "#bzzz-ops".', "minLength": 1 } } } } }, "UpgradeSpec": { "type": "object", "description": "How rollouts are judged.", "additionalProperties": false, "properties": { "analysis": { "$ref": "#/definitions/AnalysisSpec", "description": "Metric analysis of every rollout." } } }, "AnalysisSpec": { "type": "object", "description": "Metric analysis: rules measured during a rollout and its watch window.", "additionalProperties": false, "properties": { "provider": { "type": "object", "description": "Where measurements come from. Without prometheus, the agents' own /metrics are scraped directly.", "additionalProperties": false, "properties": { "prometheus": { "type": "object", "description": "A Prometheus server the controller can reach.", "additionalProperties": false, "properties": { "url": { "type": "string", "description": "Base URL, e.g. http://prometheus:9090.", "minLength": 1, "maxLength": 2048, "pattern": "^https?://[^\\s]+$" }, "timeout": { "$ref": "#/definitions/Duration", "description": "Time allowed for one query. Default 5s." } }, "required": ["url"] } } }, "watch": { "$ref": "#/definitions/Duration", "description": "Analysis goes on this long after every service converged. Default 10m." }, "rules": { "type": "array", "description": "The rules; each is measured on its own interval.", "minItems": 1, "maxItems": 20, "items": { "$ref": "#/definitions/AnalysisRule" } } }, "required": ["rules"] }, "AnalysisRule": { "type": "object", "description": "One measurement and when it fails.", "additionalProperties": false, "properties": { "name": { "type": "string", "description": "Unique rule name, shown in status, history and notifications.", "minLength": 1, "maxLength": 63, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$" }, "query": { "type": "string", "description": "One number: a PromQL instant query (Prometheus provider), or AGG(SELECTOR), AGG(rate(SELECTOR)) and A / B of such terms (agents' /metrics).", "minLength": 1, "maxLength": 2048 }, "failWhen": { "$ref": "#/definitions/AnalysisCondition", "description": "When a measurement fails." }, "interval": { "$ref": "#/definitions/Duration", "description": "Time between measurements. Default 30s." }, "count": { "type": "integer", "description": "Measurements to take; 0 measures until the rollout and its watch window end. Default 0.", "minimum": 0, "maximum": 1e4 }, "initialDelay": { "$ref": "#/definitions/Duration", "description": "Wait before the first measurement. Default 0s." }, "failureLimit": { "type": "integer", "description": "Failed measurements tolerated; one more fails the rule. Default 0.", "minimum": 0, "maximum": 1e4 }, "inconclusiveLimit": { "type": "integer", "description": "Inconclusive measurements tolerated; one more pauses the rollout. Default 0.", "minimum": 0, "maximum": 1e4 }, "consecutiveErrorLimit": { "type": "integer", "description": "Measurement errors in a row tolerated; one more makes the rule inconclusive. Default 4.", "minimum": 0, "maximum": 1e4 }, "noData": { "type": "string", "enum": ["fail", "inconclusive", "pass"], "description": "What a query that returns no sample counts as. Default inconclusive." }, "nan": { "type": "string", "enum": ["fail", "inconclusive", "pass"], "description": "What a NaN value counts as. Default inconclusive." }, "dryRun": { "type": "boolean", "description": "Measured and shown, but decides nothing." }, "onFailure": { "type": "string", "enum": ["rollback", "pause"], "description": "What a failed rule does: roll the stack back (default) or pause the rollout." } }, "required": ["name", "query", "failWhen"] }, "AnalysisCondition": { "type": "object", "description": "When a measurement fails: exactly one of above, below, aboveBaseline, belowBaseline.", "additionalProperties": false, "properties": { "above": { "type": "number", "description": "Fails when the value is above this number." }, "below": { "type": "number", "description": "Fails when the value is below this number." }, "aboveBaseline": { "type": "number", "description": "Fails above this multiple of the value measured before the rollout started: 2 = 200 % of it.", "exclusiveMinimum": 0 }, "belowBaseline": { "type": "number", "description": "Fails below this multiple of the value measured before the rollout started: 0.5 = half of it.", "exclusiveMinimum": 0 } }, "minProperties": 1, "maxProperties": 1 }, "RollbackTrigger": { "type": "object", "description": "An alert match and the action it takes.", "additionalProperties": false, "properties": { "name": { "type": "string", "description": "Trigger name, recorded with every action it takes.", "minLength": 1, "maxLength": 63, "pattern": "^[a-zA-Z0-9]([a-zA-Z0-9_.-]*[a-zA-Z0-9])?$" }, "matchers": { "type": "array", "description": 'Alert label matchers in Alertmanager syntax, e.g. alertname="BzzzErrorRateHigh", severity=~"critical|page". All must hold.', "minItems": 1, "maxItems": 20, "items": { "type": "string", "description": "One matcher: label, =, !=, =~ or !~, and a quoted value.", "minLength": 3, "maxLength": 1024 } }, "action": { "type": "string", "enum": ["rollback-previous", "rollback-to-v1", "pause", "notify"], "description": "rollback-previous rolls the stack back to the last good revision; rollback-to-v1 takes the v2 stack down and runs the v1 systemd services again (spec.v1); pause holds the rollout; notify only announces." }, "window": { "$ref": "#/definitions/Duration", "description": "Act only within this long after the last rollout started, e.g. 30m. Without it the trigger always acts." } }, "required": ["name", "matchers", "action"] }, "SshEndpoint": { "type": "object", "description": "A host reached over SSH with a pinned host key.", "additionalProperties": false, "properties": { "address": { "type": "string", "description": "Host name or IP address the operator connects to.", "minLength": 1, "maxLength": 253, "pattern": "^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$" }, "port": { "$ref": "#/definitions/Port", "description": "SSH port. Default spec.v1.ssh.port (22)." }, "user": { "type": "string", "description": "SSH user.", "minLength": 1, "maxLength": 32, "pattern": "^[a-z_][a-z0-9_-]*[$]?$" }, "hostKey": { "type": "string", "description": "The host key's SHA-256 fingerprint as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it, e.g. SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s. Any other key is refused.", "pattern": "^SHA256:[A-Za-z0-9+/]{43}=?$" } }, "required": ["address", "hostKey"] }, "V1Host": { "type": "object", "description": "A v1 host running the v1 agent as a systemd unit.", "additionalProperties": false, "properties": { "name": { "$ref": "#/definitions/NodeName", "description": "The host's name (walnut, ironwood, acacia): {host} in the unit template, and how errors and status name it." }, "address": { "type": "string", "description": "Host name or IP address the operator connects to.", "minLength": 1, "maxLength": 253, "pattern": "^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$" }, "port": { "$ref": "#/definitions/Port", "description": "SSH port. Default spec.v1.ssh.port (22)." }, "user": { "type": "string", "description": "SSH user.", "minLength": 1, "maxLength": 32, "pattern": "^[a-z_][a-z0-9_-]*[$]?$" }, "hostKey": { "type": "string", "description": "The host key's SHA-256 fingerprint as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it, e.g. SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s. Any other key is refused.", "pattern": "^SHA256:[A-Za-z0-9+/]{43}=?$" }, "unit": { "type": "string", "description": "A systemd unit: `bzzz@{host}.service` ({host} becomes the host's name) or a plain name such as `bzzz.service`.", "minLength": 1, "maxLength": 128, "pattern": "^[A-Za-z0-9:_.@{}-]+\\.service$" } }, "required": ["name", "address", "hostKey"] }, "V1Spec": { "type": "object", "description": "The v1 hosts, how their mesh is verified, and the proxy switched between v1 and v2.", "additionalProperties": false, "properties": { "ssh": { "type": "object", "description": "SSH settings for every host and the proxy.", "additionalProperties": false, "properties": { "privateKeySecret": { "$ref": "#/definitions/LogicalName", "description": "A file or env secret of spec.secrets holding the SSH private key (OpenSSH or PEM); the controller reads it from its secrets directory." }, "user": { "type": "string", "description": "SSH user. Default root.", "minLength": 1, "maxLength": 32, "pattern": "^[a-z_][a-z0-9_-]*[$]?$" }, "port": { "$ref": "#/definitions/Port", "description": "SSH port. Default 22." }, "timeout": { "$ref": "#/definitions/Duration", "description": "Per host: connecting, and each command. Default 10s." } }, "required": ["privateKeySecret"] }, "unit": { "type": "string", "description": "The v1 unit on every host: `bzzz@{host}.service` (default, as the runbooks write it) or a plain `bzzz.service`. A host's own `unit` overrides it.", "minLength": 1, "maxLength": 128, "pattern": "^[A-Za-z0-9:_.@{}-]+\\.service$" }, "hosts": { "type": "array", "description": "The v1 hosts.", "minItems": 1, "maxItems": 64, "items": { "$ref": "#/definitions/V1Host" } }, "verify": { "type": "object", "description": "How the v1 mesh is verified after the units start.", "additionalProperties": false, "properties": { "port": { "$ref": "#/definitions/Port", "description": "The v1 agent's HTTP port that must answer on every host. Default 8081." }, "path": { "type": "string", "description": "Path answered with 2xx by a healthy v1 agent. Default /health.", "pattern": "^/[A-Za-z0-9._/-]*$", "maxLength": 256 }, "metricsPath": { "type": "string", "description": "Prometheus text endpoint on the same port holding the peer count. Default /metrics.", "pattern": "^/[A-Za-z0-9._/-]*$", "maxLength": 256 }, "peersMetric": { "type": "string", "description": "Gauge of connected peers. Default bzzz_p2p_connected_peers.", "pattern": "^[a-zA-Z_:][a-zA-Z0-9_:]*$", "maxLength": 200 }, "minPeers": { "type": "integer", "description": "Peers every v1 agent must report. Default: the number of other hosts.", "minimum": 0, "maximum": 1e3 }, "timeout": { "$ref": "#/definitions/Duration", "description": "How long the mesh may take to form. Default 30s." } } }, "proxy": { "type": "object", "description": "The proxy in front of v1 and v2: HAProxy (runtime API) or Traefik (file provider).", "additionalProperties": false, "properties": { "haproxy": { "type": "object", "description": "HAProxy switched through its runtime API over SSH: server state and weight, no reload; the server-state file is written so a reload keeps the switch.", "additionalProperties": false, "properties": { "host": { "$ref": "#/definitions/SshEndpoint", "description": "The host HAProxy runs on." }, "socket": { "type": "string", "description": "The stats socket (`stats socket PATH level admin`). Default /run/haproxy/admin.sock.", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$" }, "stateFile": { "type": "string", "description": "HAProxy's server-state-file, written after each switch. Unset: not written.", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$" }, "backend": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_.:-]+$", "description": "The backend holding both the v1 and the v2 servers." }, "v1Servers": { "type": "array", "description": "The v1 servers' names in that backend.", "minItems": 1, "maxItems": 64, "items": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_.:-]+$", "description": "A server or backend name as HAProxy's configuration writes it." } }, "v2Servers": { "type": "array", "description": "The v2 servers' names in that backend.", "minItems": 1, "maxItems": 64, "items": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_.:-]+$", "description": "A server or backend name as HAProxy's configuration writes it." } }, "weight": { "type": "integer", "description": "Weight of servers put in service. Default 100.", "minimum": 1, "maximum": 256 } }, "required": ["host", "backend", "v1Servers", "v2Servers"] }, "traefik": { "type": "object", "description": "Traefik's file provider: a dynamic config holding one weighted service.", "additionalProperties": false, "properties": { "host": { "$ref": "#/definitions/SshEndpoint", "description": "The host whose file Traefik watches." }, "file": { "type": "string", "description": "The dynamic config file Traefik's file provider watches.", "minLength": 2, "maxLength": 1024, "pattern": "^/[A-Za-z0-9._/@+-]*$" }, "service": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_.:-]+$", "description": "The weighted service the router uses." }, "v1Urls": { "type": "array", "description": "URLs of the v1 agents (a v1 service is written with them).", "minItems": 1, "maxItems": 64, "items": { "type": "string", "pattern": `^https?://[^\\s"']+$`, "maxLength": 512 } }, "v2Service": { "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_.:-]+$", "description": "The Traefik service of v2 (e.g. bzzz-agent@docker)." } }, "required": ["host", "file", "service", "v1Urls", "v2Service"] } } }, "minHosts": { "type": "integer", "description": "Hosts that must come up for the rollback to go on. Default: all.", "minimum": 1, "maximum": 64 } }, "required": ["ssh", "hosts"] }, "Period": { "type": "string", "description": 'A rotation period: a number and a unit (d, h, m, s), possibly several, e.g. "90d", "12h", "1d12h"; "0" turns the rotation off.', "pattern": "^(0|([0-9]+(d|h|m|s))+)$" } } };
 export {
   stdin_default as default,
   schema,

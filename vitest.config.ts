@@ -9,10 +9,6 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     setupFiles: ['./src/util/polyfill.ts'],
-    // Two files at once: the integration suite's files, one at a time, beside those of the other
-    // suites (vitest's default on a 2-CPU machine is a single worker, which ran every file of
-    // every suite in one line). The suites are mostly waiting on Docker, containers and timers.
-    maxWorkers: 2,
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       {

@@ -107,7 +107,6 @@ export function createRotationReconciler(o: RotationReconcilerOptions): Reconcil
 
     // Role keys and the admin key: their age and schedule are recorded (rotation-keys.ts).
     const keyUpdates = keyItemsStatus(cluster, items, state, secrets, now());
-    for (const u of keyUpdates.init) await save(u.id, (cur) => cur ?? u.state);
     for (const d of keyUpdates.overdue) o.onEvent?.(cluster, { kind: 'overdue', item: d.id, dueAt: new Date(d.dueAt).toISOString() });
     wakeMs = Math.min(wakeMs, keyUpdates.wakeMs);
 

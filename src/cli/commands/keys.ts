@@ -5,7 +5,9 @@
 import { cliContext } from '../context.js';
 import { printDocument, printLines, type OutputFormat } from '../output.js';
 import { RotationStore } from '../../store/rotation-store.js';
-import { rotationItems, type RotationItemId, type RotationState } from '../../spec/rotation.js';
+import { emptyRotationState, rotationItems, type RotationItemId, type RotationState } from '../../spec/rotation.js';
+import { withKeysetAges } from '../../reconcilers/rotation-keys.js';
+import { ownedBy } from '../../swarm/labels.js';
 import { formatAge, rotationView } from '../../reconcilers/rotation-status.js';
 import { InvalidInputError, NotFoundError } from '../../util/errors.js';
 import { EXIT_OK } from '../../util/exit-codes.js';
@@ -17,7 +19,8 @@ async function load(name: string): Promise<{ cluster: BzzzCluster; rotations: Ro
   if (!rec) throw new NotFoundError(`cluster ${name} not found: bzzzctl status lists the clusters stored in this swarm`);
   const { cluster } = await store.getSpec(name, rec.generation);
   const rotations = new RotationStore(engine, store);
-  return { cluster, rotations, state: await rotations.get(name) };
+  const [state, secrets] = await Promise.all([rotations.get(name), engine.listSecrets({ labels: ownedBy(name) })]);
+  return { cluster, rotations, state: withKeysetAges(state ?? emptyRotationState(), secrets) };
 }
 
 export async function keysStatusCommand(name: string, o: { output: OutputFormat }): Promise<number> {

@@ -6,10 +6,12 @@
 //   4. a fresh build of the CLI (integration tests run `node bin/bzzzctl.js` as a user would)
 //   5. type-check, format + lint (biome), layer rules (dependency-cruiser), then vitest: unit,
 //      integration (real swarm), hosts (v1 hosts: real systemd, sshd, HAProxy), agent (real libp2p
-//      on loopback), security (attacks on real agents)
+//      on loopback), security (attacks on real agents); the integration project in its own lane
+//      beside the others (see lanes() below)
 // Extra arguments go to vitest, e.g. `npm test -- --project unit` (steps 1–3 skipped: unit tests
 // need neither the tools nor the engine).
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 function step(title, cmd, args) {
   process.stderr.write(`\n== ${title}\n`);
@@ -46,4 +48,43 @@ if (!unitOnly) {
 step('type-check', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
 step('format and lint (biome; `npm run format` fixes what it can)', 'npx', ['biome', 'check', '--error-on-warnings', '.']);
 step('layers (dependency-cruiser: .dependency-cruiser.cjs)', 'npx', ['depcruise', 'src', '--config', '.dependency-cruiser.cjs']);
-step('tests', 'npx', ['vitest', 'run', ...extra]);
+if (extra.length > 0) step('tests', 'npx', ['vitest', 'run', ...extra]);
+else await lanes();
+
+// vitest runs its projects one after another on this 2-CPU machine (one worker), so the suite
+// took the sum of all of them (~30 min). The integration project (real swarm, one controller
+// lease, mostly waiting on the engine) runs in its own vitest process beside the others, which
+// take no lease and were built to run beside it (DESIGN.md). Each line is prefixed with its lane.
+async function lanes() {
+  const { spawn } = await import('node:child_process');
+  const { createInterface } = await import('node:readline');
+  const run = (name, projects) =>
+    new Promise((resolve) => {
+      const started = Date.now();
+      const args = ['vitest', 'run', ...projects.flatMap((p) => ['--project', p])];
+      process.stderr.write(`\n== tests, lane ${name}: npx ${args.join(' ')}\n`);
+      const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
+      for (const stream of [child.stdout, child.stderr]) {
+        createInterface({ input: stream }).on('line', (line) => process.stdout.write(`[${name}] ${line}\n`));
+      }
+      child.on('close', (code, signal) => resolve({ name, code: code ?? 1, signal, seconds: Math.round((Date.now() - started) / 1000) }));
+    });
+  const results = await Promise.all([run('integration', ['integration']), run('others', otherProjects())]);
+  for (const r of results)
+    process.stderr.write(`lane ${r.name}: ${r.code === 0 ? 'passed' : `FAILED (exit ${r.signal ?? r.code})`} in ${r.seconds} s\n`);
+  const failed = results.filter((r) => r.code !== 0);
+  if (failed.length > 0) {
+    process.stderr.write(
+      `\ntests failed in lane(s) ${failed.map((r) => r.name).join(', ')}: search the output for "[${failed[0].name}]" and FAIL\n`,
+    );
+    process.exit(1);
+  }
+}
+
+/** Every project of vitest.config.ts but integration, so a project added there runs here too. */
+function otherProjects() {
+  const text = readFileSync('vitest.config.ts', 'utf8');
+  const names = [...text.matchAll(/\bname: '([a-z0-9-]+)'/g)].map((m) => m[1]).filter((n) => n !== 'integration');
+  if (names.length === 0) throw new Error("vitest.config.ts: no project names found (`name: '…'`); scripts/test.mjs lanes() reads them");
+  return names;
+}

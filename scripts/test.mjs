@@ -63,7 +63,7 @@ async function lanes() {
       const started = Date.now();
       const args = ['vitest', 'run', ...projects.flatMap((p) => ['--project', p])];
       process.stderr.write(`\n== tests, lane ${name}: npx ${args.join(' ')}\n`);
-      const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
+      const child = spawn('npx', args, { stdio: ['ignore', 'pipe', 'pipe'], env: plainEnv() });
       for (const stream of [child.stdout, child.stderr]) {
         createInterface({ input: stream }).on('line', (line) => process.stdout.write(`[${name}] ${line}\n`));
       }
@@ -87,4 +87,11 @@ function otherProjects() {
   const names = [...text.matchAll(/\bname: '([a-z0-9-]+)'/g)].map((m) => m[1]).filter((n) => n !== 'integration');
   if (names.length === 0) throw new Error("vitest.config.ts: no project names found (`name: '…'`); scripts/test.mjs lanes() reads them");
   return names;
+}
+
+/** The environment without colours: lines of two lanes interleave, escape codes would too. */
+function plainEnv() {
+  const env = { ...process.env, NO_COLOR: '1' };
+  delete env.FORCE_COLOR;
+  return env;
 }
